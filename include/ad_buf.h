@@ -1,0 +1,33 @@
+/* ad_buf.h - a growable byte buffer with a hard maximum (after curl's dynbuf).
+ *
+ * The buffer owns its memory; ad_buf_free() releases it and accepts a zeroed
+ * struct. The content is always NUL-terminated. Appending past max fails with
+ * AD_ELIMIT and leaves the content unchanged. */
+#ifndef AD_BUF_H
+#define AD_BUF_H
+
+#include <stddef.h>
+
+struct ad_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    size_t max;
+};
+
+void ad_buf_init(struct ad_buf *b, size_t max);
+void ad_buf_free(struct ad_buf *b);
+void ad_buf_reset(struct ad_buf *b); /* len = 0, memory kept */
+int ad_buf_add(struct ad_buf *b, const void *data, size_t len);
+int ad_buf_addc(struct ad_buf *b, char c);
+int ad_buf_adds(struct ad_buf *b, const char *s);
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+int ad_buf_printf(struct ad_buf *b, const char *fmt, ...);
+/* Appends s as a JSON string literal, quotes included. */
+int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len);
+/* Appends the shortest decimal form of v that reads back to v (finite only). */
+int ad_buf_add_double(struct ad_buf *b, double v);
+
+#endif

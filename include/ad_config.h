@@ -1,0 +1,168 @@
+/* ad_config.h - the daemon's configuration: YAML (libyaml) applied through one
+ * option table with types, defaults, bounds and help.
+ *
+ * Ownership: an ad_config owns every string and list in it; ad_config_free()
+ * releases them. Loading functions leave the struct valid (defaults plus what
+ * was applied so far) even when they fail, so it can always be freed.
+ * Errors are written to err as "file:line:col key.path: reason". */
+#ifndef AD_CONFIG_H
+#define AD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define AD_CONFIG_EXIT 78 /* EX_CONFIG */
+
+enum ad_time_format {
+    AD_TIME_AUTO = 0,
+    AD_TIME_EPOCH_S,
+    AD_TIME_EPOCH_MS,
+    AD_TIME_EPOCH_US,
+    AD_TIME_RFC3339
+};
+enum ad_agg { AD_AGG_MEAN = 0, AD_AGG_MIN, AD_AGG_MAX, AD_AGG_SUM, AD_AGG_COUNT, AD_AGG_LAST };
+enum ad_scope { AD_SCOPE_LIFETIME = 0, AD_SCOPE_WINDOW };
+enum ad_direction { AD_DIR_BOTH = 0, AD_DIR_POSITIVE, AD_DIR_NEGATIVE };
+enum ad_remote_mode { AD_REMOTE_OFF = 0, AD_REMOTE_CONFIRM, AD_REMOTE_ALWAYS };
+enum ad_start { AD_START_EARLIEST = 0, AD_START_LATEST };
+
+struct ad_strlist {
+    size_t n;
+    char **v;
+};
+
+struct ad_kvlist {
+    size_t n;
+    char **k;
+    char **v;
+};
+
+/* Every duration is held in microseconds. */
+struct ad_config {
+    struct {
+        char *brokers;
+        struct ad_strlist topics;
+        char *group;
+        int start; /* enum ad_start */
+        char *event_hubs_connection_string; /* secret */
+        struct ad_kvlist properties;
+    } kafka;
+    struct {
+        char *key;  /* JSON pointer, or "header:NAME" */
+        char *time; /* JSON pointer, or "record" */
+        int time_format; /* enum ad_time_format */
+        struct ad_strlist metrics; /* JSON pointers */
+    } input;
+    struct {
+        bool tumbling; /* the windows.tumbling block is present */
+        int64_t tumbling_size_us;
+        int aggregate; /* enum ad_agg */
+        bool sliding; /* the windows.sliding block is present */
+        int64_t sliding_size_us;
+        int64_t sliding_slide_us;
+        int64_t allowed_lateness_us;
+        int64_t idle_timeout_us;
+    } windows;
+    struct {
+        int scope; /* enum ad_scope */
+        double threshold;
+        int64_t min_samples;
+        int direction; /* enum ad_direction */
+        bool learn_anomalies;
+        char *import; /* path, "" = none */
+    } model;
+    struct {
+        int mode; /* enum ad_remote_mode */
+        char *endpoint;
+        char *key; /* secret */
+        char *api_version; /* "v1.0" | "v1.1" */
+        char *granularity;
+        int64_t sensitivity;
+        double max_anomaly_ratio;
+        int64_t min_points;
+        int64_t timeout_us;
+        int64_t max_in_flight;
+    } remote;
+    struct {
+        char *kafka_topic;
+        char *alert_log_path;
+        char *webhook_url;
+        char *dead_letter_topic;
+    } sinks;
+    char *http_listen;
+    char *state_dir;
+    int64_t checkpoint_interval_us;
+    int64_t max_message_bytes;
+    int64_t max_series;
+    int64_t max_key_bytes;
+    int log_level; /* enum ad_log_level */
+
+    /* Private bookkeeping of the loader: where each option was last set. */
+    struct ad_config_origin *origin_;
+    char *source_name_; /* file name of the last loaded file */
+};
+
+enum ad_opt_type {
+    AD_OPT_STRING = 0,
+    AD_OPT_SECRET,   /* a string that is masked when printed */
+    AD_OPT_BOOL,
+    AD_OPT_INT,      /* int64_t, bounded by min/max */
+    AD_OPT_DOUBLE,   /* double, bounded by min/max */
+    AD_OPT_DURATION, /* int64_t microseconds, bounded by min/max (in microseconds) */
+    AD_OPT_ENUM,     /* int, one of the names in enum_names (index = value) */
+    AD_OPT_STRLIST,  /* struct ad_strlist */
+    AD_OPT_KVLIST,   /* struct ad_kvlist: a map of string to scalar */
+    AD_OPT_BLOCK     /* bool: whether an optional mapping is present */
+};
+
+/* One row of the option table. */
+struct ad_option {
+    const char *path; /* "windows.tumbling.size" */
+    enum ad_opt_type type;
+    size_t offset; /* offsetof(struct ad_config, ...) */
+    const char *def; /* default, in the YAML text form ("1m", "true", "[sensor-raw]") */
+    double min, max; /* bounds for INT, DOUBLE, DURATION (in microseconds) */
+    const char *const *enum_names; /* NULL-terminated, for AD_OPT_ENUM */
+    const char *help; /* one line */
+};
+
+/* Returns the option table and its size. */
+const struct ad_option *ad_config_options(size_t *count);
+
+/* Sets every option to its default. Returns 0 or AD_ENOMEM. */
+int ad_config_init(struct ad_config *cfg);
+
+/* Loads a YAML file over the current values. Returns 0, or AD_ECONFIG with
+ * "file:line:col key.path: reason" in err (AD_EIO when the file cannot be
+ * read, with the path and strerror in err). */
+int ad_config_load_file(struct ad_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The same for a buffer; name is used in error messages as the file name. */
+int ad_config_load_buffer(struct ad_config *cfg, const char *name, const char *buf, size_t len,
+                          char *err, size_t errlen);
+
+/* Applies one "key.path=VALUE" override (VALUE in YAML flow syntax, so lists
+ * are "[a, b]"). Errors are reported as "--set:1:COL key.path: reason". */
+int ad_config_set(struct ad_config *cfg, const char *assignment, char *err, size_t errlen);
+
+/* Checks the rules between options (sliding needs tumbling, sizes multiples
+ * of each other, ...). Errors point at the line of the offending key. */
+int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen);
+
+/* True when the option was set by a file or --set rather than defaulted. */
+bool ad_config_is_set(const struct ad_config *cfg, const char *path);
+
+/* Writes the effective config as YAML, secrets replaced by "***" (when
+ * non-empty), and any property whose name contains "password", "secret",
+ * "key" or "token" masked too. Returns 0 or AD_EIO. */
+int ad_config_print(const struct ad_config *cfg, FILE *out);
+
+/* Parses "500ms", "10s", "5m", "1h", "72h", "1h30m", "0" into microseconds.
+ * Returns 0 or AD_EPARSE / AD_ERANGE. */
+int ad_duration_parse(const char *s, int64_t *out_us);
+
+void ad_config_free(struct ad_config *cfg);
+
+#endif
