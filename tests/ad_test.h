@@ -125,6 +125,10 @@ static inline int ad_test_done(void)
     return ad_test_failed_ ? 1 : 0;
 }
 
+#ifndef AD_TEST_DATA_DIR
+#define AD_TEST_DATA_DIR "tests/data"
+#endif
+
 /* Path of a file under tests/data (AD_TEST_DATA_DIR is set by CMake). */
 static inline const char *ad_test_data(const char *rel)
 {

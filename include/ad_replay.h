@@ -1,0 +1,33 @@
+/* ad_replay.h - the offline source: JSON lines from a file descriptor through
+ * a pipeline. Lines longer than the record limit are skipped (and counted as
+ * too_large) without being buffered whole; blank lines are ignored; a
+ * trailing '\r' is dropped. Record metadata: topic = the input's name,
+ * partition 0, offset = the line's 0-based index, no timestamp, no headers. */
+#ifndef AD_REPLAY_H
+#define AD_REPLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_pipeline.h"
+
+/* Processing-time clock in milliseconds (injectable for tests). */
+typedef int64_t (*ad_clock_ms_fn)(void);
+
+/* The monotonic clock, in milliseconds. */
+int64_t ad_clock_monotonic_ms(void);
+
+struct ad_replay_opts {
+    const char *name;     /* the source name used as "topic" */
+    size_t max_record;    /* limits.max_message_bytes */
+    ad_clock_ms_fn clock; /* NULL: ad_clock_monotonic_ms */
+    int progress_fd;      /* -1: none; else a progress line every second */
+};
+
+/* Reads fd to its end, pushing every line, ticking the pipeline about once a
+ * second of processing time, and flushing it at the end. Returns 0 or AD_EIO
+ * (a read error; what was read so far has been processed and flushed). */
+int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opts);
+
+#endif

@@ -1,0 +1,127 @@
+/* ad_window.h - per-series state: tumbling windows, sliding windows, the
+ * per-partition watermark, idle closing, de-duplication and the series table.
+ * Pure: no clock is read (processing time is passed in), no I/O.
+ *
+ * A series is (key, metric). Points enter with ad_window_push(); every
+ * scoring event (a closed tumbling window, a sliding window's slide, or a raw
+ * point when there is no tumbling window) is handed to the callback with the
+ * model to score against. The callback answers whether the scored value is
+ * learnt (added to the model); the window module applies that answer, so the
+ * scoring rule lives in one place (the callback) and the state in another.
+ *
+ * Ownership: the window object owns every series and partition; pointers in an
+ * event are borrowed for the duration of the callback. */
+#ifndef AD_WINDOW_H
+#define AD_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_score.h"
+
+struct ad_window;
+struct ad_series;
+struct ad_part;
+
+struct ad_window_cfg {
+    bool tumbling;
+    int64_t size_us; /* tumbling size (the granularity) */
+    int aggregate;   /* enum ad_agg */
+    bool sliding;
+    int64_t win_us;   /* sliding size, a multiple of size_us */
+    int64_t slide_us; /* slide, a multiple of size_us, <= win_us */
+    int64_t lateness_us;
+    int64_t idle_us;      /* processing time */
+    bool window_scope;    /* score against the sliding window's own points */
+    uint64_t max_series;  /* past it, the least recently seen series is evicted */
+};
+
+/* Why an event was emitted. */
+enum ad_window_reason {
+    AD_WCLOSE_POINT = 0, /* no tumbling window: a raw point */
+    AD_WCLOSE_WATERMARK, /* the partition's watermark passed the window's end */
+    AD_WCLOSE_IDLE,      /* the series was quiet for idle_timeout */
+    AD_WCLOSE_FLUSH,     /* end of input / shutdown */
+    AD_WCLOSE_EVICT      /* the series was evicted at limits.max_series */
+};
+
+struct ad_window_event {
+    const struct ad_series *series;
+    const struct ad_part *part; /* the partition the series' records came from */
+    int64_t start_us, end_us;   /* the window (start == end for raw points) */
+    double value;               /* the value scored: aggregate, or newest point of a slide */
+    int64_t offset;             /* the source offset of the newest record in the window */
+    const struct ad_welford *model; /* score against this; do not keep the pointer */
+    size_t n_points;            /* points in the sliding window (1 otherwise) */
+    enum ad_window_reason reason;
+};
+
+/* Scores one event. Returns true when ev->value is to be learnt by the model. */
+typedef bool (*ad_window_cb)(void *ud, const struct ad_window_event *ev);
+
+struct ad_window_stats {
+    uint64_t points;        /* accepted into a series */
+    uint64_t late;          /* after their window closed: counted, not folded in */
+    uint64_t duplicates;    /* same timestamp as the series' previous point */
+    uint64_t windows;       /* tumbling windows closed */
+    uint64_t slides;        /* sliding-window events */
+    uint64_t events;        /* scoring events of any kind */
+    uint64_t series;        /* live series */
+    uint64_t series_created;
+    uint64_t evictions;
+    uint64_t idle_closes;   /* series whose windows the idle timeout closed */
+};
+
+/* Returns 0 and an owned window object (free with ad_window_free()), or
+ * AD_EINVAL for an inconsistent cfg, AD_ENOMEM. */
+int ad_window_new(const struct ad_window_cfg *cfg, ad_window_cb cb, void *ud,
+                  struct ad_window **out);
+/* Frees every series without emitting anything. Accepts NULL. */
+void ad_window_free(struct ad_window *w);
+
+/* Finds or creates the partition (topic is copied). Returns NULL on ENOMEM. */
+struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t partition);
+const char *ad_part_topic(const struct ad_part *p);
+int32_t ad_part_partition(const struct ad_part *p);
+/* The partition's watermark (max event time - allowed lateness), or INT64_MIN. */
+int64_t ad_part_watermark(const struct ad_part *p);
+/* The lowest source offset held by an open window of the partition, or -1. */
+int64_t ad_part_low_offset(const struct ad_part *p);
+
+/* Result of one push. */
+enum ad_push_result { AD_PUSH_OK = 0, AD_PUSH_LATE, AD_PUSH_DUPLICATE, AD_PUSH_NOMEM };
+
+/* Adds one point of series (key, metric) from partition p at processing time
+ * now_ms. Without tumbling windows the point is scored at once. */
+enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
+                                   size_t key_len, uint32_t metric, int64_t t_us, double v,
+                                   int64_t offset, int64_t now_ms);
+
+/* Advances p's watermark to (t_us - lateness) if that is later, closing every
+ * window of p whose end it passes. Call once per record, after its points. */
+void ad_window_advance(struct ad_window *w, struct ad_part *p, int64_t t_us);
+
+/* Closes the windows of series quiet since now_ms - idle. */
+void ad_window_tick(struct ad_window *w, int64_t now_ms);
+
+/* Closes every open window of every series (end of input, shutdown). */
+void ad_window_flush(struct ad_window *w);
+
+/* Finds or creates a series and returns its lifetime model for seeding
+ * (model import). Returns NULL on ENOMEM. */
+struct ad_welford *ad_window_model(struct ad_window *w, const char *key, size_t key_len,
+                                   uint32_t metric);
+
+/* Calls fn for every series' lifetime model (export). Stops when fn returns
+ * non-zero and returns that value. */
+typedef int (*ad_window_series_fn)(void *ud, const struct ad_series *s);
+int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *ud);
+
+const char *ad_series_key(const struct ad_series *s, size_t *len);
+uint32_t ad_series_metric(const struct ad_series *s);
+const struct ad_welford *ad_series_model(const struct ad_series *s);
+
+void ad_window_stats(const struct ad_window *w, struct ad_window_stats *out);
+
+#endif

@@ -1,0 +1,743 @@
+/* ad_window.c - series table, tumbling and sliding windows, watermarks.
+ *
+ * Data structures, all intrusive so that a point costs no allocation once its
+ * series exists:
+ * - a chained hash table of series keyed by (key, metric);
+ * - a global LRU list of series by processing time (eviction at max_series);
+ * - per partition, an "active" list of the series that hold an open tumbling
+ *   window or a pending slide, also in processing-time order (idle closing
+ *   walks it from the head), plus the earliest deadline among them so that a
+ *   watermark advance only scans when some window can actually close.
+ *
+ * Each series has K = floor(lateness / size) + 2 tumbling slots (the most
+ * windows that can be open at once under the watermark rule), indexed by
+ * window number mod K, and, with a sliding window, a ring of closed tumbling
+ * points that grows on demand up to (size + slide) / granularity. */
+#include "ad_window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ad_config.h"
+#include "ad_err.h"
+
+struct slot {
+    int64_t start;
+    uint64_t count; /* 0 = free */
+    double sum, min, max, last;
+    int64_t last_t;
+    int64_t min_off, max_off;
+};
+
+struct spoint {
+    int64_t t;
+    double v;
+    int64_t off;
+    bool in_model;
+};
+
+struct ad_series {
+    struct ad_series *hnext;
+    struct ad_series *lru_prev, *lru_next;
+    struct ad_series *act_prev, *act_next;
+    struct ad_part *part;
+    uint64_t hash;
+    int64_t last_seen_ms;
+    int64_t last_t;       /* event time of the previous point (de-duplication) */
+    int64_t closed_until; /* end of the last closed tumbling window */
+    int64_t oldest_start; /* start of the oldest open slot, when n_open > 0 */
+    int64_t next_e;       /* the boundary of the pending slide, when pending */
+    struct ad_welford life; /* lifetime model */
+    struct ad_welford win;  /* window-scope model over the ring's in_model points */
+    struct slot *slots;
+    struct spoint *ring;
+    uint32_t rhead, rlen, rcap;
+    uint32_t unlearned; /* newest ring points not yet in life (lifetime scope) */
+    uint32_t metric;
+    uint32_t key_len;
+    uint16_t n_open;
+    uint16_t nslots; /* slots allocated after the key */
+    bool in_act;
+    bool pending;
+    char key[];
+};
+
+struct ad_part {
+    struct ad_part *next;
+    char *topic;
+    int32_t partition;
+    int64_t max_t;
+    int64_t wm;
+    int64_t deadline; /* no window of the act list closes before wm reaches it */
+    struct ad_series *act_head, *act_tail;
+};
+
+struct ad_window {
+    struct ad_window_cfg cfg;
+    ad_window_cb cb;
+    void *ud;
+    struct ad_series **buckets;
+    size_t nbuckets;
+    struct ad_series *lru_head, *lru_tail;
+    struct ad_part *parts;
+    struct ad_part *last_part;
+    uint32_t nslots;
+    uint32_t ring_max;
+    struct ad_window_stats st;
+};
+
+/* ---- lists ---------------------------------------------------------------- */
+
+static void lru_unlink(struct ad_window *w, struct ad_series *s)
+{
+    if (s->lru_prev)
+        s->lru_prev->lru_next = s->lru_next;
+    else
+        w->lru_head = s->lru_next;
+    if (s->lru_next)
+        s->lru_next->lru_prev = s->lru_prev;
+    else
+        w->lru_tail = s->lru_prev;
+    s->lru_prev = s->lru_next = NULL;
+}
+
+static void lru_append(struct ad_window *w, struct ad_series *s)
+{
+    s->lru_prev = w->lru_tail;
+    s->lru_next = NULL;
+    if (w->lru_tail)
+        w->lru_tail->lru_next = s;
+    else
+        w->lru_head = s;
+    w->lru_tail = s;
+}
+
+static void act_unlink(struct ad_series *s)
+{
+    struct ad_part *p = s->part;
+    if (!s->in_act)
+        return;
+    if (s->act_prev)
+        s->act_prev->act_next = s->act_next;
+    else
+        p->act_head = s->act_next;
+    if (s->act_next)
+        s->act_next->act_prev = s->act_prev;
+    else
+        p->act_tail = s->act_prev;
+    s->act_prev = s->act_next = NULL;
+    s->in_act = false;
+}
+
+static void act_append(struct ad_series *s)
+{
+    struct ad_part *p = s->part;
+    s->act_prev = p->act_tail;
+    s->act_next = NULL;
+    if (p->act_tail)
+        p->act_tail->act_next = s;
+    else
+        p->act_head = s;
+    p->act_tail = s;
+    s->in_act = true;
+}
+
+/* The event time the watermark must reach before something of s can close. */
+static int64_t series_deadline(const struct ad_window *w, const struct ad_series *s)
+{
+    int64_t d = INT64_MAX;
+    if (s->n_open)
+        d = s->oldest_start + w->cfg.size_us;
+    if (s->pending && s->next_e < d)
+        d = s->next_e;
+    return d;
+}
+
+/* ---- sliding ring --------------------------------------------------------- */
+
+static struct spoint *ring_at(const struct ad_series *s, uint32_t i)
+{
+    return &s->ring[(s->rhead + i) % s->rcap];
+}
+
+static void ring_drop_oldest(struct ad_window *w, struct ad_series *s)
+{
+    struct spoint *p = ring_at(s, 0);
+    if (w->cfg.window_scope) {
+        if (p->in_model)
+            ad_welford_remove(&s->win, p->v);
+    } else if (s->unlearned >= s->rlen) {
+        /* Never scored, about to be forgotten: learn it first. */
+        ad_welford_add(&s->life, p->v);
+        s->unlearned--;
+    }
+    s->rhead = (s->rhead + 1) % s->rcap;
+    s->rlen--;
+}
+
+static void ring_push(struct ad_window *w, struct ad_series *s, const struct spoint *pt)
+{
+    if (s->rlen == s->rcap && s->rcap < w->ring_max) {
+        uint32_t ncap = s->rcap ? s->rcap * 2 : 4;
+        if (ncap > w->ring_max)
+            ncap = w->ring_max;
+        struct spoint *nr = malloc((size_t)ncap * sizeof(*nr));
+        if (nr) {
+            for (uint32_t i = 0; i < s->rlen; i++)
+                nr[i] = *ring_at(s, i);
+            free(s->ring);
+            s->ring = nr;
+            s->rcap = ncap;
+            s->rhead = 0;
+        }
+    }
+    if (s->rcap == 0)
+        return; /* out of memory: the point is lost to the sliding window */
+    if (s->rlen == s->rcap)
+        ring_drop_oldest(w, s);
+    *ring_at(s, s->rlen) = *pt;
+    s->rlen++;
+}
+
+/* ---- emitting --------------------------------------------------------------- */
+
+static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start, int64_t end,
+                        double v, int64_t off, enum ad_window_reason reason)
+{
+    struct ad_window_event ev = {
+        .series = s,
+        .part = s->part,
+        .start_us = start,
+        .end_us = end,
+        .value = v,
+        .offset = off,
+        .model = &s->life,
+        .n_points = 1,
+        .reason = reason,
+    };
+    w->st.events++;
+    if (w->cb(w->ud, &ev))
+        ad_welford_add(&s->life, v);
+}
+
+/* Emits the pending slide of s: the window [next_e - size, next_e). */
+static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_reason reason)
+{
+    int64_t e = s->next_e, wstart = e - w->cfg.win_us;
+    struct ad_welford tmp;
+    const struct ad_welford *model;
+
+    s->pending = false;
+    while (s->rlen && ring_at(s, 0)->t < wstart)
+        ring_drop_oldest(w, s);
+    if (s->rlen == 0)
+        return;
+    struct spoint *cand = ring_at(s, s->rlen - 1);
+    if (w->cfg.window_scope) {
+        tmp = s->win;
+        if (cand->in_model)
+            ad_welford_remove(&tmp, cand->v);
+        model = &tmp;
+    } else {
+        /* Points that entered since the last slide, but the newest, are learnt
+         * unscored: a slide scores its newest point, as last/detect does. */
+        for (uint32_t i = s->rlen - s->unlearned; s->unlearned > 1; i++, s->unlearned--)
+            ad_welford_add(&s->life, ring_at(s, i)->v);
+        model = &s->life;
+    }
+    struct ad_window_event ev = {
+        .series = s,
+        .part = s->part,
+        .start_us = wstart,
+        .end_us = e,
+        .value = cand->v,
+        .offset = cand->off,
+        .model = model,
+        .n_points = s->rlen,
+        .reason = reason,
+    };
+    w->st.slides++;
+    w->st.events++;
+    bool learn = w->cb(w->ud, &ev);
+    if (w->cfg.window_scope) {
+        if (!learn && cand->in_model) {
+            ad_welford_remove(&s->win, cand->v);
+            cand->in_model = false;
+        }
+    } else {
+        if (learn && s->unlearned)
+            ad_welford_add(&s->life, cand->v);
+        s->unlearned = 0;
+    }
+}
+
+static void slide_append(struct ad_window *w, struct ad_series *s, int64_t start, double v,
+                         int64_t off, enum ad_window_reason reason)
+{
+    int64_t pe = start + w->cfg.size_us, S = w->cfg.slide_us;
+    struct spoint pt = {.t = start, .v = v, .off = off, .in_model = true};
+
+    if (s->pending && pe > s->next_e)
+        emit_slide(w, s, reason);
+    ring_push(w, s, &pt);
+    if (w->cfg.window_scope)
+        ad_welford_add(&s->win, v);
+    else if (s->unlearned < s->rlen)
+        s->unlearned++;
+    if (!s->pending) {
+        s->pending = true;
+        s->next_e = (pe + S - 1) / S * S;
+    }
+    if (pe == s->next_e)
+        emit_slide(w, s, reason);
+}
+
+static double slot_value(const struct ad_window *w, const struct slot *sl)
+{
+    switch (w->cfg.aggregate) {
+    case AD_AGG_MIN:
+        return sl->min;
+    case AD_AGG_MAX:
+        return sl->max;
+    case AD_AGG_SUM:
+        return sl->sum;
+    case AD_AGG_COUNT:
+        return (double)sl->count;
+    case AD_AGG_LAST:
+        return sl->last;
+    default:
+        return sl->sum / (double)sl->count;
+    }
+}
+
+static void find_oldest(const struct ad_window *w, struct ad_series *s)
+{
+    int64_t best = INT64_MAX;
+    for (uint32_t i = 0; i < w->nslots; i++)
+        if (s->slots[i].count && s->slots[i].start < best)
+            best = s->slots[i].start;
+    s->oldest_start = best;
+}
+
+static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl,
+                       enum ad_window_reason reason)
+{
+    int64_t start = sl->start, end = start + w->cfg.size_us;
+    double v = slot_value(w, sl);
+    int64_t off = sl->max_off;
+
+    sl->count = 0;
+    s->n_open--;
+    if (end > s->closed_until)
+        s->closed_until = end;
+    if (s->n_open)
+        find_oldest(w, s);
+    w->st.windows++;
+    if (w->cfg.sliding)
+        slide_append(w, s, start, v, off, reason);
+    else
+        emit_simple(w, s, start, end, v, off, reason);
+}
+
+/* Closes, oldest first, every window of s that ends at or before limit, and
+ * the pending slide if its boundary is at or before limit. */
+static void close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
+                        enum ad_window_reason reason)
+{
+    while (s->n_open && s->oldest_start + w->cfg.size_us <= limit) {
+        uint32_t idx = (uint32_t)((uint64_t)(s->oldest_start / w->cfg.size_us) % w->nslots);
+        close_slot(w, s, &s->slots[idx], reason);
+    }
+    /* Windows still open end after limit, so none holds a point of the slide. */
+    if (s->pending && s->next_e <= limit)
+        emit_slide(w, s, reason);
+    if (s->n_open == 0 && !s->pending)
+        act_unlink(s);
+}
+
+/* ---- series table ------------------------------------------------------------ */
+
+static uint64_t series_hash(const char *key, size_t len, uint32_t metric)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= metric;
+    h *= 0x100000001b3ULL;
+    h ^= h >> 29;
+    return h;
+}
+
+static int table_grow(struct ad_window *w)
+{
+    size_t nb = w->nbuckets * 2;
+    struct ad_series **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return AD_ENOMEM;
+    for (size_t i = 0; i < w->nbuckets; i++) {
+        struct ad_series *s = w->buckets[i], *next;
+        for (; s; s = next) {
+            next = s->hnext;
+            size_t j = s->hash & (nb - 1);
+            s->hnext = b[j];
+            b[j] = s;
+        }
+    }
+    free(w->buckets);
+    w->buckets = b;
+    w->nbuckets = nb;
+    return 0;
+}
+
+static void series_destroy(struct ad_window *w, struct ad_series *s)
+{
+    struct ad_series **pp = &w->buckets[s->hash & (w->nbuckets - 1)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    act_unlink(s);
+    lru_unlink(w, s);
+    free(s->ring);
+    free(s);
+    w->st.series--;
+}
+
+static void evict_one(struct ad_window *w)
+{
+    struct ad_series *victim = w->lru_head;
+    if (!victim)
+        return;
+    close_until(w, victim, INT64_MAX, AD_WCLOSE_EVICT);
+    w->st.evictions++;
+    series_destroy(w, victim);
+}
+
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static struct ad_series *series_get(struct ad_window *w, const char *key, size_t len,
+                                    uint32_t metric, bool create)
+{
+    uint64_t h = series_hash(key, len, metric);
+    struct ad_series *s = w->buckets[h & (w->nbuckets - 1)];
+
+    for (; s; s = s->hnext)
+        if (s->hash == h && s->metric == metric && s->key_len == len &&
+            memcmp(s->key, key, len) == 0)
+            return s;
+    if (!create)
+        return NULL;
+    if (w->st.series >= w->cfg.max_series)
+        evict_one(w);
+    if (w->st.series >= w->nbuckets)
+        (void)table_grow(w); /* on failure the chains only grow longer */
+
+    size_t head = align8(sizeof(struct ad_series) + len + 1);
+    size_t slots = w->cfg.tumbling ? (size_t)w->nslots * sizeof(struct slot) : 0;
+    s = calloc(1, head + slots);
+    if (!s)
+        return NULL;
+    memcpy(s->key, key, len);
+    s->key[len] = '\0';
+    s->key_len = (uint32_t)len;
+    s->metric = metric;
+    s->hash = h;
+    s->last_t = INT64_MIN;
+    s->closed_until = INT64_MIN;
+    s->slots = slots ? (struct slot *)(void *)((char *)s + head) : NULL;
+    s->nslots = slots ? (uint16_t)w->nslots : 0;
+    size_t b = h & (w->nbuckets - 1);
+    s->hnext = w->buckets[b];
+    w->buckets[b] = s;
+    lru_append(w, s);
+    w->st.series++;
+    w->st.series_created++;
+    return s;
+}
+
+/* ---- public -------------------------------------------------------------------- */
+
+int ad_window_new(const struct ad_window_cfg *cfg, ad_window_cb cb, void *ud,
+                  struct ad_window **out)
+{
+    struct ad_window *w;
+
+    if (!cb || cfg->max_series == 0)
+        return AD_EINVAL;
+    if (cfg->tumbling && cfg->size_us <= 0)
+        return AD_EINVAL;
+    if (cfg->sliding &&
+        (!cfg->tumbling || cfg->win_us <= 0 || cfg->slide_us <= 0 || cfg->slide_us > cfg->win_us ||
+         cfg->win_us % cfg->size_us || cfg->slide_us % cfg->size_us))
+        return AD_EINVAL;
+    if (cfg->window_scope && !cfg->sliding)
+        return AD_EINVAL;
+    if (cfg->tumbling && cfg->lateness_us / cfg->size_us > 62)
+        return AD_EINVAL;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return AD_ENOMEM;
+    w->cfg = *cfg;
+    w->cb = cb;
+    w->ud = ud;
+    w->nbuckets = 1024;
+    w->buckets = calloc(w->nbuckets, sizeof(*w->buckets));
+    if (!w->buckets) {
+        free(w);
+        return AD_ENOMEM;
+    }
+    if (cfg->tumbling)
+        w->nslots = (uint32_t)(cfg->lateness_us / cfg->size_us) + 2;
+    if (cfg->sliding)
+        w->ring_max = (uint32_t)((cfg->win_us + cfg->slide_us) / cfg->size_us);
+    *out = w;
+    return 0;
+}
+
+void ad_window_free(struct ad_window *w)
+{
+    if (!w)
+        return;
+    struct ad_series *s = w->lru_head, *next;
+    for (; s; s = next) {
+        next = s->lru_next;
+        free(s->ring);
+        free(s);
+    }
+    struct ad_part *p = w->parts, *pn;
+    for (; p; p = pn) {
+        pn = p->next;
+        free(p->topic);
+        free(p);
+    }
+    free(w->buckets);
+    free(w);
+}
+
+struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t partition)
+{
+    struct ad_part *p = w->last_part;
+    if (p && p->partition == partition && strcmp(p->topic, topic) == 0)
+        return p;
+    for (p = w->parts; p; p = p->next)
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return w->last_part = p;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->topic = strdup(topic);
+    if (!p->topic) {
+        free(p);
+        return NULL;
+    }
+    p->partition = partition;
+    p->max_t = INT64_MIN;
+    p->wm = INT64_MIN;
+    p->deadline = INT64_MAX;
+    p->next = w->parts;
+    w->parts = p;
+    return w->last_part = p;
+}
+
+const char *ad_part_topic(const struct ad_part *p)
+{
+    return p->topic;
+}
+
+int32_t ad_part_partition(const struct ad_part *p)
+{
+    return p->partition;
+}
+
+int64_t ad_part_watermark(const struct ad_part *p)
+{
+    return p->wm;
+}
+
+int64_t ad_part_low_offset(const struct ad_part *p)
+{
+    int64_t low = -1;
+    for (const struct ad_series *s = p->act_head; s; s = s->act_next) {
+        if (!s->n_open)
+            continue;
+        for (const struct slot *sl = s->slots; sl < s->slots + s->nslots; sl++)
+            if (sl->count && (low < 0 || sl->min_off < low))
+                low = sl->min_off;
+    }
+    return low;
+}
+
+enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
+                                   size_t key_len, uint32_t metric, int64_t t_us, double v,
+                                   int64_t offset, int64_t now_ms)
+{
+    struct ad_series *s = series_get(w, key, key_len, metric, true);
+    if (!s)
+        return AD_PUSH_NOMEM;
+    s->last_seen_ms = now_ms;
+    lru_unlink(w, s);
+    lru_append(w, s);
+    if (s->part != p) {
+        act_unlink(s);
+        s->part = p;
+    }
+    if (!w->cfg.tumbling) {
+        if (t_us == s->last_t) {
+            w->st.duplicates++;
+            return AD_PUSH_DUPLICATE;
+        }
+        s->last_t = t_us;
+        w->st.points++;
+        emit_simple(w, s, t_us, t_us, v, offset, AD_WCLOSE_POINT);
+        return AD_PUSH_OK;
+    }
+
+    int64_t G = w->cfg.size_us;
+    int64_t ws = t_us - t_us % G, we = ws + G;
+    if (we <= s->closed_until || we <= p->wm) {
+        w->st.late++;
+        return AD_PUSH_LATE;
+    }
+    if (t_us == s->last_t) {
+        w->st.duplicates++;
+        return AD_PUSH_DUPLICATE;
+    }
+    s->last_t = t_us;
+    struct slot *sl = &s->slots[(uint64_t)(ws / G) % w->nslots];
+    if (sl->count && sl->start != ws) {
+        /* Only reachable when a series moved between partitions whose
+         * watermarks differ: close what occupies the slot, oldest first. */
+        close_until(w, s, sl->start + G, AD_WCLOSE_WATERMARK);
+    }
+    if (!sl->count) {
+        sl->start = ws;
+        sl->count = 0;
+        sl->sum = 0;
+        sl->min = v;
+        sl->max = v;
+        sl->last = v;
+        sl->last_t = t_us;
+        sl->min_off = offset;
+        sl->max_off = offset;
+        if (s->n_open == 0 || ws < s->oldest_start)
+            s->oldest_start = ws;
+        s->n_open++;
+    }
+    sl->count++;
+    sl->sum += v;
+    if (v < sl->min)
+        sl->min = v;
+    if (v > sl->max)
+        sl->max = v;
+    if (t_us >= sl->last_t) {
+        sl->last = v;
+        sl->last_t = t_us;
+    }
+    if (offset < sl->min_off)
+        sl->min_off = offset;
+    if (offset > sl->max_off)
+        sl->max_off = offset;
+    w->st.points++;
+
+    if (s->in_act)
+        act_unlink(s);
+    act_append(s);
+    int64_t d = series_deadline(w, s);
+    if (d < p->deadline)
+        p->deadline = d;
+    return AD_PUSH_OK;
+}
+
+static void part_scan(struct ad_window *w, struct ad_part *p)
+{
+    int64_t deadline = INT64_MAX;
+    struct ad_series *s = p->act_head, *next;
+    for (; s; s = next) {
+        next = s->act_next;
+        if (series_deadline(w, s) <= p->wm)
+            close_until(w, s, p->wm, AD_WCLOSE_WATERMARK);
+        if (s->in_act) {
+            int64_t d = series_deadline(w, s);
+            if (d < deadline)
+                deadline = d;
+        }
+    }
+    p->deadline = deadline;
+}
+
+void ad_window_advance(struct ad_window *w, struct ad_part *p, int64_t t_us)
+{
+    if (t_us <= p->max_t)
+        return;
+    p->max_t = t_us;
+    int64_t wm = t_us - w->cfg.lateness_us;
+    if (wm > p->wm)
+        p->wm = wm;
+    if (p->wm >= p->deadline)
+        part_scan(w, p);
+}
+
+void ad_window_tick(struct ad_window *w, int64_t now_ms)
+{
+    int64_t cutoff = now_ms - w->cfg.idle_us / 1000;
+    for (struct ad_part *p = w->parts; p; p = p->next) {
+        struct ad_series *s = p->act_head, *next;
+        for (; s && s->last_seen_ms <= cutoff; s = next) {
+            next = s->act_next;
+            close_until(w, s, INT64_MAX, AD_WCLOSE_IDLE);
+            w->st.idle_closes++;
+        }
+    }
+}
+
+void ad_window_flush(struct ad_window *w)
+{
+    for (struct ad_part *p = w->parts; p; p = p->next) {
+        while (p->act_head)
+            close_until(w, p->act_head, INT64_MAX, AD_WCLOSE_FLUSH);
+        p->deadline = INT64_MAX;
+    }
+}
+
+struct ad_welford *ad_window_model(struct ad_window *w, const char *key, size_t key_len,
+                                   uint32_t metric)
+{
+    struct ad_series *s = series_get(w, key, key_len, metric, true);
+    return s ? &s->life : NULL;
+}
+
+int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *ud)
+{
+    for (const struct ad_series *s = w->lru_head; s; s = s->lru_next) {
+        int rc = fn(ud, s);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+const char *ad_series_key(const struct ad_series *s, size_t *len)
+{
+    if (len)
+        *len = s->key_len;
+    return s->key;
+}
+
+uint32_t ad_series_metric(const struct ad_series *s)
+{
+    return s->metric;
+}
+
+const struct ad_welford *ad_series_model(const struct ad_series *s)
+{
+    return &s->life;
+}
+
+void ad_window_stats(const struct ad_window *w, struct ad_window_stats *out)
+{
+    *out = w->st;
+}

@@ -1,0 +1,454 @@
+/* main.c - the command line of interface.md: the daemon, --check-config,
+ * --input replay, simulate and demo. Wiring only; every stage lives in the
+ * library. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ad_buf.h"
+#include "ad_config.h"
+#include "ad_err.h"
+#include "ad_log.h"
+#include "ad_pipeline.h"
+#include "ad_replay.h"
+#include "ad_sim.h"
+#include "ad_sink.h"
+#include "ad_time.h"
+
+#define DEFAULT_CONFIG "/etc/anomalyd/anomalyd.yaml"
+#define EXIT_FATAL     1
+
+static const char usage_text[] =
+    "usage:\n"
+    "  anomalyd [-c FILE]                 run the daemon (default FILE: " DEFAULT_CONFIG ")\n"
+    "  anomalyd -c FILE --check-config    validate, print the effective config, exit 0 or 78\n"
+    "  anomalyd -c FILE --input PATH|-    offline replay of JSON lines; alerts to stdout\n"
+    "  anomalyd -c FILE --set PATH=VALUE  override one config key (repeatable)\n"
+    "  anomalyd demo                      the main job on an embedded default\n"
+    "  anomalyd simulate [options]        simulated telemetry with injected anomalies\n"
+    "  anomalyd --version | --help\n"
+    "\n"
+    "replay options:\n"
+    "  --export-model PATH   write every series' lifetime model (M2 JSON lines) at the end\n"
+    "\n"
+    "simulate options:\n"
+    "  --format sensor|iot|tweet   record format (scenario C, B, A)      [sensor]\n"
+    "  --count N                   records to produce                    [10000]\n"
+    "  --devices N                 distinct devices (keys)               [100]\n"
+    "  --seed N                    random seed                           [1]\n"
+    "  --interval DURATION         event time between a device's records [1s]\n"
+    "  --start RFC3339             event time of the first record        [2026-11-20T10:00:00Z]\n"
+    "  --anomaly-rate P            probability of an injected anomaly    [0.001]\n"
+    "  --truth FILE                write the injected anomalies as JSON lines\n"
+    "  --output FILE|-             where records go                      [-]\n"
+    "\n"
+    "exit codes: 0 clean stop, 78 bad config or usage, 1 fatal runtime error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "anomalyd: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see anomalyd --help)\n");
+    return AD_CONFIG_EXIT;
+}
+
+/* ---- replay ---------------------------------------------------------------- */
+
+struct replay_sinks {
+    FILE *out;
+    struct ad_alert_log *log;
+    uint64_t log_errors;
+};
+
+static void replay_alert(void *ud, const struct ad_alert *a, const char *line, size_t len)
+{
+    struct replay_sinks *s = ud;
+    (void)a;
+    fwrite(line, 1, len, s->out);
+    if (s->log && ad_alert_log_write(s->log, line, len) != 0)
+        s->log_errors++;
+}
+
+static void print_summary(const struct ad_pipeline_stats *st, double secs)
+{
+    struct ad_buf b;
+    ad_buf_init(&b, 4096);
+    ad_buf_printf(&b, "replay: %llu records, %llu accepted, %llu rejected",
+                  (unsigned long long)st->records, (unsigned long long)st->accepted,
+                  (unsigned long long)st->rejected);
+    if (st->rejected) {
+        const char *sep = " (";
+        for (int r = 1; r < AD_REJECT_COUNT; r++) {
+            if (!st->rejected_by[r])
+                continue;
+            ad_buf_printf(&b, "%s%s %llu", sep, ad_reject_name((enum ad_reject)r),
+                          (unsigned long long)st->rejected_by[r]);
+            sep = ", ";
+        }
+        ad_buf_adds(&b, ")");
+    }
+    ad_buf_printf(&b, ", %llu late, %llu duplicates\n", (unsigned long long)st->win.late,
+                  (unsigned long long)st->win.duplicates);
+    ad_buf_printf(&b,
+                  "replay: %llu points, %llu windows, %llu slides, %llu scoring events, %llu "
+                  "alerts (%llu positive, %llu negative), %llu series, %llu evictions\n",
+                  (unsigned long long)st->win.points, (unsigned long long)st->win.windows,
+                  (unsigned long long)st->win.slides, (unsigned long long)st->win.events,
+                  (unsigned long long)st->alerts, (unsigned long long)st->alerts_positive,
+                  (unsigned long long)st->alerts_negative, (unsigned long long)st->win.series,
+                  (unsigned long long)st->win.evictions);
+    ad_buf_printf(&b, "replay: %.3f s, %.0f records/s\n", secs,
+                  secs > 0 ? (double)st->records / secs : 0.0);
+    fputs(b.p ? b.p : "", stderr);
+    ad_buf_free(&b);
+}
+
+/* Writes the models to path.tmp, then renames it over path. */
+static int export_models(struct ad_pipeline *p, const char *path)
+{
+    char tmp[4096];
+    int fd, rc;
+
+    if (strcmp(path, "-") == 0)
+        return ad_pipeline_export(p, STDOUT_FILENO);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return AD_EIO;
+    rc = ad_pipeline_export(p, fd);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = AD_EIO;
+    if (close(fd) != 0 && rc == 0)
+        rc = AD_EIO;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = AD_EIO;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+static int run_replay(const struct ad_config *cfg, const char *input, const char *export_path)
+{
+    struct ad_pipeline *p = NULL;
+    struct replay_sinks sinks = {.out = stdout};
+    char err[1024];
+    int fd = STDIN_FILENO, rc, status = 0;
+
+    rc = ad_pipeline_new(cfg, &p, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        return rc == AD_ENOMEM ? EXIT_FATAL : AD_CONFIG_EXIT;
+    }
+    if (cfg->model.import[0]) {
+        rc = ad_pipeline_import(p, cfg->model.import, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "anomalyd: model.import: %s\n", err);
+            ad_pipeline_free(p);
+            return AD_CONFIG_EXIT;
+        }
+    }
+    /* In replay the alert log is written only when the config asks for it
+     * explicitly, so that a replay never appends to a production log by default. */
+    if (ad_config_is_set(cfg, "sinks.alert_log.path") && cfg->sinks.alert_log_path[0]) {
+        rc = ad_alert_log_open(cfg->sinks.alert_log_path, &sinks.log, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "anomalyd: while opening the alert log: %s\n", err);
+            ad_pipeline_free(p);
+            return EXIT_FATAL;
+        }
+    }
+    if (strcmp(input, "-") != 0) {
+        fd = open(input, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "anomalyd: %s: %s\n", input, strerror(errno));
+            ad_alert_log_close(sinks.log);
+            ad_pipeline_free(p);
+            return EXIT_FATAL;
+        }
+    }
+    ad_pipeline_on_alert(p, replay_alert, &sinks);
+
+    struct ad_replay_opts opts = {
+        .name = strcmp(input, "-") == 0 ? "stdin" : input,
+        .max_record = (size_t)cfg->max_message_bytes,
+        .progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1,
+    };
+    int64_t t0 = ad_clock_monotonic_ms();
+    rc = ad_replay_fd(p, fd, &opts);
+    int64_t t1 = ad_clock_monotonic_ms();
+    fflush(stdout);
+    if (rc) {
+        fprintf(stderr, "anomalyd: while reading %s: %s\n", opts.name, ad_strerror(rc));
+        status = EXIT_FATAL;
+    }
+    struct ad_pipeline_stats st;
+    ad_pipeline_stats(p, &st);
+    print_summary(&st, (double)(t1 - t0) / 1000.0);
+    if (sinks.log_errors) {
+        fprintf(stderr, "anomalyd: %llu alert lines could not be written to %s\n",
+                (unsigned long long)sinks.log_errors, cfg->sinks.alert_log_path);
+        status = EXIT_FATAL;
+    }
+    if (export_path && export_models(p, export_path) != 0) {
+        fprintf(stderr, "anomalyd: while exporting models to %s: %s\n", export_path,
+                strerror(errno));
+        status = EXIT_FATAL;
+    }
+    if (fd != STDIN_FILENO)
+        close(fd);
+    ad_alert_log_close(sinks.log);
+    ad_pipeline_free(p);
+    return status;
+}
+
+/* ---- simulate ---------------------------------------------------------------- */
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (*s == '-' || *s == '\0')
+        return AD_EINVAL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return AD_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || v != v)
+        return AD_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int cmd_simulate(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, 'f'},   {"count", required_argument, NULL, 'n'},
+        {"devices", required_argument, NULL, 'd'},  {"seed", required_argument, NULL, 's'},
+        {"interval", required_argument, NULL, 'i'}, {"start", required_argument, NULL, 't'},
+        {"anomaly-rate", required_argument, NULL, 'a'},
+        {"truth", required_argument, NULL, 'g'},    {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    struct ad_sim_cfg sc = {
+        .format = AD_SIM_SENSOR,
+        .seed = 1,
+        .devices = 100,
+        .interval_us = 1000000,
+        .anomaly_rate = 0.001,
+        .noise = 0.5,
+    };
+    uint64_t count = 10000, u;
+    const char *truth_path = NULL, *out_path = "-";
+    int c;
+
+    ad_time_parse_rfc3339("2026-11-20T10:00:00Z", 20, &sc.start_us);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (ad_sim_format_parse(optarg, &sc.format))
+                return usage_error("simulate: unknown --format '%s'", optarg);
+            break;
+        case 'n':
+            if (parse_u64(optarg, &count))
+                return usage_error("simulate: bad --count '%s'", optarg);
+            break;
+        case 'd':
+            if (parse_u64(optarg, &u) || u == 0 || u > 10000000)
+                return usage_error("simulate: bad --devices '%s' (1..10000000)", optarg);
+            sc.devices = (uint32_t)u;
+            break;
+        case 's':
+            if (parse_u64(optarg, &sc.seed))
+                return usage_error("simulate: bad --seed '%s'", optarg);
+            break;
+        case 'i':
+            if (ad_duration_parse(optarg, &sc.interval_us) || sc.interval_us <= 0)
+                return usage_error("simulate: bad --interval '%s'", optarg);
+            break;
+        case 't':
+            if (ad_time_parse_rfc3339(optarg, strlen(optarg), &sc.start_us))
+                return usage_error("simulate: bad --start '%s' (RFC 3339)", optarg);
+            break;
+        case 'a':
+            if (parse_double(optarg, &sc.anomaly_rate) || sc.anomaly_rate < 0 ||
+                sc.anomaly_rate > 1)
+                return usage_error("simulate: bad --anomaly-rate '%s' (0..1)", optarg);
+            break;
+        case 'g':
+            truth_path = optarg;
+            break;
+        case 'o':
+            out_path = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            return AD_CONFIG_EXIT;
+        }
+    }
+    if (optind < argc)
+        return usage_error("simulate: unexpected argument '%s'", argv[optind]);
+
+    struct ad_sim *sim;
+    if (ad_sim_new(&sc, &sim) != 0)
+        return usage_error("%s", "simulate: invalid options");
+    FILE *out = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
+    FILE *truth = truth_path ? fopen(truth_path, "w") : NULL;
+    if (!out || (truth_path && !truth)) {
+        fprintf(stderr, "anomalyd: simulate: %s: %s\n", !out ? out_path : truth_path,
+                strerror(errno));
+        ad_sim_free(sim);
+        return EXIT_FATAL;
+    }
+    static const char *const metric_of[] = {"temp", "temperature", "favorite"};
+    struct ad_buf rec, tl;
+    struct ad_sim_record r;
+    int status = 0;
+    ad_buf_init(&rec, 4096);
+    ad_buf_init(&tl, 4096);
+    for (uint64_t i = 0; i < count && status == 0; i++) {
+        ad_buf_reset(&rec);
+        if (ad_sim_next(sim, &rec, &r) != 0 || ad_buf_addc(&rec, '\n') != 0) {
+            status = EXIT_FATAL;
+            break;
+        }
+        if (fwrite(rec.p, 1, rec.len, out) != rec.len)
+            status = EXIT_FATAL;
+        if (truth && r.anomaly) {
+            ad_buf_reset(&tl);
+            ad_sim_truth_line(&r, metric_of[sc.format], &tl);
+            fwrite(tl.p, 1, tl.len, truth);
+        }
+    }
+    if (fflush(out) != 0 || (truth && fflush(truth) != 0))
+        status = EXIT_FATAL;
+    if (status)
+        fprintf(stderr, "anomalyd: simulate: write failed: %s\n", strerror(errno));
+    if (out != stdout)
+        fclose(out);
+    if (truth)
+        fclose(truth);
+    ad_buf_free(&rec);
+    ad_buf_free(&tl);
+    ad_sim_free(sim);
+    return status;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"input", required_argument, NULL, 'i'},
+        {"set", required_argument, NULL, 's'},
+        {"export-model", required_argument, NULL, 'e'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *input = NULL, *export_path = NULL;
+    bool check = false;
+    char **sets = calloc((size_t)argc, sizeof(char *));
+    size_t nsets = 0;
+    int c, status;
+
+    ad_log_init();
+    if (!sets)
+        return EXIT_FATAL;
+    if (argc >= 2 && strcmp(argv[1], "simulate") == 0) {
+        free(sets);
+        return cmd_simulate(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "demo") == 0) {
+        free(sets);
+        fprintf(stderr, "anomalyd: demo needs the Kafka source, which is not built yet; "
+                        "run tools/demo.sh for the offline replay demo\n");
+        return EXIT_FATAL;
+    }
+    while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'i':
+            input = optarg;
+            break;
+        case 's':
+            sets[nsets++] = optarg;
+            break;
+        case 'e':
+            export_path = optarg;
+            break;
+        case 'V':
+            printf("anomalyd %s\n", AD_VERSION);
+            free(sets);
+            return 0;
+        case 'h':
+            fputs(usage_text, stdout);
+            free(sets);
+            return 0;
+        default:
+            free(sets);
+            return AD_CONFIG_EXIT;
+        }
+    }
+    if (optind < argc) {
+        free(sets);
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    }
+
+    struct ad_config cfg;
+    char err[1024];
+    int rc = ad_config_init(&cfg);
+    if (rc == 0) {
+        struct stat sb;
+        if (config_path)
+            rc = ad_config_load_file(&cfg, config_path, err, sizeof(err));
+        else if (stat(DEFAULT_CONFIG, &sb) == 0)
+            rc = ad_config_load_file(&cfg, DEFAULT_CONFIG, err, sizeof(err));
+    } else {
+        snprintf(err, sizeof(err), "%s", ad_strerror(rc));
+    }
+    for (size_t i = 0; rc == 0 && i < nsets; i++)
+        rc = ad_config_set(&cfg, sets[i], err, sizeof(err));
+    if (rc == 0)
+        rc = ad_config_validate(&cfg, err, sizeof(err));
+    free(sets);
+    if (rc) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        ad_config_free(&cfg);
+        return AD_CONFIG_EXIT;
+    }
+    ad_log_set_level(cfg.log_level);
+    if (check) {
+        status = ad_config_print(&cfg, stdout) == 0 ? 0 : EXIT_FATAL;
+    } else if (input) {
+        status = run_replay(&cfg, input, export_path);
+    } else {
+        fprintf(stderr, "anomalyd: the Kafka source is not built yet; use --input PATH|- to "
+                        "replay JSON lines\n");
+        status = EXIT_FATAL;
+    }
+    ad_config_free(&cfg);
+    return status;
+}
