@@ -13,13 +13,16 @@
 
 struct ad_alert_log;
 
-/* Opens path (creating it). Returns 0 and an owned log (free with
- * ad_alert_log_close()), or AD_EIO with "path: strerror" in err. */
+/* Opens path (creating it; path is copied). Returns 0 and an owned log (free
+ * with ad_alert_log_close()), or AD_EIO with "path: strerror" in err
+ * (AD_EINVAL for an empty path, AD_ENOMEM). *out is set only on success. */
 int ad_alert_log_open(const char *path, struct ad_alert_log **out, char *err, size_t errlen);
 
 /* Writes one complete line (must end in '\n') with one write(). Returns 0 or
  * AD_EIO (the line is then counted as failed; a short write is reported as
- * AD_EIO too, after completing the line so the file stays line-aligned). */
+ * AD_EIO too, after completing the line so the file stays line-aligned).
+ * An empty line or one without the final '\n' is not written: AD_EINVAL,
+ * counted as failed. line is borrowed. */
 int ad_alert_log_write(struct ad_alert_log *log, const char *line, size_t len);
 
 /* Re-opens the path; on failure the old descriptor is kept and AD_EIO is
@@ -33,8 +36,9 @@ uint64_t ad_alert_log_failures(const struct ad_alert_log *log);
 /* Closes and frees; accepts NULL. */
 void ad_alert_log_close(struct ad_alert_log *log);
 
-/* Writes all of buf to fd, retrying on EINTR and short writes. Returns 0 or
- * AD_EIO. */
+/* Writes all of buf to fd, retrying on EINTR and short writes, and waiting
+ * with poll() when a non-blocking fd is full (EAGAIN). Returns 0 or AD_EIO
+ * (errno then tells why). */
 int ad_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -1,0 +1,256 @@
+/* ad_alert.c - the alert record: its stable id and its JSON line.
+ *
+ * Pure and allocation-free except for the output buffer's own growth: this
+ * runs once per alert, possibly many thousands of times a second. */
+#include "ad_alert.h"
+
+#include <string.h>
+
+#include "ad_config.h"
+#include "ad_err.h"
+#include "ad_time.h"
+
+/* ---------------------------------------------------------------------------
+ * alert_id
+ *
+ * The canonical byte string of an alert is
+ *
+ *     key bytes (key_len of them, may contain any byte)
+ *     0x00
+ *     metric (strlen bytes; NULL is the empty string)
+ *     0x00
+ *     window_start_us in decimal ASCII ("-" then digits when negative, no
+ *                     leading zeros, "0" for zero)
+ *     0x00
+ *     window_end_us in decimal ASCII (same)
+ *     0x00
+ *     detector (strlen bytes; NULL is the empty string)
+ *
+ * with no terminator after the detector. Two 64-bit halves are computed over
+ * these bytes:
+ *
+ *     h1 = FNV-1a-64(bytes) with the standard offset basis 0xcbf29ce484222325
+ *     h2 = FNV-1a-64(bytes) with the offset basis 0xcbf29ce484222325 ^
+ *          0x9e3779b97f4a7c15 = 0x551e9f9d5b57af30
+ *
+ * where FNV-1a-64 is: h = basis; for each byte c: h ^= c; h *= 0x100000001b3
+ * (mod 2^64). Each half then goes through the splitmix64 finalizer
+ *
+ *     z ^= z >> 30; z *= 0xbf58476d1ce4e5b9;
+ *     z ^= z >> 27; z *= 0x94d049bb133111eb;
+ *     z ^= z >> 31;
+ *
+ * and the id is the 16 lowercase hex digits of fin(h1) followed by the 16 of
+ * fin(h2) (big-endian, zero-padded): 32 characters. The id is stable across
+ * machines and versions; it is not a cryptographic hash (docs/alerts.md).
+ * ------------------------------------------------------------------------- */
+
+#define FNV64_BASIS   UINT64_C(0xcbf29ce484222325)
+#define FNV64_PRIME   UINT64_C(0x100000001b3)
+#define ID_BASIS2_XOR UINT64_C(0x9e3779b97f4a7c15)
+
+struct id_hash {
+    uint64_t h1;
+    uint64_t h2;
+};
+
+static void id_update(struct id_hash *h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h1 = h->h1, h2 = h->h2;
+
+    for (size_t i = 0; i < len; i++) {
+        h1 = (h1 ^ p[i]) * FNV64_PRIME;
+        h2 = (h2 ^ p[i]) * FNV64_PRIME;
+    }
+    h->h1 = h1;
+    h->h2 = h2;
+}
+
+static uint64_t splitmix64_fin(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= UINT64_C(0xbf58476d1ce4e5b9);
+    z ^= z >> 27;
+    z *= UINT64_C(0x94d049bb133111eb);
+    z ^= z >> 31;
+    return z;
+}
+
+/* Writes the decimal form of v into buf (at least 21 bytes, no NUL) and
+ * returns the length. */
+static size_t fmt_u64(uint64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0, i;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t fmt_i64(int64_t v, char *buf)
+{
+    if (v < 0) {
+        buf[0] = '-';
+        /* -(v + 1) + 1 avoids overflowing on INT64_MIN. */
+        return 1 + fmt_u64((uint64_t)(-(v + 1)) + 1u, buf + 1);
+    }
+    return fmt_u64((uint64_t)v, buf);
+}
+
+static void put_hex64(uint64_t v, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--) {
+        out[i] = hex[v & 15];
+        v >>= 4;
+    }
+}
+
+void ad_alert_id(const struct ad_alert *a, char out[AD_ALERT_ID_LEN + 1])
+{
+    static const char zero = '\0';
+    struct id_hash h = {FNV64_BASIS, FNV64_BASIS ^ ID_BASIS2_XOR};
+    char num[24];
+    size_t n;
+
+    id_update(&h, a->key, a->key ? a->key_len : 0);
+    id_update(&h, &zero, 1);
+    if (a->metric)
+        id_update(&h, a->metric, strlen(a->metric));
+    id_update(&h, &zero, 1);
+    n = fmt_i64(a->window_start_us, num);
+    id_update(&h, num, n);
+    id_update(&h, &zero, 1);
+    n = fmt_i64(a->window_end_us, num);
+    id_update(&h, num, n);
+    id_update(&h, &zero, 1);
+    if (a->detector)
+        id_update(&h, a->detector, strlen(a->detector));
+
+    put_hex64(splitmix64_fin(h.h1), out);
+    put_hex64(splitmix64_fin(h.h2), out + 16);
+    out[AD_ALERT_ID_LEN] = '\0';
+}
+
+/* ---------------------------------------------------------------------------
+ * The JSON line
+ * ------------------------------------------------------------------------- */
+
+static int add_lit(struct ad_buf *b, const char *lit)
+{
+    return ad_buf_add(b, lit, strlen(lit));
+}
+
+static int add_cstr(struct ad_buf *b, const char *s)
+{
+    return ad_buf_add_json_str(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static int add_time(struct ad_buf *b, int64_t us)
+{
+    char t[AD_TIME_STRLEN];
+    size_t n = ad_time_format(us, t);
+    int rc = ad_buf_addc(b, '"');
+
+    if (rc == 0)
+        rc = ad_buf_add(b, t, n);
+    if (rc == 0)
+        rc = ad_buf_addc(b, '"');
+    return rc;
+}
+
+static int add_i64(struct ad_buf *b, int64_t v)
+{
+    char num[24];
+    return ad_buf_add(b, num, fmt_i64(v, num));
+}
+
+static int add_u64(struct ad_buf *b, uint64_t v)
+{
+    char num[24];
+    return ad_buf_add(b, num, fmt_u64(v, num));
+}
+
+/* Each step runs only while rc is 0, so the first error is kept. */
+#define STEP(expr)                                                                                 \
+    do {                                                                                           \
+        if (rc == 0)                                                                               \
+            rc = (expr);                                                                           \
+    } while (0)
+
+int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extra_len,
+                        struct ad_buf *out)
+{
+    char id[AD_ALERT_ID_LEN + 1];
+    size_t start = out->len;
+    const char *dir;
+    int rc = 0;
+
+    if (a->direction == AD_DIR_POSITIVE)
+        dir = "\"positive\"";
+    else if (a->direction == AD_DIR_NEGATIVE)
+        dir = "\"negative\"";
+    else
+        return AD_EINVAL;
+
+    ad_alert_id(a, id);
+    STEP(add_lit(out, "{\"alert_id\":\""));
+    STEP(ad_buf_add(out, id, AD_ALERT_ID_LEN));
+    STEP(add_lit(out, "\",\"key\":"));
+    STEP(ad_buf_add_json_str(out, a->key ? a->key : "", a->key ? a->key_len : 0));
+    STEP(add_lit(out, ",\"metric\":"));
+    STEP(add_cstr(out, a->metric));
+    STEP(add_lit(out, ",\"window_start\":"));
+    STEP(add_time(out, a->window_start_us));
+    STEP(add_lit(out, ",\"window_end\":"));
+    STEP(add_time(out, a->window_end_us));
+    STEP(add_lit(out, ",\"value\":"));
+    STEP(ad_buf_add_double(out, a->value));
+    STEP(add_lit(out, ",\"expected\":"));
+    STEP(ad_buf_add_double(out, a->expected));
+    STEP(add_lit(out, ",\"stddev\":"));
+    STEP(ad_buf_add_double(out, a->stddev));
+    STEP(add_lit(out, ",\"zscore\":"));
+    STEP(ad_buf_add_double(out, a->zscore));
+    STEP(add_lit(out, ",\"threshold\":"));
+    STEP(ad_buf_add_double(out, a->threshold));
+    STEP(add_lit(out, ",\"direction\":"));
+    STEP(add_lit(out, dir));
+    STEP(add_lit(out, ",\"n\":"));
+    STEP(add_u64(out, a->n));
+    STEP(add_lit(out, ",\"detector\":"));
+    STEP(add_cstr(out, a->detector));
+    if (a->topic) {
+        STEP(add_lit(out, ",\"source\":{\"topic\":"));
+        STEP(add_cstr(out, a->topic));
+        STEP(add_lit(out, ",\"partition\":"));
+        STEP(add_i64(out, a->partition));
+        STEP(add_lit(out, ",\"offset\":"));
+        STEP(add_i64(out, a->offset));
+        STEP(ad_buf_addc(out, '}'));
+    }
+    if (extra && extra_len) {
+        STEP(ad_buf_addc(out, ','));
+        STEP(ad_buf_add(out, extra, extra_len));
+    }
+    STEP(add_lit(out, "}\n"));
+
+    if (rc) {
+        out->len = start;
+        if (out->p)
+            out->p[start] = '\0';
+    }
+    return rc;
+}
+
+int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)
+{
+    return ad_alert_format_ext(a, NULL, 0, out);
+}

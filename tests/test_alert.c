@@ -1,0 +1,432 @@
+/* test_alert.c - the alert id (stability, sensitivity, a fixed vector checked
+ * against a second, independent implementation) and the alert JSON line. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_alert.h"
+#include "ad_buf.h"
+#include "ad_config.h"
+#include "ad_err.h"
+#include "ad_test.h"
+
+/* 2026-11-20T10:00:00Z and one minute later. */
+#define T0 INT64_C(1795168800000000)
+#define T1 INT64_C(1795168860000000)
+
+/* ---- a second implementation of the id, written from docs/alerts.md ----
+ * It builds the canonical byte string in memory with snprintf, then hashes
+ * it byte by byte; the library streams and formats numbers itself. */
+static uint64_t ref_fnv1a64(const unsigned char *p, size_t n, uint64_t basis)
+{
+    uint64_t h = basis;
+    while (n--) {
+        h ^= *p++;
+        h *= 1099511628211u; /* 0x100000001b3 */
+    }
+    return h;
+}
+
+static uint64_t ref_mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void ref_id(const char *key, size_t key_len, const char *metric, int64_t ws, int64_t we,
+                   const char *detector, char out[33])
+{
+    unsigned char bytes[1024];
+    size_t n = 0;
+
+    memcpy(bytes + n, key, key_len);
+    n += key_len;
+    bytes[n++] = 0;
+    n += (size_t)snprintf((char *)bytes + n, sizeof(bytes) - n, "%s", metric);
+    bytes[n++] = 0;
+    n += (size_t)snprintf((char *)bytes + n, sizeof(bytes) - n, "%" PRId64, ws);
+    bytes[n++] = 0;
+    n += (size_t)snprintf((char *)bytes + n, sizeof(bytes) - n, "%" PRId64, we);
+    bytes[n++] = 0;
+    n += (size_t)snprintf((char *)bytes + n, sizeof(bytes) - n, "%s", detector);
+
+    uint64_t basis = 14695981039346656037u; /* 0xcbf29ce484222325 */
+    uint64_t a = ref_mix(ref_fnv1a64(bytes, n, basis));
+    uint64_t b = ref_mix(ref_fnv1a64(bytes, n, basis ^ 0x9e3779b97f4a7c15u));
+    snprintf(out, 33, "%016" PRIx64 "%016" PRIx64, a, b);
+}
+
+static struct ad_alert sample(void)
+{
+    struct ad_alert a;
+    memset(&a, 0, sizeof(a));
+    a.key = "sim-614";
+    a.key_len = strlen(a.key);
+    a.metric = "temp";
+    a.window_start_us = T0;
+    a.window_end_us = T1;
+    a.value = 31.2;
+    a.expected = 22.3;
+    a.stddev = 1.1;
+    a.zscore = 8.09;
+    a.threshold = 4.0;
+    a.direction = AD_DIR_POSITIVE;
+    a.n = 373;
+    a.detector = "welford";
+    a.topic = "sensor-raw";
+    a.partition = 3;
+    a.offset = 18211;
+    return a;
+}
+
+static void id_of(const struct ad_alert *a, char out[AD_ALERT_ID_LEN + 1])
+{
+    memset(out, 'x', AD_ALERT_ID_LEN + 1);
+    ad_alert_id(a, out);
+    AD_EXPECT_UINT(strlen(out), ==, AD_ALERT_ID_LEN);
+    for (size_t i = 0; i < AD_ALERT_ID_LEN; i++)
+        AD_EXPECT(strchr("0123456789abcdef", out[i]) != NULL);
+}
+
+static void test_id_known_vector(void)
+{
+    struct ad_alert a = sample();
+    char id[AD_ALERT_ID_LEN + 1], ref[33];
+
+    id_of(&a, id);
+    ref_id("sim-614", 7, "temp", T0, T1, "welford", ref);
+    AD_EXPECT_STR(id, ref);
+    /* Pinned as well (computed by a third implementation, in Python, from
+     * docs/alerts.md): changing the algorithm must be a deliberate act. */
+    AD_EXPECT_STR(id, "0d68abf66a22dc7f3414f4b0d49e51a4");
+}
+
+static void test_id_edge_vectors(void)
+{
+    struct ad_alert a;
+    char id[AD_ALERT_ID_LEN + 1], ref[33];
+
+    /* All empty: NULL metric/detector count as "". */
+    memset(&a, 0, sizeof(a));
+    a.key = "";
+    id_of(&a, id);
+    ref_id("", 0, "", 0, 0, "", ref);
+    AD_EXPECT_STR(id, ref);
+    AD_EXPECT_STR(id, "1371f219905f3143970bd7a3d903459f");
+
+    /* Negative times, INT64_MIN included. */
+    a.key = "k";
+    a.key_len = 1;
+    a.metric = "m";
+    a.detector = "welford";
+    a.window_start_us = -1;
+    a.window_end_us = INT64_MIN;
+    id_of(&a, id);
+    ref_id("k", 1, "m", -1, INT64_MIN, "welford", ref);
+    AD_EXPECT_STR(id, ref);
+    AD_EXPECT_STR(id, "9e907fecf64786396b24bc2c2757c18a");
+
+    /* Key bytes beyond key_len are not hashed; embedded NULs are. */
+    a = sample();
+    a.key = "sim-614-extra";
+    a.key_len = 7;
+    id_of(&a, id);
+    AD_EXPECT_STR(id, "0d68abf66a22dc7f3414f4b0d49e51a4");
+    a.key = "a\0b";
+    a.key_len = 3;
+    id_of(&a, id);
+    ref_id("a\0b", 3, "temp", T0, T1, "welford", ref);
+    AD_EXPECT_STR(id, ref);
+
+    /* INT64_MAX and a long UTF-8 key. */
+    a = sample();
+    a.key = "capteur-\xc3\xa9t\xc3\xa9-\xe2\x82\xac-0123456789abcdefghijklmnopqrstuvwxyz";
+    a.key_len = strlen(a.key);
+    a.window_start_us = INT64_MAX;
+    a.window_end_us = 0;
+    id_of(&a, id);
+    ref_id(a.key, a.key_len, "temp", INT64_MAX, 0, "welford", ref);
+    AD_EXPECT_STR(id, ref);
+}
+
+static void test_id_stable_and_sensitive(void)
+{
+    struct ad_alert a = sample(), b;
+    char base[AD_ALERT_ID_LEN + 1], id[AD_ALERT_ID_LEN + 1];
+
+    id_of(&a, base);
+    for (int i = 0; i < 100; i++) {
+        id_of(&a, id);
+        AD_EXPECT_STR(id, base);
+    }
+
+    /* Fields outside the series and window do not change the id. */
+    b = a;
+    b.value = -1;
+    b.expected = 0;
+    b.stddev = 9;
+    b.zscore = -3;
+    b.threshold = 1;
+    b.direction = AD_DIR_NEGATIVE;
+    b.n = 1;
+    b.topic = "other";
+    b.partition = 0;
+    b.offset = 1;
+    id_of(&b, id);
+    AD_EXPECT_STR(id, base);
+
+    /* Every identifying field does, each half on its own too. */
+    const char *alt_keys[] = {"sim-615", "sim-61", "Sim-614", "sim-614 "};
+    for (size_t i = 0; i < sizeof(alt_keys) / sizeof(alt_keys[0]); i++) {
+        b = a;
+        b.key = alt_keys[i];
+        b.key_len = strlen(alt_keys[i]);
+        id_of(&b, id);
+        AD_EXPECT(strncmp(id, base, 16) != 0);
+        AD_EXPECT(strncmp(id + 16, base + 16, 16) != 0);
+    }
+    b = a;
+    b.metric = "hum";
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+    b = a;
+    b.metric = NULL;
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+    b = a;
+    b.window_start_us++;
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+    b = a;
+    b.window_end_us--;
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+    b = a;
+    b.detector = "spectral";
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+
+    /* The separators keep fields apart: moving a byte across a boundary. */
+    char id2[AD_ALERT_ID_LEN + 1];
+    b = a;
+    b.key = "ab";
+    b.key_len = 2;
+    b.metric = "c";
+    id_of(&b, id);
+    b.key = "a";
+    b.key_len = 1;
+    b.metric = "bc";
+    id_of(&b, id2);
+    AD_EXPECT(strcmp(id, id2) != 0);
+    /* Start and end swapped. */
+    b = a;
+    b.window_start_us = T1;
+    b.window_end_us = T0;
+    id_of(&b, id);
+    AD_EXPECT(strcmp(id, base) != 0);
+}
+
+static void test_id_many_distinct(void)
+{
+    /* 20000 series x windows: no collision in either half. */
+    enum { N = 20000 };
+    static char ids[N][AD_ALERT_ID_LEN + 1];
+    struct ad_alert a = sample();
+    char key[32];
+
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof(key), "sim-%d", i % 200);
+        a.key = key;
+        a.key_len = strlen(key);
+        a.window_start_us = T0 + (int64_t)(i / 200) * 60000000;
+        a.window_end_us = a.window_start_us + 60000000;
+        ad_alert_id(&a, ids[i]);
+        char ref[33];
+        if (i % 97 == 0) {
+            ref_id(key, a.key_len, a.metric, a.window_start_us, a.window_end_us, a.detector, ref);
+            AD_EXPECT_STR(ids[i], ref);
+        }
+    }
+    qsort(ids, N, sizeof(ids[0]), (int (*)(const void *, const void *))strcmp);
+    for (int i = 1; i < N; i++)
+        AD_EXPECT(strcmp(ids[i - 1], ids[i]) != 0);
+}
+
+static void test_format_golden(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_STR(b.p, "{\"alert_id\":\"0d68abf66a22dc7f3414f4b0d49e51a4\",\"key\":\"sim-614\","
+                       "\"metric\":\"temp\",\"window_start\":\"2026-11-20T10:00:00.000Z\","
+                       "\"window_end\":\"2026-11-20T10:01:00.000Z\",\"value\":31.2,"
+                       "\"expected\":22.3,\"stddev\":1.1,\"zscore\":8.09,\"threshold\":4,"
+                       "\"direction\":\"positive\",\"n\":373,\"detector\":\"welford\","
+                       "\"source\":{\"topic\":\"sensor-raw\",\"partition\":3,\"offset\":18211}}\n");
+    AD_EXPECT_UINT(b.len, ==, strlen(b.p));
+
+    /* Appends: a second alert follows the first on its own line. */
+    size_t first = b.len;
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_UINT(b.len, ==, 2 * first);
+    AD_EXPECT(memcmp(b.p, b.p + first, first) == 0);
+    ad_buf_free(&b);
+}
+
+static void test_format_escaping_and_negative(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+    /* quote, backslash, newline, tab, 0x01, DEL, UTF-8 (é, €, U+1F600) */
+    static const char key[] = "s\"n\\x\n\t\x01\x7f-\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+
+    a.key = key;
+    a.key_len = sizeof(key) - 1;
+    a.metric = "t\"emp";
+    a.window_start_us = T0 + 1500; /* sub-millisecond: microseconds */
+    a.window_end_us = T0 + 1500;   /* no window: start = end */
+    a.value = -0.5;
+    a.expected = 1e-7;
+    a.stddev = 0.1;
+    a.zscore = -5.000000000000001;
+    a.threshold = 4.5;
+    a.direction = AD_DIR_NEGATIVE;
+    a.n = UINT64_MAX;
+    a.detector = "welford";
+    a.topic = "raw\\t";
+    a.partition = -1;
+    a.offset = INT64_MAX;
+
+    char id[AD_ALERT_ID_LEN + 1], want[2048];
+    ad_alert_id(&a, id);
+    snprintf(want, sizeof(want),
+             "{\"alert_id\":\"%s\",\"key\":\"s\\\"n\\\\x\\n\\t\\u0001\\u007f-\xc3\xa9\xe2\x82\xac"
+             "\xf0\x9f\x98\x80\",\"metric\":\"t\\\"emp\","
+             "\"window_start\":\"2026-11-20T10:00:00.001500Z\","
+             "\"window_end\":\"2026-11-20T10:00:00.001500Z\",\"value\":-0.5,\"expected\":1e-07,"
+             "\"stddev\":0.1,\"zscore\":-5.000000000000001,\"threshold\":4.5,"
+             "\"direction\":\"negative\",\"n\":18446744073709551615,\"detector\":\"welford\","
+             "\"source\":{\"topic\":\"raw\\\\t\",\"partition\":-1,"
+             "\"offset\":9223372036854775807}}\n",
+             id);
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_STR(b.p, want);
+
+    /* And it is valid JSON that reads back to the same values. */
+    json_error_t jerr; /* n is beyond jansson's integers: read it as a real */
+    json_t *j = json_loadb(b.p, b.len, JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!j)
+        AD_FAIL_("not JSON: %s", jerr.text);
+    AD_EXPECT_UINT(json_string_length(json_object_get(j, "key")), ==, sizeof(key) - 1);
+    AD_EXPECT(memcmp(json_string_value(json_object_get(j, "key")), key, sizeof(key) - 1) == 0);
+    AD_EXPECT_STR(json_string_value(json_object_get(j, "direction")), "negative");
+    AD_EXPECT(json_real_value(json_object_get(j, "zscore")) == a.zscore);
+    AD_EXPECT(json_real_value(json_object_get(j, "expected")) == a.expected);
+    AD_EXPECT_STR(json_string_value(json_object_get(j, "alert_id")), id);
+    json_decref(j);
+    ad_buf_free(&b);
+}
+
+static void test_format_optional_parts(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+    char id[AD_ALERT_ID_LEN + 1];
+
+    /* Replay from a file: no topic, no source object. */
+    a.topic = NULL;
+    a.metric = NULL;
+    ad_alert_id(&a, id);
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_CONTAINS(b.p, "\"metric\":\"\",");
+    AD_EXPECT_CONTAINS(b.p, "\"detector\":\"welford\"}\n");
+    AD_EXPECT(strstr(b.p, "source") == NULL);
+
+    /* Extra members (the remote verdict) go last. */
+    a = sample();
+    ad_buf_reset(&b);
+    const char *extra = "\"remote\":{\"status\":\"skipped\"}";
+    AD_EXPECT_INT(ad_alert_format_ext(&a, extra, strlen(extra), &b), ==, 0);
+    AD_EXPECT_CONTAINS(b.p, "\"offset\":18211},\"remote\":{\"status\":\"skipped\"}}\n");
+    json_error_t jerr;
+    json_t *j = json_loadb(b.p, b.len, 0, &jerr);
+    AD_EXPECT(j != NULL);
+    json_decref(j);
+    ad_buf_free(&b);
+}
+
+static void test_format_invalid(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_buf_adds(&b, "prefix\n"), ==, 0);
+
+    a.direction = AD_DIR_BOTH;
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "prefix\n");
+
+    a = sample();
+    a.zscore = NAN;
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "prefix\n");
+    AD_EXPECT_UINT(b.len, ==, 7);
+
+    a = sample();
+    a.value = INFINITY;
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "prefix\n");
+    ad_buf_free(&b);
+}
+
+static void test_format_buffer_limit(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf full, b;
+
+    ad_buf_init(&full, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &full), ==, 0);
+    const size_t prefix = 5, need = prefix + full.len;
+
+    /* Every maximum short of the line fails with AD_ELIMIT and leaves the
+     * existing content exactly as it was. */
+    for (size_t max = prefix; max < need; max++) {
+        ad_buf_init(&b, max);
+        AD_EXPECT_INT(ad_buf_adds(&b, "abcde"), ==, 0);
+        AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_ELIMIT);
+        AD_EXPECT_UINT(b.len, ==, prefix);
+        AD_EXPECT_STR(b.p, "abcde");
+        /* Still usable afterwards. */
+        AD_EXPECT_INT(ad_buf_addc(&b, 'f'), ==, max > prefix ? 0 : AD_ELIMIT);
+        ad_buf_free(&b);
+    }
+    /* Exactly enough room succeeds. */
+    ad_buf_init(&b, need);
+    AD_EXPECT_INT(ad_buf_adds(&b, "abcde"), ==, 0);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_STR(b.p + prefix, full.p);
+    ad_buf_free(&b);
+    ad_buf_free(&full);
+}
+
+int main(int argc, char **argv)
+{
+    AD_TEST_RUN(argc, argv, test_id_known_vector);
+    AD_TEST_RUN(argc, argv, test_id_edge_vectors);
+    AD_TEST_RUN(argc, argv, test_id_stable_and_sensitive);
+    AD_TEST_RUN(argc, argv, test_id_many_distinct);
+    AD_TEST_RUN(argc, argv, test_format_golden);
+    AD_TEST_RUN(argc, argv, test_format_escaping_and_negative);
+    AD_TEST_RUN(argc, argv, test_format_optional_parts);
+    AD_TEST_RUN(argc, argv, test_format_invalid);
+    AD_TEST_RUN(argc, argv, test_format_buffer_limit);
+    return ad_test_done();
+}
