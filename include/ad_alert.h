@@ -28,6 +28,10 @@ struct ad_alert {
     const char *topic;    /* source */
     int32_t partition;
     int64_t offset;
+    /* Not part of the record: the lowest source offset the alert depends on
+     * (its window's first record), held back from the offset store until the
+     * alert is delivered. */
+    int64_t low_offset;
 };
 
 /* The stable id: 128 bits of a keyed hash of (key, metric, window start,

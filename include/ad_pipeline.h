@@ -68,6 +68,9 @@ int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_
 /* Writes every series' lifetime model as M2 JSON lines to fd. */
 int ad_pipeline_export(struct ad_pipeline *p, int fd);
 
+/* Forgets a revoked partition's window state (ad_window_part_drop). */
+void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
+
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out);
 
 /* The lowest source offset of (topic, partition) still held by an open

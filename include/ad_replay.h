@@ -2,7 +2,13 @@
  * a pipeline. Lines longer than the record limit are skipped (and counted as
  * too_large) without being buffered whole; blank lines are ignored; a
  * trailing '\r' is dropped. Record metadata: topic = the input's name,
- * partition 0, offset = the line's 0-based index, no timestamp, no headers. */
+ * partition 0, offset = the line's 0-based index, no timestamp, no headers.
+ *
+ * With kcat_envelope, each line is instead the envelope `kcat -C -J` prints
+ * ({"topic","partition","offset","ts","headers":[k,v,...],"key","payload"}):
+ * the payload is the record and the rest its metadata, so a capture taken
+ * from Kafka replays with its timestamps and headers. A line that is not such
+ * an envelope is handed on as it is (and rejected by the decoder). */
 #ifndef AD_REPLAY_H
 #define AD_REPLAY_H
 
@@ -23,6 +29,7 @@ struct ad_replay_opts {
     size_t max_record;    /* limits.max_message_bytes */
     ad_clock_ms_fn clock; /* NULL: ad_clock_monotonic_ms */
     int progress_fd;      /* -1: none; else a progress line every second */
+    bool kcat_envelope;   /* lines are `kcat -J` envelopes */
 };
 
 /* Reads fd to its end, pushing every line, ticking the pipeline about once a

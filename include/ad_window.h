@@ -52,6 +52,8 @@ struct ad_window_event {
     int64_t start_us, end_us;   /* the window (start == end for raw points) */
     double value;               /* the value scored: aggregate, or newest point of a slide */
     int64_t offset;             /* the source offset of the newest record in the window */
+    int64_t low_offset;         /* the lowest source offset of the records in the window
+                                   (of the scored point's tumbling window, for a slide) */
     const struct ad_welford *model; /* score against this; do not keep the pointer */
     size_t n_points;            /* points in the sliding window (1 otherwise) */
     enum ad_window_reason reason;
@@ -91,6 +93,12 @@ int64_t ad_part_low_offset(const struct ad_part *p);
 
 /* Result of one push. */
 enum ad_push_result { AD_PUSH_OK = 0, AD_PUSH_LATE, AD_PUSH_DUPLICATE, AD_PUSH_NOMEM };
+
+/* Forgets partition p (revoked): the window state of its series (open
+ * windows, pending slides, sliding rings, de-duplication and lateness marks)
+ * is discarded unscored, since the partition's records will be consumed again
+ * from its committed offset; lifetime models are kept. p is freed. */
+void ad_window_part_drop(struct ad_window *w, struct ad_part *p);
 
 /* Adds one point of series (key, metric) from partition p at processing time
  * now_ms. Without tumbling windows the point is scored at once. */

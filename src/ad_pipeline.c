@@ -58,6 +58,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
         .topic = ad_part_topic(ev->part),
         .partition = ad_part_partition(ev->part),
         .offset = ev->offset,
+        .low_offset = ev->low_offset,
     };
     p->st.alerts++;
     if (v.direction == AD_DIR_POSITIVE)
@@ -283,4 +284,11 @@ int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t
 {
     struct ad_part *part = ad_window_part(p->win, topic, partition);
     return part ? ad_part_low_offset(part) : -1;
+}
+
+void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition)
+{
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    if (part)
+        ad_window_part_drop(p->win, part);
 }

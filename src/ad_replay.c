@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ad_err.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -44,6 +46,52 @@ static void progress(struct replay *r, bool final)
     }
 }
 
+/* Header lookup over an envelope's flat ["name", "value", ...] array. */
+static int envelope_header(void *ctx, const char *name, const void **val, size_t *len)
+{
+    json_t *h = ctx;
+    for (size_t i = 0; i + 1 < json_array_size(h); i += 2) {
+        json_t *k = json_array_get(h, i), *v = json_array_get(h, i + 1);
+        if (json_is_string(k) && json_is_string(v) && strcmp(json_string_value(k), name) == 0) {
+            *val = json_string_value(v);
+            *len = json_string_length(v);
+            return 0;
+        }
+    }
+    return AD_ENOENT;
+}
+
+/* Unwraps a kcat envelope and pushes its payload; returns false when the line
+ * is not an envelope. */
+static bool push_envelope(struct replay *r, const char *s, size_t len,
+                          struct ad_record_meta *meta)
+{
+    json_error_t e;
+    json_t *env = json_loadb(s, len, 0, &e);
+    json_t *payload = json_object_get(env, "payload");
+    if (!json_is_string(payload)) {
+        json_decref(env);
+        return false;
+    }
+    json_t *v;
+    if (json_is_string(v = json_object_get(env, "topic")))
+        meta->topic = json_string_value(v);
+    if (json_is_integer(v = json_object_get(env, "partition")))
+        meta->partition = (int32_t)json_integer_value(v);
+    if (json_is_integer(v = json_object_get(env, "offset")))
+        meta->offset = (int64_t)json_integer_value(v);
+    if (json_is_integer(v = json_object_get(env, "ts")))
+        meta->timestamp_ms = (int64_t)json_integer_value(v);
+    if (json_is_array(v = json_object_get(env, "headers"))) {
+        meta->header = envelope_header;
+        meta->header_ctx = v;
+    }
+    ad_pipeline_push(r->p, json_string_value(payload), json_string_length(payload), meta,
+                     r->now_ms);
+    json_decref(env);
+    return true;
+}
+
 static void push_line(struct replay *r, const char *s, size_t len, bool too_long)
 {
     struct ad_record_meta meta = {
@@ -73,6 +121,8 @@ static void push_line(struct replay *r, const char *s, size_t len, bool too_long
             r->next_tick_ms = r->now_ms + 1000;
         }
     }
+    if (r->o->kcat_envelope && !too_long && push_envelope(r, s, len, &meta))
+        return;
     /* An over-long line is handed over as its prefix plus one byte, so the
      * decoder's own size check rejects and counts it like any record. */
     ad_pipeline_push(r->p, s, too_long ? r->o->max_record + 1 : len, &meta, r->now_ms);

@@ -91,7 +91,7 @@ int ad_sim_next(struct ad_sim *s, struct ad_buf *out, struct ad_sim_record *rec)
 {
     uint32_t d = (uint32_t)(s->i % s->cfg.devices);
     struct device *dv = &s->dev[d];
-    double noise = s->cfg.noise, v, delta = 0, hum;
+    double noise = s->cfg.noise * (s->cfg.format == AD_SIM_TWEET ? 10 : 1), v, delta = 0, hum;
     char ts[AD_TIME_STRLEN];
     int rc;
 

@@ -32,7 +32,7 @@ struct slot {
 struct spoint {
     int64_t t;
     double v;
-    int64_t off;
+    int64_t off, low_off;
     bool in_model;
 };
 
@@ -202,7 +202,7 @@ static void ring_push(struct ad_window *w, struct ad_series *s, const struct spo
 /* ---- emitting --------------------------------------------------------------- */
 
 static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start, int64_t end,
-                        double v, int64_t off, enum ad_window_reason reason)
+                        double v, int64_t off, int64_t low_off, enum ad_window_reason reason)
 {
     struct ad_window_event ev = {
         .series = s,
@@ -211,6 +211,7 @@ static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
         .end_us = end,
         .value = v,
         .offset = off,
+        .low_offset = low_off,
         .model = &s->life,
         .n_points = 1,
         .reason = reason,
@@ -252,6 +253,7 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
         .end_us = e,
         .value = cand->v,
         .offset = cand->off,
+        .low_offset = cand->low_off,
         .model = model,
         .n_points = s->rlen,
         .reason = reason,
@@ -272,10 +274,10 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
 }
 
 static void slide_append(struct ad_window *w, struct ad_series *s, int64_t start, double v,
-                         int64_t off, enum ad_window_reason reason)
+                         int64_t off, int64_t low_off, enum ad_window_reason reason)
 {
     int64_t pe = start + w->cfg.size_us, S = w->cfg.slide_us;
-    struct spoint pt = {.t = start, .v = v, .off = off, .in_model = true};
+    struct spoint pt = {.t = start, .v = v, .off = off, .low_off = low_off, .in_model = true};
 
     if (s->pending && pe > s->next_e)
         emit_slide(w, s, reason);
@@ -324,7 +326,7 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
 {
     int64_t start = sl->start, end = start + w->cfg.size_us;
     double v = slot_value(w, sl);
-    int64_t off = sl->max_off;
+    int64_t off = sl->max_off, low_off = sl->min_off;
 
     sl->count = 0;
     s->n_open--;
@@ -334,9 +336,9 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
         find_oldest(w, s);
     w->st.windows++;
     if (w->cfg.sliding)
-        slide_append(w, s, start, v, off, reason);
+        slide_append(w, s, start, v, off, low_off, reason);
     else
-        emit_simple(w, s, start, end, v, off, reason);
+        emit_simple(w, s, start, end, v, off, low_off, reason);
 }
 
 /* Closes, oldest first, every window of s that ends at or before limit, and
@@ -571,6 +573,34 @@ int64_t ad_part_low_offset(const struct ad_part *p)
     return low;
 }
 
+void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
+{
+    for (struct ad_series *s = w->lru_head; s; s = s->lru_next) {
+        if (s->part != p)
+            continue;
+        act_unlink(s);
+        for (uint32_t i = 0; s->slots && i < s->nslots; i++)
+            s->slots[i].count = 0;
+        s->n_open = 0;
+        s->pending = false;
+        s->rlen = 0;
+        s->unlearned = 0;
+        memset(&s->win, 0, sizeof(s->win));
+        s->last_t = INT64_MIN;
+        s->closed_until = INT64_MIN;
+        s->part = NULL;
+    }
+    struct ad_part **pp = &w->parts;
+    while (*pp && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = p->next;
+    if (w->last_part == p)
+        w->last_part = NULL;
+    free(p->topic);
+    free(p);
+}
+
 enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
                                    size_t key_len, uint32_t metric, int64_t t_us, double v,
                                    int64_t offset, int64_t now_ms)
@@ -592,7 +622,7 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const
         }
         s->last_t = t_us;
         w->st.points++;
-        emit_simple(w, s, t_us, t_us, v, offset, AD_WCLOSE_POINT);
+        emit_simple(w, s, t_us, t_us, v, offset, offset, AD_WCLOSE_POINT);
         return AD_PUSH_OK;
     }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,16 @@
 
 #include "ad_buf.h"
 #include "ad_config.h"
+#include "ad_daemon.h"
+#include "ad_demo.h"
 #include "ad_err.h"
 #include "ad_log.h"
 #include "ad_pipeline.h"
 #include "ad_replay.h"
 #include "ad_sim.h"
+#include "ad_simprod.h"
 #include "ad_sink.h"
+#include <signal.h>
 #include "ad_time.h"
 
 #define DEFAULT_CONFIG "/etc/anomalyd/anomalyd.yaml"
@@ -35,6 +40,8 @@ static const char usage_text[] =
     "\n"
     "replay options:\n"
     "  --export-model PATH   write every series' lifetime model (M2 JSON lines) at the end\n"
+    "  --input-format json|kcat  lines are records (json) or `kcat -C -J` envelopes\n"
+    "                        carrying topic, partition, offset, timestamp and headers\n"
     "\n"
     "simulate options:\n"
     "  --format sensor|iot|tweet   record format (scenario C, B, A)      [sensor]\n"
@@ -46,13 +53,28 @@ static const char usage_text[] =
     "  --anomaly-rate P            probability of an injected anomaly    [0.001]\n"
     "  --truth FILE                write the injected anomalies as JSON lines\n"
     "  --output FILE|-             where records go                      [-]\n"
+    "  --brokers LIST              produce to Kafka instead (with --topic, --rate)\n"
+    "  --topic NAME                the topic to produce to                [sensor-raw]\n"
+    "  --rate N                    records per second when producing      [1000]\n"
+    "  --output-format json|kcat   plain records, or kcat -J envelopes with the event\n"
+    "                              time as timestamp and (iot) the device-id header\n"
+    "\n"
+    "demo options:\n"
+    "  --rate N --devices N --seed N   simulator settings             [1000 100 1]\n"
+    "  --duration DURATION             stop after this long           [until Ctrl-C]\n"
     "\n"
     "exit codes: 0 clean stop, 78 bad config or usage, 1 fatal runtime error\n";
 
-static int usage_error(const char *fmt, const char *arg)
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
     fprintf(stderr, "anomalyd: ");
-    fprintf(stderr, fmt, arg);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fprintf(stderr, "\n(see anomalyd --help)\n");
     return AD_CONFIG_EXIT;
 }
@@ -132,7 +154,8 @@ static int export_models(struct ad_pipeline *p, const char *path)
     return rc;
 }
 
-static int run_replay(const struct ad_config *cfg, const char *input, const char *export_path)
+static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
+                      const char *export_path)
 {
     struct ad_pipeline *p = NULL;
     struct replay_sinks sinks = {.out = stdout};
@@ -177,6 +200,7 @@ static int run_replay(const struct ad_config *cfg, const char *input, const char
         .name = strcmp(input, "-") == 0 ? "stdin" : input,
         .max_record = (size_t)cfg->max_message_bytes,
         .progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1,
+        .kcat_envelope = kcat,
     };
     int64_t t0 = ad_clock_monotonic_ms();
     rc = ad_replay_fd(p, fd, &opts);
@@ -232,6 +256,91 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
+static void simulate_done(struct ad_simprod *sp, void *ud)
+{
+    uv_signal_t *sig = ud;
+    (void)sp;
+    for (int i = 0; i < 2; i++)
+        if (!uv_is_closing((uv_handle_t *)&sig[i]))
+            uv_close((uv_handle_t *)&sig[i], NULL);
+}
+
+static void simulate_signal(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    ad_simprod_stop(h->data);
+}
+
+/* Produces count records (0: until SIGINT/SIGTERM) to a Kafka topic. */
+static int simulate_kafka(const struct ad_sim_cfg *sc, const char *brokers, const char *topic,
+                          double rate, uint64_t count)
+{
+    uv_loop_t loop;
+    uv_signal_t sig[2];
+    struct ad_simprod *sp;
+    char err[512];
+    struct ad_simprod_opts o = {.brokers = brokers, .topic = topic, .rate = rate,
+                                .count = count, .done = simulate_done, .ud = sig};
+    uv_loop_init(&loop);
+    if (ad_simprod_start(&loop, sc, &o, &sp, err, sizeof(err)) != 0) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        uv_loop_close(&loop);
+        return AD_CONFIG_EXIT;
+    }
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(&loop, &sig[i]);
+        sig[i].data = sp;
+        uv_signal_start(&sig[i], simulate_signal, i ? SIGTERM : SIGINT);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uint64_t produced = ad_simprod_produced(sp), delivered = ad_simprod_delivered(sp);
+    fprintf(stderr, "simulate: %llu records produced, %llu delivered to %s\n",
+            (unsigned long long)produced, (unsigned long long)delivered, topic);
+    ad_simprod_free(sp);
+    uv_loop_close(&loop);
+    return produced == delivered ? 0 : EXIT_FATAL;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"rate", required_argument, NULL, 'r'},     {"devices", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'},     {"duration", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    struct ad_demo_opts o = {.rate = 1000, .devices = 100, .seed = 1};
+    uint64_t u;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (parse_double(optarg, &o.rate) || !(o.rate > 0) || o.rate > 1e6)
+                return usage_error("demo: bad --rate '%s'", optarg);
+            break;
+        case 'd':
+            if (parse_u64(optarg, &u) || u == 0 || u > 1000000)
+                return usage_error("demo: bad --devices '%s'", optarg);
+            o.devices = (uint32_t)u;
+            break;
+        case 's':
+            if (parse_u64(optarg, &o.seed))
+                return usage_error("demo: bad --seed '%s'", optarg);
+            break;
+        case 't':
+            if (ad_duration_parse(optarg, &o.duration_us))
+                return usage_error("demo: bad --duration '%s'", optarg);
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            return AD_CONFIG_EXIT;
+        }
+    }
+    return ad_demo_run(&o);
+}
+
 static int cmd_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -240,6 +349,9 @@ static int cmd_simulate(int argc, char **argv)
         {"interval", required_argument, NULL, 'i'}, {"start", required_argument, NULL, 't'},
         {"anomaly-rate", required_argument, NULL, 'a'},
         {"truth", required_argument, NULL, 'g'},    {"output", required_argument, NULL, 'o'},
+        {"output-format", required_argument, NULL, 'O'},
+        {"brokers", required_argument, NULL, 'b'},  {"topic", required_argument, NULL, 'T'},
+        {"rate", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     struct ad_sim_cfg sc = {
@@ -252,6 +364,9 @@ static int cmd_simulate(int argc, char **argv)
     };
     uint64_t count = 10000, u;
     const char *truth_path = NULL, *out_path = "-";
+    bool kcat = false;
+    const char *brokers = NULL, *topic = "sensor-raw";
+    double rate = 1000;
     int c;
 
     ad_time_parse_rfc3339("2026-11-20T10:00:00Z", 20, &sc.start_us);
@@ -294,6 +409,21 @@ static int cmd_simulate(int argc, char **argv)
         case 'o':
             out_path = optarg;
             break;
+        case 'b':
+            brokers = optarg;
+            break;
+        case 'T':
+            topic = optarg;
+            break;
+        case 'r':
+            if (parse_double(optarg, &rate) || !(rate > 0) || rate > 1e7)
+                return usage_error("simulate: bad --rate '%s'", optarg);
+            break;
+        case 'O':
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "kcat") != 0)
+                return usage_error("simulate: unknown --output-format '%s' (json|kcat)", optarg);
+            kcat = strcmp(optarg, "kcat") == 0;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -304,6 +434,8 @@ static int cmd_simulate(int argc, char **argv)
     if (optind < argc)
         return usage_error("simulate: unexpected argument '%s'", argv[optind]);
 
+    if (brokers)
+        return simulate_kafka(&sc, brokers, topic, rate, count);
     struct ad_sim *sim;
     if (ad_sim_new(&sc, &sim) != 0)
         return usage_error("%s", "simulate: invalid options");
@@ -316,14 +448,36 @@ static int cmd_simulate(int argc, char **argv)
         return EXIT_FATAL;
     }
     static const char *const metric_of[] = {"temp", "temperature", "favorite"};
-    struct ad_buf rec, tl;
+    struct ad_buf rec, tl, env;
     struct ad_sim_record r;
     int status = 0;
     ad_buf_init(&rec, 4096);
     ad_buf_init(&tl, 4096);
+    ad_buf_init(&env, 16384);
     for (uint64_t i = 0; i < count && status == 0; i++) {
         ad_buf_reset(&rec);
-        if (ad_sim_next(sim, &rec, &r) != 0 || ad_buf_addc(&rec, '\n') != 0) {
+        if (ad_sim_next(sim, &rec, &r) != 0) {
+            status = EXIT_FATAL;
+            break;
+        }
+        if (kcat) {
+            ad_buf_reset(&env);
+            ad_buf_printf(&env, "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,"
+                                "\"tstype\":\"create\",\"ts\":%lld,\"headers\":[",
+                          (unsigned long long)i, (long long)(r.time_us / 1000));
+            if (sc.format == AD_SIM_IOT) {
+                ad_buf_adds(&env, "\"iothub-connection-device-id\",");
+                ad_buf_add_json_str(&env, r.device, strlen(r.device));
+            }
+            ad_buf_adds(&env, "],\"key\":");
+            ad_buf_add_json_str(&env, r.device, strlen(r.device));
+            ad_buf_adds(&env, ",\"payload\":");
+            ad_buf_add_json_str(&env, rec.p, rec.len);
+            ad_buf_adds(&env, "}");
+            ad_buf_reset(&rec);
+            ad_buf_add(&rec, env.p, env.len);
+        }
+        if (ad_buf_addc(&rec, '\n') != 0) {
             status = EXIT_FATAL;
             break;
         }
@@ -345,6 +499,7 @@ static int cmd_simulate(int argc, char **argv)
         fclose(truth);
     ad_buf_free(&rec);
     ad_buf_free(&tl);
+    ad_buf_free(&env);
     ad_sim_free(sim);
     return status;
 }
@@ -359,17 +514,19 @@ int main(int argc, char **argv)
         {"input", required_argument, NULL, 'i'},
         {"set", required_argument, NULL, 's'},
         {"export-model", required_argument, NULL, 'e'},
+        {"input-format", required_argument, NULL, 'F'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *input = NULL, *export_path = NULL;
-    bool check = false;
+    bool check = false, kcat = false;
     char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nsets = 0;
     int c, status;
 
     ad_log_init();
+    signal(SIGPIPE, SIG_IGN);
     if (!sets)
         return EXIT_FATAL;
     if (argc >= 2 && strcmp(argv[1], "simulate") == 0) {
@@ -378,9 +535,7 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "demo") == 0) {
         free(sets);
-        fprintf(stderr, "anomalyd: demo needs the Kafka source, which is not built yet; "
-                        "run tools/demo.sh for the offline replay demo\n");
-        return EXIT_FATAL;
+        return cmd_demo(argc - 1, argv + 1);
     }
     while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -398,6 +553,13 @@ int main(int argc, char **argv)
             break;
         case 'e':
             export_path = optarg;
+            break;
+        case 'F':
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "kcat") != 0) {
+                free(sets);
+                return usage_error("unknown --input-format '%s' (json|kcat)", optarg);
+            }
+            kcat = strcmp(optarg, "kcat") == 0;
             break;
         case 'V':
             printf("anomalyd %s\n", AD_VERSION);
@@ -443,11 +605,10 @@ int main(int argc, char **argv)
     if (check) {
         status = ad_config_print(&cfg, stdout) == 0 ? 0 : EXIT_FATAL;
     } else if (input) {
-        status = run_replay(&cfg, input, export_path);
+        status = run_replay(&cfg, input, kcat, export_path);
     } else {
-        fprintf(stderr, "anomalyd: the Kafka source is not built yet; use --input PATH|- to "
-                        "replay JSON lines\n");
-        status = EXIT_FATAL;
+        struct ad_daemon_opts opts = {.handle_signals = true};
+        status = ad_daemon_run(&cfg, &opts);
     }
     ad_config_free(&cfg);
     return status;

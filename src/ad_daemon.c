@@ -1,0 +1,853 @@
+/* ad_daemon.c - Kafka in, pipeline, sinks out, on one libuv loop.
+ *
+ * librdkafka runs its own threads; this module never lets them touch the
+ * pipeline. Each client's queue wakes the loop through a non-blocking pipe
+ * (rd_kafka_queue_io_event_enable) watched by uv_poll_t, and is drained on
+ * the loop thread; a 1 s timer polls too, so that an idle consumer is never
+ * evicted for not polling. librdkafka's logs, errors, rebalances and delivery
+ * reports are all served by those polls, so every callback below runs on the
+ * loop thread. */
+#include "ad_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ad_err.h"
+#include "ad_kafka.h"
+#include "ad_log.h"
+#include "ad_pipeline.h"
+#include "ad_sink.h"
+
+#define DRAIN_BUDGET     20000 /* messages per loop iteration before yielding */
+#define TICK_MS          1000
+#define RETRY_MS         50
+#define FLUSH_TIMEOUT_MS 5000
+
+enum token_kind { TOKEN_ALERT = 0, TOKEN_DEAD_LETTER };
+
+/* One produced message, owned by librdkafka between produce and its delivery
+ * report, or by the blocked list while the producer queue is full. */
+struct token {
+    struct token *next;
+    enum token_kind kind;
+    uint32_t tp_id; /* the source partition's tracker, 0 for none */
+    uint64_t seq;
+    int32_t src_partition;
+    int64_t src_offset;
+    char reason[32];
+    size_t key_len, val_len, topic_len;
+    char data[]; /* key, value, source topic */
+};
+
+struct pending {
+    int64_t low;
+    uint64_t seq;
+    bool acked;
+};
+
+/* An assigned partition: what was consumed and which alerts are in flight. */
+struct tpart {
+    struct tpart *next;
+    char *topic;
+    int32_t partition;
+    uint32_t id;
+    int64_t next_off; /* offset after the last processed record, -1 before any */
+    int64_t stored;   /* last offset handed to rd_kafka_offsets_store */
+    struct pending *q; /* ring of in-flight outputs, in production order */
+    size_t qhead, qlen, qcap;
+    uint64_t next_seq;
+};
+
+struct ad_daemon {
+    uv_loop_t *loop;
+    const struct ad_config *cfg;
+    struct ad_daemon_opts opts;
+    struct ad_pipeline *pipe;
+    rd_kafka_t *consumer, *producer;
+    rd_kafka_queue_t *cq, *pq;
+    int cfd[2], pfd[2];
+    uv_poll_t cpoll, ppoll;
+    uv_timer_t tick, retry;
+    uv_idle_t more;
+    uv_signal_t sig[3];
+    int handles; /* open uv handles */
+    struct ad_alert_log *alog;
+    struct tpart *parts;
+    uint32_t next_tp_id;
+    struct token *blocked, *blocked_tail;
+    size_t nblocked;
+    bool paused, stopping;
+    int status;
+    uint64_t consumed, delivered, delivery_errors, dead_letters, queue_full;
+};
+
+/* ---- partitions ------------------------------------------------------------ */
+
+static struct tpart *tp_find(struct ad_daemon *d, const char *topic, int32_t partition)
+{
+    for (struct tpart *t = d->parts; t; t = t->next)
+        if (t->partition == partition && strcmp(t->topic, topic) == 0)
+            return t;
+    return NULL;
+}
+
+static struct tpart *tp_by_id(struct ad_daemon *d, uint32_t id)
+{
+    for (struct tpart *t = d->parts; t; t = t->next)
+        if (t->id == id)
+            return t;
+    return NULL;
+}
+
+static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t partition)
+{
+    struct tpart *t = tp_find(d, topic, partition);
+    if (t)
+        return t;
+    t = calloc(1, sizeof(*t));
+    if (!t || !(t->topic = strdup(topic))) {
+        free(t);
+        return NULL;
+    }
+    t->partition = partition;
+    t->id = ++d->next_tp_id;
+    t->next_off = -1;
+    t->stored = -1;
+    t->next = d->parts;
+    d->parts = t;
+    return t;
+}
+
+static void tp_remove(struct ad_daemon *d, struct tpart *t)
+{
+    struct tpart **pp = &d->parts;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = t->next;
+    free(t->q);
+    free(t->topic);
+    free(t);
+}
+
+/* Records that an output depending on offsets >= low is in flight. */
+static int tp_hold(struct tpart *t, int64_t low, uint64_t *seq)
+{
+    if (t->qlen == t->qcap) {
+        size_t ncap = t->qcap ? t->qcap * 2 : 64;
+        struct pending *nq = malloc(ncap * sizeof(*nq));
+        if (!nq)
+            return AD_ENOMEM;
+        for (size_t i = 0; i < t->qlen; i++)
+            nq[i] = t->q[(t->qhead + i) % t->qcap];
+        free(t->q);
+        t->q = nq;
+        t->qcap = ncap;
+        t->qhead = 0;
+    }
+    struct pending *p = &t->q[(t->qhead + t->qlen) % t->qcap];
+    p->low = low;
+    p->seq = t->next_seq++;
+    p->acked = false;
+    t->qlen++;
+    *seq = p->seq;
+    return 0;
+}
+
+static void tp_release(struct tpart *t, uint64_t seq)
+{
+    if (!t->qlen)
+        return;
+    uint64_t first = t->q[t->qhead].seq;
+    if (seq < first || seq - first >= t->qlen)
+        return;
+    t->q[(t->qhead + (seq - first)) % t->qcap].acked = true;
+    while (t->qlen && t->q[t->qhead].acked) {
+        t->qhead = (t->qhead + 1) % t->qcap;
+        t->qlen--;
+    }
+}
+
+/* The offset up to which the partition is safe to commit. */
+static int64_t tp_safe(struct ad_daemon *d, struct tpart *t)
+{
+    int64_t low = t->next_off;
+    if (low < 0)
+        return -1;
+    int64_t w = ad_pipeline_low_offset(d->pipe, t->topic, t->partition);
+    if (w >= 0 && w < low)
+        low = w;
+    for (size_t i = 0; i < t->qlen; i++) {
+        const struct pending *p = &t->q[(t->qhead + i) % t->qcap];
+        if (!p->acked && p->low < low)
+            low = p->low;
+    }
+    return low;
+}
+
+/* Hands the safe offsets of every partition (or of one) to librdkafka. */
+static void store_offsets(struct ad_daemon *d, struct tpart *only)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    for (struct tpart *t = d->parts; t; t = t->next) {
+        if (only && t != only)
+            continue;
+        int64_t safe = tp_safe(d, t);
+        if (safe > t->stored) {
+            rd_kafka_topic_partition_list_add(l, t->topic, t->partition)->offset = safe;
+            t->stored = safe;
+        }
+    }
+    if (l->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(d->consumer, l);
+        if (err)
+            AD_WARN("kafka", "while storing offsets: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ---- producing -------------------------------------------------------------- */
+
+static void pause_consumer(struct ad_daemon *d, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (d->paused == pause || rd_kafka_assignment(d->consumer, &l) || !l)
+        return;
+    if (pause)
+        rd_kafka_pause_partitions(d->consumer, l);
+    else
+        rd_kafka_resume_partitions(d->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    d->paused = pause;
+    AD_INFO("kafka", "%s consuming: producer queue %s", pause ? "pausing" : "resuming",
+            pause ? "full" : "drained");
+}
+
+/* Produces tok; returns 0, AD_EAGAIN when the queue is full (tok is kept by
+ * the caller) or AD_EIO (tok is freed, the error counted). */
+static int produce(struct ad_daemon *d, struct token *tok)
+{
+    const char *key = tok->data, *val = tok->data + tok->key_len;
+    const char *topic = tok->kind == TOKEN_ALERT ? d->cfg->sinks.kafka_topic
+                                                 : d->cfg->sinks.dead_letter_topic;
+    rd_kafka_resp_err_t err;
+
+    if (tok->kind == TOKEN_ALERT) {
+        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_KEY(key, tok->key_len),
+                                RD_KAFKA_V_VALUE((void *)(uintptr_t)val, tok->val_len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(tok),
+                                RD_KAFKA_V_END);
+    } else {
+        char part[16], off[24];
+        const char *src = tok->data + tok->key_len + tok->val_len;
+        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+        snprintf(part, sizeof(part), "%d", tok->src_partition);
+        snprintf(off, sizeof(off), "%lld", (long long)tok->src_offset);
+        rd_kafka_header_add(h, "anomalyd-reason", -1, tok->reason, -1);
+        rd_kafka_header_add(h, "anomalyd-source-topic", -1, src, (ssize_t)tok->topic_len);
+        rd_kafka_header_add(h, "anomalyd-source-partition", -1, part, -1);
+        rd_kafka_header_add(h, "anomalyd-source-offset", -1, off, -1);
+        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_VALUE((void *)(uintptr_t)val, tok->val_len),
+                                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_OPAQUE(tok), RD_KAFKA_V_END);
+        if (err)
+            rd_kafka_headers_destroy(h); /* owned by librdkafka only on success */
+    }
+    if (!err)
+        return 0;
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        d->queue_full++;
+        return AD_EAGAIN;
+    }
+    AD_ERROR("kafka", "while producing to %s: %s", topic, rd_kafka_err2str(err));
+    d->delivery_errors++;
+    return AD_EIO;
+}
+
+static void on_retry(uv_timer_t *t);
+
+static void block(struct ad_daemon *d, struct token *tok)
+{
+    tok->next = NULL;
+    if (d->blocked_tail)
+        d->blocked_tail->next = tok;
+    else
+        d->blocked = tok;
+    d->blocked_tail = tok;
+    d->nblocked++;
+    pause_consumer(d, true);
+    if (!uv_is_active((uv_handle_t *)&d->retry))
+        uv_timer_start(&d->retry, on_retry, RETRY_MS, RETRY_MS);
+}
+
+static void send_token(struct ad_daemon *d, struct token *tok)
+{
+    if (d->blocked) {
+        block(d, tok); /* keep the order behind what is already waiting */
+        return;
+    }
+    int rc = produce(d, tok);
+    if (rc == AD_EAGAIN)
+        block(d, tok);
+    else if (rc)
+        free(tok);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    struct ad_daemon *d = t->data;
+    while (d->blocked) {
+        struct token *tok = d->blocked;
+        int rc = produce(d, tok);
+        if (rc == AD_EAGAIN)
+            break;
+        d->blocked = tok->next;
+        if (!d->blocked)
+            d->blocked_tail = NULL;
+        d->nblocked--;
+        if (rc)
+            free(tok);
+    }
+    rd_kafka_poll(d->producer, 0);
+    if (!d->blocked) {
+        uv_timer_stop(&d->retry);
+        pause_consumer(d, false);
+    }
+}
+
+static struct token *token_new(enum token_kind kind, const char *key, size_t key_len,
+                               const char *val, size_t val_len, const char *topic)
+{
+    size_t tl = topic ? strlen(topic) : 0;
+    struct token *t = malloc(sizeof(*t) + key_len + val_len + tl);
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    t->kind = kind;
+    t->key_len = key_len;
+    t->val_len = val_len;
+    t->topic_len = tl;
+    memcpy(t->data, key, key_len);
+    memcpy(t->data + key_len, val, val_len);
+    if (tl)
+        memcpy(t->data + key_len + val_len, topic, tl);
+    return t;
+}
+
+static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_t len)
+{
+    struct ad_daemon *d = ud;
+
+    if (d->opts.alerts_to_stdout) {
+        fwrite(line, 1, len, stdout);
+        fflush(stdout);
+    }
+    if (d->alog && ad_alert_log_write(d->alog, line, len) != 0)
+        AD_WARN("sink", "while writing the alert log: %s", strerror(errno));
+    if (!d->cfg->sinks.kafka_topic[0])
+        return;
+    /* The topic's value is the JSON object without the newline. */
+    struct token *tok = token_new(TOKEN_ALERT, a->key, a->key_len, line, len - 1, NULL);
+    if (!tok) {
+        d->delivery_errors++;
+        return;
+    }
+    struct tpart *t = tp_find(d, a->topic, a->partition);
+    if (t && tp_hold(t, a->low_offset, &tok->seq) == 0)
+        tok->tp_id = t->id;
+    send_token(d, tok);
+}
+
+static void on_reject(void *ud, const void *buf, size_t len, const struct ad_record_meta *meta,
+                      const char *reason)
+{
+    struct ad_daemon *d = ud;
+    if (!d->cfg->sinks.dead_letter_topic[0])
+        return;
+    struct token *tok = token_new(TOKEN_DEAD_LETTER, "", 0, buf, len, meta->topic);
+    if (!tok)
+        return;
+    snprintf(tok->reason, sizeof(tok->reason), "%s", reason);
+    tok->src_partition = meta->partition;
+    tok->src_offset = meta->offset;
+    d->dead_letters++;
+    send_token(d, tok);
+}
+
+/* Delivery reports, served by rd_kafka_poll on the loop thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct ad_daemon *d = opaque;
+    struct token *tok = m->_private;
+    (void)rk;
+    if (!tok)
+        return;
+    if (m->err) {
+        d->delivery_errors++;
+        AD_WARN("kafka", "while delivering to %s: %s; retrying",
+                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        if (!d->stopping) {
+            block(d, tok); /* its offsets stay held until it is delivered */
+            return;
+        }
+    } else {
+        d->delivered++;
+        struct tpart *t = tok->tp_id ? tp_by_id(d, tok->tp_id) : NULL;
+        if (t)
+            tp_release(t, tok->seq);
+    }
+    free(tok);
+}
+
+/* ---- consuming ----------------------------------------------------------------- */
+
+static int header_lookup(void *ctx, const char *name, const void **val, size_t *len)
+{
+    rd_kafka_headers_t *h = ctx;
+    return rd_kafka_header_get_last(h, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR
+               ? 0
+               : AD_ENOENT;
+}
+
+static void handle_message(struct ad_daemon *d, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            AD_WARN("kafka", "while consuming: %s", rd_kafka_message_errstr(m));
+        return;
+    }
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    struct tpart *t = tp_find(d, topic, m->partition);
+    if (!t)
+        t = tp_add(d, topic, m->partition);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    rd_kafka_headers_t *hdrs = NULL;
+    struct ad_record_meta meta = {
+        .topic = topic,
+        .partition = m->partition,
+        .offset = m->offset,
+        .timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+    };
+    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        meta.header = header_lookup;
+        meta.header_ctx = hdrs;
+    }
+    d->consumed++;
+    ad_pipeline_push(d->pipe, m->payload ? m->payload : "", m->len, &meta,
+                     (int64_t)uv_now(d->loop));
+    if (t)
+        t->next_off = m->offset + 1;
+}
+
+static void on_more(uv_idle_t *h);
+
+static void drain_consumer(struct ad_daemon *d)
+{
+    int budget = DRAIN_BUDGET;
+    rd_kafka_message_t *m;
+
+    while (!d->stopping && budget-- > 0 && (m = rd_kafka_consumer_poll(d->consumer, 0))) {
+        handle_message(d, m);
+        rd_kafka_message_destroy(m);
+    }
+    if (budget < 0 && !d->stopping)
+        uv_idle_start(&d->more, on_more); /* more to do: yield to the loop first */
+    else
+        uv_idle_stop(&d->more);
+}
+
+static void on_more(uv_idle_t *h)
+{
+    drain_consumer(h->data);
+}
+
+static void drain_pipe(int fd)
+{
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+static void on_consumer_wake(uv_poll_t *h, int status, int events)
+{
+    struct ad_daemon *d = h->data;
+    drain_pipe(d->cfd[0]);
+    drain_consumer(d);
+}
+
+static void on_producer_wake(uv_poll_t *h, int status, int events)
+{
+    struct ad_daemon *d = h->data;
+    drain_pipe(d->pfd[0]);
+    while (rd_kafka_poll(d->producer, 0) > 0) {
+    }
+}
+
+static void on_tick(uv_timer_t *h)
+{
+    struct ad_daemon *d = h->data;
+    drain_consumer(d);
+    while (rd_kafka_poll(d->producer, 0) > 0) {
+    }
+    ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
+    store_offsets(d, NULL);
+}
+
+/* ---- librdkafka callbacks (served on the loop thread) ---------------------------- */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct ad_daemon *d = opaque;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            tp_add(d, parts->elems[i].topic, parts->elems[i].partition);
+            AD_INFO("kafka", "assigned %s[%d]", parts->elems[i].topic, parts->elems[i].partition);
+        }
+        rd_kafka_error_t *e = NULL;
+        if (cooperative)
+            e = rd_kafka_incremental_assign(rk, parts);
+        else
+            rd_kafka_assign(rk, parts);
+        if (e) {
+            AD_ERROR("kafka", "while assigning partitions: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        if (d->paused) {
+            d->paused = false;
+            pause_consumer(d, true);
+        }
+        return;
+    }
+    /* Revoked (or lost): store what is safe, commit it, forget the window state. */
+    bool lost = rd_kafka_assignment_lost(rk);
+    for (int i = 0; i < parts->cnt; i++) {
+        struct tpart *t = tp_find(d, parts->elems[i].topic, parts->elems[i].partition);
+        if (t && !lost)
+            store_offsets(d, t);
+    }
+    if (!lost) {
+        rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
+        if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            AD_WARN("kafka", "while committing on revoke: %s", rd_kafka_err2str(ce));
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        struct tpart *t = tp_find(d, parts->elems[i].topic, parts->elems[i].partition);
+        AD_INFO("kafka", "%s %s[%d]", lost ? "lost" : "revoked", parts->elems[i].topic,
+                parts->elems[i].partition);
+        ad_pipeline_drop_partition(d->pipe, parts->elems[i].topic, parts->elems[i].partition);
+        if (t)
+            tp_remove(d, t);
+    }
+    if (cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e)
+            rd_kafka_error_destroy(e);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct ad_daemon *d = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        AD_ERROR("kafka", "fatal error in %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig),
+                 buf);
+        d->status = 1;
+        ad_daemon_stop(d);
+        return;
+    }
+    AD_WARN("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    int lvl = level <= 3 ? AD_LOG_ERROR : level <= 4 ? AD_LOG_WARN : level <= 6 ? AD_LOG_INFO
+                                                                               : AD_LOG_DEBUG;
+    AD_LOG_(lvl, "rdkafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct ad_daemon *d = h->data;
+    if (signum == SIGHUP) {
+        char err[512];
+        if (d->alog && ad_alert_log_reopen(d->alog, err, sizeof(err)) != 0)
+            AD_ERROR("sink", "while reopening the alert log: %s", err);
+        else
+            AD_INFO("sink", "alert log reopened");
+        return;
+    }
+    AD_INFO("daemon", "received %s, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    ad_daemon_stop(d);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct ad_daemon *d = h->data;
+    d->handles--;
+}
+
+static void close_handle(struct ad_daemon *d, uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h))
+        uv_close(h, on_closed);
+    (void)d;
+}
+
+static int make_pipe(int fds[2])
+{
+    if (pipe(fds) != 0)
+        return AD_EIO;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+static rd_kafka_t *client_new(struct ad_daemon *d, enum ad_kafka_role role, char *err,
+                              size_t errlen)
+{
+    rd_kafka_conf_t *conf;
+    char e[512];
+    if (ad_kafka_conf_new(d->cfg, role, &conf, err, errlen))
+        return NULL;
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set(conf, "log.queue", "true", e, sizeof(e));
+    if (role == AD_KAFKA_CONSUMER)
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    else
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_t *rk = rd_kafka_new(role == AD_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
+                                  conf, e, sizeof(e));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "while creating the Kafka %s: %s",
+                 role == AD_KAFKA_CONSUMER ? "consumer" : "producer", e);
+        return NULL;
+    }
+    rd_kafka_set_log_queue(rk, NULL); /* logs go to the main queue, served on the loop */
+    return rk;
+}
+
+static int start_handles(struct ad_daemon *d)
+{
+    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll, (uv_handle_t *)&d->ppoll,
+                         (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->retry,
+                         (uv_handle_t *)&d->more,  (uv_handle_t *)&d->sig[0],
+                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2]};
+    int rc = uv_poll_init(d->loop, &d->cpoll, d->cfd[0]);
+    rc = rc ? rc : uv_poll_init(d->loop, &d->ppoll, d->pfd[0]);
+    rc = rc ? rc : uv_timer_init(d->loop, &d->tick);
+    rc = rc ? rc : uv_timer_init(d->loop, &d->retry);
+    rc = rc ? rc : uv_idle_init(d->loop, &d->more);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        rc = uv_signal_init(d->loop, &d->sig[i]);
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
+        if (hs[i]->loop) {
+            hs[i]->data = d;
+            d->handles++;
+        }
+    if (rc)
+        return AD_EIO;
+    uv_poll_start(&d->cpoll, UV_READABLE, on_consumer_wake);
+    uv_poll_start(&d->ppoll, UV_READABLE, on_producer_wake);
+    uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    if (d->opts.handle_signals) {
+        uv_signal_start(&d->sig[0], on_signal, SIGTERM);
+        uv_signal_start(&d->sig[1], on_signal, SIGINT);
+        uv_signal_start(&d->sig[2], on_signal, SIGHUP);
+    }
+    return 0;
+}
+
+int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
+                    const struct ad_daemon_opts *opts, struct ad_daemon **out, char *err,
+                    size_t errlen)
+{
+    struct ad_daemon *d = calloc(1, sizeof(*d));
+    int rc;
+
+    if (!d)
+        return AD_ENOMEM;
+    d->loop = loop;
+    d->cfg = cfg;
+    d->opts = *opts;
+    d->cfd[0] = d->cfd[1] = d->pfd[0] = d->pfd[1] = -1;
+    rc = ad_pipeline_new(cfg, &d->pipe, err, errlen);
+    if (rc)
+        goto fail;
+    if (cfg->model.import[0]) {
+        char e[512];
+        rc = ad_pipeline_import(d->pipe, cfg->model.import, e, sizeof(e));
+        if (rc) {
+            snprintf(err, errlen, "model.import: %s", e);
+            rc = AD_ECONFIG;
+            goto fail;
+        }
+    }
+    ad_pipeline_on_alert(d->pipe, on_alert, d);
+    ad_pipeline_on_reject(d->pipe, on_reject, d);
+    if (cfg->sinks.alert_log_path[0]) {
+        rc = ad_alert_log_open(cfg->sinks.alert_log_path, &d->alog, err, errlen);
+        if (rc)
+            goto fail;
+    }
+    if (make_pipe(d->cfd) || make_pipe(d->pfd)) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        rc = AD_EIO;
+        goto fail;
+    }
+    d->producer = client_new(d, AD_KAFKA_PRODUCER, err, errlen);
+    d->consumer = d->producer ? client_new(d, AD_KAFKA_CONSUMER, err, errlen) : NULL;
+    if (!d->consumer) {
+        rc = AD_ECONFIG;
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(d->consumer);
+    d->cq = rd_kafka_queue_get_consumer(d->consumer);
+    d->pq = rd_kafka_queue_get_main(d->producer);
+    rd_kafka_queue_io_event_enable(d->cq, d->cfd[1], "1", 1);
+    rd_kafka_queue_io_event_enable(d->pq, d->pfd[1], "1", 1);
+
+    rd_kafka_topic_partition_list_t *topics =
+        rd_kafka_topic_partition_list_new((int)cfg->kafka.topics.n);
+    for (size_t i = 0; i < cfg->kafka.topics.n; i++)
+        rd_kafka_topic_partition_list_add(topics, cfg->kafka.topics.v[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(d->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (se) {
+        snprintf(err, errlen, "while subscribing: %s", rd_kafka_err2str(se));
+        rc = AD_ECONFIG;
+        goto fail;
+    }
+    rc = start_handles(d);
+    if (rc) {
+        snprintf(err, errlen, "while starting the event loop handles");
+        goto fail;
+    }
+    AD_INFO("daemon", "consuming %zu topic(s) as group %s", cfg->kafka.topics.n,
+            cfg->kafka.group);
+    *out = d;
+    return 0;
+fail:
+    ad_daemon_stop(d);
+    if (d->handles)
+        uv_run(loop, UV_RUN_NOWAIT);
+    ad_daemon_free(d);
+    return rc;
+}
+
+void ad_daemon_stop(struct ad_daemon *d)
+{
+    if (d->stopping)
+        return;
+    d->stopping = true;
+    if (d->cpoll.loop)
+        uv_poll_stop(&d->cpoll);
+    if (d->more.loop)
+        uv_idle_stop(&d->more);
+    if (d->producer) {
+        /* Give blocked alerts one more chance, then wait (bounded) for the
+         * delivery reports, which release their offsets. */
+        while (d->blocked) {
+            struct token *tok = d->blocked;
+            d->blocked = tok->next;
+            d->nblocked--;
+            if (produce(d, tok))
+                free(tok);
+        }
+        d->blocked_tail = NULL;
+        rd_kafka_resp_err_t fe = rd_kafka_flush(d->producer, FLUSH_TIMEOUT_MS);
+        if (fe)
+            AD_WARN("kafka", "producer flush: %s (%d message(s) not delivered)",
+                    rd_kafka_err2str(fe), rd_kafka_outq_len(d->producer));
+    }
+    if (d->consumer && d->pipe) {
+        store_offsets(d, NULL);
+        rd_kafka_resp_err_t ce = rd_kafka_commit(d->consumer, NULL, 0);
+        if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            AD_WARN("kafka", "while committing offsets at shutdown: %s", rd_kafka_err2str(ce));
+        rd_kafka_consumer_close(d->consumer); /* leaves the group */
+    }
+    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll, (uv_handle_t *)&d->ppoll,
+                         (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->retry,
+                         (uv_handle_t *)&d->more,  (uv_handle_t *)&d->sig[0],
+                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2]};
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
+        close_handle(d, hs[i]);
+}
+
+int ad_daemon_status(const struct ad_daemon *d)
+{
+    return d->status;
+}
+
+void ad_daemon_free(struct ad_daemon *d)
+{
+    if (!d)
+        return;
+    if (d->cq)
+        rd_kafka_queue_destroy(d->cq);
+    if (d->pq)
+        rd_kafka_queue_destroy(d->pq);
+    if (d->consumer)
+        rd_kafka_destroy(d->consumer);
+    if (d->producer)
+        rd_kafka_destroy(d->producer);
+    while (d->blocked) {
+        struct token *t = d->blocked;
+        d->blocked = t->next;
+        free(t);
+    }
+    while (d->parts)
+        tp_remove(d, d->parts);
+    for (int i = 0; i < 2; i++) {
+        if (d->cfd[i] >= 0)
+            close(d->cfd[i]);
+        if (d->pfd[i] >= 0)
+            close(d->pfd[i]);
+    }
+    ad_alert_log_close(d->alog);
+    ad_pipeline_free(d->pipe);
+    free(d);
+}
+
+int ad_daemon_run(const struct ad_config *cfg, const struct ad_daemon_opts *opts)
+{
+    uv_loop_t loop;
+    struct ad_daemon *d;
+    char err[1024];
+    int rc, status;
+
+    if (uv_loop_init(&loop) != 0)
+        return 1;
+    rc = ad_daemon_start(&loop, cfg, opts, &d, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        uv_loop_close(&loop);
+        return rc == AD_ECONFIG ? AD_CONFIG_EXIT : 1;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    status = ad_daemon_status(d);
+    ad_daemon_free(d);
+    uv_loop_close(&loop);
+    return status;
+}

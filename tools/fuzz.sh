@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (build-fuzz/) and runs each for
+# SECONDS (default 60) on a copy of its corpus. A crash fails the run and
+# leaves the reproducer in build-fuzz/.
+#   tools/fuzz.sh [SECONDS] [TARGET]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+only=${2:-}
+"$root/tools/deps.sh"
+CC=clang "$root/tools/build.sh" build-fuzz -DCMAKE_C_COMPILER=clang -DAD_FUZZ=ON \
+  -DAD_SANITIZE=ON -DAD_BUILD_BENCH=OFF
+cd "$root/build-fuzz"
+for src in "$root"/fuzz/fuzz_*.c; do
+  name=$(basename "$src" .c)
+  [ -n "$only" ] && [ "$name" != "$only" ] && continue
+  work=$(mktemp -d)
+  cp -r "$root/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+  echo "fuzz: $name for ${secs}s"
+  ./fuzz/"$name" -max_total_time="$secs" -max_len=65536 -print_final_stats=0 \
+    -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 | tail -n 3
+  rm -rf "$work"
+done
