@@ -36,6 +36,7 @@ struct token {
     enum token_kind kind;
     uint32_t tp_id; /* the source partition's tracker, 0 for none */
     uint64_t seq;
+    uint64_t t0_ns; /* when the alert was emitted (its window closed) */
     int32_t src_partition;
     int64_t src_offset;
     char reason[32];
@@ -83,7 +84,46 @@ struct ad_daemon {
     bool paused, stopping;
     int status;
     uint64_t consumed, delivered, delivery_errors, dead_letters, queue_full;
+    uint32_t *lat_us; /* alert latencies, window close -> delivery report */
+    size_t nlat, lat_cap;
 };
+
+#define LAT_MAX_SAMPLES (1u << 20)
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void lat_record(struct ad_daemon *d, uint64_t t0_ns)
+{
+    if (d->nlat == d->lat_cap) {
+        if (d->lat_cap >= LAT_MAX_SAMPLES)
+            return;
+        size_t ncap = d->lat_cap ? d->lat_cap * 2 : 1024;
+        uint32_t *n = realloc(d->lat_us, ncap * sizeof(*n));
+        if (!n)
+            return;
+        d->lat_us = n;
+        d->lat_cap = ncap;
+    }
+    uint64_t us = (uv_hrtime() - t0_ns) / 1000;
+    d->lat_us[d->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+/* Logs the delivery latency percentiles of the alerts (a benchmark reads it). */
+static void lat_report(struct ad_daemon *d)
+{
+    if (!d->nlat)
+        return;
+    qsort(d->lat_us, d->nlat, sizeof(*d->lat_us), cmp_u32);
+    AD_INFO("daemon",
+            "alert delivery latency (window close -> delivery report): p50=%.3fms "
+            "p99=%.3fms max=%.3fms n=%zu",
+            d->lat_us[d->nlat / 2] / 1000.0, d->lat_us[d->nlat * 99 / 100] / 1000.0,
+            d->lat_us[d->nlat - 1] / 1000.0, d->nlat);
+}
 
 /* ---- partitions ------------------------------------------------------------ */
 
@@ -358,6 +398,7 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
         d->delivery_errors++;
         return;
     }
+    tok->t0_ns = uv_hrtime();
     struct tpart *t = tp_find(d, a->topic, a->partition);
     if (t && tp_hold(t, a->low_offset, &tok->seq) == 0)
         tok->tp_id = t->id;
@@ -398,6 +439,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         }
     } else {
         d->delivered++;
+        if (tok->kind == TOKEN_ALERT)
+            lat_record(d, tok->t0_ns);
         struct tpart *t = tok->tp_id ? tp_by_id(d, tok->tp_id) : NULL;
         if (t)
             tp_release(t, tok->seq);
@@ -786,6 +829,12 @@ void ad_daemon_stop(struct ad_daemon *d)
         if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
             AD_WARN("kafka", "while committing offsets at shutdown: %s", rd_kafka_err2str(ce));
         rd_kafka_consumer_close(d->consumer); /* leaves the group */
+        AD_INFO("daemon",
+                "stopped: %llu records consumed, %llu outputs delivered, %llu delivery errors, "
+                "%llu dead letters",
+                (unsigned long long)d->consumed, (unsigned long long)d->delivered,
+                (unsigned long long)d->delivery_errors, (unsigned long long)d->dead_letters);
+        lat_report(d);
     }
     uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll, (uv_handle_t *)&d->ppoll,
                          (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->retry,
@@ -827,6 +876,7 @@ void ad_daemon_free(struct ad_daemon *d)
     }
     ad_alert_log_close(d->alog);
     ad_pipeline_free(d->pipe);
+    free(d->lat_us);
     free(d);
 }
 

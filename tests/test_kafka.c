@@ -1,0 +1,147 @@
+/* librdkafka configuration from the anomalyd config: Event Hubs translation,
+ * the at-least-once consumer settings, pass-through properties, secrets. */
+#include "ad_test.h"
+
+#include "ad_config.h"
+#include "ad_err.h"
+#include "ad_kafka.h"
+
+#define CS "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ=="
+
+static const char *get(rd_kafka_conf_t *c, const char *name)
+{
+    static char buf[1024];
+    size_t len = sizeof(buf);
+    if (rd_kafka_conf_get(c, name, buf, &len) != RD_KAFKA_CONF_OK)
+        return "(unset)";
+    return buf;
+}
+
+static void load(struct ad_config *cfg, const char *yaml)
+{
+    char err[512];
+    AD_EXPECT_INT(ad_config_init(cfg), ==, 0);
+    if (ad_config_load_buffer(cfg, "t.yaml", yaml, strlen(yaml), err, sizeof(err)) != 0)
+        AD_FAIL_("load: %s", err);
+}
+
+static void test_event_hubs_bootstrap(void)
+{
+    char b[256], err[256];
+    AD_EXPECT_INT(ad_eventhubs_bootstrap(CS, b, sizeof(b), err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(b, "myns.servicebus.windows.net:9093");
+    AD_EXPECT_INT(ad_eventhubs_bootstrap("SharedAccessKey=abc", b, sizeof(b), err, sizeof(err)), ==,
+                  AD_ECONFIG);
+    AD_EXPECT(strstr(err, "abc") == NULL);
+    AD_EXPECT_INT(ad_eventhubs_bootstrap("Endpoint=sb:///;SharedAccessKey=zz", b, sizeof(b), err,
+                                         sizeof(err)),
+                  ==, AD_ECONFIG);
+    AD_EXPECT(strstr(err, "zz") == NULL);
+}
+
+static void test_event_hubs_consumer(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    load(&cfg, "source:\n  kafka:\n    group: ad-con-grp\n    start: earliest\n"
+               "    event_hubs_connection_string: \"" CS "\"\n");
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(get(c, "bootstrap.servers"), "myns.servicebus.windows.net:9093");
+    AD_EXPECT_STR(get(c, "security.protocol"), "sasl_ssl");
+    AD_EXPECT_STR(get(c, "sasl.mechanisms"), "PLAIN");
+    AD_EXPECT_STR(get(c, "sasl.username"), "$ConnectionString");
+    AD_EXPECT_STR(get(c, "sasl.password"), CS);
+    AD_EXPECT_STR(get(c, "socket.keepalive.enable"), "true");
+    AD_EXPECT_STR(get(c, "metadata.max.age.ms"), "180000");
+    AD_EXPECT_STR(get(c, "connections.max.idle.ms"), "180000");
+    AD_EXPECT_STR(get(c, "request.timeout.ms"), "60000");
+    AD_EXPECT_STR(get(c, "session.timeout.ms"), "30000");
+    AD_EXPECT_STR(get(c, "group.id"), "ad-con-grp");
+    AD_EXPECT_STR(get(c, "enable.auto.offset.store"), "false");
+    AD_EXPECT_STR(get(c, "partition.assignment.strategy"), "cooperative-sticky");
+    AD_EXPECT_STR(get(c, "auto.offset.reset"), "smallest"); /* librdkafka's name for earliest */
+    /* Well under Event Hubs' 4 commits/s per partition. */
+    AD_EXPECT_INT(strtol(get(c, "auto.commit.interval.ms"), NULL, 10), >=, 1000);
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+static void test_properties_override(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    load(&cfg, "source:\n  kafka:\n    event_hubs_connection_string: \"" CS "\"\n"
+               "    properties: {session.timeout.ms: 45000, request.timeout.ms: 30000}\n");
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(get(c, "session.timeout.ms"), "45000");
+    AD_EXPECT_STR(get(c, "request.timeout.ms"), "30000");
+    rd_kafka_conf_destroy(c);
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_PRODUCER, &c, err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(get(c, "enable.idempotence"), "true");
+    AD_EXPECT_STR(get(c, "acks"), "-1");
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+static void test_bad_property_names_the_key_not_the_value(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c = NULL;
+    char err[512];
+    load(&cfg, "source:\n  kafka:\n    properties: {no.such.property: hunter2}\n");
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==,
+                  AD_ECONFIG);
+    AD_EXPECT_CONTAINS(err, "source.kafka.properties.no.such.property");
+    AD_EXPECT(strstr(err, "hunter2") == NULL);
+    ad_config_free(&cfg);
+}
+
+static void test_plain_brokers(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    load(&cfg, "source:\n  kafka:\n    brokers: \"10.0.0.1:9092,10.0.0.2:9092\"\n");
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(get(c, "bootstrap.servers"), "10.0.0.1:9092,10.0.0.2:9092");
+    AD_EXPECT_STR(get(c, "security.protocol"), "plaintext");
+    AD_EXPECT_STR(get(c, "auto.offset.reset"), "largest");
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+/* --check-config never prints the connection string or secret properties. */
+static void test_check_config_masks_secrets(void)
+{
+    struct ad_config cfg;
+    load(&cfg, "source:\n  kafka:\n    event_hubs_connection_string: \"" CS "\"\n"
+               "    properties: {sasl.password: hunter2, ssl.key.password: pw2}\n"
+               "remote:\n  anomaly_detector:\n    key: remote-secret-key\n");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    AD_EXPECT_INT(ad_config_print(&cfg, f), ==, 0);
+    fclose(f);
+    AD_EXPECT(strstr(text, "c2VjcmV0LWtleQ") == NULL);
+    AD_EXPECT(strstr(text, "hunter2") == NULL);
+    AD_EXPECT(strstr(text, "pw2") == NULL);
+    AD_EXPECT(strstr(text, "remote-secret-key") == NULL);
+    AD_EXPECT(ad_kafka_property_is_secret("sasl.password"));
+    AD_EXPECT(ad_kafka_property_is_secret("sasl.oauthbearer.config") == 0);
+    AD_EXPECT(ad_kafka_property_is_secret("ssl.key.password"));
+    free(text);
+    ad_config_free(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+    AD_TEST_RUN(argc, argv, test_event_hubs_bootstrap);
+    AD_TEST_RUN(argc, argv, test_event_hubs_consumer);
+    AD_TEST_RUN(argc, argv, test_properties_override);
+    AD_TEST_RUN(argc, argv, test_bad_property_names_the_key_not_the_value);
+    AD_TEST_RUN(argc, argv, test_plain_brokers);
+    AD_TEST_RUN(argc, argv, test_check_config_masks_secrets);
+    return ad_test_done();
+}
