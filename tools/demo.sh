@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# The README's first command (until the Kafka source lands): installs what is
-# missing, builds, then pipes the simulator's scenario C telemetry (100
-# sensors, injected anomalies) through anomalyd's replay with the scenario C
-# config. Alerts are printed as JSON lines; the summary goes to stderr.
+# The README's first command: installs what is missing, builds, then runs
+# `anomalyd demo`: an in-process Kafka-protocol cluster on loopback, the
+# simulator producing scenario C sensor telemetry to it, and the daemon
+# consuming it with the scenario C config, printing alerts as they come.
+# Ctrl-C stops it; arguments are passed on (e.g. --duration 30s, --rate 5000).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/deps.sh"
 "$root/tools/build.sh" build
-bin="$root/build/anomalyd"
-"$bin" simulate --format sensor --devices 100 --count 50000 --seed 42 --anomaly-rate 0.002 |
-  "$bin" -c "$root/config/examples/scenario-c-sensors.yaml" --input -
+exec "$root/build/anomalyd" demo "$@"
