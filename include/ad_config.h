@@ -126,12 +126,31 @@ struct ad_option {
     double min, max; /* bounds for INT, DOUBLE, DURATION (in microseconds) */
     const char *const *enum_names; /* NULL-terminated, for AD_OPT_ENUM */
     const char *help; /* one line */
+    unsigned flags;   /* AD_OPT_F_* */
 };
+
+/* Option flags. */
+#define AD_OPT_F_MIN_EXCL 1u /* INT/DOUBLE/DURATION: the bound min itself is not allowed */
+#define AD_OPT_F_NONEMPTY 2u /* STRING: must not be ""; STRLIST: no item may be "" */
+/* STRING options with enum_names accept only those names (api_version, granularity).
+ * STRLIST and KVLIST options use min/max as the bounds of their number of entries. */
+
+/* Limits of the loader. */
+#define AD_CONFIG_MAX_FILE      (1024 * 1024) /* bytes of one config file or buffer */
+#define AD_CONFIG_MAX_SCALAR    (64 * 1024)   /* bytes of one value after ${VAR} expansion */
+#define AD_CONFIG_MAX_PROP_NAME 128           /* printable ASCII of a properties name */
 
 /* Returns the option table and its size. */
 const struct ad_option *ad_config_options(size_t *count);
 
-/* Sets every option to its default. Returns 0 or AD_ENOMEM. */
+/* Returns the option of that exact path, or NULL. */
+const struct ad_option *ad_config_option_find(const char *path);
+
+/* Sets every option to its default. Defaults are YAML text that goes through
+ * the loader, ${VAR} expansion included (source.kafka.brokers defaults to
+ * "${KAFKA_BROKERS:-localhost:9092}"). Returns 0 or AD_ENOMEM (AD_ECONFIG
+ * only if such a variable holds more than 64 KiB). On failure the struct is
+ * zeroed, and ad_config_free() on it is harmless. */
 int ad_config_init(struct ad_config *cfg);
 
 /* Loads a YAML file over the current values. Returns 0, or AD_ECONFIG with
@@ -162,6 +181,12 @@ int ad_config_print(const struct ad_config *cfg, FILE *out);
 /* Parses "500ms", "10s", "5m", "1h", "72h", "1h30m", "0" into microseconds.
  * Returns 0 or AD_EPARSE / AD_ERANGE. */
 int ad_duration_parse(const char *s, int64_t *out_us);
+
+/* Formats a duration in the compact form ad_duration_parse reads: "0",
+ * "500ms", "1h30m", "72h" (hours are the largest unit). Negative values get
+ * a leading '-'. buf needs AD_DURATION_STRLEN bytes. Returns the length. */
+#define AD_DURATION_STRLEN 48
+size_t ad_duration_format(int64_t us, char *buf);
 
 void ad_config_free(struct ad_config *cfg);
 
