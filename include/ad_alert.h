@@ -32,6 +32,9 @@ struct ad_alert {
      * (its window's first record), held back from the offset store until the
      * alert is delivered. */
     int64_t low_offset;
+    /* Not part of the record: the remote detector's verdict when it was asked
+     * (the adapter's own struct), for sinks that need it (the webhook). */
+    const void *remote;
 };
 
 /* The stable id: 128 bits of a keyed hash of (key, metric, window start,

@@ -26,6 +26,35 @@ typedef void (*ad_pipeline_alert_cb)(void *ud, const struct ad_alert *a, const c
 typedef void (*ad_pipeline_reject_cb)(void *ud, const void *buf, size_t len,
                                       const struct ad_record_meta *meta, const char *reason);
 
+/* A window waiting for the remote detector's verdict (remote mode confirm or
+ * always). The pipeline owns it; the adapter that asks the remote reads the
+ * public part and answers with ad_pipeline_remote_done(), exactly once. */
+struct ad_remote_job {
+    const char *key;
+    size_t key_len;
+    const char *metric;
+    const struct ad_tpoint *points; /* the window's series, ascending */
+    size_t n_points;
+    bool local_anomaly;  /* the local model flagged the window */
+    const char *topic;   /* source partition and the lowest offset the window */
+    int32_t partition;   /* depends on: hold it until the job is done */
+    int64_t low_offset;
+    void *adapter;       /* free for the adapter's use */
+};
+
+/* What the remote said. */
+struct ad_remote_outcome {
+    bool has_verdict;       /* the remote answered with a verdict */
+    bool is_anomaly;        /* its verdict */
+    bool is_positive;       /* its direction, when it alone flags the window */
+    const char *json;       /* the alert's "remote":{...} member (status, verdict or why not) */
+    size_t json_len;
+    const void *verdict;    /* the adapter's verdict (copied), handed back in ad_alert.remote */
+    size_t verdict_size;
+};
+
+typedef void (*ad_pipeline_remote_cb)(void *ud, struct ad_remote_job *job);
+
 struct ad_pipeline_stats {
     uint64_t records;  /* pushed */
     uint64_t accepted; /* decoded */
@@ -38,6 +67,10 @@ struct ad_pipeline_stats {
     uint64_t alerts_negative;
     uint64_t unscored; /* events without a verdict: n < min_samples or stddev 0 */
     uint64_t alert_errors; /* alerts that could not be formatted */
+    uint64_t remote_jobs;   /* windows handed to the remote detector */
+    uint64_t remote_flagged; /* windows the remote verdict flagged */
+    uint64_t remote_vetoed;  /* confirm: local anomalies the remote verdict cleared */
+    uint64_t remote_fallback; /* windows decided locally: the remote gave no verdict */
     struct ad_window_stats win;
 };
 
@@ -49,6 +82,21 @@ void ad_pipeline_free(struct ad_pipeline *p);
 
 void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *ud);
 void ad_pipeline_on_reject(struct ad_pipeline *p, ad_pipeline_reject_cb cb, void *ud);
+
+/* Turns on the remote stage (cfg remote.anomaly_detector.mode confirm or
+ * always, sliding windows): each sliding window to be asked about becomes a
+ * job handed to cb; its alert (if any) is emitted when the job is done, in
+ * window order per series. */
+void ad_pipeline_on_remote(struct ad_pipeline *p, ad_pipeline_remote_cb cb, void *ud);
+
+/* Completes a job: decides by the mode, emits the alert (with o->json as its
+ * "remote" member) and frees the job. May emit later jobs of the same series
+ * that were waiting behind this one. */
+void ad_pipeline_remote_done(struct ad_pipeline *p, struct ad_remote_job *job,
+                             const struct ad_remote_outcome *o);
+
+/* Jobs not yet done. */
+size_t ad_pipeline_remote_pending(const struct ad_pipeline *p);
 
 /* Takes one record. Returns AD_REJECT_NONE or the reason it was rejected
  * (already counted and reported to the reject callback). */

@@ -126,6 +126,17 @@ struct ad_welford *ad_window_model(struct ad_window *w, const char *key, size_t 
 typedef int (*ad_window_series_fn)(void *ud, const struct ad_series *s);
 int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *ud);
 
+/* A point of a sliding window's series. */
+struct ad_tpoint {
+    int64_t t_us;
+    double v;
+};
+
+/* Copies the points of ev's sliding window (ascending; at most max) into out
+ * and returns how many there are. For other events: the one scored point. */
+size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out,
+                              size_t max);
+
 const char *ad_series_key(const struct ad_series *s, size_t *len);
 uint32_t ad_series_metric(const struct ad_series *s);
 const struct ad_welford *ad_series_model(const struct ad_series *s);

@@ -12,6 +12,24 @@
 #include "ad_sink.h"
 
 #define ALERT_LINE_MAX (64 * 1024)
+#define JOB_BUCKETS    4096
+#define POINTS_MAX     8640
+
+/* A remote job with what the pipeline needs to emit its alert later. */
+struct job {
+    struct ad_remote_job pub;
+    struct job *prev_same, *next_same; /* pending jobs of the same series, in window order */
+    struct job *prev_all, *next_all;
+    struct job *hnext;                 /* the per-series "last job" table */
+    uint64_t hash;
+    bool done;
+    struct ad_alert alert;             /* key, metric and topic point into data */
+    bool has_verdict, remote_anomaly, remote_positive;
+    char *json;
+    size_t json_len;
+    void *verdict;
+    char data[];                       /* key, topic */
+};
 
 struct ad_pipeline {
     struct ad_decoder *dec;
@@ -24,10 +42,205 @@ struct ad_pipeline {
     void *alert_ud;
     ad_pipeline_reject_cb reject_cb;
     void *reject_ud;
+    ad_pipeline_remote_cb remote_cb;
+    void *remote_ud;
+    int remote_mode;
+    bool sliding;
+    struct job *jobs;                  /* pending, for ad_pipeline_free */
+    size_t njobs;
+    struct job *last_job[JOB_BUCKETS]; /* per series: its newest pending job */
+    struct ad_tpoint *points;          /* scratch: a window's series */
     struct ad_pipeline_stats st;
 };
 
-/* The scoring stage: the rule of interface.md, then the alert. */
+static uint64_t job_hash(const char *key, size_t len, const char *metric)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
+    for (; *metric; metric++)
+        h = (h ^ (unsigned char)*metric) * 0x100000001b3ULL;
+    return h;
+}
+
+static bool same_series(const struct job *a, const struct job *b)
+{
+    return a->hash == b->hash && a->alert.key_len == b->alert.key_len &&
+           memcmp(a->alert.key, b->alert.key, a->alert.key_len) == 0 &&
+           strcmp(a->alert.metric, b->alert.metric) == 0;
+}
+
+static void emit_alert(struct ad_pipeline *p, const struct ad_alert *a, const char *extra,
+                       size_t extra_len)
+{
+    p->st.alerts++;
+    if (a->direction == AD_DIR_POSITIVE)
+        p->st.alerts_positive++;
+    else
+        p->st.alerts_negative++;
+    ad_buf_reset(&p->line);
+    if (ad_alert_format_ext(a, extra, extra_len, &p->line) != 0)
+        p->st.alert_errors++;
+    else if (p->alert_cb)
+        p->alert_cb(p->alert_ud, a, p->line.p, p->line.len);
+}
+
+static void job_free(struct ad_pipeline *p, struct job *j)
+{
+    if (j->prev_all)
+        j->prev_all->next_all = j->next_all;
+    else
+        p->jobs = j->next_all;
+    if (j->next_all)
+        j->next_all->prev_all = j->prev_all;
+    p->njobs--;
+    free((void *)(uintptr_t)j->pub.points);
+    free(j->json);
+    free(j->verdict);
+    free(j);
+}
+
+/* The table keeps, per series, the newest pending job; drop j if it is it. */
+static void last_job_forget(struct ad_pipeline *p, struct job *j)
+{
+    struct job **pp = &p->last_job[j->hash % JOB_BUCKETS];
+    for (; *pp; pp = &(*pp)->hnext)
+        if (*pp == j) {
+            *pp = j->hnext;
+            return;
+        }
+}
+
+/* Decides a done job by the mode and emits its alert, if any. */
+static void job_emit(struct ad_pipeline *p, struct job *j)
+{
+    struct ad_alert a = j->alert;
+    bool flag;
+
+    if (!j->has_verdict) {
+        p->st.remote_fallback++;
+        flag = j->pub.local_anomaly;
+    } else if (p->remote_mode == AD_REMOTE_CONFIRM) {
+        flag = j->remote_anomaly;
+        if (!flag)
+            p->st.remote_vetoed++;
+    } else {
+        flag = j->pub.local_anomaly || j->remote_anomaly;
+    }
+    if (j->has_verdict && j->remote_anomaly)
+        p->st.remote_flagged++;
+    if (!flag)
+        return;
+    if (!j->pub.local_anomaly) {
+        a.detector = "anomaly_detector";
+        a.direction = j->remote_positive ? AD_DIR_POSITIVE : AD_DIR_NEGATIVE;
+    }
+    a.remote = j->verdict;
+    emit_alert(p, &a, j->json, j->json_len);
+}
+
+/* Emits j and the done jobs queued behind it in its series. */
+static void job_chain_emit(struct ad_pipeline *p, struct job *j)
+{
+    while (j && j->done && !j->prev_same) {
+        struct job *next = j->next_same;
+        job_emit(p, j);
+        if (next)
+            next->prev_same = NULL;
+        else
+            last_job_forget(p, j);
+        job_free(p, j);
+        j = next;
+    }
+}
+
+void ad_pipeline_on_remote(struct ad_pipeline *p, ad_pipeline_remote_cb cb, void *ud)
+{
+    p->remote_cb = cb;
+    p->remote_ud = ud;
+}
+
+size_t ad_pipeline_remote_pending(const struct ad_pipeline *p)
+{
+    return p->njobs;
+}
+
+void ad_pipeline_remote_done(struct ad_pipeline *p, struct ad_remote_job *pub,
+                             const struct ad_remote_outcome *o)
+{
+    struct job *j = (struct job *)pub;
+    j->done = true;
+    j->has_verdict = o->has_verdict;
+    j->remote_anomaly = o->has_verdict && o->is_anomaly;
+    j->remote_positive = o->is_positive;
+    if (o->json_len && (j->json = malloc(o->json_len)) != NULL) {
+        memcpy(j->json, o->json, o->json_len);
+        j->json_len = o->json_len;
+    }
+    if (o->verdict && o->verdict_size && (j->verdict = malloc(o->verdict_size)) != NULL)
+        memcpy(j->verdict, o->verdict, o->verdict_size);
+    job_chain_emit(p, j);
+}
+
+/* Makes a job of a sliding window and hands it to the remote stage. */
+static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
+                       const struct ad_alert *a, bool local)
+{
+    size_t tl = strlen(a->topic) + 1;
+    struct job *j = calloc(1, sizeof(*j) + a->key_len + 1 + tl);
+    size_t n = ad_window_event_points(ev, p->points, POINTS_MAX);
+    struct ad_tpoint *pts = malloc((n ? n : 1) * sizeof(*pts));
+
+    if (!j || !pts) {
+        /* Out of memory: decide locally, now. */
+        free(j);
+        free(pts);
+        p->st.nomem++;
+        if (local)
+            emit_alert(p, a, NULL, 0);
+        return;
+    }
+    if (n > POINTS_MAX)
+        n = POINTS_MAX; /* cannot happen: the config caps a window at 8640 points */
+    memcpy(pts, p->points, n * sizeof(*pts));
+    memcpy(j->data, a->key, a->key_len);
+    j->data[a->key_len] = '\0';
+    memcpy(j->data + a->key_len + 1, a->topic, tl);
+    j->alert = *a;
+    j->alert.key = j->data;
+    j->alert.topic = j->data + a->key_len + 1;
+    j->hash = job_hash(a->key, a->key_len, a->metric);
+    j->pub.key = j->alert.key;
+    j->pub.key_len = a->key_len;
+    j->pub.metric = a->metric; /* owned by the decoder, lives as long as the pipeline */
+    j->pub.points = pts;
+    j->pub.n_points = n;
+    j->pub.local_anomaly = local;
+    j->pub.topic = j->alert.topic;
+    j->pub.partition = a->partition;
+    j->pub.low_offset = a->low_offset;
+
+    struct job **slot = &p->last_job[j->hash % JOB_BUCKETS], *last = *slot;
+    for (; last && !same_series(last, j); last = last->hnext) {
+    }
+    if (last) {
+        last->next_same = j;
+        j->prev_same = last;
+        last_job_forget(p, last);
+    }
+    j->hnext = p->last_job[j->hash % JOB_BUCKETS];
+    p->last_job[j->hash % JOB_BUCKETS] = j;
+    j->next_all = p->jobs;
+    if (p->jobs)
+        p->jobs->prev_all = j;
+    p->jobs = j;
+    p->njobs++;
+    p->st.remote_jobs++;
+    p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
+}
+
+/* The scoring stage: the rule of interface.md, then the alert (now, or once
+ * the remote detector has answered). */
 static bool on_window_event(void *ud, const struct ad_window_event *ev)
 {
     struct ad_pipeline *p = ud;
@@ -36,7 +249,9 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     ad_score_eval(&p->score, ev->model, ev->value, &v);
     if (!v.scored)
         p->st.unscored++;
-    if (!v.anomalous)
+    bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
+               (v.anomalous || p->remote_mode == AD_REMOTE_ALWAYS);
+    if (!v.anomalous && !ask)
         return true;
 
     size_t key_len;
@@ -60,17 +275,11 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
         .offset = ev->offset,
         .low_offset = ev->low_offset,
     };
-    p->st.alerts++;
-    if (v.direction == AD_DIR_POSITIVE)
-        p->st.alerts_positive++;
+    if (ask)
+        job_submit(p, ev, &a, v.anomalous);
     else
-        p->st.alerts_negative++;
-    ad_buf_reset(&p->line);
-    if (ad_alert_format(&a, &p->line) != 0)
-        p->st.alert_errors++;
-    else if (p->alert_cb)
-        p->alert_cb(p->alert_ud, &a, p->line.p, p->line.len);
-    return p->score.learn_anomalies;
+        emit_alert(p, &a, NULL, 0);
+    return !v.anomalous || p->score.learn_anomalies;
 }
 
 int ad_pipeline_new(const struct ad_config *cfg, struct ad_pipeline **out, char *err,
@@ -108,6 +317,13 @@ int ad_pipeline_new(const struct ad_config *cfg, struct ad_pipeline **out, char 
         goto err;
     }
     ad_buf_init(&p->line, ALERT_LINE_MAX);
+    p->remote_mode = cfg->remote.mode;
+    p->sliding = cfg->windows.sliding;
+    p->points = malloc(POINTS_MAX * sizeof(*p->points));
+    if (!p->points) {
+        rc = AD_ENOMEM;
+        goto err;
+    }
     *out = p;
     return 0;
 err:
@@ -122,6 +338,9 @@ void ad_pipeline_free(struct ad_pipeline *p)
     ad_window_free(p->win);
     ad_decoder_free(p->dec);
     ad_buf_free(&p->line);
+    while (p->jobs)
+        job_free(p, p->jobs);
+    free(p->points);
     free(p);
 }
 

@@ -750,6 +750,31 @@ int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *u
     return 0;
 }
 
+size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out,
+                              size_t max)
+{
+    const struct ad_series *s = ev->series;
+    size_t n = 0;
+    if (ev->start_us == ev->end_us || !s->rlen) {
+        if (max) {
+            out[0].t_us = ev->start_us;
+            out[0].v = ev->value;
+        }
+        return 1;
+    }
+    for (uint32_t i = 0; i < s->rlen; i++) {
+        const struct spoint *p = ring_at(s, i);
+        if (p->t < ev->start_us || p->t >= ev->end_us)
+            continue;
+        if (n < max) {
+            out[n].t_us = p->t;
+            out[n].v = p->v;
+        }
+        n++;
+    }
+    return n;
+}
+
 const char *ad_series_key(const struct ad_series *s, size_t *len)
 {
     if (len)

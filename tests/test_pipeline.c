@@ -1,0 +1,215 @@
+/* The assembled pipeline: records in, alert lines out; the remote stage's
+ * verdict logic per mode and its per-series ordering, with a fake remote. */
+#include "ad_test.h"
+
+#include "ad_config.h"
+#include "ad_err.h"
+#include "ad_pipeline.h"
+
+struct sink {
+    char lines[64][1024];
+    int n;
+    struct ad_remote_job *jobs[256];
+    int njobs;
+};
+
+static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_t len)
+{
+    struct sink *s = ud;
+    (void)a;
+    if (s->n < 64)
+        snprintf(s->lines[s->n++], sizeof(s->lines[0]), "%.*s", (int)len, line);
+}
+
+static void on_job(void *ud, struct ad_remote_job *job)
+{
+    struct sink *s = ud;
+    s->jobs[s->njobs++] = job;
+}
+
+static struct ad_pipeline *make(const char *const *sets, size_t n)
+{
+    struct ad_config cfg;
+    struct ad_pipeline *p;
+    char err[512];
+    AD_EXPECT_INT(ad_config_init(&cfg), ==, 0);
+    for (size_t i = 0; i < n; i++)
+        if (ad_config_set(&cfg, sets[i], err, sizeof(err)))
+            AD_FAIL_("set %s: %s", sets[i], err);
+    if (ad_pipeline_new(&cfg, &p, err, sizeof(err)))
+        AD_FAIL_("pipeline: %s", err);
+    ad_config_free(&cfg);
+    return p;
+}
+
+static void push(struct ad_pipeline *p, const char *key, long long ts_ms, double v, int64_t off)
+{
+    char rec[256];
+    int n = snprintf(rec, sizeof(rec), "{\"id\":\"%s\",\"ts\":%lld,\"temp\":%g}", key, ts_ms, v);
+    struct ad_record_meta m = {.topic = "t", .partition = 0, .offset = off, .timestamp_ms = -1};
+    AD_EXPECT_INT(ad_pipeline_push(p, rec, (size_t)n, &m, 0), ==, AD_REJECT_NONE);
+}
+
+/* Scenario C shape: every reading scored on arrival; a spike after 30 steady
+ * readings is flagged with the exact fields of interface.md. */
+static void test_point_alert_line(void)
+{
+    static const char *const sets[] = {"input.time_format=epoch_ms"};
+    struct ad_pipeline *p = make(sets, 1);
+    struct sink s = {0};
+    ad_pipeline_on_alert(p, on_alert, &s);
+    for (int i = 0; i < 30; i++)
+        push(p, "sim-1", 1763632800000LL + i * 1000, i % 2 ? 21.0 : 19.0, i);
+    AD_EXPECT_INT(s.n, ==, 0);
+    push(p, "sim-1", 1763632830000LL, 40.0, 30);
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_CONTAINS(s.lines[0], "\"key\":\"sim-1\",\"metric\":\"temp\","
+                                   "\"window_start\":\"2025-11-20T10:00:30.000Z\","
+                                   "\"window_end\":\"2025-11-20T10:00:30.000Z\",\"value\":40,"
+                                   "\"expected\":20,");
+    AD_EXPECT_CONTAINS(s.lines[0], "\"threshold\":4,\"direction\":\"positive\",\"n\":30,"
+                                   "\"detector\":\"welford\",\"source\":{\"topic\":\"t\","
+                                   "\"partition\":0,\"offset\":30}}\n");
+    struct ad_pipeline_stats st;
+    ad_pipeline_stats(p, &st);
+    AD_EXPECT_UINT(st.alerts, ==, 1);
+    AD_EXPECT_UINT(st.win.events, ==, 31);
+    ad_pipeline_free(p);
+}
+
+static const char *const remote_sets[] = {
+    "input.time_format=epoch_ms", "windows.tumbling.size=1m", "windows.sliding.size=15m",
+    "windows.sliding.slide=1m", "model.welford.scope=window", "model.welford.min_samples=10",
+    "remote.anomaly_detector.endpoint=http://127.0.0.1:1", NULL, /* mode */
+};
+
+/* Feeds two series minute by minute; a spike at minute 20 of series a. */
+static void feed(struct ad_pipeline *p)
+{
+    for (int m = 0; m < 22; m++) {
+        push(p, "a", 1763632800000LL + m * 60000LL, m == 20 ? 90.0 : 20.0 + (m % 3), 2 * m);
+        push(p, "b", 1763632800000LL + m * 60000LL, 50.0 + (m % 2), 2 * m + 1);
+    }
+    ad_pipeline_flush(p);
+}
+
+static struct ad_remote_outcome verdict(bool anomaly)
+{
+    struct ad_remote_outcome o = {.has_verdict = true, .is_anomaly = anomaly,
+                                  .is_positive = true};
+    o.json = anomaly ? "\"remote\":{\"status\":\"ok\",\"is_anomaly\":true}"
+                     : "\"remote\":{\"status\":\"ok\",\"is_anomaly\":false}";
+    o.json_len = strlen(o.json);
+    return o;
+}
+
+static void test_confirm_mode(void)
+{
+    const char *sets[8];
+    memcpy(sets, remote_sets, sizeof(sets));
+    sets[7] = "remote.anomaly_detector.mode=confirm";
+    struct ad_pipeline *p = make(sets, 8);
+    struct sink s = {0};
+    ad_pipeline_on_alert(p, on_alert, &s);
+    ad_pipeline_on_remote(p, on_job, &s);
+    feed(p);
+    /* Only the locally flagged window is asked about, and nothing is emitted
+     * before the verdict. */
+    AD_EXPECT_INT(s.njobs, ==, 1);
+    AD_EXPECT(s.jobs[0]->local_anomaly);
+    AD_EXPECT_UINT(s.jobs[0]->n_points, ==, 15);
+    AD_EXPECT_INT(s.n, ==, 0);
+    AD_EXPECT_UINT(ad_pipeline_remote_pending(p), ==, 1);
+    struct ad_remote_outcome o = verdict(true);
+    ad_pipeline_remote_done(p, s.jobs[0], &o);
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_CONTAINS(s.lines[0], "\"detector\":\"welford\"");
+    AD_EXPECT_CONTAINS(s.lines[0], ",\"remote\":{\"status\":\"ok\",\"is_anomaly\":true}}\n");
+    ad_pipeline_free(p);
+
+    /* The remote clears it: no alert. Without a verdict: the local one. */
+    for (int variant = 0; variant < 2; variant++) {
+        p = make(sets, 8);
+        memset(&s, 0, sizeof(s));
+        ad_pipeline_on_alert(p, on_alert, &s);
+        ad_pipeline_on_remote(p, on_job, &s);
+        feed(p);
+        AD_EXPECT_INT(s.njobs, ==, 1);
+        struct ad_remote_outcome none = {.json = "\"remote\":{\"status\":\"unavailable\"}"};
+        none.json_len = strlen(none.json);
+        o = verdict(false);
+        ad_pipeline_remote_done(p, s.jobs[0], variant ? &none : &o);
+        AD_EXPECT_INT(s.n, ==, variant ? 1 : 0);
+        if (variant)
+            AD_EXPECT_CONTAINS(s.lines[0], "\"remote\":{\"status\":\"unavailable\"}}");
+        ad_pipeline_free(p);
+    }
+}
+
+/* always: every window is asked; either verdict flags; alerts of one series
+ * come out in window order even when verdicts come back out of order. */
+static void test_always_mode_order(void)
+{
+    const char *sets[8];
+    memcpy(sets, remote_sets, sizeof(sets));
+    sets[7] = "remote.anomaly_detector.mode=always";
+    struct ad_pipeline *p = make(sets, 8);
+    struct sink s = {0};
+    ad_pipeline_on_alert(p, on_alert, &s);
+    ad_pipeline_on_remote(p, on_job, &s);
+    feed(p);
+    AD_EXPECT_INT(s.njobs, ==, 2 * 22); /* one slide per minute, both series */
+    /* Answer in reverse: the remote flags every window of b. Nothing of b
+     * may come out until its first window is answered. */
+    struct ad_remote_job *first_b = NULL;
+    for (int i = 0; i < s.njobs; i++)
+        if (s.jobs[i]->key[0] == 'b') {
+            first_b = s.jobs[i];
+            break;
+        }
+    for (int i = s.njobs - 1; i >= 0; i--) {
+        if (s.jobs[i] == first_b)
+            continue;
+        struct ad_remote_outcome o = verdict(s.jobs[i]->key[0] == 'b');
+        ad_pipeline_remote_done(p, s.jobs[i], &o);
+    }
+    /* a's windows are done; its one local anomaly is out. b waits. */
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_CONTAINS(s.lines[0], "\"key\":\"a\"");
+    struct ad_remote_outcome o = verdict(true);
+    ad_pipeline_remote_done(p, first_b, &o);
+    AD_EXPECT_INT(s.n, ==, 1 + 22);
+    char prev[32] = "";
+    for (int i = 1; i < s.n; i++) {
+        AD_EXPECT_CONTAINS(s.lines[i], "\"key\":\"b\"");
+        AD_EXPECT_CONTAINS(s.lines[i], "\"detector\":\"anomaly_detector\"");
+        const char *we = strstr(s.lines[i], "\"window_end\":\"") + 14;
+        AD_EXPECT(strncmp(prev, we, 24) < 0); /* strictly increasing */
+        snprintf(prev, sizeof(prev), "%.24s", we);
+    }
+    AD_EXPECT_UINT(ad_pipeline_remote_pending(p), ==, 0);
+    ad_pipeline_free(p);
+}
+
+/* Jobs still pending when the pipeline is freed are freed with it. */
+static void test_free_with_pending_jobs(void)
+{
+    const char *sets[8];
+    memcpy(sets, remote_sets, sizeof(sets));
+    sets[7] = "remote.anomaly_detector.mode=always";
+    struct ad_pipeline *p = make(sets, 8);
+    struct sink s = {0};
+    ad_pipeline_on_remote(p, on_job, &s);
+    feed(p);
+    AD_EXPECT_INT(s.njobs, >, 10);
+    ad_pipeline_free(p);
+}
+
+int main(int argc, char **argv)
+{
+    AD_TEST_RUN(argc, argv, test_point_alert_line);
+    AD_TEST_RUN(argc, argv, test_confirm_mode);
+    AD_TEST_RUN(argc, argv, test_always_mode_order);
+    AD_TEST_RUN(argc, argv, test_free_with_pending_jobs);
+    return ad_test_done();
+}
