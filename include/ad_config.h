@@ -84,11 +84,22 @@ struct ad_config {
         int64_t min_points;
         int64_t timeout_us;
         int64_t max_in_flight;
+        int64_t period;      /* -1: omitted, the service detects it */
+        bool entire;         /* ask entire/detect instead of last/detect */
+        int64_t retries;     /* retries after the first attempt */
+        int64_t budget_us;   /* the longest a window waits for its verdict */
+        int64_t breaker_threshold;
+        int64_t breaker_cooldown_us;
     } remote;
     struct {
         char *kafka_topic;
         char *alert_log_path;
         char *webhook_url;
+        struct ad_kvlist webhook_headers; /* values are secrets */
+        int64_t webhook_batch_size;
+        int64_t webhook_flush_interval_us;
+        int64_t webhook_timeout_us;
+        int64_t webhook_max_pending;
         char *dead_letter_topic;
     } sinks;
     char *http_listen;
@@ -132,6 +143,7 @@ struct ad_option {
 /* Option flags. */
 #define AD_OPT_F_MIN_EXCL 1u /* INT/DOUBLE/DURATION: the bound min itself is not allowed */
 #define AD_OPT_F_NONEMPTY 2u /* STRING: must not be ""; STRLIST: no item may be "" */
+#define AD_OPT_F_SECRET_VALUES 4u /* KVLIST: every value is masked when printed */
 /* STRING options with enum_names accept only those names (api_version, granularity).
  * STRLIST and KVLIST options use min/max as the bounds of their number of entries. */
 

@@ -138,6 +138,18 @@ static const struct ad_option options[] = {
      (double)(10 * MIN), NULL, "timeout of one request", 0},
     {"remote.anomaly_detector.max_in_flight", AD_OPT_INT, OFF(remote.max_in_flight), "16", 1, 1024,
      NULL, "most requests outstanding at once", 0},
+    {"remote.anomaly_detector.period", AD_OPT_INT, OFF(remote.period), "-1", -1, 1e6, NULL,
+     "the series' period in points; -1 lets the service detect it", 0},
+    {"remote.anomaly_detector.entire", AD_OPT_BOOL, OFF(remote.entire), "false", 0, 0, NULL,
+     "ask entire/detect (a verdict for every point) instead of last/detect", 0},
+    {"remote.anomaly_detector.retries", AD_OPT_INT, OFF(remote.retries), "3", 0, 20, NULL,
+     "retries of 429, 5xx and connection failures, with backoff", 0},
+    {"remote.anomaly_detector.budget", AD_OPT_DURATION, OFF(remote.budget_us), "30s", (double)MS,
+     (double)HOUR, NULL, "the longest a window waits for its verdict, retries included", 0},
+    {"remote.anomaly_detector.breaker_threshold", AD_OPT_INT, OFF(remote.breaker_threshold), "5",
+     1, 1000, NULL, "consecutive failures that open the circuit breaker", 0},
+    {"remote.anomaly_detector.breaker_cooldown", AD_OPT_DURATION, OFF(remote.breaker_cooldown_us),
+     "30s", (double)MS, (double)HOUR, NULL, "how long an open breaker waits before a probe", 0},
 
     {"sinks.kafka.topic", AD_OPT_STRING, OFF(sinks.kafka_topic), "anomalies", 0, 0, NULL,
      "alert output topic; \"\" disables", 0},
@@ -145,7 +157,18 @@ static const struct ad_option options[] = {
      "/var/log/anomalyd/alerts.jsonl", 0, 0, NULL,
      "JSON lines file, reopened on SIGHUP; \"\" disables", 0},
     {"sinks.webhook.url", AD_OPT_STRING, OFF(sinks.webhook_url), "", 0, 0, NULL,
-     "http(s) URL that gets each alert as a POST; \"\" disables", 0},
+     "http(s) URL that gets flagged windows as batched JSON rows; \"\" disables", 0},
+    {"sinks.webhook.headers", AD_OPT_KVLIST, OFF(sinks.webhook_headers), "{}", 0, MAX_ITEMS, NULL,
+     "extra request headers, e.g. Authorization (values are masked when printed)",
+     AD_OPT_F_SECRET_VALUES},
+    {"sinks.webhook.batch_size", AD_OPT_INT, OFF(sinks.webhook_batch_size), "100", 1, 10000, NULL,
+     "most rows in one POST", 0},
+    {"sinks.webhook.flush_interval", AD_OPT_DURATION, OFF(sinks.webhook_flush_interval_us), "1s",
+     (double)MS, (double)HOUR, NULL, "longest a row waits for its batch to fill", 0},
+    {"sinks.webhook.timeout", AD_OPT_DURATION, OFF(sinks.webhook_timeout_us), "5s", (double)MS,
+     (double)(10 * MIN), NULL, "timeout of one POST", 0},
+    {"sinks.webhook.max_pending", AD_OPT_INT, OFF(sinks.webhook_max_pending), "10000", 1, 1e7, NULL,
+     "rows held while the endpoint is down; past it rows are dropped and counted", 0},
     {"sinks.dead_letter.topic", AD_OPT_STRING, OFF(sinks.dead_letter_topic), "", 0, 0, NULL,
      "topic for undecodable and late records; \"\" disables", 0},
 
@@ -1526,8 +1549,9 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
             if (rc == 0) rc = put_scalar(b, l->k[i], false, false);
             if (rc == 0) rc = ad_buf_adds(b, ": ");
             if (rc == 0)
-                rc = secret_property(l->k[i]) && *l->v[i] ? ad_buf_adds(b, "\"***\"")
-                                                          : put_scalar(b, l->v[i], false, true);
+                rc = (secret_property(l->k[i]) || (o->flags & AD_OPT_F_SECRET_VALUES)) && *l->v[i]
+                         ? ad_buf_adds(b, "\"***\"")
+                         : put_scalar(b, l->v[i], false, true);
         }
         return rc;
     }

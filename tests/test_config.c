@@ -1045,7 +1045,7 @@ static void test_golden(void)
 /* ---- the table, config/anomalyd.yaml and docs/config.md in step --------- */
 
 struct yaml_keys {
-    char path[64][96]; /* key paths found, in document order */
+    char path[128][96]; /* key paths found, in document order */
     int n;
 };
 
@@ -1059,7 +1059,7 @@ static void collect_keys(yaml_document_t *doc, yaml_node_t *n, const char *prefi
         char full[96];
         snprintf(full, sizeof(full), "%s%s%s", prefix, *prefix ? "." : "",
                  (const char *)kn->data.scalar.value);
-        AD_EXPECT_INT(k->n, <, 64);
+        AD_EXPECT_INT(k->n, <, 128);
         snprintf(k->path[k->n++], sizeof(k->path[0]), "%s", full);
         collect_keys(doc, yaml_document_get_node(doc, p->value), full, k);
     }
