@@ -30,6 +30,10 @@ struct ad_replay_opts {
     ad_clock_ms_fn clock; /* NULL: ad_clock_monotonic_ms */
     int progress_fd;      /* -1: none; else a progress line every second */
     bool kcat_envelope;   /* lines are `kcat -J` envelopes */
+    /* Called after every chunk read and, with final set, after the flush at
+     * the end: where a replay with remote calls turns its event loop. */
+    void (*pump)(void *ud, bool final);
+    void *pump_ud;
 };
 
 /* Reads fd to its end, pushing every line, ticking the pipeline about once a

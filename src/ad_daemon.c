@@ -16,8 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ad_detector.h"
 #include "ad_err.h"
+#include "ad_http.h"
 #include "ad_kafka.h"
+#include "ad_remote.h"
+#include "ad_webhook.h"
 #include "ad_log.h"
 #include "ad_pipeline.h"
 #include "ad_sink.h"
@@ -77,6 +81,10 @@ struct ad_daemon {
     uv_signal_t sig[3];
     int handles; /* open uv handles */
     struct ad_alert_log *alog;
+    struct ad_http *http;       /* shared by the remote detector and the webhook */
+    struct ad_remote *remote;
+    struct ad_webhook *webhook;
+    uint64_t webhook_refused;
     struct tpart *parts;
     uint32_t next_tp_id;
     struct token *blocked, *blocked_tail;
@@ -227,6 +235,33 @@ static int64_t tp_safe(struct ad_daemon *d, struct tpart *t)
             low = p->low;
     }
     return low;
+}
+
+/* An output in flight outside Kafka (a remote job, a webhook row) holds its
+ * source offsets through one of these until it is done. */
+struct hold {
+    uint32_t tp_id;
+    uint64_t seq;
+};
+
+static struct hold *hold_new(struct ad_daemon *d, const char *topic, int32_t partition,
+                             int64_t low)
+{
+    struct hold *h = calloc(1, sizeof(*h));
+    struct tpart *t = tp_find(d, topic, partition);
+    if (h && t && tp_hold(t, low, &h->seq) == 0)
+        h->tp_id = t->id;
+    return h;
+}
+
+static void hold_release(struct ad_daemon *d, struct hold *h)
+{
+    if (!h)
+        return;
+    struct tpart *t = h->tp_id ? tp_by_id(d, h->tp_id) : NULL;
+    if (t)
+        tp_release(t, h->seq);
+    free(h);
 }
 
 /* Hands the safe offsets of every partition (or of one) to librdkafka. */
@@ -390,6 +425,22 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
     }
     if (d->alog && ad_alert_log_write(d->alog, line, len) != 0)
         AD_WARN("sink", "while writing the alert log: %s", strerror(errno));
+    if (d->webhook) {
+        struct ad_buf row;
+        int64_t t = d->cfg->windows.sliding ? a->window_end_us - d->cfg->windows.tumbling_size_us
+                                            : a->window_start_us;
+        bool local = strcmp(a->detector, "welford") == 0;
+        ad_buf_init(&row, 4096);
+        if (ad_det_webhook_row(&row, t, a->value, a->remote, local, a->expected, a->stddev,
+                               a->threshold) == 0) {
+            struct hold *h = hold_new(d, a->topic, a->partition, a->low_offset);
+            if (ad_webhook_add(d->webhook, row.p, row.len, h) != 0) {
+                d->webhook_refused++;
+                hold_release(d, h);
+            }
+        }
+        ad_buf_free(&row);
+    }
     if (!d->cfg->sinks.kafka_topic[0])
         return;
     /* The topic's value is the JSON object without the newline. */
@@ -446,6 +497,30 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             tp_release(t, tok->seq);
     }
     free(tok);
+}
+
+static void on_remote_job(void *ud, struct ad_remote_job *job)
+{
+    struct ad_daemon *d = ud;
+    job->adapter = hold_new(d, job->topic, job->partition, job->low_offset);
+    ad_remote_submit(d->remote, job);
+}
+
+static void on_remote_done(void *ud, struct ad_remote_job *job, const struct ad_remote_outcome *o)
+{
+    struct ad_daemon *d = ud;
+    struct hold *h = job->adapter;
+    ad_pipeline_remote_done(d->pipe, job, o); /* may free job */
+    hold_release(d, h);
+}
+
+static void on_webhook_ack(void *ud, void *token, bool delivered)
+{
+    struct ad_daemon *d = ud;
+    if (delivered || !d->stopping)
+        hold_release(d, token); /* dropped for good (4xx) or delivered */
+    else
+        free(token); /* not delivered at shutdown: its offsets stay uncommitted */
 }
 
 /* ---- consuming ----------------------------------------------------------------- */
@@ -753,6 +828,24 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
         if (rc)
             goto fail;
     }
+    if (cfg->remote.mode != AD_REMOTE_OFF || cfg->sinks.webhook_url[0]) {
+        rc = ad_http_new(loop, &d->http);
+        if (rc) {
+            snprintf(err, errlen, "while starting the HTTP client: %s", ad_strerror(rc));
+            goto fail;
+        }
+    }
+    if (cfg->remote.mode != AD_REMOTE_OFF) {
+        rc = ad_remote_new(loop, d->http, cfg, on_remote_done, d, &d->remote, err, errlen);
+        if (rc)
+            goto fail;
+        ad_pipeline_on_remote(d->pipe, on_remote_job, d);
+    }
+    if (cfg->sinks.webhook_url[0]) {
+        rc = ad_webhook_new(loop, d->http, cfg, on_webhook_ack, d, &d->webhook, err, errlen);
+        if (rc)
+            goto fail;
+    }
     if (make_pipe(d->cfd) || make_pipe(d->pfd)) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         rc = AD_EIO;
@@ -807,6 +900,17 @@ void ad_daemon_stop(struct ad_daemon *d)
         uv_poll_stop(&d->cpoll);
     if (d->more.loop)
         uv_idle_stop(&d->more);
+    /* Windows waiting for a verdict get the local one now; webhook rows not
+     * delivered keep their offsets uncommitted. */
+    if (d->remote)
+        ad_remote_close(d->remote);
+    if (d->webhook)
+        ad_webhook_close(d->webhook);
+    if (d->http)
+        ad_http_close(d->http);
+    d->remote = NULL;
+    d->webhook = NULL;
+    d->http = NULL;
     if (d->producer) {
         /* Give blocked alerts one more chance, then wait (bounded) for the
          * delivery reports, which release their offsets. */

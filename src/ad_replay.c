@@ -165,6 +165,8 @@ int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opt
         }
         memmove(buf, buf + start, len - start);
         len -= start;
+        if (opts->pump)
+            opts->pump(opts->pump_ud, false);
         if (len > opts->max_record) {
             /* No newline within the limit: count the record now, drop its bytes. */
             if (!skipping)
@@ -177,6 +179,8 @@ int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opt
         push_line(&r, buf, len, len > opts->max_record);
     free(buf);
     ad_pipeline_flush(p);
+    if (opts->pump)
+        opts->pump(opts->pump_ud, true);
     if (opts->progress_fd >= 0)
         progress(&r, true);
     return rc;

@@ -14,6 +14,10 @@
 #include "ad_buf.h"
 #include "ad_config.h"
 #include "ad_daemon.h"
+#include "ad_detector.h"
+#include "ad_http.h"
+#include "ad_remote.h"
+#include "ad_webhook.h"
 #include "ad_demo.h"
 #include "ad_err.h"
 #include "ad_log.h"
@@ -85,15 +89,124 @@ struct replay_sinks {
     FILE *out;
     struct ad_alert_log *log;
     uint64_t log_errors;
+    const struct ad_config *cfg;
+    struct ad_pipeline *pipe;
+    uv_loop_t loop; /* for the remote detector and the webhook */
+    bool have_loop;
+    struct ad_http *http;
+    struct ad_remote *remote;
+    struct ad_webhook *webhook;
+    uint64_t webhook_lost;
+    struct ad_remote_stats remote_stats;
+    bool remote_stats_valid;
 };
+
+static void print_remote_summary(const struct ad_remote_stats *r)
+{
+    fprintf(stderr,
+            "replay: remote: %llu requests, %llu ok, %llu skipped, %llu unavailable, %llu "
+            "timeout, %llu rejected, %llu breaker_open, %llu overloaded, %llu retries\n",
+            (unsigned long long)r->requests, (unsigned long long)r->ok,
+            (unsigned long long)r->skipped, (unsigned long long)r->unavailable,
+            (unsigned long long)r->timeout, (unsigned long long)r->rejected,
+            (unsigned long long)r->breaker_open, (unsigned long long)r->overloaded,
+            (unsigned long long)r->retries);
+}
 
 static void replay_alert(void *ud, const struct ad_alert *a, const char *line, size_t len)
 {
     struct replay_sinks *s = ud;
-    (void)a;
     fwrite(line, 1, len, s->out);
     if (s->log && ad_alert_log_write(s->log, line, len) != 0)
         s->log_errors++;
+    if (s->webhook) {
+        struct ad_buf row;
+        int64_t t = s->cfg->windows.sliding
+                        ? a->window_end_us - s->cfg->windows.tumbling_size_us
+                        : a->window_start_us;
+        ad_buf_init(&row, 4096);
+        if (ad_det_webhook_row(&row, t, a->value, a->remote, strcmp(a->detector, "welford") == 0,
+                               a->expected, a->stddev, a->threshold) != 0 ||
+            ad_webhook_add(s->webhook, row.p, row.len, NULL) != 0)
+            s->webhook_lost++;
+        ad_buf_free(&row);
+    }
+}
+
+static void replay_remote_job(void *ud, struct ad_remote_job *job)
+{
+    struct replay_sinks *s = ud;
+    ad_remote_submit(s->remote, job);
+}
+
+static void replay_remote_done(void *ud, struct ad_remote_job *job,
+                               const struct ad_remote_outcome *o)
+{
+    struct replay_sinks *s = ud;
+    ad_pipeline_remote_done(s->pipe, job, o);
+}
+
+static void replay_webhook_ack(void *ud, void *token, bool delivered)
+{
+    struct replay_sinks *s = ud;
+    (void)token;
+    if (!delivered)
+        s->webhook_lost++;
+}
+
+/* Turns the loop between chunks; keeps the remote queue short; at the end,
+ * waits for every verdict and (bounded) for the webhook, then closes. */
+static void replay_pump(void *ud, bool final)
+{
+    struct replay_sinks *s = ud;
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    size_t limit = final ? 0 : 4 * (size_t)s->cfg->remote.max_in_flight;
+    while (ad_pipeline_remote_pending(s->pipe) > limit)
+        uv_run(&s->loop, UV_RUN_ONCE);
+    if (!final)
+        return;
+    if (s->webhook) {
+        ad_webhook_flush(s->webhook);
+        uint64_t deadline = uv_now(&s->loop) + 30000;
+        while (ad_webhook_pending(s->webhook) && uv_now(&s->loop) < deadline) {
+            uv_run(&s->loop, UV_RUN_ONCE);
+            uv_update_time(&s->loop);
+        }
+    }
+    if (s->remote) {
+        ad_remote_stats(s->remote, &s->remote_stats);
+        s->remote_stats_valid = true;
+        ad_remote_close(s->remote);
+    }
+    if (s->webhook)
+        ad_webhook_close(s->webhook);
+    if (s->http)
+        ad_http_close(s->http);
+    s->remote = NULL;
+    s->webhook = NULL;
+    s->http = NULL;
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+}
+
+static int replay_start_http(struct replay_sinks *s, char *err, size_t errlen)
+{
+    const struct ad_config *cfg = s->cfg;
+    int rc;
+    if (cfg->remote.mode == AD_REMOTE_OFF && !cfg->sinks.webhook_url[0])
+        return 0;
+    if (uv_loop_init(&s->loop) != 0)
+        return AD_EIO;
+    s->have_loop = true;
+    rc = ad_http_new(&s->loop, &s->http);
+    if (rc == 0 && cfg->remote.mode != AD_REMOTE_OFF) {
+        rc = ad_remote_new(&s->loop, s->http, cfg, replay_remote_done, s, &s->remote, err, errlen);
+        if (rc == 0)
+            ad_pipeline_on_remote(s->pipe, replay_remote_job, s);
+    }
+    if (rc == 0 && cfg->sinks.webhook_url[0])
+        rc = ad_webhook_new(&s->loop, s->http, cfg, replay_webhook_ack, s, &s->webhook, err,
+                            errlen);
+    return rc;
 }
 
 static void print_summary(const struct ad_pipeline_stats *st, double secs)
@@ -158,7 +271,7 @@ static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
                       const char *export_path)
 {
     struct ad_pipeline *p = NULL;
-    struct replay_sinks sinks = {.out = stdout};
+    struct replay_sinks sinks = {.out = stdout, .cfg = cfg};
     char err[1024];
     int fd = STDIN_FILENO, rc, status = 0;
 
@@ -195,12 +308,28 @@ static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
         }
     }
     ad_pipeline_on_alert(p, replay_alert, &sinks);
+    sinks.pipe = p;
+    rc = replay_start_http(&sinks, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        if (fd != STDIN_FILENO)
+            close(fd);
+        if (sinks.have_loop) {
+            replay_pump(&sinks, true);
+            uv_loop_close(&sinks.loop);
+        }
+        ad_alert_log_close(sinks.log);
+        ad_pipeline_free(p);
+        return AD_CONFIG_EXIT;
+    }
 
     struct ad_replay_opts opts = {
         .name = strcmp(input, "-") == 0 ? "stdin" : input,
         .max_record = (size_t)cfg->max_message_bytes,
         .progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1,
         .kcat_envelope = kcat,
+        .pump = sinks.have_loop ? replay_pump : NULL,
+        .pump_ud = &sinks,
     };
     int64_t t0 = ad_clock_monotonic_ms();
     rc = ad_replay_fd(p, fd, &opts);
@@ -213,6 +342,13 @@ static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
     struct ad_pipeline_stats st;
     ad_pipeline_stats(p, &st);
     print_summary(&st, (double)(t1 - t0) / 1000.0);
+    if (sinks.remote_stats_valid)
+        print_remote_summary(&sinks.remote_stats);
+    if (sinks.webhook_lost)
+        fprintf(stderr, "replay: %llu webhook rows not delivered\n",
+                (unsigned long long)sinks.webhook_lost);
+    if (sinks.have_loop)
+        uv_loop_close(&sinks.loop);
     if (sinks.log_errors) {
         fprintf(stderr, "anomalyd: %llu alert lines could not be written to %s\n",
                 (unsigned long long)sinks.log_errors, cfg->sinks.alert_log_path);

@@ -1,0 +1,412 @@
+#include "ad_remote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ad_buf.h"
+#include "ad_detector.h"
+#include "ad_err.h"
+#include "ad_log.h"
+
+#define BODY_MAX     (2 * 1024 * 1024)
+#define RESPONSE_MAX (1024 * 1024)
+#define BACKOFF_BASE 200
+#define BACKOFF_MAX  10000
+
+const double ad_remote_latency_bounds_ms[12] = {5,   10,   25,   50,    100,   250,
+                                                500, 1000, 2500, 5000, 10000, 1e300};
+
+/* One job on its way: queued, in flight, or waiting to retry. */
+struct req {
+    struct req *next, *prev;
+    struct ad_remote *r;
+    struct ad_remote_job *job;
+    uv_timer_t timer; /* retry delay; closed with the request */
+    bool timer_init, in_flight, waiting;
+    unsigned attempt;
+    uint64_t start_ms;
+    size_t npoints;
+    struct ad_buf body;
+};
+
+struct ad_remote {
+    uv_loop_t *loop;
+    struct ad_http *http;
+    const struct ad_config *cfg;
+    ad_remote_done_cb cb;
+    void *ud;
+    struct ad_det_cfg det;
+    struct ad_buf url;
+    char key_header[512];
+    struct ad_breaker breaker;
+    uint64_t rng;
+    struct req *queue_head, *queue_tail; /* waiting for a slot, in order */
+    struct req *active;                  /* in flight or waiting to retry */
+    size_t in_flight, queued, open_timers;
+    bool closing;
+    struct ad_remote_stats st;
+};
+
+static void maybe_free(struct ad_remote *r)
+{
+    if (r->closing && r->open_timers == 0 && !r->active && !r->queue_head) {
+        ad_buf_free(&r->url);
+        free(r);
+    }
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct req *q = h->data;
+    struct ad_remote *r = q->r;
+    ad_buf_free(&q->body);
+    free(q);
+    r->open_timers--;
+    maybe_free(r);
+}
+
+static void unlink_active(struct ad_remote *r, struct req *q)
+{
+    if (q->prev)
+        q->prev->next = q->next;
+    else if (r->active == q)
+        r->active = q->next;
+    if (q->next)
+        q->next->prev = q->prev;
+    q->next = q->prev = NULL;
+}
+
+static void start_next(struct ad_remote *r);
+
+/* Answers q's job and frees q (the timer first, if it has one). */
+static void answer(struct ad_remote *r, struct req *q, const struct ad_det_verdict *v,
+                   const char *status, const char *detail)
+{
+    char json[1024];
+    struct ad_buf b;
+    struct ad_remote_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    ad_buf_init(&b, sizeof(json));
+    if (ad_det_remote_json(&b, v, status, detail) != 0) {
+        ad_buf_reset(&b);
+        ad_det_remote_json(&b, NULL, status, NULL);
+    }
+    snprintf(json, sizeof(json), "%s", b.p ? b.p : "");
+    ad_buf_free(&b);
+    o.json = json;
+    o.json_len = strlen(json);
+    if (v) {
+        o.has_verdict = true;
+        o.is_anomaly = v->is_anomaly;
+        o.is_positive = v->is_positive_anomaly || !v->is_negative_anomaly;
+        o.verdict = v;
+        o.verdict_size = sizeof(*v);
+    }
+    if (!strcmp(status, "ok"))
+        r->st.ok++;
+    else if (!strcmp(status, "skipped"))
+        r->st.skipped++;
+    else if (!strcmp(status, "timeout"))
+        r->st.timeout++;
+    else if (!strcmp(status, "rejected"))
+        r->st.rejected++;
+    else if (!strcmp(status, "breaker_open"))
+        r->st.breaker_open++;
+    else if (!strcmp(status, "overloaded"))
+        r->st.overloaded++;
+    else
+        r->st.unavailable++;
+    struct ad_remote_job *job = q->job;
+    unlink_active(r, q);
+    if (q->timer_init) {
+        uv_timer_stop(&q->timer);
+        uv_close((uv_handle_t *)&q->timer, on_timer_closed);
+    } else {
+        ad_buf_free(&q->body);
+        free(q);
+    }
+    r->cb(r->ud, job, &o);
+}
+
+static void on_response(void *ud, const struct ad_http_response *resp);
+
+static void attempt(struct ad_remote *r, struct req *q)
+{
+    const char *headers[2] = {"Content-Type: application/json", r->key_header};
+    struct ad_http_request hr = {
+        .url = r->url.p,
+        .headers = headers,
+        .nheaders = r->key_header[0] ? 2 : 1,
+        .body = q->body.p,
+        .body_len = q->body.len,
+        .timeout_ms = (long)(r->cfg->remote.timeout_us / 1000),
+        .max_response = RESPONSE_MAX,
+    };
+    uint64_t now = uv_now(r->loop);
+    uint64_t left = q->start_ms + (uint64_t)(r->cfg->remote.budget_us / 1000) - now;
+    if ((long)left < hr.timeout_ms)
+        hr.timeout_ms = (long)left > 0 ? (long)left : 1;
+    if (!ad_breaker_allow(&r->breaker, (int64_t)now)) {
+        answer(r, q, NULL, "breaker_open", NULL);
+        return;
+    }
+    q->waiting = false;
+    q->in_flight = true;
+    r->in_flight++;
+    r->st.requests++;
+    if (ad_http_post(r->http, &hr, on_response, q) != 0) {
+        q->in_flight = false;
+        r->in_flight--;
+        ad_breaker_record(&r->breaker, false, (int64_t)now);
+        answer(r, q, NULL, "unavailable", "could not start the request");
+    }
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    struct req *q = t->data;
+    attempt(q->r, q);
+}
+
+static void record_latency(struct ad_remote *r, double secs)
+{
+    double ms = secs * 1000;
+    for (int i = 0; i < 12; i++)
+        if (ms <= ad_remote_latency_bounds_ms[i]) {
+            r->st.latency_le_ms[i]++;
+            break;
+        }
+    r->st.latency_sum_s += secs;
+}
+
+static void on_response(void *ud, const struct ad_http_response *resp)
+{
+    struct req *q = ud;
+    struct ad_remote *r = q->r;
+    uint64_t now = uv_now(r->loop);
+    bool transport = resp->transport_error != 0;
+    enum ad_det_class cls = ad_det_classify(resp->status, transport);
+    char err[256], detail[128];
+
+    q->in_flight = false;
+    r->in_flight--;
+    record_latency(r, resp->total_s);
+    if (r->closing) {
+        answer(r, q, NULL, "unavailable", "shutdown");
+        maybe_free(r);
+        return;
+    }
+    if (cls == AD_DET_OK) {
+        struct ad_det_verdict v;
+        int rc = r->cfg->remote.entire
+                     ? ad_det_parse_entire_last(resp->body, resp->body_len, q->npoints, &v, err,
+                                                sizeof(err))
+                     : ad_det_parse_last(resp->body, resp->body_len, &v, err, sizeof(err));
+        if (rc == 0) {
+            ad_breaker_record(&r->breaker, true, (int64_t)now);
+            answer(r, q, &v, "ok", NULL);
+            start_next(r);
+            return;
+        }
+        AD_WARN("remote", "while reading a verdict: %s", err);
+        cls = AD_DET_RETRY; /* a 200 we cannot read: the server misbehaves */
+        snprintf(detail, sizeof(detail), "malformed response");
+    } else if (cls == AD_DET_FAIL) {
+        /* The server answered: it is up, the request is wrong. Never retried. */
+        struct ad_det_error e;
+        ad_det_parse_error(resp->body, resp->body_len, resp->x_error_code, &e);
+        ad_breaker_record(&r->breaker, true, (int64_t)now);
+        snprintf(detail, sizeof(detail), "%ld %s", resp->status, e.code[0] ? e.code : "error");
+        AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status,
+                e.code, e.message);
+        answer(r, q, NULL, "rejected", detail);
+        start_next(r);
+        return;
+    } else if (transport) {
+        snprintf(detail, sizeof(detail), "%s", resp->error);
+    } else {
+        snprintf(detail, sizeof(detail), "HTTP %ld", resp->status);
+    }
+    ad_breaker_record(&r->breaker, false, (int64_t)now);
+
+    /* Retry, if the budget allows it. */
+    int64_t delay = ad_det_retry_after_ms(resp->retry_after, resp->body, resp->body_len,
+                                          (int64_t)time(NULL));
+    if (delay < 0)
+        delay = ad_det_backoff_ms(q->attempt, BACKOFF_BASE, BACKOFF_MAX, &r->rng);
+    uint64_t deadline = q->start_ms + (uint64_t)(r->cfg->remote.budget_us / 1000);
+    if (q->attempt < (unsigned)r->cfg->remote.retries && now + (uint64_t)delay < deadline) {
+        q->attempt++;
+        q->waiting = true;
+        r->st.retries++;
+        if (!q->timer_init) {
+            uv_timer_init(r->loop, &q->timer);
+            q->timer.data = q;
+            q->timer_init = true;
+            r->open_timers++;
+        }
+        uv_timer_start(&q->timer, on_retry_timer, (uint64_t)delay, 0);
+    } else {
+        bool timed_out = transport && resp->transport_error == 28; /* CURLE_OPERATION_TIMEDOUT */
+        answer(r, q, NULL, timed_out ? "timeout" : "unavailable", detail);
+    }
+    start_next(r);
+}
+
+/* Starts queued requests while there are free slots. */
+static void start_next(struct ad_remote *r)
+{
+    while (!r->closing && r->queue_head &&
+           r->in_flight < (size_t)r->cfg->remote.max_in_flight) {
+        struct req *q = r->queue_head;
+        r->queue_head = q->next;
+        if (!r->queue_head)
+            r->queue_tail = NULL;
+        r->queued--;
+        q->next = r->active;
+        q->prev = NULL;
+        if (r->active)
+            r->active->prev = q;
+        r->active = q;
+        attempt(r, q);
+    }
+}
+
+int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
+                  ad_remote_done_cb cb, void *ud, struct ad_remote **out, char *err,
+                  size_t errlen)
+{
+    struct ad_remote *r = calloc(1, sizeof(*r));
+    int64_t ci;
+
+    if (!r)
+        return AD_ENOMEM;
+    r->loop = loop;
+    r->http = http;
+    r->cfg = cfg;
+    r->cb = cb;
+    r->ud = ud;
+    r->det.api_version = ad_det_api_version(cfg->remote.api_version);
+    r->det.granularity = cfg->remote.granularity;
+    r->det.interval_us = cfg->windows.tumbling_size_us;
+    r->det.sensitivity = (int)cfg->remote.sensitivity;
+    r->det.max_anomaly_ratio = cfg->remote.max_anomaly_ratio;
+    r->det.period = (int)cfg->remote.period;
+    r->det.min_points = (int)cfg->remote.min_points;
+    if (r->det.api_version < 0 ||
+        ad_det_custom_interval(cfg->remote.granularity, r->det.interval_us, &ci) != 0) {
+        snprintf(err, errlen,
+                 "remote.anomaly_detector: windows.tumbling.size is not a whole multiple of "
+                 "the %s granularity",
+                 cfg->remote.granularity);
+        free(r);
+        return AD_ECONFIG;
+    }
+    ad_buf_init(&r->url, 4096);
+    if (ad_det_url(cfg->remote.endpoint, r->det.api_version, cfg->remote.entire, &r->url) != 0) {
+        snprintf(err, errlen, "remote.anomaly_detector.endpoint: not usable");
+        ad_buf_free(&r->url);
+        free(r);
+        return AD_ECONFIG;
+    }
+    if (cfg->remote.key[0])
+        snprintf(r->key_header, sizeof(r->key_header), "Ocp-Apim-Subscription-Key: %s",
+                 cfg->remote.key);
+    ad_breaker_init(&r->breaker, (unsigned)cfg->remote.breaker_threshold,
+                    cfg->remote.breaker_cooldown_us / 1000);
+    r->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)r;
+    *out = r;
+    return 0;
+}
+
+void ad_remote_submit(struct ad_remote *r, struct ad_remote_job *job)
+{
+    struct req *q = calloc(1, sizeof(*q));
+    size_t sent = 0;
+
+    if (!q) {
+        struct ad_remote_outcome o = {.json = "\"remote\":{\"status\":\"unavailable\"}"};
+        o.json_len = strlen(o.json);
+        r->st.unavailable++;
+        r->cb(r->ud, job, &o);
+        return;
+    }
+    q->r = r;
+    q->job = job;
+    q->start_ms = uv_now(r->loop);
+    ad_buf_init(&q->body, BODY_MAX);
+    struct ad_det_point *pts = malloc((job->n_points ? job->n_points : 1) * sizeof(*pts));
+    int rc = pts ? 0 : AD_ENOMEM;
+    for (size_t i = 0; pts && i < job->n_points; i++) {
+        pts[i].t_us = job->points[i].t_us;
+        pts[i].v = job->points[i].v;
+    }
+    if (rc == 0)
+        rc = r->closing ? AD_ESTATE
+                        : ad_det_build_request(&r->det, pts, job->n_points, &q->body, &sent);
+    free(pts);
+    q->npoints = sent;
+    if (rc == AD_ERANGE) {
+        answer(r, q, NULL, "skipped", "too few points");
+        return;
+    }
+    if (rc) {
+        answer(r, q, NULL, "unavailable", r->closing ? "shutdown" : "request not built");
+        return;
+    }
+    if (r->queued >= 64 * (size_t)r->cfg->remote.max_in_flight) {
+        answer(r, q, NULL, "overloaded", NULL);
+        return;
+    }
+    q->next = NULL;
+    if (r->queue_tail)
+        r->queue_tail->next = q;
+    else
+        r->queue_head = q;
+    r->queue_tail = q;
+    r->queued++;
+    start_next(r);
+}
+
+size_t ad_remote_pending(const struct ad_remote *r)
+{
+    size_t n = r->queued;
+    for (const struct req *q = r->active; q; q = q->next)
+        n++;
+    return n;
+}
+
+void ad_remote_stats(const struct ad_remote *r, struct ad_remote_stats *out)
+{
+    *out = r->st;
+    out->in_flight = r->in_flight;
+    out->queued = r->queued;
+    out->breaker_state = r->breaker.state;
+}
+
+void ad_remote_close(struct ad_remote *r)
+{
+    if (!r || r->closing)
+        return;
+    r->closing = true;
+    while (r->queue_head) {
+        struct req *q = r->queue_head;
+        r->queue_head = q->next;
+        r->queued--;
+        q->next = NULL;
+        answer(r, q, NULL, "unavailable", "shutdown");
+    }
+    r->queue_tail = NULL;
+    /* Waiting to retry: answer now. In flight: answered when the HTTP client
+     * aborts or completes them (on_response sees closing). */
+    struct req *q = r->active, *next;
+    for (; q; q = next) {
+        next = q->next;
+        if (!q->in_flight)
+            answer(r, q, NULL, "unavailable", "shutdown");
+    }
+    maybe_free(r);
+}

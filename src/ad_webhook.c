@@ -1,0 +1,265 @@
+#include "ad_webhook.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ad_buf.h"
+#include "ad_detector.h"
+#include "ad_err.h"
+#include "ad_log.h"
+
+#define BACKOFF_BASE 200
+#define BACKOFF_MAX  10000
+#define BATCH_MAX    (16 * 1024 * 1024)
+
+struct row {
+    struct row *next;
+    void *token;
+    size_t len;
+    char data[];
+};
+
+struct ad_webhook {
+    uv_loop_t *loop;
+    struct ad_http *http;
+    const struct ad_config *cfg;
+    ad_webhook_ack_cb cb;
+    void *ud;
+    uv_timer_t timer; /* flush interval, or retry backoff */
+    struct row *head, *tail;
+    size_t pending;
+    size_t in_batch; /* rows of the batch in flight (from head) */
+    bool busy, closing, timer_closed;
+    unsigned attempt;
+    uint64_t rng;
+    char **headers;
+    size_t nheaders;
+    struct ad_buf body;
+    struct ad_webhook_stats st;
+};
+
+static void post_batch(struct ad_webhook *w);
+
+static void maybe_free(struct ad_webhook *w)
+{
+    if (!w->closing || !w->timer_closed || w->busy)
+        return;
+    for (size_t i = 0; i < w->nheaders; i++)
+        free(w->headers[i]);
+    free(w->headers);
+    ad_buf_free(&w->body);
+    free(w);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct ad_webhook *w = h->data;
+    w->timer_closed = true;
+    maybe_free(w);
+}
+
+/* Removes the first n rows, acknowledging each. */
+static void ack_rows(struct ad_webhook *w, size_t n, bool delivered)
+{
+    while (n-- && w->head) {
+        struct row *r = w->head;
+        w->head = r->next;
+        if (!w->head)
+            w->tail = NULL;
+        w->pending--;
+        if (delivered)
+            w->st.delivered++;
+        else
+            w->st.dropped++;
+        w->cb(w->ud, r->token, delivered);
+        free(r);
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    post_batch(t->data);
+}
+
+static void schedule(struct ad_webhook *w)
+{
+    if (w->closing || w->busy || !w->head)
+        return;
+    if (w->pending >= (size_t)w->cfg->sinks.webhook_batch_size)
+        post_batch(w);
+    else if (!uv_is_active((uv_handle_t *)&w->timer))
+        uv_timer_start(&w->timer, on_timer,
+                       (uint64_t)(w->cfg->sinks.webhook_flush_interval_us / 1000), 0);
+}
+
+static void on_response(void *ud, const struct ad_http_response *resp)
+{
+    struct ad_webhook *w = ud;
+    enum ad_det_class cls = ad_det_classify(resp->status, resp->transport_error != 0);
+
+    w->busy = false;
+    if (cls == AD_DET_OK) {
+        w->attempt = 0;
+        ack_rows(w, w->in_batch, true);
+    } else if (cls == AD_DET_FAIL || w->closing) {
+        w->st.failures++;
+        AD_WARN("webhook", "batch of %zu rows dropped: HTTP %ld %s", w->in_batch, resp->status,
+                resp->error ? resp->error : "");
+        ack_rows(w, w->in_batch, false);
+    } else {
+        w->st.failures++;
+        w->st.retries++;
+        int64_t delay = ad_det_retry_after_ms(resp->retry_after, resp->body, resp->body_len,
+                                              (int64_t)time(NULL));
+        if (delay < 0)
+            delay = ad_det_backoff_ms(w->attempt, BACKOFF_BASE, BACKOFF_MAX, &w->rng);
+        if (w->attempt < 30)
+            w->attempt++;
+        AD_WARN("webhook", "while posting %zu rows: %s; retrying in %lld ms", w->in_batch,
+                resp->transport_error ? resp->error : "server error", (long long)delay);
+        w->in_batch = 0;
+        uv_timer_start(&w->timer, on_timer, (uint64_t)delay, 0);
+        return;
+    }
+    w->in_batch = 0;
+    if (w->closing) {
+        ack_rows(w, w->pending, false);
+        maybe_free(w);
+        return;
+    }
+    schedule(w);
+}
+
+static void post_batch(struct ad_webhook *w)
+{
+    if (w->busy || !w->head || w->closing)
+        return;
+    uv_timer_stop(&w->timer);
+    ad_buf_reset(&w->body);
+    size_t n = 0;
+    for (struct row *r = w->head; r && n < (size_t)w->cfg->sinks.webhook_batch_size; r = r->next) {
+        if (ad_det_batch_add(&w->body, r->data, r->len) != 0)
+            break;
+        n++;
+    }
+    if (n == 0) { /* a single row larger than a batch may be: drop it */
+        ack_rows(w, 1, false);
+        schedule(w);
+        return;
+    }
+    struct ad_http_request req = {
+        .url = w->cfg->sinks.webhook_url,
+        .headers = (const char *const *)w->headers,
+        .nheaders = w->nheaders,
+        .body = w->body.p,
+        .body_len = w->body.len,
+        .timeout_ms = (long)(w->cfg->sinks.webhook_timeout_us / 1000),
+        .max_response = 64 * 1024,
+    };
+    w->in_batch = n;
+    w->busy = true;
+    w->st.posts++;
+    if (ad_http_post(w->http, &req, on_response, w) != 0) {
+        w->busy = false;
+        w->in_batch = 0;
+        uv_timer_start(&w->timer, on_timer, BACKOFF_MAX, 0);
+    }
+}
+
+int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
+                   ad_webhook_ack_cb cb, void *ud, struct ad_webhook **out, char *err,
+                   size_t errlen)
+{
+    struct ad_webhook *w = calloc(1, sizeof(*w));
+    const struct ad_kvlist *h = &cfg->sinks.webhook_headers;
+
+    if (!w)
+        return AD_ENOMEM;
+    w->loop = loop;
+    w->http = http;
+    w->cfg = cfg;
+    w->cb = cb;
+    w->ud = ud;
+    w->rng = (uint64_t)time(NULL);
+    ad_buf_init(&w->body, BATCH_MAX);
+    w->headers = calloc(h->n + 1, sizeof(char *));
+    if (!w->headers) {
+        free(w);
+        return AD_ENOMEM;
+    }
+    w->headers[w->nheaders++] = strdup("Content-Type: application/json");
+    for (size_t i = 0; i < h->n; i++) {
+        size_t len = strlen(h->k[i]) + strlen(h->v[i]) + 3;
+        char *line = malloc(len);
+        if (!line || strpbrk(h->k[i], ":\r\n") || strpbrk(h->v[i], "\r\n")) {
+            free(line);
+            snprintf(err, errlen, "sinks.webhook.headers.%s: not a valid header", h->k[i]);
+            w->timer_closed = true;
+            w->closing = true;
+            maybe_free(w);
+            return AD_ECONFIG;
+        }
+        snprintf(line, len, "%s: %s", h->k[i], h->v[i]);
+        w->headers[w->nheaders++] = line;
+    }
+    uv_timer_init(loop, &w->timer);
+    w->timer.data = w;
+    *out = w;
+    return 0;
+}
+
+int ad_webhook_add(struct ad_webhook *w, const char *row, size_t len, void *token)
+{
+    if (w->closing)
+        return AD_ESTATE;
+    if (w->pending >= (size_t)w->cfg->sinks.webhook_max_pending) {
+        w->st.refused++;
+        return AD_ELIMIT;
+    }
+    struct row *r = malloc(sizeof(*r) + len);
+    if (!r)
+        return AD_ENOMEM;
+    r->next = NULL;
+    r->token = token;
+    r->len = len;
+    memcpy(r->data, row, len);
+    if (w->tail)
+        w->tail->next = r;
+    else
+        w->head = r;
+    w->tail = r;
+    w->pending++;
+    w->st.rows++;
+    schedule(w);
+    return 0;
+}
+
+size_t ad_webhook_pending(const struct ad_webhook *w)
+{
+    return w->pending;
+}
+
+void ad_webhook_stats(const struct ad_webhook *w, struct ad_webhook_stats *out)
+{
+    *out = w->st;
+    out->pending = w->pending;
+}
+
+void ad_webhook_flush(struct ad_webhook *w)
+{
+    post_batch(w);
+}
+
+void ad_webhook_close(struct ad_webhook *w)
+{
+    if (!w || w->closing)
+        return;
+    w->closing = true;
+    uv_timer_stop(&w->timer);
+    uv_close((uv_handle_t *)&w->timer, on_timer_closed);
+    if (!w->busy)
+        ack_rows(w, w->pending, false);
+    /* A batch in flight is answered by the HTTP client (completed or aborted). */
+}
