@@ -6,7 +6,12 @@
  * come back; auto-commit commits what was stored. A crash therefore replays,
  * never skips. SIGTERM/SIGINT stop consuming, flush the producer, store and
  * commit the safe offsets, leave the group and return 0. SIGHUP reopens the
- * alert log. */
+ * alert log and reloads the config (a bad one is reported and the old one
+ * kept; only log.level, model.welford.{threshold, min_samples, direction,
+ * learn_anomalies} and sinks.alert_log.path take effect without a restart).
+ * Under systemd it speaks the notify protocol (READY, WATCHDOG, RELOADING,
+ * STOPPING), and with http.listen set it serves /metrics, /healthz and
+ * /readyz. */
 #ifndef AD_DAEMON_H
 #define AD_DAEMON_H
 
@@ -20,6 +25,11 @@ struct ad_daemon;
 struct ad_daemon_opts {
     bool alerts_to_stdout; /* also print alert lines on stdout (the demo) */
     bool handle_signals;   /* install SIGTERM/SIGINT/SIGHUP handlers */
+    /* For SIGHUP's reload: the file and --set overrides the config came from
+     * (NULL: reload only reopens the alert log). Borrowed. */
+    const char *config_path;
+    char *const *sets;
+    size_t nsets;
 };
 
 /* Starts consuming on loop. cfg is borrowed and must outlive the daemon.

@@ -116,6 +116,10 @@ int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_
 /* Writes every series' lifetime model as M2 JSON lines to fd. */
 int ad_pipeline_export(struct ad_pipeline *p, int fd);
 
+/* Applies the scoring settings of cfg (model.welford threshold, min_samples,
+ * direction, learn_anomalies): what a reload may change without a restart. */
+void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg);
+
 /* Forgets a revoked partition's window state (ad_window_part_drop). */
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
 

@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,10 @@
 #include "ad_detector.h"
 #include "ad_err.h"
 #include "ad_http.h"
+#include "ad_httpd.h"
 #include "ad_kafka.h"
+#include "ad_metrics.h"
+#include "ad_notify.h"
 #include "ad_remote.h"
 #include "ad_webhook.h"
 #include "ad_log.h"
@@ -65,6 +70,8 @@ struct tpart {
     struct pending *q; /* ring of in-flight outputs, in production order */
     size_t qhead, qlen, qcap;
     uint64_t next_seq;
+    uint64_t consumed;
+    int64_t lag; /* from librdkafka statistics, -1 unknown */
 };
 
 struct ad_daemon {
@@ -85,6 +92,14 @@ struct ad_daemon {
     struct ad_remote *remote;
     struct ad_webhook *webhook;
     uint64_t webhook_refused;
+    struct ad_httpd *httpd;
+    uv_timer_t watchdog;
+    uint64_t watchdog_ms;
+    char *alert_log_path; /* the path open now (a reload may change it) */
+    time_t start_time;
+    bool ready_sent, assigned_once;
+    uint64_t rebalances, reloads, reload_failures;
+    uint64_t alerts_by[2][2]; /* [detector: welford, anomaly_detector][direction - 1] */
     struct tpart *parts;
     uint32_t next_tp_id;
     struct token *blocked, *blocked_tail;
@@ -165,6 +180,7 @@ static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t part
     t->id = ++d->next_tp_id;
     t->next_off = -1;
     t->stored = -1;
+    t->lag = -1;
     t->next = d->parts;
     d->parts = t;
     return t;
@@ -419,6 +435,8 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
 {
     struct ad_daemon *d = ud;
 
+    d->alerts_by[strcmp(a->detector, "welford") != 0][a->direction == AD_DIR_NEGATIVE]++;
+
     if (d->opts.alerts_to_stdout) {
         fwrite(line, 1, len, stdout);
         fflush(stdout);
@@ -558,6 +576,8 @@ static void handle_message(struct ad_daemon *d, rd_kafka_message_t *m)
         meta.header_ctx = hdrs;
     }
     d->consumed++;
+    if (t)
+        t->consumed++;
     ad_pipeline_push(d->pipe, m->payload ? m->payload : "", m->len, &meta,
                      (int64_t)uv_now(d->loop));
     if (t)
@@ -616,6 +636,11 @@ static void on_tick(uv_timer_t *h)
     }
     ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
     store_offsets(d, NULL);
+    if (!d->ready_sent && time(NULL) - d->start_time >= 10) {
+        /* Subscribed and polling, but the group gave us nothing (yet). */
+        ad_notify("READY=1\nSTATUS=consuming, no partitions assigned yet");
+        d->ready_sent = true;
+    }
 }
 
 /* ---- librdkafka callbacks (served on the loop thread) ---------------------------- */
@@ -626,7 +651,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct ad_daemon *d = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
 
+    d->rebalances++;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        d->assigned_once = true;
+        if (!d->ready_sent) {
+            ad_notify("READY=1\nSTATUS=consuming");
+            d->ready_sent = true;
+        }
         for (int i = 0; i < parts->cnt; i++) {
             tp_add(d, parts->elems[i].topic, parts->elems[i].partition);
             AD_INFO("kafka", "assigned %s[%d]", parts->elems[i].topic, parts->elems[i].partition);
@@ -690,11 +721,227 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     AD_WARN("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
 }
 
+/* librdkafka statistics (served on the loop): consumer lag per partition. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct ad_daemon *d = opaque;
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e), *topics, *t, *parts, *pv;
+    const char *tname, *pname;
+    (void)rk;
+    if ((topics = json_object_get(root, "topics")) != NULL) {
+        json_object_foreach(topics, tname, t)
+        {
+            parts = json_object_get(t, "partitions");
+            json_object_foreach(parts, pname, pv)
+            {
+                char *end;
+                long pn = strtol(pname, &end, 10);
+                json_t *lag = json_object_get(pv, "consumer_lag");
+                struct tpart *tp = *end ? NULL : tp_find(d, tname, (int32_t)pn);
+                if (tp && json_is_integer(lag))
+                    tp->lag = (int64_t)json_integer_value(lag);
+            }
+        }
+    }
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     int lvl = level <= 3 ? AD_LOG_ERROR : level <= 4 ? AD_LOG_WARN : level <= 6 ? AD_LOG_INFO
                                                                                : AD_LOG_DEBUG;
     AD_LOG_(lvl, "rdkafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+/* ---- metrics and health ------------------------------------------------------------ */
+
+#define FAMILY(name, type, help) ad_prom_family(b, name, type, help)
+#define SAMPLE(name, v)          ad_prom_sample(b, name, NULL, 0, (double)(v))
+
+static void render_metrics(struct ad_daemon *d, struct ad_buf *b)
+{
+    struct ad_pipeline_stats st;
+    char part[16];
+
+    ad_pipeline_stats(d->pipe, &st);
+    FAMILY("anomalyd_build_info", "gauge", "Build information.");
+    const char *bl[] = {"version", AD_VERSION};
+    ad_prom_sample(b, "anomalyd_build_info", bl, 1, 1);
+    FAMILY("anomalyd_process_start_time_seconds", "gauge", "Start time since the epoch.");
+    SAMPLE("anomalyd_process_start_time_seconds", d->start_time);
+
+    FAMILY("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.");
+    FAMILY("anomalyd_consumer_lag", "gauge", "Consumer lag in records (librdkafka statistics).");
+    for (struct tpart *t = d->parts; t; t = t->next) {
+        snprintf(part, sizeof(part), "%d", t->partition);
+        const char *l[] = {"topic", t->topic, "partition", part};
+        ad_prom_sample(b, "anomalyd_records_consumed_total", l, 2, (double)t->consumed);
+        if (t->lag >= 0)
+            ad_prom_sample(b, "anomalyd_consumer_lag", l, 2, (double)t->lag);
+    }
+    FAMILY("anomalyd_records_rejected_total", "counter", "Records rejected, by reason.");
+    for (int r = 1; r < AD_REJECT_COUNT; r++) {
+        const char *l[] = {"reason", ad_reject_name((enum ad_reject)r)};
+        ad_prom_sample(b, "anomalyd_records_rejected_total", l, 1, (double)st.rejected_by[r]);
+    }
+    FAMILY("anomalyd_points_total", "counter", "Points accepted into a series.");
+    SAMPLE("anomalyd_points_total", st.win.points);
+    FAMILY("anomalyd_late_points_total", "counter", "Points after their window closed.");
+    SAMPLE("anomalyd_late_points_total", st.win.late);
+    FAMILY("anomalyd_duplicate_points_total", "counter", "Points dropped as duplicates.");
+    SAMPLE("anomalyd_duplicate_points_total", st.win.duplicates);
+    FAMILY("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.");
+    SAMPLE("anomalyd_windows_closed_total", st.win.windows);
+    FAMILY("anomalyd_sliding_windows_total", "counter", "Sliding-window scoring events.");
+    SAMPLE("anomalyd_sliding_windows_total", st.win.slides);
+    FAMILY("anomalyd_alerts_total", "counter", "Alerts, by detector and direction.");
+    static const char *const dets[] = {"welford", "anomaly_detector"};
+    static const char *const dirs[] = {"positive", "negative"};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            const char *l[] = {"detector", dets[i], "direction", dirs[j]};
+            ad_prom_sample(b, "anomalyd_alerts_total", l, 2, (double)d->alerts_by[i][j]);
+        }
+    FAMILY("anomalyd_dead_letters_total", "counter", "Records sent to the dead-letter topic.");
+    SAMPLE("anomalyd_dead_letters_total", d->dead_letters);
+    FAMILY("anomalyd_producer_errors_total", "counter", "Failed produce calls and deliveries.");
+    SAMPLE("anomalyd_producer_errors_total", d->delivery_errors);
+    FAMILY("anomalyd_producer_queue_depth", "gauge", "Messages in the producer's queue.");
+    SAMPLE("anomalyd_producer_queue_depth", d->producer ? rd_kafka_outq_len(d->producer) : 0);
+    FAMILY("anomalyd_producer_queue_full_total", "counter", "Times the producer queue was full.");
+    SAMPLE("anomalyd_producer_queue_full_total", d->queue_full);
+    FAMILY("anomalyd_rebalances_total", "counter", "Consumer group rebalance events.");
+    SAMPLE("anomalyd_rebalances_total", d->rebalances);
+    FAMILY("anomalyd_series", "gauge", "Live series.");
+    SAMPLE("anomalyd_series", st.win.series);
+    FAMILY("anomalyd_series_evictions_total", "counter", "Series evicted at limits.max_series.");
+    SAMPLE("anomalyd_series_evictions_total", st.win.evictions);
+    FAMILY("anomalyd_config_reloads_total", "counter", "Config reloads, by result.");
+    const char *ok[] = {"result", "ok"}, *bad[] = {"result", "error"};
+    ad_prom_sample(b, "anomalyd_config_reloads_total", ok, 1, (double)d->reloads);
+    ad_prom_sample(b, "anomalyd_config_reloads_total", bad, 1, (double)d->reload_failures);
+    if (d->remote) {
+        struct ad_remote_stats rs;
+        ad_remote_stats(d->remote, &rs);
+        FAMILY("anomalyd_remote_requests_total", "counter", "Remote detector answers, by status.");
+        const char *names[] = {"ok", "skipped", "unavailable", "timeout", "rejected",
+                               "breaker_open", "overloaded"};
+        uint64_t vals[] = {rs.ok, rs.skipped, rs.unavailable, rs.timeout, rs.rejected,
+                           rs.breaker_open, rs.overloaded};
+        for (int i = 0; i < 7; i++) {
+            const char *l[] = {"status", names[i]};
+            ad_prom_sample(b, "anomalyd_remote_requests_total", l, 1, (double)vals[i]);
+        }
+        FAMILY("anomalyd_remote_retries_total", "counter", "Remote detector retries.");
+        SAMPLE("anomalyd_remote_retries_total", rs.retries);
+        FAMILY("anomalyd_remote_request_duration_seconds", "histogram",
+               "Duration of remote detector HTTP attempts.");
+        double bounds[12];
+        for (int i = 0; i < 12; i++)
+            bounds[i] = ad_remote_latency_bounds_ms[i] / 1000.0;
+        ad_prom_histogram(b, "anomalyd_remote_request_duration_seconds", NULL, 0, bounds,
+                          rs.latency_le_ms, 12, rs.latency_sum_s);
+        FAMILY("anomalyd_remote_breaker_state", "gauge",
+               "Circuit breaker: 0 closed, 1 open, 2 half-open.");
+        SAMPLE("anomalyd_remote_breaker_state", rs.breaker_state);
+        FAMILY("anomalyd_remote_in_flight", "gauge", "Remote requests in flight.");
+        SAMPLE("anomalyd_remote_in_flight", rs.in_flight);
+    }
+    if (d->webhook) {
+        struct ad_webhook_stats ws;
+        ad_webhook_stats(d->webhook, &ws);
+        FAMILY("anomalyd_webhook_rows_total", "counter", "Webhook rows, by result.");
+        const char *names[] = {"delivered", "dropped", "refused"};
+        uint64_t vals[] = {ws.delivered, ws.dropped, ws.refused + d->webhook_refused};
+        for (int i = 0; i < 3; i++) {
+            const char *l[] = {"result", names[i]};
+            ad_prom_sample(b, "anomalyd_webhook_rows_total", l, 1, (double)vals[i]);
+        }
+        FAMILY("anomalyd_webhook_pending_rows", "gauge", "Webhook rows waiting to be delivered.");
+        SAMPLE("anomalyd_webhook_pending_rows", ws.pending);
+    }
+}
+
+#undef FAMILY
+#undef SAMPLE
+
+static int on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype)
+{
+    struct ad_daemon *d = ud;
+    if (!strcmp(path, "/metrics")) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        render_metrics(d, out);
+        return 200;
+    }
+    if (!strcmp(path, "/healthz")) {
+        /* Answered from the loop itself: if this runs, the loop is turning. */
+        ad_buf_adds(out, "ok\n");
+        return 200;
+    }
+    if (!strcmp(path, "/readyz")) {
+        bool producer_ok = d->producer && !rd_kafka_fatal_error(d->producer, NULL, 0);
+        bool ready = !d->stopping && d->assigned_once && d->parts && producer_ok;
+        ad_buf_printf(out, "%s\nconfig: loaded\npartitions: %s\nproducer: %s\n",
+                      ready ? "ready" : "not ready", d->parts ? "assigned" : "none",
+                      producer_ok ? "ok" : "failed");
+        return ready ? 200 : 503;
+    }
+    ad_buf_adds(out, "not found\n");
+    return 404;
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    ad_notify("WATCHDOG=1");
+}
+
+/* SIGHUP: reopen the alert log, reload what can be reloaded. */
+static void reload(struct ad_daemon *d)
+{
+    struct ad_config nc;
+    char err[1024];
+    int rc;
+
+    ad_notify("RELOADING=1");
+    rc = ad_config_init(&nc);
+    if (rc == 0 && d->opts.config_path)
+        rc = ad_config_load_file(&nc, d->opts.config_path, err, sizeof(err));
+    for (size_t i = 0; rc == 0 && i < d->opts.nsets; i++)
+        rc = ad_config_set(&nc, d->opts.sets[i], err, sizeof(err));
+    if (rc == 0)
+        rc = ad_config_validate(&nc, err, sizeof(err));
+    if (rc || !d->opts.config_path) {
+        if (rc) {
+            d->reload_failures++;
+            AD_ERROR("daemon", "while reloading the config: %s; keeping the running config", err);
+        }
+    } else {
+        ad_log_set_level(nc.log_level);
+        ad_pipeline_reload_score(d->pipe, &nc);
+        if (strcmp(nc.sinks.alert_log_path, d->alert_log_path ? d->alert_log_path : "")) {
+            struct ad_alert_log *nl = NULL;
+            if (nc.sinks.alert_log_path[0] &&
+                ad_alert_log_open(nc.sinks.alert_log_path, &nl, err, sizeof(err)) != 0) {
+                AD_ERROR("sink", "while opening the new alert log: %s; keeping the old one", err);
+            } else {
+                ad_alert_log_close(d->alog);
+                d->alog = nl;
+                free(d->alert_log_path);
+                d->alert_log_path = strdup(nc.sinks.alert_log_path);
+            }
+        }
+        d->reloads++;
+        AD_INFO("daemon", "config reloaded from %s (log.level, model.welford.* and "
+                          "sinks.alert_log.path applied; other changes need a restart)",
+                d->opts.config_path);
+    }
+    ad_config_free(&nc);
+    if (d->alog && ad_alert_log_reopen(d->alog, err, sizeof(err)) != 0)
+        AD_ERROR("sink", "while reopening the alert log: %s", err);
+    ad_notify("READY=1");
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -703,11 +950,7 @@ static void on_signal(uv_signal_t *h, int signum)
 {
     struct ad_daemon *d = h->data;
     if (signum == SIGHUP) {
-        char err[512];
-        if (d->alog && ad_alert_log_reopen(d->alog, err, sizeof(err)) != 0)
-            AD_ERROR("sink", "while reopening the alert log: %s", err);
-        else
-            AD_INFO("sink", "alert log reopened");
+        reload(d);
         return;
     }
     AD_INFO("daemon", "received %s, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -749,8 +992,15 @@ static rd_kafka_t *client_new(struct ad_daemon *d, enum ad_kafka_role role, char
     rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set(conf, "log.queue", "true", e, sizeof(e));
-    if (role == AD_KAFKA_CONSUMER)
+    if (role == AD_KAFKA_CONSUMER) {
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_stats_cb(conf, on_stats);
+        bool user_stats = false;
+        for (size_t i = 0; i < d->cfg->kafka.properties.n; i++)
+            user_stats |= !strcmp(d->cfg->kafka.properties.k[i], "statistics.interval.ms");
+        if (!user_stats) /* for the consumer lag metric */
+            rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", e, sizeof(e));
+    }
     else
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *rk = rd_kafka_new(role == AD_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
@@ -767,11 +1017,13 @@ static rd_kafka_t *client_new(struct ad_daemon *d, enum ad_kafka_role role, char
 
 static int start_handles(struct ad_daemon *d)
 {
-    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll, (uv_handle_t *)&d->ppoll,
-                         (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->retry,
-                         (uv_handle_t *)&d->more,  (uv_handle_t *)&d->sig[0],
-                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2]};
+    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll,  (uv_handle_t *)&d->ppoll,
+                         (uv_handle_t *)&d->tick,   (uv_handle_t *)&d->retry,
+                         (uv_handle_t *)&d->more,   (uv_handle_t *)&d->sig[0],
+                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2],
+                         (uv_handle_t *)&d->watchdog};
     int rc = uv_poll_init(d->loop, &d->cpoll, d->cfd[0]);
+    rc = rc ? rc : uv_timer_init(d->loop, &d->watchdog);
     rc = rc ? rc : uv_poll_init(d->loop, &d->ppoll, d->pfd[0]);
     rc = rc ? rc : uv_timer_init(d->loop, &d->tick);
     rc = rc ? rc : uv_timer_init(d->loop, &d->retry);
@@ -788,6 +1040,11 @@ static int start_handles(struct ad_daemon *d)
     uv_poll_start(&d->cpoll, UV_READABLE, on_consumer_wake);
     uv_poll_start(&d->ppoll, UV_READABLE, on_producer_wake);
     uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    d->watchdog_ms = ad_notify_watchdog_usec() / 2000;
+    if (d->watchdog_ms) {
+        ad_notify("WATCHDOG=1");
+        uv_timer_start(&d->watchdog, on_watchdog, d->watchdog_ms, d->watchdog_ms);
+    }
     if (d->opts.handle_signals) {
         uv_signal_start(&d->sig[0], on_signal, SIGTERM);
         uv_signal_start(&d->sig[1], on_signal, SIGINT);
@@ -823,10 +1080,19 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     }
     ad_pipeline_on_alert(d->pipe, on_alert, d);
     ad_pipeline_on_reject(d->pipe, on_reject, d);
+    d->start_time = time(NULL);
     if (cfg->sinks.alert_log_path[0]) {
         rc = ad_alert_log_open(cfg->sinks.alert_log_path, &d->alog, err, errlen);
         if (rc)
             goto fail;
+        d->alert_log_path = strdup(cfg->sinks.alert_log_path);
+    }
+    if (cfg->http_listen[0]) {
+        rc = ad_httpd_start(loop, cfg->http_listen, on_http, d, &d->httpd, err, errlen);
+        if (rc)
+            goto fail;
+        AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)", cfg->http_listen,
+                ad_httpd_port(d->httpd));
     }
     if (cfg->remote.mode != AD_REMOTE_OFF || cfg->sinks.webhook_url[0]) {
         rc = ad_http_new(loop, &d->http);
@@ -896,6 +1162,7 @@ void ad_daemon_stop(struct ad_daemon *d)
     if (d->stopping)
         return;
     d->stopping = true;
+    ad_notify("STOPPING=1");
     if (d->cpoll.loop)
         uv_poll_stop(&d->cpoll);
     if (d->more.loop)
@@ -940,12 +1207,16 @@ void ad_daemon_stop(struct ad_daemon *d)
                 (unsigned long long)d->delivery_errors, (unsigned long long)d->dead_letters);
         lat_report(d);
     }
-    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll, (uv_handle_t *)&d->ppoll,
-                         (uv_handle_t *)&d->tick,  (uv_handle_t *)&d->retry,
-                         (uv_handle_t *)&d->more,  (uv_handle_t *)&d->sig[0],
-                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2]};
+    uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll,  (uv_handle_t *)&d->ppoll,
+                         (uv_handle_t *)&d->tick,   (uv_handle_t *)&d->retry,
+                         (uv_handle_t *)&d->more,   (uv_handle_t *)&d->sig[0],
+                         (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2],
+                         (uv_handle_t *)&d->watchdog};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         close_handle(d, hs[i]);
+    if (d->httpd)
+        ad_httpd_close(d->httpd);
+    d->httpd = NULL;
 }
 
 int ad_daemon_status(const struct ad_daemon *d)
@@ -979,6 +1250,7 @@ void ad_daemon_free(struct ad_daemon *d)
             close(d->pfd[i]);
     }
     ad_alert_log_close(d->alog);
+    free(d->alert_log_path);
     ad_pipeline_free(d->pipe);
     free(d->lat_us);
     free(d);

@@ -511,3 +511,11 @@ void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_
     if (part)
         ad_window_part_drop(p->win, part);
 }
+
+void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg)
+{
+    p->score.threshold = cfg->model.threshold;
+    p->score.min_samples = (uint64_t)cfg->model.min_samples;
+    p->score.direction = cfg->model.direction;
+    p->score.learn_anomalies = cfg->model.learn_anomalies;
+}

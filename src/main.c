@@ -731,9 +731,9 @@ int main(int argc, char **argv)
         rc = ad_config_set(&cfg, sets[i], err, sizeof(err));
     if (rc == 0)
         rc = ad_config_validate(&cfg, err, sizeof(err));
-    free(sets);
     if (rc) {
         fprintf(stderr, "anomalyd: %s\n", err);
+        free(sets);
         ad_config_free(&cfg);
         return AD_CONFIG_EXIT;
     }
@@ -743,9 +743,17 @@ int main(int argc, char **argv)
     } else if (input) {
         status = run_replay(&cfg, input, kcat, export_path);
     } else {
-        struct ad_daemon_opts opts = {.handle_signals = true};
+        struct stat sb;
+        struct ad_daemon_opts opts = {
+            .handle_signals = true,
+            .config_path = config_path ? config_path
+                                       : (stat(DEFAULT_CONFIG, &sb) == 0 ? DEFAULT_CONFIG : NULL),
+            .sets = sets,
+            .nsets = nsets,
+        };
         status = ad_daemon_run(&cfg, &opts);
     }
+    free(sets);
     ad_config_free(&cfg);
     return status;
 }
