@@ -41,7 +41,7 @@ enum ad_reject {
 const char *ad_reject_name(enum ad_reject r);
 const char *ad_reject_desc(enum ad_reject r);
 
-/* Looks up a record header by name; sets *val/*len (borrowed) and returns 0,
+/* Looks up a record header by name; sets *val and *len (borrowed) and returns 0,
  * or returns AD_ENOENT. */
 typedef int (*ad_header_fn)(void *ctx, const char *name, const void **val, size_t *len);
 

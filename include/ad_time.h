@@ -33,4 +33,14 @@ size_t ad_time_format(int64_t us, char *buf);
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 int64_t ad_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* The inverse: the civil date of a day count since 1970-01-01. */
+void ad_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+/* Exact integer forms of ad_time_from_epoch()/ad_time_from_epoch_auto(): no
+ * precision is lost for any int64_t input (units above 1 us are rounded to
+ * the nearest microsecond). Returns 0, AD_ERANGE, or AD_EINVAL for a
+ * per_second <= 0. */
+int ad_time_from_epoch_int(int64_t v, int64_t per_second, int64_t *out_us);
+int ad_time_from_epoch_auto_int(int64_t v, int64_t *out_us);
+
 #endif
