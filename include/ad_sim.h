@@ -2,7 +2,8 @@
  * seed. Pure: formats records into a buffer; the caller sends them somewhere.
  *
  * Record i belongs to device i % devices and has event time
- * start + (i / devices) * interval. Each device has its own base level; a
+ * start + (i / devices) * interval; tweets are one stream (record i at
+ * start + i * interval). Each device has its own base level; a
  * reading is base + N(0, 1) * noise, and with probability anomaly_rate it is
  * moved by 8..12 noise units up or down instead (the ground truth). */
 #ifndef AD_SIM_H

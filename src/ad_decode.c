@@ -172,7 +172,7 @@ static json_t *jptr_get(const struct jptr *p, json_t *root)
 /* ------------------------------------------------------------------------ */
 /* The decoder */
 
-enum key_src { KEY_POINTER, KEY_HEADER };
+enum key_src { KEY_POINTER, KEY_HEADER, KEY_CONST };
 enum time_src { TIME_POINTER, TIME_RECORD };
 
 struct ad_decoder {
@@ -180,7 +180,7 @@ struct ad_decoder {
     size_t max_key_bytes;
     enum key_src key_src;
     struct jptr key;
-    char *header; /* for KEY_HEADER */
+    char *header; /* the header name (KEY_HEADER) or the key itself (KEY_CONST) */
     enum time_src time_src;
     struct jptr time;
     int time_format;
@@ -254,17 +254,22 @@ int ad_decoder_new(const struct ad_config *cfg, struct ad_decoder **out, char *e
     d->max_key_bytes = cfg->max_key_bytes > AD_KEY_MAX ? AD_KEY_MAX : (size_t)cfg->max_key_bytes;
     d->time_format = cfg->input.time_format;
 
-    if (key && strncmp(key, "header:", 7) == 0) {
-        if (key[7] == '\0') {
-            snprintf(err, errlen, "input.key: \"header:\" needs a header name");
+    bool is_const = key && strncmp(key, "const:", 6) == 0;
+    if (key && (strncmp(key, "header:", 7) == 0 || is_const)) {
+        key += is_const ? 6 : 7;
+        if (key[0] == '\0' || (is_const && strlen(key) > d->max_key_bytes)) {
+            snprintf(err, errlen, "input.key: \"%s\" needs a %s", is_const ? "const:" : "header:",
+                     is_const ? "key of 1..limits.max_key_bytes bytes" : "header name");
             rc = AD_ECONFIG;
             goto err;
         }
-        d->key_src = KEY_HEADER;
-        size_t hl = strlen(key + 7);
+        key -= is_const ? 6 : 7;
+        d->key_src = is_const ? KEY_CONST : KEY_HEADER;
+        const char *name = key + (is_const ? 6 : 7);
+        size_t hl = strlen(name);
         d->header = malloc(hl + 1);
         if (d->header)
-            memcpy(d->header, key + 7, hl + 1);
+            memcpy(d->header, name, hl + 1);
         if (!d->header) {
             snprintf(err, errlen, "out of memory");
             rc = AD_ENOMEM;
@@ -611,8 +616,13 @@ static enum ad_reject decode_tree(const struct ad_decoder *d, json_t *root, cons
     if (!surely_shallow(buf, len) && !depth_ok(buf, len))
         return AD_REJECT_TOO_DEEP;
 
-    enum ad_reject r = d->key_src == KEY_HEADER ? key_from_header(d, meta, out)
-                                                : key_from_json(d, root, out);
+    enum ad_reject r = AD_REJECT_NONE;
+    if (d->key_src == KEY_CONST) {
+        out->key_len = strlen(d->header);
+        memcpy(out->key, d->header, out->key_len + 1);
+    } else {
+        r = d->key_src == KEY_HEADER ? key_from_header(d, meta, out) : key_from_json(d, root, out);
+    }
     if (r != AD_REJECT_NONE)
         return r;
 

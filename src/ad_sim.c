@@ -89,13 +89,16 @@ void ad_sim_free(struct ad_sim *s)
 
 int ad_sim_next(struct ad_sim *s, struct ad_buf *out, struct ad_sim_record *rec)
 {
-    uint32_t d = (uint32_t)(s->i % s->cfg.devices);
+    /* Tweets form one stream (scenario A): one "device", one record per interval. */
+    bool single = s->cfg.format == AD_SIM_TWEET;
+    uint32_t d = single ? 0 : (uint32_t)(s->i % s->cfg.devices);
     struct device *dv = &s->dev[d];
     double noise = s->cfg.noise * (s->cfg.format == AD_SIM_TWEET ? 10 : 1), v, delta = 0, hum;
     char ts[AD_TIME_STRLEN];
     int rc;
 
-    rec->time_us = s->cfg.start_us + (int64_t)(s->i / s->cfg.devices) * s->cfg.interval_us;
+    rec->time_us = s->cfg.start_us +
+                   (int64_t)(single ? s->i : s->i / s->cfg.devices) * s->cfg.interval_us;
     v = dv->base + normal(s) * noise;
     hum = dv->hum + normal(s) * noise;
     if (uniform(s) < s->cfg.anomaly_rate) {

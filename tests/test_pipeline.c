@@ -205,8 +205,33 @@ static void test_free_with_pending_jobs(void)
     ad_pipeline_free(p);
 }
 
+/* const:NAME: every record belongs to one series (scenario A's keyword). */
+static void test_const_key(void)
+{
+    static const char *const sets[] = {"input.key=const:tweets", "input.time=/timestamp",
+                                       "input.metrics=[/favorite]",
+                                       "model.welford.min_samples=3"};
+    struct ad_pipeline *p = make(sets, 4);
+    struct sink s = {0};
+    struct ad_record_meta m = {.topic = "t", .timestamp_ms = -1};
+    ad_pipeline_on_alert(p, on_alert, &s);
+    const char *recs[] = {"{\"timestamp\":\"2026-11-20T10:00:00Z\",\"favorite\":10}",
+                          "{\"timestamp\":\"2026-11-20T10:01:00Z\",\"favorite\":12}",
+                          "{\"timestamp\":\"2026-11-20T10:02:00Z\",\"favorite\":11}",
+                          "{\"timestamp\":\"2026-11-20T10:03:00Z\",\"favorite\":90}"};
+    for (int i = 0; i < 4; i++)
+        AD_EXPECT_INT(ad_pipeline_push(p, recs[i], strlen(recs[i]), &m, 0), ==, AD_REJECT_NONE);
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_CONTAINS(s.lines[0], "\"key\":\"tweets\",\"metric\":\"favorite\"");
+    struct ad_pipeline_stats st;
+    ad_pipeline_stats(p, &st);
+    AD_EXPECT_UINT(st.win.series, ==, 1);
+    ad_pipeline_free(p);
+}
+
 int main(int argc, char **argv)
 {
+    AD_TEST_RUN(argc, argv, test_const_key);
     AD_TEST_RUN(argc, argv, test_point_alert_line);
     AD_TEST_RUN(argc, argv, test_confirm_mode);
     AD_TEST_RUN(argc, argv, test_always_mode_order);
