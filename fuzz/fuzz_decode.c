@@ -6,6 +6,7 @@
  * from header "k" (the input's first buf[0] % 13 bytes), time "record"
  * (a timestamp derived from the size) or /ts in one of the explicit formats,
  * and small limits so TOO_LARGE and BAD_KEY are reachable. */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,48 @@ static void check(enum ad_reject r, const struct ad_decoded *out, size_t max_key
     check_time_round_trip(out->time_us);
 }
 
+/* Reference nesting depth from the parsed tree (jansson bounds it at 2048). */
+static size_t tree_depth(json_t *v)
+{
+    size_t max = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        json_object_foreach(v, k, c)
+        {
+            size_t d = tree_depth(c);
+            max = d > max ? d : max;
+        }
+        return max + 1;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+        {
+            size_t d = tree_depth(c);
+            max = d > max ? d : max;
+        }
+        return max + 1;
+    }
+    return 0;
+}
+
+/* Differential check of the decoder's nesting limit against the tree. */
+static void check_depth(const uint8_t *buf, size_t size, enum ad_reject r)
+{
+    json_error_t e;
+    json_t *j = json_loadb((const char *)buf, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+    if (!j) {
+        if (r == AD_REJECT_NONE)
+            abort();
+        return;
+    }
+    if (json_is_object(j) && (r == AD_REJECT_TOO_DEEP) != (tree_depth(j) > 64))
+        abort();
+    json_decref(j);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dec_a)
@@ -110,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ad_decoded out;
     enum ad_reject r = ad_decode(dec_a, buf, size, NULL, &out);
     check(r, &out, 1024);
+    check_depth(buf, size, r);
 
     size_t hlen = size ? buf[0] % 13u : 0;
     struct hdr h = {buf, hlen < size ? hlen : size};

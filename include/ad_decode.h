@@ -49,7 +49,7 @@ typedef int (*ad_header_fn)(void *ctx, const char *name, const void **val, size_
 struct ad_record_meta {
     const char *topic;     /* "" when unknown */
     int32_t partition;
-    int64_t offset;
+    int64_t offset;        /* increasing within a partition; -1 when unknown */
     int64_t timestamp_ms;  /* the Kafka record timestamp, or -1 */
     ad_header_fn header;   /* NULL when the source has no headers */
     void *header_ctx;

@@ -1,9 +1,10 @@
 /* ad_decode.c - a record's bytes -> key, event time and metric values.
  *
- * The hot path: one json_loadb(), one bounded iterative walk for the nesting
- * limit, then one json_object_getn()/json_array_get() per pre-parsed pointer
- * token. Nothing is allocated here beyond jansson's own tree, which is
- * released on every path.
+ * The hot path: one json_loadb(), one pass over the accepted bytes for the
+ * nesting limit (skipped for records too short to exceed it), then one
+ * json_object_getn()/json_array_get() per pre-parsed pointer token. Nothing
+ * is allocated here beyond jansson's own tree, which is released on every
+ * path.
  *
  * Decisions the interface left open (see also tests/data/decode/):
  * - Parsing uses JSON_DECODE_ANY (a scalar top level is NOT_OBJECT, not
@@ -335,31 +336,15 @@ const char *ad_decoder_metric_name(const struct ad_decoder *d, size_t i)
 /* ------------------------------------------------------------------------ */
 /* Record checks */
 
-/* A record with at most AD_DECODE_MAX_DEPTH '[' and '{' bytes (strings
- * included) cannot nest deeper than that, and one shorter than 2 * (limit + 1)
- * bytes cannot hold limit + 1 bracket pairs: most records skip the tree walk.
- * memchr() is vectorised in libc; the loops stop as soon as the bound is hit. */
-static bool surely_shallow(const char *b, size_t len)
-{
-    if (len < 2 * (AD_DECODE_MAX_DEPTH + 1))
-        return true;
-    size_t n = 0;
-    const char *end = b + len;
-    for (const char *p = b; n <= AD_DECODE_MAX_DEPTH && (p = memchr(p, '{', (size_t)(end - p)));
-         p++)
-        n++;
-    for (const char *p = b; n <= AD_DECODE_MAX_DEPTH && (p = memchr(p, '[', (size_t)(end - p)));
-         p++)
-        n++;
-    return n <= AD_DECODE_MAX_DEPTH;
-}
-
 /* Nesting depth of containers, the top level being 1, read from the bytes of
  * a record that jansson has accepted (so strings and escapes are well formed
  * and the brackets balance): one pass, no recursion, and cheaper than walking
  * the tree. Returns true when within the limit. */
 static bool depth_ok(const char *b, size_t len)
 {
+    /* Too short to hold limit + 1 bracket pairs: the common case, O(1). */
+    if (len < 2 * (AD_DECODE_MAX_DEPTH + 1))
+        return true;
     size_t depth = 0;
     for (size_t i = 0; i < len; i++) {
         switch (b[i]) {
@@ -613,7 +598,7 @@ static enum ad_reject decode_tree(const struct ad_decoder *d, json_t *root, cons
 {
     if (!json_is_object(root))
         return AD_REJECT_NOT_OBJECT;
-    if (!surely_shallow(buf, len) && !depth_ok(buf, len))
+    if (!depth_ok(buf, len))
         return AD_REJECT_TOO_DEEP;
 
     enum ad_reject r = AD_REJECT_NONE;
