@@ -120,6 +120,17 @@ int ad_pipeline_export(struct ad_pipeline *p, int fd);
  * direction, learn_anomalies): what a reload may change without a restart. */
 void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg);
 
+/* Serializes the state of (topic, partition)'s series as a checkpoint that
+ * resumes consumption at offset (ad_checkpoint.h) into out. */
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
+                           int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                           struct ad_buf *out, uint64_t *nseries);
+
+/* Restores one series of a checkpoint into (topic, partition); a series of a
+ * metric this config does not have is skipped. */
+int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,
+                        const struct ad_series_state *st, const char *metric);
+
 /* Forgets a revoked partition's window state (ad_window_part_drop). */
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
 

@@ -73,6 +73,7 @@ struct ad_window_stats {
     uint64_t series_created;
     uint64_t evictions;
     uint64_t idle_closes;   /* series whose windows the idle timeout closed */
+    uint64_t replayed;      /* points skipped as already in a restored model */
 };
 
 /* Returns 0 and an owned window object (free with ad_window_free()), or
@@ -91,8 +92,54 @@ int64_t ad_part_watermark(const struct ad_part *p);
 /* The lowest source offset held by an open window of the partition, or -1. */
 int64_t ad_part_low_offset(const struct ad_part *p);
 
-/* Result of one push. */
-enum ad_push_result { AD_PUSH_OK = 0, AD_PUSH_LATE, AD_PUSH_DUPLICATE, AD_PUSH_NOMEM };
+/* Result of one push. AD_PUSH_REPLAYED: the point belongs to a window (or is
+ * a point) that the series' model already includes, per a restored
+ * checkpoint: it is skipped, so nothing is counted twice. */
+enum ad_push_result {
+    AD_PUSH_OK = 0,
+    AD_PUSH_LATE,
+    AD_PUSH_DUPLICATE,
+    AD_PUSH_NOMEM,
+    AD_PUSH_REPLAYED
+};
+
+/* ---- state for checkpoints ---- */
+
+/* A closed tumbling point of a sliding window's ring. */
+struct ad_ring_point {
+    int64_t t_us;
+    double v;
+    int64_t off, low_off;
+    bool in_model;
+};
+
+/* What a checkpoint keeps of a series: everything but its open windows,
+ * whose records are consumed again from the checkpoint's offset. Pointers are
+ * borrowed for the duration of the call that hands the struct over. */
+struct ad_series_state {
+    const char *key;
+    size_t key_len;
+    uint32_t metric;
+    struct ad_welford life;     /* lifetime model */
+    struct ad_welford win;      /* window-scope model */
+    int64_t model_off;          /* highest source offset the model includes, -1 none */
+    int64_t last_t;             /* de-duplication */
+    int64_t closed_until;       /* end of the last closed tumbling window */
+    int64_t next_e;             /* pending slide boundary */
+    bool pending;
+    uint32_t unlearned;
+    const struct ad_ring_point *ring; /* oldest first */
+    uint32_t rlen;
+};
+
+/* Calls fn for every series of partition p (export for a checkpoint). */
+typedef int (*ad_window_state_fn)(void *ud, const struct ad_series_state *st);
+int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
+                          void *ud);
+
+/* Restores one series into partition p (before p's records are consumed).
+ * Returns 0 or AD_ENOMEM. */
+int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_series_state *st);
 
 /* Forgets partition p (revoked): the window state of its series (open
  * windows, pending slides, sliding rings, de-duplication and lateness marks)

@@ -25,7 +25,10 @@
 #include "ad_kafka.h"
 #include "ad_metrics.h"
 #include "ad_notify.h"
+#include "ad_checkpoint.h"
+#include "ad_model.h"
 #include "ad_remote.h"
+#include "ad_state.h"
 #include "ad_webhook.h"
 #include "ad_log.h"
 #include "ad_pipeline.h"
@@ -72,6 +75,10 @@ struct tpart {
     uint64_t next_seq;
     uint64_t consumed;
     int64_t lag; /* from librdkafka statistics, -1 unknown */
+    int64_t ckpt_offset;   /* the offset the newest durable checkpoint resumes at, -1 none */
+    uint64_t ckpt_consumed; /* consumed when that checkpoint was taken */
+    bool ckpt_busy;         /* a checkpoint write is in flight */
+    bool ckpt_wanted;       /* due, but outputs were in flight: take it when they are done */
 };
 
 struct ad_daemon {
@@ -100,6 +107,12 @@ struct ad_daemon {
     bool ready_sent, assigned_once;
     uint64_t rebalances, reloads, reload_failures;
     uint64_t alerts_by[2][2]; /* [detector: welford, anomaly_detector][direction - 1] */
+    bool checkpoints;        /* state.dir is set */
+    uint64_t fingerprint;
+    uv_timer_t ckpt_timer;
+    uint64_t ckpt_written, ckpt_failed, ckpt_bytes, ckpt_series;
+    double ckpt_seconds;
+    time_t ckpt_last; /* when the newest checkpoint became durable */
     struct tpart *parts;
     uint32_t next_tp_id;
     struct token *blocked, *blocked_tail;
@@ -181,6 +194,7 @@ static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t part
     t->next_off = -1;
     t->stored = -1;
     t->lag = -1;
+    t->ckpt_offset = -1;
     t->next = d->parts;
     d->parts = t;
     return t;
@@ -253,6 +267,8 @@ static int64_t tp_safe(struct ad_daemon *d, struct tpart *t)
     return low;
 }
 
+static void ckpt_start(struct ad_daemon *d, struct tpart *t);
+
 /* An output in flight outside Kafka (a remote job, a webhook row) holds its
  * source offsets through one of these until it is done. */
 struct hold {
@@ -275,8 +291,11 @@ static void hold_release(struct ad_daemon *d, struct hold *h)
     if (!h)
         return;
     struct tpart *t = h->tp_id ? tp_by_id(d, h->tp_id) : NULL;
-    if (t)
+    if (t) {
         tp_release(t, h->seq);
+        if (t->ckpt_wanted && !d->stopping)
+            ckpt_start(d, t);
+    }
     free(h);
 }
 
@@ -288,6 +307,8 @@ static void store_offsets(struct ad_daemon *d, struct tpart *only)
         if (only && t != only)
             continue;
         int64_t safe = tp_safe(d, t);
+        if (d->checkpoints && safe > t->ckpt_offset)
+            safe = t->ckpt_offset; /* commit only what a durable checkpoint covers */
         if (safe > t->stored) {
             rd_kafka_topic_partition_list_add(l, t->topic, t->partition)->offset = safe;
             t->stored = safe;
@@ -511,10 +532,167 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (tok->kind == TOKEN_ALERT)
             lat_record(d, tok->t0_ns);
         struct tpart *t = tok->tp_id ? tp_by_id(d, tok->tp_id) : NULL;
-        if (t)
+        if (t) {
             tp_release(t, tok->seq);
+            if (t->ckpt_wanted && !d->stopping)
+                ckpt_start(d, t);
+        }
     }
     free(tok);
+}
+
+/* ---- checkpoints ------------------------------------------------------------------ */
+
+struct ckpt_work {
+    uv_work_t req;
+    struct ad_daemon *d;
+    uint32_t tp_id;
+    char *dir, *topic;
+    int32_t partition;
+    int64_t offset;
+    uint64_t consumed, nseries;
+    struct ad_buf buf;
+    uint64_t t0;
+    int rc;
+    char err[512];
+};
+
+static bool tp_has_pending(const struct tpart *t)
+{
+    for (size_t i = 0; i < t->qlen; i++)
+        if (!t->q[(t->qhead + i) % t->qcap].acked)
+            return true;
+    return false;
+}
+
+/* Serializes t's state. Returns NULL when there is nothing new to save or the
+ * state is not consistent now (outputs in flight). */
+static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool force)
+{
+    if (!d->checkpoints || t->ckpt_busy || tp_has_pending(t))
+        return NULL;
+    int64_t safe = tp_safe(d, t);
+    if (safe < 0 || (!force && t->consumed == t->ckpt_consumed && safe == t->ckpt_offset))
+        return NULL;
+    struct ckpt_work *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    w->d = d;
+    w->tp_id = t->id;
+    w->dir = strdup(d->cfg->state_dir);
+    w->topic = strdup(t->topic);
+    w->partition = t->partition;
+    w->offset = safe;
+    w->consumed = t->consumed;
+    w->t0 = uv_hrtime();
+    ad_buf_init(&w->buf, (size_t)4 << 30);
+    w->req.data = w;
+    if (!w->dir || !w->topic ||
+        ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, safe, (int64_t)time(NULL) * 1000,
+                               d->fingerprint, &w->buf, &w->nseries) != 0) {
+        ad_buf_free(&w->buf);
+        free(w->dir);
+        free(w->topic);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void ckpt_write(struct ckpt_work *w)
+{
+    w->rc = ad_state_write(w->dir, w->topic, w->partition, w->buf.p, w->buf.len, w->err,
+                           sizeof(w->err));
+}
+
+static void ckpt_work_cb(uv_work_t *req)
+{
+    ckpt_write(req->data);
+}
+
+/* On the loop: the checkpoint is durable (or failed). */
+static void ckpt_done(struct ckpt_work *w)
+{
+    struct ad_daemon *d = w->d;
+    struct tpart *t = tp_by_id(d, w->tp_id);
+    if (t)
+        t->ckpt_busy = false;
+    if (w->rc) {
+        d->ckpt_failed++;
+        AD_ERROR("state", "%s", w->err);
+    } else {
+        d->ckpt_written++;
+        d->ckpt_bytes = w->buf.len;
+        d->ckpt_series = w->nseries;
+        d->ckpt_seconds = (double)(uv_hrtime() - w->t0) / 1e9;
+        d->ckpt_last = time(NULL);
+        if (t && w->offset > t->ckpt_offset) {
+            t->ckpt_offset = w->offset;
+            t->ckpt_consumed = w->consumed;
+        }
+    }
+    ad_buf_free(&w->buf);
+    free(w->dir);
+    free(w->topic);
+    free(w);
+}
+
+static void ckpt_after_cb(uv_work_t *req, int status)
+{
+    (void)status;
+    ckpt_done(req->data);
+}
+
+/* Checkpoints t now, on this thread (revoke, shutdown). */
+static void ckpt_sync(struct ad_daemon *d, struct tpart *t)
+{
+    struct ckpt_work *w = ckpt_prepare(d, t, false);
+    if (!w)
+        return;
+    ckpt_write(w);
+    ckpt_done(w);
+}
+
+/* Starts an asynchronous checkpoint of t: serialized here, written and
+ * fsynced on the thread pool. When outputs are in flight the state is not
+ * consistent with any offset, so the checkpoint waits for them (ckpt_wanted). */
+static void ckpt_start(struct ad_daemon *d, struct tpart *t)
+{
+    if (t->ckpt_busy)
+        return;
+    if (tp_has_pending(t)) {
+        t->ckpt_wanted = true;
+        return;
+    }
+    t->ckpt_wanted = false;
+    struct ckpt_work *w = ckpt_prepare(d, t, false);
+    if (!w)
+        return;
+    t->ckpt_busy = true;
+    if (uv_queue_work(d->loop, &w->req, ckpt_work_cb, ckpt_after_cb) != 0) {
+        t->ckpt_busy = false;
+        ckpt_write(w);
+        ckpt_done(w);
+    }
+}
+
+static void on_ckpt_timer(uv_timer_t *timer)
+{
+    struct ad_daemon *d = timer->data;
+    for (struct tpart *t = d->parts; t; t = t->next)
+        ckpt_start(d, t);
+}
+
+struct restore_ctx {
+    struct ad_daemon *d;
+    const char *topic;
+    int32_t partition;
+};
+
+static int restore_series(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct restore_ctx *c = ud;
+    return ad_pipeline_restore(c->d->pipe, c->topic, c->partition, st, metric);
 }
 
 static void on_remote_job(void *ud, struct ad_remote_job *job)
@@ -659,8 +837,20 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             d->ready_sent = true;
         }
         for (int i = 0; i < parts->cnt; i++) {
-            tp_add(d, parts->elems[i].topic, parts->elems[i].partition);
-            AD_INFO("kafka", "assigned %s[%d]", parts->elems[i].topic, parts->elems[i].partition);
+            rd_kafka_topic_partition_t *e = &parts->elems[i];
+            struct tpart *t = tp_add(d, e->topic, e->partition);
+            AD_INFO("kafka", "assigned %s[%d]", e->topic, e->partition);
+            struct ad_ckpt_header h;
+            struct restore_ctx rc = {d, e->topic, e->partition};
+            if (t && d->checkpoints &&
+                ad_state_load(d->cfg->state_dir, e->topic, e->partition, d->fingerprint, &h,
+                              restore_series, &rc) == 0) {
+                /* Resume exactly where the checkpoint's state ends. */
+                e->offset = h.offset;
+                t->ckpt_offset = h.offset;
+                t->next_off = h.offset;
+                t->stored = h.offset;
+            }
         }
         rd_kafka_error_t *e = NULL;
         if (cooperative)
@@ -681,8 +871,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     bool lost = rd_kafka_assignment_lost(rk);
     for (int i = 0; i < parts->cnt; i++) {
         struct tpart *t = tp_find(d, parts->elems[i].topic, parts->elems[i].partition);
-        if (t && !lost)
+        if (t && !lost) {
+            ckpt_sync(d, t);
             store_offsets(d, t);
+        }
     }
     if (!lost) {
         rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
@@ -818,6 +1010,22 @@ static void render_metrics(struct ad_daemon *d, struct ad_buf *b)
     SAMPLE("anomalyd_series", st.win.series);
     FAMILY("anomalyd_series_evictions_total", "counter", "Series evicted at limits.max_series.");
     SAMPLE("anomalyd_series_evictions_total", st.win.evictions);
+    if (d->checkpoints) {
+        FAMILY("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.");
+        const char *okl[] = {"result", "ok"}, *badl[] = {"result", "error"};
+        ad_prom_sample(b, "anomalyd_checkpoints_total", okl, 1, (double)d->ckpt_written);
+        ad_prom_sample(b, "anomalyd_checkpoints_total", badl, 1, (double)d->ckpt_failed);
+        if (d->ckpt_last) {
+            FAMILY("anomalyd_checkpoint_age_seconds", "gauge",
+                   "Seconds since the newest durable checkpoint.");
+            SAMPLE("anomalyd_checkpoint_age_seconds", time(NULL) - d->ckpt_last);
+            FAMILY("anomalyd_checkpoint_bytes", "gauge", "Size of the newest checkpoint.");
+            SAMPLE("anomalyd_checkpoint_bytes", d->ckpt_bytes);
+            FAMILY("anomalyd_checkpoint_duration_seconds", "gauge",
+                   "Time the newest checkpoint took, serialization and fsync included.");
+            SAMPLE("anomalyd_checkpoint_duration_seconds", d->ckpt_seconds);
+        }
+    }
     FAMILY("anomalyd_config_reloads_total", "counter", "Config reloads, by result.");
     const char *ok[] = {"result", "ok"}, *bad[] = {"result", "error"};
     ad_prom_sample(b, "anomalyd_config_reloads_total", ok, 1, (double)d->reloads);
@@ -1021,9 +1229,10 @@ static int start_handles(struct ad_daemon *d)
                          (uv_handle_t *)&d->tick,   (uv_handle_t *)&d->retry,
                          (uv_handle_t *)&d->more,   (uv_handle_t *)&d->sig[0],
                          (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2],
-                         (uv_handle_t *)&d->watchdog};
+                         (uv_handle_t *)&d->watchdog, (uv_handle_t *)&d->ckpt_timer};
     int rc = uv_poll_init(d->loop, &d->cpoll, d->cfd[0]);
     rc = rc ? rc : uv_timer_init(d->loop, &d->watchdog);
+    rc = rc ? rc : uv_timer_init(d->loop, &d->ckpt_timer);
     rc = rc ? rc : uv_poll_init(d->loop, &d->ppoll, d->pfd[0]);
     rc = rc ? rc : uv_timer_init(d->loop, &d->tick);
     rc = rc ? rc : uv_timer_init(d->loop, &d->retry);
@@ -1040,6 +1249,10 @@ static int start_handles(struct ad_daemon *d)
     uv_poll_start(&d->cpoll, UV_READABLE, on_consumer_wake);
     uv_poll_start(&d->ppoll, UV_READABLE, on_producer_wake);
     uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+    if (d->checkpoints) {
+        uint64_t ms = (uint64_t)(d->cfg->checkpoint_interval_us / 1000);
+        uv_timer_start(&d->ckpt_timer, on_ckpt_timer, ms, ms);
+    }
     d->watchdog_ms = ad_notify_watchdog_usec() / 2000;
     if (d->watchdog_ms) {
         ad_notify("WATCHDOG=1");
@@ -1086,6 +1299,18 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
         if (rc)
             goto fail;
         d->alert_log_path = strdup(cfg->sinks.alert_log_path);
+    }
+    if (cfg->state_dir[0]) {
+        rc = ad_state_dir_init(cfg->state_dir, err, errlen);
+        if (rc)
+            goto fail;
+        d->checkpoints = true;
+        d->fingerprint = ad_ckpt_fingerprint(cfg);
+        /* A model imported with `anomalyd model import` seeds new series. */
+        char seed[4096], e[512];
+        snprintf(seed, sizeof(seed), "%s/seed.m2.jsonl", cfg->state_dir);
+        if (access(seed, R_OK) == 0 && ad_pipeline_import(d->pipe, seed, e, sizeof(e)) != 0)
+            AD_WARN("state", "seed models %s not used: %s", seed, e);
     }
     if (cfg->http_listen[0]) {
         rc = ad_httpd_start(loop, cfg->http_listen, on_http, d, &d->httpd, err, errlen);
@@ -1195,6 +1420,8 @@ void ad_daemon_stop(struct ad_daemon *d)
                     rd_kafka_err2str(fe), rd_kafka_outq_len(d->producer));
     }
     if (d->consumer && d->pipe) {
+        for (struct tpart *t = d->parts; t; t = t->next)
+            ckpt_sync(d, t);
         store_offsets(d, NULL);
         rd_kafka_resp_err_t ce = rd_kafka_commit(d->consumer, NULL, 0);
         if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -1211,7 +1438,7 @@ void ad_daemon_stop(struct ad_daemon *d)
                          (uv_handle_t *)&d->tick,   (uv_handle_t *)&d->retry,
                          (uv_handle_t *)&d->more,   (uv_handle_t *)&d->sig[0],
                          (uv_handle_t *)&d->sig[1], (uv_handle_t *)&d->sig[2],
-                         (uv_handle_t *)&d->watchdog};
+                         (uv_handle_t *)&d->watchdog, (uv_handle_t *)&d->ckpt_timer};
     for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         close_handle(d, hs[i]);
     if (d->httpd)

@@ -86,7 +86,7 @@ int ad_demo_run(const struct ad_demo_opts *opts)
     snprintf(set_brokers, sizeof(set_brokers), "source.kafka.brokers=%s", bootstrap);
     const char *sets[] = {set_brokers, "source.kafka.start=earliest",
                           "source.kafka.group=anomalyd-demo", "sinks.alert_log.path=",
-                          "model.import="};
+                          "model.import=", "state.dir=", "http.listen=127.0.0.1:0"};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         if (ad_config_set(&cfg, sets[i], err, sizeof(err)) != 0) {
             fprintf(stderr, "anomalyd: demo config: %s\n", err);

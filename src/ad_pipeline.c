@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ad_buf.h"
+#include "ad_checkpoint.h"
 #include "ad_err.h"
 #include "ad_model.h"
 #include "ad_score.h"
@@ -518,4 +519,50 @@ void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg
     p->score.min_samples = (uint64_t)cfg->model.min_samples;
     p->score.direction = cfg->model.direction;
     p->score.learn_anomalies = cfg->model.learn_anomalies;
+}
+
+struct ckpt_ctx {
+    struct ad_pipeline *p;
+    struct ad_buf *out;
+    uint64_t n;
+};
+
+static int ckpt_series(void *ud, const struct ad_series_state *st)
+{
+    struct ckpt_ctx *c = ud;
+    c->n++;
+    return ad_ckpt_add(c->out, st, ad_decoder_metric_name(c->p->dec, st->metric));
+}
+
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
+                           int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                           struct ad_buf *out, uint64_t *nseries)
+{
+    struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
+                               .created_ms = created_ms, .partition = partition};
+    struct ckpt_ctx c = {.p = p, .out = out};
+    snprintf(h.topic, sizeof(h.topic), "%s", topic);
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    int rc = part ? ad_ckpt_begin(out, &h) : AD_ENOMEM;
+    if (rc == 0)
+        rc = ad_window_part_export(p->win, part, ckpt_series, &c);
+    if (rc == 0)
+        rc = ad_ckpt_finish(out, c.n);
+    *nseries = c.n;
+    return rc;
+}
+
+int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,
+                        const struct ad_series_state *st, const char *metric)
+{
+    size_t mi;
+    for (mi = 0; mi < p->n_metrics; mi++)
+        if (strcmp(ad_decoder_metric_name(p->dec, mi), metric) == 0)
+            break;
+    if (mi == p->n_metrics)
+        return 0;
+    struct ad_series_state s = *st;
+    s.metric = (uint32_t)mi;
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    return part ? ad_window_restore(p->win, part, &s) : AD_ENOMEM;
 }

@@ -47,6 +47,7 @@ struct ad_series {
     int64_t closed_until; /* end of the last closed tumbling window */
     int64_t oldest_start; /* start of the oldest open slot, when n_open > 0 */
     int64_t next_e;       /* the boundary of the pending slide, when pending */
+    int64_t model_off;    /* highest source offset the model includes, -1 none */
     struct ad_welford life; /* lifetime model */
     struct ad_welford win;  /* window-scope model over the ring's in_model points */
     struct slot *slots;
@@ -332,6 +333,8 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
     s->n_open--;
     if (end > s->closed_until)
         s->closed_until = end;
+    if (off > s->model_off)
+        s->model_off = off;
     if (s->n_open)
         find_oldest(w, s);
     w->st.windows++;
@@ -450,6 +453,7 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
     s->hash = h;
     s->last_t = INT64_MIN;
     s->closed_until = INT64_MIN;
+    s->model_off = -1;
     s->slots = slots ? (struct slot *)(void *)((char *)s + head) : NULL;
     s->nslots = slots ? (uint16_t)w->nslots : 0;
     size_t b = h & (w->nbuckets - 1);
@@ -588,6 +592,7 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
         memset(&s->win, 0, sizeof(s->win));
         s->last_t = INT64_MIN;
         s->closed_until = INT64_MIN;
+        s->model_off = -1;
         s->part = NULL;
     }
     struct ad_part **pp = &w->parts;
@@ -614,13 +619,19 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const
     if (s->part != p) {
         act_unlink(s);
         s->part = p;
+        s->model_off = -1; /* offsets of another partition do not compare */
     }
     if (!w->cfg.tumbling) {
+        if (offset >= 0 && offset <= s->model_off) {
+            w->st.replayed++;
+            return AD_PUSH_REPLAYED;
+        }
         if (t_us == s->last_t) {
             w->st.duplicates++;
             return AD_PUSH_DUPLICATE;
         }
         s->last_t = t_us;
+        s->model_off = offset;
         w->st.points++;
         emit_simple(w, s, t_us, t_us, v, offset, offset, AD_WCLOSE_POINT);
         return AD_PUSH_OK;
@@ -628,6 +639,10 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const
 
     int64_t G = w->cfg.size_us;
     int64_t ws = t_us - t_us % G, we = ws + G;
+    if (we <= s->closed_until && offset >= 0 && offset <= s->model_off) {
+        w->st.replayed++; /* its window is in the restored model already */
+        return AD_PUSH_REPLAYED;
+    }
     if (we <= s->closed_until || we <= p->wm) {
         w->st.late++;
         return AD_PUSH_LATE;
@@ -746,6 +761,93 @@ int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *u
         int rc = fn(ud, s);
         if (rc)
             return rc;
+    }
+    return 0;
+}
+
+int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
+                          void *ud)
+{
+    struct ad_ring_point *ring = NULL;
+    size_t cap = 0;
+    int rc = 0;
+
+    for (struct ad_series *s = w->lru_head; s && rc == 0; s = s->lru_next) {
+        if (s->part != p)
+            continue;
+        if (s->rlen > cap) {
+            struct ad_ring_point *nr = realloc(ring, s->rlen * sizeof(*nr));
+            if (!nr) {
+                rc = AD_ENOMEM;
+                break;
+            }
+            ring = nr;
+            cap = s->rlen;
+        }
+        for (uint32_t i = 0; i < s->rlen; i++) {
+            const struct spoint *sp = ring_at(s, i);
+            ring[i] = (struct ad_ring_point){sp->t, sp->v, sp->off, sp->low_off, sp->in_model};
+        }
+        struct ad_series_state st = {
+            .key = s->key,
+            .key_len = s->key_len,
+            .metric = s->metric,
+            .life = s->life,
+            .win = s->win,
+            .model_off = s->model_off,
+            .last_t = s->last_t,
+            .closed_until = s->closed_until,
+            .next_e = s->next_e,
+            .pending = s->pending,
+            .unlearned = s->unlearned,
+            .ring = ring,
+            .rlen = s->rlen,
+        };
+        rc = fn(ud, &st);
+    }
+    free(ring);
+    return rc;
+}
+
+int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_series_state *st)
+{
+    struct ad_series *s = series_get(w, st->key, st->key_len, st->metric, true);
+    if (!s)
+        return AD_ENOMEM;
+    if (s->part != p) {
+        act_unlink(s);
+        s->part = p;
+    }
+    s->life = st->life;
+    s->win = st->win;
+    s->model_off = st->model_off;
+    s->last_t = st->last_t;
+    s->closed_until = st->closed_until;
+    s->next_e = st->next_e;
+    s->pending = st->pending && w->cfg.sliding;
+    s->rlen = 0;
+    s->rhead = 0;
+    uint32_t n = w->cfg.sliding ? st->rlen : 0;
+    if (n > w->ring_max)
+        n = w->ring_max;
+    if (n > s->rcap) {
+        struct spoint *nr = malloc((size_t)n * sizeof(*nr));
+        if (!nr)
+            return AD_ENOMEM;
+        free(s->ring);
+        s->ring = nr;
+        s->rcap = n;
+    }
+    const struct ad_ring_point *src = st->ring + (st->rlen - n); /* the newest n */
+    for (uint32_t i = 0; i < n; i++)
+        s->ring[i] = (struct spoint){src[i].t_us, src[i].v, src[i].off, src[i].low_off,
+                                     src[i].in_model};
+    s->rlen = n;
+    s->unlearned = st->unlearned > n ? n : st->unlearned;
+    if (s->pending && !s->in_act) {
+        act_append(s);
+        if (s->next_e < p->deadline)
+            p->deadline = s->next_e;
     }
     return 0;
 }

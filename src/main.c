@@ -26,6 +26,10 @@
 #include "ad_sim.h"
 #include "ad_simprod.h"
 #include "ad_sink.h"
+#include "ad_state.h"
+#include "ad_checkpoint.h"
+#include "ad_model.h"
+#include <dirent.h>
 #include <signal.h>
 #include "ad_time.h"
 
@@ -40,6 +44,10 @@ static const char usage_text[] =
     "  anomalyd -c FILE --set PATH=VALUE  override one config key (repeatable)\n"
     "  anomalyd demo                      the main job on an embedded default\n"
     "  anomalyd simulate [options]        simulated telemetry with injected anomalies\n"
+    "  anomalyd model export -c FILE [--output PATH]   the checkpointed models of state.dir\n"
+    "                                     as M2 JSON lines (scenario C's format)\n"
+    "  anomalyd model import -c FILE PATH  seed state.dir with an M2 model file: series\n"
+    "                                     without a checkpoint start from it\n"
     "  anomalyd --version | --help\n"
     "\n"
     "replay options:\n"
@@ -640,6 +648,124 @@ static int cmd_simulate(int argc, char **argv)
     return status;
 }
 
+/* ---- model export / import ---------------------------------------------------- */
+
+struct export_ctx {
+    FILE *out;
+    struct ad_buf line;
+    uint64_t n;
+};
+
+static int export_series_cb(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct export_ctx *c = ud;
+    if (st->life.n == 0)
+        return 0;
+    ad_buf_reset(&c->line);
+    if (ad_model_format_line(&c->line, st->key, st->key_len, metric, st->life.n, st->life.mean,
+                             st->life.m2) == 0) {
+        fwrite(c->line.p, 1, c->line.len, c->out);
+        c->n++;
+    }
+    return 0;
+}
+
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int model_export(const struct ad_config *cfg, const char *out_path)
+{
+    struct export_ctx c = {.out = stdout};
+    struct dirent **names;
+    int n, status = 0;
+
+    if (!cfg->state_dir[0])
+        return usage_error("%s", "model export: state.dir is not set");
+    if (out_path && strcmp(out_path, "-") != 0 && !(c.out = fopen(out_path, "w"))) {
+        fprintf(stderr, "anomalyd: %s: %s\n", out_path, strerror(errno));
+        return EXIT_FATAL;
+    }
+    n = scandir(cfg->state_dir, &names, NULL, name_order);
+    if (n < 0) {
+        fprintf(stderr, "anomalyd: %s: %s\n", cfg->state_dir, strerror(errno));
+        return EXIT_FATAL;
+    }
+    ad_buf_init(&c.line, 1 << 20);
+    uint64_t fp = ad_ckpt_fingerprint(cfg);
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(names[i]->d_name);
+        char path[4096], *buf = NULL, err[256];
+        size_t len;
+        struct ad_ckpt_header h;
+        if (l > 5 && strcmp(names[i]->d_name + l - 5, ".ckpt") == 0) {
+            snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, names[i]->d_name);
+            if (ad_state_read_file(path, (size_t)4 << 30, &buf, &len) != 0 ||
+                ad_ckpt_read(buf, len, &h, export_series_cb, &c, err, sizeof(err)) != 0) {
+                fprintf(stderr, "anomalyd: %s: not usable, skipped\n", path);
+                status = EXIT_FATAL;
+            } else if (h.fingerprint != fp) {
+                fprintf(stderr, "anomalyd: %s: written under other window/model settings\n",
+                        path);
+            }
+            free(buf);
+        }
+        free(names[i]);
+    }
+    free(names);
+    fprintf(stderr, "model export: %llu models\n", (unsigned long long)c.n);
+    ad_buf_free(&c.line);
+    if (c.out != stdout && fclose(c.out) != 0)
+        status = EXIT_FATAL;
+    return status;
+}
+
+static int count_entry(void *ud, const char *id, size_t id_len, const char *metric, uint64_t n,
+                       double mean, double m2)
+{
+    (void)id, (void)id_len, (void)metric, (void)n, (void)mean, (void)m2;
+    ++*(uint64_t *)ud;
+    return 0;
+}
+
+static int model_import(const struct ad_config *cfg, const char *path)
+{
+    char err[1024], chosen[4096], dst[4096], tmp[4200];
+    uint64_t count = 0;
+    char *buf = NULL;
+    size_t len;
+
+    if (!cfg->state_dir[0])
+        return usage_error("%s", "model import: state.dir is not set");
+    if (ad_model_import_file(path, count_entry, &count, chosen, sizeof(chosen), err,
+                             sizeof(err)) != 0) {
+        fprintf(stderr, "anomalyd: model import: %s\n", err);
+        return AD_CONFIG_EXIT;
+    }
+    if (ad_state_dir_init(cfg->state_dir, err, sizeof(err)) != 0 ||
+        ad_state_read_file(chosen[0] ? chosen : path, (size_t)1 << 30, &buf, &len) != 0) {
+        fprintf(stderr, "anomalyd: model import: %s\n", err);
+        return EXIT_FATAL;
+    }
+    snprintf(dst, sizeof(dst), "%s/seed.m2.jsonl", cfg->state_dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(buf);
+    if (!ok || rename(tmp, dst) != 0) {
+        fprintf(stderr, "anomalyd: model import: %s: %s\n", dst, strerror(errno));
+        unlink(tmp);
+        return EXIT_FATAL;
+    }
+    fprintf(stderr, "model import: %llu models from %s to %s (series without a checkpoint "
+                    "start from them at the next start)\n",
+            (unsigned long long)count, chosen[0] ? chosen : path, dst);
+    return 0;
+}
+
 /* ---- main ------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -651,11 +777,12 @@ int main(int argc, char **argv)
         {"set", required_argument, NULL, 's'},
         {"export-model", required_argument, NULL, 'e'},
         {"input-format", required_argument, NULL, 'F'},
+        {"output", required_argument, NULL, 'o'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *config_path = NULL, *input = NULL, *export_path = NULL;
+    const char *config_path = NULL, *input = NULL, *export_path = NULL, *output = NULL;
     bool check = false, kcat = false;
     char **sets = calloc((size_t)argc, sizeof(char *));
     size_t nsets = 0;
@@ -668,6 +795,17 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "simulate") == 0) {
         free(sets);
         return cmd_simulate(argc - 1, argv + 1);
+    }
+    const char *model_cmd = NULL;
+    if (argc >= 3 && strcmp(argv[1], "model") == 0 &&
+        (strcmp(argv[2], "export") == 0 || strcmp(argv[2], "import") == 0)) {
+        model_cmd = argv[2];
+        argv[2] = argv[0];
+        argv += 2;
+        argc -= 2;
+    } else if (argc >= 2 && strcmp(argv[1], "model") == 0) {
+        free(sets);
+        return usage_error("%s", "model: export or import expected");
     }
     if (argc >= 2 && strcmp(argv[1], "demo") == 0) {
         free(sets);
@@ -690,6 +828,9 @@ int main(int argc, char **argv)
         case 'e':
             export_path = optarg;
             break;
+        case 'o':
+            output = optarg;
+            break;
         case 'F':
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "kcat") != 0) {
                 free(sets);
@@ -709,6 +850,13 @@ int main(int argc, char **argv)
             free(sets);
             return AD_CONFIG_EXIT;
         }
+    }
+    const char *model_path = NULL;
+    if (model_cmd && !strcmp(model_cmd, "import") && optind < argc)
+        model_path = argv[optind++];
+    if (model_cmd && !strcmp(model_cmd, "import") && !model_path) {
+        free(sets);
+        return usage_error("%s", "model import: the model file to import is missing");
     }
     if (optind < argc) {
         free(sets);
@@ -738,7 +886,10 @@ int main(int argc, char **argv)
         return AD_CONFIG_EXIT;
     }
     ad_log_set_level(cfg.log_level);
-    if (check) {
+    if (model_cmd) {
+        status = !strcmp(model_cmd, "export") ? model_export(&cfg, output)
+                                              : model_import(&cfg, model_path);
+    } else if (check) {
         status = ad_config_print(&cfg, stdout) == 0 ? 0 : EXIT_FATAL;
     } else if (input) {
         status = run_replay(&cfg, input, kcat, export_path);

@@ -219,8 +219,10 @@ static void test_const_key(void)
                           "{\"timestamp\":\"2026-11-20T10:01:00Z\",\"favorite\":12}",
                           "{\"timestamp\":\"2026-11-20T10:02:00Z\",\"favorite\":11}",
                           "{\"timestamp\":\"2026-11-20T10:03:00Z\",\"favorite\":90}"};
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
+        m.offset = i;
         AD_EXPECT_INT(ad_pipeline_push(p, recs[i], strlen(recs[i]), &m, 0), ==, AD_REJECT_NONE);
+    }
     AD_EXPECT_INT(s.n, ==, 1);
     AD_EXPECT_CONTAINS(s.lines[0], "\"key\":\"tweets\",\"metric\":\"favorite\"");
     struct ad_pipeline_stats st;

@@ -1,0 +1,64 @@
+/* ad_checkpoint.h - the checkpoint file format: the state of one input
+ * partition's series (models, de-duplication and lateness marks, sliding
+ * rings; not open windows) and the source offset from which the partition is
+ * to be consumed again. Pure encoding and decoding; the file handling
+ * (temp file, fsync, rename, directory fsync) is in ad_state.h.
+ *
+ * Layout (little-endian), version 1:
+ *   "ADCKPT\0\1"  magic (8 bytes; the last byte is the version)
+ *   u64 fingerprint   settings the state depends on (ad_ckpt_fingerprint)
+ *   i64 offset        consume the partition again from here
+ *   i64 created_ms
+ *   i32 partition, u16 topic length, topic bytes
+ *   u64 series count
+ *   per series: u16 key length, key, u8 metric-name length, metric name,
+ *     u64 n, f64 mean, f64 m2 (lifetime), u64 n, f64 mean, f64 m2 (window),
+ *     i64 model_off, i64 last_t, i64 closed_until, i64 next_e, u8 pending,
+ *     u32 unlearned, u32 ring length, ring points (i64 t, f64 v, i64 off,
+ *     i64 low_off, u8 in_model)
+ *   u64 FNV-1a-64 of every byte before it
+ * A reader checks the size limits, the checksum, the magic and version
+ * before it trusts a byte. */
+#ifndef AD_CHECKPOINT_H
+#define AD_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_buf.h"
+#include "ad_config.h"
+#include "ad_window.h"
+
+#define AD_CKPT_VERSION 1
+#define AD_CKPT_MAX_RING 17280
+
+struct ad_ckpt_header {
+    uint64_t fingerprint;
+    int64_t offset;
+    int64_t created_ms;
+    int32_t partition;
+    char topic[256];
+    uint64_t nseries;
+};
+
+/* A hash of the settings a checkpoint's state depends on (windows, scope,
+ * aggregate); a checkpoint written under other settings is not restored. */
+uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg);
+
+/* Starts a checkpoint in b (which it resets). */
+int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h);
+/* Appends one series; metric is its metric's name. */
+int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric);
+/* Writes the series count and the checksum. */
+int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries);
+
+/* Called per series while reading; returning non-zero stops the read. */
+typedef int (*ad_ckpt_series_cb)(void *ud, const struct ad_series_state *st, const char *metric);
+
+/* Reads a checkpoint: checks everything first (AD_EPARSE with a reason in err
+ * for a truncated or corrupt file, AD_ERANGE for another version), fills *h,
+ * then calls cb per series (cb may be NULL to only check). */
+int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
+                 void *ud, char *err, size_t errlen);
+
+#endif

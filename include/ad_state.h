@@ -1,0 +1,40 @@
+/* ad_state.h - checkpoint files in state.dir, one per input partition:
+ * "<topic>-<partition>.ckpt" (the topic's characters outside [A-Za-z0-9._-]
+ * escaped as %XX) and the previous good one as ".ckpt.prev".
+ *
+ * Writing (redis' rdb way): the bytes go to a temp file, which is fsynced,
+ * the current file becomes .prev, the temp file is renamed over the current
+ * one and the directory is fsynced; a crash at any point leaves a complete
+ * current or previous file. Blocking: run it off the loop (uv_queue_work) or
+ * at shutdown. */
+#ifndef AD_STATE_H
+#define AD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_checkpoint.h"
+
+/* Writes "dir/<topic>-<partition>.ckpt" into out. Returns 0 or AD_ELIMIT. */
+int ad_state_path(const char *dir, const char *topic, int32_t partition, char *out, size_t len);
+
+/* Creates dir (mode 0750) when missing. Returns 0 or AD_EIO with err. */
+int ad_state_dir_init(const char *dir, char *err, size_t errlen);
+
+/* Writes buf durably as the partition's checkpoint. Returns 0 or AD_EIO with
+ * the failing step and strerror in err. */
+int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
+                   size_t len, char *err, size_t errlen);
+
+/* Loads the partition's checkpoint: the current file, or when it is missing,
+ * corrupt, of another version or written under other settings (fingerprint),
+ * the previous one. Every problem is logged. Returns 0 (cb has seen every
+ * series, *h is filled), AD_ENOENT when there is no usable checkpoint (a cold
+ * start), or the callback's error. */
+int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
+                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
+
+/* Reads a whole file (at most max bytes) into a malloc'd buffer. */
+int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
+
+#endif

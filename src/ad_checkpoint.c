@@ -1,0 +1,263 @@
+#include "ad_checkpoint.h"
+
+#include "ad_decode.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ad_err.h"
+
+static const unsigned char magic[8] = {'A', 'D', 'C', 'K', 'P', 'T', 0, AD_CKPT_VERSION};
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg)
+{
+    char s[256];
+    int n = snprintf(s, sizeof(s), "%d/%lld/%d/%d/%lld/%lld/%d", cfg->windows.tumbling,
+                     (long long)cfg->windows.tumbling_size_us, cfg->windows.aggregate,
+                     cfg->windows.sliding, (long long)cfg->windows.sliding_size_us,
+                     (long long)cfg->windows.sliding_slide_us, cfg->model.scope);
+    return fnv((const unsigned char *)s, (size_t)n);
+}
+
+/* ---- writing ---- */
+
+static int put(struct ad_buf *b, const void *p, size_t n)
+{
+    return ad_buf_add(b, p, n);
+}
+
+#define PUT(b, v) put((b), &(v), sizeof(v)) /* little-endian hosts only (x86-64, arm64) */
+
+static int put_welford(struct ad_buf *b, const struct ad_welford *w)
+{
+    int rc = PUT(b, w->n);
+    rc = rc ? rc : PUT(b, w->mean);
+    return rc ? rc : PUT(b, w->m2);
+}
+
+int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h)
+{
+    uint16_t tl = (uint16_t)strnlen(h->topic, sizeof(h->topic) - 1);
+    uint64_t zero = 0;
+    ad_buf_reset(b);
+    int rc = put(b, magic, sizeof(magic));
+    rc = rc ? rc : PUT(b, h->fingerprint);
+    rc = rc ? rc : PUT(b, h->offset);
+    rc = rc ? rc : PUT(b, h->created_ms);
+    rc = rc ? rc : PUT(b, h->partition);
+    rc = rc ? rc : PUT(b, tl);
+    rc = rc ? rc : put(b, h->topic, tl);
+    return rc ? rc : PUT(b, zero); /* series count, patched by ad_ckpt_finish */
+}
+
+int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric)
+{
+    uint16_t kl = (uint16_t)st->key_len;
+    uint8_t ml = (uint8_t)strnlen(metric, 255), pending = st->pending;
+    uint32_t rlen = st->rlen > AD_CKPT_MAX_RING ? AD_CKPT_MAX_RING : st->rlen;
+    size_t start = b->len;
+    int rc = st->key_len > UINT16_MAX ? AD_EINVAL : 0;
+    rc = rc ? rc : PUT(b, kl);
+    rc = rc ? rc : put(b, st->key, kl);
+    rc = rc ? rc : PUT(b, ml);
+    rc = rc ? rc : put(b, metric, ml);
+    rc = rc ? rc : put_welford(b, &st->life);
+    rc = rc ? rc : put_welford(b, &st->win);
+    rc = rc ? rc : PUT(b, st->model_off);
+    rc = rc ? rc : PUT(b, st->last_t);
+    rc = rc ? rc : PUT(b, st->closed_until);
+    rc = rc ? rc : PUT(b, st->next_e);
+    rc = rc ? rc : PUT(b, pending);
+    rc = rc ? rc : PUT(b, st->unlearned);
+    rc = rc ? rc : PUT(b, rlen);
+    const struct ad_ring_point *r = st->ring + (st->rlen - rlen);
+    for (uint32_t i = 0; rc == 0 && i < rlen; i++) {
+        uint8_t in = r[i].in_model;
+        rc = PUT(b, r[i].t_us);
+        rc = rc ? rc : PUT(b, r[i].v);
+        rc = rc ? rc : PUT(b, r[i].off);
+        rc = rc ? rc : PUT(b, r[i].low_off);
+        rc = rc ? rc : PUT(b, in);
+    }
+    if (rc) {
+        b->len = start;
+        if (b->p)
+            b->p[start] = '\0';
+    }
+    return rc;
+}
+
+int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
+{
+    size_t at = sizeof(magic) + 8 + 8 + 8 + 4;
+    uint16_t tl;
+    if (b->len < at + 2)
+        return AD_EINVAL;
+    memcpy(&tl, b->p + at, 2);
+    memcpy(b->p + at + 2 + tl, &nseries, 8);
+    uint64_t sum = fnv((const unsigned char *)b->p, b->len);
+    return PUT(b, sum);
+}
+
+/* ---- reading ---- */
+
+struct rd {
+    const unsigned char *p;
+    size_t len, off;
+    bool bad;
+};
+
+static void get(struct rd *r, void *out, size_t n)
+{
+    if (r->bad || r->len - r->off < n) {
+        r->bad = true;
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, r->p + r->off, n);
+    r->off += n;
+}
+
+#define GET(r, v) get((r), &(v), sizeof(v))
+
+static bool welford_ok(const struct ad_welford *w)
+{
+    return isfinite(w->mean) && isfinite(w->m2) && w->m2 >= 0;
+}
+
+int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
+                 void *ud, char *err, size_t errlen)
+{
+    struct rd r = {.p = buf, .len = len};
+    unsigned char m[8];
+    uint16_t tl;
+    uint64_t sum;
+
+    if (len < sizeof(magic) + 8) {
+        snprintf(err, errlen, "truncated: %zu bytes", len);
+        return AD_EPARSE;
+    }
+    memcpy(&sum, r.p + len - 8, 8);
+    if (fnv(r.p, len - 8) != sum) {
+        snprintf(err, errlen, "checksum mismatch (corrupt or truncated)");
+        return AD_EPARSE;
+    }
+    r.len = len - 8;
+    get(&r, m, sizeof(m));
+    if (memcmp(m, magic, 7) != 0) {
+        snprintf(err, errlen, "not an anomalyd checkpoint");
+        return AD_EPARSE;
+    }
+    if (m[7] != AD_CKPT_VERSION) {
+        snprintf(err, errlen, "checkpoint version %u, this build reads version %u", m[7],
+                 AD_CKPT_VERSION);
+        return AD_ERANGE;
+    }
+    memset(h, 0, sizeof(*h));
+    GET(&r, h->fingerprint);
+    GET(&r, h->offset);
+    GET(&r, h->created_ms);
+    GET(&r, h->partition);
+    GET(&r, tl);
+    if (tl >= sizeof(h->topic))
+        r.bad = true;
+    else
+        get(&r, h->topic, tl);
+    GET(&r, h->nseries);
+    if (r.bad || h->nseries > (r.len - r.off) / 80 + 1) {
+        snprintf(err, errlen, "malformed header");
+        return AD_EPARSE;
+    }
+    /* Two passes: check every record, then hand them over, so that a bad file
+     * restores nothing at all. */
+    size_t body = r.off;
+    struct ad_ring_point *ring = NULL;
+    size_t ring_cap = 0;
+    int rc = 0;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        r.off = body;
+        for (uint64_t i = 0; i < h->nseries && rc == 0; i++) {
+            struct ad_series_state st;
+            char key[AD_KEY_MAX + 1], metric[256];
+            uint16_t kl;
+            uint8_t ml, pending;
+            memset(&st, 0, sizeof(st));
+            GET(&r, kl);
+            if (kl == 0 || kl > AD_KEY_MAX) {
+                r.bad = true;
+                break;
+            }
+            get(&r, key, kl);
+            key[kl] = '\0';
+            GET(&r, ml);
+            get(&r, metric, ml);
+            metric[ml] = '\0';
+            GET(&r, st.life.n);
+            GET(&r, st.life.mean);
+            GET(&r, st.life.m2);
+            GET(&r, st.win.n);
+            GET(&r, st.win.mean);
+            GET(&r, st.win.m2);
+            GET(&r, st.model_off);
+            GET(&r, st.last_t);
+            GET(&r, st.closed_until);
+            GET(&r, st.next_e);
+            GET(&r, pending);
+            GET(&r, st.unlearned);
+            GET(&r, st.rlen);
+            if (r.bad || st.rlen > AD_CKPT_MAX_RING || !welford_ok(&st.life) ||
+                !welford_ok(&st.win) || pending > 1) {
+                r.bad = true;
+                break;
+            }
+            if (st.rlen > ring_cap) {
+                struct ad_ring_point *nr = realloc(ring, st.rlen * sizeof(*nr));
+                if (!nr) {
+                    rc = AD_ENOMEM;
+                    break;
+                }
+                ring = nr;
+                ring_cap = st.rlen;
+            }
+            for (uint32_t j = 0; j < st.rlen; j++) {
+                uint8_t in;
+                GET(&r, ring[j].t_us);
+                GET(&r, ring[j].v);
+                GET(&r, ring[j].off);
+                GET(&r, ring[j].low_off);
+                GET(&r, in);
+                ring[j].in_model = in != 0;
+                if (!isfinite(ring[j].v))
+                    r.bad = true;
+            }
+            if (r.bad)
+                break;
+            st.key = key;
+            st.key_len = kl;
+            st.pending = pending;
+            st.ring = ring;
+            if (st.unlearned > st.rlen)
+                st.unlearned = st.rlen;
+            if (pass == 1 && cb)
+                rc = cb(ud, &st, metric);
+        }
+        if (r.bad || (pass == 0 && r.off != r.len)) {
+            snprintf(err, errlen, "malformed series record");
+            rc = AD_EPARSE;
+        }
+        if (!cb)
+            break;
+    }
+    free(ring);
+    return rc;
+}

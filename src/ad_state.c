@@ -1,0 +1,188 @@
+#include "ad_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ad_err.h"
+#include "ad_log.h"
+
+#define CKPT_MAX ((size_t)4 << 30)
+
+int ad_state_path(const char *dir, const char *topic, int32_t partition, char *out, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char name[1024];
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)topic; *p && n + 4 < sizeof(name); p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '.' || *p == '_' || *p == '-') {
+            name[n++] = (char)*p;
+        } else {
+            name[n++] = '%';
+            name[n++] = hex[*p >> 4];
+            name[n++] = hex[*p & 15];
+        }
+    }
+    name[n] = '\0';
+    int w = snprintf(out, len, "%s/%s-%d.ckpt", dir, name, partition);
+    return w < 0 || (size_t)w >= len ? AD_ELIMIT : 0;
+}
+
+int ad_state_dir_init(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "state.dir %s: %s", dir, strerror(errno));
+        return AD_EIO;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
+                   size_t len, char *err, size_t errlen)
+{
+    char path[4096], tmp[4200], prev[4200];
+    const char *step = "open";
+    int fd = -1;
+
+    if (ad_state_path(dir, topic, partition, path, sizeof(path))) {
+        snprintf(err, errlen, "state path too long");
+        return AD_EIO;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    snprintf(prev, sizeof(prev), "%s.prev", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        goto fail;
+    step = "write";
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto fail;
+        off += (size_t)n;
+    }
+    step = "fsync";
+    if (fsync(fd) != 0)
+        goto fail;
+    step = "close";
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    step = "rename";
+    if (rename(path, prev) != 0 && errno != ENOENT)
+        goto fail;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    step = "fsync of the directory";
+    if (fsync_dir(dir) != 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "while writing the checkpoint %s (%s): %s", path, step,
+             strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return AD_EIO;
+}
+
+int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return errno == ENOENT ? AD_ENOENT : AD_EIO;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size > max) {
+        close(fd);
+        return AD_ELIMIT;
+    }
+    size_t size = (size_t)st.st_size, got = 0;
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        close(fd);
+        return AD_ENOMEM;
+    }
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+/* Checks one file; returns 0 when usable (header in *h). */
+static int check_file(const char *path, uint64_t fingerprint, struct ad_ckpt_header *h,
+                      char **buf, size_t *len)
+{
+    char err[256];
+    int rc = ad_state_read_file(path, CKPT_MAX, buf, len);
+    if (rc == AD_ENOENT)
+        return rc;
+    if (rc) {
+        AD_WARN("state", "while reading %s: %s", path, ad_strerror(rc));
+        return rc;
+    }
+    rc = ad_ckpt_read(*buf, *len, h, NULL, NULL, err, sizeof(err));
+    if (rc == 0 && h->fingerprint != fingerprint) {
+        snprintf(err, sizeof(err), "written under other window/model settings");
+        rc = AD_ERANGE;
+    }
+    if (rc) {
+        AD_WARN("state", "checkpoint %s not used: %s", path, err);
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
+                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
+{
+    char path[4096], prev[4200], err[256];
+    char *buf = NULL;
+    size_t len = 0;
+
+    if (ad_state_path(dir, topic, partition, path, sizeof(path)))
+        return AD_ENOENT;
+    snprintf(prev, sizeof(prev), "%s.prev", path);
+    const char *used = path;
+    if (check_file(path, fingerprint, h, &buf, &len) != 0) {
+        used = prev;
+        if (check_file(prev, fingerprint, h, &buf, &len) != 0)
+            return AD_ENOENT;
+        AD_WARN("state", "using the previous checkpoint %s", prev);
+    }
+    int rc = ad_ckpt_read(buf, len, h, cb, ud, err, sizeof(err));
+    free(buf);
+    if (rc == 0)
+        AD_INFO("state", "restored %llu series of %s[%d] from %s, resuming at offset %lld",
+                (unsigned long long)h->nseries, topic, partition, used, (long long)h->offset);
+    return rc;
+}
