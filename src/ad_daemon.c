@@ -117,7 +117,9 @@ struct ad_daemon {
     uint32_t next_tp_id;
     struct token *blocked, *blocked_tail;
     size_t nblocked;
-    bool paused, stopping;
+    bool paused, hard_paused, stopping;
+    bool want_headers; /* input.key is header:NAME */
+    uint64_t paused_since;
     int status;
     uint64_t consumed, delivered, delivery_errors, dead_letters, queue_full;
     uint32_t *lat_us; /* alert latencies, window close -> delivery report */
@@ -324,17 +326,35 @@ static void store_offsets(struct ad_daemon *d, struct tpart *only)
 
 /* ---- producing -------------------------------------------------------------- */
 
-static void pause_consumer(struct ad_daemon *d, bool pause)
+/* While the producer queue is full the consumer queue is simply not drained:
+ * fetched records wait in librdkafka and consumption resumes at once. (Pausing
+ * the partitions instead makes librdkafka drop its prefetched records and
+ * fetch again only about a second after the resume.) A block that lasts
+ * HARD_PAUSE_MS pauses the partitions for real and polls again, so the group
+ * does not evict a consumer that has stopped polling (max.poll.interval.ms). */
+#define HARD_PAUSE_MS 30000
+
+static void hard_pause(struct ad_daemon *d, bool pause)
 {
     rd_kafka_topic_partition_list_t *l = NULL;
-    if (d->paused == pause || rd_kafka_assignment(d->consumer, &l) || !l)
+    if (d->hard_paused == pause || rd_kafka_assignment(d->consumer, &l) || !l)
         return;
     if (pause)
         rd_kafka_pause_partitions(d->consumer, l);
     else
         rd_kafka_resume_partitions(d->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
+    d->hard_paused = pause;
+}
+
+static void pause_consumer(struct ad_daemon *d, bool pause)
+{
+    if (d->paused == pause)
+        return;
     d->paused = pause;
+    d->paused_since = uv_now(d->loop);
+    if (!pause)
+        hard_pause(d, false);
     AD_INFO("kafka", "%s consuming: producer queue %s", pause ? "pausing" : "resuming",
             pause ? "full" : "drained");
 }
@@ -383,6 +403,7 @@ static int produce(struct ad_daemon *d, struct token *tok)
 }
 
 static void on_retry(uv_timer_t *t);
+static void drain_consumer(struct ad_daemon *d);
 
 static void block(struct ad_daemon *d, struct token *tok)
 {
@@ -430,6 +451,10 @@ static void on_retry(uv_timer_t *t)
     if (!d->blocked) {
         uv_timer_stop(&d->retry);
         pause_consumer(d, false);
+        drain_consumer(d);
+    } else if (!d->hard_paused && uv_now(d->loop) - d->paused_since >= HARD_PAUSE_MS) {
+        hard_pause(d, true);
+        drain_consumer(d);
     }
 }
 
@@ -749,13 +774,16 @@ static void handle_message(struct ad_daemon *d, rd_kafka_message_t *m)
         .offset = m->offset,
         .timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
     };
-    if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (d->want_headers && rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         meta.header = header_lookup;
         meta.header_ctx = hdrs;
     }
     d->consumed++;
-    if (t)
-        t->consumed++;
+    if (t && t->consumed++ == 0 && t->ckpt_offset >= 0 && m->offset < t->ckpt_offset)
+        AD_WARN("state",
+                "%s[%d] restarts at offset %lld, before its checkpoint's %lld: the log was "
+                "truncated or recreated; the restored models may not belong to it",
+                topic, (int)m->partition, (long long)m->offset, (long long)t->ckpt_offset);
     ad_pipeline_push(d->pipe, m->payload ? m->payload : "", m->len, &meta,
                      (int64_t)uv_now(d->loop));
     if (t)
@@ -769,7 +797,10 @@ static void drain_consumer(struct ad_daemon *d)
     int budget = DRAIN_BUDGET;
     rd_kafka_message_t *m;
 
-    while (!d->stopping && budget-- > 0 && (m = rd_kafka_consumer_poll(d->consumer, 0))) {
+    /* Soft-paused: leave the records in librdkafka's queue. Hard-paused: poll
+     * (partitions deliver nothing; events and rebalances are still served). */
+    while (!d->stopping && (!d->paused || d->hard_paused) && budget-- > 0 &&
+           (m = rd_kafka_consumer_poll(d->consumer, 0))) {
         handle_message(d, m);
         rd_kafka_message_destroy(m);
     }
@@ -848,8 +879,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 /* Resume exactly where the checkpoint's state ends. */
                 e->offset = h.offset;
                 t->ckpt_offset = h.offset;
-                t->next_off = h.offset;
-                t->stored = h.offset;
+                t->next_off = h.offset; /* stored (and committed) at the next tick */
             }
         }
         rd_kafka_error_t *e = NULL;
@@ -861,9 +891,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             AD_ERROR("kafka", "while assigning partitions: %s", rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
         }
-        if (d->paused) {
-            d->paused = false;
-            pause_consumer(d, true);
+        if (d->hard_paused) {
+            d->hard_paused = false;
+            hard_pause(d, true); /* the new partitions too */
         }
         return;
     }
@@ -1279,6 +1309,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     d->cfg = cfg;
     d->opts = *opts;
     d->cfd[0] = d->cfd[1] = d->pfd[0] = d->pfd[1] = -1;
+    d->want_headers = strncmp(cfg->input.key, "header:", 7) == 0;
     rc = ad_pipeline_new(cfg, &d->pipe, err, errlen);
     if (rc)
         goto fail;

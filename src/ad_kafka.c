@@ -110,6 +110,11 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
         SET("auto.commit.interval.ms", "5000");
         SET("enable.partition.eof", "false");
         SET("auto.offset.reset", cfg->kafka.start == AD_START_EARLIEST ? "earliest" : "latest");
+        /* librdkafka (before 2.4) stops fetching at queued.min.messages
+         * (100k) and looks again only when its broker thread wakes, up to a
+         * second later; we drain 100k records in a fraction of that. The
+         * queue stays bounded by queued.max.messages.kbytes (64 MiB). */
+        SET("queued.min.messages", "1000000");
     } else {
         SET("enable.idempotence", "true");
         SET("acks", "all");
