@@ -36,6 +36,12 @@ int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config
  * max_pending rows are already held (the row is not taken), AD_ENOMEM. */
 int ad_webhook_add(struct ad_webhook *w, const char *row, size_t len, void *token);
 
+/* Queues the dashboard row of a flagged window (its newest point, with the
+ * remote verdict when the alert carries one, else the local model's band).
+ * Returns as ad_webhook_add(), or AD_EINVAL for a row that cannot be built. */
+struct ad_alert;
+int ad_webhook_add_alert(struct ad_webhook *w, const struct ad_alert *a, void *token);
+
 size_t ad_webhook_pending(const struct ad_webhook *w);
 void ad_webhook_stats(const struct ad_webhook *w, struct ad_webhook_stats *out);
 

@@ -490,20 +490,11 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
     if (d->alog && ad_alert_log_write(d->alog, line, len) != 0)
         AD_WARN("sink", "while writing the alert log: %s", strerror(errno));
     if (d->webhook) {
-        struct ad_buf row;
-        int64_t t = d->cfg->windows.sliding ? a->window_end_us - d->cfg->windows.tumbling_size_us
-                                            : a->window_start_us;
-        bool local = strcmp(a->detector, "welford") == 0;
-        ad_buf_init(&row, 4096);
-        if (ad_det_webhook_row(&row, t, a->value, a->remote, local, a->expected, a->stddev,
-                               a->threshold) == 0) {
-            struct hold *h = hold_new(d, a->topic, a->partition, a->low_offset);
-            if (ad_webhook_add(d->webhook, row.p, row.len, h) != 0) {
-                d->webhook_refused++;
-                hold_release(d, h);
-            }
+        struct hold *h = hold_new(d, a->topic, a->partition, a->low_offset);
+        if (ad_webhook_add_alert(d->webhook, a, h) != 0) {
+            d->webhook_refused++;
+            hold_release(d, h);
         }
-        ad_buf_free(&row);
     }
     if (!d->cfg->sinks.kafka_topic[0])
         return;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ad_alert.h"
 #include "ad_buf.h"
 #include "ad_detector.h"
 #include "ad_err.h"
@@ -234,6 +235,22 @@ int ad_webhook_add(struct ad_webhook *w, const char *row, size_t len, void *toke
     w->st.rows++;
     schedule(w);
     return 0;
+}
+
+int ad_webhook_add_alert(struct ad_webhook *w, const struct ad_alert *a, void *token)
+{
+    const struct ad_config *cfg = w->cfg;
+    /* A slide's value is its newest tumbling point: timestamp = its start. */
+    int64_t t = cfg->windows.sliding ? a->window_end_us - cfg->windows.tumbling_size_us
+                                     : a->window_start_us;
+    struct ad_buf row;
+    ad_buf_init(&row, 4096);
+    int rc = ad_det_webhook_row(&row, t, a->value, a->remote, strcmp(a->detector, "welford") == 0,
+                                a->expected, a->stddev, a->threshold);
+    if (rc == 0)
+        rc = ad_webhook_add(w, row.p, row.len, token);
+    ad_buf_free(&row);
+    return rc;
 }
 
 size_t ad_webhook_pending(const struct ad_webhook *w)

@@ -127,18 +127,8 @@ static void replay_alert(void *ud, const struct ad_alert *a, const char *line, s
     fwrite(line, 1, len, s->out);
     if (s->log && ad_alert_log_write(s->log, line, len) != 0)
         s->log_errors++;
-    if (s->webhook) {
-        struct ad_buf row;
-        int64_t t = s->cfg->windows.sliding
-                        ? a->window_end_us - s->cfg->windows.tumbling_size_us
-                        : a->window_start_us;
-        ad_buf_init(&row, 4096);
-        if (ad_det_webhook_row(&row, t, a->value, a->remote, strcmp(a->detector, "welford") == 0,
-                               a->expected, a->stddev, a->threshold) != 0 ||
-            ad_webhook_add(s->webhook, row.p, row.len, NULL) != 0)
-            s->webhook_lost++;
-        ad_buf_free(&row);
-    }
+    if (s->webhook && ad_webhook_add_alert(s->webhook, a, NULL) != 0)
+        s->webhook_lost++;
 }
 
 static void replay_remote_job(void *ud, struct ad_remote_job *job)
