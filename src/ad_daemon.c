@@ -119,6 +119,8 @@ struct ad_daemon {
     size_t nblocked;
     bool paused, hard_paused, stopping;
     bool want_headers; /* input.key is header:NAME */
+    uint64_t rejects_logged, rejects_since; /* per-record problems: the first few, then summaries */
+    uint64_t rejects_summary_ms;
     uint64_t paused_since;
     int status;
     uint64_t consumed, delivered, delivery_errors, dead_letters, queue_full;
@@ -511,10 +513,22 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
     send_token(d, tok);
 }
 
+#define REJECTS_LOGGED   10    /* per-record problems logged one by one */
+#define REJECTS_SUMMARY_MS 60000 /* then one summary a minute */
+
 static void on_reject(void *ud, const void *buf, size_t len, const struct ad_record_meta *meta,
                       const char *reason)
 {
     struct ad_daemon *d = ud;
+    if (d->rejects_logged < REJECTS_LOGGED) {
+        d->rejects_logged++;
+        AD_WARN("decode", "record rejected: reason=%s source=%s[%d]@%lld bytes=%zu%s", reason,
+                meta->topic, (int)meta->partition, (long long)meta->offset, len,
+                d->rejects_logged == REJECTS_LOGGED ? " (further ones are summarized every minute)"
+                                                    : "");
+    } else {
+        d->rejects_since++;
+    }
     if (!d->cfg->sinks.dead_letter_topic[0])
         return;
     struct token *tok = token_new(TOKEN_DEAD_LETTER, "", 0, buf, len, meta->topic);
@@ -836,6 +850,13 @@ static void on_tick(uv_timer_t *h)
     }
     ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
     store_offsets(d, NULL);
+    if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
+        AD_WARN("decode", "%llu more records rejected since the last report "
+                          "(by reason: anomalyd_records_rejected_total)",
+                (unsigned long long)d->rejects_since);
+        d->rejects_since = 0;
+        d->rejects_summary_ms = uv_now(d->loop);
+    }
     if (!d->ready_sent && time(NULL) - d->start_time >= 10) {
         /* Subscribed and polling, but the group gave us nothing (yet). */
         ad_notify("READY=1\nSTATUS=consuming, no partitions assigned yet");
