@@ -44,6 +44,7 @@ struct xfer {
     char errbuf[CURL_ERROR_SIZE];
     ad_http_cb cb;
     void *ud;
+    uv_timer_t deadline; /* safety net: libcurl's own timeout may never fire */
 };
 
 static void maybe_free(struct ad_http *h)
@@ -68,6 +69,22 @@ static void on_sock_closed(uv_handle_t *handle)
     free(c);
     h->open_handles--;
     maybe_free(h);
+}
+
+static void on_deadline_closed(uv_handle_t *handle)
+{
+    struct xfer *x = handle->data;
+    struct ad_http *h = x->h;
+    free(x);
+    h->open_handles--;
+    maybe_free(h);
+}
+
+static void finish(struct xfer *x, CURLcode code);
+
+static void on_deadline(uv_timer_t *t)
+{
+    finish(t->data, CURLE_OPERATION_TIMEDOUT);
 }
 
 static void finish(struct xfer *x, CURLcode code)
@@ -108,7 +125,9 @@ static void finish(struct xfer *x, CURLcode code)
     x->cb(x->ud, &r);
     ad_buf_free(&x->resp);
     free(x->body);
-    free(x);
+    uv_timer_stop(&x->deadline);
+    h->open_handles++;
+    uv_close((uv_handle_t *)&x->deadline, on_deadline_closed); /* frees x */
 }
 
 static void check_multi_info(struct ad_http *h)
@@ -260,6 +279,9 @@ int ad_http_new(uv_loop_t *loop, struct ad_http **out)
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    /* Keep idle keep-alive connections: the default cache shrinks with the
+     * number of transfers and closes connections after every quiet moment. */
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
     *out = h;
     return 0;
 }
@@ -321,6 +343,11 @@ int ad_http_post(struct ad_http *h, const struct ad_http_request *req, ad_http_c
         h->xfers->prev = x;
     h->xfers = x;
     h->in_flight++;
+    uv_timer_init(h->loop, &x->deadline);
+    x->deadline.data = x;
+    uv_update_time(h->loop);
+    uv_timer_start(&x->deadline, on_deadline,
+                   (uint64_t)(req->timeout_ms > 0 ? req->timeout_ms : 5000L) + 100, 0);
     return 0;
 fail:
     if (x->easy)

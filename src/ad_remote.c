@@ -147,6 +147,12 @@ static void attempt(struct ad_remote *r, struct req *q)
     };
     uint64_t now = uv_now(r->loop);
     uint64_t left = q->start_ms + (uint64_t)(r->cfg->remote.budget_us / 1000) - now;
+    if ((int64_t)left <= 0) {
+        /* The budget ran out while the job waited for a slot: no request, and
+         * no failure for the breaker (the server was never asked). */
+        answer(r, q, NULL, "timeout", "budget exhausted before the request could start");
+        return;
+    }
     if ((long)left < hr.timeout_ms)
         hr.timeout_ms = (long)left > 0 ? (long)left : 1;
     if (!ad_breaker_allow(&r->breaker, (int64_t)now)) {
@@ -186,6 +192,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
 {
     struct req *q = ud;
     struct ad_remote *r = q->r;
+    uv_update_time(r->loop); /* the loop's cached time may lag: retries wait from now */
     uint64_t now = uv_now(r->loop);
     bool transport = resp->transport_error != 0;
     enum ad_det_class cls = ad_det_classify(resp->status, transport);
@@ -336,6 +343,7 @@ void ad_remote_submit(struct ad_remote *r, struct ad_remote_job *job)
     }
     q->r = r;
     q->job = job;
+    uv_update_time(r->loop);
     q->start_ms = uv_now(r->loop);
     ad_buf_init(&q->body, BODY_MAX);
     struct ad_det_point *pts = malloc((job->n_points ? job->n_points : 1) * sizeof(*pts));

@@ -134,6 +134,7 @@ int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opt
     size_t cap = opts->max_record + 1 + READ_CHUNK, len = 0;
     char *buf = malloc(cap);
     bool skipping = false; /* inside a line that is already too long */
+    unsigned since_pump = 0;
     int rc = 0;
 
     if (!buf)
@@ -162,6 +163,10 @@ int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opt
             else
                 push_line(&r, buf + start, l, l > opts->max_record);
             start += l + 1;
+            if (opts->pump && ++since_pump >= 64) { /* keep HTTP moving within a chunk */
+                since_pump = 0;
+                opts->pump(opts->pump_ud, false);
+            }
         }
         memmove(buf, buf + start, len - start);
         len -= start;

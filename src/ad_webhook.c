@@ -32,7 +32,7 @@ struct ad_webhook {
     struct row *head, *tail;
     size_t pending;
     size_t in_batch; /* rows of the batch in flight (from head) */
-    bool busy, closing, timer_closed;
+    bool busy, closing, timer_closed, backoff;
     unsigned attempt;
     uint64_t rng;
     char **headers;
@@ -81,12 +81,14 @@ static void ack_rows(struct ad_webhook *w, size_t n, bool delivered)
 
 static void on_timer(uv_timer_t *t)
 {
-    post_batch(t->data);
+    struct ad_webhook *w = t->data;
+    w->backoff = false;
+    post_batch(w);
 }
 
 static void schedule(struct ad_webhook *w)
 {
-    if (w->closing || w->busy || !w->head)
+    if (w->closing || w->busy || w->backoff || !w->head)
         return;
     if (w->pending >= (size_t)w->cfg->sinks.webhook_batch_size)
         post_batch(w);
@@ -118,9 +120,11 @@ static void on_response(void *ud, const struct ad_http_response *resp)
             delay = ad_det_backoff_ms(w->attempt, BACKOFF_BASE, BACKOFF_MAX, &w->rng);
         if (w->attempt < 30)
             w->attempt++;
+        uv_update_time(w->loop);
         AD_WARN("webhook", "while posting %zu rows: %s; retrying in %lld ms", w->in_batch,
                 resp->transport_error ? resp->error : "server error", (long long)delay);
         w->in_batch = 0;
+        w->backoff = true; /* no batch goes before the backoff is over */
         uv_timer_start(&w->timer, on_timer, (uint64_t)delay, 0);
         return;
     }
@@ -135,7 +139,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
 
 static void post_batch(struct ad_webhook *w)
 {
-    if (w->busy || !w->head || w->closing)
+    if (w->busy || w->backoff || !w->head || w->closing)
         return;
     uv_timer_stop(&w->timer);
     ad_buf_reset(&w->body);
@@ -165,6 +169,7 @@ static void post_batch(struct ad_webhook *w)
     if (ad_http_post(w->http, &req, on_response, w) != 0) {
         w->busy = false;
         w->in_batch = 0;
+        w->backoff = true;
         uv_timer_start(&w->timer, on_timer, BACKOFF_MAX, 0);
     }
 }
