@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,8 @@ struct ad_daemon {
     size_t nblocked;
     bool paused, hard_paused, stopping;
     bool want_headers; /* input.key is header:NAME */
+    bool closing_consumer;   /* the consumer is being closed (on the closer thread) */
+    bool consumer_abandoned; /* its close did not finish in time: never touch it again */
     uint64_t rejects_logged, rejects_since; /* per-record problems: the first few, then summaries */
     uint64_t rejects_summary_ms;
     uint64_t paused_since;
@@ -918,8 +921,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             store_offsets(d, t);
         }
     }
-    if (!lost) {
-        rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
+    if (!lost && !d->closing_consumer) {
+        /* Asynchronous: a synchronous commit would stall the loop for as long
+         * as the coordinator is unreachable. The next owner may then re-read
+         * a little more, never less. */
+        rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 1);
         if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
             AD_WARN("kafka", "while committing on revoke: %s", rd_kafka_err2str(ce));
     }
@@ -1006,12 +1012,17 @@ static void render_metrics(struct ad_daemon *d, struct ad_buf *b)
     FAMILY("anomalyd_process_start_time_seconds", "gauge", "Start time since the epoch.");
     SAMPLE("anomalyd_process_start_time_seconds", d->start_time);
 
+    /* Each family's samples must form one group (text format 0.0.4). */
     FAMILY("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.");
-    FAMILY("anomalyd_consumer_lag", "gauge", "Consumer lag in records (librdkafka statistics).");
     for (struct tpart *t = d->parts; t; t = t->next) {
         snprintf(part, sizeof(part), "%d", t->partition);
         const char *l[] = {"topic", t->topic, "partition", part};
         ad_prom_sample(b, "anomalyd_records_consumed_total", l, 2, (double)t->consumed);
+    }
+    FAMILY("anomalyd_consumer_lag", "gauge", "Consumer lag in records (librdkafka statistics).");
+    for (struct tpart *t = d->parts; t; t = t->next) {
+        snprintf(part, sizeof(part), "%d", t->partition);
+        const char *l[] = {"topic", t->topic, "partition", part};
         if (t->lag >= 0)
             ad_prom_sample(b, "anomalyd_consumer_lag", l, 2, (double)t->lag);
     }
@@ -1425,6 +1436,74 @@ fail:
     return rc;
 }
 
+/* Commits the stored offsets and leaves the group, on a helper thread so
+ * that an unreachable coordinator cannot hold the stop past CLOSE_TIMEOUT_MS
+ * (librdkafka would wait for its request timeouts). On a timeout the consumer
+ * is abandoned to the exiting process. */
+#define CLOSE_TIMEOUT_MS 5000
+
+struct closer {
+    rd_kafka_t *rk;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, abandoned;
+};
+
+static void *closer_main(void *arg)
+{
+    struct closer *c = arg;
+    rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, NULL, 0);
+    if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        AD_WARN("kafka", "while committing offsets at shutdown: %s", rd_kafka_err2str(ce));
+    rd_kafka_consumer_close(c->rk); /* leaves the group */
+    pthread_mutex_lock(&c->mu);
+    c->done = true;
+    bool free_it = c->abandoned;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    if (free_it)
+        free(c); /* the waiter gave up on us */
+    return NULL;
+}
+
+static void close_consumer(struct ad_daemon *d)
+{
+    struct closer *c = calloc(1, sizeof(*c));
+    pthread_t th;
+    struct timespec ts;
+
+    d->closing_consumer = true;
+    if (!c)
+        return;
+    c->rk = d->consumer;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (pthread_create(&th, NULL, closer_main, c) != 0) {
+        closer_main(c);
+        free(c);
+        return;
+    }
+    pthread_detach(th);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += CLOSE_TIMEOUT_MS / 1000;
+    pthread_mutex_lock(&c->mu);
+    while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0) {
+    }
+    bool done = c->done;
+    c->abandoned = !done;
+    pthread_mutex_unlock(&c->mu);
+    if (done) {
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+        free(c);
+    } else {
+        AD_WARN("kafka", "the group coordinator did not answer within %d ms; exiting without "
+                         "leaving the group (the session times out instead)",
+                CLOSE_TIMEOUT_MS);
+        d->consumer_abandoned = true;
+    }
+}
+
 void ad_daemon_stop(struct ad_daemon *d)
 {
     if (d->stopping)
@@ -1466,10 +1545,7 @@ void ad_daemon_stop(struct ad_daemon *d)
         for (struct tpart *t = d->parts; t; t = t->next)
             ckpt_sync(d, t);
         store_offsets(d, NULL);
-        rd_kafka_resp_err_t ce = rd_kafka_commit(d->consumer, NULL, 0);
-        if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            AD_WARN("kafka", "while committing offsets at shutdown: %s", rd_kafka_err2str(ce));
-        rd_kafka_consumer_close(d->consumer); /* leaves the group */
+        close_consumer(d);
         AD_INFO("daemon",
                 "stopped: %llu records consumed, %llu outputs delivered, %llu delivery errors, "
                 "%llu dead letters",
@@ -1498,6 +1574,8 @@ void ad_daemon_free(struct ad_daemon *d)
 {
     if (!d)
         return;
+    if (d->consumer_abandoned)
+        return; /* the closer thread may still use the daemon; the process exits */
     if (d->cq)
         rd_kafka_queue_destroy(d->cq);
     if (d->pq)

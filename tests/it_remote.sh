@@ -26,7 +26,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 pass=0 fail=0
 
-# ---- helpers (the same in every it_remote_*.sh) -------------------------------
+# ---- helpers ----------------------------------------------------------------------
 # start_stub NAME [server args]: a fresh server logging to $work/NAME.log; sets PORT.
 start_stub() {
   local name=$1 deadline=$((SECONDS + 15))
@@ -52,14 +52,14 @@ stop_stub() {
   fi
 }
 # replay NAME CONFIG INPUT [anomalyd args]: alerts to NAME.alerts, stderr to
-# NAME.err, exit code to NAME.rc, wall seconds to NAME.secs; bounded by 120 s.
+# NAME.err, exit code to NAME.rc, wall milliseconds to NAME.ms; bounded by 120 s.
 replay() {
   local name=$1 cfg=$2 input=$3 t0 rc=0
   shift 3
-  t0=$(date +%s.%N)
+  t0=$(date +%s%N)
   timeout 120 "$bin" -c "$cfg" --input "$input" "$@" >"$work/$name.alerts" 2>"$work/$name.err" || rc=$?
   echo $rc >"$work/$name.rc"
-  echo "$(date +%s.%N) - $t0" | bc >"$work/$name.secs"
+  echo $((($(date +%s%N) - t0) / 1000000)) >"$work/$name.ms"
 }
 # check NAME: runs the Python on stdin (after PYLIB); ok when it exits 0. Its
 # last output line, if any, is shown after the name.
@@ -79,7 +79,7 @@ def path(p): return p if p.startswith("/") else os.path.join(W, p)
 def load(p): return [json.loads(l) for l in open(path(p)) if l.strip()]
 def text(p): return open(path(p)).read()
 def rc(name): return int(text(name + ".rc"))
-def secs(name): return float(text(name + ".secs"))
+def secs(name): return int(text(name + ".ms")) / 1000.0
 def iso(us): return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(us // 1000000))
 def parse_iso(s):
     import calendar
@@ -154,12 +154,12 @@ def body_re(tail):
     return re.compile(r"^\{\"series\":\[" + POINT + "(?:," + POINT + r")*\]" + re.escape(tail) + "$")
 ROW_FIELDS = ["timestamp", "value", "expectedValue", "upperMargin", "lowerMargin", "isAnomaly",
               "isPositiveAnomaly", "isNegativeAnomaly"]
-def expected_rows(name, slide_point=60):
+def expected_rows(name, tumbling_s=60):
     """The webhook rows the alerts of NAME should give (local verdicts)."""
     out = []
     for a in load(name + ".alerts"):
         m = a["threshold"] * a["stddev"]
-        out.append({"timestamp": iso(parse_iso(a["window_end"]) - slide_point * 1000000),
+        out.append({"timestamp": iso(parse_iso(a["window_end"]) - tumbling_s * 1000000),
                     "value": a["value"], "expectedValue": a["expected"], "upperMargin": m,
                     "lowerMargin": m, "isAnomaly": True,
                     "isPositiveAnomaly": a["value"] > a["expected"],
@@ -422,10 +422,10 @@ PY
 key='s3cr3t-Key-0123456789abcdef'
 export ANOMALY_DETECTOR_KEY=$key
 start_stub key --default ok-anomaly
-replay b_key "$cfgB" "$work/b.jsonl" "${B[@]}" $(remote confirm)
+replay b_key "$cfgB" "$work/b.jsonl" "${B[@]}" $(remote confirm) --set log.level=debug
 stop_stub
 start_stub key401 --default 401
-replay b_key401 "$cfgB" "$work/b.jsonl" "${B[@]}" $(remote confirm)
+replay b_key401 "$cfgB" "$work/b.jsonl" "${B[@]}" $(remote confirm) --set log.level=debug
 stop_stub
 "$bin" -c "$cfgB" --check-config $(remote confirm) >"$work/check.out" 2>&1 || true
 unset ANOMALY_DETECTOR_KEY
@@ -534,7 +534,7 @@ group_faults() {
 # Confirm mode over scenario B: the 11 locally flagged windows are asked; the
 # server's attempt script decides what each window's k-th request gets. The
 # breaker is out of the way (threshold 1000) unless the case is about it.
-CF="$(echo --set remote.anomaly_detector.breaker_threshold=1000)"
+CF="--set remote.anomaly_detector.breaker_threshold=1000"
 # fault NAME STUB_ARGS... -- ANOMALYD_ARGS...: one run against a fresh server.
 fault() {
   local name=$1 stubargs=()
