@@ -113,8 +113,8 @@ void ad_pipeline_flush(struct ad_pipeline *p);
  * directory). Returns 0 or an error with a message in err. */
 int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_t errlen);
 
-/* Writes every series' lifetime model as M2 JSON lines to fd. */
-int ad_pipeline_export(struct ad_pipeline *p, int fd);
+/* Appends every series' lifetime model to out as M2 JSON lines. */
+int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out);
 
 /* Applies the scoring settings of cfg (model.welford threshold, min_samples,
  * direction, learn_anomalies): what a reload may change without a restart. */

@@ -10,6 +10,7 @@
 #ifndef AD_STATE_H
 #define AD_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,12 @@ int ad_state_path(const char *dir, const char *topic, int32_t partition, char *o
 
 /* Creates dir (mode 0750) when missing. Returns 0 or AD_EIO with err. */
 int ad_state_dir_init(const char *dir, char *err, size_t errlen);
+
+/* Writes buf durably as path: a temp file beside it, fsync, (with keep_prev
+ * the current file renamed to path.prev,) rename over path, fsync of the
+ * directory. Returns 0 or AD_EIO with the failing step and strerror in err. */
+int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
+                          char *err, size_t errlen);
 
 /* Writes buf durably as the partition's checkpoint. Returns 0 or AD_EIO with
  * the failing step and strerror in err. */

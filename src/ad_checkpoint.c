@@ -8,15 +8,13 @@
 #include <string.h>
 
 #include "ad_err.h"
+#include "ad_hash.h"
 
 static const unsigned char magic[8] = {'A', 'D', 'C', 'K', 'P', 'T', 0, AD_CKPT_VERSION};
 
 static uint64_t fnv(const unsigned char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
+    return ad_fnv1a64(AD_FNV64_BASIS, p, n);
 }
 
 uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg)

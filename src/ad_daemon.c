@@ -600,12 +600,12 @@ static bool tp_has_pending(const struct tpart *t)
 
 /* Serializes t's state. Returns NULL when there is nothing new to save or the
  * state is not consistent now (outputs in flight). */
-static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool force)
+static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
 {
     if (!d->checkpoints || t->ckpt_busy || tp_has_pending(t))
         return NULL;
     int64_t safe = tp_safe(d, t);
-    if (safe < 0 || (!force && t->consumed == t->ckpt_consumed && safe == t->ckpt_offset))
+    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset))
         return NULL;
     struct ckpt_work *w = calloc(1, sizeof(*w));
     if (!w)
@@ -679,7 +679,7 @@ static void ckpt_after_cb(uv_work_t *req, int status)
 /* Checkpoints t now, on this thread (revoke, shutdown). */
 static void ckpt_sync(struct ad_daemon *d, struct tpart *t)
 {
-    struct ckpt_work *w = ckpt_prepare(d, t, false);
+    struct ckpt_work *w = ckpt_prepare(d, t);
     if (!w)
         return;
     ckpt_write(w);
@@ -698,7 +698,7 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
         return;
     }
     t->ckpt_wanted = false;
-    struct ckpt_work *w = ckpt_prepare(d, t, false);
+    struct ckpt_work *w = ckpt_prepare(d, t);
     if (!w)
         return;
     t->ckpt_busy = true;

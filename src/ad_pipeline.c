@@ -8,9 +8,9 @@
 #include "ad_buf.h"
 #include "ad_checkpoint.h"
 #include "ad_err.h"
+#include "ad_hash.h"
 #include "ad_model.h"
 #include "ad_score.h"
-#include "ad_sink.h"
 
 #define ALERT_LINE_MAX (64 * 1024)
 #define JOB_BUCKETS    4096
@@ -56,12 +56,7 @@ struct ad_pipeline {
 
 static uint64_t job_hash(const char *key, size_t len, const char *metric)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)key[i]) * 0x100000001b3ULL;
-    for (; *metric; metric++)
-        h = (h ^ (unsigned char)*metric) * 0x100000001b3ULL;
-    return h;
+    return ad_fnv1a64(ad_fnv1a64(AD_FNV64_BASIS, key, len), metric, strlen(metric));
 }
 
 static bool same_series(const struct job *a, const struct job *b)
@@ -455,8 +450,7 @@ int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_
 
 struct export_ctx {
     struct ad_pipeline *p;
-    struct ad_buf buf;
-    int fd;
+    struct ad_buf *out;
 };
 
 static int export_series(void *ud, const struct ad_series *s)
@@ -465,33 +459,18 @@ static int export_series(void *ud, const struct ad_series *s)
     size_t len;
     const char *key = ad_series_key(s, &len);
     const struct ad_welford *m = ad_series_model(s);
-    int rc;
 
     if (m->n == 0)
         return 0;
-    rc = ad_model_format_line(&c->buf, key, len,
-                              ad_decoder_metric_name(c->p->dec, ad_series_metric(s)), m->n,
-                              m->mean, m->m2);
-    if (rc)
-        return rc;
-    if (c->buf.len >= 64 * 1024) {
-        rc = ad_write_all(c->fd, c->buf.p, c->buf.len);
-        ad_buf_reset(&c->buf);
-    }
-    return rc;
+    return ad_model_format_line(c->out, key, len,
+                                ad_decoder_metric_name(c->p->dec, ad_series_metric(s)), m->n,
+                                m->mean, m->m2);
 }
 
-int ad_pipeline_export(struct ad_pipeline *p, int fd)
+int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out)
 {
-    struct export_ctx c = {.p = p, .fd = fd};
-    int rc;
-
-    ad_buf_init(&c.buf, 1024 * 1024);
-    rc = ad_window_foreach(p->win, export_series, &c);
-    if (rc == 0 && c.buf.len)
-        rc = ad_write_all(fd, c.buf.p, c.buf.len);
-    ad_buf_free(&c.buf);
-    return rc;
+    struct export_ctx c = {.p = p, .out = out};
+    return ad_window_foreach(p->win, export_series, &c);
 }
 
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out)

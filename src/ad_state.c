@@ -55,17 +55,17 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
-                   size_t len, char *err, size_t errlen)
+int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
+                          char *err, size_t errlen)
 {
-    char path[4096], tmp[4200], prev[4200];
+    char tmp[4200], prev[4200], dir[4096];
     const char *step = "open";
+    const char *slash = strrchr(path, '/');
     int fd = -1;
 
-    if (ad_state_path(dir, topic, partition, path, sizeof(path))) {
-        snprintf(err, errlen, "state path too long");
-        return AD_EIO;
-    }
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (!dir[0])
+        snprintf(dir, sizeof(dir), "/");
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     snprintf(prev, sizeof(prev), "%s.prev", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -90,7 +90,7 @@ int ad_state_write(const char *dir, const char *topic, int32_t partition, const 
     }
     fd = -1;
     step = "rename";
-    if (rename(path, prev) != 0 && errno != ENOENT)
+    if (keep_prev && rename(path, prev) != 0 && errno != ENOENT)
         goto fail;
     if (rename(tmp, path) != 0)
         goto fail;
@@ -99,12 +99,22 @@ int ad_state_write(const char *dir, const char *topic, int32_t partition, const 
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "while writing the checkpoint %s (%s): %s", path, step,
-             strerror(errno));
+    snprintf(err, errlen, "while writing %s (%s): %s", path, step, strerror(errno));
     if (fd >= 0)
         close(fd);
     unlink(tmp);
     return AD_EIO;
+}
+
+int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
+                   size_t len, char *err, size_t errlen)
+{
+    char path[4096];
+    if (ad_state_path(dir, topic, partition, path, sizeof(path))) {
+        snprintf(err, errlen, "state path too long");
+        return AD_EIO;
+    }
+    return ad_state_write_atomic(path, buf, len, true, err, errlen);
 }
 
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)

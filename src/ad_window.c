@@ -20,6 +20,7 @@
 
 #include "ad_config.h"
 #include "ad_err.h"
+#include "ad_hash.h"
 
 struct slot {
     int64_t start;
@@ -364,15 +365,9 @@ static void close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
 
 static uint64_t series_hash(const char *key, size_t len, uint32_t metric)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 0x100000001b3ULL;
-    }
-    h ^= metric;
-    h *= 0x100000001b3ULL;
-    h ^= h >> 29;
-    return h;
+    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, key, len);
+    h = ad_fnv1a64(h, &metric, sizeof(metric));
+    return h ^ (h >> 29);
 }
 
 static int table_grow(struct ad_window *w)

@@ -241,27 +241,20 @@ static void print_summary(const struct ad_pipeline_stats *st, double secs)
     ad_buf_free(&b);
 }
 
-/* Writes the models to path.tmp, then renames it over path. */
+/* Writes the models to stdout ("-") or durably to path. */
 static int export_models(struct ad_pipeline *p, const char *path)
 {
-    char tmp[4096];
-    int fd, rc;
+    struct ad_buf b;
+    char err[512];
+    int rc;
 
-    if (strcmp(path, "-") == 0)
-        return ad_pipeline_export(p, STDOUT_FILENO);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return AD_EIO;
-    rc = ad_pipeline_export(p, fd);
-    if (rc == 0 && fsync(fd) != 0)
-        rc = AD_EIO;
-    if (close(fd) != 0 && rc == 0)
-        rc = AD_EIO;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = AD_EIO;
-    if (rc)
-        unlink(tmp);
+    ad_buf_init(&b, (size_t)1 << 34);
+    rc = ad_pipeline_export(p, &b);
+    if (rc == 0)
+        rc = strcmp(path, "-") == 0 ? ad_write_all(STDOUT_FILENO, b.p, b.len)
+                                    : ad_state_write_atomic(path, b.p ? b.p : "", b.len, false,
+                                                            err, sizeof(err));
+    ad_buf_free(&b);
     return rc;
 }
 
@@ -721,7 +714,7 @@ static int count_entry(void *ud, const char *id, size_t id_len, const char *metr
 
 static int model_import(const struct ad_config *cfg, const char *path)
 {
-    char err[1024], chosen[4096], dst[4096], tmp[4200];
+    char err[1024], chosen[4096], dst[4096];
     uint64_t count = 0;
     char *buf = NULL;
     size_t len;
@@ -739,15 +732,10 @@ static int model_import(const struct ad_config *cfg, const char *path)
         return EXIT_FATAL;
     }
     snprintf(dst, sizeof(dst), "%s/seed.m2.jsonl", cfg->state_dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", dst);
-    FILE *f = fopen(tmp, "w");
-    int ok = f && fwrite(buf, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (f && fclose(f) != 0)
-        ok = 0;
+    int rc = ad_state_write_atomic(dst, buf, len, false, err, sizeof(err));
     free(buf);
-    if (!ok || rename(tmp, dst) != 0) {
-        fprintf(stderr, "anomalyd: model import: %s: %s\n", dst, strerror(errno));
-        unlink(tmp);
+    if (rc) {
+        fprintf(stderr, "anomalyd: model import: %s\n", err);
         return EXIT_FATAL;
     }
     fprintf(stderr, "model import: %llu models from %s to %s (series without a checkpoint "
