@@ -24,6 +24,7 @@ RUN apt-get update \
       libcurl4-openssl-dev \
       libyaml-dev \
       libhttp-parser-dev \
+      liblmdb-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Only what the build reads (no tests, no benchmarks): a host build/ tree or
@@ -42,8 +43,9 @@ FROM debian:12-slim AS runtime
 # Runtime counterparts of the build stage's -dev packages (libuv1-dev ->
 # libuv1, librdkafka-dev -> librdkafka1, libjansson-dev -> libjansson4,
 # libcurl4-openssl-dev -> libcurl4, libyaml-dev -> libyaml-0-2,
-# libhttp-parser-dev -> libhttp-parser2.9), in the same order, and
-# ca-certificates for TLS to Event Hubs and the remote detector.
+# libhttp-parser-dev -> libhttp-parser2.9, liblmdb-dev -> liblmdb0), in the
+# same order, and ca-certificates for TLS to Event Hubs and the remote
+# detector.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1 \
@@ -52,6 +54,7 @@ RUN apt-get update \
       libcurl4 \
       libyaml-0-2 \
       libhttp-parser2.9 \
+      liblmdb0 \
       ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 # A fixed non-root account (uid/gid 10001) owning the state and log dirs.

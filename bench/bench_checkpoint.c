@@ -69,7 +69,7 @@ static double run(struct ad_pipeline *p, const char *data, const size_t *off, si
         ad_pipeline_push(p, data + off[i], off[i + 1] - off[i], &meta, 0);
         if (dir && (i & 1023) == 0 && now_s() >= next) {
             uint64_t ns;
-            if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)i + 1, 0, fp, &b, &ns) ||
+            if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)i + 1, 0, fp, &b, &ns, NULL, NULL) ||
                 ad_state_write(dir, "bench-run", 0, b.p, b.len, err, sizeof(err))) {
                 fprintf(stderr, "checkpoint: %s\n", err);
                 exit(1);
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     uint64_t ns = 0;
     ad_buf_init(&b, (size_t)1 << 33);
     double t0 = now_s();
-    if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)nseries, 0, fp, &b, &ns)) {
+    if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)nseries, 0, fp, &b, &ns, NULL, NULL)) {
         fprintf(stderr, "checkpoint failed\n");
         return 1;
     }

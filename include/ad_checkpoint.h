@@ -52,6 +52,11 @@ int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *
 /* Writes the series count and the checksum. */
 int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries);
 
+/* A one-series checkpoint in b (reset first): the unit the state topic and
+ * the spill store of evicted series keep per series. */
+int ad_ckpt_one(struct ad_buf *b, const struct ad_ckpt_header *h, const struct ad_series_state *st,
+                const char *metric);
+
 /* Called per series while reading; returning non-zero stops the read. */
 typedef int (*ad_ckpt_series_cb)(void *ud, const struct ad_series_state *st, const char *metric);
 

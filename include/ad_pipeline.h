@@ -120,16 +120,40 @@ int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out);
  * direction, learn_anomalies): what a reload may change without a restart. */
 void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg);
 
+/* Called per series while a checkpoint is taken (metric is its name);
+ * st->dirty tells whether it changed since the previous checkpoint. A
+ * non-zero return stops the checkpoint. */
+typedef int (*ad_pipeline_series_cb)(void *ud, const struct ad_series_state *st,
+                                     const char *metric);
 /* Serializes the state of (topic, partition)'s series as a checkpoint that
- * resumes consumption at offset (ad_checkpoint.h) into out. */
+ * resumes consumption at offset (ad_checkpoint.h) into out, and hands each
+ * series to each (which may be NULL) as well. */
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
                            int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                           struct ad_buf *out, uint64_t *nseries);
+                           struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
+                           void *ud);
 
 /* Restores one series of a checkpoint into (topic, partition); a series of a
  * metric this config does not have is skipped. */
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,
                         const struct ad_series_state *st, const char *metric);
+
+/* Where evicted series go (limits.max_series) and come back from. evicted()
+ * gets the series' state as a one-series checkpoint (ad_ckpt_one) of its
+ * partition (topic "" and partition -1 when that was dropped); load() is
+ * asked for a series the pipeline does not hold and answers 0 with such a
+ * checkpoint in out, or AD_ENOENT. Checkpoints of other settings
+ * (fingerprint) are ignored; one of another partition resumes the model but
+ * not the offsets. */
+struct ad_pipeline_store {
+    void (*evicted)(void *ud, const char *topic, int32_t partition, const char *key,
+                    size_t key_len, const char *metric, const void *ckpt, size_t len);
+    int (*load)(void *ud, const char *key, size_t key_len, const char *metric,
+                struct ad_buf *out);
+    void *ud;
+};
+void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
+                           uint64_t fingerprint);
 
 /* Forgets a revoked partition's window state (ad_window_part_drop). */
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);

@@ -74,6 +74,7 @@ struct ad_window_stats {
     uint64_t evictions;
     uint64_t idle_closes;   /* series whose windows the idle timeout closed */
     uint64_t replayed;      /* points skipped as already in a restored model */
+    uint64_t resumed;       /* series created again from the store's state */
 };
 
 /* Returns 0 and an owned window object (free with ad_window_free()), or
@@ -130,9 +131,12 @@ struct ad_series_state {
     uint32_t unlearned;
     const struct ad_ring_point *ring; /* oldest first */
     uint32_t rlen;
+    bool dirty;                 /* changed since the previous export (export);
+                                   to be exported again (restore) */
 };
 
-/* Calls fn for every series of partition p (export for a checkpoint). */
+/* Calls fn for every series of partition p (export for a checkpoint); each
+ * one fn accepts (returns 0) is then no longer dirty. */
 typedef int (*ad_window_state_fn)(void *ud, const struct ad_series_state *st);
 int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
                           void *ud);
@@ -140,6 +144,20 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_windo
 /* Restores one series into partition p (before p's records are consumed).
  * Returns 0 or AD_ENOMEM. */
 int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_series_state *st);
+
+/* Where the state of evicted series goes, and comes back from when such a
+ * series is seen again (limits.max_series with state.dir). Both are called
+ * from within ad_window_push(); p may be NULL in evicted() for a series whose
+ * partition was dropped. load() fills *st (pointers valid until the next
+ * call) and returns true when it has the series. */
+struct ad_window_store {
+    void (*evicted)(void *ud, const struct ad_part *p, const struct ad_series_state *st);
+    bool (*load)(void *ud, const struct ad_part *p, const char *key, size_t key_len,
+                 uint32_t metric, struct ad_series_state *st);
+    void *ud;
+};
+/* Sets (or with NULL, removes) the store. */
+void ad_window_set_store(struct ad_window *w, const struct ad_window_store *store);
 
 /* Forgets partition p (revoked): the window state of its series (open
  * windows, pending slides, sliding rings, de-duplication and lateness marks)

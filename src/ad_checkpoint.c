@@ -107,6 +107,14 @@ int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
     return PUT(b, sum);
 }
 
+int ad_ckpt_one(struct ad_buf *b, const struct ad_ckpt_header *h, const struct ad_series_state *st,
+                const char *metric)
+{
+    int rc = ad_ckpt_begin(b, h);
+    rc = rc ? rc : ad_ckpt_add(b, st, metric);
+    return rc ? rc : ad_ckpt_finish(b, 1);
+}
+
 /* ---- reading ---- */
 
 struct rd {

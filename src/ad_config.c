@@ -179,6 +179,8 @@ static const struct ad_option options[] = {
      "checkpoint directory; \"\" disables checkpoints", 0},
     {"state.checkpoint_interval", AD_OPT_DURATION, OFF(checkpoint_interval_us), "10s",
      (double)(100 * MS), (double)DAY, NULL, "time between checkpoints", 0},
+    {"state.topic", AD_OPT_STRING, OFF(state_topic), "", 0, 0, NULL,
+     "compacted topic that also keeps series state, for scale-out; \"\" disables", 0},
 
     {"limits.max_message_bytes", AD_OPT_INT, OFF(max_message_bytes), "1048576", 64,
      64.0 * 1024 * 1024, NULL, "largest record accepted", 0},
@@ -1375,6 +1377,9 @@ int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen)
                 cfg, err, errlen, blame(cfg, "windows.sliding.size", "windows.tumbling.size"),
                 "a sliding window of %s holds %" PRId64 " tumbling points (max 8640)", b, w / g);
     }
+
+    if (*cfg->state_topic && !*cfg->state_dir)
+        return vfail(cfg, err, errlen, "state.topic", "requires state.dir (checkpoints)");
 
     /* model */
     if (cfg->model.scope == AD_SCOPE_WINDOW && !cfg->windows.sliding)

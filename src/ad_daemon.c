@@ -29,7 +29,9 @@
 #include "ad_checkpoint.h"
 #include "ad_model.h"
 #include "ad_remote.h"
+#include "ad_spill.h"
 #include "ad_state.h"
+#include "ad_statetopic.h"
 #include "ad_webhook.h"
 #include "ad_log.h"
 #include "ad_pipeline.h"
@@ -40,7 +42,11 @@
 #define RETRY_MS         50
 #define FLUSH_TIMEOUT_MS 5000
 
-enum token_kind { TOKEN_ALERT = 0, TOKEN_DEAD_LETTER };
+#define STATE_READ_TIMEOUT_MS 30000 /* restoring a partition from the state topic */
+
+enum token_kind { TOKEN_ALERT = 0, TOKEN_DEAD_LETTER, TOKEN_STATE };
+
+struct ckpt_work;
 
 /* One produced message, owned by librdkafka between produce and its delivery
  * report, or by the blocked list while the producer queue is full. */
@@ -48,6 +54,7 @@ struct token {
     struct token *next;
     enum token_kind kind;
     uint32_t tp_id; /* the source partition's tracker, 0 for none */
+    struct ckpt_work *flush; /* TOKEN_STATE: the checkpoint it belongs to, or NULL */
     uint64_t seq;
     uint64_t t0_ns; /* when the alert was emitted (its window closed) */
     int32_t src_partition;
@@ -80,6 +87,7 @@ struct tpart {
     uint64_t ckpt_consumed; /* consumed when that checkpoint was taken */
     bool ckpt_busy;         /* a checkpoint write is in flight */
     bool ckpt_wanted;       /* due, but outputs were in flight: take it when they are done */
+    bool state_full;        /* the state topic is to get every series, not only changed ones */
 };
 
 struct ad_daemon {
@@ -109,6 +117,12 @@ struct ad_daemon {
     uint64_t rebalances, reloads, reload_failures;
     uint64_t alerts_by[2][2]; /* [detector: welford, anomaly_detector][direction - 1] */
     bool checkpoints;        /* state.dir is set */
+    struct ad_spill *spill;  /* evicted series' state, with checkpoints */
+    rd_kafka_t *state_reader; /* reads the state topic on assignment, with state.topic */
+    int32_t state_nparts;
+    struct ad_buf skey;      /* scratch: a state topic key */
+    struct ad_buf sval;      /* scratch: a state topic value */
+    uint64_t state_sent, state_failed, state_restored, state_restore_errors;
     uint64_t fingerprint;
     uv_timer_t ckpt_timer;
     uint64_t ckpt_written, ckpt_failed, ckpt_bytes, ckpt_series;
@@ -202,6 +216,7 @@ static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t part
     t->stored = -1;
     t->lag = -1;
     t->ckpt_offset = -1;
+    t->state_full = true;
     t->next = d->parts;
     d->parts = t;
     return t;
@@ -369,11 +384,19 @@ static void pause_consumer(struct ad_daemon *d, bool pause)
 static int produce(struct ad_daemon *d, struct token *tok)
 {
     const char *key = tok->data, *val = tok->data + tok->key_len;
-    const char *topic = tok->kind == TOKEN_ALERT ? d->cfg->sinks.kafka_topic
-                                                 : d->cfg->sinks.dead_letter_topic;
+    const char *topic = tok->kind == TOKEN_ALERT   ? d->cfg->sinks.kafka_topic
+                        : tok->kind == TOKEN_STATE ? d->cfg->state_topic
+                                                   : d->cfg->sinks.dead_letter_topic;
     rd_kafka_resp_err_t err;
 
-    if (tok->kind == TOKEN_ALERT) {
+    if (tok->kind == TOKEN_STATE) {
+        err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(tok->src_partition),
+                                RD_KAFKA_V_KEY(key, tok->key_len),
+                                RD_KAFKA_V_VALUE((void *)(uintptr_t)val, tok->val_len),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(tok),
+                                RD_KAFKA_V_END);
+    } else if (tok->kind == TOKEN_ALERT) {
         err = rd_kafka_producev(d->producer, RD_KAFKA_V_TOPIC(topic),
                                 RD_KAFKA_V_KEY(key, tok->key_len),
                                 RD_KAFKA_V_VALUE((void *)(uintptr_t)val, tok->val_len),
@@ -409,6 +432,22 @@ static int produce(struct ad_daemon *d, struct token *tok)
 
 static void on_retry(uv_timer_t *t);
 static void drain_consumer(struct ad_daemon *d);
+static void ckpt_state_done(struct ckpt_work *w, bool delivered);
+
+/* A token is done with: delivered, or given up on. A state message's
+ * checkpoint learns which. */
+static void token_done(struct ad_daemon *d, struct token *tok, bool delivered)
+{
+    if (tok->kind == TOKEN_STATE) {
+        if (delivered)
+            d->state_sent++;
+        else
+            d->state_failed++;
+        if (tok->flush)
+            ckpt_state_done(tok->flush, delivered);
+    }
+    free(tok);
+}
 
 static void block(struct ad_daemon *d, struct token *tok)
 {
@@ -434,7 +473,7 @@ static void send_token(struct ad_daemon *d, struct token *tok)
     if (rc == AD_EAGAIN)
         block(d, tok);
     else if (rc)
-        free(tok);
+        token_done(d, tok, false);
 }
 
 static void on_retry(uv_timer_t *t)
@@ -450,7 +489,7 @@ static void on_retry(uv_timer_t *t)
             d->blocked_tail = NULL;
         d->nblocked--;
         if (rc)
-            free(tok);
+            token_done(d, tok, false);
     }
     rd_kafka_poll(d->producer, 0);
     if (!d->blocked) {
@@ -552,6 +591,17 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
     if (!tok)
         return;
+    if (tok->kind == TOKEN_STATE) {
+        /* Not retried: a later checkpoint sends every series again instead,
+         * so an old state never lands after a newer one. */
+        if (m->err) {
+            d->delivery_errors++;
+            AD_WARN("state", "while delivering to %s: %s", rd_kafka_topic_name(m->rkt),
+                    rd_kafka_err2str(m->err));
+        }
+        token_done(d, tok, !m->err);
+        return;
+    }
     if (m->err) {
         d->delivery_errors++;
         AD_WARN("kafka", "while delivering to %s: %s; retrying",
@@ -576,6 +626,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 /* ---- checkpoints ------------------------------------------------------------------ */
 
+/* One checkpoint of a partition: the file (written on the thread pool) and,
+ * with state.topic, the messages of the series changed since the previous
+ * one and the partition's marker. It counts as durable, and its offset may be
+ * committed, once the file is written and every message acknowledged. */
 struct ckpt_work {
     uv_work_t req;
     struct ad_daemon *d;
@@ -585,6 +639,10 @@ struct ckpt_work {
     int64_t offset;
     uint64_t consumed, nseries;
     struct ad_buf buf;
+    struct ad_spill *spill;           /* made durable before the file is written */
+    struct token *stoks, *stoks_tail; /* state topic messages, sent by ckpt_send_state() */
+    int waits;                        /* the file, and each message not yet acknowledged */
+    bool state_failed;                /* a message was not delivered */
     uint64_t t0;
     int rc;
     char err[512];
@@ -598,6 +656,60 @@ static bool tp_has_pending(const struct tpart *t)
     return false;
 }
 
+static void ckpt_free(struct ckpt_work *w)
+{
+    while (w->stoks) {
+        struct token *tok = w->stoks;
+        w->stoks = tok->next;
+        free(tok);
+    }
+    ad_buf_free(&w->buf);
+    free(w->dir);
+    free(w->topic);
+    free(w);
+}
+
+/* Queues the current d->skey / d->sval as a state topic message of w. */
+static int ckpt_add_state(struct ad_daemon *d, struct ckpt_work *w)
+{
+    struct token *tok = token_new(TOKEN_STATE, d->skey.p, d->skey.len, d->sval.p, d->sval.len,
+                                  NULL);
+    if (!tok)
+        return AD_ENOMEM;
+    tok->src_partition = ad_statetopic_partition(w->partition, d->state_nparts);
+    tok->flush = w;
+    tok->tp_id = w->tp_id;
+    tok->next = NULL;
+    if (w->stoks_tail)
+        w->stoks_tail->next = tok;
+    else
+        w->stoks = tok;
+    w->stoks_tail = tok;
+    return 0;
+}
+
+struct state_ctx {
+    struct ad_daemon *d;
+    struct ckpt_work *w;
+    bool full;
+};
+
+static int state_series(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct state_ctx *c = ud;
+    struct ad_daemon *d = c->d;
+    if (!st->dirty && !c->full)
+        return 0;
+    struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = c->w->offset,
+                               .partition = c->w->partition};
+    snprintf(h.topic, sizeof(h.topic), "%s", c->w->topic);
+    int rc = ad_ckpt_one(&d->sval, &h, st, metric);
+    rc = rc ? rc
+            : ad_statetopic_series_key(&d->skey, c->w->topic, c->w->partition, metric, st->key,
+                                       st->key_len);
+    return rc ? rc : ckpt_add_state(d, c->w);
+}
+
 /* Serializes t's state. Returns NULL when there is nothing new to save or the
  * state is not consistent now (outputs in flight). */
 static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
@@ -605,7 +717,8 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
     if (!d->checkpoints || t->ckpt_busy || tp_has_pending(t))
         return NULL;
     int64_t safe = tp_safe(d, t);
-    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset))
+    bool state_owed = d->state_reader && t->state_full;
+    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset && !state_owed))
         return NULL;
     struct ckpt_work *w = calloc(1, sizeof(*w));
     if (!w)
@@ -618,22 +731,48 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
     w->offset = safe;
     w->consumed = t->consumed;
     w->t0 = uv_hrtime();
+    w->waits = 1;
     ad_buf_init(&w->buf, (size_t)4 << 30);
     w->req.data = w;
-    if (!w->dir || !w->topic ||
-        ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, safe, (int64_t)time(NULL) * 1000,
-                               d->fingerprint, &w->buf, &w->nseries) != 0) {
-        ad_buf_free(&w->buf);
-        free(w->dir);
-        free(w->topic);
-        free(w);
+    struct state_ctx sc = {d, w, t->state_full};
+    int rc = w->dir && w->topic ? 0 : AD_ENOMEM;
+    rc = rc ? rc
+            : ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, safe,
+                                     (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf,
+                                     &w->nseries, d->state_reader ? state_series : NULL, &sc);
+    if (rc == 0 && d->state_reader) {
+        /* The marker goes last: it says where the partition is consumed again. */
+        struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = safe,
+                                   .created_ms = (int64_t)time(NULL) * 1000,
+                                   .partition = t->partition};
+        snprintf(h.topic, sizeof(h.topic), "%s", t->topic);
+        rc = ad_ckpt_begin(&d->sval, &h);
+        rc = rc ? rc : ad_ckpt_finish(&d->sval, 0);
+        rc = rc ? rc : ad_statetopic_marker_key(&d->skey, t->topic, t->partition);
+        rc = rc ? rc : ckpt_add_state(d, w);
+        if (rc == 0)
+            t->state_full = false; /* set again if a message is not delivered */
+    }
+    if (rc) {
+        AD_ERROR("state", "while serializing the state of %s[%d]: %s", t->topic, t->partition,
+                 ad_strerror(rc));
+        d->ckpt_failed++;
+        ckpt_free(w);
         return NULL;
     }
+    if (d->spill)
+        ad_spill_commit(d->spill); /* made durable with this checkpoint's file */
+    w->spill = d->spill;
     return w;
 }
 
 static void ckpt_write(struct ckpt_work *w)
 {
+    if (w->spill && ad_spill_sync(w->spill) != 0) {
+        snprintf(w->err, sizeof(w->err), "while syncing the evicted series' store in %s", w->dir);
+        w->rc = AD_EIO;
+        return;
+    }
     w->rc = ad_state_write(w->dir, w->topic, w->partition, w->buf.p, w->buf.len, w->err,
                            sizeof(w->err));
 }
@@ -643,16 +782,22 @@ static void ckpt_work_cb(uv_work_t *req)
     ckpt_write(req->data);
 }
 
-/* On the loop: the checkpoint is durable (or failed). */
-static void ckpt_done(struct ckpt_work *w)
+/* When the file and every state message are done: the checkpoint is durable
+ * (or failed). */
+static void ckpt_settle(struct ckpt_work *w)
 {
+    if (--w->waits > 0)
+        return;
     struct ad_daemon *d = w->d;
     struct tpart *t = tp_by_id(d, w->tp_id);
     if (t)
         t->ckpt_busy = false;
-    if (w->rc) {
+    if (w->rc || w->state_failed) {
         d->ckpt_failed++;
-        AD_ERROR("state", "%s", w->err);
+        if (w->rc)
+            AD_ERROR("state", "%s", w->err);
+        if (w->state_failed && t)
+            t->state_full = true;
     } else {
         d->ckpt_written++;
         d->ckpt_bytes = w->buf.len;
@@ -664,26 +809,56 @@ static void ckpt_done(struct ckpt_work *w)
             t->ckpt_consumed = w->consumed;
         }
     }
-    ad_buf_free(&w->buf);
-    free(w->dir);
-    free(w->topic);
-    free(w);
+    ckpt_free(w);
+}
+
+static void ckpt_state_done(struct ckpt_work *w, bool delivered)
+{
+    w->state_failed |= !delivered;
+    ckpt_settle(w);
+}
+
+static void send_token(struct ad_daemon *d, struct token *tok);
+
+/* Hands w's state messages to the producer. */
+static void ckpt_send_state(struct ad_daemon *d, struct ckpt_work *w)
+{
+    struct token *tok = w->stoks;
+    w->stoks = w->stoks_tail = NULL;
+    w->waits++; /* until the last one is handed over */
+    while (tok) {
+        struct token *next = tok->next;
+        w->waits++;
+        send_token(d, tok);
+        tok = next;
+    }
+    ckpt_settle(w);
 }
 
 static void ckpt_after_cb(uv_work_t *req, int status)
 {
     (void)status;
-    ckpt_done(req->data);
+    ckpt_settle(req->data);
 }
 
-/* Checkpoints t now, on this thread (revoke, shutdown). */
+/* Checkpoints t now, on this thread (revoke, shutdown), and waits (bounded)
+ * for its state messages. */
 static void ckpt_sync(struct ad_daemon *d, struct tpart *t)
 {
     struct ckpt_work *w = ckpt_prepare(d, t);
     if (!w)
         return;
+    t->ckpt_busy = true;
     ckpt_write(w);
-    ckpt_done(w);
+    bool state = w->stoks != NULL;
+    ckpt_send_state(d, w);
+    if (state) {
+        rd_kafka_resp_err_t fe = rd_kafka_flush(d->producer, FLUSH_TIMEOUT_MS);
+        if (fe)
+            AD_WARN("state", "state topic flush for %s[%d]: %s", t->topic, t->partition,
+                    rd_kafka_err2str(fe));
+    }
+    ckpt_settle(w); /* the file's part; durable now if every message was acknowledged */
 }
 
 /* Starts an asynchronous checkpoint of t: serialized here, written and
@@ -703,10 +878,12 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
         return;
     t->ckpt_busy = true;
     if (uv_queue_work(d->loop, &w->req, ckpt_work_cb, ckpt_after_cb) != 0) {
-        t->ckpt_busy = false;
         ckpt_write(w);
-        ckpt_done(w);
+        ckpt_send_state(d, w);
+        ckpt_settle(w);
+        return;
     }
+    ckpt_send_state(d, w);
 }
 
 static void on_ckpt_timer(uv_timer_t *timer)
@@ -716,16 +893,89 @@ static void on_ckpt_timer(uv_timer_t *timer)
         ckpt_start(d, t);
 }
 
+/* ---- evicted series, restoring --------------------------------------------------- */
+
+/* A series evicted at limits.max_series: its state goes to the spill store
+ * (and the state topic), so that it resumes when it is seen again. */
+static void on_evicted(void *ud, const char *topic, int32_t partition, const char *key,
+                       size_t key_len, const char *metric, const void *ckpt, size_t len)
+{
+    struct ad_daemon *d = ud;
+    if (d->spill && ad_spill_put(d->spill, key, key_len, metric, ckpt, len) != 0)
+        AD_WARN("state", "an evicted series' state was not stored; it starts afresh if seen "
+                         "again");
+    if (!d->state_reader || partition < 0 ||
+        ad_statetopic_series_key(&d->skey, topic, partition, metric, key, key_len) != 0)
+        return;
+    struct token *tok = token_new(TOKEN_STATE, d->skey.p, d->skey.len, ckpt, len, NULL);
+    if (!tok)
+        return;
+    tok->src_partition = ad_statetopic_partition(partition, d->state_nparts);
+    send_token(d, tok);
+}
+
+static int load_evicted(void *ud, const char *key, size_t key_len, const char *metric,
+                        struct ad_buf *out)
+{
+    struct ad_daemon *d = ud;
+    return d->spill ? ad_spill_get(d->spill, key, key_len, metric, out) : AD_ENOENT;
+}
+
 struct restore_ctx {
     struct ad_daemon *d;
     const char *topic;
     int32_t partition;
+    const struct ad_ckpt_header *h; /* a file's header, filled before its series */
+    int64_t newer_than;             /* restore a file's series only past this offset */
 };
 
 static int restore_series(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct restore_ctx *c = ud;
+    if (c->h && c->h->offset <= c->newer_than)
+        return 0;
     return ad_pipeline_restore(c->d->pipe, c->topic, c->partition, st, metric);
+}
+
+/* Restores (topic, partition): from the state topic, and from the local
+ * checkpoint when that one is newer. Returns the offset to consume the
+ * partition from, or -1 for the committed one. */
+static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
+{
+    int64_t off = -1;
+    t->state_full = true;
+    if (d->state_reader) {
+        struct ad_statetopic_restore r = {.fingerprint = d->fingerprint};
+        struct restore_ctx rc = {d, t->topic, t->partition, NULL, -1};
+        char e[512];
+        uint64_t t0 = uv_hrtime();
+        if (ad_statetopic_read(d->state_reader, d->cfg->state_topic, d->state_nparts, t->topic,
+                               t->partition, STATE_READ_TIMEOUT_MS, &r, restore_series, &rc, e,
+                               sizeof(e)) != 0) {
+            d->state_restore_errors++;
+            AD_ERROR("state", "%s[%d] not restored from the state topic: %s", t->topic,
+                     t->partition, e);
+        } else {
+            d->state_restored += r.series;
+            off = r.offset;
+            t->state_full = r.offset < 0;
+            AD_INFO("state",
+                    "%s[%d]: %llu series restored from %s (%llu messages, %llu skipped) in "
+                    "%.3f s; resuming at offset %lld",
+                    t->topic, t->partition, (unsigned long long)r.series, d->cfg->state_topic,
+                    (unsigned long long)r.messages, (unsigned long long)r.skipped,
+                    (double)(uv_hrtime() - t0) / 1e9, (long long)r.offset);
+        }
+    }
+    struct ad_ckpt_header h;
+    struct restore_ctx rc = {d, t->topic, t->partition, &h, off};
+    if (ad_state_load(d->cfg->state_dir, t->topic, t->partition, d->fingerprint, &h,
+                      restore_series, &rc) == 0 &&
+        h.offset > off) {
+        off = h.offset;
+        t->state_full = true;
+    }
+    return off;
 }
 
 static void on_remote_job(void *ud, struct ad_remote_job *job)
@@ -886,15 +1136,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_topic_partition_t *e = &parts->elems[i];
             struct tpart *t = tp_add(d, e->topic, e->partition);
             AD_INFO("kafka", "assigned %s[%d]", e->topic, e->partition);
-            struct ad_ckpt_header h;
-            struct restore_ctx rc = {d, e->topic, e->partition};
-            if (t && d->checkpoints &&
-                ad_state_load(d->cfg->state_dir, e->topic, e->partition, d->fingerprint, &h,
-                              restore_series, &rc) == 0) {
+            int64_t off = t && d->checkpoints ? restore_partition(d, t) : -1;
+            if (off >= 0) {
                 /* Resume exactly where the checkpoint's state ends. */
-                e->offset = h.offset;
-                t->ckpt_offset = h.offset;
-                t->next_off = h.offset; /* stored (and committed) at the next tick */
+                e->offset = off;
+                t->ckpt_offset = off;
+                t->next_off = off; /* stored (and committed) at the next tick */
             }
         }
         rd_kafka_error_t *e = NULL;
@@ -1063,6 +1310,28 @@ static void render_metrics(struct ad_daemon *d, struct ad_buf *b)
     SAMPLE("anomalyd_series", st.win.series);
     FAMILY("anomalyd_series_evictions_total", "counter", "Series evicted at limits.max_series.");
     SAMPLE("anomalyd_series_evictions_total", st.win.evictions);
+    FAMILY("anomalyd_series_resumed_total", "counter",
+           "Evicted series seen again and resumed from their stored state.");
+    SAMPLE("anomalyd_series_resumed_total", st.win.resumed);
+    if (d->spill) {
+        FAMILY("anomalyd_evicted_series_stored", "gauge",
+               "Series states in the evicted series' store.");
+        SAMPLE("anomalyd_evicted_series_stored", ad_spill_count(d->spill));
+    }
+    if (d->state_reader) {
+        FAMILY("anomalyd_state_topic_messages_total", "counter",
+               "Series states and markers written to state.topic, by result.");
+        const char *okl[] = {"result", "ok"}, *badl[] = {"result", "error"};
+        ad_prom_sample(b, "anomalyd_state_topic_messages_total", okl, 1, (double)d->state_sent);
+        ad_prom_sample(b, "anomalyd_state_topic_messages_total", badl, 1,
+                       (double)d->state_failed);
+        FAMILY("anomalyd_state_topic_restored_series_total", "counter",
+               "Series states restored from state.topic on assignment.");
+        SAMPLE("anomalyd_state_topic_restored_series_total", d->state_restored);
+        FAMILY("anomalyd_state_topic_restore_errors_total", "counter",
+               "Assignments whose state could not be read from state.topic.");
+        SAMPLE("anomalyd_state_topic_restore_errors_total", d->state_restore_errors);
+    }
     if (d->checkpoints) {
         FAMILY("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.");
         const char *okl[] = {"result", "ok"}, *badl[] = {"result", "error"};
@@ -1276,6 +1545,51 @@ static rd_kafka_t *client_new(struct ad_daemon *d, enum ad_kafka_role role, char
     return rk;
 }
 
+/* The evicted series' store: state.dir/evicted.mdb, or when another
+ * instance sharing state.dir holds that one, state.dir/spill-N/evicted.mdb
+ * (each store belongs to one process at a time). */
+static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
+{
+    char dir[4096], e[512];
+    int rc = ad_spill_open(d->cfg->state_dir, &d->spill, err, errlen);
+    for (int i = 1; rc == AD_EIO && i <= 16; i++) {
+        snprintf(dir, sizeof(dir), "%s/spill-%d", d->cfg->state_dir, i);
+        rc = ad_state_dir_init(dir, e, sizeof(e));
+        rc = rc ? rc : ad_spill_open(dir, &d->spill, e, sizeof(e));
+    }
+    return rc;
+}
+
+/* The state topic: its partition count, and a consumer outside the group to
+ * read it on assignments. */
+static int state_topic_open(struct ad_daemon *d, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf;
+    char e[512];
+    int n = ad_statetopic_partitions(d->producer, d->cfg->state_topic, 10000, e, sizeof(e));
+    if (n < 0) {
+        snprintf(err, errlen, "state.topic: %s", e);
+        return AD_ECONFIG;
+    }
+    d->state_nparts = n;
+    if (ad_kafka_conf_new(d->cfg, AD_KAFKA_CONSUMER, &conf, err, errlen))
+        return AD_ECONFIG;
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e));
+    rd_kafka_conf_set(conf, "client.id", "anomalyd-state", e, sizeof(e));
+    rd_kafka_conf_set(conf, "queued.min.messages", "100000", e, sizeof(e));
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_opaque(conf, d);
+    d->state_reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+    if (!d->state_reader) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "while creating the state topic reader: %s", e);
+        return AD_ECONFIG;
+    }
+    rd_kafka_poll_set_consumer(d->state_reader);
+    AD_INFO("state", "state topic %s: %d partition(s)", d->cfg->state_topic, n);
+    return 0;
+}
+
 static int start_handles(struct ad_daemon *d)
 {
     uv_handle_t *hs[] = {(uv_handle_t *)&d->cpoll,  (uv_handle_t *)&d->ppoll,
@@ -1333,6 +1647,8 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     d->opts = *opts;
     d->cfd[0] = d->cfd[1] = d->pfd[0] = d->pfd[1] = -1;
     d->want_headers = strncmp(cfg->input.key, "header:", 7) == 0;
+    ad_buf_init(&d->skey, 64 * 1024);
+    ad_buf_init(&d->sval, (size_t)1 << 24);
     rc = ad_pipeline_new(cfg, &d->pipe, err, errlen);
     if (rc)
         goto fail;
@@ -1360,6 +1676,11 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
             goto fail;
         d->checkpoints = true;
         d->fingerprint = ad_ckpt_fingerprint(cfg);
+        rc = spill_open(d, err, errlen);
+        if (rc)
+            goto fail;
+        struct ad_pipeline_store ps = {on_evicted, load_evicted, d};
+        ad_pipeline_set_store(d->pipe, &ps, d->fingerprint);
         /* A model imported with `anomalyd model import` seeds new series. */
         char seed[4096], e[512];
         snprintf(seed, sizeof(seed), "%s/seed.m2.jsonl", cfg->state_dir);
@@ -1401,6 +1722,11 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     if (!d->consumer) {
         rc = AD_ECONFIG;
         goto fail;
+    }
+    if (cfg->state_topic[0]) {
+        rc = state_topic_open(d, err, errlen);
+        if (rc)
+            goto fail;
     }
     rd_kafka_poll_set_consumer(d->consumer);
     d->cq = rd_kafka_queue_get_consumer(d->consumer);
@@ -1533,7 +1859,7 @@ void ad_daemon_stop(struct ad_daemon *d)
             d->blocked = tok->next;
             d->nblocked--;
             if (produce(d, tok))
-                free(tok);
+                token_done(d, tok, false);
         }
         d->blocked_tail = NULL;
         rd_kafka_resp_err_t fe = rd_kafka_flush(d->producer, FLUSH_TIMEOUT_MS);
@@ -1582,6 +1908,8 @@ void ad_daemon_free(struct ad_daemon *d)
         rd_kafka_queue_destroy(d->pq);
     if (d->consumer)
         rd_kafka_destroy(d->consumer);
+    if (d->state_reader)
+        rd_kafka_destroy(d->state_reader);
     if (d->producer)
         rd_kafka_destroy(d->producer);
     while (d->blocked) {
@@ -1600,6 +1928,9 @@ void ad_daemon_free(struct ad_daemon *d)
     ad_alert_log_close(d->alog);
     free(d->alert_log_path);
     ad_pipeline_free(d->pipe);
+    ad_spill_close(d->spill);
+    ad_buf_free(&d->skey);
+    ad_buf_free(&d->sval);
     free(d->lat_us);
     free(d);
 }

@@ -51,6 +51,12 @@ struct ad_pipeline {
     size_t njobs;
     struct job *last_job[JOB_BUCKETS]; /* per series: its newest pending job */
     struct ad_tpoint *points;          /* scratch: a window's series */
+    struct ad_pipeline_store store;
+    uint64_t fingerprint;
+    struct ad_buf sbuf;                /* scratch: a one-series checkpoint */
+    struct ad_ring_point *sring;       /* scratch: its ring, while it is restored */
+    size_t sring_cap;
+    char skey[AD_KEY_MAX + 1];
     struct ad_pipeline_stats st;
 };
 
@@ -313,6 +319,7 @@ int ad_pipeline_new(const struct ad_config *cfg, struct ad_pipeline **out, char 
         goto err;
     }
     ad_buf_init(&p->line, ALERT_LINE_MAX);
+    ad_buf_init(&p->sbuf, (size_t)1 << 24);
     p->remote_mode = cfg->remote.mode;
     p->sliding = cfg->windows.sliding;
     p->points = malloc(POINTS_MAX * sizeof(*p->points));
@@ -334,6 +341,8 @@ void ad_pipeline_free(struct ad_pipeline *p)
     ad_window_free(p->win);
     ad_decoder_free(p->dec);
     ad_buf_free(&p->line);
+    ad_buf_free(&p->sbuf);
+    free(p->sring);
     while (p->jobs)
         job_free(p, p->jobs);
     free(p->points);
@@ -485,6 +494,77 @@ int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t
     return part ? ad_part_low_offset(part) : -1;
 }
 
+static void store_evicted(void *ud, const struct ad_part *part, const struct ad_series_state *st)
+{
+    struct ad_pipeline *p = ud;
+    const char *metric = ad_decoder_metric_name(p->dec, st->metric);
+    struct ad_ckpt_header h = {.fingerprint = p->fingerprint, .offset = -1,
+                               .partition = part ? ad_part_partition(part) : -1};
+    snprintf(h.topic, sizeof(h.topic), "%s", part ? ad_part_topic(part) : "");
+    if (ad_ckpt_one(&p->sbuf, &h, st, metric) == 0)
+        p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric,
+                         p->sbuf.p, p->sbuf.len);
+}
+
+struct load_ctx {
+    struct ad_pipeline *p;
+    struct ad_series_state *out;
+};
+
+static int load_series(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct load_ctx *c = ud;
+    struct ad_pipeline *p = c->p;
+    if (st->rlen > p->sring_cap) {
+        struct ad_ring_point *nr = realloc(p->sring, st->rlen * sizeof(*nr));
+        if (!nr)
+            return AD_ENOMEM;
+        p->sring = nr;
+        p->sring_cap = st->rlen;
+    }
+    memcpy(p->sring, st->ring, st->rlen * sizeof(*st->ring));
+    memcpy(p->skey, st->key, st->key_len);
+    *c->out = *st;
+    c->out->key = p->skey;
+    c->out->ring = p->sring;
+    (void)metric;
+    return 0;
+}
+
+static bool store_load(void *ud, const struct ad_part *part, const char *key, size_t key_len,
+                       uint32_t metric, struct ad_series_state *st)
+{
+    struct ad_pipeline *p = ud;
+    const char *mname = ad_decoder_metric_name(p->dec, metric);
+    struct ad_ckpt_header h;
+    struct load_ctx c = {p, st};
+    char err[128];
+    if (p->store.load(p->store.ud, key, key_len, mname, &p->sbuf) != 0 ||
+        ad_ckpt_read(p->sbuf.p, p->sbuf.len, &h, load_series, &c, err, sizeof(err)) != 0 ||
+        h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
+        memcmp(st->key, key, key_len) != 0)
+        return false;
+    st->metric = metric;
+    st->dirty = true; /* the state topic is to have it again, under its partition */
+    if (h.partition != ad_part_partition(part) || strcmp(h.topic, ad_part_topic(part)) != 0)
+        st->model_off = -1; /* offsets of another partition do not compare */
+    return true;
+}
+
+void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
+                           uint64_t fingerprint)
+{
+    p->fingerprint = fingerprint;
+    if (store && store->evicted && store->load) {
+        p->store = *store;
+        struct ad_window_store ws = {store_evicted, store_load, p};
+        ad_window_set_store(p->win, &ws);
+    } else {
+        memset(&p->store, 0, sizeof(p->store));
+        ad_window_set_store(p->win, NULL);
+    }
+}
+
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition)
 {
     struct ad_part *part = ad_window_part(p->win, topic, partition);
@@ -504,22 +584,27 @@ struct ckpt_ctx {
     struct ad_pipeline *p;
     struct ad_buf *out;
     uint64_t n;
+    ad_pipeline_series_cb each;
+    void *ud;
 };
 
 static int ckpt_series(void *ud, const struct ad_series_state *st)
 {
     struct ckpt_ctx *c = ud;
+    const char *metric = ad_decoder_metric_name(c->p->dec, st->metric);
     c->n++;
-    return ad_ckpt_add(c->out, st, ad_decoder_metric_name(c->p->dec, st->metric));
+    int rc = ad_ckpt_add(c->out, st, metric);
+    return rc || !c->each ? rc : c->each(c->ud, st, metric);
 }
 
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
                            int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                           struct ad_buf *out, uint64_t *nseries)
+                           struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
+                           void *ud)
 {
     struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
                                .created_ms = created_ms, .partition = partition};
-    struct ckpt_ctx c = {.p = p, .out = out};
+    struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
     snprintf(h.topic, sizeof(h.topic), "%s", topic);
     struct ad_part *part = ad_window_part(p->win, topic, partition);
     int rc = part ? ad_ckpt_begin(out, &h) : AD_ENOMEM;

@@ -61,6 +61,7 @@ struct ad_series {
     uint16_t nslots; /* slots allocated after the key */
     bool in_act;
     bool pending;
+    bool dirty; /* changed since the last export */
     char key[];
 };
 
@@ -83,6 +84,7 @@ struct ad_window {
     struct ad_series *lru_head, *lru_tail;
     struct ad_part *parts;
     struct ad_part *last_part;
+    struct ad_window_store store;
     uint32_t nslots;
     uint32_t ring_max;
     struct ad_window_stats st;
@@ -219,6 +221,7 @@ static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
         .reason = reason,
     };
     w->st.events++;
+    s->dirty = true;
     if (w->cb(w->ud, &ev))
         ad_welford_add(&s->life, v);
 }
@@ -262,6 +265,7 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
     };
     w->st.slides++;
     w->st.events++;
+    s->dirty = true;
     bool learn = w->cb(w->ud, &ev);
     if (w->cfg.window_scope) {
         if (!learn && cand->in_model) {
@@ -332,6 +336,7 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
 
     sl->count = 0;
     s->n_open--;
+    s->dirty = true;
     if (end > s->closed_until)
         s->closed_until = end;
     if (off > s->model_off)
@@ -404,6 +409,11 @@ static void series_destroy(struct ad_window *w, struct ad_series *s)
     w->st.series--;
 }
 
+static int series_state(const struct ad_series *s, struct ad_ring_point **ring, size_t *cap,
+                        struct ad_series_state *st);
+
+/* Evicts the least recently seen series: its windows are closed (scored) and
+ * its state handed to the store, if there is one, before it is freed. */
 static void evict_one(struct ad_window *w)
 {
     struct ad_series *victim = w->lru_head;
@@ -411,6 +421,14 @@ static void evict_one(struct ad_window *w)
         return;
     close_until(w, victim, INT64_MAX, AD_WCLOSE_EVICT);
     w->st.evictions++;
+    if (w->store.evicted) {
+        struct ad_ring_point *ring = NULL;
+        size_t cap = 0;
+        struct ad_series_state st;
+        if (series_state(victim, &ring, &cap, &st) == 0)
+            w->store.evicted(w->store.ud, victim->part, &st);
+        free(ring);
+    }
     series_destroy(w, victim);
 }
 
@@ -601,13 +619,29 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
     free(p);
 }
 
+static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
+                        const struct ad_series_state *st);
+
+/* A series seen for the first time (or again after its eviction): resumes
+ * from the store when the store has it. */
+static void series_resume(struct ad_window *w, struct ad_series *s, struct ad_part *p)
+{
+    struct ad_series_state st;
+    if (w->store.load && w->store.load(w->store.ud, p, s->key, s->key_len, s->metric, &st) &&
+        series_apply(w, s, p, &st) == 0)
+        w->st.resumed++;
+}
+
 enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
                                    size_t key_len, uint32_t metric, int64_t t_us, double v,
                                    int64_t offset, int64_t now_ms)
 {
+    uint64_t created = w->st.series_created;
     struct ad_series *s = series_get(w, key, key_len, metric, true);
     if (!s)
         return AD_PUSH_NOMEM;
+    if (w->st.series_created != created)
+        series_resume(w, s, p);
     s->last_seen_ms = now_ms;
     lru_unlink(w, s);
     lru_append(w, s);
@@ -760,6 +794,43 @@ int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *u
     return 0;
 }
 
+/* Fills st from s; ring is the caller's buffer, grown as needed. The open
+ * windows are not state (their records are consumed again), and neither is
+ * the de-duplication mark while one is open: the first record consumed again
+ * may be the very point that set it. */
+static int series_state(const struct ad_series *s, struct ad_ring_point **ring, size_t *cap,
+                        struct ad_series_state *st)
+{
+    if (s->rlen > *cap) {
+        struct ad_ring_point *nr = realloc(*ring, s->rlen * sizeof(*nr));
+        if (!nr)
+            return AD_ENOMEM;
+        *ring = nr;
+        *cap = s->rlen;
+    }
+    for (uint32_t i = 0; i < s->rlen; i++) {
+        const struct spoint *sp = ring_at(s, i);
+        (*ring)[i] = (struct ad_ring_point){sp->t, sp->v, sp->off, sp->low_off, sp->in_model};
+    }
+    *st = (struct ad_series_state){
+        .key = s->key,
+        .key_len = s->key_len,
+        .metric = s->metric,
+        .life = s->life,
+        .win = s->win,
+        .model_off = s->model_off,
+        .last_t = s->n_open ? INT64_MIN : s->last_t,
+        .closed_until = s->closed_until,
+        .next_e = s->next_e,
+        .pending = s->pending,
+        .unlearned = s->unlearned,
+        .ring = *ring,
+        .rlen = s->rlen,
+        .dirty = s->dirty,
+    };
+    return 0;
+}
+
 int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
                           void *ud)
 {
@@ -770,45 +841,20 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_windo
     for (struct ad_series *s = w->lru_head; s && rc == 0; s = s->lru_next) {
         if (s->part != p)
             continue;
-        if (s->rlen > cap) {
-            struct ad_ring_point *nr = realloc(ring, s->rlen * sizeof(*nr));
-            if (!nr) {
-                rc = AD_ENOMEM;
-                break;
-            }
-            ring = nr;
-            cap = s->rlen;
-        }
-        for (uint32_t i = 0; i < s->rlen; i++) {
-            const struct spoint *sp = ring_at(s, i);
-            ring[i] = (struct ad_ring_point){sp->t, sp->v, sp->off, sp->low_off, sp->in_model};
-        }
-        struct ad_series_state st = {
-            .key = s->key,
-            .key_len = s->key_len,
-            .metric = s->metric,
-            .life = s->life,
-            .win = s->win,
-            .model_off = s->model_off,
-            .last_t = s->last_t,
-            .closed_until = s->closed_until,
-            .next_e = s->next_e,
-            .pending = s->pending,
-            .unlearned = s->unlearned,
-            .ring = ring,
-            .rlen = s->rlen,
-        };
-        rc = fn(ud, &st);
+        struct ad_series_state st;
+        rc = series_state(s, &ring, &cap, &st);
+        rc = rc ? rc : fn(ud, &st);
+        if (rc == 0)
+            s->dirty = false;
     }
     free(ring);
     return rc;
 }
 
-int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_series_state *st)
+/* Sets the state of s, of partition p, from st. */
+static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
+                        const struct ad_series_state *st)
 {
-    struct ad_series *s = series_get(w, st->key, st->key_len, st->metric, true);
-    if (!s)
-        return AD_ENOMEM;
     if (s->part != p) {
         act_unlink(s);
         s->part = p;
@@ -820,6 +866,7 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
     s->closed_until = st->closed_until;
     s->next_e = st->next_e;
     s->pending = st->pending && w->cfg.sliding;
+    s->dirty = st->dirty;
     s->rlen = 0;
     s->rhead = 0;
     uint32_t n = w->cfg.sliding ? st->rlen : 0;
@@ -845,6 +892,20 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
             p->deadline = s->next_e;
     }
     return 0;
+}
+
+int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_series_state *st)
+{
+    struct ad_series *s = series_get(w, st->key, st->key_len, st->metric, true);
+    return s ? series_apply(w, s, p, st) : AD_ENOMEM;
+}
+
+void ad_window_set_store(struct ad_window *w, const struct ad_window_store *store)
+{
+    if (store)
+        w->store = *store;
+    else
+        memset(&w->store, 0, sizeof(w->store));
 }
 
 size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out,

@@ -86,6 +86,7 @@ declare -A runtime_of=(
   [libcurl4-openssl-dev]=libcurl4
   [libyaml-dev]=libyaml-0-2
   [libhttp-parser-dev]=libhttp-parser2.9
+    [liblmdb-dev]=liblmdb0
 )
 build_only=" build-essential cmake pkg-config "
 runtime_extra=(ca-certificates) # TLS to Event Hubs and the remote detector
