@@ -960,10 +960,11 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
             off = r.offset;
             t->state_full = r.offset < 0;
             AD_INFO("state",
-                    "%s[%d]: %llu series restored from %s (%llu messages, %llu skipped) in "
-                    "%.3f s; resuming at offset %lld",
+                    "%s[%d]: %llu series restored from %s[%d] (offsets %lld..%lld, %llu "
+                    "messages, %llu skipped) in %.3f s; resuming at offset %lld",
                     t->topic, t->partition, (unsigned long long)r.series, d->cfg->state_topic,
-                    (unsigned long long)r.messages, (unsigned long long)r.skipped,
+                    (int)ad_statetopic_partition(t->partition, d->state_nparts),
+                    (long long)r.low, (long long)r.high, (unsigned long long)r.messages, (unsigned long long)r.skipped,
                     (double)(uv_hrtime() - t0) / 1e9, (long long)r.offset);
         }
     }
@@ -1577,6 +1578,7 @@ static int state_topic_open(struct ad_daemon *d, char *err, size_t errlen)
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", e, sizeof(e));
     rd_kafka_conf_set(conf, "client.id", "anomalyd-state", e, sizeof(e));
     rd_kafka_conf_set(conf, "queued.min.messages", "100000", e, sizeof(e));
+    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", e, sizeof(e)); /* reads to the end */
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_opaque(conf, d);
     d->state_reader = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));

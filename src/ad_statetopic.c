@@ -106,6 +106,8 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
                  rd_kafka_err2str(e));
         return AD_EIO;
     }
+    r->low = lo;
+    r->high = hi;
     if (hi <= lo)
         return 0; /* empty: a cold start */
 
