@@ -9,17 +9,28 @@
  * 3. Pipeline throughput over RECORDS scenario C records (1000 sensors) with a
  *    checkpoint every second of wall time, serialized and written on the same
  *    thread (harsher than the daemon's 10 s default, which also writes off the
- *    loop), next to the same run without checkpoints, in the same process. */
+ *    loop), next to the same run without checkpoints, in the same process.
+ * 4. With SERIES live series (each record a different series, every series
+ *    closing a window per pass, so every series changes between two
+ *    checkpoints): throughput over LARGE_RECORDS records with a checkpoint
+ *    every 10 s taken the daemon's way (a forked child serializes and writes,
+ *    ad_snapshot.h), and the old way (serialized on this thread, written on
+ *    another), next to checkpoints off.
+ *
+ *   bench_checkpoint SERIES RECORDS DIR LARGE_RECORDS   (LARGE_RECORDS 0 skips 4) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ad_buf.h"
 #include "ad_checkpoint.h"
 #include "ad_config.h"
 #include "ad_pipeline.h"
 #include "ad_sim.h"
+#include "ad_snapshot.h"
 #include "ad_state.h"
 #include "ad_time.h"
 
@@ -83,11 +94,86 @@ static double run(struct ad_pipeline *p, const char *data, const size_t *off, si
     return t;
 }
 
+enum ckpt_mode { CK_OFF, CK_FORK, CK_LOOP };
+
+struct large_run {
+    double seconds;
+    int checkpoints;
+    double max_stall; /* the longest time the record loop stood still for a checkpoint */
+};
+
+/* Part 4: records generated on the fly, series i % nseries, one window per pass. */
+static struct large_run run_large(uint64_t nseries, size_t records, const char *dir,
+                                  enum ckpt_mode mode)
+{
+    struct ad_config cfg;
+    struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
+    uint64_t fp = ad_ckpt_fingerprint(&cfg);
+    struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
+    struct ad_snapshot snap = {.fd = -1};
+    struct ad_buf b;
+    struct large_run r = {0};
+    char line[128], err[512];
+    ad_buf_init(&b, (size_t)1 << 33);
+    double t0 = now_s(), next = t0 + 10.0;
+    for (size_t i = 0; i < records; i++) {
+        uint64_t s = i % nseries, pass = i / nseries;
+        int n = snprintf(line, sizeof(line),
+                         "{\"id\":\"sensor-%08llu\",\"ts\":%llu,\"temp\":%.2f}",
+                         (unsigned long long)s,
+                         (unsigned long long)(1763632800000ull + pass * 60000ull),
+                         20.0 + (double)((s + pass) % 97) / 10);
+        meta.offset = (int64_t)i;
+        ad_pipeline_push(p, line, (size_t)n, &meta, 0);
+        if ((i & 1023) || mode == CK_OFF)
+            continue;
+        if (snap.fd >= 0) {
+            struct pollfd pf = {.fd = snap.fd, .events = POLLIN};
+            if (poll(&pf, 1, 0) == 1) {
+                if (ad_snapshot_finish(&snap, err, sizeof(err))) {
+                    fprintf(stderr, "snapshot: %s\n", err);
+                    exit(1);
+                }
+                r.checkpoints++;
+            }
+        }
+        if (now_s() < next || snap.fd >= 0)
+            continue;
+        double s0 = now_s();
+        if (mode == CK_FORK) {
+            if (ad_snapshot_start(p, dir, "bench-large", 0, (int64_t)i, 0, fp, -1, &snap)) {
+                fprintf(stderr, "fork failed\n");
+                exit(1);
+            }
+        } else {
+            uint64_t ns;
+            if (ad_pipeline_checkpoint(p, "bench-large", 0, (int64_t)i, 0, fp, &b, &ns, NULL,
+                                       NULL)) {
+                fprintf(stderr, "checkpoint failed\n");
+                exit(1);
+            }
+            r.checkpoints++; /* the write would run on the thread pool: not timed here */
+        }
+        double stall = now_s() - s0;
+        if (stall > r.max_stall)
+            r.max_stall = stall;
+        next = now_s() + 10.0;
+    }
+    if (snap.fd >= 0 && ad_snapshot_finish(&snap, err, sizeof(err)) == 0)
+        r.checkpoints++;
+    r.seconds = now_s() - t0;
+    ad_buf_free(&b);
+    ad_pipeline_free(p);
+    ad_config_free(&cfg);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t nseries = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     size_t records = argc > 2 ? strtoull(argv[2], NULL, 10) : 3000000;
     const char *dir = argc > 3 ? argv[3] : "/tmp";
+    size_t large = argc > 4 ? strtoull(argv[4], NULL, 10) : 40000000;
     struct ad_config cfg;
     struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
     uint64_t fp = ad_ckpt_fingerprint(&cfg);
@@ -196,5 +282,26 @@ int main(int argc, char **argv)
     remove(path);
     free(off);
     ad_buf_free(&data);
+
+    if (large) {
+        struct large_run r_off = run_large(nseries, large, dir, CK_OFF);
+        struct large_run r_fork = run_large(nseries, large, dir, CK_FORK);
+        struct large_run r_loop = run_large(nseries, large, dir, CK_LOOP);
+        printf("throughput, %zu records over %llu live series, checkpoint every 10 s:\n", large,
+               (unsigned long long)nseries);
+        printf("  checkpoints off:            %10.0f records/s\n", (double)large / r_off.seconds);
+        printf("  forked (the daemon's way):  %10.0f records/s  (%d checkpoints, longest stall "
+               "%.3f s)  ratio %.3f (target >= 0.95)\n",
+               (double)large / r_fork.seconds, r_fork.checkpoints, r_fork.max_stall,
+               r_off.seconds / r_fork.seconds);
+        printf("  serialized on the loop:     %10.0f records/s  (%d checkpoints, longest stall "
+               "%.3f s)  ratio %.3f\n",
+               (double)large / r_loop.seconds, r_loop.checkpoints, r_loop.max_stall,
+               r_off.seconds / r_loop.seconds);
+        ad_state_path(dir, "bench-large", 0, path, sizeof(path));
+        remove(path);
+        snprintf(path + strlen(path), 16, ".prev");
+        remove(path);
+    }
     return 0;
 }

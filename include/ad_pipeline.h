@@ -127,7 +127,8 @@ typedef int (*ad_pipeline_series_cb)(void *ud, const struct ad_series_state *st,
                                      const char *metric);
 /* Serializes the state of (topic, partition)'s series as a checkpoint that
  * resumes consumption at offset (ad_checkpoint.h) into out, and hands each
- * series to each (which may be NULL) as well. */
+ * series to each (which may be NULL) as well. With out NULL, only each is
+ * called (and the series are no longer dirty). */
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
                            int64_t offset, int64_t created_ms, uint64_t fingerprint,
                            struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,

@@ -99,5 +99,9 @@ int ad_spill_foreach(struct ad_spill *s, ad_spill_fn fn, void *ud);
 /* Entries stored (pending puts included), and successful puts since open. */
 uint64_t ad_spill_count(struct ad_spill *s);
 uint64_t ad_spill_puts(struct ad_spill *s);
+/* The data file's descriptor: fdatasync() on it does what ad_spill_sync()
+ * does (MDB_NOSYNC without MDB_WRITEMAP), for a forked child that must not
+ * call into LMDB. -1 for NULL. */
+int ad_spill_fd(struct ad_spill *s);
 
 #endif

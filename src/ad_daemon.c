@@ -29,6 +29,7 @@
 #include "ad_checkpoint.h"
 #include "ad_model.h"
 #include "ad_remote.h"
+#include "ad_snapshot.h"
 #include "ad_spill.h"
 #include "ad_state.h"
 #include "ad_statetopic.h"
@@ -638,7 +639,10 @@ struct ckpt_work {
     int32_t partition;
     int64_t offset;
     uint64_t consumed, nseries;
-    struct ad_buf buf;
+    struct ad_buf buf;                /* the file, serialized on the loop (not forked) */
+    uint64_t bytes;                   /* the file's size */
+    struct ad_snapshot snap;          /* the file, written by a forked child */
+    uv_poll_t snap_poll;              /* ... whose pipe says when it is done */
     struct ad_spill *spill;           /* made durable before the file is written */
     struct token *stoks, *stoks_tail; /* state topic messages, sent by ckpt_send_state() */
     int waits;                        /* the file, and each message not yet acknowledged */
@@ -710,9 +714,10 @@ static int state_series(void *ud, const struct ad_series_state *st, const char *
     return rc ? rc : ckpt_add_state(d, c->w);
 }
 
-/* Serializes t's state. Returns NULL when there is nothing new to save or the
- * state is not consistent now (outputs in flight). */
-static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
+/* Serializes t's state (with fork, only what goes to the state topic: the
+ * child serializes the file). Returns NULL when there is nothing new to save
+ * or the state is not consistent now (outputs in flight). */
+static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool fork)
 {
     if (!d->checkpoints || t->ckpt_busy || tp_has_pending(t))
         return NULL;
@@ -738,8 +743,10 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t)
     int rc = w->dir && w->topic ? 0 : AD_ENOMEM;
     rc = rc ? rc
             : ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, safe,
-                                     (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf,
-                                     &w->nseries, d->state_reader ? state_series : NULL, &sc);
+                                     (int64_t)time(NULL) * 1000, d->fingerprint,
+                                     fork ? NULL : &w->buf, &w->nseries,
+                                     d->state_reader ? state_series : NULL, &sc);
+    w->bytes = w->buf.len;
     if (rc == 0 && d->state_reader) {
         /* The marker goes last: it says where the partition is consumed again. */
         struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = safe,
@@ -800,7 +807,7 @@ static void ckpt_settle(struct ckpt_work *w)
             t->state_full = true;
     } else {
         d->ckpt_written++;
-        d->ckpt_bytes = w->buf.len;
+        d->ckpt_bytes = w->bytes;
         d->ckpt_series = w->nseries;
         d->ckpt_seconds = (double)(uv_hrtime() - w->t0) / 1e9;
         d->ckpt_last = time(NULL);
@@ -845,7 +852,7 @@ static void ckpt_after_cb(uv_work_t *req, int status)
  * for its state messages. */
 static void ckpt_sync(struct ad_daemon *d, struct tpart *t)
 {
-    struct ckpt_work *w = ckpt_prepare(d, t);
+    struct ckpt_work *w = ckpt_prepare(d, t, false);
     if (!w)
         return;
     t->ckpt_busy = true;
@@ -861,9 +868,27 @@ static void ckpt_sync(struct ad_daemon *d, struct tpart *t)
     ckpt_settle(w); /* the file's part; durable now if every message was acknowledged */
 }
 
-/* Starts an asynchronous checkpoint of t: serialized here, written and
- * fsynced on the thread pool. When outputs are in flight the state is not
- * consistent with any offset, so the checkpoint waits for them (ckpt_wanted). */
+static void snap_closed(uv_handle_t *h)
+{
+    ckpt_settle(h->data); /* the file's part */
+}
+
+static void on_snap_done(uv_poll_t *h, int status, int events)
+{
+    struct ckpt_work *w = h->data;
+    (void)status;
+    (void)events;
+    w->rc = ad_snapshot_finish(&w->snap, w->err, sizeof(w->err));
+    w->nseries = w->snap.series;
+    w->bytes = w->snap.bytes;
+    uv_close((uv_handle_t *)h, snap_closed);
+}
+
+/* Starts an asynchronous checkpoint of t. Its file is serialized and written
+ * by a forked child (ad_snapshot.h), so the loop does not stop for the
+ * serialization; when fork fails it is serialized here and written on the
+ * thread pool. When outputs are in flight the state is not consistent with
+ * any offset, so the checkpoint waits for them (ckpt_wanted). */
 static void ckpt_start(struct ad_daemon *d, struct tpart *t)
 {
     if (t->ckpt_busy)
@@ -873,10 +898,36 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
         return;
     }
     t->ckpt_wanted = false;
-    struct ckpt_work *w = ckpt_prepare(d, t);
+    struct ckpt_work *w = ckpt_prepare(d, t, true);
     if (!w)
         return;
     t->ckpt_busy = true;
+    if (ad_snapshot_start(d->pipe, w->dir, w->topic, w->partition, w->offset,
+                          (int64_t)time(NULL) * 1000, d->fingerprint, ad_spill_fd(w->spill),
+                          &w->snap) == 0) {
+        if (uv_poll_init(d->loop, &w->snap_poll, w->snap.fd) == 0) {
+            w->snap_poll.data = w;
+            uv_poll_start(&w->snap_poll, UV_READABLE, on_snap_done);
+        } else {
+            w->rc = ad_snapshot_finish(&w->snap, w->err, sizeof(w->err)); /* waits */
+            w->waits--;
+        }
+        ckpt_send_state(d, w);
+        return;
+    }
+    /* No fork: serialize here, write on the thread pool. */
+    uint64_t unused;
+    w->rc = ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, w->offset,
+                                   (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf, &unused,
+                                   NULL, NULL);
+    w->bytes = w->buf.len;
+    if (w->rc) {
+        snprintf(w->err, sizeof(w->err), "while serializing %s[%d]: %s", t->topic, t->partition,
+                 ad_strerror(w->rc));
+        ckpt_send_state(d, w);
+        ckpt_settle(w);
+        return;
+    }
     if (uv_queue_work(d->loop, &w->req, ckpt_work_cb, ckpt_after_cb) != 0) {
         ckpt_write(w);
         ckpt_send_state(d, w);

@@ -593,7 +593,7 @@ static int ckpt_series(void *ud, const struct ad_series_state *st)
     struct ckpt_ctx *c = ud;
     const char *metric = ad_decoder_metric_name(c->p->dec, st->metric);
     c->n++;
-    int rc = ad_ckpt_add(c->out, st, metric);
+    int rc = c->out ? ad_ckpt_add(c->out, st, metric) : 0;
     return rc || !c->each ? rc : c->each(c->ud, st, metric);
 }
 
@@ -607,10 +607,10 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t par
     struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
     snprintf(h.topic, sizeof(h.topic), "%s", topic);
     struct ad_part *part = ad_window_part(p->win, topic, partition);
-    int rc = part ? ad_ckpt_begin(out, &h) : AD_ENOMEM;
+    int rc = !part ? AD_ENOMEM : out ? ad_ckpt_begin(out, &h) : 0;
     if (rc == 0)
         rc = ad_window_part_export(p->win, part, ckpt_series, &c);
-    if (rc == 0)
+    if (rc == 0 && out)
         rc = ad_ckpt_finish(out, c.n);
     *nseries = c.n;
     return rc;

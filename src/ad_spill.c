@@ -419,3 +419,11 @@ uint64_t ad_spill_puts(struct ad_spill *s)
 {
     return s ? s->puts : 0;
 }
+
+int ad_spill_fd(struct ad_spill *s)
+{
+    int fd = -1;
+    if (!s || mdb_env_get_fd(s->env, &fd) != 0)
+        return -1;
+    return fd;
+}

@@ -29,6 +29,8 @@
 #include "ad_state.h"
 #include "ad_checkpoint.h"
 #include "ad_model.h"
+#include "ad_hash.h"
+#include "ad_spill.h"
 #include <dirent.h>
 #include <signal.h>
 #include "ad_time.h"
@@ -633,22 +635,233 @@ static int cmd_simulate(int argc, char **argv)
 
 /* ---- model export / import ---------------------------------------------------- */
 
+/* The series ids model export has met: "metric NUL key bytes" (a metric name
+ * has no NUL; keys are any bytes), hashed with FNV-1a into an open-addressing
+ * table of indexes into ents, which keeps the order of first sight. An entry
+ * is a series of a checkpoint file (in_ckpt: live when the checkpoint was
+ * written, hence newer than any spill entry of the series), or a candidate
+ * model from a spill store, emitted after every store has been read. */
+struct export_ent {
+    uint64_t hash;
+    char *id;
+    size_t id_len;
+    bool in_ckpt;
+    uint64_t n;
+    double mean, m2;
+};
+
+struct export_set {
+    struct export_ent *ents;
+    size_t count, cap;
+    size_t *slots; /* index + 1 into ents, 0 empty */
+    size_t nslots; /* a power of two, at least twice count */
+};
+
+static uint64_t export_id_hash(const char *metric, size_t mlen, const char *key, size_t key_len)
+{
+    static const char sep = '\0';
+    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, metric, mlen);
+    h = ad_fnv1a64(h, &sep, 1);
+    return ad_fnv1a64(h, key, key_len);
+}
+
+/* Finds the series, or adds it (zeroed but for its id) when add is set.
+ * NULL when absent (without add) or out of memory (with add). */
+static struct export_ent *export_set_find(struct export_set *s, const char *key, size_t key_len,
+                                          const char *metric, bool add)
+{
+    size_t mlen = strlen(metric), id_len = mlen + 1 + key_len;
+    uint64_t h = export_id_hash(metric, mlen, key, key_len);
+
+    if (s->nslots) {
+        for (size_t i = h & (s->nslots - 1);; i = (i + 1) & (s->nslots - 1)) {
+            size_t k = s->slots[i];
+            if (!k)
+                break;
+            struct export_ent *e = &s->ents[k - 1];
+            if (e->hash == h && e->id_len == id_len && memcmp(e->id, metric, mlen + 1) == 0 &&
+                (key_len == 0 || memcmp(e->id + mlen + 1, key, key_len) == 0))
+                return e;
+        }
+    }
+    if (!add)
+        return NULL;
+    if (2 * (s->count + 1) > s->nslots) {
+        size_t nn = s->nslots ? 2 * s->nslots : 1024;
+        size_t *ns = calloc(nn, sizeof(*ns));
+        if (!ns)
+            return NULL;
+        for (size_t k = 0; k < s->count; k++) {
+            size_t i = s->ents[k].hash & (nn - 1);
+            while (ns[i])
+                i = (i + 1) & (nn - 1);
+            ns[i] = k + 1;
+        }
+        free(s->slots);
+        s->slots = ns;
+        s->nslots = nn;
+    }
+    if (s->count == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 1024;
+        struct export_ent *ne = realloc(s->ents, nc * sizeof(*ne));
+        if (!ne)
+            return NULL;
+        s->ents = ne;
+        s->cap = nc;
+    }
+    char *id = malloc(id_len);
+    if (!id)
+        return NULL;
+    memcpy(id, metric, mlen + 1);
+    if (key_len)
+        memcpy(id + mlen + 1, key, key_len);
+    struct export_ent *e = &s->ents[s->count];
+    *e = (struct export_ent){.hash = h, .id = id, .id_len = id_len};
+    size_t i = h & (s->nslots - 1);
+    while (s->slots[i])
+        i = (i + 1) & (s->nslots - 1);
+    s->slots[i] = ++s->count;
+    return e;
+}
+
+static void export_set_free(struct export_set *s)
+{
+    for (size_t k = 0; k < s->count; k++)
+        free(s->ents[k].id);
+    free(s->ents);
+    free(s->slots);
+}
+
 struct export_ctx {
     FILE *out;
     struct ad_buf line;
     uint64_t n;
+    uint64_t fp;                    /* ad_ckpt_fingerprint() of the config */
+    const struct ad_ckpt_header *h; /* of the checkpoint being read, filled before its series */
+    struct export_set seen;
+    bool nomem;
+    /* the spill entry being read */
+    const char *skey;
+    size_t skey_len;
+    const char *smetric;
+    uint64_t sp_entries, sp_other, sp_bad, sp_newer_ckpt, sp_dup;
 };
 
+static void export_line(struct export_ctx *c, const char *key, size_t key_len, const char *metric,
+                        uint64_t n, double mean, double m2)
+{
+    ad_buf_reset(&c->line);
+    if (ad_model_format_line(&c->line, key, key_len, metric, n, mean, m2) == 0) {
+        fwrite(c->line.p, 1, c->line.len, c->out);
+        c->n++;
+    }
+}
+
+/* A series of a checkpoint file: written out, and remembered so that the
+ * spill stores' older state of a live series is not. A checkpoint of other
+ * settings is left out (the daemon would not restore it either). */
 static int export_series_cb(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct export_ctx *c = ud;
+    if (c->h->fingerprint != c->fp)
+        return 0;
+    struct export_ent *e = export_set_find(&c->seen, st->key, st->key_len, metric, true);
+    if (!e) {
+        c->nomem = true;
+        return AD_ENOMEM;
+    }
+    e->in_ckpt = true;
     if (st->life.n == 0)
         return 0;
-    ad_buf_reset(&c->line);
-    if (ad_model_format_line(&c->line, st->key, st->key_len, metric, st->life.n, st->life.mean,
-                             st->life.m2) == 0) {
-        fwrite(c->line.p, 1, c->line.len, c->out);
-        c->n++;
+    export_line(c, st->key, st->key_len, metric, st->life.n, st->life.mean, st->life.m2);
+    return 0;
+}
+
+/* The series of a spill entry (a one-series checkpoint): kept as a candidate
+ * unless a checkpoint has the series; of two stores holding it, the state
+ * with more points wins (a model's n only grows). */
+static int export_spill_series(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct export_ctx *c = ud;
+    if (c->h->nseries != 1 || st->key_len != c->skey_len ||
+        (st->key_len && memcmp(st->key, c->skey, st->key_len) != 0) ||
+        strcmp(metric, c->smetric) != 0) {
+        c->sp_bad++;
+        return 0;
+    }
+    if (c->h->fingerprint != c->fp) {
+        c->sp_other++;
+        return 0;
+    }
+    if (st->life.n == 0)
+        return 0;
+    struct export_ent *e = export_set_find(&c->seen, st->key, st->key_len, metric, false);
+    if (e && e->in_ckpt) {
+        c->sp_newer_ckpt++;
+        return 0;
+    }
+    if (e) {
+        c->sp_dup++;
+        if (e->n >= st->life.n)
+            return 0;
+    } else if (!(e = export_set_find(&c->seen, st->key, st->key_len, metric, true))) {
+        c->nomem = true;
+        return AD_ENOMEM;
+    }
+    e->n = st->life.n;
+    e->mean = st->life.mean;
+    e->m2 = st->life.m2;
+    return 0;
+}
+
+static int export_spill_entry(void *ud, const char *key, size_t key_len, const char *metric,
+                              const void *val, size_t val_len)
+{
+    struct export_ctx *c = ud;
+    struct ad_ckpt_header h;
+    char err[256];
+    c->sp_entries++;
+    c->skey = key;
+    c->skey_len = key_len;
+    c->smetric = metric;
+    c->h = &h;
+    int rc = ad_ckpt_read(val, val_len, &h, export_spill_series, c, err, sizeof(err));
+    c->h = NULL;
+    if (c->nomem)
+        return AD_ENOMEM;
+    if (rc != 0)
+        c->sp_bad++;
+    return 0;
+}
+
+/* Reads one spill store (dir/evicted.mdb) into the candidates. 0, or 1 when
+ * it was there but could not be read (reported). */
+static int export_spill(struct export_ctx *c, const char *dir)
+{
+    char path[4096], err[1024];
+    struct ad_spill *sp;
+    struct stat sb;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, AD_SPILL_FILE);
+    if (stat(path, &sb) != 0) /* none (ad_spill_open would create one) */
+        return 0;
+    int rc = ad_spill_open(dir, &sp, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr,
+                "anomalyd: model export: %s: the models of the series evicted at "
+                "limits.max_series are not exported%s\n",
+                err,
+                strstr(err, "(locked)") ? "; a running anomalyd holds the store: stop it for a "
+                                          "complete export"
+                                        : "");
+        return 1;
+    }
+    rc = ad_spill_foreach(sp, export_spill_entry, c);
+    ad_spill_close(sp);
+    if (rc != 0) {
+        fprintf(stderr, "anomalyd: model export: %s: %s\n", path,
+                c->nomem ? "out of memory" : "not read to its end");
+        return 1;
     }
     return 0;
 }
@@ -658,6 +871,12 @@ static int name_order(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* The lifetime models of state.dir: every series of its checkpoint files, then
+ * the series evicted at limits.max_series that no checkpoint holds, from the
+ * spill store(s) (evicted.mdb, and spill-N/evicted.mdb of other instances
+ * that shared state.dir). A store that a running daemon holds cannot be read:
+ * reported, and the export fails (exit 1) after writing the rest, since the
+ * evicted series may be most of the models. */
 static int model_export(const struct ad_config *cfg, const char *out_path)
 {
     struct export_ctx c = {.out = stdout};
@@ -673,32 +892,76 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
     n = scandir(cfg->state_dir, &names, NULL, name_order);
     if (n < 0) {
         fprintf(stderr, "anomalyd: %s: %s\n", cfg->state_dir, strerror(errno));
+        if (c.out != stdout)
+            fclose(c.out);
         return EXIT_FATAL;
     }
     ad_buf_init(&c.line, 1 << 20);
-    uint64_t fp = ad_ckpt_fingerprint(cfg);
+    c.fp = ad_ckpt_fingerprint(cfg);
     for (int i = 0; i < n; i++) {
         size_t l = strlen(names[i]->d_name);
         char path[4096], *buf = NULL, err[256];
         size_t len;
         struct ad_ckpt_header h;
-        if (l > 5 && strcmp(names[i]->d_name + l - 5, ".ckpt") == 0) {
+        if (l > 5 && strcmp(names[i]->d_name + l - 5, ".ckpt") == 0 && !c.nomem) {
             snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, names[i]->d_name);
+            c.h = &h;
             if (ad_state_read_file(path, (size_t)4 << 30, &buf, &len) != 0 ||
                 ad_ckpt_read(buf, len, &h, export_series_cb, &c, err, sizeof(err)) != 0) {
-                fprintf(stderr, "anomalyd: %s: not usable, skipped\n", path);
+                fprintf(stderr, "anomalyd: %s: %s\n", path,
+                        c.nomem ? "out of memory" : "not usable, skipped");
                 status = EXIT_FATAL;
-            } else if (h.fingerprint != fp) {
-                fprintf(stderr, "anomalyd: %s: written under other window/model settings\n",
+            } else if (h.fingerprint != c.fp) {
+                fprintf(stderr,
+                        "anomalyd: %s: written under other window/model settings, left out\n",
                         path);
             }
+            c.h = NULL;
             free(buf);
         }
         free(names[i]);
     }
     free(names);
-    fprintf(stderr, "model export: %llu models\n", (unsigned long long)c.n);
+
+    /* The evicted series: the daemon's store, then those of other instances
+     * that shared state.dir (ad_daemon.c's spill_open: spill-1..16). */
+    if (!c.nomem && export_spill(&c, cfg->state_dir) != 0)
+        status = EXIT_FATAL;
+    for (int i = 1; i <= 16 && !c.nomem; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/spill-%d", cfg->state_dir, i);
+        if (export_spill(&c, dir) != 0)
+            status = EXIT_FATAL;
+    }
+    uint64_t from_spill = c.n;
+    for (size_t k = 0; k < c.seen.count; k++) {
+        const struct export_ent *e = &c.seen.ents[k];
+        if (!e->in_ckpt && e->n) {
+            size_t mlen = strlen(e->id);
+            export_line(&c, e->id + mlen + 1, e->id_len - mlen - 1, e->id, e->n, e->mean, e->m2);
+        }
+    }
+    from_spill = c.n - from_spill;
+    if (c.sp_other)
+        fprintf(stderr,
+                "anomalyd: model export: %llu evicted series written under other window/model "
+                "settings, left out\n",
+                (unsigned long long)c.sp_other);
+    if (c.sp_bad) {
+        fprintf(stderr, "anomalyd: model export: %llu evicted series' entries not usable, "
+                        "skipped\n",
+                (unsigned long long)c.sp_bad);
+        status = EXIT_FATAL;
+    }
+    if (c.nomem)
+        status = EXIT_FATAL;
+    fprintf(stderr,
+            "model export: %llu models (%llu of evicted series; %llu evicted series' entries "
+            "read, %llu of them superseded by a checkpoint)\n",
+            (unsigned long long)c.n, (unsigned long long)from_spill,
+            (unsigned long long)c.sp_entries, (unsigned long long)c.sp_newer_ckpt);
     ad_buf_free(&c.line);
+    export_set_free(&c.seen);
     if (c.out != stdout && fclose(c.out) != 0)
         status = EXIT_FATAL;
     return status;

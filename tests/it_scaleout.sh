@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Scale-out: two instances in one group, each with its own state.dir and the
+# shared state topic (state.topic), one killed mid-run. The union of the
+# alerts published equals those of one uninterrupted run (same ids, same
+# alerts), and every series' final model (n, mean, M2) equals the
+# uninterrupted run's, bit for bit.
+#
+# The records are produced while the group consumes them (rate-limited), so
+# that each kill -9 lands while its victim is reading:
+#   b1, b2 share the 4 partitions; kill -9 b1; b2 takes b1's partitions and
+#   restores them from the state topic (not from its own state.dir, which has
+#   never seen them); b1 restarts (same state.dir) and takes partitions back by
+#   cooperative rebalance (b2's revoke writes their state to the topic);
+#   kill -9 b2; b1 takes everything and reads to the end.
+# The reference run a reads the same records, uninterrupted, afterwards.
+#   it_scaleout.sh ANOMALYD SOURCE_DIR
+set -uo pipefail
+source "$2/tests/lib/kafka.sh"
+kt_init "$1" "$2"
+KT_SESSION_MS=3000
+N=200000
+RATE=4000 # records/s: the production lasts 50 s, the kills need ~20 s of it
+
+kt_broker sensor-raw:4 anomalies:4 dlq:1 sta:2 stb:2
+kt_bg sim "$KT_BIN" simulate --brokers "$ADDR" --topic sensor-raw --count $N --devices 40 \
+  --seed 57 --anomaly-rate 0.002 --rate $RATE
+producing() { ! kt_exited sim; }
+
+# dump NAME: the models of NAME's checkpoints, sorted, for comparison.
+dump() {
+  "$KT_BIN" model export -c "$KT_CFG" --set state.dir="$KT_WORK/$1.state" \
+    --output "$KT_WORK/$1.models" 9>&- 2>>"$KT_WORK/$1.export.log" &&
+    sort -o "$KT_WORK/$1.models" "$KT_WORK/$1.models"
+}
+run_daemon() { # NAME GROUP STATE_TOPIC [args]
+  local name=$1 group=$2 st=$3; shift 3
+  mkdir -p "$KT_WORK/$name.state"
+  rm -f "$KT_WORK/$name.pid" "$KT_WORK/$name.rc"
+  kt_daemon "$name" --set source.kafka.group="$group" --set state.dir="$KT_WORK/$name.state" \
+    --set state.topic="$st" --set state.checkpoint_interval=100ms \
+    --set sinks.alert_log.path="$KT_WORK/$name.alerts" \
+    --set source.kafka.properties.statistics.interval.ms=500 "$@"
+}
+metrics() { # NAME: the running daemon's /metrics
+  local port
+  port=$(grep -o 'port [0-9]*' "$KT_WORK/$1.log" | tail -1 | cut -d' ' -f2)
+  curl -s -m 5 "127.0.0.1:$port/metrics" 2>/dev/null
+}
+consumed() { # NAME: records read from the partitions NAME holds now
+  metrics "$1" | awk '/^anomalyd_records_consumed_total/ { n += $2 } END { print n + 0 }'
+}
+consumed_ge() { [ "$(consumed "$1")" -ge "$2" ]; } # NAME N
+finished() { consumed_ge "$@"; }
+# owned NAME: the partitions of sensor-raw NAME holds, by its log (assigned
+# minus revoked and lost), sorted, on one line.
+owned() {
+  awk '/ assigned sensor-raw\[/ || / (revoked|lost) sensor-raw\[/ {
+         match($0, /sensor-raw\[[0-9]+\]/); p = substr($0, RSTART + 11, RLENGTH - 12)
+         if ($0 ~ / assigned /) own[p] = 1; else delete own[p] }
+       END { for (p in own) printf "%s\n", p }' "$KT_WORK/$1.log" 2>/dev/null | sort -n | paste -sd' '
+}
+owns_some() { [ -n "$(owned "$1")" ]; }
+owns_all() { [ "$(owned "$1")" = "0 1 2 3" ]; }
+log_after() { tail -n +"$(($2 + 1))" "$KT_WORK/$1.log"; } # NAME LINES: the log past LINES
+# restored_ok NAME LINES PARTS: past line LINES of NAME's log, each of PARTS
+# was restored from stb, and at least one of them with series > 0.
+restored_ok() {
+  local name=$1 from=$2 p line nonzero=0; shift 2
+  for p in "$@"; do
+    line=$(log_after "$name" "$from" | grep "\[state\] sensor-raw\[$p\]: .* restored from stb" | tail -1)
+    [ -n "$line" ] || return 1
+    [[ $line =~ \]:\ ([0-9]+)\ series ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] && nonzero=1
+  done
+  [ "$nonzero" = 1 ]
+}
+# state_metrics_ok NAME: state topic messages written, none failed, no
+# restore errors.
+state_metrics_ok() {
+  metrics "$1" | awk '
+    /^anomalyd_state_topic_messages_total\{result="ok"\}/ { ok = $2 }
+    /^anomalyd_state_topic_messages_total\{result="error"\}/ { err = $2; seen++ }
+    /^anomalyd_state_topic_restore_errors_total/ { rerr = $2; seen++ }
+    END { printf "# %s: state topic messages ok %d, error %d, restore errors %d\n", name, ok, err, rerr > "/dev/stderr"
+          exit !(seen == 2 && ok > 0 && err == 0 && rerr == 0) }' name="$1"
+}
+
+# 1. Scale-out: b1 and b2 in group gb, while the records are produced.
+run_daemon b1 gb stb
+wait_for 30 owns_all b1 || fail "b1: not assigned the partitions"
+run_daemon b2 gb stb
+wait_for 30 owns_some b2 || fail "b2: not assigned partitions"
+shared() { # b1 and b2 both hold partitions, together all of them, once each
+  local b1p b2p
+  b1p=$(owned b1) b2p=$(owned b2)
+  [ -n "$b1p" ] && [ -n "$b2p" ] &&
+    [ "$(printf '%s\n' $b1p $b2p | sort -n | paste -sd' ')" = "0 1 2 3" ]
+}
+wait_for 30 shared || fail "b1/b2: the partitions are not shared"
+b1_parts=$(owned b1)
+b2_parts=$(owned b2)
+kt_log "b1 holds [$b1_parts], b2 holds [$b2_parts]"
+check "b1 and b2 both hold partitions" test -n "$b1_parts" -a -n "$b2_parts"
+
+# 2. kill -9 b1 while it reads: it has read some of its partitions' records,
+# and they are still being produced, so not all of them.
+wait_for 30 consumed_ge b1 3000 || fail "b1: did not read"
+state_metrics_ok b1 || fail "b1: state topic metrics"
+b1_read=$(consumed b1)
+check "b1 killed mid-run (read $b1_read records of its partitions, production running)" producing
+kt_signal b1 KILL
+kt_wait_exit b1 5 || fail "b1: kill -9"
+mv "$KT_WORK/b1.log" "$KT_WORK/b1.log.1"
+b2_mark=$(count_lines "$KT_WORK/b2.log")
+
+# b2 takes b1's partitions (after b1's session times out) and restores them
+# from the state topic.
+wait_for 40 owns_all b2 || fail "b2: did not take b1's partitions (holds [$(owned b2)])"
+# shellcheck disable=SC2086
+check "b2 restored b1's partitions [$b1_parts] from stb" restored_ok b2 "$b2_mark" $b1_parts
+# b2 never held them before: its own state.dir has nothing of them.
+for p in $b1_parts; do
+  if log_after b2 "$b2_mark" | grep -q "restored .* series of sensor-raw\[$p\] from "; then
+    fail "b2 restored sensor-raw[$p] from its state.dir: $(grep "sensor-raw\[$p\] from " "$KT_WORK/b2.log")"
+  fi
+done
+log_after b2 "$b2_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b2: /' >&2
+
+# 3. b1 restarts (same state.dir): partitions move back to it; b2's revoke
+# writes their state to the topic, b1 restores it from there.
+b2_mark=$(count_lines "$KT_WORK/b2.log")
+run_daemon b1 gb stb
+wait_for 40 owns_some b1 || fail "b1 (restarted): not assigned partitions"
+b2_revoked() { log_after b2 "$b2_mark" | grep -q 'revoked sensor-raw'; }
+wait_for 30 b2_revoked || fail "b2: nothing revoked"
+b1_parts=$(owned b1)
+kt_log "restarted b1 holds [$b1_parts], b2 holds [$(owned b2)]"
+# shellcheck disable=SC2086
+check "restarted b1 restored [$b1_parts] from stb" restored_ok b1 0 $b1_parts
+grep '\[state\] sensor-raw.*restored from stb' "$KT_WORK/b1.log" | sed 's/^/# b1: /' >&2
+wait_for 30 consumed_ge b1 2000 || fail "restarted b1: did not read"
+wait_for 10 consumed_ge b2 1 || fail "b2: did not read"
+
+# 4. kill -9 b2 while it reads; b1 takes everything.
+b2_parts=$(owned b2)
+state_metrics_ok b2 || fail "b2: state topic metrics"
+check "b2 killed mid-run (holds [$b2_parts], production running)" producing
+kt_signal b2 KILL
+kt_wait_exit b2 5 || fail "b2: kill -9"
+b1_mark=$(count_lines "$KT_WORK/b1.log")
+wait_for 40 owns_all b1 || fail "b1: did not take b2's partitions (holds [$(owned b1)])"
+# shellcheck disable=SC2086
+check "b1 restored b2's partitions [$b2_parts] from stb" restored_ok b1 "$b1_mark" $b2_parts
+log_after b1 "$b1_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b1: /' >&2
+
+# 5. The reference: one instance, uninterrupted, over the same records.
+wait_for 90 kt_exited sim || fail "simulate did not finish"
+check "records produced" test "$(kt_rc sim)" = 0 -a "$(topic_count sensor-raw)" = $N
+run_daemon a ga sta --set sinks.kafka.topic=
+wait_for 60 finished a $N || fail "run a: did not read $N records"
+kt_signal a TERM
+kt_wait_exit a 15 && [ "$(kt_rc a)" = 0 ] || fail "run a: clean exit"
+dump a
+
+# 6. b1 reads to the end: every alert of a published, lag zero.
+covers_a() {
+  cat "$KT_WORK"/b1.alerts "$KT_WORK"/b2.alerts >"$KT_WORK/b.alerts" 2>/dev/null
+  "$KT_PY" - "$KT_WORK/a.alerts" "$KT_WORK/b.alerts" <<'PY'
+import json, sys
+a = {json.loads(l)["alert_id"] for l in open(sys.argv[1])}
+b = {json.loads(l)["alert_id"] for l in open(sys.argv[2])}
+sys.exit(0 if a <= b else 1)
+PY
+}
+lag_zero() { # NAME: lag reported for all 4 partitions, all zero
+  metrics "$1" | awk '/^anomalyd_consumer_lag/ { n++; s += $2 } END { exit !(n == 4 && s == 0) }'
+}
+wait_for 60 covers_a || fail "run b: did not publish every alert"
+wait_for 30 lag_zero b1 || fail "run b: lag did not reach zero"
+state_metrics_ok b1 || fail "b1: state topic metrics"
+kt_signal b1 TERM
+kt_wait_exit b1 15 && [ "$(kt_rc b1)" = 0 ] || fail "b1: clean exit"
+for p in 0 1 2 3; do
+  test -s "$KT_WORK/b1.state/sensor-raw-$p.ckpt" || fail "b1's state.dir has no checkpoint of sensor-raw[$p]"
+done
+dump b1
+
+# 7. The comparisons.
+cat "$KT_WORK"/b1.alerts "$KT_WORK"/b2.alerts >"$KT_WORK/b.alerts"
+"$KT_PY" - "$KT_WORK/a.alerts" "$KT_WORK/b.alerts" <<'PY' && ok "alerts: the union of b1 and b2 equals the uninterrupted run, id for id, alert for alert" || fail "alerts differ"
+import json, sys
+a = {}
+for l in open(sys.argv[1]):
+    x = json.loads(l); a[x["alert_id"]] = x
+b = {}
+bad = 0
+lines = 0
+for l in open(sys.argv[2]):
+    x = json.loads(l); lines += 1
+    if x["alert_id"] in b and b[x["alert_id"]] != x:
+        print("# id %s re-emitted with different content:\n#  %s\n#  %s" % (x["alert_id"], b[x["alert_id"]], x), file=sys.stderr)
+        bad += 1
+    b[x["alert_id"]] = x
+missing, extra = set(a) - set(b), set(b) - set(a)
+differ = [i for i in set(a) & set(b) if a[i] != b[i]]
+print("# uninterrupted: %d alerts; b1+b2: %d distinct, %d lines; %d missing, %d extra, %d differ" %
+      (len(a), len(b), lines, len(missing), len(extra), len(differ)), file=sys.stderr)
+for i in sorted(missing)[:3]: print("# missing %s" % a[i], file=sys.stderr)
+for i in sorted(extra)[:3]: print("# extra %s" % b[i], file=sys.stderr)
+for i in sorted(differ)[:3]: print("# differs: %s\n#   vs %s" % (a[i], b[i]), file=sys.stderr)
+sys.exit(0 if not missing and not extra and not differ and len(a) > 50 and bad == 0 else 1)
+PY
+# The same on the anomalies topic (b1 and b2 publish there, a does not):
+# each message's key is its alert's key, copies of an id are identical.
+consume anomalies "$KT_WORK/anomalies.json" || fail "consume anomalies: $(cat "$KT_WORK/anomalies.json.err")"
+"$KT_PY" - "$KT_WORK/a.alerts" "$KT_WORK/anomalies.json" <<'PY' && ok "anomalies topic: the alerts published by b1 and b2 equal the uninterrupted run's" || fail "anomalies topic differs"
+import json, sys
+a = {}
+for l in open(sys.argv[1]):
+    x = json.loads(l); a[x["alert_id"]] = x
+k, bad, n = {}, 0, 0
+for l in open(sys.argv[2]):
+    e = json.loads(l); x = json.loads(e["payload"]); n += 1
+    if e.get("key") != x["key"]:
+        print("# record key %r != alert key %r" % (e.get("key"), x["key"]), file=sys.stderr); bad += 1
+    if k.setdefault(x["alert_id"], x) != x:
+        print("# id %s published with different content" % x["alert_id"], file=sys.stderr); bad += 1
+missing, extra = set(a) - set(k), set(k) - set(a)
+differ = [i for i in set(a) & set(k) if a[i] != k[i]]
+print("# anomalies: %d messages, %d distinct; %d missing, %d extra, %d differ" %
+      (n, len(k), len(missing), len(extra), len(differ)), file=sys.stderr)
+sys.exit(0 if not missing and not extra and not differ and bad == 0 else 1)
+PY
+if cmp -s "$KT_WORK/a.models" "$KT_WORK/b1.models" && [ "$(count_lines "$KT_WORK/a.models")" = 40 ]; then
+  ok "models: every series' (n, mean, M2) equals the uninterrupted run's"
+else
+  fail "models differ: $(diff "$KT_WORK/a.models" "$KT_WORK/b1.models" | head -4)"
+fi
+check "no state topic errors in the logs" \
+  eval '! grep -h "not restored from the state topic\|state topic flush" "$KT_WORK"/b1.log* "$KT_WORK"/b2.log'
+kt_done
