@@ -223,10 +223,142 @@ static void test_eviction_churn(void)
     ad_window_free(w);
 }
 
+/* A store for evicted series, as the pipeline's is: keeps copies. */
+struct saved {
+    char key[32];
+    struct ad_series_state st;
+    int evicted_with_part; /* partition number, -1 for none */
+};
+struct store {
+    struct saved v[16];
+    int n, loads;
+};
+
+static void store_evicted(void *ud, const struct ad_part *p, const struct ad_series_state *st)
+{
+    struct store *s = ud;
+    struct saved *sv = &s->v[s->n++ % 16];
+    snprintf(sv->key, sizeof(sv->key), "%.*s", (int)st->key_len, st->key);
+    sv->st = *st;
+    sv->st.key = sv->key;
+    sv->st.ring = NULL;
+    sv->st.rlen = 0;
+    sv->evicted_with_part = p ? ad_part_partition(p) : -1;
+}
+
+static bool store_load(void *ud, const struct ad_part *p, const char *key, size_t key_len,
+                       uint32_t metric, struct ad_series_state *st)
+{
+    struct store *s = ud;
+    s->loads++;
+    for (int i = s->n - 1; i >= 0 && i >= s->n - 16; i--) {
+        struct saved *sv = &s->v[i % 16];
+        if (strlen(sv->key) == key_len && !memcmp(sv->key, key, key_len) &&
+            sv->st.metric == metric) {
+            *st = sv->st;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* An evicted series hands its state to the store, and resumes from it when it
+ * is seen again: its model goes on counting where it stopped. */
+static void test_store_resume(void)
+{
+    struct ad_window *w;
+    struct run r = {0};
+    struct store s = {0};
+    r.nolearn_above = 1e300;
+    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .max_series = 2,
+                              .idle_us = 3600000000LL};
+    AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
+    struct ad_window_store ws = {store_evicted, store_load, &s};
+    ad_window_set_store(w, &ws);
+    struct ad_part *p = ad_window_part(w, "t", 3);
+    int64_t off = 0;
+    /* a: three windows closed by the watermark (n = 3 after the third). */
+    for (int m = 0; m < 4; m++) {
+        AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, m * 60000000LL + 1, 10.0 + m, off++, m),
+                      ==, AD_PUSH_OK);
+        ad_window_advance(w, p, m * 60000000LL + 1);
+    }
+    AD_EXPECT_INT(s.loads, ==, 1); /* asked once, when a was created */
+    /* b and c push a out: its open window (minute 3) is scored first. */
+    r.ngot = 0;
+    AD_EXPECT_INT(ad_window_push(w, p, "b", 1, 0, 240000001, 1.0, off++, 10), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(ad_window_push(w, p, "c", 1, 0, 240000002, 1.0, off++, 11), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_STR(s.v[0].key, "a");
+    AD_EXPECT_INT(s.v[0].evicted_with_part, ==, 3);
+    AD_EXPECT_UINT(s.v[0].st.life.n, ==, 4);
+    AD_EXPECT_INT(s.v[0].st.model_off, ==, 3);
+    AD_EXPECT_INT(s.v[0].st.closed_until, ==, 240000000);
+    AD_EXPECT_INT(r.ngot, ==, 1);
+    AD_EXPECT(strstr(r.got[0], "evict") != NULL);
+    /* a again, two windows later: resumed, its model still n = 4. */
+    r.ngot = 0;
+    AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, 360000001, 99.0, off++, 12), ==, AD_PUSH_OK);
+    struct ad_window_stats st;
+    ad_window_stats(w, &st);
+    AD_EXPECT_UINT(st.resumed, ==, 1);
+    AD_EXPECT_UINT(st.evictions, ==, 2); /* a, then b for a's return */
+    ad_window_flush(w);
+    int seen = 0;
+    for (int i = 0; i < r.ngot; i++)
+        if (r.got[i][0] == 'a') {
+            AD_EXPECT(strstr(r.got[i], "n=4 ") != NULL);
+            seen++;
+        }
+    AD_EXPECT_INT(seen, ==, 1);
+    /* A point of the window closed by the eviction is late, not a new window. */
+    AD_EXPECT_INT(ad_window_push(w, p, "b", 1, 0, 240000003, 1.0, off++, 13), ==, AD_PUSH_LATE);
+    ad_window_free(w);
+}
+
+static int export_cb(void *ud, const struct ad_series_state *st)
+{
+    struct ad_series_state *out = ud;
+    *out = *st;
+    out->key = NULL;
+    out->ring = NULL;
+    return 0;
+}
+
+/* Export: the dirty flag says what changed since the previous export, and a
+ * series with an open window is saved without its de-duplication mark. */
+static void test_export_dirty(void)
+{
+    struct ad_window *w;
+    struct run r = {0};
+    struct ad_series_state st;
+    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .max_series = 10,
+                              .idle_us = 3600000000LL};
+    AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
+    struct ad_part *p = ad_window_part(w, "t", 0);
+    AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, 1000000, 1.0, 0, 0), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT(!st.dirty);               /* nothing closed yet */
+    AD_EXPECT_INT(st.last_t, ==, INT64_MIN); /* a window is open */
+    ad_window_advance(w, p, 61000000);  /* closes minute 0 */
+    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT(st.dirty);
+    AD_EXPECT_INT(st.last_t, ==, 1000000); /* no window open: the mark is kept */
+    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT(!st.dirty);
+    st.dirty = true; /* restored as dirty: exported as dirty */
+    st.key = "z";
+    st.key_len = 1;
+    AD_EXPECT_INT(ad_window_restore(w, p, &st), ==, 0);
+    ad_window_free(w);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_golden_scripts);
     AD_TEST_RUN(argc, argv, test_rejects_bad_cfg);
     AD_TEST_RUN(argc, argv, test_eviction_churn);
+    AD_TEST_RUN(argc, argv, test_store_resume);
+    AD_TEST_RUN(argc, argv, test_export_dirty);
     return ad_test_done();
 }
