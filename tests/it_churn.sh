@@ -59,6 +59,7 @@ for t in range(ticks):
             v = b + r.choice((-1, 1)) * (8 + 4 * r.random())
         key = "d%07d" % k
         lines.append('%s\t{"id":"%s","ts":%d,"temp":%.2f}\n' % (key, key, t0 + t * 1000, v))
+    r.shuffle(lines)  # keys in no particular order within a tick
     out.write("".join(lines))
 PY
 }
@@ -162,8 +163,10 @@ check "evictions: every record past the first $MAX_SERIES evicted a series ($ev 
   [ "$ev" = $((N - MAX_SERIES)) ]
 check "resumed: every return of a key resumed its series ($rs = $N - $DISTINCT)" \
   [ "$rs" = $((N - DISTINCT)) ]
-check "live series <= $MAX_SERIES ($live)" [ -n "$live" ] && [ "$live" -le $MAX_SERIES ]
-check "every key's state is in the store of evicted series ($st)" [ "$st" = "$DISTINCT" ]
+check "live series <= $MAX_SERIES ($live)" test "${live:-X}" -le $MAX_SERIES
+# Only keys seen once and still live at the end were never evicted.
+check "the store of evicted series holds nearly every key ($st of $DISTINCT)" \
+  test "$st" -ge $((DISTINCT - MAX_SERIES)) -a "$st" -le "$DISTINCT"
 check "ref: no evictions" [ "$ref_ev" = 0 ]
 
 dump ref && dump churn || fail "model export"
