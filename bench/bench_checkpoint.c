@@ -141,13 +141,13 @@ static struct large_run run_large(uint64_t nseries, size_t records, const char *
             continue;
         double s0 = now_s();
         if (mode == CK_FORK) {
-            if (ad_snapshot_start(p, dir, "bench-large", 0, (int64_t)i, 0, fp, -1, &snap)) {
+            if (ad_snapshot_start(p, dir, "bench", 0, (int64_t)i, 0, fp, -1, &snap)) {
                 fprintf(stderr, "fork failed\n");
                 exit(1);
             }
         } else {
             uint64_t ns;
-            if (ad_pipeline_checkpoint(p, "bench-large", 0, (int64_t)i, 0, fp, &b, &ns, NULL,
+            if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)i, 0, fp, &b, &ns, NULL,
                                        NULL)) {
                 fprintf(stderr, "checkpoint failed\n");
                 exit(1);
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
                "%.3f s)  ratio %.3f\n",
                (double)large / r_loop.seconds, r_loop.checkpoints, r_loop.max_stall,
                r_off.seconds / r_loop.seconds);
-        ad_state_path(dir, "bench-large", 0, path, sizeof(path));
+        ad_state_path(dir, "bench", 0, path, sizeof(path));
         remove(path);
         snprintf(path + strlen(path), 16, ".prev");
         remove(path);
