@@ -4,11 +4,14 @@
  * to be consumed again. Pure encoding and decoding; the file handling
  * (temp file, fsync, rename, directory fsync) is in ad_state.h.
  *
- * Layout (little-endian), version 1:
- *   "ADCKPT\0\1"  magic (8 bytes; the last byte is the version)
+ * Layout (little-endian), version 2:
+ *   "ADCKPT\0\2"  magic (8 bytes; the last byte is the version)
  *   u64 fingerprint   settings the state depends on (ad_ckpt_fingerprint)
  *   i64 offset        consume the partition again from here
  *   i64 created_ms
+ *   i64 max_t         the partition's newest event time (its watermark's
+ *                     source), INT64_MIN for none; not in version 1, which is
+ *                     still read (as INT64_MIN)
  *   i32 partition, u16 topic length, topic bytes
  *   u64 series count
  *   per series: u16 key length, key, u8 metric-name length, metric name,
@@ -29,13 +32,14 @@
 #include "ad_config.h"
 #include "ad_window.h"
 
-#define AD_CKPT_VERSION 1
+#define AD_CKPT_VERSION 2
 #define AD_CKPT_MAX_RING 17280
 
 struct ad_ckpt_header {
     uint64_t fingerprint;
     int64_t offset;
     int64_t created_ms;
+    int64_t max_t;
     int32_t partition;
     char topic[256];
     uint64_t nseries;

@@ -156,6 +156,13 @@ struct ad_pipeline_store {
 void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
                            uint64_t fingerprint);
 
+/* A partition's newest event time, or INT64_MIN. */
+int64_t ad_pipeline_max_time(struct ad_pipeline *p, const char *topic, int32_t partition);
+/* Restores a partition's clock (its newest event time, from a checkpoint's
+ * header) so that a record late before a restart is late after it too. */
+void ad_pipeline_restore_clock(struct ad_pipeline *p, const char *topic, int32_t partition,
+                               int64_t max_t);
+
 /* Forgets a revoked partition's window state (ad_window_part_drop). */
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
 

@@ -49,6 +49,7 @@ int ad_statetopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, 
 struct ad_statetopic_restore {
     uint64_t fingerprint; /* of this config: other settings' state is skipped */
     int64_t offset;       /* out: the newest marker's offset, -1 when none */
+    int64_t max_t;        /* out: the newest marker's partition clock (ad_checkpoint.h) */
     int64_t low, high;    /* out: the state partition's offsets read */
     uint64_t messages;    /* out: messages read */
     uint64_t series;      /* out: series states applied */

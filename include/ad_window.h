@@ -90,6 +90,8 @@ const char *ad_part_topic(const struct ad_part *p);
 int32_t ad_part_partition(const struct ad_part *p);
 /* The partition's watermark (max event time - allowed lateness), or INT64_MIN. */
 int64_t ad_part_watermark(const struct ad_part *p);
+/* The partition's newest event time, or INT64_MIN. */
+int64_t ad_part_max_time(const struct ad_part *p);
 /* The lowest source offset held by an open window of the partition, or -1. */
 int64_t ad_part_low_offset(const struct ad_part *p);
 

@@ -52,6 +52,7 @@ int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h)
     rc = rc ? rc : PUT(b, h->fingerprint);
     rc = rc ? rc : PUT(b, h->offset);
     rc = rc ? rc : PUT(b, h->created_ms);
+    rc = rc ? rc : PUT(b, h->max_t);
     rc = rc ? rc : PUT(b, h->partition);
     rc = rc ? rc : PUT(b, tl);
     rc = rc ? rc : put(b, h->topic, tl);
@@ -97,7 +98,7 @@ int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *
 
 int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
 {
-    size_t at = sizeof(magic) + 8 + 8 + 8 + 4;
+    size_t at = sizeof(magic) + 8 + 8 + 8 + 8 + 4;
     uint16_t tl;
     if (b->len < at + 2)
         return AD_EINVAL;
@@ -164,8 +165,8 @@ int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_
         snprintf(err, errlen, "not an anomalyd checkpoint");
         return AD_EPARSE;
     }
-    if (m[7] != AD_CKPT_VERSION) {
-        snprintf(err, errlen, "checkpoint version %u, this build reads version %u", m[7],
+    if (m[7] != AD_CKPT_VERSION && m[7] != 1) {
+        snprintf(err, errlen, "checkpoint version %u, this build reads versions 1 to %u", m[7],
                  AD_CKPT_VERSION);
         return AD_ERANGE;
     }
@@ -173,6 +174,9 @@ int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_
     GET(&r, h->fingerprint);
     GET(&r, h->offset);
     GET(&r, h->created_ms);
+    h->max_t = INT64_MIN;
+    if (m[7] >= 2)
+        GET(&r, h->max_t);
     GET(&r, h->partition);
     GET(&r, tl);
     if (tl >= sizeof(h->topic))

@@ -751,6 +751,7 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
         /* The marker goes last: it says where the partition is consumed again. */
         struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = safe,
                                    .created_ms = (int64_t)time(NULL) * 1000,
+                                   .max_t = ad_pipeline_max_time(d->pipe, t->topic, t->partition),
                                    .partition = t->partition};
         snprintf(h.topic, sizeof(h.topic), "%s", t->topic);
         rc = ad_ckpt_begin(&d->sval, &h);
@@ -993,7 +994,7 @@ static int restore_series(void *ud, const struct ad_series_state *st, const char
  * partition from, or -1 for the committed one. */
 static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
 {
-    int64_t off = -1;
+    int64_t off = -1, max_t = INT64_MIN;
     t->state_full = true;
     if (d->state_reader) {
         struct ad_statetopic_restore r = {.fingerprint = d->fingerprint};
@@ -1009,6 +1010,7 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
         } else {
             d->state_restored += r.series;
             off = r.offset;
+            max_t = r.max_t;
             t->state_full = r.offset < 0;
             AD_INFO("state",
                     "%s[%d]: %llu series restored from %s[%d] (offsets %lld..%lld, %llu "
@@ -1025,8 +1027,10 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
                       restore_series, &rc) == 0 &&
         h.offset > off) {
         off = h.offset;
+        max_t = h.max_t;
         t->state_full = true;
     }
+    ad_pipeline_restore_clock(d->pipe, t->topic, t->partition, max_t);
     return off;
 }
 

@@ -565,6 +565,20 @@ void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store
     }
 }
 
+int64_t ad_pipeline_max_time(struct ad_pipeline *p, const char *topic, int32_t partition)
+{
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    return part ? ad_part_max_time(part) : INT64_MIN;
+}
+
+void ad_pipeline_restore_clock(struct ad_pipeline *p, const char *topic, int32_t partition,
+                               int64_t max_t)
+{
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    if (part && max_t != INT64_MIN)
+        ad_window_advance(p->win, part, max_t); /* no window of it is open yet */
+}
+
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition)
 {
     struct ad_part *part = ad_window_part(p->win, topic, partition);
@@ -607,6 +621,7 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t par
     struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
     snprintf(h.topic, sizeof(h.topic), "%s", topic);
     struct ad_part *part = ad_window_part(p->win, topic, partition);
+    h.max_t = part ? ad_part_max_time(part) : INT64_MIN;
     int rc = !part ? AD_ENOMEM : out ? ad_ckpt_begin(out, &h) : 0;
     if (rc == 0)
         rc = ad_window_part_export(p->win, part, ckpt_series, &c);

@@ -98,6 +98,7 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
     int rc = 0;
 
     r->offset = -1;
+    r->max_t = INT64_MIN;
     r->messages = r->series = r->skipped = 0;
     rd_kafka_resp_err_t e =
         rd_kafka_query_watermark_offsets(reader, state_topic, sp, &lo, &hi, timeout_ms);
@@ -153,6 +154,7 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
                 r->skipped++;
             } else if (kind == 'm') {
                 r->offset = h.offset;
+                r->max_t = h.max_t;
             } else {
                 rc = ad_ckpt_read(m->payload, m->len, &h, cb, ud, why, sizeof(why));
                 r->series++;

@@ -577,6 +577,11 @@ int64_t ad_part_watermark(const struct ad_part *p)
     return p->wm;
 }
 
+int64_t ad_part_max_time(const struct ad_part *p)
+{
+    return p->max_t;
+}
+
 int64_t ad_part_low_offset(const struct ad_part *p)
 {
     int64_t low = -1;

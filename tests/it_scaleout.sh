@@ -6,12 +6,15 @@
 # uninterrupted run's, bit for bit.
 #
 # The records are produced while the group consumes them (rate-limited), so
-# that each kill -9 lands while its victim is reading:
-#   b1, b2 share the 4 partitions; kill -9 b1; b2 takes b1's partitions and
-#   restores them from the state topic (not from its own state.dir, which has
-#   never seen them); b1 restarts (same state.dir) and takes partitions back by
-#   cooperative rebalance (b2's revoke writes their state to the topic);
-#   kill -9 b2; b1 takes everything and reads to the end.
+# that each kill -9 lands while its victim is reading (and has read records
+# its newest checkpoint does not cover, which the next owner reads again):
+#   b2 starts alone, b1 joins: they share the 4 partitions; kill -9 b1; b2
+#   takes b1's partitions and restores them from the state topic (b1's
+#   progress is past b2's own checkpoint files of them); b1 restarts (same
+#   state.dir) and takes partitions back by cooperative rebalance (b2's revoke
+#   writes their state to the topic); kill -9 b2; b1 takes everything, reads
+#   to the end and stops: its state.dir then has every partition's checkpoint,
+#   some of them never held by b1 but through the state topic.
 # The reference run a reads the same records, uninterrupted, afterwards.
 #   it_scaleout.sh ANOMALYD SOURCE_DIR
 set -uo pipefail
@@ -73,6 +76,67 @@ restored_ok() {
   done
   [ "$nonzero" = 1 ]
 }
+# start_offsets NAME: "P OFFSET" for each partition NAME restored last, by its
+# log: where it started reading P (the state topic's marker, or its own
+# checkpoint file's offset when that is newer; -1: neither had P).
+start_offsets() {
+  awk '/\[state\] sensor-raw\[[0-9]+\]: .* restored from .* resuming at offset/ ||
+       /\[state\] restored .* series of sensor-raw\[[0-9]+\] from .* resuming at offset/ {
+         match($0, /sensor-raw\[[0-9]+\]/); p = substr($0, RSTART + 11, RLENGTH - 12); o = $NF + 0
+         if ($0 ~ / restored from /) off[p] = o; else if (o > off[p]) off[p] = o }
+       END { for (p in off) print p, off[p] }' "$KT_WORK/$1.log"
+}
+# positions NAME: "P OFFSET" for each partition NAME holds: how far it has
+# read it (its start offset, -1 taken as 0, plus the records read since).
+positions() {
+  metrics "$1" | awk -v starts="$(start_offsets "$1" | paste -sd,)" '
+    BEGIN { n = split(starts, a, ","); for (i = 1; i <= n; i++) { split(a[i], f, " "); s[f[1]] = f[2] < 0 ? 0 : f[2] } }
+    /^anomalyd_records_consumed_total/ {
+      match($0, /partition="[0-9]+"/); p = substr($0, RSTART + 11, RLENGTH - 12); print p, s[p] + $2 }'
+}
+# replayed POSITIONS NAME LINES PARTS: how many records NAME, past line LINES
+# of its log, resumed PARTS behind POSITIONS (a killed owner's positions).
+replayed() {
+  local pos=$1 name=$2 from=$3; shift 3
+  log_after "$name" "$from" >"$KT_WORK/replay.log"
+  awk -v parts="$*" -v pos="$pos" '
+    BEGIN { n = split(pos, a, ","); for (i = 1; i <= n; i++) { split(a[i], f, " "); at[f[1]] = f[2] }
+            split(parts, q, " "); for (i in q) want[q[i]] = 1 }
+    /\[state\] sensor-raw\[[0-9]+\]: .* resuming at offset/ || /\[state\] restored .* series of sensor-raw/ {
+      match($0, /sensor-raw\[[0-9]+\]/); p = substr($0, RSTART + 11, RLENGTH - 12); o = $NF + 0
+      if ($0 ~ / restored from /) off[p] = o; else if (o > off[p]) off[p] = o }
+    END { for (p in want) { r = at[p] - (off[p] < 0 ? 0 : off[p]); t += r
+            printf "sensor-raw[%s] read to >= %d, resumed at %d; ", p, at[p], off[p] }
+          printf "%d records read again\n", t; print t > replay }' replay="$KT_WORK/replay.n" "$KT_WORK/replay.log"
+}
+# read_since_ckpt NAME: NAME has read records since its newest checkpoint (by
+# its metrics, polled: the first call after a checkpoint notes it and fails).
+# A kill -9 right after this leaves records read but not checkpointed, which
+# the next owner reads again.
+RS_CKPT=none RS_READ=0
+read_since_ckpt() {
+  local m c r
+  m=$(metrics "$1")
+  c=$(awk '/^anomalyd_checkpoints_total\{result="ok"\}/ { print $2 }' <<<"$m")
+  r=$(awk '/^anomalyd_records_consumed_total/ { n += $2 } END { print n + 0 }' <<<"$m")
+  if [ -z "$c" ] || [ "$c" != "$RS_CKPT" ]; then
+    RS_CKPT=$c RS_READ=$r
+    return 1
+  fi
+  [ "$r" -gt "$RS_READ" ]
+}
+# kill_mid_read NAME: kill -9 NAME right after it read records its newest
+# checkpoint does not cover, while the records are still produced (so it has
+# not read all of its partitions); sets $pos to its positions then.
+kill_mid_read() {
+  state_metrics_ok "$1" || fail "$1: state topic metrics"
+  RS_CKPT=none
+  wait_for 30 read_since_ckpt "$1" || fail "$1: did not read past its checkpoint"
+  pos=$(positions "$1" | paste -sd,)
+  check "$1 killed mid-run (holds [$(owned "$1")], read past its checkpoint, production running)" producing
+  kt_signal "$1" KILL
+  kt_wait_exit "$1" 5 || fail "$1: kill -9"
+}
 # state_metrics_ok NAME: state topic messages written, none failed, no
 # restore errors.
 state_metrics_ok() {
@@ -84,11 +148,17 @@ state_metrics_ok() {
           exit !(seen == 2 && ok > 0 && err == 0 && rerr == 0) }' name="$1"
 }
 
-# 1. Scale-out: b1 and b2 in group gb, while the records are produced.
-run_daemon b1 gb stb
-wait_for 30 owns_all b1 || fail "b1: not assigned the partitions"
-run_daemon b2 gb stb
-wait_for 30 owns_some b2 || fail "b2: not assigned partitions"
+# 1. Scale-out: b1 and b2 in group gb, while the records are produced. The
+# consumer fetches about every 500 ms here; checkpoints every 2 s leave room
+# for a kill -9 between a fetch and the next checkpoint.
+B_ARGS=(--set state.checkpoint_interval=2s)
+# b2 starts first and holds every partition until b1 joins, so that b1's
+# state.dir never has a checkpoint of b2's partitions: when b1 ends up with
+# them, only the state topic can have given it their series.
+run_daemon b2 gb stb "${B_ARGS[@]}"
+wait_for 30 owns_all b2 || fail "b2: not assigned the partitions"
+run_daemon b1 gb stb "${B_ARGS[@]}"
+wait_for 30 owns_some b1 || fail "b1: not assigned partitions"
 shared() { # b1 and b2 both hold partitions, together all of them, once each
   local b1p b2p
   b1p=$(owned b1) b2p=$(owned b2)
@@ -101,14 +171,10 @@ b2_parts=$(owned b2)
 kt_log "b1 holds [$b1_parts], b2 holds [$b2_parts]"
 check "b1 and b2 both hold partitions" test -n "$b1_parts" -a -n "$b2_parts"
 
-# 2. kill -9 b1 while it reads: it has read some of its partitions' records,
-# and they are still being produced, so not all of them.
+# 2. kill -9 b1 while it reads.
 wait_for 30 consumed_ge b1 3000 || fail "b1: did not read"
-state_metrics_ok b1 || fail "b1: state topic metrics"
-b1_read=$(consumed b1)
-check "b1 killed mid-run (read $b1_read records of its partitions, production running)" producing
-kt_signal b1 KILL
-kt_wait_exit b1 5 || fail "b1: kill -9"
+kill_mid_read b1
+b1_pos=$pos
 mv "$KT_WORK/b1.log" "$KT_WORK/b1.log.1"
 b2_mark=$(count_lines "$KT_WORK/b2.log")
 
@@ -117,18 +183,31 @@ b2_mark=$(count_lines "$KT_WORK/b2.log")
 wait_for 40 owns_all b2 || fail "b2: did not take b1's partitions (holds [$(owned b2)])"
 # shellcheck disable=SC2086
 check "b2 restored b1's partitions [$b1_parts] from stb" restored_ok b2 "$b2_mark" $b1_parts
-# b2 never held them before: its own state.dir has nothing of them.
-for p in $b1_parts; do
-  if log_after b2 "$b2_mark" | grep -q "restored .* series of sensor-raw\[$p\] from "; then
-    fail "b2 restored sensor-raw[$p] from its state.dir: $(grep "sensor-raw\[$p\] from " "$KT_WORK/b2.log")"
-  fi
-done
+# b2 held them before b1 joined: the state topic's markers (b1's progress)
+# are past b2's own checkpoint files of them, so the topic's state is used.
+# from_topic NAME LINES PARTS: past line LINES of NAME's log, each of PARTS
+# resumed at the state topic's marker, past NAME's own checkpoint file if any.
+from_topic() {
+  local name=$1 from=$2 p x y; shift 2
+  for p in "$@"; do
+    x=$(log_after "$name" "$from" | grep "\[state\] sensor-raw\[$p\]: .* restored from stb" | tail -1 | awk '{ print $NF }')
+    y=$(log_after "$name" "$from" | grep "\[state\] restored .* series of sensor-raw\[$p\] from " | tail -1 | awk '{ print $NF }')
+    kt_log "$name: sensor-raw[$p] state topic marker at ${x:-none}, own checkpoint file at ${y:-none}"
+    [ -n "$x" ] && [ "$x" -gt "${y:--1}" ] || return 1
+  done
+}
+# shellcheck disable=SC2086
+check "b2 resumed [$b1_parts] at the state topic's markers, past its own older checkpoints" \
+  from_topic b2 "$b2_mark" $b1_parts
 log_after b2 "$b2_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b2: /' >&2
+# shellcheck disable=SC2086
+kt_log "kill -9 b1: $(replayed "$b1_pos" b2 "$b2_mark" $b1_parts)"
+check "b2 read again what b1 had read but not checkpointed" test "$(cat "$KT_WORK/replay.n")" -gt 0
 
 # 3. b1 restarts (same state.dir): partitions move back to it; b2's revoke
 # writes their state to the topic, b1 restores it from there.
 b2_mark=$(count_lines "$KT_WORK/b2.log")
-run_daemon b1 gb stb
+run_daemon b1 gb stb "${B_ARGS[@]}"
 wait_for 40 owns_some b1 || fail "b1 (restarted): not assigned partitions"
 b2_revoked() { log_after b2 "$b2_mark" | grep -q 'revoked sensor-raw'; }
 wait_for 30 b2_revoked || fail "b2: nothing revoked"
@@ -136,21 +215,26 @@ b1_parts=$(owned b1)
 kt_log "restarted b1 holds [$b1_parts], b2 holds [$(owned b2)]"
 # shellcheck disable=SC2086
 check "restarted b1 restored [$b1_parts] from stb" restored_ok b1 0 $b1_parts
+# shellcheck disable=SC2086
+check "restarted b1 resumed [$b1_parts] at the state topic's markers" from_topic b1 0 $b1_parts
 grep '\[state\] sensor-raw.*restored from stb' "$KT_WORK/b1.log" | sed 's/^/# b1: /' >&2
 wait_for 30 consumed_ge b1 2000 || fail "restarted b1: did not read"
 wait_for 10 consumed_ge b2 1 || fail "b2: did not read"
 
 # 4. kill -9 b2 while it reads; b1 takes everything.
 b2_parts=$(owned b2)
-state_metrics_ok b2 || fail "b2: state topic metrics"
-check "b2 killed mid-run (holds [$b2_parts], production running)" producing
-kt_signal b2 KILL
-kt_wait_exit b2 5 || fail "b2: kill -9"
+kill_mid_read b2
+b2_pos=$pos
 b1_mark=$(count_lines "$KT_WORK/b1.log")
 wait_for 40 owns_all b1 || fail "b1: did not take b2's partitions (holds [$(owned b1)])"
 # shellcheck disable=SC2086
 check "b1 restored b2's partitions [$b2_parts] from stb" restored_ok b1 "$b1_mark" $b2_parts
+# shellcheck disable=SC2086
+check "b1 resumed [$b2_parts] at the state topic's markers" from_topic b1 "$b1_mark" $b2_parts
 log_after b1 "$b1_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b1: /' >&2
+# shellcheck disable=SC2086
+kt_log "kill -9 b2: $(replayed "$b2_pos" b1 "$b1_mark" $b2_parts)"
+check "b1 read again what b2 had read but not checkpointed" test "$(cat "$KT_WORK/replay.n")" -gt 0
 
 # 5. The reference: one instance, uninterrupted, over the same records.
 wait_for 90 kt_exited sim || fail "simulate did not finish"

@@ -121,10 +121,55 @@ static void test_version_mismatch(void)
     ad_buf_free(&b);
 }
 
+static void reseal(struct ad_buf *b)
+{
+    uint64_t sum = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < b->len - 8; i++)
+        sum = (sum ^ (unsigned char)b->p[i]) * 0x100000001b3ULL;
+    memcpy(b->p + b->len - 8, &sum, 8);
+}
+
+/* Version 2 keeps the partition's clock; version 1 files (without it) are
+ * still read, with no clock. */
+static void test_clock_and_version_1(void)
+{
+    struct ad_buf b;
+    struct ad_ckpt_header h = {.fingerprint = 1, .offset = 5, .max_t = 1763632800000000LL,
+                               .partition = 0};
+    struct got g = {0};
+    char err[256];
+    snprintf(h.topic, sizeof(h.topic), "t");
+    ad_buf_init(&b, 1 << 20);
+    AD_EXPECT_INT(ad_ckpt_begin(&b, &h), ==, 0);
+    struct ad_series_state a = {.key = "sim-1", .key_len = 5, .life = {3, 1.0, 2.0},
+                                .model_off = 4, .last_t = INT64_MIN, .closed_until = INT64_MIN};
+    AD_EXPECT_INT(ad_ckpt_add(&b, &a, "temp"), ==, 0);
+    AD_EXPECT_INT(ad_ckpt_finish(&b, 1), ==, 0);
+    memset(&h, 0, sizeof(h));
+    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(h.max_t, ==, 1763632800000000LL);
+    AD_EXPECT_INT(g.n, ==, 1);
+    /* The same as version 1: no max_t field after created_ms (byte 32). */
+    memmove(b.p + 32, b.p + 40, b.len - 40);
+    b.len -= 8;
+    b.p[7] = 1;
+    reseal(&b);
+    g.n = 0;
+    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(h.max_t, ==, INT64_MIN);
+    AD_EXPECT_INT(h.offset, ==, 5);
+    AD_EXPECT_STR(h.topic, "t");
+    AD_EXPECT_INT(g.n, ==, 1);
+    AD_EXPECT_STR(g.keys[0], "sim-1");
+    AD_EXPECT_UINT(g.st[0].life.n, ==, 3);
+    ad_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_round_trip);
     AD_TEST_RUN(argc, argv, test_damage_detected);
     AD_TEST_RUN(argc, argv, test_version_mismatch);
+    AD_TEST_RUN(argc, argv, test_clock_and_version_1);
     return ad_test_done();
 }
