@@ -44,7 +44,7 @@
 #include "ad_buf.h"
 
 #define AD_SPILL_FILE        "evicted.mdb"
-#define AD_SPILL_BATCH_PUTS  10000
+#define AD_SPILL_BATCH_PUTS  2000 /* each may dirty a 4 KiB page: about 8 MiB held */
 #define AD_SPILL_BATCH_BYTES ((size_t)16 << 20)
 
 struct ad_spill;

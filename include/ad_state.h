@@ -37,9 +37,11 @@ int ad_state_write(const char *dir, const char *topic, int32_t partition, const 
  * corrupt, of another version or written under other settings (fingerprint),
  * the previous one. Every problem is logged. Returns 0 (cb has seen every
  * series, *h is filled), AD_ENOENT when there is no usable checkpoint (a cold
- * start), or the callback's error. */
+ * start), or the callback's error. A checkpoint that resumes at or before
+ * newer_than (state newer than it was restored from elsewhere) is not used
+ * either (AD_ENOENT, logged); pass -1 to take any. */
 int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
-                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
+                  int64_t newer_than, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
 
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);

@@ -52,7 +52,7 @@ struct ad_statetopic_restore {
     int64_t max_t;        /* out: the newest marker's partition clock (ad_checkpoint.h) */
     int64_t low, high;    /* out: the state partition's offsets read */
     uint64_t messages;    /* out: messages read */
-    uint64_t series;      /* out: series states applied */
+    uint64_t series;      /* out: series states applied (messages, not distinct series) */
     uint64_t skipped;     /* out: unreadable or other settings' messages */
 };
 

@@ -89,6 +89,7 @@ struct tpart {
     bool ckpt_busy;         /* a checkpoint write is in flight */
     bool ckpt_wanted;       /* due, but outputs were in flight: take it when they are done */
     bool state_full;        /* the state topic is to get every series, not only changed ones */
+    bool ckpt_owed;         /* restored from the state topic: write the local file too */
 };
 
 struct ad_daemon {
@@ -723,7 +724,8 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
         return NULL;
     int64_t safe = tp_safe(d, t);
     bool state_owed = d->state_reader && t->state_full;
-    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset && !state_owed))
+    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset && !state_owed &&
+                     !t->ckpt_owed))
         return NULL;
     struct ckpt_work *w = calloc(1, sizeof(*w));
     if (!w)
@@ -812,9 +814,10 @@ static void ckpt_settle(struct ckpt_work *w)
         d->ckpt_series = w->nseries;
         d->ckpt_seconds = (double)(uv_hrtime() - w->t0) / 1e9;
         d->ckpt_last = time(NULL);
-        if (t && w->offset > t->ckpt_offset) {
+        if (t && w->offset >= t->ckpt_offset) {
             t->ckpt_offset = w->offset;
             t->ckpt_consumed = w->consumed;
+            t->ckpt_owed = false;
         }
     }
     ckpt_free(w);
@@ -977,15 +980,11 @@ struct restore_ctx {
     struct ad_daemon *d;
     const char *topic;
     int32_t partition;
-    const struct ad_ckpt_header *h; /* a file's header, filled before its series */
-    int64_t newer_than;             /* restore a file's series only past this offset */
 };
 
 static int restore_series(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct restore_ctx *c = ud;
-    if (c->h && c->h->offset <= c->newer_than)
-        return 0;
     return ad_pipeline_restore(c->d->pipe, c->topic, c->partition, st, metric);
 }
 
@@ -998,7 +997,7 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
     t->state_full = true;
     if (d->state_reader) {
         struct ad_statetopic_restore r = {.fingerprint = d->fingerprint};
-        struct restore_ctx rc = {d, t->topic, t->partition, NULL, -1};
+        struct restore_ctx rc = {d, t->topic, t->partition};
         char e[512];
         uint64_t t0 = uv_hrtime();
         if (ad_statetopic_read(d->state_reader, d->cfg->state_topic, d->state_nparts, t->topic,
@@ -1012,8 +1011,9 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
             off = r.offset;
             max_t = r.max_t;
             t->state_full = r.offset < 0;
+            t->ckpt_owed = r.offset >= 0;
             AD_INFO("state",
-                    "%s[%d]: %llu series restored from %s[%d] (offsets %lld..%lld, %llu "
+                    "%s[%d]: %llu series states restored from %s[%d] (offsets %lld..%lld, %llu "
                     "messages, %llu skipped) in %.3f s; resuming at offset %lld",
                     t->topic, t->partition, (unsigned long long)r.series, d->cfg->state_topic,
                     (int)ad_statetopic_partition(t->partition, d->state_nparts),
@@ -1022,10 +1022,9 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
         }
     }
     struct ad_ckpt_header h;
-    struct restore_ctx rc = {d, t->topic, t->partition, &h, off};
-    if (ad_state_load(d->cfg->state_dir, t->topic, t->partition, d->fingerprint, &h,
-                      restore_series, &rc) == 0 &&
-        h.offset > off) {
+    struct restore_ctx rc = {d, t->topic, t->partition};
+    if (ad_state_load(d->cfg->state_dir, t->topic, t->partition, d->fingerprint, off, &h,
+                      restore_series, &rc) == 0) {
         off = h.offset;
         max_t = h.max_t;
         t->state_full = true;
@@ -1381,9 +1380,10 @@ static void render_metrics(struct ad_daemon *d, struct ad_buf *b)
         ad_prom_sample(b, "anomalyd_state_topic_messages_total", okl, 1, (double)d->state_sent);
         ad_prom_sample(b, "anomalyd_state_topic_messages_total", badl, 1,
                        (double)d->state_failed);
-        FAMILY("anomalyd_state_topic_restored_series_total", "counter",
-               "Series states restored from state.topic on assignment.");
-        SAMPLE("anomalyd_state_topic_restored_series_total", d->state_restored);
+        FAMILY("anomalyd_state_topic_restored_states_total", "counter",
+               "Series states applied from state.topic on assignments (one per message "
+               "read: a series not compacted yet counts once per update).");
+        SAMPLE("anomalyd_state_topic_restored_states_total", d->state_restored);
         FAMILY("anomalyd_state_topic_restore_errors_total", "counter",
                "Assignments whose state could not be read from state.topic.");
         SAMPLE("anomalyd_state_topic_restore_errors_total", d->state_restore_errors);
@@ -1606,13 +1606,29 @@ static rd_kafka_t *client_new(struct ad_daemon *d, enum ad_kafka_role role, char
  * (each store belongs to one process at a time). */
 static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
 {
-    char dir[4096], e[512];
-    int rc = ad_spill_open(d->cfg->state_dir, &d->spill, err, errlen);
-    for (int i = 1; rc == AD_EIO && i <= 16; i++) {
-        snprintf(dir, sizeof(dir), "%s/spill-%d", d->cfg->state_dir, i);
+    const char *sd = d->cfg->state_dir;
+    char dir[4096], path[4200], aside[4300], e[512];
+    int rc = ad_spill_open(sd, &d->spill, e, sizeof(e));
+    for (int i = 1; rc == AD_EIO && strstr(e, "in use") && i <= 16; i++) {
+        AD_WARN("state", "%s; trying another store", e);
+        snprintf(dir, sizeof(dir), "%s/spill-%d", sd, i);
         rc = ad_state_dir_init(dir, e, sizeof(e));
         rc = rc ? rc : ad_spill_open(dir, &d->spill, e, sizeof(e));
+        if (rc == 0)
+            AD_WARN("state", "evicted series' store: %s/%s (series evicted by other "
+                             "processes sharing %s are not seen)",
+                    dir, AD_SPILL_FILE, sd);
     }
+    if (rc == AD_EIO && !strstr(e, "in use")) {
+        /* Unreadable: keep it for inspection, start an empty one. */
+        snprintf(path, sizeof(path), "%s/%s", sd, AD_SPILL_FILE);
+        snprintf(aside, sizeof(aside), "%s.bad-%lld", path, (long long)time(NULL));
+        AD_ERROR("state", "%s; moved aside to %s: evicted series start afresh", e, aside);
+        if (rename(path, aside) == 0)
+            rc = ad_spill_open(sd, &d->spill, e, sizeof(e));
+    }
+    if (rc)
+        snprintf(err, errlen, "state.dir: %s", e);
     return rc;
 }
 

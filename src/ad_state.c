@@ -173,7 +173,7 @@ static int check_file(const char *path, uint64_t fingerprint, struct ad_ckpt_hea
 }
 
 int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
-                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
+                  int64_t newer_than, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
 {
     char path[4096], prev[4200], err[256];
     char *buf = NULL;
@@ -188,6 +188,13 @@ int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_
         if (check_file(prev, fingerprint, h, &buf, &len) != 0)
             return AD_ENOENT;
         AD_WARN("state", "using the previous checkpoint %s", prev);
+    }
+    if (h->offset <= newer_than) {
+        AD_INFO("state", "checkpoint %s (offset %lld) is older than the state restored from "
+                         "the state topic (offset %lld): not used",
+                used, (long long)h->offset, (long long)newer_than);
+        free(buf);
+        return AD_ENOENT;
     }
     int rc = ad_ckpt_read(buf, len, h, cb, ud, err, sizeof(err));
     free(buf);

@@ -46,8 +46,9 @@ static const char usage_text[] =
     "  anomalyd -c FILE --set PATH=VALUE  override one config key (repeatable)\n"
     "  anomalyd demo                      the main job on an embedded default\n"
     "  anomalyd simulate [options]        simulated telemetry with injected anomalies\n"
-    "  anomalyd model export -c FILE [--output PATH]   the checkpointed models of state.dir\n"
-    "                                     as M2 JSON lines (scenario C's format)\n"
+    "  anomalyd model export -c FILE [--output PATH]   the models of state.dir (checkpoints\n"
+    "                                     and evicted series) as M2 JSON lines (scenario C's\n"
+    "                                     format); exits 1 while a daemon holds the store\n"
     "  anomalyd model import -c FILE PATH  seed state.dir with an M2 model file: series\n"
     "                                     without a checkpoint start from it\n"
     "  anomalyd --version | --help\n"
@@ -635,12 +636,12 @@ static int cmd_simulate(int argc, char **argv)
 
 /* ---- model export / import ---------------------------------------------------- */
 
-/* The series ids model export has met: "metric NUL key bytes" (a metric name
- * has no NUL; keys are any bytes), hashed with FNV-1a into an open-addressing
- * table of indexes into ents, which keeps the order of first sight. An entry
- * is a series of a checkpoint file (in_ckpt: live when the checkpoint was
- * written, hence newer than any spill entry of the series), or a candidate
- * model from a spill store, emitted after every store has been read. */
+/* The models of the spill stores (series evicted at limits.max_series), by
+ * series id ("metric NUL key bytes": a metric name has no NUL, a key may hold
+ * any byte), hashed with FNV-1a into an open-addressing table of indexes into
+ * ents, which keeps the order of first sight. A series that a checkpoint file
+ * holds too is marked in_ckpt: it was live when that checkpoint was written,
+ * so the checkpoint's state is the newer one (and the one a restart uses). */
 struct export_ent {
     uint64_t hash;
     char *id;
@@ -657,32 +658,21 @@ struct export_set {
     size_t nslots; /* a power of two, at least twice count */
 };
 
-static uint64_t export_id_hash(const char *metric, size_t mlen, const char *key, size_t key_len)
-{
-    static const char sep = '\0';
-    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, metric, mlen);
-    h = ad_fnv1a64(h, &sep, 1);
-    return ad_fnv1a64(h, key, key_len);
-}
-
 /* Finds the series, or adds it (zeroed but for its id) when add is set.
  * NULL when absent (without add) or out of memory (with add). */
 static struct export_ent *export_set_find(struct export_set *s, const char *key, size_t key_len,
                                           const char *metric, bool add)
 {
+    static const char sep = '\0';
     size_t mlen = strlen(metric), id_len = mlen + 1 + key_len;
-    uint64_t h = export_id_hash(metric, mlen, key, key_len);
+    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, metric, mlen);
+    h = ad_fnv1a64(ad_fnv1a64(h, &sep, 1), key, key_len);
 
-    if (s->nslots) {
-        for (size_t i = h & (s->nslots - 1);; i = (i + 1) & (s->nslots - 1)) {
-            size_t k = s->slots[i];
-            if (!k)
-                break;
-            struct export_ent *e = &s->ents[k - 1];
-            if (e->hash == h && e->id_len == id_len && memcmp(e->id, metric, mlen + 1) == 0 &&
-                (key_len == 0 || memcmp(e->id + mlen + 1, key, key_len) == 0))
-                return e;
-        }
+    for (size_t i = h & (s->nslots - 1); s->nslots && s->slots[i]; i = (i + 1) & (s->nslots - 1)) {
+        struct export_ent *e = &s->ents[s->slots[i] - 1];
+        if (e->hash == h && e->id_len == id_len && memcmp(e->id, metric, mlen + 1) == 0 &&
+            (key_len == 0 || memcmp(e->id + mlen + 1, key, key_len) == 0))
+            return e;
     }
     if (!add)
         return NULL;
@@ -738,13 +728,12 @@ struct export_ctx {
     uint64_t n;
     uint64_t fp;                    /* ad_ckpt_fingerprint() of the config */
     const struct ad_ckpt_header *h; /* of the checkpoint being read, filled before its series */
-    struct export_set seen;
+    struct export_set spilled;
     bool nomem;
-    /* the spill entry being read */
-    const char *skey;
+    const char *skey; /* the spill entry being read */
     size_t skey_len;
     const char *smetric;
-    uint64_t sp_entries, sp_other, sp_bad, sp_newer_ckpt, sp_dup;
+    uint64_t sp_entries, sp_other, sp_bad;
 };
 
 static void export_line(struct export_ctx *c, const char *key, size_t key_len, const char *metric,
@@ -757,29 +746,25 @@ static void export_line(struct export_ctx *c, const char *key, size_t key_len, c
     }
 }
 
-/* A series of a checkpoint file: written out, and remembered so that the
- * spill stores' older state of a live series is not. A checkpoint of other
- * settings is left out (the daemon would not restore it either). */
+/* A series of a checkpoint file: written out, and its spill entry, if any,
+ * superseded. A checkpoint of other settings is left out (the daemon does
+ * not restore it either). */
 static int export_series_cb(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct export_ctx *c = ud;
     if (c->h->fingerprint != c->fp)
         return 0;
-    struct export_ent *e = export_set_find(&c->seen, st->key, st->key_len, metric, true);
-    if (!e) {
-        c->nomem = true;
-        return AD_ENOMEM;
-    }
-    e->in_ckpt = true;
-    if (st->life.n == 0)
-        return 0;
-    export_line(c, st->key, st->key_len, metric, st->life.n, st->life.mean, st->life.m2);
+    struct export_ent *e = export_set_find(&c->spilled, st->key, st->key_len, metric, false);
+    if (e)
+        e->in_ckpt = true;
+    if (st->life.n)
+        export_line(c, st->key, st->key_len, metric, st->life.n, st->life.mean, st->life.m2);
     return 0;
 }
 
-/* The series of a spill entry (a one-series checkpoint): kept as a candidate
- * unless a checkpoint has the series; of two stores holding it, the state
- * with more points wins (a model's n only grows). */
+/* The series of a spill entry (a one-series checkpoint, its header's
+ * partition -1 when the series' partition had been dropped): of two stores
+ * holding it, the state with more points wins (a model's n only grows). */
 static int export_spill_series(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct export_ctx *c = ud;
@@ -795,22 +780,16 @@ static int export_spill_series(void *ud, const struct ad_series_state *st, const
     }
     if (st->life.n == 0)
         return 0;
-    struct export_ent *e = export_set_find(&c->seen, st->key, st->key_len, metric, false);
-    if (e && e->in_ckpt) {
-        c->sp_newer_ckpt++;
-        return 0;
-    }
-    if (e) {
-        c->sp_dup++;
-        if (e->n >= st->life.n)
-            return 0;
-    } else if (!(e = export_set_find(&c->seen, st->key, st->key_len, metric, true))) {
+    struct export_ent *e = export_set_find(&c->spilled, st->key, st->key_len, metric, true);
+    if (!e) {
         c->nomem = true;
         return AD_ENOMEM;
     }
-    e->n = st->life.n;
-    e->mean = st->life.mean;
-    e->m2 = st->life.m2;
+    if (e->n < st->life.n) {
+        e->n = st->life.n;
+        e->mean = st->life.mean;
+        e->m2 = st->life.m2;
+    }
     return 0;
 }
 
@@ -834,8 +813,8 @@ static int export_spill_entry(void *ud, const char *key, size_t key_len, const c
     return 0;
 }
 
-/* Reads one spill store (dir/evicted.mdb) into the candidates. 0, or 1 when
- * it was there but could not be read (reported). */
+/* Reads the spill store dir/evicted.mdb, if there is one, into c->spilled.
+ * 0, or 1 when it could not be read (reported). */
 static int export_spill(struct export_ctx *c, const char *dir)
 {
     char path[4096], err[1024];
@@ -843,7 +822,7 @@ static int export_spill(struct export_ctx *c, const char *dir)
     struct stat sb;
 
     snprintf(path, sizeof(path), "%s/%s", dir, AD_SPILL_FILE);
-    if (stat(path, &sb) != 0) /* none (ad_spill_open would create one) */
+    if (stat(path, &sb) != 0) /* none (and ad_spill_open would create one) */
         return 0;
     int rc = ad_spill_open(dir, &sp, err, sizeof(err));
     if (rc != 0) {
@@ -871,11 +850,12 @@ static int name_order(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* The lifetime models of state.dir: every series of its checkpoint files, then
- * the series evicted at limits.max_series that no checkpoint holds, from the
- * spill store(s) (evicted.mdb, and spill-N/evicted.mdb of other instances
- * that shared state.dir). A store that a running daemon holds cannot be read:
- * reported, and the export fails (exit 1) after writing the rest, since the
+/* The lifetime models of state.dir: every series of its checkpoint files,
+ * then those of the series evicted at limits.max_series that no checkpoint
+ * holds, from the spill stores (evicted.mdb, and spill-N/evicted.mdb of
+ * other instances that shared state.dir; read first, since only they are
+ * held in memory). A store that a running daemon holds cannot be read: that
+ * is reported and the export fails (exit 1) after writing the rest, for the
  * evicted series may be most of the models. */
 static int model_export(const struct ad_config *cfg, const char *out_path)
 {
@@ -898,6 +878,18 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
     }
     ad_buf_init(&c.line, 1 << 20);
     c.fp = ad_ckpt_fingerprint(cfg);
+
+    /* The evicted series: the daemon's store, then those of other instances
+     * that shared state.dir (ad_daemon.c's spill_open: spill-1..16). */
+    if (export_spill(&c, cfg->state_dir) != 0)
+        status = EXIT_FATAL;
+    for (int i = 1; i <= 16 && !c.nomem; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/spill-%d", cfg->state_dir, i);
+        if (export_spill(&c, dir) != 0)
+            status = EXIT_FATAL;
+    }
+
     for (int i = 0; i < n; i++) {
         size_t l = strlen(names[i]->d_name);
         char path[4096], *buf = NULL, err[256];
@@ -908,8 +900,7 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
             c.h = &h;
             if (ad_state_read_file(path, (size_t)4 << 30, &buf, &len) != 0 ||
                 ad_ckpt_read(buf, len, &h, export_series_cb, &c, err, sizeof(err)) != 0) {
-                fprintf(stderr, "anomalyd: %s: %s\n", path,
-                        c.nomem ? "out of memory" : "not usable, skipped");
+                fprintf(stderr, "anomalyd: %s: not usable, skipped\n", path);
                 status = EXIT_FATAL;
             } else if (h.fingerprint != c.fp) {
                 fprintf(stderr,
@@ -923,33 +914,23 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
     }
     free(names);
 
-    /* The evicted series: the daemon's store, then those of other instances
-     * that shared state.dir (ad_daemon.c's spill_open: spill-1..16). */
-    if (!c.nomem && export_spill(&c, cfg->state_dir) != 0)
-        status = EXIT_FATAL;
-    for (int i = 1; i <= 16 && !c.nomem; i++) {
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/spill-%d", cfg->state_dir, i);
-        if (export_spill(&c, dir) != 0)
-            status = EXIT_FATAL;
-    }
-    uint64_t from_spill = c.n;
-    for (size_t k = 0; k < c.seen.count; k++) {
-        const struct export_ent *e = &c.seen.ents[k];
-        if (!e->in_ckpt && e->n) {
-            size_t mlen = strlen(e->id);
+    uint64_t from_ckpt = c.n, superseded = 0;
+    for (size_t k = 0; k < c.spilled.count; k++) {
+        const struct export_ent *e = &c.spilled.ents[k];
+        size_t mlen = strlen(e->id);
+        if (e->in_ckpt)
+            superseded++;
+        else
             export_line(&c, e->id + mlen + 1, e->id_len - mlen - 1, e->id, e->n, e->mean, e->m2);
-        }
     }
-    from_spill = c.n - from_spill;
     if (c.sp_other)
         fprintf(stderr,
                 "anomalyd: model export: %llu evicted series written under other window/model "
                 "settings, left out\n",
                 (unsigned long long)c.sp_other);
     if (c.sp_bad) {
-        fprintf(stderr, "anomalyd: model export: %llu evicted series' entries not usable, "
-                        "skipped\n",
+        fprintf(stderr,
+                "anomalyd: model export: %llu evicted series' entries not usable, skipped\n",
                 (unsigned long long)c.sp_bad);
         status = EXIT_FATAL;
     }
@@ -958,10 +939,10 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
     fprintf(stderr,
             "model export: %llu models (%llu of evicted series; %llu evicted series' entries "
             "read, %llu of them superseded by a checkpoint)\n",
-            (unsigned long long)c.n, (unsigned long long)from_spill,
-            (unsigned long long)c.sp_entries, (unsigned long long)c.sp_newer_ckpt);
+            (unsigned long long)c.n, (unsigned long long)(c.n - from_ckpt),
+            (unsigned long long)c.sp_entries, (unsigned long long)superseded);
     ad_buf_free(&c.line);
-    export_set_free(&c.seen);
+    export_set_free(&c.spilled);
     if (c.out != stdout && fclose(c.out) != 0)
         status = EXIT_FATAL;
     return status;

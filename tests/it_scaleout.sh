@@ -66,7 +66,8 @@ owns_some() { [ -n "$(owned "$1")" ]; }
 owns_all() { [ "$(owned "$1")" = "0 1 2 3" ]; }
 log_after() { tail -n +"$(($2 + 1))" "$KT_WORK/$1.log"; } # NAME LINES: the log past LINES
 # restored_ok NAME LINES PARTS: past line LINES of NAME's log, each of PARTS
-# was restored from stb, and at least one of them with series > 0.
+# was restored from stb, and at least one of them with series > 0. (A
+# partition is logged as assigned before it is restored: wait for this.)
 restored_ok() {
   local name=$1 from=$2 p line nonzero=0; shift 2
   for p in "$@"; do
@@ -109,15 +110,19 @@ replayed() {
             printf "sensor-raw[%s] read to >= %d, resumed at %d; ", p, at[p], off[p] }
           printf "%d records read again\n", t; print t > replay }' replay="$KT_WORK/replay.n" "$KT_WORK/replay.log"
 }
-# read_since_ckpt NAME: NAME has read records since its newest checkpoint (by
-# its metrics, polled: the first call after a checkpoint notes it and fails).
+# read_since_ckpt NAME: NAME has written a checkpoint, and read records since
+# its newest one (by its metrics, polled: the first call after a checkpoint
+# notes it and fails). A checkpoint shows first in the state messages
+# acknowledged (its file may take longer), so both counters are watched.
 # A kill -9 right after this leaves records read but not checkpointed, which
 # the next owner reads again.
 RS_CKPT=none RS_READ=0
 read_since_ckpt() {
   local m c r
   m=$(metrics "$1")
-  c=$(awk '/^anomalyd_checkpoints_total\{result="ok"\}/ { print $2 }' <<<"$m")
+  c=$(awk '/^anomalyd_checkpoints_total\{result="ok"\}/ { c = $2 }
+           /^anomalyd_state_topic_messages_total\{result="ok"\}/ { s = $2 }
+           END { if (c != "" && s != "" && c + 0 > 0) print c, s }' <<<"$m")
   r=$(awk '/^anomalyd_records_consumed_total/ { n += $2 } END { print n + 0 }' <<<"$m")
   if [ -z "$c" ] || [ "$c" != "$RS_CKPT" ]; then
     RS_CKPT=$c RS_READ=$r
@@ -129,23 +134,25 @@ read_since_ckpt() {
 # checkpoint does not cover, while the records are still produced (so it has
 # not read all of its partitions); sets $pos to its positions then.
 kill_mid_read() {
-  state_metrics_ok "$1" || fail "$1: state topic metrics"
   RS_CKPT=none
   wait_for 30 read_since_ckpt "$1" || fail "$1: did not read past its checkpoint"
+  state_metrics_ok "$1" || fail "$1: state topic metrics"
   pos=$(positions "$1" | paste -sd,)
   check "$1 killed mid-run (holds [$(owned "$1")], read past its checkpoint, production running)" producing
   kt_signal "$1" KILL
   kt_wait_exit "$1" 5 || fail "$1: kill -9"
 }
-# state_metrics_ok NAME: state topic messages written, none failed, no
-# restore errors.
+# state_metrics_ok NAME [MIN_RESTORED]: state topic messages written, none
+# failed, no restore errors (and at least MIN_RESTORED series states restored).
 state_metrics_ok() {
   metrics "$1" | awk '
     /^anomalyd_state_topic_messages_total\{result="ok"\}/ { ok = $2 }
     /^anomalyd_state_topic_messages_total\{result="error"\}/ { err = $2; seen++ }
     /^anomalyd_state_topic_restore_errors_total/ { rerr = $2; seen++ }
-    END { printf "# %s: state topic messages ok %d, error %d, restore errors %d\n", name, ok, err, rerr > "/dev/stderr"
-          exit !(seen == 2 && ok > 0 && err == 0 && rerr == 0) }' name="$1"
+    /^anomalyd_state_topic_restored_states_total/ { rs = $2 }
+    END { printf "# %s: state topic messages ok %d, error %d; %d series states restored, %d restore errors\n",
+                 name, ok, err, rs, rerr > "/dev/stderr"
+          exit !(seen == 2 && ok > 0 && err == 0 && rerr == 0 && rs >= min) }' name="$1" min="${2:-0}"
 }
 
 # 1. Scale-out: b1 and b2 in group gb, while the records are produced. The
@@ -182,7 +189,7 @@ b2_mark=$(count_lines "$KT_WORK/b2.log")
 # from the state topic.
 wait_for 40 owns_all b2 || fail "b2: did not take b1's partitions (holds [$(owned b2)])"
 # shellcheck disable=SC2086
-check "b2 restored b1's partitions [$b1_parts] from stb" restored_ok b2 "$b2_mark" $b1_parts
+check "b2 restored b1's partitions [$b1_parts] from stb" wait_for 10 restored_ok b2 "$b2_mark" $b1_parts
 # b2 held them before b1 joined: the state topic's markers (b1's progress)
 # are past b2's own checkpoint files of them, so the topic's state is used.
 # from_topic NAME LINES PARTS: past line LINES of NAME's log, each of PARTS
@@ -202,7 +209,7 @@ check "b2 resumed [$b1_parts] at the state topic's markers, past its own older c
 log_after b2 "$b2_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b2: /' >&2
 # shellcheck disable=SC2086
 kt_log "kill -9 b1: $(replayed "$b1_pos" b2 "$b2_mark" $b1_parts)"
-check "b2 read again what b1 had read but not checkpointed" test "$(cat "$KT_WORK/replay.n")" -gt 0
+replay1=$(cat "$KT_WORK/replay.n")
 
 # 3. b1 restarts (same state.dir): partitions move back to it; b2's revoke
 # writes their state to the topic, b1 restores it from there.
@@ -214,7 +221,7 @@ wait_for 30 b2_revoked || fail "b2: nothing revoked"
 b1_parts=$(owned b1)
 kt_log "restarted b1 holds [$b1_parts], b2 holds [$(owned b2)]"
 # shellcheck disable=SC2086
-check "restarted b1 restored [$b1_parts] from stb" restored_ok b1 0 $b1_parts
+check "restarted b1 restored [$b1_parts] from stb" wait_for 10 restored_ok b1 0 $b1_parts
 # shellcheck disable=SC2086
 check "restarted b1 resumed [$b1_parts] at the state topic's markers" from_topic b1 0 $b1_parts
 grep '\[state\] sensor-raw.*restored from stb' "$KT_WORK/b1.log" | sed 's/^/# b1: /' >&2
@@ -228,13 +235,19 @@ b2_pos=$pos
 b1_mark=$(count_lines "$KT_WORK/b1.log")
 wait_for 40 owns_all b1 || fail "b1: did not take b2's partitions (holds [$(owned b1)])"
 # shellcheck disable=SC2086
-check "b1 restored b2's partitions [$b2_parts] from stb" restored_ok b1 "$b1_mark" $b2_parts
+check "b1 restored b2's partitions [$b2_parts] from stb" wait_for 10 restored_ok b1 "$b1_mark" $b2_parts
 # shellcheck disable=SC2086
 check "b1 resumed [$b2_parts] at the state topic's markers" from_topic b1 "$b1_mark" $b2_parts
 log_after b1 "$b1_mark" | grep '\[state\] sensor-raw.*restored from stb' | sed 's/^/# b1: /' >&2
 # shellcheck disable=SC2086
 kt_log "kill -9 b2: $(replayed "$b2_pos" b1 "$b1_mark" $b2_parts)"
-check "b1 read again what b2 had read but not checkpointed" test "$(cat "$KT_WORK/replay.n")" -gt 0
+replay2=$(cat "$KT_WORK/replay.n")
+# Each kill is timed between a fetch and the next checkpoint, but a checkpoint
+# can still slip in before the signal lands (rarely, on a loaded machine):
+# one of the two is enough for the re-read records and re-emitted alerts to
+# be covered below.
+check "the new owners read again records the killed ones had read but not checkpointed ($replay1, $replay2)" \
+  test "$replay1" -gt 0 -o "$replay2" -gt 0
 
 # 5. The reference: one instance, uninterrupted, over the same records.
 wait_for 90 kt_exited sim || fail "simulate did not finish"
@@ -260,12 +273,13 @@ lag_zero() { # NAME: lag reported for all 4 partitions, all zero
 }
 wait_for 60 covers_a || fail "run b: did not publish every alert"
 wait_for 30 lag_zero b1 || fail "run b: lag did not reach zero"
-state_metrics_ok b1 || fail "b1: state topic metrics"
+check "b1: state topic messages written, none failed; series restored" state_metrics_ok b1 1
 kt_signal b1 TERM
 kt_wait_exit b1 15 && [ "$(kt_rc b1)" = 0 ] || fail "b1: clean exit"
-for p in 0 1 2 3; do
-  test -s "$KT_WORK/b1.state/sensor-raw-$p.ckpt" || fail "b1's state.dir has no checkpoint of sensor-raw[$p]"
-done
+# b1 held every partition at the end: its state.dir has all their checkpoints.
+check "b1's state.dir has a checkpoint of every partition" \
+  test -s "$KT_WORK/b1.state/sensor-raw-0.ckpt" -a -s "$KT_WORK/b1.state/sensor-raw-1.ckpt" \
+  -a -s "$KT_WORK/b1.state/sensor-raw-2.ckpt" -a -s "$KT_WORK/b1.state/sensor-raw-3.ckpt"
 dump b1
 
 # 7. The comparisons.
@@ -281,13 +295,14 @@ lines = 0
 for l in open(sys.argv[2]):
     x = json.loads(l); lines += 1
     if x["alert_id"] in b and b[x["alert_id"]] != x:
-        print("# id %s re-emitted with different content:\n#  %s\n#  %s" % (x["alert_id"], b[x["alert_id"]], x), file=sys.stderr)
+        if bad < 3:
+            print("# id %s re-emitted with different content:\n#  %s\n#  %s" % (x["alert_id"], b[x["alert_id"]], x), file=sys.stderr)
         bad += 1
     b[x["alert_id"]] = x
 missing, extra = set(a) - set(b), set(b) - set(a)
 differ = [i for i in set(a) & set(b) if a[i] != b[i]]
-print("# uninterrupted: %d alerts; b1+b2: %d distinct, %d lines; %d missing, %d extra, %d differ" %
-      (len(a), len(b), lines, len(missing), len(extra), len(differ)), file=sys.stderr)
+print("# uninterrupted: %d alerts; b1+b2: %d distinct, %d lines; %d missing, %d extra, %d differ, %d ids re-emitted differently" %
+      (len(a), len(b), lines, len(missing), len(extra), len(differ), bad), file=sys.stderr)
 for i in sorted(missing)[:3]: print("# missing %s" % a[i], file=sys.stderr)
 for i in sorted(extra)[:3]: print("# extra %s" % b[i], file=sys.stderr)
 for i in sorted(differ)[:3]: print("# differs: %s\n#   vs %s" % (a[i], b[i]), file=sys.stderr)
@@ -307,11 +322,13 @@ for l in open(sys.argv[2]):
     if e.get("key") != x["key"]:
         print("# record key %r != alert key %r" % (e.get("key"), x["key"]), file=sys.stderr); bad += 1
     if k.setdefault(x["alert_id"], x) != x:
-        print("# id %s published with different content" % x["alert_id"], file=sys.stderr); bad += 1
+        if bad < 3:
+            print("# id %s published with different content" % x["alert_id"], file=sys.stderr)
+        bad += 1
 missing, extra = set(a) - set(k), set(k) - set(a)
 differ = [i for i in set(a) & set(k) if a[i] != k[i]]
-print("# anomalies: %d messages, %d distinct; %d missing, %d extra, %d differ" %
-      (n, len(k), len(missing), len(extra), len(differ)), file=sys.stderr)
+print("# anomalies: %d messages, %d distinct; %d missing, %d extra, %d differ; %d problems" %
+      (n, len(k), len(missing), len(extra), len(differ), bad), file=sys.stderr)
 sys.exit(0 if not missing and not extra and not differ and bad == 0 else 1)
 PY
 if cmp -s "$KT_WORK/a.models" "$KT_WORK/b1.models" && [ "$(count_lines "$KT_WORK/a.models")" = 40 ]; then
