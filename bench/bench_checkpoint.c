@@ -284,9 +284,11 @@ int main(int argc, char **argv)
     ad_buf_free(&data);
 
     if (large) {
-        struct large_run r_off = run_large(nseries, large, dir, CK_OFF);
-        struct large_run r_fork = run_large(nseries, large, dir, CK_FORK);
-        struct large_run r_loop = run_large(nseries, large, dir, CK_LOOP);
+        const char *only = argc > 5 ? argv[5] : ""; /* "off", "fork" or "loop": one run (profiling) */
+        struct large_run none = {.seconds = 1e-9};
+        struct large_run r_off = !*only || !strcmp(only, "off") ? run_large(nseries, large, dir, CK_OFF) : none;
+        struct large_run r_fork = !*only || !strcmp(only, "fork") ? run_large(nseries, large, dir, CK_FORK) : none;
+        struct large_run r_loop = !*only || !strcmp(only, "loop") ? run_large(nseries, large, dir, CK_LOOP) : none;
         printf("throughput, %zu records over %llu live series, checkpoint every 10 s:\n", large,
                (unsigned long long)nseries);
         printf("  checkpoints off:            %10.0f records/s\n", (double)large / r_off.seconds);

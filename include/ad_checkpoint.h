@@ -49,10 +49,16 @@ struct ad_ckpt_header {
  * aggregate); a checkpoint written under other settings is not restored. */
 uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg);
 
-/* Starts a checkpoint in b (which it resets). */
+/* Starts a checkpoint in b (which it resets), with h->nseries as the series
+ * count (0 when ad_ckpt_finish() is to set it). */
 int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h);
 /* Appends one series; metric is its metric's name. */
 int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric);
+/* Streaming: the header (begin, with the true count) and the series are
+ * written out in chunks; hash is the FNV-1a-64 of the chunks written so far
+ * (ad_fnv1a64 from AD_FNV64_BASIS). Appends the checksum of everything to b,
+ * whose bytes are the rest. */
+int ad_ckpt_seal(struct ad_buf *b, uint64_t hash);
 /* Writes the series count and the checksum. */
 int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries);
 

@@ -127,13 +127,23 @@ typedef int (*ad_pipeline_series_cb)(void *ud, const struct ad_series_state *st,
                                      const char *metric);
 /* Serializes the state of (topic, partition)'s series as a checkpoint that
  * resumes consumption at offset (ad_checkpoint.h) into out, and hands each
- * series to each (which may be NULL) as well. With out NULL, only each is
- * called (and the series are no longer dirty). */
+ * series to each (which may be NULL) as well; with each, the series are no
+ * longer dirty after it (without, they are only read). With out NULL, only
+ * each is called. */
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
                            int64_t offset, int64_t created_ms, uint64_t fingerprint,
                            struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
                            void *ud);
 
+/* The same checkpoint, written out through sink in chunks of about 1 MiB
+ * instead of into one buffer (a forked child's way: no copy of the whole
+ * state in memory); only reads the state. sink returns 0 or non-zero to stop
+ * (AD_EIO is returned). */
+typedef int (*ad_pipeline_sink_fn)(void *ud, const void *buf, size_t len);
+int ad_pipeline_checkpoint_stream(struct ad_pipeline *p, const char *topic, int32_t partition,
+                                  int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                                  ad_pipeline_sink_fn sink, void *ud, uint64_t *nseries,
+                                  uint64_t *bytes);
 /* Restores one series of a checkpoint into (topic, partition); a series of a
  * metric this config does not have is skipped. */
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,

@@ -28,6 +28,17 @@ int ad_state_dir_init(const char *dir, char *err, size_t errlen);
 int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
                           char *err, size_t errlen);
 
+/* Writes the bytes fill() writes to fd (returning 0, or -1 with errno set)
+ * durably as path, the way ad_state_write_atomic() does. */
+typedef int (*ad_state_fill_fn)(void *ud, int fd);
+int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill, void *ud,
+                        char *err, size_t errlen);
+/* The same as the partition's checkpoint (keeping the previous one). */
+int ad_state_write_stream(const char *dir, const char *topic, int32_t partition,
+                          ad_state_fill_fn fill, void *ud, char *err, size_t errlen);
+/* write() until all of buf is written: 0, or -1 with errno. */
+int ad_state_write_all(int fd, const void *buf, size_t len);
+
 /* Writes buf durably as the partition's checkpoint. Returns 0 or AD_EIO with
  * the failing step and strerror in err. */
 int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,

@@ -92,6 +92,8 @@ int32_t ad_part_partition(const struct ad_part *p);
 int64_t ad_part_watermark(const struct ad_part *p);
 /* The partition's newest event time, or INT64_MIN. */
 int64_t ad_part_max_time(const struct ad_part *p);
+/* The number of series of partition p (a walk: reads only). */
+uint64_t ad_window_part_count(const struct ad_window *w, const struct ad_part *p);
 /* The lowest source offset held by an open window of the partition, or -1. */
 int64_t ad_part_low_offset(const struct ad_part *p);
 
@@ -137,11 +139,13 @@ struct ad_series_state {
                                    to be exported again (restore) */
 };
 
-/* Calls fn for every series of partition p (export for a checkpoint); each
- * one fn accepts (returns 0) is then no longer dirty. */
+/* Calls fn for every series of partition p (export for a checkpoint). With
+ * clear_dirty, each one fn accepts (returns 0) is then no longer dirty;
+ * without, the series are only read (a forked child's export must not write
+ * to pages it shares with its parent). */
 typedef int (*ad_window_state_fn)(void *ud, const struct ad_series_state *st);
-int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
-                          void *ud);
+int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool clear_dirty,
+                          ad_window_state_fn fn, void *ud);
 
 /* Restores one series into partition p (before p's records are consumed).
  * Returns 0 or AD_ENOMEM. */

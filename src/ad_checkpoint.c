@@ -56,7 +56,8 @@ int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h)
     rc = rc ? rc : PUT(b, h->partition);
     rc = rc ? rc : PUT(b, tl);
     rc = rc ? rc : put(b, h->topic, tl);
-    return rc ? rc : PUT(b, zero); /* series count, patched by ad_ckpt_finish */
+    (void)zero;
+    return rc ? rc : PUT(b, h->nseries); /* the series count, or 0 patched by ad_ckpt_finish */
 }
 
 int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric)
@@ -105,6 +106,12 @@ int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
     memcpy(&tl, b->p + at, 2);
     memcpy(b->p + at + 2 + tl, &nseries, 8);
     uint64_t sum = fnv((const unsigned char *)b->p, b->len);
+    return PUT(b, sum);
+}
+
+int ad_ckpt_seal(struct ad_buf *b, uint64_t hash)
+{
+    uint64_t sum = ad_fnv1a64(hash, b->p, b->len);
     return PUT(b, sum);
 }
 

@@ -624,10 +624,62 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t par
     h.max_t = part ? ad_part_max_time(part) : INT64_MIN;
     int rc = !part ? AD_ENOMEM : out ? ad_ckpt_begin(out, &h) : 0;
     if (rc == 0)
-        rc = ad_window_part_export(p->win, part, ckpt_series, &c);
+        rc = ad_window_part_export(p->win, part, each != NULL, ckpt_series, &c);
     if (rc == 0 && out)
         rc = ad_ckpt_finish(out, c.n);
     *nseries = c.n;
+    return rc;
+}
+
+struct stream_ctx {
+    struct ad_pipeline *p;
+    struct ad_buf b;
+    uint64_t hash, n, bytes;
+    ad_pipeline_sink_fn sink;
+    void *ud;
+};
+
+static int stream_flush(struct stream_ctx *c)
+{
+    c->hash = ad_fnv1a64(c->hash, c->b.p, c->b.len);
+    c->bytes += c->b.len;
+    int rc = c->b.len && c->sink(c->ud, c->b.p, c->b.len) ? AD_EIO : 0;
+    ad_buf_reset(&c->b);
+    return rc;
+}
+
+static int stream_series(void *ud, const struct ad_series_state *st)
+{
+    struct stream_ctx *c = ud;
+    c->n++;
+    int rc = ad_ckpt_add(&c->b, st, ad_decoder_metric_name(c->p->dec, st->metric));
+    return rc || c->b.len < ((size_t)1 << 20) ? rc : stream_flush(c);
+}
+
+int ad_pipeline_checkpoint_stream(struct ad_pipeline *p, const char *topic, int32_t partition,
+                                  int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                                  ad_pipeline_sink_fn sink, void *ud, uint64_t *nseries,
+                                  uint64_t *bytes)
+{
+    struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
+                               .created_ms = created_ms, .partition = partition};
+    struct stream_ctx c = {.p = p, .hash = AD_FNV64_BASIS, .sink = sink, .ud = ud};
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    if (!part)
+        return AD_ENOMEM;
+    snprintf(h.topic, sizeof(h.topic), "%s", topic);
+    h.max_t = ad_part_max_time(part);
+    h.nseries = ad_window_part_count(p->win, part);
+    ad_buf_init(&c.b, (size_t)1 << 30);
+    int rc = ad_ckpt_begin(&c.b, &h);
+    rc = rc ? rc : ad_window_part_export(p->win, part, false, stream_series, &c);
+    if (rc == 0 && c.n != h.nseries)
+        rc = AD_ESTATE;
+    rc = rc ? rc : ad_ckpt_seal(&c.b, c.hash);
+    rc = rc ? rc : stream_flush(&c);
+    *nseries = c.n;
+    *bytes = c.bytes;
+    ad_buf_free(&c.b);
     return rc;
 }
 

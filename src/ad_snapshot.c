@@ -34,28 +34,49 @@ static void write_all(int fd, const void *p, size_t n)
     }
 }
 
+struct job {
+    struct ad_pipeline *p;
+    const char *topic;
+    int32_t partition;
+    int64_t offset, created_ms;
+    uint64_t fingerprint;
+    int fd, rc;
+    struct result *r;
+};
+
+static int sink(void *ud, const void *buf, size_t len)
+{
+    struct job *j = ud;
+    return ad_state_write_all(j->fd, buf, len);
+}
+
+/* Serializes straight into the temp file: the child holds no copy of the
+ * state, and touches (copies) no page it shares with the parent. */
+static int fill(void *ud, int fd)
+{
+    struct job *j = ud;
+    j->fd = fd;
+    j->rc = ad_pipeline_checkpoint_stream(j->p, j->topic, j->partition, j->offset,
+                                          j->created_ms, j->fingerprint, sink, j, &j->r->series,
+                                          &j->r->bytes);
+    if (j->rc && j->rc != AD_EIO)
+        errno = ENOMEM;
+    return j->rc ? -1 : 0;
+}
+
 static void child(struct ad_pipeline *p, const char *dir, const char *topic, int32_t partition,
                   int64_t offset, int64_t created_ms, uint64_t fingerprint, int sync_fd, int out)
 {
     struct result r;
-    struct ad_buf b;
     memset(&r, 0, sizeof(r));
-    ad_buf_init(&b, (size_t)4 << 30);
+    struct job j = {p, topic, partition, offset, created_ms, fingerprint, -1, 0, &r};
     if (sync_fd >= 0 && fdatasync(sync_fd) != 0) {
         r.rc = AD_EIO;
         snprintf(r.err, sizeof(r.err), "while syncing the evicted series' store: %s",
                  strerror(errno));
     }
-    if (r.rc == 0) {
-        r.rc = ad_pipeline_checkpoint(p, topic, partition, offset, created_ms, fingerprint, &b,
-                                      &r.series, NULL, NULL);
-        if (r.rc)
-            snprintf(r.err, sizeof(r.err), "while serializing %s[%d]: %s", topic, (int)partition,
-                     ad_strerror(r.rc));
-    }
     if (r.rc == 0)
-        r.rc = ad_state_write(dir, topic, partition, b.p, b.len, r.err, sizeof(r.err));
-    r.bytes = b.len;
+        r.rc = ad_state_write_stream(dir, topic, partition, fill, &j, r.err, sizeof(r.err));
     write_all(out, &r, sizeof(r));
     _exit(r.rc ? 1 : 0);
 }

@@ -55,8 +55,39 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
+int ad_state_write_all(int fd, const void *buf, size_t len)
+{
+    for (size_t off = 0; off < len;) {
+        ssize_t n = write(fd, (const char *)buf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+struct buf_fill {
+    const void *buf;
+    size_t len;
+};
+
+static int fill_buf(void *ud, int fd)
+{
+    struct buf_fill *f = ud;
+    return ad_state_write_all(fd, f->buf, f->len);
+}
+
 int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
                           char *err, size_t errlen)
+{
+    struct buf_fill f = {buf, len};
+    return ad_state_write_with(path, keep_prev, fill_buf, &f, err, errlen);
+}
+
+int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill, void *ud,
+                        char *err, size_t errlen)
 {
     char tmp[4200], prev[4200], dir[4096];
     const char *step = "open";
@@ -72,14 +103,8 @@ int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool ke
     if (fd < 0)
         goto fail;
     step = "write";
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, (const char *)buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            goto fail;
-        off += (size_t)n;
-    }
+    if (fill(ud, fd) != 0)
+        goto fail;
     step = "fsync";
     if (fsync(fd) != 0)
         goto fail;
@@ -106,15 +131,22 @@ fail:
     return AD_EIO;
 }
 
-int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
-                   size_t len, char *err, size_t errlen)
+int ad_state_write_stream(const char *dir, const char *topic, int32_t partition,
+                          ad_state_fill_fn fill, void *ud, char *err, size_t errlen)
 {
     char path[4096];
     if (ad_state_path(dir, topic, partition, path, sizeof(path))) {
         snprintf(err, errlen, "state path too long");
         return AD_EIO;
     }
-    return ad_state_write_atomic(path, buf, len, true, err, errlen);
+    return ad_state_write_with(path, true, fill, ud, err, errlen);
+}
+
+int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
+                   size_t len, char *err, size_t errlen)
+{
+    struct buf_fill f = {buf, len};
+    return ad_state_write_stream(dir, topic, partition, fill_buf, &f, err, errlen);
 }
 
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)

@@ -577,6 +577,14 @@ int64_t ad_part_watermark(const struct ad_part *p)
     return p->wm;
 }
 
+uint64_t ad_window_part_count(const struct ad_window *w, const struct ad_part *p)
+{
+    uint64_t n = 0;
+    for (const struct ad_series *s = w->lru_head; s; s = s->lru_next)
+        n += s->part == p;
+    return n;
+}
+
 int64_t ad_part_max_time(const struct ad_part *p)
 {
     return p->max_t;
@@ -836,8 +844,8 @@ static int series_state(const struct ad_series *s, struct ad_ring_point **ring, 
     return 0;
 }
 
-int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_window_state_fn fn,
-                          void *ud)
+int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool clear_dirty,
+                          ad_window_state_fn fn, void *ud)
 {
     struct ad_ring_point *ring = NULL;
     size_t cap = 0;
@@ -849,7 +857,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, ad_windo
         struct ad_series_state st;
         rc = series_state(s, &ring, &cap, &st);
         rc = rc ? rc : fn(ud, &st);
-        if (rc == 0)
+        if (rc == 0 && clear_dirty && s->dirty)
             s->dirty = false;
     }
     free(ring);

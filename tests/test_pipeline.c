@@ -231,6 +231,40 @@ static void test_const_key(void)
     ad_pipeline_free(p);
 }
 
+static int to_buf(void *ud, const void *buf, size_t len)
+{
+    return ad_buf_add(ud, buf, len);
+}
+
+/* A checkpoint streamed in chunks (a forked child's way) is byte for byte the
+ * one serialized into a buffer, and its export clears no dirty flag. */
+static void test_checkpoint_stream(void)
+{
+    static const char *const sets[] = {"input.time_format=epoch_ms", "windows.tumbling.size=1m"};
+    struct ad_pipeline *p = make(sets, 2);
+    struct ad_buf a, b;
+    uint64_t na, nb, bytes;
+    ad_buf_init(&a, (size_t)1 << 30);
+    ad_buf_init(&b, (size_t)1 << 30);
+    char key[32];
+    for (int i = 0; i < 30000; i++) { /* more than one 1 MiB chunk */
+        snprintf(key, sizeof(key), "sensor-%d", i % 15000);
+        push(p, key, 1763632800000LL + (long long)(i / 15000) * 60000, 20.0 + i % 7, i);
+    }
+    AD_EXPECT_INT(ad_pipeline_checkpoint_stream(p, "t", 0, 17, 99, 5, to_buf, &b, &nb, &bytes),
+                  ==, 0);
+    AD_EXPECT_INT(ad_pipeline_checkpoint(p, "t", 0, 17, 99, 5, &a, &na, NULL, NULL), ==, 0);
+    AD_EXPECT_UINT(na, ==, 15000);
+    AD_EXPECT_UINT(nb, ==, na);
+    AD_EXPECT_UINT(bytes, ==, a.len);
+    AD_EXPECT_UINT(b.len, ==, a.len);
+    AD_EXPECT(a.len > ((size_t)1 << 20));
+    AD_EXPECT(memcmp(a.p, b.p, a.len) == 0);
+    ad_buf_free(&a);
+    ad_buf_free(&b);
+    ad_pipeline_free(p);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_const_key);
@@ -238,5 +272,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_confirm_mode);
     AD_TEST_RUN(argc, argv, test_always_mode_order);
     AD_TEST_RUN(argc, argv, test_free_with_pending_jobs);
+    AD_TEST_RUN(argc, argv, test_checkpoint_stream);
     return ad_test_done();
 }

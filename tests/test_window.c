@@ -337,14 +337,14 @@ static void test_export_dirty(void)
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
     struct ad_part *p = ad_window_part(w, "t", 0);
     AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, 1000000, 1.0, 0, 0), ==, AD_PUSH_OK);
-    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
     AD_EXPECT(!st.dirty);               /* nothing closed yet */
     AD_EXPECT_INT(st.last_t, ==, INT64_MIN); /* a window is open */
     ad_window_advance(w, p, 61000000);  /* closes minute 0 */
-    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
     AD_EXPECT(st.dirty);
     AD_EXPECT_INT(st.last_t, ==, 1000000); /* no window open: the mark is kept */
-    AD_EXPECT_INT(ad_window_part_export(w, p, export_cb, &st), ==, 0);
+    AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
     AD_EXPECT(!st.dirty);
     st.dirty = true; /* restored as dirty: exported as dirty */
     st.key = "z";
