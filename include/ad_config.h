@@ -105,6 +105,7 @@ struct ad_config {
     char *http_listen;
     char *state_dir;
     int64_t checkpoint_interval_us;
+    bool checkpoint_fork;
     char *state_topic;
     int64_t max_message_bytes;
     int64_t max_series;

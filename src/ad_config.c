@@ -179,6 +179,8 @@ static const struct ad_option options[] = {
      "checkpoint directory; \"\" disables checkpoints", 0},
     {"state.checkpoint_interval", AD_OPT_DURATION, OFF(checkpoint_interval_us), "10s",
      (double)(100 * MS), (double)DAY, NULL, "time between checkpoints", 0},
+    {"state.checkpoint_fork", AD_OPT_BOOL, OFF(checkpoint_fork), "false", 0, 0, NULL,
+     "serialize checkpoints in a forked child instead of on the loop", 0},
     {"state.topic", AD_OPT_STRING, OFF(state_topic), "", 0, 0, NULL,
      "compacted topic that also keeps series state, for scale-out; \"\" disables", 0},
 

@@ -888,10 +888,10 @@ static void on_snap_done(uv_poll_t *h, int status, int events)
     uv_close((uv_handle_t *)h, snap_closed);
 }
 
-/* Starts an asynchronous checkpoint of t. Its file is serialized and written
- * by a forked child (ad_snapshot.h), so the loop does not stop for the
- * serialization; when fork fails it is serialized here and written on the
- * thread pool. When outputs are in flight the state is not consistent with
+/* Starts an asynchronous checkpoint of t: serialized here and written on the
+ * thread pool, or with state.checkpoint_fork serialized and written by a
+ * forked child (ad_snapshot.h), so that the loop does not stop for the
+ * serialization (when fork fails, it is serialized here after all). When outputs are in flight the state is not consistent with
  * any offset, so the checkpoint waits for them (ckpt_wanted). */
 static void ckpt_start(struct ad_daemon *d, struct tpart *t)
 {
@@ -902,11 +902,13 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
         return;
     }
     t->ckpt_wanted = false;
-    struct ckpt_work *w = ckpt_prepare(d, t, true);
+    bool fork = d->cfg->checkpoint_fork;
+    struct ckpt_work *w = ckpt_prepare(d, t, fork);
     if (!w)
         return;
     t->ckpt_busy = true;
-    if (ad_snapshot_start(d->pipe, w->dir, w->topic, w->partition, w->offset,
+    if (fork && w->buf.len == 0 &&
+        ad_snapshot_start(d->pipe, w->dir, w->topic, w->partition, w->offset,
                           (int64_t)time(NULL) * 1000, d->fingerprint, ad_spill_fd(w->spill),
                           &w->snap) == 0) {
         if (uv_poll_init(d->loop, &w->snap_poll, w->snap.fd) == 0) {
@@ -919,19 +921,22 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
         ckpt_send_state(d, w);
         return;
     }
-    /* No fork: serialize here, write on the thread pool. */
-    uint64_t unused;
-    w->rc = ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, w->offset,
-                                   (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf, &unused,
-                                   NULL, NULL);
-    w->bytes = w->buf.len;
-    if (w->rc) {
-        snprintf(w->err, sizeof(w->err), "while serializing %s[%d]: %s", t->topic, t->partition,
-                 ad_strerror(w->rc));
-        ckpt_send_state(d, w);
-        ckpt_settle(w);
-        return;
+    if (fork) {
+        /* fork failed: serialize here after all. */
+        uint64_t unused;
+        w->rc = ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, w->offset,
+                                       (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf,
+                                       &unused, NULL, NULL);
+        w->bytes = w->buf.len;
+        if (w->rc) {
+            snprintf(w->err, sizeof(w->err), "while serializing %s[%d]: %s", t->topic,
+                     t->partition, ad_strerror(w->rc));
+            ckpt_send_state(d, w);
+            ckpt_settle(w);
+            return;
+        }
     }
+    /* Serialized here: written on the thread pool. */
     if (uv_queue_work(d->loop, &w->req, ckpt_work_cb, ckpt_after_cb) != 0) {
         ckpt_write(w);
         ckpt_send_state(d, w);

@@ -16,6 +16,8 @@
 #   to the end and stops: its state.dir then has every partition's checkpoint,
 #   some of them never held by b1 but through the state topic.
 # The reference run a reads the same records, uninterrupted, afterwards.
+# The scale-out instances write their checkpoints in forked children
+# (state.checkpoint_fork), the reference on the loop: both ways end equal.
 #   it_scaleout.sh ANOMALYD SOURCE_DIR
 set -uo pipefail
 source "$2/tests/lib/kafka.sh"
@@ -158,7 +160,7 @@ state_metrics_ok() {
 # 1. Scale-out: b1 and b2 in group gb, while the records are produced. The
 # consumer fetches about every 500 ms here; checkpoints every 2 s leave room
 # for a kill -9 between a fetch and the next checkpoint.
-B_ARGS=(--set state.checkpoint_interval=2s)
+B_ARGS=(--set state.checkpoint_interval=2s --set state.checkpoint_fork=true)
 # b2 starts first and holds every partition until b1 joins, so that b1's
 # state.dir never has a checkpoint of b2's partitions: when b1 ends up with
 # them, only the state topic can have given it their series.
