@@ -54,6 +54,8 @@ struct ad_statetopic_restore {
     uint64_t messages;    /* out: messages read */
     uint64_t series;      /* out: series states applied (messages, not distinct series) */
     uint64_t skipped;     /* out: unreadable or other settings' messages */
+    void (*alive)(void *ud); /* called about once a second while reading (a watchdog), or NULL */
+    void *alive_ud;
 };
 
 /* Reads the state of (topic, partition) with reader (a consumer created

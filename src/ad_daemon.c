@@ -993,6 +993,15 @@ static int restore_series(void *ud, const struct ad_series_state *st, const char
     return ad_pipeline_restore(c->d->pipe, c->topic, c->partition, st, metric);
 }
 
+/* The loop stands still while a partition is restored: tell systemd's
+ * watchdog that it is busy, not hung. */
+static void restore_alive(void *ud)
+{
+    struct ad_daemon *d = ud;
+    if (d->watchdog_ms)
+        ad_notify("WATCHDOG=1");
+}
+
 /* Restores (topic, partition): from the state topic, and from the local
  * checkpoint when that one is newer. Returns the offset to consume the
  * partition from, or -1 for the committed one. */
@@ -1001,7 +1010,8 @@ static int64_t restore_partition(struct ad_daemon *d, struct tpart *t)
     int64_t off = -1, max_t = INT64_MIN;
     t->state_full = true;
     if (d->state_reader) {
-        struct ad_statetopic_restore r = {.fingerprint = d->fingerprint};
+        struct ad_statetopic_restore r = {.fingerprint = d->fingerprint,
+                                          .alive = restore_alive, .alive_ud = d};
         struct restore_ctx rc = {d, t->topic, t->partition};
         char e[512];
         uint64_t t0 = uv_hrtime();

@@ -121,9 +121,13 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
                  rd_kafka_err2str(e));
         return AD_EIO;
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = now_ms() + timeout_ms, ping = now_ms() + 1000;
     int64_t next = lo;
     while (rc == 0 && next < hi) {
+        if (r->alive && now_ms() >= ping) {
+            r->alive(r->alive_ud);
+            ping = now_ms() + 1000;
+        }
         int64_t left = deadline - now_ms();
         if (left <= 0) {
             snprintf(err, errlen, "reading %s[%d] timed out at offset %lld of %lld..%lld",
