@@ -1655,8 +1655,10 @@ static int state_topic_open(struct ad_daemon *d, char *err, size_t errlen)
     char e[512];
     int n = ad_statetopic_partitions(d->producer, d->cfg->state_topic, 10000, e, sizeof(e));
     if (n < 0) {
+        /* A missing topic is a configuration error (exit 78); a cluster that
+         * does not answer is not (exit 1: systemd starts us again). */
         snprintf(err, errlen, "state.topic: %s", e);
-        return AD_ECONFIG;
+        return n == AD_ENOENT ? AD_ECONFIG : AD_EIO;
     }
     d->state_nparts = n;
     if (ad_kafka_conf_new(d->cfg, AD_KAFKA_CONSUMER, &conf, err, errlen))
