@@ -247,6 +247,19 @@ void ad_spill_close(struct ad_spill *s)
     free(s);
 }
 
+/* The LMDB key of a series, with the write transaction open. */
+static int key_in_txn(struct ad_spill *s, const char *key, size_t key_len, const char *metric,
+                      size_t mlen, struct spill_key *k, MDB_val *mk)
+{
+    make_key(s, key, key_len, metric, mlen, k);
+    int rc = txn_open(s);
+    if (rc)
+        return fail(s, "begin", rc);
+    mk->mv_size = k->len;
+    mk->mv_data = k->buf;
+    return 0;
+}
+
 int ad_spill_put(struct ad_spill *s, const char *key, size_t key_len, const char *metric,
                  const void *val, size_t val_len)
 {
@@ -262,12 +275,9 @@ int ad_spill_put(struct ad_spill *s, const char *key, size_t key_len, const char
     if (mlen > UINT32_MAX || key_len > UINT32_MAX ||
         val_len > SIZE_MAX - ID_HDR - 1 - mlen - key_len)
         return AD_EINVAL;
-    make_key(s, key, key_len, metric, mlen, &k);
-    rc = txn_open(s);
+    rc = key_in_txn(s, key, key_len, metric, mlen, &k, &mk);
     if (rc)
-        return fail(s, "begin", rc);
-    mk.mv_size = k.len;
-    mk.mv_data = k.buf;
+        return rc;
     if (!k.hashed) {
         mv.mv_size = val_len;
         mv.mv_data = val_len ? (void *)(uintptr_t)val : "";
@@ -319,12 +329,9 @@ int ad_spill_get(struct ad_spill *s, const char *key, size_t key_len, const char
     mlen = strlen(metric);
     if (mlen > UINT32_MAX || key_len > UINT32_MAX)
         return AD_ENOENT;
-    make_key(s, key, key_len, metric, mlen, &k);
-    rc = txn_open(s);
+    rc = key_in_txn(s, key, key_len, metric, mlen, &k, &mk);
     if (rc)
-        return fail(s, "begin", rc);
-    mk.mv_size = k.len;
-    mk.mv_data = k.buf;
+        return rc;
     rc = mdb_get(s->txn, s->dbi, &mk, &mv);
     if (rc == MDB_NOTFOUND)
         return AD_ENOENT;

@@ -88,21 +88,9 @@ wait_for 30 lag_zero || fail "run b: lag did not reach zero"
 kt_signal b TERM
 kt_wait_exit b 15 && [ "$(kt_rc b)" = 0 ] || fail "run b: clean exit"
 dump b
-"$KT_PY" - "$KT_WORK/a.alerts" "$KT_WORK/b.alerts" <<'PY' && ok "alerts: the union of the killed runs equals the uninterrupted run, id for id" || fail "alerts differ"
-import json, sys
-a = {}
-for l in open(sys.argv[1]):
-    x = json.loads(l); a[x["alert_id"]] = x
-b = {}
-dup_bad = 0
-for l in open(sys.argv[2]):
-    x = json.loads(l)
-    if x["alert_id"] in b and b[x["alert_id"]] != x:
-        dup_bad += 1
-    b[x["alert_id"]] = x
-print("# uninterrupted: %d alerts; killed runs: %d distinct, %d lines" % (len(a), len(b), sum(1 for _ in open(sys.argv[2]))), file=sys.stderr)
-sys.exit(0 if set(a) == set(b) and len(a) > 50 and dup_bad == 0 else 1)
-PY
+"$KT_PY" "$KT_SRC/tests/lib/same_alerts.py" "$KT_WORK/a.alerts" "$KT_WORK/b.alerts" &&
+  ok "alerts: the union of the killed runs equals the uninterrupted run, id for id" ||
+  fail "alerts differ"
 if cmp -s "$KT_WORK/a.models" "$KT_WORK/b.models" && [ "$(count_lines "$KT_WORK/a.models")" = 40 ]; then
   ok "models: every series' (n, mean, M2) equals the uninterrupted run's"
 else
