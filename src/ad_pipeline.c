@@ -522,7 +522,8 @@ static int load_series(void *ud, const struct ad_series_state *st, const char *m
         p->sring = nr;
         p->sring_cap = st->rlen;
     }
-    memcpy(p->sring, st->ring, st->rlen * sizeof(*st->ring));
+    if (st->rlen)
+        memcpy(p->sring, st->ring, st->rlen * sizeof(*st->ring));
     memcpy(p->skey, st->key, st->key_len);
     *c->out = *st;
     c->out->key = p->skey;

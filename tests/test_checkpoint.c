@@ -17,7 +17,8 @@ static int collect(void *ud, const struct ad_series_state *st, const char *metri
     AD_EXPECT_STR(metric, "temp");
     snprintf(g->keys[g->n], 32, "%.*s", (int)st->key_len, st->key);
     g->st[g->n] = *st;
-    memcpy(g->ring[g->n], st->ring, st->rlen * sizeof(*st->ring));
+    if (st->rlen)
+        memcpy(g->ring[g->n], st->ring, st->rlen * sizeof(*st->ring));
     g->n++;
     return 0;
 }
