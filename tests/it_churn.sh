@@ -287,7 +287,14 @@ kt_log "d0100000: $(echo $mid)"
 check "d0100000: n = 3 in both runs" [ "$(grep -c '"n":3,' <<<"$mid")" = 2 ]
 check "alerts: churn's equal ref's, id for id and field for field" alerts_equal ref churn
 
-check "churn: anonymous RSS flat while the key space grows" rss_flat churn
+# Under AddressSanitizer freed memory waits in its quarantine (256 MB), so
+# memory only grows with churn there: the figures are printed, not checked.
+if ldd "$KT_BIN" 2>/dev/null | grep -q libasan; then
+  rss_flat churn || true
+  kt_log "churn: RSS not checked under AddressSanitizer (its quarantine keeps freed memory)"
+else
+  check "churn: anonymous RSS flat while the key space grows" rss_flat churn
+fi
 if rss_flat ref; then
   kt_log "ref: the same check passes (no growth seen)"
 else
