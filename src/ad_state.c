@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,11 +35,35 @@ int ad_state_path(const char *dir, const char *topic, int32_t partition, char *o
     return w < 0 || (size_t)w >= len ? AD_ELIMIT : 0;
 }
 
+/* Removes the temp files ("*.tmp.PID") of writers that are gone (a crash in
+ * the middle of a write); a live writer's (a forked checkpoint that outlived
+ * its killed parent) is left alone. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    char path[4096 + 256];
+    if (!dh)
+        return;
+    while ((e = readdir(dh)) != NULL) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        char *end;
+        long pid = t ? strtol(t + 5, &end, 10) : 0;
+        if (!t || pid <= 0 || *end || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(dh);
+}
+
 int ad_state_dir_init(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        remove_stale_temps(dir);
         return 0;
+    }
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "state.dir %s: %s", dir, strerror(errno));
         return AD_EIO;
@@ -97,7 +123,9 @@ int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill,
     snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     if (!dir[0])
         snprintf(dir, sizeof(dir), "/");
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    /* Per process: a forked checkpoint that outlives a killed parent must
+     * not write into the file its restarted successor writes. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
     snprintf(prev, sizeof(prev), "%s.prev", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)

@@ -1,8 +1,15 @@
 /* Checkpoint encoding: round trip, and every way a file can be damaged. */
 #include "ad_test.h"
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "ad_checkpoint.h"
 #include "ad_err.h"
+#include "ad_state.h"
 
 struct got {
     int n;
@@ -166,11 +173,62 @@ static void test_clock_and_version_1(void)
     ad_buf_free(&b);
 }
 
+static void touch(const char *dir, const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    AD_EXPECT(f != NULL);
+    fclose(f);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    return stat(p, &st) == 0;
+}
+
+/* Temp files of writers that are gone are removed when the state directory
+ * is opened; a live writer's is kept; other files are never touched. The
+ * checkpoint written leaves no temp file behind. */
+static void test_stale_temps(void)
+{
+    char dir[] = "/tmp/ad_state_XXXXXX", mine[64], gone[64], err[256];
+    AD_EXPECT(mkdtemp(dir) != NULL);
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    AD_EXPECT(child > 0);
+    while (waitpid(child, NULL, 0) < 0) {
+    }
+    snprintf(mine, sizeof(mine), "t-0.ckpt.tmp.%d", (int)getpid());
+    snprintf(gone, sizeof(gone), "t-1.ckpt.tmp.%d", (int)child); /* reaped: no such process */
+    touch(dir, mine);
+    touch(dir, gone);
+    touch(dir, "t-2.ckpt.tmp");
+    touch(dir, "notes.tmp.x");
+    AD_EXPECT_INT(ad_state_dir_init(dir, err, sizeof(err)), ==, 0);
+    AD_EXPECT(exists(dir, mine));
+    AD_EXPECT(!exists(dir, gone));
+    AD_EXPECT(exists(dir, "t-2.ckpt.tmp"));
+    AD_EXPECT(exists(dir, "notes.tmp.x"));
+    AD_EXPECT_INT(ad_state_write(dir, "t", 3, "abc", 3, err, sizeof(err)), ==, 0);
+    AD_EXPECT(exists(dir, "t-3.ckpt"));
+    snprintf(mine, sizeof(mine), "t-3.ckpt.tmp.%d", (int)getpid());
+    AD_EXPECT(!exists(dir, mine));
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    AD_EXPECT_INT(system(cmd), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_round_trip);
     AD_TEST_RUN(argc, argv, test_damage_detected);
     AD_TEST_RUN(argc, argv, test_version_mismatch);
     AD_TEST_RUN(argc, argv, test_clock_and_version_1);
+    AD_TEST_RUN(argc, argv, test_stale_temps);
     return ad_test_done();
 }
