@@ -59,6 +59,9 @@ int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *
  * (ad_fnv1a64 from AD_FNV64_BASIS). Appends the checksum of everything to b,
  * whose bytes are the rest. */
 int ad_ckpt_seal(struct ad_buf *b, uint64_t hash);
+/* Writes the series count (the checksum is still to be appended: see
+ * ad_ckpt_seal, with AD_FNV64_BASIS for a whole buffer). */
+int ad_ckpt_set_count(struct ad_buf *b, uint64_t nseries);
 /* Writes the series count and the checksum. */
 int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries);
 

@@ -97,7 +97,7 @@ int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *
     return rc;
 }
 
-int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
+int ad_ckpt_set_count(struct ad_buf *b, uint64_t nseries)
 {
     size_t at = sizeof(magic) + 8 + 8 + 8 + 8 + 4;
     uint16_t tl;
@@ -105,8 +105,13 @@ int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
         return AD_EINVAL;
     memcpy(&tl, b->p + at, 2);
     memcpy(b->p + at + 2 + tl, &nseries, 8);
-    uint64_t sum = fnv((const unsigned char *)b->p, b->len);
-    return PUT(b, sum);
+    return 0;
+}
+
+int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries)
+{
+    int rc = ad_ckpt_set_count(b, nseries);
+    return rc ? rc : ad_ckpt_seal(b, AD_FNV64_BASIS);
 }
 
 int ad_ckpt_seal(struct ad_buf *b, uint64_t hash)

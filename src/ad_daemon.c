@@ -21,6 +21,7 @@
 
 #include "ad_detector.h"
 #include "ad_err.h"
+#include "ad_hash.h"
 #include "ad_http.h"
 #include "ad_httpd.h"
 #include "ad_kafka.h"
@@ -744,7 +745,7 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
     struct state_ctx sc = {d, w, t->state_full};
     int rc = w->dir && w->topic ? 0 : AD_ENOMEM;
     rc = rc ? rc
-            : ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, safe,
+            : ad_pipeline_checkpoint_unsealed(d->pipe, t->topic, t->partition, safe,
                                      (int64_t)time(NULL) * 1000, d->fingerprint,
                                      fork ? NULL : &w->buf, &w->nseries,
                                      d->state_reader ? state_series : NULL, &sc);
@@ -783,6 +784,13 @@ static void ckpt_write(struct ckpt_work *w)
         w->rc = AD_EIO;
         return;
     }
+    /* The checksum is appended here, off the loop. */
+    if (ad_ckpt_seal(&w->buf, AD_FNV64_BASIS) != 0) {
+        snprintf(w->err, sizeof(w->err), "%s[%d]: out of memory", w->topic, w->partition);
+        w->rc = AD_ENOMEM;
+        return;
+    }
+    w->bytes = w->buf.len;
     w->rc = ad_state_write(w->dir, w->topic, w->partition, w->buf.p, w->buf.len, w->err,
                            sizeof(w->err));
 }
@@ -924,7 +932,7 @@ static void ckpt_start(struct ad_daemon *d, struct tpart *t)
     if (fork) {
         /* fork failed: serialize here after all. */
         uint64_t unused;
-        w->rc = ad_pipeline_checkpoint(d->pipe, t->topic, t->partition, w->offset,
+        w->rc = ad_pipeline_checkpoint_unsealed(d->pipe, t->topic, t->partition, w->offset,
                                        (int64_t)time(NULL) * 1000, d->fingerprint, &w->buf,
                                        &unused, NULL, NULL);
         w->bytes = w->buf.len;

@@ -617,6 +617,16 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t par
                            struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
                            void *ud)
 {
+    int rc = ad_pipeline_checkpoint_unsealed(p, topic, partition, offset, created_ms,
+                                             fingerprint, out, nseries, each, ud);
+    return rc || !out ? rc : ad_ckpt_seal(out, AD_FNV64_BASIS);
+}
+
+int ad_pipeline_checkpoint_unsealed(struct ad_pipeline *p, const char *topic, int32_t partition,
+                                    int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                                    struct ad_buf *out, uint64_t *nseries,
+                                    ad_pipeline_series_cb each, void *ud)
+{
     struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
                                .created_ms = created_ms, .partition = partition};
     struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
@@ -627,7 +637,7 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t par
     if (rc == 0)
         rc = ad_window_part_export(p->win, part, each != NULL, ckpt_series, &c);
     if (rc == 0 && out)
-        rc = ad_ckpt_finish(out, c.n);
+        rc = ad_ckpt_set_count(out, c.n);
     *nseries = c.n;
     return rc;
 }
