@@ -227,6 +227,16 @@ expected() {
 # check_at_least_once ENVELOPES EXPECTED: every expected id is on the topic,
 # each message's key is its alert's key, the copies of an id are identical
 # JSON, and the set of distinct alerts equals the reference's (compare_alerts.py).
+# same_models REF GOT N: the sorted model dumps REF and GOT are identical and
+# hold N series.
+same_models() {
+  if cmp -s "$1" "$2" && [ "$(count_lines "$1")" = "$3" ]; then
+    ok "models: every series' (n, mean, M2) equals the uninterrupted run's"
+  else
+    fail "models differ: $(diff "$1" "$2" | head -4)"
+  fi
+}
+
 check_at_least_once() {
   "$KT_PY" - "$1" "$2" "$KT_CMP" <<'PY'
 import json, subprocess, sys, tempfile
