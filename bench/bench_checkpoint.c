@@ -229,13 +229,12 @@ int main(int argc, char **argv)
     struct ad_pipeline *q = make(&cfg, (int64_t)nseries + 1);
     struct rctx rc = {q};
     struct ad_ckpt_header h;
-    char path[4096], *buf;
-    size_t len;
+    char path[4096];
     ad_state_path(dir, "bench", 0, path, sizeof(path));
     t0 = now_s();
-    if (ad_state_read_file(path, (size_t)1 << 33, &buf, &len) ||
-        ad_ckpt_read(buf, len, &h, restore_cb, &rc, err, sizeof(err))) {
-        fprintf(stderr, "restore: %s\n", err);
+    /* The daemon's way: the file read, checked and restored by ad_state_load. */
+    if (ad_state_load(dir, "bench", 0, fp, -1, &h, restore_cb, &rc) != 0) {
+        fprintf(stderr, "restore failed\n");
         return 1;
     }
     double t_restore = now_s() - t0;
@@ -243,7 +242,6 @@ int main(int argc, char **argv)
     ad_pipeline_stats(q, &st);
     printf("restore of %llu series: %.3f s (read, checksum, rebuild)\n",
            (unsigned long long)st.win.series, t_restore);
-    free(buf);
     ad_pipeline_free(q);
     ad_config_free(&cfg);
     ad_buf_free(&b);

@@ -612,6 +612,20 @@ static int ckpt_series(void *ud, const struct ad_series_state *st)
     return rc || !c->each ? rc : c->each(c->ud, st, metric);
 }
 
+/* A checkpoint's header for (topic, partition); returns the partition, or
+ * NULL on ENOMEM. */
+static struct ad_part *ckpt_header(struct ad_pipeline *p, const char *topic, int32_t partition,
+                                   int64_t offset, int64_t created_ms, uint64_t fingerprint,
+                                   struct ad_ckpt_header *h)
+{
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    *h = (struct ad_ckpt_header){.fingerprint = fingerprint, .offset = offset,
+                                 .created_ms = created_ms, .partition = partition,
+                                 .max_t = part ? ad_part_max_time(part) : INT64_MIN};
+    snprintf(h->topic, sizeof(h->topic), "%s", topic);
+    return part;
+}
+
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
                            int64_t offset, int64_t created_ms, uint64_t fingerprint,
                            struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
@@ -627,12 +641,9 @@ int ad_pipeline_checkpoint_unsealed(struct ad_pipeline *p, const char *topic, in
                                     struct ad_buf *out, uint64_t *nseries,
                                     ad_pipeline_series_cb each, void *ud)
 {
-    struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
-                               .created_ms = created_ms, .partition = partition};
+    struct ad_ckpt_header h;
     struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
-    snprintf(h.topic, sizeof(h.topic), "%s", topic);
-    struct ad_part *part = ad_window_part(p->win, topic, partition);
-    h.max_t = part ? ad_part_max_time(part) : INT64_MIN;
+    struct ad_part *part = ckpt_header(p, topic, partition, offset, created_ms, fingerprint, &h);
     int rc = !part ? AD_ENOMEM : out ? ad_ckpt_begin(out, &h) : 0;
     if (rc == 0)
         rc = ad_window_part_export(p->win, part, each != NULL, ckpt_series, &c);
@@ -672,14 +683,11 @@ int ad_pipeline_checkpoint_stream(struct ad_pipeline *p, const char *topic, int3
                                   ad_pipeline_sink_fn sink, void *ud, uint64_t *nseries,
                                   uint64_t *bytes)
 {
-    struct ad_ckpt_header h = {.fingerprint = fingerprint, .offset = offset,
-                               .created_ms = created_ms, .partition = partition};
+    struct ad_ckpt_header h;
     struct stream_ctx c = {.p = p, .hash = AD_FNV64_BASIS, .sink = sink, .ud = ud};
-    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    struct ad_part *part = ckpt_header(p, topic, partition, offset, created_ms, fingerprint, &h);
     if (!part)
         return AD_ENOMEM;
-    snprintf(h.topic, sizeof(h.topic), "%s", topic);
-    h.max_t = ad_part_max_time(part);
     h.nseries = ad_window_part_count(p->win, part);
     ad_buf_init(&c.b, (size_t)1 << 30);
     int rc = ad_ckpt_begin(&c.b, &h);

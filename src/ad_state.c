@@ -207,27 +207,64 @@ int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)
     return 0;
 }
 
-/* Checks one file; returns 0 when usable (header in *h). */
-static int check_file(const char *path, uint64_t fingerprint, struct ad_ckpt_header *h,
-                      char **buf, size_t *len)
+/* Stands in front of the restore callback: the header (filled before the
+ * first series) must be of these settings and newer than newer_than, or
+ * nothing is restored. */
+struct gate {
+    struct ad_ckpt_header *h;
+    uint64_t fingerprint;
+    int64_t newer_than;
+    ad_ckpt_series_cb cb;
+    void *ud;
+    const char *refused; /* why the file is not used, or NULL */
+    bool older;          /* refused for being older than newer_than */
+};
+
+static bool gate_open(struct gate *g)
 {
-    char err[256];
-    int rc = ad_state_read_file(path, CKPT_MAX, buf, len);
+    if (g->h->fingerprint != g->fingerprint)
+        g->refused = "written under other window/model settings";
+    else if (g->h->offset <= g->newer_than)
+        g->refused = "older than the state restored from the state topic", g->older = true;
+    return !g->refused;
+}
+
+static int gate_cb(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct gate *g = ud;
+    if (!gate_open(g))
+        return AD_ESTATE;
+    return g->cb(g->ud, st, metric);
+}
+
+/* Reads, checks and restores one file, reading it once (ad_ckpt_read checks
+ * every byte before the first callback). Returns 0, AD_ENOENT (missing),
+ * AD_ESTATE (not usable: logged) or the callback's error. */
+static int load_file(const char *path, struct gate *g)
+{
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    int rc = ad_state_read_file(path, CKPT_MAX, &buf, &len);
     if (rc == AD_ENOENT)
         return rc;
     if (rc) {
         AD_WARN("state", "while reading %s: %s", path, ad_strerror(rc));
-        return rc;
+        return AD_ESTATE;
     }
-    rc = ad_ckpt_read(*buf, *len, h, NULL, NULL, err, sizeof(err));
-    if (rc == 0 && h->fingerprint != fingerprint) {
-        snprintf(err, sizeof(err), "written under other window/model settings");
-        rc = AD_ERANGE;
-    }
-    if (rc) {
+    g->refused = NULL;
+    g->older = false;
+    rc = ad_ckpt_read(buf, len, g->h, gate_cb, g, err, sizeof(err));
+    free(buf);
+    if (rc == 0 && !gate_open(g))
+        rc = AD_ESTATE; /* no series: the gate was not asked */
+    if (rc == AD_ESTATE && g->older) {
+        AD_INFO("state", "checkpoint %s (offset %lld) is %s (offset %lld): not used", path,
+                (long long)g->h->offset, g->refused, (long long)g->newer_than);
+    } else if (rc == AD_ESTATE) {
+        AD_WARN("state", "checkpoint %s not used: %s", path, g->refused);
+    } else if (rc == AD_EPARSE || rc == AD_ERANGE) {
         AD_WARN("state", "checkpoint %s not used: %s", path, err);
-        free(*buf);
-        *buf = NULL;
+        rc = AD_ESTATE;
     }
     return rc;
 }
@@ -235,29 +272,22 @@ static int check_file(const char *path, uint64_t fingerprint, struct ad_ckpt_hea
 int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
                   int64_t newer_than, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
 {
-    char path[4096], prev[4200], err[256];
-    char *buf = NULL;
-    size_t len = 0;
+    char path[4096], prev[4200];
+    struct gate g = {h, fingerprint, newer_than, cb, ud, NULL, false};
 
     if (ad_state_path(dir, topic, partition, path, sizeof(path)))
         return AD_ENOENT;
     snprintf(prev, sizeof(prev), "%s.prev", path);
     const char *used = path;
-    if (check_file(path, fingerprint, h, &buf, &len) != 0) {
+    int rc = load_file(path, &g);
+    if ((rc == AD_ENOENT || rc == AD_ESTATE) && !g.older) {
         used = prev;
-        if (check_file(prev, fingerprint, h, &buf, &len) != 0)
-            return AD_ENOENT;
-        AD_WARN("state", "using the previous checkpoint %s", prev);
+        rc = load_file(prev, &g);
+        if (rc == 0)
+            AD_WARN("state", "using the previous checkpoint %s", prev);
     }
-    if (h->offset <= newer_than) {
-        AD_INFO("state", "checkpoint %s (offset %lld) is older than the state restored from "
-                         "the state topic (offset %lld): not used",
-                used, (long long)h->offset, (long long)newer_than);
-        free(buf);
+    if (rc == AD_ESTATE)
         return AD_ENOENT;
-    }
-    int rc = ad_ckpt_read(buf, len, h, cb, ud, err, sizeof(err));
-    free(buf);
     if (rc == 0)
         AD_INFO("state", "restored %llu series of %s[%d] from %s, resuming at offset %lld",
                 (unsigned long long)h->nseries, topic, partition, used, (long long)h->offset);

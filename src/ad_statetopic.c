@@ -88,6 +88,30 @@ static int key_kind(const void *key, size_t len, const char *topic, int32_t part
     return rest < len && k[rest] == '\0' ? 's' : 0;
 }
 
+/* The header of a message must be of these settings, of (topic, partition)
+ * and hold what its key says: one series, or none for a marker. */
+struct msg_gate {
+    const struct ad_ckpt_header *h;
+    const struct ad_statetopic_restore *r;
+    const char *topic;
+    int32_t partition;
+    int kind;
+    ad_ckpt_series_cb cb;
+    void *ud;
+};
+
+static bool header_ok(const struct msg_gate *g)
+{
+    return g->h->fingerprint == g->r->fingerprint && g->h->partition == g->partition &&
+           strcmp(g->h->topic, g->topic) == 0 && g->h->nseries == (g->kind == 's');
+}
+
+static int gate_cb(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct msg_gate *g = ud;
+    return header_ok(g) ? g->cb(g->ud, st, metric) : AD_ESTATE;
+}
+
 int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t nparts,
                        const char *topic, int32_t partition, int timeout_ms,
                        struct ad_statetopic_restore *r, ad_ckpt_series_cb cb, void *ud,
@@ -150,18 +174,20 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
         int kind = m->key ? key_kind(m->key, m->key_len, topic, partition) : 0;
         if (kind && m->payload) {
             struct ad_ckpt_header h;
+            struct msg_gate g = {&h, r, topic, partition, kind, cb, ud};
             char why[128];
-            /* Checked in full (checksum, version) before a byte is used. */
-            int vr = ad_ckpt_read(m->payload, m->len, &h, NULL, NULL, why, sizeof(why));
-            if (vr || h.fingerprint != r->fingerprint || h.partition != partition ||
-                strcmp(h.topic, topic) != 0 || h.nseries != (kind == 's')) {
-                r->skipped++;
-            } else if (kind == 'm') {
+            /* Checked in full (checksum, version) before a byte is used, and
+             * the header by the gate before the series is applied. */
+            int vr = ad_ckpt_read(m->payload, m->len, &h, gate_cb, &g, why, sizeof(why));
+            if (vr == 0 && kind == 'm' && header_ok(&g)) {
                 r->offset = h.offset;
                 r->max_t = h.max_t;
-            } else {
-                rc = ad_ckpt_read(m->payload, m->len, &h, cb, ud, why, sizeof(why));
+            } else if (vr == 0 && kind == 's' && h.nseries == 1) {
                 r->series++;
+            } else if (vr == 0 || vr == AD_EPARSE || vr == AD_ERANGE || vr == AD_ESTATE) {
+                r->skipped++;
+            } else {
+                rc = vr; /* the callback's error */
             }
         }
         rd_kafka_message_destroy(m);
