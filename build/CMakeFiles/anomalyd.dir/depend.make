@@ -1,0 +1,2 @@
+# Empty dependencies file for anomalyd.
+# This may be replaced when dependencies are built.

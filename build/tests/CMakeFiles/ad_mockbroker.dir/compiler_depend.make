@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for ad_mockbroker.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for ad_mockbroker.
+# This may be replaced when dependencies are built.
