@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_config.h"
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_time.h"

@@ -9,10 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ad_config.h"
+#include "ad_types.h"
 
-#define AD_MAX_METRICS 16
-#define AD_KEY_MAX     1024 /* hard cap; limits.max_key_bytes may be lower */
+struct ad_config;
 
 /* Rejection reasons: name (used in metrics and the summary), description. */
 #define AD_REJECT_MAP(X)                                                                           \

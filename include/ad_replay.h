@@ -21,13 +21,10 @@
 /* Processing-time clock in milliseconds (injectable for tests). */
 typedef int64_t (*ad_clock_ms_fn)(void);
 
-/* The monotonic clock, in milliseconds. */
-int64_t ad_clock_monotonic_ms(void);
-
 struct ad_replay_opts {
     const char *name;     /* the source name used as "topic" */
     size_t max_record;    /* limits.max_message_bytes */
-    ad_clock_ms_fn clock; /* NULL: ad_clock_monotonic_ms */
+    ad_clock_ms_fn clock; /* NULL: ad_clock_mono_ms */
     int progress_fd;      /* -1: none; else a progress line every second */
     bool kcat_envelope;   /* lines are `kcat -J` envelopes */
     /* Called after every chunk read and, with final set, after the flush at

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "ad_config.h"
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_test.h"

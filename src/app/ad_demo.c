@@ -7,6 +7,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "ad_clock.h"
 #include "ad_config.h"
 #include "ad_daemon.h"
 #include "ad_demo_config.h" /* demo_yaml[]: generated from the scenario C example */
@@ -104,13 +105,11 @@ int ad_demo_run(const struct ad_demo_opts *opts)
         fprintf(stderr, "anomalyd: demo: %s\n", err);
         goto out_loop;
     }
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
     struct ad_sim_cfg sc = {
         .format = AD_SIM_SENSOR,
         .seed = opts->seed,
         .devices = opts->devices,
-        .start_us = (int64_t)now.tv_sec * 1000000,
+        .start_us = ad_clock_wall_us() / 1000000 * 1000000,
         .interval_us = (int64_t)((double)opts->devices * 1e6 / opts->rate),
         .anomaly_rate = 0.002,
         .noise = 0.5,

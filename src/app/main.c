@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ad_buf.h"
+#include "ad_clock.h"
 #include "ad_config.h"
 #include "ad_daemon.h"
 #include "ad_detector.h"
@@ -325,9 +326,9 @@ static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
         .pump = sinks.have_loop ? replay_pump : NULL,
         .pump_ud = &sinks,
     };
-    int64_t t0 = ad_clock_monotonic_ms();
+    int64_t t0 = ad_clock_mono_ms();
     rc = ad_replay_fd(p, fd, &opts);
-    int64_t t1 = ad_clock_monotonic_ms();
+    int64_t t1 = ad_clock_mono_ms();
     fflush(stdout);
     if (rc) {
         fprintf(stderr, "anomalyd: while reading %s: %s\n", opts.name, ad_strerror(rc));

@@ -20,6 +20,8 @@
  * - On a reject, *out is partially written and must be ignored. */
 #include "ad_decode.h"
 
+#include "ad_config.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>

@@ -1,5 +1,7 @@
 #include "ad_log.h"
 
+#include "ad_clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,13 +51,13 @@ void ad_log_write(int level, const char *module, const char *fmt, ...)
     if (log_journal) {
         n = snprintf(line, sizeof(line), "<%d>", level_prio[level]);
     } else {
-        struct timespec ts;
+        int64_t us = ad_clock_wall_us();
+        time_t secs = (time_t)(us / 1000000);
         struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
+        gmtime_r(&secs, &tm);
         n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
+                     tm.tm_sec, (long)(us % 1000000 / 1000), level_names[level]);
     }
     off = n > 0 ? (size_t)n : 0;
     n = snprintf(line + off, sizeof(line) - off, "[%s] ", module);

@@ -9,16 +9,10 @@
 
 #include <jansson.h>
 
+#include "ad_clock.h"
 #include "ad_err.h"
 
 #define READ_CHUNK (256 * 1024)
-
-int64_t ad_clock_monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct replay {
     struct ad_pipeline *p;
@@ -130,7 +124,7 @@ static void push_line(struct replay *r, const char *s, size_t len, bool too_long
 
 int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opts)
 {
-    struct replay r = {.p = p, .o = opts, .clock = opts->clock ? opts->clock : ad_clock_monotonic_ms};
+    struct replay r = {.p = p, .o = opts, .clock = opts->clock ? opts->clock : ad_clock_mono_ms};
     size_t cap = opts->max_record + 1 + READ_CHUNK, len = 0;
     char *buf = malloc(cap);
     bool skipping = false; /* inside a line that is already too long */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
 
@@ -63,13 +64,6 @@ int ad_statetopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, 
                  topic, md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
     rd_kafka_metadata_destroy(md);
     return n;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Is key the series key or the marker of (topic, partition)? */
@@ -145,14 +139,14 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
                  rd_kafka_err2str(e));
         return AD_EIO;
     }
-    int64_t deadline = now_ms() + timeout_ms, ping = now_ms() + 1000;
+    int64_t deadline = ad_clock_mono_ms() + timeout_ms, ping = ad_clock_mono_ms() + 1000;
     int64_t next = lo;
     while (rc == 0 && next < hi) {
-        if (r->alive && now_ms() >= ping) {
+        if (r->alive && ad_clock_mono_ms() >= ping) {
             r->alive(r->alive_ud);
-            ping = now_ms() + 1000;
+            ping = ad_clock_mono_ms() + 1000;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - ad_clock_mono_ms();
         if (left <= 0) {
             snprintf(err, errlen, "reading %s[%d] timed out at offset %lld of %lld..%lld",
                      state_topic, (int)sp, (long long)next, (long long)lo, (long long)hi);
