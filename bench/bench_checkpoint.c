@@ -53,11 +53,20 @@ static struct ad_pipeline *make(struct ad_config *cfg, int64_t max_series)
         exit(1);
     }
     cfg->max_series = max_series;
-    if (ad_pipeline_new(cfg, &p, err, sizeof(err))) {
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(cfg, &pc);
+    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
         fprintf(stderr, "pipeline: %s\n", err);
         exit(1);
     }
     return p;
+}
+
+static uint64_t fingerprint(const struct ad_config *cfg)
+{
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(cfg, &pc);
+    return ad_ckpt_fingerprint(&pc.window);
 }
 
 struct rctx {
@@ -119,7 +128,7 @@ static struct large_run run_large(uint64_t nseries, size_t records, const char *
 {
     struct ad_config cfg;
     struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
-    uint64_t fp = ad_ckpt_fingerprint(&cfg);
+    uint64_t fp = fingerprint(&cfg);
     struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
     struct ad_snapshot snap = {.fd = -1};
     struct ad_buf b;
@@ -191,7 +200,7 @@ int main(int argc, char **argv)
     size_t large = argc > 4 ? strtoull(argv[4], NULL, 10) : 40000000;
     struct ad_config cfg;
     struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
-    uint64_t fp = ad_ckpt_fingerprint(&cfg);
+    uint64_t fp = fingerprint(&cfg);
     struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
     char line[128], err[512];
 

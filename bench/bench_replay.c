@@ -110,7 +110,9 @@ static struct ad_pipeline *make_pipeline(int64_t max_series)
         exit(1);
     }
     cfg.max_series = max_series;
-    if (ad_pipeline_new(&cfg, &p, err, sizeof(err))) {
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(&cfg, &pc);
+    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
         fprintf(stderr, "pipeline: %s\n", err);
         exit(1);
     }

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad_config.h"
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_time.h"
@@ -23,18 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct ad_decoder *dec_a;
 static struct ad_decoder *dec_b[N_B];
 
-static struct ad_decoder *make(char *key, char *time, int fmt, char **metrics, size_t nm,
-                               int64_t max_msg, int64_t max_key)
+static struct ad_decoder *make(const char *key, const char *time, int fmt,
+                               const char *const *metrics, size_t nm, int64_t max_msg,
+                               int64_t max_key)
 {
-    struct ad_config cfg;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.input.key = key;
-    cfg.input.time = time;
-    cfg.input.time_format = fmt;
-    cfg.input.metrics.n = nm;
-    cfg.input.metrics.v = metrics;
-    cfg.max_message_bytes = max_msg;
-    cfg.max_key_bytes = max_key;
+    struct ad_decode_cfg cfg = {.key = key,
+                                .time = time,
+                                .time_format = fmt,
+                                .n_metrics = nm,
+                                .metrics = metrics,
+                                .max_message_bytes = max_msg,
+                                .max_key_bytes = max_key};
     struct ad_decoder *d = NULL;
     char err[256];
     if (ad_decoder_new(&cfg, &d, err, sizeof(err)) != 0)
@@ -44,10 +42,9 @@ static struct ad_decoder *make(char *key, char *time, int fmt, char **metrics, s
 
 static void init(void)
 {
-    static char id[] = "/id", ts[] = "/ts", temp[] = "/temp", ab[] = "/a/b", hk[] = "header:k",
-                rec[] = "record", arr[] = "/a/0";
-    static char *ma[] = {temp, ab};
-    static char *mb[] = {temp, arr};
+    static const char id[] = "/id", ts[] = "/ts", hk[] = "header:k", rec[] = "record";
+    static const char *const ma[] = {"/temp", "/a/b"};
+    static const char *const mb[] = {"/temp", "/a/0"};
     dec_a = make(id, ts, AD_TIME_AUTO, ma, 2, 1048576, 1024);
     dec_b[0] = make(hk, rec, AD_TIME_AUTO, mb, 2, 4096, 8);
     dec_b[1] = make(hk, ts, AD_TIME_EPOCH_S, mb, 2, 4096, 8);

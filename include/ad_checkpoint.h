@@ -29,7 +29,6 @@
 #include <stdint.h>
 
 #include "ad_buf.h"
-#include "ad_config.h"
 #include "ad_window.h"
 
 #define AD_CKPT_VERSION 2
@@ -46,8 +45,10 @@ struct ad_ckpt_header {
 };
 
 /* A hash of the settings a checkpoint's state depends on (windows, scope,
- * aggregate); a checkpoint written under other settings is not restored. */
-uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg);
+ * aggregate: the window stage's cfg); a checkpoint written under other
+ * settings is not restored. The hash of a given configuration never changes:
+ * it is stored in every checkpoint. */
+uint64_t ad_ckpt_fingerprint(const struct ad_window_cfg *w);
 
 /* Starts a checkpoint in b (which it resets), with h->nseries as the series
  * count (0 when ad_ckpt_finish() is to set it). */

@@ -193,4 +193,12 @@ size_t ad_duration_format(int64_t us, char *buf);
 
 void ad_config_free(struct ad_config *cfg);
 
+/* The core stages take their own settings, never struct ad_config: this
+ * fills the pipeline's (decoder, window, score, remote mode) from cfg. The
+ * decoder's strings are borrowed from cfg: use out while cfg lives (the
+ * pipeline and decoder constructors copy what they keep). The checkpoint
+ * fingerprint of a config is ad_ckpt_fingerprint(&out->window). */
+struct ad_pipeline_cfg;
+void ad_config_to_pipeline(const struct ad_config *cfg, struct ad_pipeline_cfg *out);
+
 #endif

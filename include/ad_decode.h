@@ -11,8 +11,6 @@
 
 #include "ad_types.h"
 
-struct ad_config;
-
 /* Rejection reasons: name (used in metrics and the summary), description. */
 #define AD_REJECT_MAP(X)                                                                           \
     X(TOO_LARGE, "too_large", "record larger than limits.max_message_bytes")                       \
@@ -65,11 +63,25 @@ struct ad_decoded {
 
 struct ad_decoder;
 
-/* Builds a decoder from cfg->input and cfg->max_message_bytes/max_key_bytes
- * (copied; cfg may be freed afterwards). Fails with AD_ECONFIG and a message
- * in err for an invalid JSON pointer or too many metrics. Returns owned; free
- * with ad_decoder_free(). */
-int ad_decoder_new(const struct ad_config *cfg, struct ad_decoder **out, char *err, size_t errlen);
+/* The decoder's settings (input.*, limits.max_message_bytes and
+ * limits.max_key_bytes of the configuration). The strings are borrowed for
+ * the duration of ad_decoder_new(), which keeps its own parsed copies. */
+struct ad_decode_cfg {
+    const char *key;  /* JSON pointer, "header:NAME" or "const:KEY" */
+    const char *time; /* JSON pointer, or "record" (the Kafka record timestamp) */
+    int time_format;  /* enum ad_time_format */
+    size_t n_metrics;
+    const char *const *metrics; /* n_metrics JSON pointers */
+    int64_t max_message_bytes;
+    int64_t max_key_bytes; /* capped at AD_KEY_MAX */
+};
+
+/* Builds a decoder from cfg (copied: cfg and its strings may go away
+ * afterwards). Fails with AD_EINVAL for a NULL argument, AD_ECONFIG and a
+ * message in err for an invalid JSON pointer, a bad limit or too many
+ * metrics, AD_ENOMEM. Returns owned; free with ad_decoder_free(). */
+int ad_decoder_new(const struct ad_decode_cfg *cfg, struct ad_decoder **out, char *err,
+                   size_t errlen);
 void ad_decoder_free(struct ad_decoder *d);
 
 /* Number of metrics and the name of the i-th (the pointer's last token,

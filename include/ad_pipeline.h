@@ -3,8 +3,9 @@
  * same object; a source hands it records and it hands back alert lines and
  * rejected records through callbacks. Pure: no I/O, processing time passed in.
  *
- * Ownership: the pipeline copies what it needs from the config. Pointers given
- * to callbacks are borrowed for the duration of the call. */
+ * Ownership: the pipeline copies what it needs from its ad_pipeline_cfg at
+ * creation. Pointers given to callbacks are borrowed for the duration of the
+ * call. */
 #ifndef AD_PIPELINE_H
 #define AD_PIPELINE_H
 
@@ -12,11 +13,23 @@
 #include <stdint.h>
 
 #include "ad_alert.h"
-#include "ad_config.h"
 #include "ad_decode.h"
+#include "ad_score.h"
+#include "ad_types.h"
 #include "ad_window.h"
 
 struct ad_pipeline;
+
+/* The pipeline's settings: one struct per stage. The app layer fills it from
+ * the loaded configuration (ad_config_to_pipeline() in ad_config.h); tests
+ * fill it by hand. decode's strings are borrowed for the duration of
+ * ad_pipeline_new(); everything else is copied. */
+struct ad_pipeline_cfg {
+    struct ad_decode_cfg decode; /* input.*, limits.max_message_bytes, max_key_bytes */
+    struct ad_window_cfg window; /* windows.*, model.welford.scope, limits.max_series */
+    struct ad_score_cfg score;   /* model.welford.* but scope */
+    int remote_mode;             /* enum ad_remote_mode: remote.anomaly_detector.mode */
+};
 
 /* An alert: the record and its formatted JSON line (ending in '\n'). */
 typedef void (*ad_pipeline_alert_cb)(void *ud, const struct ad_alert *a, const char *line,
@@ -74,9 +87,10 @@ struct ad_pipeline_stats {
     struct ad_window_stats win;
 };
 
-/* Builds the stages from cfg. Returns 0 and an owned pipeline (free with
- * ad_pipeline_free()), or AD_ECONFIG/AD_ENOMEM with a message in err. */
-int ad_pipeline_new(const struct ad_config *cfg, struct ad_pipeline **out, char *err,
+/* Builds the stages from cfg (copied; cfg may go away afterwards). Returns 0
+ * and an owned pipeline (free with ad_pipeline_free()), or AD_EINVAL,
+ * AD_ECONFIG or AD_ENOMEM with a message in err. */
+int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out, char *err,
                     size_t errlen);
 void ad_pipeline_free(struct ad_pipeline *p);
 
@@ -116,9 +130,10 @@ int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_
 /* Appends every series' lifetime model to out as M2 JSON lines. */
 int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out);
 
-/* Applies the scoring settings of cfg (model.welford threshold, min_samples,
- * direction, learn_anomalies): what a reload may change without a restart. */
-void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg);
+/* Replaces the scoring settings (model.welford threshold, min_samples,
+ * direction, learn_anomalies) with a copy of cfg: what a reload may change
+ * without a restart. */
+void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_score_cfg *cfg);
 
 /* Called per series while a checkpoint is taken (metric is its name);
  * st->dirty tells whether it changed since the previous checkpoint. A

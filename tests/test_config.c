@@ -12,10 +12,13 @@
 #include <yaml.h>
 
 #include "ad_buf.h"
+#include "ad_checkpoint.h"
 #include "ad_config.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_pipeline.h"
 #include "ad_test.h"
+#include "ad_test_cfg.h"
 
 #define S  INT64_C(1000000)
 #define MN (60 * S)
@@ -1116,6 +1119,90 @@ static void uncomment_keys(char *text)
     }
 }
 
+/* ---- the core stages' settings ----------------------------------------- */
+
+static void expect_same_pipeline_cfg(const struct ad_pipeline_cfg *a,
+                                     const struct ad_pipeline_cfg *b)
+{
+    AD_EXPECT_STR(a->decode.key, b->decode.key);
+    AD_EXPECT_STR(a->decode.time, b->decode.time);
+    AD_EXPECT_INT(a->decode.time_format, ==, b->decode.time_format);
+    AD_EXPECT_UINT(a->decode.n_metrics, ==, b->decode.n_metrics);
+    for (size_t i = 0; i < a->decode.n_metrics; i++)
+        AD_EXPECT_STR(a->decode.metrics[i], b->decode.metrics[i]);
+    AD_EXPECT_INT(a->decode.max_message_bytes, ==, b->decode.max_message_bytes);
+    AD_EXPECT_INT(a->decode.max_key_bytes, ==, b->decode.max_key_bytes);
+    AD_EXPECT_INT(a->window.tumbling, ==, b->window.tumbling);
+    AD_EXPECT_INT(a->window.size_us, ==, b->window.size_us);
+    AD_EXPECT_INT(a->window.aggregate, ==, b->window.aggregate);
+    AD_EXPECT_INT(a->window.sliding, ==, b->window.sliding);
+    AD_EXPECT_INT(a->window.win_us, ==, b->window.win_us);
+    AD_EXPECT_INT(a->window.slide_us, ==, b->window.slide_us);
+    AD_EXPECT_INT(a->window.lateness_us, ==, b->window.lateness_us);
+    AD_EXPECT_INT(a->window.idle_us, ==, b->window.idle_us);
+    AD_EXPECT_INT(a->window.window_scope, ==, b->window.window_scope);
+    AD_EXPECT_UINT(a->window.max_series, ==, b->window.max_series);
+    AD_EXPECT(a->score.threshold == b->score.threshold);
+    AD_EXPECT_UINT(a->score.min_samples, ==, b->score.min_samples);
+    AD_EXPECT_INT(a->score.direction, ==, b->score.direction);
+    AD_EXPECT_INT(a->score.learn_anomalies, ==, b->score.learn_anomalies);
+    AD_EXPECT_INT(a->remote_mode, ==, b->remote_mode);
+}
+
+/* Each option reaches the stage that uses it; the defaults are what the
+ * core's tests start from (tests/ad_test_cfg.h); the checkpoint fingerprint
+ * of a config is the one its checkpoints already carry. */
+static void test_core_settings(void)
+{
+    struct ad_pipeline_cfg pc, want = ad_test_pipeline_cfg();
+
+    AD_EXPECT_INT(load(""), ==, 0);
+    ad_config_to_pipeline(&cfg, &pc);
+    expect_same_pipeline_cfg(&pc, &want);
+    /* As in fuzz/corpus/fuzz_checkpoint/scenario-c-p0.ckpt (default windows). */
+    AD_EXPECT_UINT(ad_ckpt_fingerprint(&pc.window), ==, UINT64_C(0xd7e2a391abfa5110));
+
+    AD_EXPECT_INT(load("input:\n  key: header:k\n  time: record\n  time_format: epoch_us\n"
+                       "  metrics: [/a, /b/c]\n"
+                       "windows:\n  tumbling:\n    size: 1m\n    aggregate: max\n"
+                       "  sliding:\n    size: 15m\n    slide: 1m\n"
+                       "  allowed_lateness: 10s\n  idle_timeout: 2m\n"
+                       "model:\n  welford:\n    scope: window\n    threshold: 3.5\n"
+                       "    min_samples: 12\n    direction: negative\n"
+                       "    learn_anomalies: true\n"
+                       "remote:\n  anomaly_detector:\n    mode: always\n"
+                       "limits:\n  max_message_bytes: 4096\n  max_series: 77\n"
+                       "  max_key_bytes: 64\n"),
+                  ==, 0);
+    ad_config_to_pipeline(&cfg, &pc);
+    static const char *const metrics[] = {"/a", "/b/c"};
+    want.decode = (struct ad_decode_cfg){.key = "header:k",
+                                         .time = "record",
+                                         .time_format = AD_TIME_EPOCH_US,
+                                         .n_metrics = 2,
+                                         .metrics = metrics,
+                                         .max_message_bytes = 4096,
+                                         .max_key_bytes = 64};
+    want.window = (struct ad_window_cfg){.tumbling = true,
+                                         .size_us = MN,
+                                         .aggregate = AD_AGG_MAX,
+                                         .sliding = true,
+                                         .win_us = 15 * MN,
+                                         .slide_us = MN,
+                                         .lateness_us = 10 * S,
+                                         .idle_us = 2 * MN,
+                                         .window_scope = true,
+                                         .max_series = 77};
+    want.score = (struct ad_score_cfg){.threshold = 3.5, .min_samples = 12,
+                                       .direction = AD_DIR_NEGATIVE, .learn_anomalies = true};
+    want.remote_mode = AD_REMOTE_ALWAYS;
+    expect_same_pipeline_cfg(&pc, &want);
+    /* The decoder's strings are borrowed from the config, not copied. */
+    AD_EXPECT(pc.decode.metrics[1] == cfg.input.metrics.v[1]);
+    /* The text hashed is "1/60000000/2/1/900000000/60000000/1". */
+    AD_EXPECT_UINT(ad_ckpt_fingerprint(&pc.window), ==, UINT64_C(0x4d3d9eda4d09608d));
+}
+
 static void test_config_docs_in_step(void)
 {
     char path[4096];
@@ -1227,6 +1314,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_print_io_error);
     AD_TEST_RUN(argc, argv, test_duration);
     AD_TEST_RUN(argc, argv, test_golden);
+    AD_TEST_RUN(argc, argv, test_core_settings);
     AD_TEST_RUN(argc, argv, test_config_docs_in_step);
     return ad_test_done();
 }

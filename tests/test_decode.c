@@ -19,13 +19,21 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "ad_config.h"
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_test.h"
 
 /* ------------------------------------------------------------------------ */
-/* Config fixtures (by hand: no dependency on ad_config.c) */
+/* Config fixtures: owned copies of the strings an ad_decode_cfg borrows, so
+ * that a test can free them right after construction. */
+
+struct fixture {
+    char *key, *time;
+    int time_format;
+    size_t n_metrics;
+    char **metrics;
+    int64_t max_message_bytes, max_key_bytes;
+};
 
 static char *xstrdup(const char *s)
 {
@@ -35,32 +43,32 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-static void cfg_init(struct ad_config *c)
+static void cfg_init(struct fixture *c)
 {
     memset(c, 0, sizeof(*c));
-    c->input.key = xstrdup("/id");
-    c->input.time = xstrdup("/ts");
-    c->input.time_format = AD_TIME_AUTO;
+    c->key = xstrdup("/id");
+    c->time = xstrdup("/ts");
+    c->time_format = AD_TIME_AUTO;
     c->max_message_bytes = 1048576;
     c->max_key_bytes = 1024;
 }
 
-static void cfg_add_metric(struct ad_config *c, const char *p)
+static void cfg_add_metric(struct fixture *c, const char *p)
 {
-    char **v = realloc(c->input.metrics.v, (c->input.metrics.n + 1) * sizeof(*v));
+    char **v = realloc(c->metrics, (c->n_metrics + 1) * sizeof(*v));
     if (!v)
         AD_FAIL_("out of memory");
-    c->input.metrics.v = v;
-    v[c->input.metrics.n++] = xstrdup(p);
+    c->metrics = v;
+    v[c->n_metrics++] = xstrdup(p);
 }
 
-static void cfg_clear_metrics(struct ad_config *c)
+static void cfg_clear_metrics(struct fixture *c)
 {
-    for (size_t i = 0; i < c->input.metrics.n; i++)
-        free(c->input.metrics.v[i]);
-    free(c->input.metrics.v);
-    c->input.metrics.v = NULL;
-    c->input.metrics.n = 0;
+    for (size_t i = 0; i < c->n_metrics; i++)
+        free(c->metrics[i]);
+    free(c->metrics);
+    c->metrics = NULL;
+    c->n_metrics = 0;
 }
 
 static void cfg_set(char **field, const char *v)
@@ -69,11 +77,24 @@ static void cfg_set(char **field, const char *v)
     *field = xstrdup(v);
 }
 
-static void cfg_free(struct ad_config *c)
+static void cfg_free(struct fixture *c)
 {
-    free(c->input.key);
-    free(c->input.time);
+    free(c->key);
+    free(c->time);
     cfg_clear_metrics(c);
+}
+
+/* ad_decoder_new() on the fixture's strings (borrowed for the call). */
+static int decoder_new(const struct fixture *c, struct ad_decoder **out, char *err, size_t errlen)
+{
+    struct ad_decode_cfg dc = {.key = c->key,
+                               .time = c->time,
+                               .time_format = c->time_format,
+                               .n_metrics = c->n_metrics,
+                               .metrics = (const char *const *)c->metrics,
+                               .max_message_bytes = c->max_message_bytes,
+                               .max_key_bytes = c->max_key_bytes};
+    return ad_decoder_new(&dc, out, err, errlen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -204,7 +225,7 @@ static void escape_key(const char *k, size_t len, char *out, size_t cap)
 }
 
 struct golden {
-    struct ad_config cfg;
+    struct fixture cfg;
     struct ad_decoder *dec;
     struct fake_headers hdr;
     struct ad_record_meta meta;
@@ -225,9 +246,9 @@ static void golden_config(struct golden *g, char *args)
         *eq = '\0';
         pct_decode(eq + 1, val, sizeof(val));
         if (strcmp(tok, "key") == 0) {
-            cfg_set(&g->cfg.input.key, val);
+            cfg_set(&g->cfg.key, val);
         } else if (strcmp(tok, "time") == 0) {
-            cfg_set(&g->cfg.input.time, val);
+            cfg_set(&g->cfg.time, val);
         } else if (strcmp(tok, "time_format") == 0) {
             static const char *const names[] = {"auto", "epoch_s", "epoch_ms", "epoch_us",
                                                 "rfc3339"};
@@ -237,7 +258,7 @@ static void golden_config(struct golden *g, char *args)
                     f = i;
             if (f < 0)
                 AD_FAIL_("cases.jsonl:%d: bad time_format %s", g->line, val);
-            g->cfg.input.time_format = f;
+            g->cfg.time_format = f;
         } else if (strcmp(tok, "metric") == 0) {
             if (!metrics_given)
                 cfg_clear_metrics(&g->cfg);
@@ -255,7 +276,7 @@ static void golden_config(struct golden *g, char *args)
         cfg_add_metric(&g->cfg, "/temp");
     ad_decoder_free(g->dec);
     g->dec = NULL;
-    int rc = ad_decoder_new(&g->cfg, &g->dec, err, sizeof(err));
+    int rc = decoder_new(&g->cfg, &g->dec, err, sizeof(err));
     if (rc != 0)
         AD_FAIL_("cases.jsonl:%d: ad_decoder_new: %s: %s", g->line, ad_err_name(rc), err);
     /* The decoder copied what it needs: the config may go away. */
@@ -433,20 +454,20 @@ static void test_golden(void)
 static int try_new(const char *key, const char *time, const char *const *metrics, size_t nm,
                    char *err, size_t errlen)
 {
-    struct ad_config c;
+    struct fixture c;
     cfg_init(&c);
     if (key)
-        cfg_set(&c.input.key, key);
+        cfg_set(&c.key, key);
     else {
-        free(c.input.key);
-        c.input.key = NULL;
+        free(c.key);
+        c.key = NULL;
     }
     if (time)
-        cfg_set(&c.input.time, time);
+        cfg_set(&c.time, time);
     for (size_t i = 0; i < nm; i++)
         cfg_add_metric(&c, metrics[i]);
     struct ad_decoder *d = (struct ad_decoder *)&c; /* must stay untouched on failure */
-    int rc = ad_decoder_new(&c, &d, err, errlen);
+    int rc = decoder_new(&c, &d, err, errlen);
     if (rc == 0)
         ad_decoder_free(d);
     else
@@ -508,34 +529,39 @@ static void test_new_errors(void)
     expect_config_error("/id", "/ts", many, AD_MAX_METRICS + 1, "at most");
 
     /* Limits and enums */
-    struct ad_config c;
+    struct fixture c;
     struct ad_decoder *d = NULL;
     cfg_init(&c);
     cfg_add_metric(&c, "/temp");
     c.max_message_bytes = 0;
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
     AD_EXPECT_CONTAINS(err, "max_message_bytes");
     c.max_message_bytes = 1;
     c.max_key_bytes = -1;
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
     AD_EXPECT_CONTAINS(err, "max_key_bytes");
     c.max_key_bytes = 1;
-    c.input.time_format = 99;
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
+    c.time_format = 99;
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, AD_ECONFIG);
     AD_EXPECT_CONTAINS(err, "time_format");
-    c.input.time_format = AD_TIME_RFC3339;
+    c.time_format = AD_TIME_RFC3339;
     AD_EXPECT(d == NULL);
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, 0);
     AD_EXPECT(d != NULL);
     ad_decoder_free(d);
     AD_EXPECT_INT(ad_decoder_new(NULL, &d, err, sizeof(err)), ==, AD_EINVAL);
+    struct ad_decode_cfg no_list = {.key = "/id", .time = "/ts", .n_metrics = 1,
+                                    .max_message_bytes = 64, .max_key_bytes = 8};
+    d = NULL;
+    AD_EXPECT_INT(ad_decoder_new(&no_list, &d, err, sizeof(err)), ==, AD_EINVAL);
+    AD_EXPECT(d == NULL);
     cfg_free(&c);
     ad_decoder_free(NULL);
 }
 
 static void test_metric_names(void)
 {
-    struct ad_config c;
+    struct fixture c;
     cfg_init(&c);
     cfg_add_metric(&c, "/temp");
     cfg_add_metric(&c, "/a/b");
@@ -545,7 +571,7 @@ static void test_metric_names(void)
     cfg_add_metric(&c, "/~0~1~0");
     char err[256];
     struct ad_decoder *d = NULL;
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, 0);
     cfg_free(&c); /* names are owned by the decoder */
     AD_EXPECT_UINT(ad_decoder_metric_count(d), ==, 6);
     AD_EXPECT_STR(ad_decoder_metric_name(d, 0), "temp");
@@ -584,14 +610,14 @@ static void test_reject_names(void)
 
 static struct ad_decoder *default_decoder(const char *key, const char *time)
 {
-    struct ad_config c;
+    struct fixture c;
     cfg_init(&c);
-    cfg_set(&c.input.key, key);
-    cfg_set(&c.input.time, time);
+    cfg_set(&c.key, key);
+    cfg_set(&c.time, time);
     cfg_add_metric(&c, "/temp");
     struct ad_decoder *d = NULL;
     char err[256];
-    int rc = ad_decoder_new(&c, &d, err, sizeof(err));
+    int rc = decoder_new(&c, &d, err, sizeof(err));
     if (rc != 0)
         AD_FAIL_("ad_decoder_new: %s", err);
     cfg_free(&c);
@@ -663,14 +689,14 @@ static void test_meta_null(void)
 
 static void test_output(void)
 {
-    struct ad_config c;
+    struct fixture c;
     cfg_init(&c);
     cfg_add_metric(&c, "/a");
     cfg_add_metric(&c, "/b/c");
     cfg_add_metric(&c, "/d/2");
     struct ad_decoder *d = NULL;
     char err[256];
-    AD_EXPECT_INT(ad_decoder_new(&c, &d, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(decoder_new(&c, &d, err, sizeof(err)), ==, 0);
     cfg_free(&c);
     struct ad_decoded out;
     memset(&out, 0xA5, sizeof(out));

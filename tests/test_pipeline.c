@@ -2,9 +2,9 @@
  * verdict logic per mode and its per-series ordering, with a fake remote. */
 #include "ad_test.h"
 
-#include "ad_config.h"
 #include "ad_err.h"
 #include "ad_pipeline.h"
+#include "ad_test_cfg.h"
 
 struct sink {
     char lines[64][1024];
@@ -27,19 +27,22 @@ static void on_job(void *ud, struct ad_remote_job *job)
     s->jobs[s->njobs++] = job;
 }
 
-static struct ad_pipeline *make(const char *const *sets, size_t n)
+static struct ad_pipeline *make(const struct ad_pipeline_cfg *cfg)
 {
-    struct ad_config cfg;
     struct ad_pipeline *p;
     char err[512];
-    AD_EXPECT_INT(ad_config_init(&cfg), ==, 0);
-    for (size_t i = 0; i < n; i++)
-        if (ad_config_set(&cfg, sets[i], err, sizeof(err)))
-            AD_FAIL_("set %s: %s", sets[i], err);
-    if (ad_pipeline_new(&cfg, &p, err, sizeof(err)))
+    if (ad_pipeline_new(cfg, &p, err, sizeof(err)))
         AD_FAIL_("pipeline: %s", err);
-    ad_config_free(&cfg);
     return p;
+}
+
+/* input.time_format: epoch_ms, plus windows.tumbling.size: 1m with tumbling. */
+static struct ad_pipeline_cfg epoch_ms_cfg(bool tumbling)
+{
+    struct ad_pipeline_cfg c = ad_test_pipeline_cfg();
+    c.decode.time_format = AD_TIME_EPOCH_MS;
+    c.window.tumbling = tumbling;
+    return c;
 }
 
 static void push(struct ad_pipeline *p, const char *key, long long ts_ms, double v, int64_t off)
@@ -54,8 +57,8 @@ static void push(struct ad_pipeline *p, const char *key, long long ts_ms, double
  * readings is flagged with the exact fields of interface.md. */
 static void test_point_alert_line(void)
 {
-    static const char *const sets[] = {"input.time_format=epoch_ms"};
-    struct ad_pipeline *p = make(sets, 1);
+    struct ad_pipeline_cfg c = epoch_ms_cfg(false);
+    struct ad_pipeline *p = make(&c);
     struct sink s = {0};
     ad_pipeline_on_alert(p, on_alert, &s);
     for (int i = 0; i < 30; i++)
@@ -77,11 +80,18 @@ static void test_point_alert_line(void)
     ad_pipeline_free(p);
 }
 
-static const char *const remote_sets[] = {
-    "input.time_format=epoch_ms", "windows.tumbling.size=1m", "windows.sliding.size=15m",
-    "windows.sliding.slide=1m", "model.welford.scope=window", "model.welford.min_samples=10",
-    "remote.anomaly_detector.endpoint=http://127.0.0.1:1", NULL, /* mode */
-};
+/* 1m tumbling windows, a 15m window sliding by 1m, window scope, 10 samples. */
+static struct ad_pipeline_cfg remote_cfg(int mode)
+{
+    struct ad_pipeline_cfg c = epoch_ms_cfg(true);
+    c.window.sliding = true;
+    c.window.win_us = 15 * 60 * AD_TEST_S;
+    c.window.slide_us = 60 * AD_TEST_S;
+    c.window.window_scope = true;
+    c.score.min_samples = 10;
+    c.remote_mode = mode;
+    return c;
+}
 
 /* Feeds two series minute by minute; a spike at minute 20 of series a. */
 static void feed(struct ad_pipeline *p)
@@ -105,10 +115,8 @@ static struct ad_remote_outcome verdict(bool anomaly)
 
 static void test_confirm_mode(void)
 {
-    const char *sets[8];
-    memcpy(sets, remote_sets, sizeof(sets));
-    sets[7] = "remote.anomaly_detector.mode=confirm";
-    struct ad_pipeline *p = make(sets, 8);
+    struct ad_pipeline_cfg c = remote_cfg(AD_REMOTE_CONFIRM);
+    struct ad_pipeline *p = make(&c);
     struct sink s = {0};
     ad_pipeline_on_alert(p, on_alert, &s);
     ad_pipeline_on_remote(p, on_job, &s);
@@ -129,7 +137,7 @@ static void test_confirm_mode(void)
 
     /* The remote clears it: no alert. Without a verdict: the local one. */
     for (int variant = 0; variant < 2; variant++) {
-        p = make(sets, 8);
+        p = make(&c);
         memset(&s, 0, sizeof(s));
         ad_pipeline_on_alert(p, on_alert, &s);
         ad_pipeline_on_remote(p, on_job, &s);
@@ -150,10 +158,8 @@ static void test_confirm_mode(void)
  * come out in window order even when verdicts come back out of order. */
 static void test_always_mode_order(void)
 {
-    const char *sets[8];
-    memcpy(sets, remote_sets, sizeof(sets));
-    sets[7] = "remote.anomaly_detector.mode=always";
-    struct ad_pipeline *p = make(sets, 8);
+    struct ad_pipeline_cfg c = remote_cfg(AD_REMOTE_ALWAYS);
+    struct ad_pipeline *p = make(&c);
     struct sink s = {0};
     ad_pipeline_on_alert(p, on_alert, &s);
     ad_pipeline_on_remote(p, on_job, &s);
@@ -194,10 +200,8 @@ static void test_always_mode_order(void)
 /* Jobs still pending when the pipeline is freed are freed with it. */
 static void test_free_with_pending_jobs(void)
 {
-    const char *sets[8];
-    memcpy(sets, remote_sets, sizeof(sets));
-    sets[7] = "remote.anomaly_detector.mode=always";
-    struct ad_pipeline *p = make(sets, 8);
+    struct ad_pipeline_cfg c = remote_cfg(AD_REMOTE_ALWAYS);
+    struct ad_pipeline *p = make(&c);
     struct sink s = {0};
     ad_pipeline_on_remote(p, on_job, &s);
     feed(p);
@@ -208,10 +212,13 @@ static void test_free_with_pending_jobs(void)
 /* const:NAME: every record belongs to one series (scenario A's keyword). */
 static void test_const_key(void)
 {
-    static const char *const sets[] = {"input.key=const:tweets", "input.time=/timestamp",
-                                       "input.metrics=[/favorite]",
-                                       "model.welford.min_samples=3"};
-    struct ad_pipeline *p = make(sets, 4);
+    static const char *const metrics[] = {"/favorite"};
+    struct ad_pipeline_cfg c = ad_test_pipeline_cfg();
+    c.decode.key = "const:tweets";
+    c.decode.time = "/timestamp";
+    c.decode.metrics = metrics;
+    c.score.min_samples = 3;
+    struct ad_pipeline *p = make(&c);
     struct sink s = {0};
     struct ad_record_meta m = {.topic = "t", .timestamp_ms = -1};
     ad_pipeline_on_alert(p, on_alert, &s);
@@ -231,6 +238,58 @@ static void test_const_key(void)
     ad_pipeline_free(p);
 }
 
+/* The pipeline copies its settings: changing the struct and the strings it
+ * pointed to after ad_pipeline_new() changes nothing. ad_pipeline_reload_score()
+ * replaces the scoring settings with a copy of its argument. */
+static void test_cfg_copied_and_reload(void)
+{
+    char key[] = "/id";
+    const char *metrics[] = {"/temp"};
+    struct ad_pipeline_cfg c = epoch_ms_cfg(false);
+    c.decode.key = key;
+    c.decode.metrics = metrics;
+    struct ad_pipeline *p = make(&c);
+    key[1] = 'x';
+    metrics[0] = "/other";
+    c.decode.time_format = AD_TIME_RFC3339;
+    c.score.threshold = 1e6;
+    struct sink s = {0};
+    ad_pipeline_on_alert(p, on_alert, &s);
+    for (int i = 0; i < 30; i++)
+        push(p, "sim-1", 1763632800000LL + i * 1000, i % 2 ? 21.0 : 19.0, i);
+    push(p, "sim-1", 1763632830000LL, 40.0, 30);
+    AD_EXPECT_INT(s.n, ==, 1);
+    AD_EXPECT_CONTAINS(s.lines[0], "\"threshold\":4,");
+
+    struct ad_score_cfg sc = c.score; /* threshold 1e6: nothing is anomalous */
+    ad_pipeline_reload_score(p, &sc);
+    sc.threshold = 2.5; /* the pipeline holds its own copy */
+    push(p, "sim-1", 1763632831000LL, 80.0, 31);
+    AD_EXPECT_INT(s.n, ==, 1);
+    ad_pipeline_reload_score(p, &sc);
+    push(p, "sim-1", 1763632832000LL, 200.0, 32);
+    AD_EXPECT_INT(s.n, ==, 2);
+    AD_EXPECT_CONTAINS(s.lines[1], "\"threshold\":2.5,");
+    ad_pipeline_free(p);
+}
+
+/* Construction errors come from the stage that refuses its settings. */
+static void test_new_errors(void)
+{
+    struct ad_pipeline *p = NULL;
+    char err[256];
+    AD_EXPECT_INT(ad_pipeline_new(NULL, &p, err, sizeof(err)), ==, AD_EINVAL);
+    struct ad_pipeline_cfg c = ad_test_pipeline_cfg();
+    c.decode.key = "id";
+    AD_EXPECT_INT(ad_pipeline_new(&c, &p, err, sizeof(err)), ==, AD_ECONFIG);
+    AD_EXPECT_CONTAINS(err, "input.key");
+    c = ad_test_pipeline_cfg();
+    c.window.sliding = true; /* without tumbling windows */
+    AD_EXPECT_INT(ad_pipeline_new(&c, &p, err, sizeof(err)), ==, AD_EINVAL);
+    AD_EXPECT_CONTAINS(err, "windows: inconsistent settings");
+    AD_EXPECT(p == NULL);
+}
+
 static int to_buf(void *ud, const void *buf, size_t len)
 {
     return ad_buf_add(ud, buf, len);
@@ -240,8 +299,8 @@ static int to_buf(void *ud, const void *buf, size_t len)
  * one serialized into a buffer, and its export clears no dirty flag. */
 static void test_checkpoint_stream(void)
 {
-    static const char *const sets[] = {"input.time_format=epoch_ms", "windows.tumbling.size=1m"};
-    struct ad_pipeline *p = make(sets, 2);
+    struct ad_pipeline_cfg c = epoch_ms_cfg(true);
+    struct ad_pipeline *p = make(&c);
     struct ad_buf a, b;
     uint64_t na, nb, bytes;
     ad_buf_init(&a, (size_t)1 << 30);
@@ -273,5 +332,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_always_mode_order);
     AD_TEST_RUN(argc, argv, test_free_with_pending_jobs);
     AD_TEST_RUN(argc, argv, test_checkpoint_stream);
+    AD_TEST_RUN(argc, argv, test_cfg_copied_and_reload);
+    AD_TEST_RUN(argc, argv, test_new_errors);
     return ad_test_done();
 }

@@ -5,8 +5,8 @@
 
 #include <dirent.h>
 
-#include "ad_config.h"
 #include "ad_err.h"
+#include "ad_types.h"
 #include "ad_window.h"
 
 struct run {

@@ -1529,7 +1529,9 @@ static void reload(struct ad_daemon *d)
         }
     } else {
         ad_log_set_level(nc.log_level);
-        ad_pipeline_reload_score(d->pipe, &nc);
+        struct ad_pipeline_cfg pc;
+        ad_config_to_pipeline(&nc, &pc);
+        ad_pipeline_reload_score(d->pipe, &pc.score);
         if (strcmp(nc.sinks.alert_log_path, d->alert_log_path ? d->alert_log_path : "")) {
             struct ad_alert_log *nl = NULL;
             if (nc.sinks.alert_log_path[0] &&
@@ -1747,7 +1749,9 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     d->want_headers = strncmp(cfg->input.key, "header:", 7) == 0;
     ad_buf_init(&d->skey, 64 * 1024);
     ad_buf_init(&d->sval, (size_t)1 << 24);
-    rc = ad_pipeline_new(cfg, &d->pipe, err, errlen);
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(cfg, &pc);
+    rc = ad_pipeline_new(&pc, &d->pipe, err, errlen);
     if (rc)
         goto fail;
     if (cfg->model.import[0]) {
@@ -1773,7 +1777,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
         if (rc)
             goto fail;
         d->checkpoints = true;
-        d->fingerprint = ad_ckpt_fingerprint(cfg);
+        d->fingerprint = ad_ckpt_fingerprint(&pc.window);
         rc = spill_open(d, err, errlen);
         if (rc)
             goto fail;

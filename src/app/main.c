@@ -270,7 +270,9 @@ static int run_replay(const struct ad_config *cfg, const char *input, bool kcat,
     char err[1024];
     int fd = STDIN_FILENO, rc, status = 0;
 
-    rc = ad_pipeline_new(cfg, &p, err, sizeof(err));
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(cfg, &pc);
+    rc = ad_pipeline_new(&pc, &p, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "anomalyd: %s\n", err);
         return rc == AD_ENOMEM ? EXIT_FATAL : AD_CONFIG_EXIT;
@@ -878,7 +880,9 @@ static int model_export(const struct ad_config *cfg, const char *out_path)
         return EXIT_FATAL;
     }
     ad_buf_init(&c.line, 1 << 20);
-    c.fp = ad_ckpt_fingerprint(cfg);
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(cfg, &pc);
+    c.fp = ad_ckpt_fingerprint(&pc.window);
 
     /* The evicted series: the daemon's store, then those of other instances
      * that shared state.dir (ad_daemon.c's spill_open: spill-1..16). */

@@ -6,9 +6,9 @@
 
 #include <string.h>
 
-#include "ad_config.h"
 #include "ad_err.h"
 #include "ad_time.h"
+#include "ad_types.h"
 
 /* ---------------------------------------------------------------------------
  * alert_id

@@ -9,6 +9,7 @@
 
 #include "ad_err.h"
 #include "ad_hash.h"
+#include "ad_types.h"
 
 static const unsigned char magic[8] = {'A', 'D', 'C', 'K', 'P', 'T', 0, AD_CKPT_VERSION};
 
@@ -17,13 +18,15 @@ static uint64_t fnv(const unsigned char *p, size_t n)
     return ad_fnv1a64(AD_FNV64_BASIS, p, n);
 }
 
-uint64_t ad_ckpt_fingerprint(const struct ad_config *cfg)
+uint64_t ad_ckpt_fingerprint(const struct ad_window_cfg *w)
 {
+    /* The text hashed is that of the configuration's fields: the booleans as
+     * 0/1 and the scope as its enum ad_scope value (window_scope <=> window). */
     char s[256];
-    int n = snprintf(s, sizeof(s), "%d/%lld/%d/%d/%lld/%lld/%d", cfg->windows.tumbling,
-                     (long long)cfg->windows.tumbling_size_us, cfg->windows.aggregate,
-                     cfg->windows.sliding, (long long)cfg->windows.sliding_size_us,
-                     (long long)cfg->windows.sliding_slide_us, cfg->model.scope);
+    int n = snprintf(s, sizeof(s), "%d/%lld/%d/%d/%lld/%lld/%d", w->tumbling ? 1 : 0,
+                     (long long)w->size_us, w->aggregate, w->sliding ? 1 : 0,
+                     (long long)w->win_us, (long long)w->slide_us,
+                     w->window_scope ? AD_SCOPE_WINDOW : AD_SCOPE_LIFETIME);
     return fnv((const unsigned char *)s, (size_t)n);
 }
 

@@ -20,8 +20,6 @@
  * - On a reject, *out is partially written and must be ignored. */
 #include "ad_decode.h"
 
-#include "ad_config.h"
-
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -203,20 +201,9 @@ void ad_decoder_free(struct ad_decoder *d)
     free(d);
 }
 
-int ad_decoder_new(const struct ad_config *cfg, struct ad_decoder **out, char *err, size_t errlen)
+/* Checks the settings that need no parsing. Returns 0 or AD_ECONFIG. */
+static int check_cfg(const struct ad_decode_cfg *cfg, char *err, size_t errlen)
 {
-    char dummy[1];
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof(dummy);
-    }
-    err[0] = '\0';
-    if (!cfg || !out) {
-        snprintf(err, errlen, "ad_decoder_new: NULL argument");
-        return AD_EINVAL;
-    }
-    const char *key = cfg->input.key, *tm = cfg->input.time;
-    size_t nm = cfg->input.metrics.n;
     if (cfg->max_message_bytes < 1) {
         snprintf(err, errlen, "limits.max_message_bytes: must be at least 1, not %lld",
                  (long long)cfg->max_message_bytes);
@@ -227,26 +214,99 @@ int ad_decoder_new(const struct ad_config *cfg, struct ad_decoder **out, char *e
                  (long long)cfg->max_key_bytes);
         return AD_ECONFIG;
     }
-    if (cfg->input.time_format < AD_TIME_AUTO || cfg->input.time_format > AD_TIME_RFC3339) {
-        snprintf(err, errlen, "input.time_format: invalid value %d", cfg->input.time_format);
+    if (cfg->time_format < AD_TIME_AUTO || cfg->time_format > AD_TIME_RFC3339) {
+        snprintf(err, errlen, "input.time_format: invalid value %d", cfg->time_format);
         return AD_ECONFIG;
     }
-    if (nm == 0) {
+    if (cfg->n_metrics == 0) {
         snprintf(err, errlen, "input.metrics: at least one metric is needed");
         return AD_ECONFIG;
     }
-    if (nm > AD_MAX_METRICS) {
-        snprintf(err, errlen, "input.metrics: %zu metrics, at most %d are supported", nm,
-                 AD_MAX_METRICS);
+    if (cfg->n_metrics > AD_MAX_METRICS) {
+        snprintf(err, errlen, "input.metrics: %zu metrics, at most %d are supported",
+                 cfg->n_metrics, AD_MAX_METRICS);
         return AD_ECONFIG;
     }
+    return 0;
+}
 
-    struct ad_decoder *d = calloc(1, sizeof(*d));
-    if (!d) {
+/* input.key: a JSON pointer, "header:NAME" or "const:KEY". */
+static int setup_key(struct ad_decoder *d, const char *key, char *err, size_t errlen)
+{
+    bool is_const = key && strncmp(key, "const:", 6) == 0;
+    if (!key || (strncmp(key, "header:", 7) != 0 && !is_const)) {
+        d->key_src = KEY_POINTER;
+        return jptr_parse("input.key", key, &d->key, err, errlen);
+    }
+    const char *name = key + (is_const ? 6 : 7);
+    size_t len = strlen(name);
+    if (len == 0 || (is_const && len > d->max_key_bytes)) {
+        snprintf(err, errlen, "input.key: \"%s\" needs a %s", is_const ? "const:" : "header:",
+                 is_const ? "key of 1..limits.max_key_bytes bytes" : "header name");
+        return AD_ECONFIG;
+    }
+    d->key_src = is_const ? KEY_CONST : KEY_HEADER;
+    if (!(d->header = malloc(len + 1))) {
         snprintf(err, errlen, "out of memory");
         return AD_ENOMEM;
     }
-    int rc = 0;
+    memcpy(d->header, name, len + 1);
+    return 0;
+}
+
+/* input.metrics: JSON pointers whose last tokens (the names) are distinct
+ * and not empty. */
+static int setup_metrics(struct ad_decoder *d, const struct ad_decode_cfg *cfg, char *err,
+                         size_t errlen)
+{
+    for (size_t i = 0; i < cfg->n_metrics; i++) {
+        char what[48];
+        int rc;
+        snprintf(what, sizeof(what), "input.metrics[%zu]", i);
+        if ((rc = jptr_parse(what, cfg->metrics[i], &d->metric[i], err, errlen)) != 0)
+            return rc;
+        d->n_metrics = i + 1;
+        const struct jtok *last = &d->metric[i].t[d->metric[i].n - 1];
+        if (last->len == 0) {
+            snprintf(err, errlen, "%s: \"%s\": the last token (the metric's name) is empty", what,
+                     cfg->metrics[i]);
+            return AD_ECONFIG;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct jtok *o = &d->metric[j].t[d->metric[j].n - 1];
+            if (o->len == last->len && memcmp(o->s, last->s, last->len) == 0) {
+                snprintf(err, errlen,
+                         "%s: \"%s\" has the same name \"%s\" as input.metrics[%zu] \"%s\"",
+                         what, cfg->metrics[i], last->s, j, cfg->metrics[j]);
+                return AD_ECONFIG;
+            }
+        }
+    }
+    return 0;
+}
+
+int ad_decoder_new(const struct ad_decode_cfg *cfg, struct ad_decoder **out, char *err,
+                   size_t errlen)
+{
+    char dummy[1];
+    struct ad_decoder *d = NULL;
+    int rc;
+
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    err[0] = '\0';
+    if (!cfg || !out || (cfg->n_metrics && !cfg->metrics)) {
+        snprintf(err, errlen, "ad_decoder_new: NULL argument");
+        return AD_EINVAL;
+    }
+    if ((rc = check_cfg(cfg, err, errlen)) != 0)
+        return rc;
+    if (!(d = calloc(1, sizeof(*d)))) {
+        snprintf(err, errlen, "out of memory");
+        return AD_ENOMEM;
+    }
 #if SIZE_MAX < INT64_MAX
     d->max_message_bytes = cfg->max_message_bytes > (int64_t)SIZE_MAX
                                ? SIZE_MAX
@@ -255,67 +315,18 @@ int ad_decoder_new(const struct ad_config *cfg, struct ad_decoder **out, char *e
     d->max_message_bytes = (size_t)cfg->max_message_bytes;
 #endif
     d->max_key_bytes = cfg->max_key_bytes > AD_KEY_MAX ? AD_KEY_MAX : (size_t)cfg->max_key_bytes;
-    d->time_format = cfg->input.time_format;
-
-    bool is_const = key && strncmp(key, "const:", 6) == 0;
-    if (key && (strncmp(key, "header:", 7) == 0 || is_const)) {
-        key += is_const ? 6 : 7;
-        if (key[0] == '\0' || (is_const && strlen(key) > d->max_key_bytes)) {
-            snprintf(err, errlen, "input.key: \"%s\" needs a %s", is_const ? "const:" : "header:",
-                     is_const ? "key of 1..limits.max_key_bytes bytes" : "header name");
-            rc = AD_ECONFIG;
-            goto err;
-        }
-        key -= is_const ? 6 : 7;
-        d->key_src = is_const ? KEY_CONST : KEY_HEADER;
-        const char *name = key + (is_const ? 6 : 7);
-        size_t hl = strlen(name);
-        d->header = malloc(hl + 1);
-        if (d->header)
-            memcpy(d->header, name, hl + 1);
-        if (!d->header) {
-            snprintf(err, errlen, "out of memory");
-            rc = AD_ENOMEM;
-            goto err;
-        }
-    } else {
-        d->key_src = KEY_POINTER;
-        if ((rc = jptr_parse("input.key", key, &d->key, err, errlen)) != 0)
-            goto err;
-    }
-
-    if (tm && strcmp(tm, "record") == 0) {
+    d->time_format = cfg->time_format;
+    if ((rc = setup_key(d, cfg->key, err, errlen)) != 0)
+        goto err;
+    if (cfg->time && strcmp(cfg->time, "record") == 0) {
         d->time_src = TIME_RECORD;
     } else {
         d->time_src = TIME_POINTER;
-        if ((rc = jptr_parse("input.time", tm, &d->time, err, errlen)) != 0)
+        if ((rc = jptr_parse("input.time", cfg->time, &d->time, err, errlen)) != 0)
             goto err;
     }
-
-    for (size_t i = 0; i < nm; i++) {
-        char what[48];
-        snprintf(what, sizeof(what), "input.metrics[%zu]", i);
-        if ((rc = jptr_parse(what, cfg->input.metrics.v[i], &d->metric[i], err, errlen)) != 0)
-            goto err;
-        d->n_metrics = i + 1;
-        const struct jtok *last = &d->metric[i].t[d->metric[i].n - 1];
-        if (last->len == 0) {
-            snprintf(err, errlen, "%s: \"%s\": the last token (the metric's name) is empty", what,
-                     cfg->input.metrics.v[i]);
-            rc = AD_ECONFIG;
-            goto err;
-        }
-        for (size_t j = 0; j < i; j++) {
-            const struct jtok *o = &d->metric[j].t[d->metric[j].n - 1];
-            if (o->len == last->len && memcmp(o->s, last->s, last->len) == 0) {
-                snprintf(err, errlen,
-                         "%s: \"%s\" has the same name \"%s\" as input.metrics[%zu] \"%s\"",
-                         what, cfg->input.metrics.v[i], last->s, j, cfg->input.metrics.v[j]);
-                rc = AD_ECONFIG;
-                goto err;
-            }
-        }
-    }
+    if ((rc = setup_metrics(d, cfg, err, errlen)) != 0)
+        goto err;
     *out = d;
     return 0;
 err:

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad_config.h"
 #include "ad_err.h"
 #include "ad_time.h"
+#include "ad_types.h"
 
 #define US_PER_S INT64_C(1000000)
 

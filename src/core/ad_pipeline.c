@@ -284,44 +284,33 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     return !v.anomalous || p->score.learn_anomalies;
 }
 
-int ad_pipeline_new(const struct ad_config *cfg, struct ad_pipeline **out, char *err,
+int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out, char *err,
                     size_t errlen)
 {
-    struct ad_pipeline *p = calloc(1, sizeof(*p));
+    struct ad_pipeline *p;
     int rc;
 
-    if (!p)
+    if (!cfg || !out) {
+        if (err && errlen)
+            snprintf(err, errlen, "ad_pipeline_new: NULL argument");
+        return AD_EINVAL;
+    }
+    if (!(p = calloc(1, sizeof(*p))))
         return AD_ENOMEM;
-    rc = ad_decoder_new(cfg, &p->dec, err, errlen);
+    rc = ad_decoder_new(&cfg->decode, &p->dec, err, errlen);
     if (rc)
         goto err;
     p->n_metrics = ad_decoder_metric_count(p->dec);
-    p->score.threshold = cfg->model.threshold;
-    p->score.min_samples = (uint64_t)cfg->model.min_samples;
-    p->score.direction = cfg->model.direction;
-    p->score.learn_anomalies = cfg->model.learn_anomalies;
-
-    struct ad_window_cfg wc = {
-        .tumbling = cfg->windows.tumbling,
-        .size_us = cfg->windows.tumbling_size_us,
-        .aggregate = cfg->windows.aggregate,
-        .sliding = cfg->windows.sliding,
-        .win_us = cfg->windows.sliding_size_us,
-        .slide_us = cfg->windows.sliding_slide_us,
-        .lateness_us = cfg->windows.allowed_lateness_us,
-        .idle_us = cfg->windows.idle_timeout_us,
-        .window_scope = cfg->model.scope == AD_SCOPE_WINDOW,
-        .max_series = (uint64_t)cfg->max_series,
-    };
-    rc = ad_window_new(&wc, on_window_event, p, &p->win);
+    p->score = cfg->score;
+    rc = ad_window_new(&cfg->window, on_window_event, p, &p->win);
     if (rc) {
         snprintf(err, errlen, "windows: inconsistent settings (%s)", ad_strerror(rc));
         goto err;
     }
     ad_buf_init(&p->line, ALERT_LINE_MAX);
     ad_buf_init(&p->sbuf, (size_t)1 << 24);
-    p->remote_mode = cfg->remote.mode;
-    p->sliding = cfg->windows.sliding;
+    p->remote_mode = cfg->remote_mode;
+    p->sliding = cfg->window.sliding;
     p->points = malloc(POINTS_MAX * sizeof(*p->points));
     if (!p->points) {
         rc = AD_ENOMEM;
@@ -587,12 +576,9 @@ void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_
         ad_window_part_drop(p->win, part);
 }
 
-void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_config *cfg)
+void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_score_cfg *cfg)
 {
-    p->score.threshold = cfg->model.threshold;
-    p->score.min_samples = (uint64_t)cfg->model.min_samples;
-    p->score.direction = cfg->model.direction;
-    p->score.learn_anomalies = cfg->model.learn_anomalies;
+    p->score = *cfg;
 }
 
 struct ckpt_ctx {

@@ -2,7 +2,7 @@
 
 #include <math.h>
 
-#include "ad_config.h"
+#include "ad_types.h"
 
 void ad_welford_add(struct ad_welford *w, double x)
 {

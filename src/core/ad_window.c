@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ad_config.h"
 #include "ad_err.h"
 #include "ad_hash.h"
+#include "ad_types.h"
 
 struct slot {
     int64_t start;
