@@ -26,12 +26,9 @@ int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, cha
  * the connection string as password, and the service's recommended client
  * settings. source.kafka.properties are applied last and override all of it.
  * Returns 0 and an owned conf (hand it to rd_kafka_new or destroy it), or
- * AD_ECONFIG with "source.kafka.properties.NAME: reason" in err. */
+ * AD_ECONFIG with "source.kafka.properties.NAME: reason" in err; the value
+ * of a property with a secret name (ad_secret_name()) is never in err. */
 int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_kafka_conf_t **out,
                       char *err, size_t errlen);
-
-/* True for property names whose values are secrets (passwords, keys,
- * tokens, the SASL JAAS config), to be masked wherever they are printed. */
-int ad_kafka_property_is_secret(const char *name);
 
 #endif

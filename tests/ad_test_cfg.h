@@ -32,7 +32,9 @@ static inline struct ad_pipeline_cfg ad_test_pipeline_cfg(void)
                    .idle_us = 60 * AD_TEST_S,
                    .window_scope = false,
                    .max_series = 1000000},
-        .score = {.threshold = 4.0, .min_samples = 30, .direction = AD_DIR_BOTH,
+        .score = {.threshold = 4.0,
+                  .min_samples = 30,
+                  .direction = AD_DIR_BOTH,
                   .learn_anomalies = false},
         .remote_mode = AD_REMOTE_OFF,
     };

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "ad_err.h"
+#include "ad_secret.h"
 
 int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, char *err,
                            size_t errlen)
@@ -41,22 +42,15 @@ int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, cha
     return AD_ECONFIG;
 }
 
-int ad_kafka_property_is_secret(const char *name)
-{
-    static const char *const words[] = {"password", "secret", "key", "token", "jaas"};
-    for (const char *p = name; *p; p++)
-        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-            if (strncasecmp(p, words[i], strlen(words[i])) == 0)
-                return 1;
-    return 0;
-}
-
-/* Sets one property; the value is never copied into err (it may be secret). */
+/* Sets one property. librdkafka's reason may quote the value: that of a
+ * property with a secret name (ad_secret.h) is masked in it. */
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *what,
                char *err, size_t errlen)
 {
     char e[512];
     if (rd_kafka_conf_set(conf, name, value, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+        if (ad_secret_name(name))
+            ad_secret_scrub(e, sizeof(e), value);
         snprintf(err, errlen, "%s%s: %s", what, name, e);
         return AD_ECONFIG;
     }
