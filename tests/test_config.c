@@ -474,10 +474,8 @@ static const struct err_case load_error_cases[] = {
      "t.yaml:1:31 source.kafka.properties: property names must be 1..128 printable ASCII "
      "characters, no blanks"},
     {"windows: 5\n", "t.yaml:1:10 windows: expected a mapping, got a scalar"},
-    {"windows: {tumbling: 5}\n",
-     "t.yaml:1:21 windows.tumbling: expected a mapping, got a scalar"},
-    {"windows: {sliding: [1]}\n",
-     "t.yaml:1:20 windows.sliding: expected a mapping, got a list"},
+    {"windows: {tumbling: 5}\n", "t.yaml:1:21 windows.tumbling: expected a mapping, got a scalar"},
+    {"windows: {sliding: [1]}\n", "t.yaml:1:20 windows.sliding: expected a mapping, got a list"},
     {"- a\n- b\n", "t.yaml:1:1: the top level must be a mapping, got a list"},
     {"hello\n", "t.yaml:1:1: the top level must be a mapping, got a scalar"},
     {"log: {level: info}\n---\nlog: {level: debug}\n",
@@ -1198,14 +1196,34 @@ static void test_core_settings(void)
                                          .idle_us = 2 * MN,
                                          .window_scope = true,
                                          .max_series = 77};
-    want.score = (struct ad_score_cfg){.threshold = 3.5, .min_samples = 12,
-                                       .direction = AD_DIR_NEGATIVE, .learn_anomalies = true};
+    want.score = (struct ad_score_cfg){
+        .threshold = 3.5, .min_samples = 12, .direction = AD_DIR_NEGATIVE, .learn_anomalies = true};
     want.remote_mode = AD_REMOTE_ALWAYS;
     expect_same_pipeline_cfg(&pc, &want);
     /* The decoder's strings are borrowed from the config, not copied. */
     AD_EXPECT(pc.decode.metrics[1] == cfg.input.metrics.v[1]);
     /* The text hashed is "1/60000000/2/1/900000000/60000000/1". */
     AD_EXPECT_UINT(ad_ckpt_fingerprint(&pc.window), ==, UINT64_C(0x4d3d9eda4d09608d));
+}
+
+/* The files docs/config.md names as the config's home exist. */
+static void check_docs_files(const char *docs)
+{
+    static const char *const files[] = {"src/io/ad_config_table.c", "src/io/ad_config.c",
+                                        "src/core/ad_secret.c"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char named[128], *f;
+        snprintf(named, sizeof(named), "`%s`", files[i]);
+        if (!strstr(docs, named) && !strstr(docs, strrchr(named, '/') + 1))
+            AD_FAIL_("docs/config.md does not name %s", files[i]);
+        snprintf(path, sizeof(path), "%s/../../%s", AD_TEST_DATA_DIR, files[i]);
+        if (!(f = read_all(path, NULL)))
+            AD_FAIL_("docs/config.md names %s, which is missing", path);
+        free(f);
+    }
+    if (strstr(docs, "`src/ad_config.c`"))
+        AD_FAIL_("docs/config.md names src/ad_config.c (the config lives in src/io/)");
 }
 
 static void test_config_docs_in_step(void)
@@ -1291,6 +1309,7 @@ static void test_config_docs_in_step(void)
             strspn(p, "abcdefghijklmnopqrstuvwxyz_.") == strlen(p))
             AD_FAIL_("docs/config.md has a row for %s, which is not an option", p);
     }
+    check_docs_files(docs);
     free(docs);
     free(text);
     free(keys);
