@@ -4,13 +4,34 @@
  * at newlines into --set assignments instead. Whatever loads is validated
  * and printed; the printed text must load back and print the same (secrets
  * are printed as "***" and stay "***", so the second print is identical).
- * Any difference aborts: the printer and the loader must agree. */
+ * Any difference aborts: the printer and the loader must agree. A config that
+ * validates also builds the core pipeline from its own settings
+ * (ad_config_to_pipeline): the decoder may still refuse a pointer with
+ * AD_ECONFIG, but any other failure aborts, since the validation is meant to
+ * cover the window stage's rules. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ad_config.h"
+#include "ad_err.h"
+#include "ad_pipeline.h"
+
+static void check_pipeline(const struct ad_config *cfg)
+{
+    struct ad_pipeline_cfg pc;
+    struct ad_pipeline *p = NULL;
+    char err[512];
+
+    ad_config_to_pipeline(cfg, &pc);
+    int rc = ad_pipeline_new(&pc, &p, err, sizeof(err));
+    if (rc != 0 && rc != AD_ECONFIG && rc != AD_ENOMEM) {
+        fprintf(stderr, "a valid config builds no pipeline: %s: %s\n", ad_err_name(rc), err);
+        abort();
+    }
+    ad_pipeline_free(p);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -76,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = ad_config_load_buffer(&cfg, "fuzz.yaml", (const char *)data, size, err, sizeof(err));
     }
     if (rc == 0) {
-        (void)ad_config_validate(&cfg, err, sizeof(err));
+        if (ad_config_validate(&cfg, err, sizeof(err)) == 0) check_pipeline(&cfg);
         check_round_trip(&cfg);
     }
     ad_config_free(&cfg);
