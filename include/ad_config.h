@@ -176,9 +176,10 @@ int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen);
 /* True when the option was set by a file or --set rather than defaulted. */
 bool ad_config_is_set(const struct ad_config *cfg, const char *path);
 
-/* Writes the effective config as YAML, secrets replaced by "***" (when
- * non-empty), and any property whose name contains "password", "secret",
- * "key" or "token" masked too. Returns 0 or AD_EIO. */
+/* Writes the effective config as YAML, with secrets masked by the rule of
+ * ad_secret.h: secret options, every sinks.webhook.headers value and each
+ * source.kafka.properties entry with a secret name (ad_secret_name()) are
+ * printed as "***" when set, "" when empty. Returns 0, AD_EIO or AD_ENOMEM. */
 int ad_config_print(const struct ad_config *cfg, FILE *out);
 
 /* Parses "500ms", "10s", "5m", "1h", "72h", "1h30m", "0" into microseconds.
