@@ -19,6 +19,7 @@
 #include "ad_window.h"
 
 struct ad_pipeline;
+struct ad_azure_verdict;
 
 /* The pipeline's settings: one struct per stage. The app layer fills it from
  * the loaded configuration (ad_config_to_pipeline() in ad_config.h); tests
@@ -57,13 +58,11 @@ struct ad_remote_job {
 
 /* What the remote said. */
 struct ad_remote_outcome {
-    bool has_verdict;       /* the remote answered with a verdict */
-    bool is_anomaly;        /* its verdict */
-    bool is_positive;       /* its direction, when it alone flags the window */
-    const char *json;       /* the alert's "remote":{...} member (status, verdict or why not) */
+    const struct ad_azure_verdict *verdict; /* copied; NULL: no verdict (then the
+                                             * local one stands); given to sinks
+                                             * as ad_alert.remote */
+    const char *json; /* the alert's "remote":{...} member (status, verdict or why not) */
     size_t json_len;
-    const void *verdict;    /* the adapter's verdict (copied), handed back in ad_alert.remote */
-    size_t verdict_size;
 };
 
 typedef void (*ad_pipeline_remote_cb)(void *ud, struct ad_remote_job *job);
@@ -103,9 +102,9 @@ void ad_pipeline_on_reject(struct ad_pipeline *p, ad_pipeline_reject_cb cb, void
  * window order per series. */
 void ad_pipeline_on_remote(struct ad_pipeline *p, ad_pipeline_remote_cb cb, void *ud);
 
-/* Completes a job: decides by the mode, emits the alert (with o->json as its
- * "remote" member) and frees the job. May emit later jobs of the same series
- * that were waiting behind this one. */
+/* Completes a job: decides by the mode (ad_detector_decide()), emits the
+ * alert (with o->json as its "remote" member) and frees the job. May emit
+ * later jobs of the same series that were waiting behind this one. */
 void ad_pipeline_remote_done(struct ad_pipeline *p, struct ad_remote_job *job,
                              const struct ad_remote_outcome *o);
 

@@ -5,7 +5,8 @@
  * in N seconds", honoured), no retry of other 4xx, and a circuit breaker.
  * Whatever happens, every job is answered exactly once, within the budget:
  * with a verdict, or with the reason there is none (the local verdict then
- * stands). The request rules live in ad_detector.c; this is the transport. */
+ * stands). The wire format lives in ad_azure.c, the retry rules and the
+ * breaker in ad_retry.c; this is the transport. */
 #ifndef AD_REMOTE_H
 #define AD_REMOTE_H
 
@@ -27,7 +28,7 @@ struct ad_remote_stats {
     uint64_t ok, skipped, unavailable, timeout, rejected, breaker_open, overloaded;
     uint64_t retries;
     uint64_t in_flight, queued;
-    int breaker_state;          /* enum ad_breaker_state */
+    int breaker_state;          /* enum ad_retry_breaker_state */
     uint64_t latency_le_ms[12]; /* histogram of attempt latency, upper bounds below */
     double latency_sum_s;
 };

@@ -39,9 +39,9 @@ struct ad_verdict {
 void ad_score_eval(const struct ad_score_cfg *cfg, const struct ad_welford *w, double x,
                    struct ad_verdict *out);
 
-/* Scores x, then adds it to w unless it was anomalous and learn_anomalies is
- * false. Returns whether x was added. */
-bool ad_score_point(const struct ad_score_cfg *cfg, struct ad_welford *w, double x,
-                    struct ad_verdict *out);
+/* Is a scored point learnt (added to its model)? Yes, unless v found it
+ * anomalous and cfg->learn_anomalies is false. The model's owner (the window
+ * stage) does the adding. */
+bool ad_score_learns(const struct ad_score_cfg *cfg, const struct ad_verdict *v);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "ad_alert.h"
 #include "ad_buf.h"
+#include "ad_azure.h"
 #include "ad_config.h"
 #include "ad_err.h"
 #include "ad_test.h"
@@ -75,7 +76,7 @@ static struct ad_alert sample(void)
     a.threshold = 4.0;
     a.direction = AD_DIR_POSITIVE;
     a.n = 373;
-    a.detector = "welford";
+    a.detector = AD_DETECTOR_WELFORD;
     a.topic = "sensor-raw";
     a.partition = 3;
     a.offset = 18211;
@@ -109,9 +110,10 @@ static void test_id_edge_vectors(void)
     struct ad_alert a;
     char id[AD_ALERT_ID_LEN + 1], ref[33];
 
-    /* All empty: NULL metric/detector count as "". */
+    /* All empty: a NULL metric and a detector without a name count as "". */
     memset(&a, 0, sizeof(a));
     a.key = "";
+    a.detector = AD_DETECTOR_COUNT;
     id_of(&a, id);
     ref_id("", 0, "", 0, 0, "", ref);
     AD_EXPECT_STR(id, ref);
@@ -121,7 +123,7 @@ static void test_id_edge_vectors(void)
     a.key = "k";
     a.key_len = 1;
     a.metric = "m";
-    a.detector = "welford";
+    a.detector = AD_DETECTOR_WELFORD;
     a.window_start_us = -1;
     a.window_end_us = INT64_MIN;
     id_of(&a, id);
@@ -205,7 +207,7 @@ static void test_id_stable_and_sensitive(void)
     id_of(&b, id);
     AD_EXPECT(strcmp(id, base) != 0);
     b = a;
-    b.detector = "spectral";
+    b.detector = AD_DETECTOR_REMOTE;
     id_of(&b, id);
     AD_EXPECT(strcmp(id, base) != 0);
 
@@ -246,7 +248,8 @@ static void test_id_many_distinct(void)
         ad_alert_id(&a, ids[i]);
         char ref[33];
         if (i % 97 == 0) {
-            ref_id(key, a.key_len, a.metric, a.window_start_us, a.window_end_us, a.detector, ref);
+            ref_id(key, a.key_len, a.metric, a.window_start_us, a.window_end_us,
+                   ad_detector_name(a.detector), ref);
             AD_EXPECT_STR(ids[i], ref);
         }
     }
@@ -297,7 +300,7 @@ static void test_format_escaping_and_negative(void)
     a.threshold = 4.5;
     a.direction = AD_DIR_NEGATIVE;
     a.n = UINT64_MAX;
-    a.detector = "welford";
+    a.detector = AD_DETECTOR_WELFORD;
     a.topic = "raw\\t";
     a.partition = -1;
     a.offset = INT64_MAX;
@@ -384,6 +387,11 @@ static void test_format_invalid(void)
     a.value = INFINITY;
     AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
     AD_EXPECT_STR(b.p, "prefix\n");
+
+    a = sample();
+    a.detector = AD_DETECTOR_COUNT; /* no name */
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "prefix\n");
     ad_buf_free(&b);
 }
 
@@ -417,6 +425,148 @@ static void test_format_buffer_limit(void)
     ad_buf_free(&full);
 }
 
+static void test_remote_json(void)
+{
+    struct ad_azure_verdict v = {true, true, false, 31.5, 1.25, 1.25, 0.4, true, 12, 49};
+    struct ad_buf b;
+    ad_buf_init(&b, 4096);
+    AD_EXPECT_INT(ad_alert_remote_json(&b, &v, "ok", NULL), ==, 0);
+    AD_EXPECT_STR(b.p, "\"remote\":{\"status\":\"ok\",\"is_anomaly\":true,\"expected_value\":31.5,"
+                       "\"upper_margin\":1.25,\"lower_margin\":1.25,\"is_positive_anomaly\":true,"
+                       "\"is_negative_anomaly\":false,\"severity\":0.4,\"period\":12}");
+    ad_buf_reset(&b);
+    v.has_severity = false;
+    v.period = -1;
+    v.is_anomaly = v.is_positive_anomaly = false;
+    v.expected_value = 0.1;
+    AD_EXPECT_INT(ad_alert_remote_json(&b, &v, "ok", NULL), ==, 0);
+    AD_EXPECT_STR(b.p, "\"remote\":{\"status\":\"ok\",\"is_anomaly\":false,\"expected_value\":0.1,"
+                       "\"upper_margin\":1.25,\"lower_margin\":1.25,\"is_positive_anomaly\":false,"
+                       "\"is_negative_anomaly\":false}");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_alert_remote_json(&b, NULL, "unavailable", "HTTP 503"), ==, 0);
+    AD_EXPECT_STR(b.p, "\"remote\":{\"status\":\"unavailable\",\"reason\":\"HTTP 503\"}");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_alert_remote_json(&b, NULL, "skipped", NULL), ==, 0);
+    AD_EXPECT_STR(b.p, "\"remote\":{\"status\":\"skipped\"}");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_alert_remote_json(&b, NULL, "rejected", "Invalid\"Series\n"), ==, 0);
+    AD_EXPECT_STR(b.p, "\"remote\":{\"status\":\"rejected\",\"reason\":\"Invalid\\\"Series\\n\"}");
+
+    /* Errors leave the buffer as it was. */
+    ad_buf_reset(&b);
+    ad_buf_adds(&b, "x");
+    v.upper_margin = NAN;
+    AD_EXPECT_INT(ad_alert_remote_json(&b, &v, "ok", NULL), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "x");
+    AD_EXPECT_INT(ad_alert_remote_json(&b, NULL, NULL, NULL), ==, AD_EINVAL);
+    ad_buf_free(&b);
+    ad_buf_init(&b, 20);
+    AD_EXPECT_INT(ad_alert_remote_json(&b, NULL, "breaker_open", NULL), ==, AD_ELIMIT);
+    AD_EXPECT_UINT(b.len, ==, 0);
+    ad_buf_free(&b);
+}
+
+/* The dashboard row: from the remote verdict when the alert has one, else
+ * from the local model (margins = threshold * stddev, direction from the
+ * value); rows collect into one JSON array. */
+static void test_webhook_rows(void)
+{
+    const int64_t min = INT64_C(60000000);
+    struct ad_azure_verdict v = {true, false, true, 22.5, 0.75, 0.5, 0, false, 0, -1};
+    struct ad_alert a = sample();
+    struct ad_buf row, batch;
+    ad_buf_init(&row, 4096);
+    ad_buf_init(&batch, 4096);
+
+    a.value = 20.25;
+    a.remote = &v;
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0), ==, 0);
+    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
+                         "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
+                         "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+                         "\"isNegativeAnomaly\":true}");
+    AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
+    AD_EXPECT_STR(batch.p, "[{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
+                           "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
+                           "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+                           "\"isNegativeAnomaly\":true}]");
+
+    /* Local verdicts: margins = threshold * stddev, direction from the value. */
+    ad_buf_reset(&row);
+    a = sample(); /* 31.2 against 22.3 +- 4 * 1.1, welford */
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0 + min + 1), ==, 0);
+    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:01:00.000001Z\",\"value\":31.2,"
+                         "\"expectedValue\":22.3,\"upperMargin\":4.4,"
+                         "\"lowerMargin\":4.4,\"isAnomaly\":true,"
+                         "\"isPositiveAnomaly\":true,\"isNegativeAnomaly\":false}");
+    ad_buf_reset(&row);
+    a.value = 10;
+    a.expected = 22;
+    a.stddev = 1;
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0 + 1000), ==, 0);
+    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:00:00.001Z\",\"value\":10,"
+                         "\"expectedValue\":22,\"upperMargin\":4,\"lowerMargin\":4,"
+                         "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+                         "\"isNegativeAnomaly\":true}");
+    AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
+    /* Not the local model's anomaly, and no remote verdict to show. */
+    ad_buf_reset(&row);
+    a.value = 22;
+    a.stddev = 0;
+    a.detector = AD_DETECTOR_REMOTE;
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, 0), ==, 0);
+    AD_EXPECT_STR(row.p, "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"value\":22,"
+                         "\"expectedValue\":22,\"upperMargin\":0,\"lowerMargin\":0,"
+                         "\"isAnomaly\":false,\"isPositiveAnomaly\":false,"
+                         "\"isNegativeAnomaly\":false}");
+    AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
+    json_t *j = json_loadb(batch.p, batch.len, 0, NULL);
+    AD_EXPECT(json_is_array(j) && json_array_size(j) == 3);
+    json_decref(j);
+
+    /* Errors leave both buffers as they were. */
+    ad_buf_reset(&row);
+    a = sample();
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, -1), ==, AD_EINVAL);
+    a.value = INFINITY;
+    AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0), ==, AD_EINVAL);
+    AD_EXPECT_UINT(row.len, ==, 0);
+    size_t before = batch.len;
+    struct ad_buf tiny;
+    ad_buf_init(&tiny, before + 3);
+    ad_buf_add(&tiny, batch.p, batch.len);
+    AD_EXPECT_INT(ad_alert_batch_add(&tiny, "{\"a\":1}", 7), ==, AD_ELIMIT);
+    AD_EXPECT_STR(tiny.p, batch.p);
+    AD_EXPECT_INT(ad_alert_batch_add(&tiny, "1", 1), ==, 0);
+    AD_EXPECT_STR(tiny.p + tiny.len - 4, "},1]");
+    ad_buf_reset(&tiny);
+    ad_buf_adds(&tiny, "{}");
+    AD_EXPECT_INT(ad_alert_batch_add(&tiny, "1", 1), ==, AD_EINVAL);
+    ad_buf_free(&tiny);
+    ad_buf_free(&row);
+    ad_buf_free(&batch);
+}
+
+/* A window only the remote flagged: its detector's name in the line, and an
+ * id of its own. */
+static void test_format_remote_detector(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+    char welford_id[AD_ALERT_ID_LEN + 1], remote_id[AD_ALERT_ID_LEN + 1];
+
+    ad_alert_id(&a, welford_id);
+    a.detector = AD_DETECTOR_REMOTE;
+    ad_alert_id(&a, remote_id);
+    AD_EXPECT(strcmp(welford_id, remote_id) != 0);
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    AD_EXPECT_CONTAINS(b.p, "\"n\":373,\"detector\":\"anomaly_detector\",\"source\":");
+    AD_EXPECT_CONTAINS(b.p, remote_id);
+    ad_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_id_known_vector);
@@ -428,5 +578,8 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_format_optional_parts);
     AD_TEST_RUN(argc, argv, test_format_invalid);
     AD_TEST_RUN(argc, argv, test_format_buffer_limit);
+    AD_TEST_RUN(argc, argv, test_format_remote_detector);
+    AD_TEST_RUN(argc, argv, test_remote_json);
+    AD_TEST_RUN(argc, argv, test_webhook_rows);
     return ad_test_done();
 }

@@ -2,6 +2,7 @@
  * verdict logic per mode and its per-series ordering, with a fake remote. */
 #include "ad_test.h"
 
+#include "ad_azure.h"
 #include "ad_err.h"
 #include "ad_pipeline.h"
 #include "ad_test_cfg.h"
@@ -103,10 +104,13 @@ static void feed(struct ad_pipeline *p)
     ad_pipeline_flush(p);
 }
 
+static const struct ad_azure_verdict remote_yes = {.is_anomaly = true, .is_positive_anomaly = true,
+                                                   .period = -1, .suggested_window = -1};
+static const struct ad_azure_verdict remote_no = {.period = -1, .suggested_window = -1};
+
 static struct ad_remote_outcome verdict(bool anomaly)
 {
-    struct ad_remote_outcome o = {.has_verdict = true, .is_anomaly = anomaly,
-                                  .is_positive = true};
+    struct ad_remote_outcome o = {.verdict = anomaly ? &remote_yes : &remote_no};
     o.json = anomaly ? "\"remote\":{\"status\":\"ok\",\"is_anomaly\":true}"
                      : "\"remote\":{\"status\":\"ok\",\"is_anomaly\":false}";
     o.json_len = strlen(o.json);

@@ -127,14 +127,20 @@ static void test_learn_anomalies(void)
     struct ad_score_cfg c = {.threshold = 3.0, .min_samples = 2, .direction = AD_DIR_BOTH};
     struct ad_welford w = model_of(0, 1, 50);
     struct ad_verdict v;
-    AD_EXPECT(!ad_score_point(&c, &w, 100, &v));
-    AD_EXPECT_UINT(w.n, ==, 50);
-    AD_EXPECT(ad_score_point(&c, &w, 0.5, &v));
-    AD_EXPECT_UINT(w.n, ==, 51);
-    c.learn_anomalies = true;
-    AD_EXPECT(ad_score_point(&c, &w, 100, &v));
+    ad_score_eval(&c, &w, 100, &v);
     AD_EXPECT(v.anomalous);
-    AD_EXPECT_UINT(w.n, ==, 52);
+    AD_EXPECT(!ad_score_learns(&c, &v)); /* an anomaly stays out of the model */
+    ad_score_eval(&c, &w, 0.5, &v);
+    AD_EXPECT(v.scored && !v.anomalous);
+    AD_EXPECT(ad_score_learns(&c, &v));
+    struct ad_welford few = model_of(0, 1, 1); /* unscored points are learnt */
+    ad_score_eval(&c, &few, 100, &v);
+    AD_EXPECT(!v.scored && ad_score_learns(&c, &v));
+    c.learn_anomalies = true;
+    ad_score_eval(&c, &w, 100, &v);
+    AD_EXPECT(v.anomalous);
+    AD_EXPECT(ad_score_learns(&c, &v));
+    AD_EXPECT_UINT(w.n, ==, 50); /* scoring never changes the model */
 }
 
 int main(int argc, char **argv)

@@ -528,7 +528,7 @@ static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_
 {
     struct ad_daemon *d = ud;
 
-    d->alerts_by[strcmp(a->detector, "welford") != 0][a->direction == AD_DIR_NEGATIVE]++;
+    d->alerts_by[a->detector != AD_DETECTOR_WELFORD][a->direction == AD_DIR_NEGATIVE]++;
 
     if (d->opts.alerts_to_stdout) {
         fwrite(line, 1, len, stdout);

@@ -1,11 +1,14 @@
-/* ad_alert.c - the alert record: its stable id and its JSON line.
+/* ad_alert.c - the alert record: its stable id, its JSON line, its "remote"
+ * member and its dashboard row.
  *
  * Pure and allocation-free except for the output buffer's own growth: this
  * runs once per alert, possibly many thousands of times a second. */
 #include "ad_alert.h"
 
+#include <stdbool.h>
 #include <string.h>
 
+#include "ad_azure.h"
 #include "ad_err.h"
 #include "ad_time.h"
 #include "ad_types.h"
@@ -24,7 +27,7 @@
  *     0x00
  *     window_end_us in decimal ASCII (same)
  *     0x00
- *     detector (strlen bytes; NULL is the empty string)
+ *     detector: its name (ad_detector_name(); none is the empty string)
  *
  * with no terminator after the detector. Two 64-bit halves are computed over
  * these bytes:
@@ -131,8 +134,9 @@ void ad_alert_id(const struct ad_alert *a, char out[AD_ALERT_ID_LEN + 1])
     n = fmt_i64(a->window_end_us, num);
     id_update(&h, num, n);
     id_update(&h, &zero, 1);
-    if (a->detector)
-        id_update(&h, a->detector, strlen(a->detector));
+    const char *det = ad_detector_name(a->detector);
+    if (det)
+        id_update(&h, det, strlen(det));
 
     put_hex64(splitmix64_fin(h.h1), out);
     put_hex64(splitmix64_fin(h.h2), out + 16);
@@ -190,7 +194,7 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
 {
     char id[AD_ALERT_ID_LEN + 1];
     size_t start = out->len;
-    const char *dir;
+    const char *dir, *det = ad_detector_name(a->detector);
     int rc = 0;
 
     if (a->direction == AD_DIR_POSITIVE)
@@ -198,6 +202,8 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     else if (a->direction == AD_DIR_NEGATIVE)
         dir = "\"negative\"";
     else
+        return AD_EINVAL;
+    if (!det)
         return AD_EINVAL;
 
     ad_alert_id(a, id);
@@ -226,7 +232,7 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     STEP(add_lit(out, ",\"n\":"));
     STEP(add_u64(out, a->n));
     STEP(add_lit(out, ",\"detector\":"));
-    STEP(add_cstr(out, a->detector));
+    STEP(add_cstr(out, det));
     if (a->topic) {
         STEP(add_lit(out, ",\"source\":{\"topic\":"));
         STEP(add_cstr(out, a->topic));
@@ -253,4 +259,125 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
 int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)
 {
     return ad_alert_format_ext(a, NULL, 0, out);
+}
+
+/* ---------------------------------------------------------------------------
+ * The remote member and the dashboard row
+ * ------------------------------------------------------------------------- */
+
+/* Restores out to len start and passes rc through: the one error exit of
+ * the appending functions below. */
+static int buf_undo(struct ad_buf *out, size_t start, int rc)
+{
+    out->len = start;
+    if (out->p)
+        out->p[start] = '\0';
+    return rc;
+}
+
+static int add_bool(struct ad_buf *out, bool v)
+{
+    return v ? ad_buf_add(out, "true", 4) : ad_buf_add(out, "false", 5);
+}
+
+/* Appends ,"name":<number>. */
+static int add_num_member(struct ad_buf *out, const char *name, double v)
+{
+    int rc = ad_buf_printf(out, ",\"%s\":", name);
+    return rc ? rc : ad_buf_add_double(out, v);
+}
+
+static int add_bool_member(struct ad_buf *out, const char *name, bool v)
+{
+    int rc = ad_buf_printf(out, ",\"%s\":", name);
+    return rc ? rc : add_bool(out, v);
+}
+
+int ad_alert_remote_json(struct ad_buf *out, const struct ad_azure_verdict *v, const char *status,
+                         const char *detail)
+{
+    size_t start = out->len;
+    int rc;
+
+    if (!status)
+        return AD_EINVAL;
+    rc = ad_buf_adds(out, "\"remote\":{\"status\":");
+    if (rc == 0)
+        rc = ad_buf_add_json_str(out, status, strlen(status));
+    if (rc == 0 && v) {
+        if ((rc = add_bool_member(out, "is_anomaly", v->is_anomaly)) == 0 &&
+            (rc = add_num_member(out, "expected_value", v->expected_value)) == 0 &&
+            (rc = add_num_member(out, "upper_margin", v->upper_margin)) == 0 &&
+            (rc = add_num_member(out, "lower_margin", v->lower_margin)) == 0 &&
+            (rc = add_bool_member(out, "is_positive_anomaly", v->is_positive_anomaly)) == 0)
+            rc = add_bool_member(out, "is_negative_anomaly", v->is_negative_anomaly);
+        if (rc == 0 && v->has_severity)
+            rc = add_num_member(out, "severity", v->severity);
+        if (rc == 0 && v->period >= 0)
+            rc = ad_buf_printf(out, ",\"period\":%d", v->period);
+    }
+    if (rc == 0 && detail) {
+        rc = ad_buf_adds(out, ",\"reason\":");
+        if (rc == 0)
+            rc = ad_buf_add_json_str(out, detail, strlen(detail));
+    }
+    if (rc == 0)
+        rc = ad_buf_addc(out, '}');
+    return rc ? buf_undo(out, start, rc) : 0;
+}
+
+int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t_us)
+{
+    const struct ad_azure_verdict *v = a->remote;
+    struct ad_azure_verdict lv;
+    size_t start = out->len;
+    double value = a->value;
+    int rc;
+
+    if (!v) {
+        bool local = a->detector == AD_DETECTOR_WELFORD;
+        memset(&lv, 0, sizeof(lv));
+        lv.expected_value = a->expected;
+        lv.upper_margin = lv.lower_margin = a->threshold * a->stddev;
+        lv.is_anomaly = local;
+        lv.is_positive_anomaly = local && value > a->expected;
+        lv.is_negative_anomaly = local && value < a->expected;
+        v = &lv;
+    }
+    rc = ad_buf_adds(out, "{\"timestamp\":\"");
+    if (rc == 0)
+        rc = ad_azure_add_time(out, t_us);
+    if (rc == 0)
+        rc = ad_buf_addc(out, '"');
+    if (rc == 0 && (rc = add_num_member(out, "value", value)) == 0 &&
+        (rc = add_num_member(out, "expectedValue", v->expected_value)) == 0 &&
+        (rc = add_num_member(out, "upperMargin", v->upper_margin)) == 0 &&
+        (rc = add_num_member(out, "lowerMargin", v->lower_margin)) == 0 &&
+        (rc = add_bool_member(out, "isAnomaly", v->is_anomaly)) == 0 &&
+        (rc = add_bool_member(out, "isPositiveAnomaly", v->is_positive_anomaly)) == 0 &&
+        (rc = add_bool_member(out, "isNegativeAnomaly", v->is_negative_anomaly)) == 0)
+        rc = ad_buf_addc(out, '}');
+    return rc ? buf_undo(out, start, rc) : 0;
+}
+
+int ad_alert_batch_add(struct ad_buf *batch, const char *row, size_t len)
+{
+    size_t start = batch->len;
+    int rc;
+
+    if (start > 0 && batch->p[start - 1] != ']')
+        return AD_EINVAL;
+    if (start == 0)
+        rc = ad_buf_addc(batch, '[');
+    else {
+        batch->len--; /* reopen the array */
+        rc = ad_buf_addc(batch, ',');
+    }
+    if (rc == 0)
+        rc = ad_buf_add(batch, row, len);
+    if (rc == 0)
+        rc = ad_buf_addc(batch, ']');
+    if (rc && start > 0)
+        batch->p[start - 1] = ']'; /* where the ',' went */
+    return rc ? buf_undo(batch, start, rc) : 0;
 }

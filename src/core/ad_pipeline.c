@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_azure.h"
 #include "ad_buf.h"
 #include "ad_checkpoint.h"
+#include "ad_detector.h"
 #include "ad_err.h"
 #include "ad_hash.h"
 #include "ad_model.h"
@@ -25,10 +27,10 @@ struct job {
     uint64_t hash;
     bool done;
     struct ad_alert alert;             /* key, metric and topic point into data */
-    bool has_verdict, remote_anomaly, remote_positive;
+    bool has_verdict;                  /* the remote gave one: verdict */
+    struct ad_azure_verdict verdict;
     char *json;
     size_t json_len;
-    void *verdict;
     char data[];                       /* key, topic */
 };
 
@@ -98,7 +100,6 @@ static void job_free(struct ad_pipeline *p, struct job *j)
     p->njobs--;
     free((void *)(uintptr_t)j->pub.points);
     free(j->json);
-    free(j->verdict);
     free(j);
 }
 
@@ -113,31 +114,28 @@ static void last_job_forget(struct ad_pipeline *p, struct job *j)
         }
 }
 
-/* Decides a done job by the mode and emits its alert, if any. */
+/* Decides a done job by the mode (ad_detector_decide) and emits its alert,
+ * if any. */
 static void job_emit(struct ad_pipeline *p, struct job *j)
 {
     struct ad_alert a = j->alert;
-    bool flag;
+    const struct ad_azure_verdict *v = j->has_verdict ? &j->verdict : NULL;
+    bool local = j->pub.local_anomaly;
+    bool flag = ad_detector_decide(p->remote_mode, local, v);
 
-    if (!j->has_verdict) {
+    if (!v)
         p->st.remote_fallback++;
-        flag = j->pub.local_anomaly;
-    } else if (p->remote_mode == AD_REMOTE_CONFIRM) {
-        flag = j->remote_anomaly;
-        if (!flag)
-            p->st.remote_vetoed++;
-    } else {
-        flag = j->pub.local_anomaly || j->remote_anomaly;
-    }
-    if (j->has_verdict && j->remote_anomaly)
+    else if (v->is_anomaly)
         p->st.remote_flagged++;
+    if (v && local && !flag)
+        p->st.remote_vetoed++;
     if (!flag)
         return;
-    if (!j->pub.local_anomaly) {
-        a.detector = "anomaly_detector";
-        a.direction = j->remote_positive ? AD_DIR_POSITIVE : AD_DIR_NEGATIVE;
+    if (!local) { /* only the remote flags it: v is not NULL */
+        a.detector = AD_DETECTOR_REMOTE;
+        a.direction = ad_detector_remote_direction(v);
     }
-    a.remote = j->verdict;
+    a.remote = v;
     emit_alert(p, &a, j->json, j->json_len);
 }
 
@@ -172,15 +170,13 @@ void ad_pipeline_remote_done(struct ad_pipeline *p, struct ad_remote_job *pub,
 {
     struct job *j = (struct job *)pub;
     j->done = true;
-    j->has_verdict = o->has_verdict;
-    j->remote_anomaly = o->has_verdict && o->is_anomaly;
-    j->remote_positive = o->is_positive;
+    j->has_verdict = o->verdict != NULL;
+    if (o->verdict)
+        j->verdict = *o->verdict;
     if (o->json_len && (j->json = malloc(o->json_len)) != NULL) {
         memcpy(j->json, o->json, o->json_len);
         j->json_len = o->json_len;
     }
-    if (o->verdict && o->verdict_size && (j->verdict = malloc(o->verdict_size)) != NULL)
-        memcpy(j->verdict, o->verdict, o->verdict_size);
     job_chain_emit(p, j);
 }
 
@@ -252,7 +248,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     if (!v.scored)
         p->st.unscored++;
     bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
-               (v.anomalous || p->remote_mode == AD_REMOTE_ALWAYS);
+               ad_detector_should_ask(p->remote_mode, v.anomalous);
     if (!v.anomalous && !ask)
         return true;
 
@@ -271,7 +267,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
         .threshold = p->score.threshold,
         .direction = v.direction,
         .n = v.n,
-        .detector = "welford",
+        .detector = AD_DETECTOR_WELFORD,
         .topic = ad_part_topic(ev->part),
         .partition = ad_part_partition(ev->part),
         .offset = ev->offset,
@@ -281,7 +277,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
         job_submit(p, ev, &a, v.anomalous);
     else
         emit_alert(p, &a, NULL, 0);
-    return !v.anomalous || p->score.learn_anomalies;
+    return ad_score_learns(&p->score, &v);
 }
 
 int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out, char *err,

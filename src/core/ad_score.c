@@ -56,12 +56,7 @@ void ad_score_eval(const struct ad_score_cfg *cfg, const struct ad_welford *w, d
         out->anomalous = cfg->direction == AD_DIR_BOTH || cfg->direction == out->direction;
 }
 
-bool ad_score_point(const struct ad_score_cfg *cfg, struct ad_welford *w, double x,
-                    struct ad_verdict *out)
+bool ad_score_learns(const struct ad_score_cfg *cfg, const struct ad_verdict *v)
 {
-    ad_score_eval(cfg, w, x, out);
-    if (out->anomalous && !cfg->learn_anomalies)
-        return false;
-    ad_welford_add(w, x);
-    return true;
+    return !v->anomalous || cfg->learn_anomalies;
 }

@@ -1,19 +1,36 @@
+/* ad_remote.c - the Anomaly Detector client on the loop (see
+ * include/ad_remote.h and docs/remote.md): the wire format is ad_azure.c's,
+ * the retry rules and the circuit breaker ad_retry.c's; this is the queue,
+ * the timers and the bookkeeping. */
 #include "ad_remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ad_alert.h"
+#include "ad_azure.h"
 #include "ad_buf.h"
-#include "ad_detector.h"
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_retry.h"
 
 #define BODY_MAX     (2 * 1024 * 1024)
 #define RESPONSE_MAX (1024 * 1024)
-#define BACKOFF_BASE 200
-#define BACKOFF_MAX  10000
+
+/* How a job was answered: the alert's remote.status. */
+enum status {
+    ST_OK = 0,
+    ST_SKIPPED,
+    ST_UNAVAILABLE,
+    ST_TIMEOUT,
+    ST_REJECTED,
+    ST_BREAKER_OPEN,
+    ST_OVERLOADED,
+};
+static const char *const status_names[] = {"ok",       "skipped",      "unavailable", "timeout",
+                                           "rejected", "breaker_open", "overloaded"};
 
 const double ad_remote_latency_bounds_ms[12] = {5,   10,   25,   50,    100,   250,
                                                 500, 1000, 2500, 5000, 10000, 1e300};
@@ -37,11 +54,11 @@ struct ad_remote {
     const struct ad_config *cfg;
     ad_remote_done_cb cb;
     void *ud;
-    struct ad_det_cfg det;
+    struct ad_azure_cfg det;
     struct ad_buf url;
     char key_header[512];
-    struct ad_breaker breaker;
-    uint64_t rng;
+    struct ad_retry_breaker breaker;
+    struct ad_retry_policy retry;
     struct req *queue_head, *queue_tail; /* waiting for a slot, in order */
     struct req *active;                  /* in flight or waiting to retry */
     size_t in_flight, queued, open_timers;
@@ -80,45 +97,33 @@ static void unlink_active(struct ad_remote *r, struct req *q)
 
 static void start_next(struct ad_remote *r);
 
+/* The counter of a status in the stats. */
+static uint64_t *status_count(struct ad_remote *r, enum status st)
+{
+    uint64_t *const counts[] = {&r->st.ok,      &r->st.skipped,      &r->st.unavailable,
+                                &r->st.timeout, &r->st.rejected,     &r->st.breaker_open,
+                                &r->st.overloaded};
+    return counts[st];
+}
+
 /* Answers q's job and frees q (the timer first, if it has one). */
-static void answer(struct ad_remote *r, struct req *q, const struct ad_det_verdict *v,
-                   const char *status, const char *detail)
+static void answer(struct ad_remote *r, struct req *q, const struct ad_azure_verdict *v,
+                   enum status st, const char *detail)
 {
     char json[1024];
     struct ad_buf b;
-    struct ad_remote_outcome o;
+    struct ad_remote_outcome o = {.verdict = v};
 
-    memset(&o, 0, sizeof(o));
     ad_buf_init(&b, sizeof(json));
-    if (ad_det_remote_json(&b, v, status, detail) != 0) {
+    if (ad_alert_remote_json(&b, v, status_names[st], detail) != 0) {
         ad_buf_reset(&b);
-        ad_det_remote_json(&b, NULL, status, NULL);
+        ad_alert_remote_json(&b, NULL, status_names[st], NULL);
     }
     snprintf(json, sizeof(json), "%s", b.p ? b.p : "");
     ad_buf_free(&b);
     o.json = json;
     o.json_len = strlen(json);
-    if (v) {
-        o.has_verdict = true;
-        o.is_anomaly = v->is_anomaly;
-        o.is_positive = v->is_positive_anomaly || !v->is_negative_anomaly;
-        o.verdict = v;
-        o.verdict_size = sizeof(*v);
-    }
-    if (!strcmp(status, "ok"))
-        r->st.ok++;
-    else if (!strcmp(status, "skipped"))
-        r->st.skipped++;
-    else if (!strcmp(status, "timeout"))
-        r->st.timeout++;
-    else if (!strcmp(status, "rejected"))
-        r->st.rejected++;
-    else if (!strcmp(status, "breaker_open"))
-        r->st.breaker_open++;
-    else if (!strcmp(status, "overloaded"))
-        r->st.overloaded++;
-    else
-        r->st.unavailable++;
+    (*status_count(r, st))++;
     struct ad_remote_job *job = q->job;
     unlink_active(r, q);
     if (q->timer_init) {
@@ -150,13 +155,13 @@ static void attempt(struct ad_remote *r, struct req *q)
     if ((int64_t)left <= 0) {
         /* The budget ran out while the job waited for a slot: no request, and
          * no failure for the breaker (the server was never asked). */
-        answer(r, q, NULL, "timeout", "budget exhausted before the request could start");
+        answer(r, q, NULL, ST_TIMEOUT, "budget exhausted before the request could start");
         return;
     }
     if ((long)left < hr.timeout_ms)
         hr.timeout_ms = (long)left > 0 ? (long)left : 1;
-    if (!ad_breaker_allow(&r->breaker, (int64_t)now)) {
-        answer(r, q, NULL, "breaker_open", NULL);
+    if (!ad_retry_breaker_allow(&r->breaker, (int64_t)now)) {
+        answer(r, q, NULL, ST_BREAKER_OPEN, NULL);
         return;
     }
     q->waiting = false;
@@ -166,8 +171,8 @@ static void attempt(struct ad_remote *r, struct req *q)
     if (ad_http_post(r->http, &hr, on_response, q) != 0) {
         q->in_flight = false;
         r->in_flight--;
-        ad_breaker_record(&r->breaker, false, (int64_t)now);
-        answer(r, q, NULL, "unavailable", "could not start the request");
+        ad_retry_breaker_record(&r->breaker, false, (int64_t)now);
+        answer(r, q, NULL, ST_UNAVAILABLE, "could not start the request");
     }
 }
 
@@ -195,41 +200,41 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     uv_update_time(r->loop); /* the loop's cached time may lag: retries wait from now */
     uint64_t now = uv_now(r->loop);
     bool transport = resp->transport_error != 0;
-    enum ad_det_class cls = ad_det_classify(resp->status, transport);
+    enum ad_retry_class cls = ad_retry_classify(resp->status, transport);
     char err[256], detail[128];
 
     q->in_flight = false;
     r->in_flight--;
     record_latency(r, resp->total_s);
     if (r->closing) {
-        answer(r, q, NULL, "unavailable", "shutdown");
+        answer(r, q, NULL, ST_UNAVAILABLE, "shutdown");
         maybe_free(r);
         return;
     }
-    if (cls == AD_DET_OK) {
-        struct ad_det_verdict v;
+    if (cls == AD_RETRY_OK) {
+        struct ad_azure_verdict v;
         int rc = r->cfg->remote.entire
-                     ? ad_det_parse_entire_last(resp->body, resp->body_len, q->npoints, &v, err,
-                                                sizeof(err))
-                     : ad_det_parse_last(resp->body, resp->body_len, &v, err, sizeof(err));
+                     ? ad_azure_parse_entire_last(resp->body, resp->body_len, q->npoints, &v, err,
+                                                  sizeof(err))
+                     : ad_azure_parse_last(resp->body, resp->body_len, &v, err, sizeof(err));
         if (rc == 0) {
-            ad_breaker_record(&r->breaker, true, (int64_t)now);
-            answer(r, q, &v, "ok", NULL);
+            ad_retry_breaker_record(&r->breaker, true, (int64_t)now);
+            answer(r, q, &v, ST_OK, NULL);
             start_next(r);
             return;
         }
         AD_WARN("remote", "while reading a verdict: %s", err);
-        cls = AD_DET_RETRY; /* a 200 we cannot read: the server misbehaves */
+        cls = AD_RETRY_AGAIN; /* a 200 we cannot read: the server misbehaves */
         snprintf(detail, sizeof(detail), "malformed response");
-    } else if (cls == AD_DET_FAIL) {
+    } else if (cls == AD_RETRY_FAIL) {
         /* The server answered: it is up, the request is wrong. Never retried. */
-        struct ad_det_error e;
-        ad_det_parse_error(resp->body, resp->body_len, resp->x_error_code, &e);
-        ad_breaker_record(&r->breaker, true, (int64_t)now);
+        struct ad_azure_error e;
+        ad_azure_parse_error(resp->body, resp->body_len, resp->x_error_code, &e);
+        ad_retry_breaker_record(&r->breaker, true, (int64_t)now);
         snprintf(detail, sizeof(detail), "%ld %s", resp->status, e.code[0] ? e.code : "error");
         AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status,
                 e.code, e.message);
-        answer(r, q, NULL, "rejected", detail);
+        answer(r, q, NULL, ST_REJECTED, detail);
         start_next(r);
         return;
     } else if (transport) {
@@ -237,13 +242,11 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     } else {
         snprintf(detail, sizeof(detail), "HTTP %ld", resp->status);
     }
-    ad_breaker_record(&r->breaker, false, (int64_t)now);
+    ad_retry_breaker_record(&r->breaker, false, (int64_t)now);
 
     /* Retry, if the budget allows it. */
-    int64_t delay = ad_det_retry_after_ms(resp->retry_after, resp->body, resp->body_len,
-                                          (int64_t)time(NULL));
-    if (delay < 0)
-        delay = ad_det_backoff_ms(q->attempt, BACKOFF_BASE, BACKOFF_MAX, &r->rng);
+    int64_t delay = ad_retry_delay_ms(&r->retry, q->attempt, resp->retry_after, resp->body,
+                                      resp->body_len, ad_clock_wall_us() / 1000000);
     uint64_t deadline = q->start_ms + (uint64_t)(r->cfg->remote.budget_us / 1000);
     if (q->attempt < (unsigned)r->cfg->remote.retries && now + (uint64_t)delay < deadline) {
         q->attempt++;
@@ -258,7 +261,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
         uv_timer_start(&q->timer, on_retry_timer, (uint64_t)delay, 0);
     } else {
         bool timed_out = transport && resp->transport_error == 28; /* CURLE_OPERATION_TIMEDOUT */
-        answer(r, q, NULL, timed_out ? "timeout" : "unavailable", detail);
+        answer(r, q, NULL, timed_out ? ST_TIMEOUT : ST_UNAVAILABLE, detail);
     }
     start_next(r);
 }
@@ -296,7 +299,7 @@ int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config 
     r->cfg = cfg;
     r->cb = cb;
     r->ud = ud;
-    r->det.api_version = ad_det_api_version(cfg->remote.api_version);
+    r->det.api_version = ad_azure_api_version(cfg->remote.api_version);
     r->det.granularity = cfg->remote.granularity;
     r->det.interval_us = cfg->windows.tumbling_size_us;
     r->det.sensitivity = (int)cfg->remote.sensitivity;
@@ -304,7 +307,7 @@ int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config 
     r->det.period = (int)cfg->remote.period;
     r->det.min_points = (int)cfg->remote.min_points;
     if (r->det.api_version < 0 ||
-        ad_det_custom_interval(cfg->remote.granularity, r->det.interval_us, &ci) != 0) {
+        ad_azure_custom_interval(cfg->remote.granularity, r->det.interval_us, &ci) != 0) {
         snprintf(err, errlen,
                  "remote.anomaly_detector: windows.tumbling.size is not a whole multiple of "
                  "the %s granularity",
@@ -313,7 +316,7 @@ int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config 
         return AD_ECONFIG;
     }
     ad_buf_init(&r->url, 4096);
-    if (ad_det_url(cfg->remote.endpoint, r->det.api_version, cfg->remote.entire, &r->url) != 0) {
+    if (ad_azure_url(cfg->remote.endpoint, r->det.api_version, cfg->remote.entire, &r->url) != 0) {
         snprintf(err, errlen, "remote.anomaly_detector.endpoint: not usable");
         ad_buf_free(&r->url);
         free(r);
@@ -322,9 +325,10 @@ int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config 
     if (cfg->remote.key[0])
         snprintf(r->key_header, sizeof(r->key_header), "Ocp-Apim-Subscription-Key: %s",
                  cfg->remote.key);
-    ad_breaker_init(&r->breaker, (unsigned)cfg->remote.breaker_threshold,
+    ad_retry_breaker_init(&r->breaker, (unsigned)cfg->remote.breaker_threshold,
                     cfg->remote.breaker_cooldown_us / 1000);
-    r->rng = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)r;
+    ad_retry_policy_init(&r->retry, AD_RETRY_BASE_MS, AD_RETRY_CAP_MS,
+                         (uint64_t)ad_clock_wall_us() ^ (uint64_t)(uintptr_t)r);
     *out = r;
     return 0;
 }
@@ -346,7 +350,7 @@ void ad_remote_submit(struct ad_remote *r, struct ad_remote_job *job)
     uv_update_time(r->loop);
     q->start_ms = uv_now(r->loop);
     ad_buf_init(&q->body, BODY_MAX);
-    struct ad_det_point *pts = malloc((job->n_points ? job->n_points : 1) * sizeof(*pts));
+    struct ad_azure_point *pts = malloc((job->n_points ? job->n_points : 1) * sizeof(*pts));
     int rc = pts ? 0 : AD_ENOMEM;
     for (size_t i = 0; pts && i < job->n_points; i++) {
         pts[i].t_us = job->points[i].t_us;
@@ -354,19 +358,19 @@ void ad_remote_submit(struct ad_remote *r, struct ad_remote_job *job)
     }
     if (rc == 0)
         rc = r->closing ? AD_ESTATE
-                        : ad_det_build_request(&r->det, pts, job->n_points, &q->body, &sent);
+                        : ad_azure_build_request(&r->det, pts, job->n_points, &q->body, &sent);
     free(pts);
     q->npoints = sent;
     if (rc == AD_ERANGE) {
-        answer(r, q, NULL, "skipped", "too few points");
+        answer(r, q, NULL, ST_SKIPPED, "too few points");
         return;
     }
     if (rc) {
-        answer(r, q, NULL, "unavailable", r->closing ? "shutdown" : "request not built");
+        answer(r, q, NULL, ST_UNAVAILABLE, r->closing ? "shutdown" : "request not built");
         return;
     }
     if (r->queued >= 64 * (size_t)r->cfg->remote.max_in_flight) {
-        answer(r, q, NULL, "overloaded", NULL);
+        answer(r, q, NULL, ST_OVERLOADED, NULL);
         return;
     }
     q->next = NULL;
@@ -405,7 +409,7 @@ void ad_remote_close(struct ad_remote *r)
         r->queue_head = q->next;
         r->queued--;
         q->next = NULL;
-        answer(r, q, NULL, "unavailable", "shutdown");
+        answer(r, q, NULL, ST_UNAVAILABLE, "shutdown");
     }
     r->queue_tail = NULL;
     /* Waiting to retry: answer now. In flight: answered when the HTTP client
@@ -414,7 +418,7 @@ void ad_remote_close(struct ad_remote *r)
     for (; q; q = next) {
         next = q->next;
         if (!q->in_flight)
-            answer(r, q, NULL, "unavailable", "shutdown");
+            answer(r, q, NULL, ST_UNAVAILABLE, "shutdown");
     }
     maybe_free(r);
 }

@@ -1,19 +1,19 @@
+/* ad_webhook.c - the webhook sink on the loop (see include/ad_webhook.h):
+ * the rows are ad_alert_webhook_row()'s, the retry rules ad_retry.c's. */
 #include "ad_webhook.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ad_alert.h"
 #include "ad_buf.h"
-#include "ad_detector.h"
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_retry.h"
 
-#define BACKOFF_BASE 200
-#define BACKOFF_MAX  10000
-#define BATCH_MAX    (16 * 1024 * 1024)
+#define BATCH_MAX (16 * 1024 * 1024)
 
 struct row {
     struct row *next;
@@ -34,7 +34,7 @@ struct ad_webhook {
     size_t in_batch; /* rows of the batch in flight (from head) */
     bool busy, closing, timer_closed, backoff;
     unsigned attempt;
-    uint64_t rng;
+    struct ad_retry_policy retry;
     char **headers;
     size_t nheaders;
     struct ad_buf body;
@@ -100,13 +100,13 @@ static void schedule(struct ad_webhook *w)
 static void on_response(void *ud, const struct ad_http_response *resp)
 {
     struct ad_webhook *w = ud;
-    enum ad_det_class cls = ad_det_classify(resp->status, resp->transport_error != 0);
+    enum ad_retry_class cls = ad_retry_classify(resp->status, resp->transport_error != 0);
 
     w->busy = false;
-    if (cls == AD_DET_OK) {
+    if (cls == AD_RETRY_OK) {
         w->attempt = 0;
         ack_rows(w, w->in_batch, true);
-    } else if (cls == AD_DET_FAIL || w->closing) {
+    } else if (cls == AD_RETRY_FAIL || w->closing) {
         w->st.failures++;
         AD_WARN("webhook", "batch of %zu rows dropped: HTTP %ld %s", w->in_batch, resp->status,
                 resp->error ? resp->error : "");
@@ -114,10 +114,8 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     } else {
         w->st.failures++;
         w->st.retries++;
-        int64_t delay = ad_det_retry_after_ms(resp->retry_after, resp->body, resp->body_len,
-                                              (int64_t)time(NULL));
-        if (delay < 0)
-            delay = ad_det_backoff_ms(w->attempt, BACKOFF_BASE, BACKOFF_MAX, &w->rng);
+        int64_t delay = ad_retry_delay_ms(&w->retry, w->attempt, resp->retry_after, resp->body,
+                                          resp->body_len, ad_clock_wall_us() / 1000000);
         if (w->attempt < 30)
             w->attempt++;
         uv_update_time(w->loop);
@@ -145,7 +143,7 @@ static void post_batch(struct ad_webhook *w)
     ad_buf_reset(&w->body);
     size_t n = 0;
     for (struct row *r = w->head; r && n < (size_t)w->cfg->sinks.webhook_batch_size; r = r->next) {
-        if (ad_det_batch_add(&w->body, r->data, r->len) != 0)
+        if (ad_alert_batch_add(&w->body, r->data, r->len) != 0)
             break;
         n++;
     }
@@ -170,7 +168,7 @@ static void post_batch(struct ad_webhook *w)
         w->busy = false;
         w->in_batch = 0;
         w->backoff = true;
-        uv_timer_start(&w->timer, on_timer, BACKOFF_MAX, 0);
+        uv_timer_start(&w->timer, on_timer, AD_RETRY_CAP_MS, 0);
     }
 }
 
@@ -188,7 +186,8 @@ int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config
     w->cfg = cfg;
     w->cb = cb;
     w->ud = ud;
-    w->rng = (uint64_t)time(NULL);
+    ad_retry_policy_init(&w->retry, AD_RETRY_BASE_MS, AD_RETRY_CAP_MS,
+                         (uint64_t)ad_clock_wall_us() ^ (uint64_t)(uintptr_t)w);
     ad_buf_init(&w->body, BATCH_MAX);
     w->headers = calloc(h->n + 1, sizeof(char *));
     if (!w->headers) {
@@ -250,8 +249,7 @@ int ad_webhook_add_alert(struct ad_webhook *w, const struct ad_alert *a, void *t
                                      : a->window_start_us;
     struct ad_buf row;
     ad_buf_init(&row, 4096);
-    int rc = ad_det_webhook_row(&row, t, a->value, a->remote, strcmp(a->detector, "welford") == 0,
-                                a->expected, a->stddev, a->threshold);
+    int rc = ad_alert_webhook_row(&row, a, t);
     if (rc == 0)
         rc = ad_webhook_add(w, row.p, row.len, token);
     ad_buf_free(&row);

@@ -1,8 +1,9 @@
-/* fuzz_detector.c - the remote detector client's parsers on arbitrary bytes:
- * ad_det_parse_last(), ad_det_parse_entire_last(), ad_det_parse_error() and
- * ad_det_retry_after_ms() (header = the input's first line, body = the rest),
- * then ad_det_build_request() on the bytes read as points. Never crashes or
- * leaks; the invariants below abort when broken.
+/* fuzz_azure.c - the remote detector client's parsers on arbitrary bytes:
+ * ad_azure_parse_last(), ad_azure_parse_entire_last(), ad_azure_parse_error()
+ * and ad_retry_after_ms() (header = the input's first line, body = the rest),
+ * then ad_azure_build_request() on the bytes read as points; every verdict
+ * parsed goes through the alert's remote member and the webhook row. Never
+ * crashes or leaks; the invariants below abort when broken.
  *
  * Points: each 4 bytes b0 b1 b2 b3 give t = T0 + (b0 % 64) minutes (plus
  * b1 & 0x7f microseconds off the grid when b1 & 0x80) and v = int16(b2 b3) / 8,
@@ -14,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alert.h"
+#include "ad_azure.h"
 #include "ad_buf.h"
-#include "ad_detector.h"
 #include "ad_err.h"
+#include "ad_retry.h"
 #include "ad_time.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,7 +45,7 @@ static void check_json(const char *p, size_t len)
     json_decref(j);
 }
 
-static void check_verdict_out(const struct ad_det_verdict *v)
+static void check_verdict_out(const struct ad_azure_verdict *v)
 {
     struct ad_buf b;
     int rc;
@@ -54,14 +57,15 @@ static void check_verdict_out(const struct ad_det_verdict *v)
     ad_buf_init(&b, 1 << 16);
     rc = ad_buf_addc(&b, '{');
     if (rc == 0)
-        rc = ad_det_remote_json(&b, v, "ok", "x");
+        rc = ad_alert_remote_json(&b, v, "ok", "x");
     if (rc == 0)
         rc = ad_buf_addc(&b, '}');
     if (rc)
         abort();
     check_json(b.p, b.len);
     ad_buf_reset(&b);
-    if (ad_det_webhook_row(&b, T0, 1.5, v, false, 0, 0, 0) != 0)
+    struct ad_alert a = {.value = 1.5, .detector = AD_DETECTOR_REMOTE, .remote = v};
+    if (ad_alert_webhook_row(&b, &a, T0) != 0)
         abort();
     check_json(b.p, b.len);
     ad_buf_free(&b);
@@ -69,14 +73,14 @@ static void check_verdict_out(const struct ad_det_verdict *v)
 
 static void fuzz_responses(const char *buf, size_t size)
 {
-    struct ad_det_verdict v, sentinel;
+    struct ad_azure_verdict v, sentinel;
     char err[128];
     int rc;
 
     memset(&sentinel, 0x5a, sizeof(sentinel));
     v = sentinel;
     err[0] = '\0';
-    rc = ad_det_parse_last(buf, size, &v, err, sizeof(err));
+    rc = ad_azure_parse_last(buf, size, &v, err, sizeof(err));
     if (rc == 0)
         check_verdict_out(&v);
     else if ((rc != AD_EPARSE && rc != AD_ELIMIT) || memcmp(&v, &sentinel, sizeof(v)) != 0 ||
@@ -86,7 +90,7 @@ static void fuzz_responses(const char *buf, size_t size)
     size_t npoints[2] = {12, 1 + size % 16};
     for (int i = 0; i < 2; i++) {
         v = sentinel;
-        rc = ad_det_parse_entire_last(buf, size, npoints[i], &v, err, sizeof(err));
+        rc = ad_azure_parse_entire_last(buf, size, npoints[i], &v, err, sizeof(err));
         if (rc == 0)
             check_verdict_out(&v);
         else if ((rc != AD_EPARSE && rc != AD_ELIMIT) || memcmp(&v, &sentinel, sizeof(v)) != 0)
@@ -96,7 +100,7 @@ static void fuzz_responses(const char *buf, size_t size)
 
 static void fuzz_errors(const char *buf, size_t size)
 {
-    struct ad_det_error e;
+    struct ad_azure_error e;
     char header[128];
     size_t hl = 0, body_off;
     int64_t ms;
@@ -108,7 +112,7 @@ static void fuzz_errors(const char *buf, size_t size)
     body_off = hl < size ? hl + 1 : hl;
 
     for (int i = 0; i < 2; i++) {
-        int rc = ad_det_parse_error(buf, size, i ? header : NULL, &e);
+        int rc = ad_azure_parse_error(buf, size, i ? header : NULL, &e);
         if (rc != 0 && rc != AD_EPARSE)
             abort();
         check_clean(e.code, sizeof(e.code));
@@ -116,19 +120,19 @@ static void fuzz_errors(const char *buf, size_t size)
         if (rc != 0 && !i && (e.code[0] || e.message[0]))
             abort();
     }
-    ms = ad_det_retry_after_ms(header, buf + body_off, size - body_off, 1795168800);
-    if (ms < -1 || ms > AD_DET_MAX_RETRY_AFTER)
+    ms = ad_retry_after_ms(header, buf + body_off, size - body_off, 1795168800);
+    if (ms < -1 || ms > AD_RETRY_MAX_AFTER_MS)
         abort();
-    ms = ad_det_retry_after_ms(NULL, buf, size, 0);
-    if (ms < -1 || ms > AD_DET_MAX_RETRY_AFTER)
+    ms = ad_retry_after_ms(NULL, buf, size, 0);
+    if (ms < -1 || ms > AD_RETRY_MAX_AFTER_MS)
         abort();
 }
 
 static void fuzz_request(const uint8_t *buf, size_t size)
 {
     size_t n = size / 4, sent = 0;
-    struct ad_det_point *p = malloc((n ? n : 1) * sizeof(*p));
-    struct ad_det_cfg c = {1, "minutely", size % 2 ? 5 * MIN : MIN, 95, 0.25, -1, 12};
+    struct ad_azure_point *p = malloc((n ? n : 1) * sizeof(*p));
+    struct ad_azure_cfg c = {1, "minutely", size % 2 ? 5 * MIN : MIN, 95, 0.25, -1, 12};
     struct ad_buf b;
     int rc;
 
@@ -146,7 +150,7 @@ static void fuzz_request(const uint8_t *buf, size_t size)
             p[i].v = 1e101;
     }
     ad_buf_init(&b, 1 << 20);
-    rc = ad_det_build_request(&c, p, n, &b, &sent);
+    rc = ad_azure_build_request(&c, p, n, &b, &sent);
     if (rc == AD_ERANGE) {
         if (sent >= 12 || b.len != 0)
             abort();
