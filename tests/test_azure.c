@@ -231,6 +231,31 @@ static void test_request_hourly(void)
     ad_buf_free(&b);
 }
 
+/* The contract's timestamps: whole seconds without a fraction, else
+ * milliseconds or microseconds; out of range is refused, buffer unchanged. */
+static void test_timestamps(void)
+{
+    struct ad_buf b;
+    ad_buf_init(&b, 4096);
+    AD_EXPECT_INT(ad_azure_add_time(&b, T0), ==, 0);
+    AD_EXPECT_STR(b.p, "2026-11-20T10:00:00Z");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_azure_add_time(&b, T0 + 250000), ==, 0);
+    AD_EXPECT_STR(b.p, "2026-11-20T10:00:00.250Z");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_azure_add_time(&b, T0 + 7), ==, 0);
+    AD_EXPECT_STR(b.p, "2026-11-20T10:00:00.000007Z");
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_azure_add_time(&b, INT64_C(253402300799999999)), ==, 0);
+    AD_EXPECT_STR(b.p, "9999-12-31T23:59:59.999999Z");
+    ad_buf_reset(&b);
+    ad_buf_adds(&b, "x");
+    AD_EXPECT_INT(ad_azure_add_time(&b, -1), ==, AD_EINVAL);
+    AD_EXPECT_INT(ad_azure_add_time(&b, INT64_C(253402300800000000)), ==, AD_EINVAL);
+    AD_EXPECT_STR(b.p, "x");
+    ad_buf_free(&b);
+}
+
 static void test_request_fractional_seconds(void)
 {
     struct ad_azure_point p[12];
@@ -651,6 +676,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_request_off_grid_and_bad_values);
     AD_TEST_RUN(argc, argv, test_request_custom_interval);
     AD_TEST_RUN(argc, argv, test_request_hourly);
+    AD_TEST_RUN(argc, argv, test_timestamps);
     AD_TEST_RUN(argc, argv, test_request_fractional_seconds);
     AD_TEST_RUN(argc, argv, test_request_too_few);
     AD_TEST_RUN(argc, argv, test_request_trim_8640);
