@@ -26,7 +26,7 @@ struct ad_alert {
     double stddev;
     double zscore;
     double threshold;
-    int direction; /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_config.h) */
+    int direction; /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_types.h) */
     uint64_t n;    /* samples in the model when the point was scored */
     enum ad_detector_kind detector; /* written as ad_detector_name() */
     const char *topic;    /* source */
