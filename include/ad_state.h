@@ -57,4 +57,39 @@ int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
 
+
+/* ---- the rest of state.dir's layout ------------------------------------------
+ * Besides the checkpoint files, state.dir holds the evicted series' stores
+ * (ad_spill.h): dir/evicted.mdb, and dir/spill-1/ .. dir/spill-16/ for
+ * further processes sharing dir (each store belongs to one process at a
+ * time), and the seed models of `anomalyd model import`. Only this module
+ * knows these names. */
+#define AD_STATE_SPILL_DIRS 16 /* spill-1 .. spill-16 */
+#define AD_STATE_SEED_FILE  "seed.m2.jsonl"
+
+/* Writes the directory of spill store i into out: dir itself for 0,
+ * dir/spill-i for 1..AD_STATE_SPILL_DIRS. Returns 0, AD_EINVAL (i out of
+ * range) or AD_ELIMIT. */
+int ad_state_spill_dir(const char *dir, int i, char *out, size_t len);
+
+/* Writes dir/seed.m2.jsonl into out. Returns 0 or AD_ELIMIT. */
+int ad_state_seed_path(const char *dir, char *out, size_t len);
+
+/* Calls fn(ud, store_dir) for each spill store of dir that exists (its
+ * evicted.mdb is there), in store order (0, 1, .., 16); stops when fn
+ * returns non-zero and returns that. Returns 0 or fn's value. */
+typedef int (*ad_state_dir_fn)(void *ud, const char *store_dir);
+int ad_state_foreach_spill(const char *dir, ad_state_dir_fn fn, void *ud);
+
+/* The checkpoint files of dir ("*.ckpt", not the .prev ones) as full paths,
+ * sorted by name. */
+struct ad_state_files {
+    char **paths; /* owned */
+    size_t n;
+};
+/* Returns 0 and an owned list (free with ad_state_files_free()), AD_EIO
+ * with errno set when dir cannot be read, or AD_ENOMEM. */
+int ad_state_list_checkpoints(const char *dir, struct ad_state_files *out);
+void ad_state_files_free(struct ad_state_files *f);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_spill.h"
 
 #define CKPT_MAX ((size_t)4 << 30)
 
@@ -292,4 +293,87 @@ int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_
         AD_INFO("state", "restored %llu series of %s[%d] from %s, resuming at offset %lld",
                 (unsigned long long)h->nseries, topic, partition, used, (long long)h->offset);
     return rc;
+}
+
+/* ---- the rest of state.dir's layout ------------------------------------------ */
+
+int ad_state_spill_dir(const char *dir, int i, char *out, size_t len)
+{
+    int n;
+    if (i < 0 || i > AD_STATE_SPILL_DIRS)
+        return AD_EINVAL;
+    n = i == 0 ? snprintf(out, len, "%s", dir) : snprintf(out, len, "%s/spill-%d", dir, i);
+    return n >= 0 && (size_t)n < len ? 0 : AD_ELIMIT;
+}
+
+int ad_state_seed_path(const char *dir, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s/%s", dir, AD_STATE_SEED_FILE);
+    return n >= 0 && (size_t)n < len ? 0 : AD_ELIMIT;
+}
+
+int ad_state_foreach_spill(const char *dir, ad_state_dir_fn fn, void *ud)
+{
+    char sdir[4096], path[4200];
+    struct stat sb;
+    for (int i = 0; i <= AD_STATE_SPILL_DIRS; i++) {
+        if (ad_state_spill_dir(dir, i, sdir, sizeof(sdir)) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", sdir, AD_SPILL_FILE);
+        if (stat(path, &sb) != 0) /* none there (and opening it would create one) */
+            continue;
+        int rc = fn(ud, sdir);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int is_ckpt_name(const struct dirent *d)
+{
+    size_t l = strlen(d->d_name);
+    return l > 5 && strcmp(d->d_name + l - 5, ".ckpt") == 0;
+}
+
+int ad_state_list_checkpoints(const char *dir, struct ad_state_files *out)
+{
+    struct dirent **names;
+    struct ad_state_files f = {0};
+    int n = scandir(dir, &names, is_ckpt_name, name_order), rc = 0;
+
+    if (n < 0)
+        return AD_EIO;
+    f.paths = calloc((size_t)n + 1, sizeof(*f.paths));
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(dir) + 1 + strlen(names[i]->d_name) + 1;
+        char *p = f.paths ? malloc(len) : NULL;
+        if (p) {
+            snprintf(p, len, "%s/%s", dir, names[i]->d_name);
+            f.paths[f.n++] = p;
+        } else {
+            rc = AD_ENOMEM;
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (rc) {
+        ad_state_files_free(&f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
+void ad_state_files_free(struct ad_state_files *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->paths[i]);
+    free(f->paths);
+    f->paths = NULL;
+    f->n = 0;
 }

@@ -1,0 +1,50 @@
+/* ad_cmd.h - the commands of the command line (interface.md), one file each
+ * under src/app/: main.c parses the global options, loads the config and
+ * dispatches here. Every command returns the process exit status: 0, 1
+ * (AD_CMD_EXIT_FATAL: a runtime error) or 78 (AD_CONFIG_EXIT: bad config or
+ * usage). The config is borrowed. */
+#ifndef AD_CMD_H
+#define AD_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_config.h"
+
+#define AD_CMD_DEFAULT_CONFIG "/etc/anomalyd/anomalyd.yaml"
+#define AD_CMD_EXIT_FATAL     1
+
+/* The --help text. */
+extern const char ad_cmd_usage[];
+
+/* Prints "anomalyd: <message>" and a pointer to --help to stderr; returns
+ * AD_CONFIG_EXIT. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+int ad_cmd_usage_error(const char *fmt, ...);
+
+/* Command-line numbers: 0 or AD_EINVAL (no sign for u64; NaN refused). */
+int ad_cmd_parse_u64(const char *s, uint64_t *out);
+int ad_cmd_parse_double(const char *s, double *out);
+
+/* --input: replays input ("-" for stdin) through the engine; kcat: the lines
+ * are kcat -J envelopes; export_path (NULL: none) gets the models at the end. */
+int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
+                  const char *export_path);
+
+/* model export [--output PATH] / model import PATH. */
+int ad_cmd_model_export(const struct ad_config *cfg, const char *out_path);
+int ad_cmd_model_import(const struct ad_config *cfg, const char *path);
+
+/* simulate / demo: argv[0] is the command's name; they parse their options. */
+int ad_cmd_simulate(int argc, char **argv);
+int ad_cmd_demo(int argc, char **argv);
+
+/* The daemon: config_path (NULL: none) and the --set overrides (borrowed) for
+ * reloads. */
+int ad_cmd_daemon(const struct ad_config *cfg, const char *config_path, char **sets,
+                  size_t nsets);
+
+#endif

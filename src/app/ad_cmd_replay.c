@@ -1,0 +1,159 @@
+/* ad_cmd_replay.c - `anomalyd -c FILE --input PATH|-`: JSON lines (or kcat
+ * envelopes) through the engine, alerts to stdout (and to the alert log when
+ * the config sets one explicitly, the webhook, the remote stage as
+ * configured), a summary on stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ad_buf.h"
+#include "ad_clock.h"
+#include "ad_cmd.h"
+#include "ad_engine.h"
+#include "ad_err.h"
+#include "ad_replay.h"
+#include "ad_sink.h"
+#include "ad_state.h"
+
+static void print_remote_summary(const struct ad_remote_stats *r)
+{
+    fprintf(stderr,
+            "replay: remote: %llu requests, %llu ok, %llu skipped, %llu unavailable, %llu "
+            "timeout, %llu rejected, %llu breaker_open, %llu overloaded, %llu retries\n",
+            (unsigned long long)r->requests, (unsigned long long)r->ok,
+            (unsigned long long)r->skipped, (unsigned long long)r->unavailable,
+            (unsigned long long)r->timeout, (unsigned long long)r->rejected,
+            (unsigned long long)r->breaker_open, (unsigned long long)r->overloaded,
+            (unsigned long long)r->retries);
+}
+
+static void print_summary(const struct ad_pipeline_stats *st, double secs)
+{
+    struct ad_buf b;
+    ad_buf_init(&b, 4096);
+    ad_buf_printf(&b, "replay: %llu records, %llu accepted, %llu rejected",
+                  (unsigned long long)st->records, (unsigned long long)st->accepted,
+                  (unsigned long long)st->rejected);
+    if (st->rejected) {
+        const char *sep = " (";
+        for (int r = 1; r < AD_REJECT_COUNT; r++) {
+            if (!st->rejected_by[r])
+                continue;
+            ad_buf_printf(&b, "%s%s %llu", sep, ad_reject_name((enum ad_reject)r),
+                          (unsigned long long)st->rejected_by[r]);
+            sep = ", ";
+        }
+        ad_buf_adds(&b, ")");
+    }
+    ad_buf_printf(&b, ", %llu late, %llu duplicates\n", (unsigned long long)st->win.late,
+                  (unsigned long long)st->win.duplicates);
+    ad_buf_printf(&b,
+                  "replay: %llu points, %llu windows, %llu slides, %llu scoring events, %llu "
+                  "alerts (%llu positive, %llu negative), %llu series, %llu evictions\n",
+                  (unsigned long long)st->win.points, (unsigned long long)st->win.windows,
+                  (unsigned long long)st->win.slides, (unsigned long long)st->win.events,
+                  (unsigned long long)st->alerts, (unsigned long long)st->alerts_positive,
+                  (unsigned long long)st->alerts_negative, (unsigned long long)st->win.series,
+                  (unsigned long long)st->win.evictions);
+    ad_buf_printf(&b, "replay: %.3f s, %.0f records/s\n", secs,
+                  secs > 0 ? (double)st->records / secs : 0.0);
+    fputs(b.p ? b.p : "", stderr);
+    ad_buf_free(&b);
+}
+
+/* Writes the models to stdout ("-") or durably to path. */
+static int export_models(struct ad_pipeline *p, const char *path)
+{
+    struct ad_buf b;
+    char err[512];
+    int rc;
+
+    ad_buf_init(&b, (size_t)1 << 34);
+    rc = ad_pipeline_export(p, &b);
+    if (rc == 0)
+        rc = strcmp(path, "-") == 0 ? ad_write_all(STDOUT_FILENO, b.p, b.len)
+                                    : ad_state_write_atomic(path, b.p ? b.p : "", b.len, false,
+                                                            err, sizeof(err));
+    ad_buf_free(&b);
+    return rc;
+}
+
+/* The summary lines and the exit status of what the sinks could not do. */
+static int report(const struct ad_config *cfg, struct ad_engine *e, double secs)
+{
+    struct ad_pipeline_stats st;
+    struct ad_remote_stats rs;
+    struct ad_engine_sink_stats ss;
+    int status = 0;
+
+    ad_pipeline_stats(ad_engine_pipeline(e), &st);
+    print_summary(&st, secs);
+    if (ad_engine_remote_stats(e, &rs))
+        print_remote_summary(&rs);
+    if (ad_engine_sink_stats_by_name(e, "webhook", &ss) == 0 && ss.failed)
+        fprintf(stderr, "replay: %llu webhook rows not delivered\n",
+                (unsigned long long)ss.failed);
+    if (ad_engine_sink_stats_by_name(e, "alert_log", &ss) == 0 && ss.failed) {
+        fprintf(stderr, "anomalyd: %llu alert lines could not be written to %s\n",
+                (unsigned long long)ss.failed, cfg->sinks.alert_log_path);
+        status = AD_CMD_EXIT_FATAL;
+    }
+    return status;
+}
+
+int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
+                  const char *export_path)
+{
+    /* In replay the alert log is written only when the config asks for it
+     * explicitly, so that a replay never appends to a production log by default. */
+    struct ad_engine_opts eo = {
+        .out = stdout,
+        .alert_log = ad_config_is_set(cfg, "sinks.alert_log.path") && cfg->sinks.alert_log_path[0],
+    };
+    struct ad_engine *e;
+    char err[1024];
+    int fd = STDIN_FILENO, rc, status = 0;
+
+    rc = ad_engine_new(cfg, &eo, &e, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        return rc == AD_ENOMEM || rc == AD_EIO ? AD_CMD_EXIT_FATAL : AD_CONFIG_EXIT;
+    }
+    if (strcmp(input, "-") != 0) {
+        fd = open(input, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "anomalyd: %s: %s\n", input, strerror(errno));
+            ad_engine_free(e);
+            return AD_CMD_EXIT_FATAL;
+        }
+    }
+    struct ad_replay_opts opts = {
+        .name = strcmp(input, "-") == 0 ? "stdin" : input,
+        .max_record = (size_t)cfg->max_message_bytes,
+        .progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1,
+        .kcat_envelope = kcat,
+        .pump = ad_engine_has_loop(e) ? ad_engine_pump : NULL,
+        .pump_ud = e,
+    };
+    int64_t t0 = ad_clock_mono_ms();
+    rc = ad_replay_fd(ad_engine_pipeline(e), fd, &opts);
+    int64_t t1 = ad_clock_mono_ms();
+    fflush(stdout);
+    if (rc) {
+        fprintf(stderr, "anomalyd: while reading %s: %s\n", opts.name, ad_strerror(rc));
+        status = AD_CMD_EXIT_FATAL;
+    }
+    if (report(cfg, e, (double)(t1 - t0) / 1000.0) != 0)
+        status = AD_CMD_EXIT_FATAL;
+    if (export_path && export_models(ad_engine_pipeline(e), export_path) != 0) {
+        fprintf(stderr, "anomalyd: while exporting models to %s: %s\n", export_path,
+                strerror(errno));
+        status = AD_CMD_EXIT_FATAL;
+    }
+    if (fd != STDIN_FILENO)
+        close(fd);
+    ad_engine_free(e);
+    return status;
+}
