@@ -223,6 +223,62 @@ static void test_stale_temps(void)
     AD_EXPECT_INT(system(cmd), ==, 0);
 }
 
+static int collect_store(void *ud, const char *store_dir)
+{
+    char *seen = ud;
+    size_t n = strlen(seen);
+    snprintf(seen + n, 512 - n, "%s;", strrchr(store_dir, '/') + 1);
+    return strstr(store_dir, "spill-9") ? AD_EIO : 0; /* stops there */
+}
+
+/* The layout of state.dir that only ad_state.c knows: the checkpoint files
+ * (sorted, not the .prev ones), the spill stores that exist (dir itself,
+ * then spill-1..16 in order), the seed file. */
+static void test_state_layout(void)
+{
+    char dir[] = "/tmp/ad_state_XXXXXX", path[256], seen[512] = "";
+    AD_EXPECT(mkdtemp(dir) != NULL);
+    touch(dir, "b-1.ckpt");
+    touch(dir, "a-0.ckpt");
+    touch(dir, "a-0.ckpt.prev");
+    touch(dir, "x.ckpt.tmp.1");
+    touch(dir, ".ckpt");
+    struct ad_state_files f;
+    AD_EXPECT_INT(ad_state_list_checkpoints(dir, &f), ==, 0);
+    AD_EXPECT_UINT(f.n, ==, 2);
+    snprintf(path, sizeof(path), "%s/a-0.ckpt", dir);
+    AD_EXPECT_STR(f.paths[0], path);
+    snprintf(path, sizeof(path), "%s/b-1.ckpt", dir);
+    AD_EXPECT_STR(f.paths[1], path);
+    ad_state_files_free(&f);
+    AD_EXPECT_UINT(f.n, ==, 0);
+    AD_EXPECT_INT(ad_state_list_checkpoints("/nonexistent-ad-dir", &f), ==, AD_EIO);
+
+    AD_EXPECT_INT(ad_state_spill_dir(dir, 0, path, sizeof(path)), ==, 0);
+    AD_EXPECT_STR(path, dir);
+    AD_EXPECT_INT(ad_state_spill_dir(dir, 17, path, sizeof(path)), ==, AD_EINVAL);
+    AD_EXPECT_INT(ad_state_spill_dir(dir, 3, path, 8), ==, AD_ELIMIT);
+    AD_EXPECT_INT(ad_state_foreach_spill(dir, collect_store, seen), ==, 0);
+    AD_EXPECT_STR(seen, ""); /* no store anywhere */
+    const int stores[] = {0, 2, 9, 16};
+    for (size_t i = 0; i < 4; i++) {
+        char sdir[256];
+        AD_EXPECT_INT(ad_state_spill_dir(dir, stores[i], sdir, sizeof(sdir)), ==, 0);
+        mkdir(sdir, 0750);
+        touch(sdir, "evicted.mdb");
+    }
+    AD_EXPECT_INT(ad_state_foreach_spill(dir, collect_store, seen), ==, AD_EIO);
+    char want[300];
+    snprintf(want, sizeof(want), "%s;spill-2;spill-9;", strrchr(dir, '/') + 1);
+    AD_EXPECT_STR(seen, want);
+
+    AD_EXPECT_INT(ad_state_seed_path(dir, path, sizeof(path)), ==, 0);
+    AD_EXPECT_CONTAINS(path, "/seed.m2.jsonl");
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    AD_EXPECT_INT(system(cmd), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_round_trip);
@@ -230,5 +286,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_version_mismatch);
     AD_TEST_RUN(argc, argv, test_clock_and_version_1);
     AD_TEST_RUN(argc, argv, test_stale_temps);
+    AD_TEST_RUN(argc, argv, test_state_layout);
     return ad_test_done();
 }
