@@ -16,25 +16,29 @@
  * engine a ledger (struct ad_engine_ledger). For each alert that goes to at
  * least one asynchronous sink, the engine takes one hold on the alert's
  * lowest source offset (ad_alert.low_offset) before the first emit, and
- * releases it once every asynchronous sink has reported (delivered tells
- * whether all of them delivered). Each remote job holds its window's offsets
- * the same way until its verdict is in. A hold that cannot be taken (the
- * ledger's error, or no memory for the engine's record) is reported to the
- * ledger's error hook: the line is still emitted, but its offsets are not
- * held, and the driver decides what that means (the daemon stops rather
- * than commit past it).
+ * hands it back once every asynchronous sink has reported, with the worst
+ * outcome of them (enum ad_engine_outcome): the driver releases the offsets
+ * unless an output asked to keep them. Each remote job holds its window's
+ * offsets the same way until its verdict is in. A hold that cannot be taken
+ * is reported to the ledger's error hook, and never silently lost: without
+ * a hold (or without memory for the engine's record of the alert) the
+ * asynchronous sinks do not get the line (counted as failed: not sent
+ * unheld; the synchronous ones still do), and a remote job is decided
+ * locally at once (status "unavailable").
  *
  * Adopting it in the daemon (ad_daemon.c): replace on_alert/on_remote_job/
  * on_remote_done/on_webhook_ack and the alert log, webhook, remote and HTTP
  * client fields by one engine built with {.loop = d->loop, .out = stdout
  * only with alerts_to_stdout, .out_flush = true, .alert_log = true,
- * .log_failures = true, .ledger = {hold = tp_hold on tp_find(topic,
- * partition), release = hold_release (which starts a wanted checkpoint;
- * at shutdown, an undelivered alert is not released), error = stop}}; make
- * the Kafka topic a sink (emit = token_new + send_token with the delivery
- * in the token, on_delivery = ad_engine_sink_done) added with
- * ad_engine_add_sink(); count alerts_by in a synchronous sink of its own
- * (or in the Kafka sink); read metrics through ad_engine_remote_stats(),
+ * .log_failures = true, .ledger = {hold = a hold box from ad_ledger_hold
+ * (a coarse hold returns AD_ENOMEM with the box set), release = release the
+ * box unless AD_ENGINE_KEPT, then free it (a released partition may start
+ * its wanted checkpoint), error = log once}}; make the Kafka topic a sink
+ * (emit = the alert message with the delivery in it; its done callback
+ * reports AD_ENGINE_DELIVERED, or AD_ENGINE_KEPT when given up on) added
+ * with ad_engine_add_sink(); the webhook's undelivered rows at shutdown are
+ * reported AD_ENGINE_KEPT by the engine itself; count alerts_by in a
+ * synchronous sink of its own; read metrics through ad_engine_remote_stats(),
  * ad_engine_webhook_stats() and ad_engine_sink_stats(); call
  * ad_engine_set_alert_log() on reload, ad_engine_reopen() on SIGHUP and
  * ad_engine_stop() where it closes remote/webhook/http today.
@@ -60,6 +64,15 @@ struct ad_engine_sink;
 /* One alert on its way through the asynchronous sinks (opaque). */
 struct ad_engine_delivery;
 
+/* How an asynchronous output ended, from best to worst. */
+enum ad_engine_outcome {
+    AD_ENGINE_DELIVERED = 0, /* the sink has it */
+    AD_ENGINE_DROPPED,       /* given up for good (an endpoint's 4xx, a refusal): counted;
+                                its offsets may be committed */
+    AD_ENGINE_KEPT,          /* not delivered, and should be after a restart (shutdown,
+                                a Kafka message given up on): keep its offsets held */
+};
+
 struct ad_engine_sink_ops {
     const char *name; /* for stats and logs ("stdout", "alert_log", "webhook", "kafka") */
     bool async;       /* emit accepts; ad_engine_sink_done() reports */
@@ -68,8 +81,8 @@ struct ad_engine_sink_ops {
      * code (counted as failed). An asynchronous one returns 0 when it took the
      * line (it then calls ad_engine_sink_done(sink, d, ...) exactly once,
      * possibly before emit returns) or a negative code when it refused it
-     * (counted as failed; no ad_engine_sink_done() then). d may be NULL when
-     * the engine could not track the alert; pass it back as it is. */
+     * (counted as failed and as AD_ENGINE_DROPPED; no ad_engine_sink_done()
+     * then). d is never NULL for an asynchronous sink. */
     int (*emit)(void *self, struct ad_engine_sink *sink, const struct ad_alert *a,
                 const char *line, size_t len, struct ad_engine_delivery *d);
     /* Releases the sink; called once by ad_engine_free(). May be NULL. */
@@ -77,14 +90,17 @@ struct ad_engine_sink_ops {
 };
 
 /* The driver's offset ledger. hold() records that (topic, partition) must not
- * be committed at or past low_offset until the token it sets is released;
- * it returns 0 or a negative code (then error() is called with it). release()
- * runs exactly once for each token hold() set; delivered is false when an
- * output was refused or dropped. error() may be NULL. */
+ * be committed at or past low_offset until its token is handed back, and sets
+ * *token (not NULL); it returns 0, or a negative code, which goes to error()
+ * (may be NULL): with *token set even so (a coarse hold), the token is used
+ * as usual; with *token NULL, nothing is held (see above). release() runs
+ * exactly once for each token set, with the worst outcome of the outputs
+ * (a remote job's is always AD_ENGINE_DELIVERED): the driver releases the
+ * offsets, or for AD_ENGINE_KEPT keeps them held, and frees the token. */
 struct ad_engine_ledger {
     int (*hold)(void *ud, const char *topic, int32_t partition, int64_t low_offset,
                 void **token);
-    void (*release)(void *ud, void *token, bool delivered);
+    void (*release)(void *ud, void *token, enum ad_engine_outcome outcome);
     void (*error)(void *ud, int rc);
     void *ud;
 };
@@ -115,7 +131,7 @@ struct ad_engine_sink_stats {
     const char *name;
     uint64_t emitted;   /* lines handed to the sink */
     uint64_t delivered; /* reported delivered */
-    uint64_t failed;    /* refused, failed or dropped */
+    uint64_t failed;    /* refused, failed, dropped or kept */
     uint64_t pending;   /* asynchronous: taken, not yet reported */
 };
 
@@ -147,7 +163,7 @@ int ad_engine_add_sink(struct ad_engine *e, const struct ad_engine_sink_ops *ops
 
 /* An asynchronous sink's report on a line it took (d as emit got it). */
 void ad_engine_sink_done(struct ad_engine_sink *sink, struct ad_engine_delivery *d,
-                         bool delivered);
+                         enum ad_engine_outcome outcome);
 
 /* Answers a remote job (the ad_remote_done_cb of the engine's remote stage;
  * ud is the engine). */

@@ -19,9 +19,10 @@ struct ledger {
     int held;          /* holds not yet released */
     int taken, released, released_undelivered;
     int errors, last_error;
-    int fail_next;     /* hold() fails this many times */
+    int fail_next;     /* hold() fails this many times, holding nothing */
+    int coarse_next;   /* hold() fails this many times, with a (coarse) token set */
     int64_t last_low;
-    char log[1024];    /* "h" for a hold, "r"/"R" for a release (delivered/not) */
+    char log[1024];    /* "h" a hold, "r"/"d"/"k" handed back delivered/dropped/kept */
     size_t loglen;
 };
 
@@ -39,6 +40,11 @@ static int l_hold(void *ud, const char *topic, int32_t partition, int64_t low, v
         l->fail_next--;
         return AD_ENOMEM;
     }
+    int rc = 0;
+    if (l->coarse_next > 0) {
+        l->coarse_next--;
+        rc = AD_ENOMEM;
+    }
     int *t = malloc(sizeof(*t));
     AD_EXPECT(t != NULL);
     *t = ++l->taken;
@@ -46,19 +52,19 @@ static int l_hold(void *ud, const char *topic, int32_t partition, int64_t low, v
     l->last_low = low;
     note(l, 'h');
     *token = t;
-    return 0;
+    return rc;
 }
 
-static void l_release(void *ud, void *token, bool delivered)
+static void l_release(void *ud, void *token, enum ad_engine_outcome outcome)
 {
     struct ledger *l = ud;
     AD_EXPECT(token != NULL);
     free(token);
     l->held--;
     l->released++;
-    if (!delivered)
+    if (outcome != AD_ENGINE_DELIVERED)
         l->released_undelivered++;
-    note(l, delivered ? 'r' : 'R');
+    note(l, "rdk"[outcome]);
 }
 
 static void l_error(void *ud, int rc)
@@ -92,8 +98,10 @@ static int t_emit(void *self, struct ad_engine_sink *sink, const struct ad_alert
         note(s->l, 'e');
     if (s->fail)
         return s->fail;
+    if (!d)
+        return 0; /* a synchronous sink (an asynchronous one always gets a d) */
     if (s->done_inline)
-        ad_engine_sink_done(sink, d, true);
+        ad_engine_sink_done(sink, d, AD_ENGINE_DELIVERED);
     else if (s->nheld < 64)
         s->held[s->nheld++] = d;
     return 0;
@@ -112,13 +120,13 @@ static const struct ad_engine_sink_ops async2_ops = {.name = "async2", .async = 
                                                      .emit = t_emit, .close = t_close};
 
 /* Reports the oldest line s holds. */
-static void t_complete(struct tsink *s, bool delivered)
+static void t_complete(struct tsink *s, enum ad_engine_outcome outcome)
 {
     AD_EXPECT(s->nheld > 0);
     struct ad_engine_delivery *d = s->held[0];
     memmove(s->held, s->held + 1, (size_t)(s->nheld - 1) * sizeof(s->held[0]));
     s->nheld--;
-    ad_engine_sink_done(s->sink, d, delivered);
+    ad_engine_sink_done(s->sink, d, outcome);
 }
 
 static void load(struct ad_config *cfg, const char *const *sets, size_t n)
@@ -261,7 +269,7 @@ static void test_failing_sink(void)
     AD_EXPECT_UINT(ss.delivered, ==, 0);
     ad_engine_sink_stats(e, 1, &ss);
     AD_EXPECT_UINT(ss.pending, ==, 1);
-    t_complete(&good, true);
+    t_complete(&good, AD_ENGINE_DELIVERED);
     ad_engine_sink_stats(e, 1, &ss);
     AD_EXPECT_UINT(ss.pending, ==, 0);
     AD_EXPECT_UINT(ss.delivered, ==, 1);
@@ -280,8 +288,8 @@ static void test_failing_sink(void)
 
 /* ---- holds ---------------------------------------------------------------------- */
 
-/* One hold per alert, released only once every asynchronous sink reported,
- * whatever the order; delivered is false when one of them failed. */
+/* One hold per alert, handed back only once every asynchronous sink
+ * reported, whatever the order, with the worst outcome. */
 static void test_hold_until_every_sink(void)
 {
     struct ad_config cfg;
@@ -304,21 +312,22 @@ static void test_hold_until_every_sink(void)
     ad_engine_stats(e, &st);
     AD_EXPECT_UINT(st.holds, ==, 2);
 
-    t_complete(&b, true); /* the first alert: b first, a later */
+    t_complete(&b, AD_ENGINE_DELIVERED); /* the first alert: b first, a later */
     AD_EXPECT_INT(l.held, ==, 2);
-    t_complete(&a, true);
+    t_complete(&a, AD_ENGINE_DELIVERED);
     AD_EXPECT_INT(l.held, ==, 1);
     AD_EXPECT_INT(l.released_undelivered, ==, 0);
-    t_complete(&a, false); /* the second: a drops it */
+    t_complete(&a, AD_ENGINE_KEPT); /* the second: a keeps its offsets, b drops it */
     AD_EXPECT_INT(l.held, ==, 1);
-    t_complete(&b, true);
+    t_complete(&b, AD_ENGINE_DROPPED);
     AD_EXPECT_INT(l.held, ==, 0);
     AD_EXPECT_INT(l.released_undelivered, ==, 1);
-    AD_EXPECT_STR(l.log, "heeeheeerR");
+    AD_EXPECT_STR(l.log, "heeeheeerk"); /* kept wins over dropped */
     ad_engine_stats(e, &st);
     AD_EXPECT_UINT(st.holds, ==, 0);
     AD_EXPECT_UINT(sink_stats(e, "async").failed, ==, 1);
-    AD_EXPECT_UINT(sink_stats(e, "async2").delivered, ==, 2);
+    AD_EXPECT_UINT(sink_stats(e, "async2").delivered, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async2").failed, ==, 1);
     ad_engine_free(e);
     ad_config_free(&cfg);
 }
@@ -340,54 +349,63 @@ static void test_inline_and_refused(void)
     feed_points(e, 1);
     AD_EXPECT_STR(l.log, "hee");
     AD_EXPECT_INT(l.held, ==, 1);
-    t_complete(&slow, true);
+    t_complete(&slow, AD_ENGINE_DELIVERED);
     AD_EXPECT_STR(l.log, "heer");
 
-    /* Both refuse now: released, not delivered, nothing pending. */
+    /* Both refuse now: handed back as dropped, nothing pending. */
     fast.fail = AD_ELIMIT;
     slow.fail = AD_ELIMIT;
     push(e, "sim-1", 1763632900000LL, 9000.0, 99);
-    AD_EXPECT_STR(l.log, "heerheeR");
+    AD_EXPECT_STR(l.log, "heerheed");
     AD_EXPECT_INT(l.held, ==, 0);
     AD_EXPECT_UINT(sink_stats(e, "async").pending, ==, 0);
     AD_EXPECT_UINT(sink_stats(e, "async2").failed, ==, 1);
 
-    /* The inline sink delivers, the other refuses: held and released within
-     * the alert, as not delivered (one output is missing). */
+    /* The inline sink delivers, the other refuses: held and handed back
+     * within the alert, as dropped. */
     fast.fail = 0;
     slow.fail = AD_ELIMIT;
     push(e, "sim-1", 1763632901000LL, 90000.0, 100);
-    AD_EXPECT_STR(l.log, "heerheeRheeR");
+    AD_EXPECT_STR(l.log, "heerheedheed");
     AD_EXPECT_UINT(sink_stats(e, "async").delivered, ==, 2);
     ad_engine_free(e);
     ad_config_free(&cfg);
 }
 
-/* A hold the ledger cannot take is reported to its error hook; the line
- * still goes to every sink, and its report releases nothing. */
+/* A hold the ledger cannot take is reported to its error hook and never
+ * silently lost: without a token the asynchronous sinks do not get the line
+ * (counted as failed), the synchronous ones do; a coarse hold (an error with
+ * a token) is used like any other. */
 static void test_hold_error(void)
 {
     struct ad_config cfg;
     load(&cfg, point_sets, 1);
-    struct ledger l = {.fail_next = 1};
+    struct ledger l = {.fail_next = 1, .coarse_next = 1};
     struct ad_engine_ledger led = {l_hold, l_release, l_error, &l};
     struct ad_engine_opts o = {.ledger = &led};
     struct ad_engine *e = make(&cfg, &o);
-    struct tsink a = {0};
+    struct tsink a = {0}, s = {0};
     ad_engine_add_sink(e, &async_ops, &a, NULL);
-    feed_points(e, 2);
+    ad_engine_add_sink(e, &sync_ops, &s, NULL);
+    feed_points(e, 1); /* no hold */
     AD_EXPECT_INT(l.errors, ==, 1);
     AD_EXPECT_INT(l.last_error, ==, AD_ENOMEM);
-    AD_EXPECT_INT(a.emitted, ==, 2);
-    AD_EXPECT_INT(l.taken, ==, 1);
+    AD_EXPECT_INT(a.emitted, ==, 0);
+    AD_EXPECT_INT(s.emitted, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async").failed, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async").emitted, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async").pending, ==, 0);
+    push(e, "sim-1", 1763632900000LL, 9000.0, 99); /* a coarse hold */
+    AD_EXPECT_INT(l.errors, ==, 2);
+    AD_EXPECT_INT(a.emitted, ==, 1);
+    AD_EXPECT_INT(l.held, ==, 1);
     struct ad_engine_stats st;
     ad_engine_stats(e, &st);
-    AD_EXPECT_UINT(st.hold_errors, ==, 1);
-    t_complete(&a, true); /* the untracked one */
-    AD_EXPECT_INT(l.released, ==, 0);
-    t_complete(&a, true);
-    AD_EXPECT_INT(l.released, ==, 1);
+    AD_EXPECT_UINT(st.hold_errors, ==, 2);
+    AD_EXPECT_UINT(st.holds, ==, 1);
+    t_complete(&a, AD_ENGINE_DELIVERED);
     AD_EXPECT_INT(l.held, ==, 0);
+    AD_EXPECT_STR(l.log, "hr");
     ad_engine_free(e);
     ad_config_free(&cfg);
 }
@@ -533,6 +551,21 @@ static void test_remote_always_stop(void)
     remote_end(&r);
 }
 
+/* A job whose offsets cannot be held is not sent: decided locally at once. */
+static void test_remote_hold_error(void)
+{
+    struct remote_run r = {0};
+    r.l.fail_next = 1000;
+    remote_start(&r, "remote.anomaly_detector.mode=confirm", true);
+    feed_windows(r.e);
+    AD_EXPECT_INT(r.f.njobs, ==, 0);
+    AD_EXPECT_INT(r.l.errors, >=, 1);
+    AD_EXPECT_INT(r.s.emitted, ==, 1); /* the local verdict stands */
+    AD_EXPECT_CONTAINS(r.s.last, "\"remote\":{\"status\":\"unavailable\"}");
+    AD_EXPECT_UINT(ad_pipeline_remote_pending(ad_engine_pipeline(r.e)), ==, 0);
+    remote_end(&r);
+}
+
 /* The real remote stage needs a loop: without one given, the engine runs
  * its own, which the replay pumps; the final pump stops it. */
 static void test_own_loop(void)
@@ -569,6 +602,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_remote_off);
     AD_TEST_RUN(argc, argv, test_remote_confirm);
     AD_TEST_RUN(argc, argv, test_remote_always_stop);
+    AD_TEST_RUN(argc, argv, test_remote_hold_error);
     AD_TEST_RUN(argc, argv, test_own_loop);
     return ad_test_done();
 }

@@ -3,10 +3,11 @@
  *
  * An alert goes to every sink in order. When at least one sink is
  * asynchronous, the alert gets a delivery record: one hold in the driver's
- * ledger plus a count of the asynchronous sinks that still owe a report
- * (and one extra count while the emits run, so a sink that reports from
- * inside emit cannot release the hold before the later sinks took the line).
- * The hold is released when the count reaches zero. */
+ * ledger, the worst outcome so far, and a count of the asynchronous sinks
+ * that still owe a report (plus one while the emits run, so that a sink that
+ * reports from inside emit cannot hand the hold back before the later sinks
+ * took the line). The hold goes back to the ledger when the count reaches
+ * zero. */
 #include "ad_engine.h"
 
 #include <errno.h>
@@ -29,9 +30,9 @@ struct ad_engine_sink {
 };
 
 struct ad_engine_delivery {
-    void *hold;     /* the ledger's token, NULL when nothing is held */
+    void *hold;     /* the ledger's token, NULL without a ledger */
     unsigned waits; /* asynchronous sinks yet to report, +1 while emitting */
-    bool all_delivered;
+    enum ad_engine_outcome worst;
 };
 
 struct ad_engine {
@@ -66,32 +67,6 @@ struct ad_engine {
 
 /* ---- holds ----------------------------------------------------------------- */
 
-/* Takes a hold on (topic, partition) from low; NULL without a ledger or
- * when it fails (reported). */
-static void *hold_take(struct ad_engine *e, const char *topic, int32_t partition, int64_t low)
-{
-    void *tok = NULL;
-    if (!e->has_ledger)
-        return NULL;
-    int rc = e->ledger.hold(e->ledger.ud, topic, partition, low, &tok);
-    if (rc != 0) {
-        e->hold_errors++;
-        if (e->ledger.error)
-            e->ledger.error(e->ledger.ud, rc);
-        return NULL;
-    }
-    e->holds++;
-    return tok;
-}
-
-static void hold_release(struct ad_engine *e, void *tok, bool delivered)
-{
-    if (!e->has_ledger || !tok)
-        return;
-    e->holds--;
-    e->ledger.release(e->ledger.ud, tok, delivered);
-}
-
 static void hold_error(struct ad_engine *e, int rc)
 {
     e->hold_errors++;
@@ -99,76 +74,123 @@ static void hold_error(struct ad_engine *e, int rc)
         e->ledger.error(e->ledger.ud, rc);
 }
 
-/* Drops one count of d; the last one releases the hold. */
+/* Takes a hold on (topic, partition) from low into *tok (NULL without a
+ * ledger). Returns 0, or AD_ENOMEM when nothing could be held (reported). */
+static int hold_take(struct ad_engine *e, const char *topic, int32_t partition, int64_t low,
+                     void **tok)
+{
+    *tok = NULL;
+    if (!e->has_ledger)
+        return 0;
+    int rc = e->ledger.hold(e->ledger.ud, topic, partition, low, tok);
+    if (rc != 0)
+        hold_error(e, rc);
+    if (!*tok)
+        return AD_ENOMEM;
+    e->holds++;
+    return 0;
+}
+
+static void hold_release(struct ad_engine *e, void *tok, enum ad_engine_outcome outcome)
+{
+    if (!tok)
+        return;
+    e->holds--;
+    e->ledger.release(e->ledger.ud, tok, outcome);
+}
+
+/* Drops one count of d; the last one hands the hold back. */
 static void delivery_put(struct ad_engine *e, struct ad_engine_delivery *d)
 {
     if (--d->waits > 0)
         return;
-    hold_release(e, d->hold, d->all_delivered);
+    hold_release(e, d->hold, d->worst);
     free(d);
 }
 
-void ad_engine_sink_done(struct ad_engine_sink *s, struct ad_engine_delivery *d, bool delivered)
+static void delivery_note(struct ad_engine_delivery *d, enum ad_engine_outcome o)
+{
+    if (o > d->worst)
+        d->worst = o;
+}
+
+void ad_engine_sink_done(struct ad_engine_sink *s, struct ad_engine_delivery *d,
+                         enum ad_engine_outcome outcome)
 {
     s->pending--;
-    if (delivered) {
+    if (outcome == AD_ENGINE_DELIVERED) {
         s->delivered++;
     } else {
         s->failed++;
         if (s->e->log_failures)
-            AD_WARN("sink", "%s: an alert was not delivered", s->ops->name);
+            AD_WARN("sink", "%s: an alert was not delivered%s", s->ops->name,
+                    outcome == AD_ENGINE_KEPT ? " (its offsets stay uncommitted)" : "");
     }
-    if (!d)
-        return;
-    if (!delivered)
-        d->all_delivered = false;
+    delivery_note(d, outcome);
     delivery_put(s->e, d);
 }
 
 /* ---- the fan-out ----------------------------------------------------------- */
 
-static void emit_one(struct ad_engine_sink *s, const struct ad_alert *a, const char *line,
-                     size_t len, struct ad_engine_delivery *d)
+static void sink_failed(struct ad_engine_sink *s, int rc)
 {
-    s->emitted++;
-    if (s->ops->async) {
-        s->pending++;
-        if (d)
-            d->waits++;
-    }
-    int rc = s->ops->emit(s->self, s, a, line, len, d);
-    if (rc == 0) {
-        if (!s->ops->async)
-            s->delivered++;
-        return;
-    }
     s->failed++;
     if (s->e->log_failures)
         AD_WARN("sink", "while writing an alert to %s: %s", s->ops->name, ad_strerror(rc));
-    if (s->ops->async) {
-        s->pending--;
-        if (d) {
-            d->all_delivered = false;
-            d->waits--; /* the emit guard keeps it above zero */
-        }
+}
+
+/* Hands the line to s; an asynchronous sink only with a delivery record (d
+ * NULL: its offsets could not be held, so it is not sent). */
+static void emit_one(struct ad_engine_sink *s, const struct ad_alert *a, const char *line,
+                     size_t len, struct ad_engine_delivery *d)
+{
+    int rc;
+    s->emitted++;
+    if (!s->ops->async) {
+        rc = s->ops->emit(s->self, s, a, line, len, NULL);
+        if (rc == 0)
+            s->delivered++;
+        else
+            sink_failed(s, rc);
+        return;
     }
+    if (!d) {
+        sink_failed(s, AD_ENOMEM);
+        return;
+    }
+    s->pending++;
+    d->waits++;
+    rc = s->ops->emit(s->self, s, a, line, len, d);
+    if (rc != 0) {
+        sink_failed(s, rc);
+        s->pending--;
+        d->waits--; /* the emit guard keeps it above zero */
+        delivery_note(d, AD_ENGINE_DROPPED);
+    }
+}
+
+/* The delivery record of an alert with its hold, or NULL (reported). */
+static struct ad_engine_delivery *delivery_new(struct ad_engine *e, const struct ad_alert *a)
+{
+    struct ad_engine_delivery *d = malloc(sizeof(*d));
+    if (!d) {
+        hold_error(e, AD_ENOMEM);
+        return NULL;
+    }
+    *d = (struct ad_engine_delivery){.waits = 1, .worst = AD_ENGINE_DELIVERED};
+    if (hold_take(e, a->topic, a->partition, a->low_offset, &d->hold) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
 }
 
 static void on_alert(void *ud, const struct ad_alert *a, const char *line, size_t len)
 {
     struct ad_engine *e = ud;
-    struct ad_engine_delivery *d = NULL;
+    struct ad_engine_delivery *d = e->nasync ? delivery_new(e, a) : NULL;
 
     e->alerts++;
-    if (e->nasync) {
-        d = malloc(sizeof(*d));
-        if (d) {
-            *d = (struct ad_engine_delivery){.waits = 1, .all_delivered = true};
-            d->hold = hold_take(e, a->topic, a->partition, a->low_offset);
-        } else {
-            hold_error(e, AD_ENOMEM);
-        }
-    }
     for (size_t i = 0; i < e->nsinks; i++)
         emit_one(&e->sinks[i], a, line, len, d);
     if (d)
@@ -228,10 +250,16 @@ static int webhook_emit(void *self, struct ad_engine_sink *s, const struct ad_al
 static const struct ad_engine_sink_ops webhook_ops = {
     .name = "webhook", .async = true, .emit = webhook_emit};
 
-/* The webhook's ack: the row's delivery is the token. */
+/* The webhook's ack: the row's delivery is the token. A row the endpoint
+ * refused (4xx) is dropped for good; one still undelivered when the engine
+ * stops keeps its offsets held. */
 static void webhook_ack(void *ud, void *token, bool delivered)
 {
-    ad_engine_sink_done(ud, token, delivered);
+    struct ad_engine_sink *s = ud;
+    ad_engine_sink_done(s, token,
+                        delivered         ? AD_ENGINE_DELIVERED
+                        : s->e->stopped   ? AD_ENGINE_KEPT
+                                          : AD_ENGINE_DROPPED);
 }
 
 /* ---- the remote stage ------------------------------------------------------- */
@@ -239,7 +267,16 @@ static void webhook_ack(void *ud, void *token, bool delivered)
 static void remote_job(void *ud, struct ad_remote_job *job)
 {
     struct ad_engine *e = ud;
-    job->adapter = hold_take(e, job->topic, job->partition, job->low_offset);
+    void *hold;
+    if (hold_take(e, job->topic, job->partition, job->low_offset, &hold) != 0) {
+        /* Its offsets cannot be held while it is out: the local verdict
+         * decides now, as when the detector is unavailable. */
+        struct ad_remote_outcome o = {.json = "\"remote\":{\"status\":\"unavailable\"}"};
+        o.json_len = strlen(o.json);
+        ad_pipeline_remote_done(e->pipe, job, &o);
+        return;
+    }
+    job->adapter = hold;
     if (e->remote)
         ad_remote_submit(e->remote, job);
     else
@@ -251,7 +288,7 @@ void ad_engine_remote_done(void *ud, struct ad_remote_job *job, const struct ad_
     struct ad_engine *e = ud;
     void *hold = job->adapter;
     ad_pipeline_remote_done(e->pipe, job, o); /* emits its alert, frees the job */
-    hold_release(e, hold, true);
+    hold_release(e, hold, AD_ENGINE_DELIVERED);
 }
 
 /* ---- assembly ---------------------------------------------------------------- */
