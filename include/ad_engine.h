@@ -129,9 +129,10 @@ struct ad_engine_opts {
 
 struct ad_engine_sink_stats {
     const char *name;
-    uint64_t emitted;   /* lines handed to the sink */
-    uint64_t delivered; /* reported delivered */
-    uint64_t failed;    /* refused, failed, dropped or kept */
+    uint64_t emitted;   /* lines for the sink */
+    uint64_t delivered; /* written (synchronous) or reported delivered */
+    uint64_t refused;   /* emit failed, or not sent for want of a hold */
+    uint64_t failed;    /* asynchronous: reported dropped or kept */
     uint64_t pending;   /* asynchronous: taken, not yet reported */
 };
 
@@ -186,9 +187,10 @@ void ad_engine_pump(void *ud, bool final);
  * sinks and the driver's sinks stay until ad_engine_free(). Idempotent. */
 void ad_engine_stop(struct ad_engine *e);
 
-/* Switches the alert log to path ("" closes it), as a reload does; on
- * failure the old log stays and AD_EIO is returned with err. Only for an
- * engine built with opts.alert_log. */
+/* Switches the alert log to path ("" closes it), as a reload does; the same
+ * path keeps the open file. On failure the old log stays and AD_EIO is
+ * returned with err. Only for an engine built with opts.alert_log
+ * (AD_ESTATE otherwise). */
 int ad_engine_set_alert_log(struct ad_engine *e, const char *path, char *err, size_t errlen);
 /* Re-opens the alert log (logrotate); 0 without one. */
 int ad_engine_reopen(struct ad_engine *e, char *err, size_t errlen);

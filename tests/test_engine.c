@@ -237,12 +237,21 @@ static void test_file_sinks(void)
     /* A reload to another path: later lines go there, the old file stays. */
     char err[256], path2[320];
     snprintf(path2, sizeof(path2), "%s.2", logpath);
+    AD_EXPECT_INT(ad_engine_set_alert_log(e, logpath, err, sizeof(err)), ==, 0); /* same */
     AD_EXPECT_INT(ad_engine_set_alert_log(e, path2, err, sizeof(err)), ==, 0);
+    push(e, "sim-1", 1763632900000LL, 9000.0, 99);
+    AD_EXPECT_UINT(sink_stats(e, "alert_log").delivered, ==, 3);
     AD_EXPECT_INT(ad_engine_set_alert_log(e, "/nonexistent-dir/x.log", err, sizeof(err)), ==,
                   AD_EIO);
     AD_EXPECT_INT(ad_engine_reopen(e, err, sizeof(err)), ==, 0);
     ad_engine_free(e);
     AD_EXPECT_INT(s.closed, ==, 1);
+    lf = fopen(path2, "r");
+    AD_EXPECT(lf != NULL);
+    n = fread(logged, 1, sizeof(logged) - 1, lf);
+    logged[n] = '\0';
+    fclose(lf);
+    AD_EXPECT_STR(logged, s.last); /* only the line after the switch */
     fclose(out);
     unlink(logpath);
     unlink(path2);
@@ -265,7 +274,8 @@ static void test_failing_sink(void)
     AD_EXPECT_INT(good.emitted, ==, 1);
     struct ad_engine_sink_stats ss;
     ad_engine_sink_stats(e, 0, &ss);
-    AD_EXPECT_UINT(ss.failed, ==, 1);
+    AD_EXPECT_UINT(ss.refused, ==, 1);
+    AD_EXPECT_UINT(ss.failed, ==, 0);
     AD_EXPECT_UINT(ss.delivered, ==, 0);
     ad_engine_sink_stats(e, 1, &ss);
     AD_EXPECT_UINT(ss.pending, ==, 1);
@@ -328,6 +338,7 @@ static void test_hold_until_every_sink(void)
     AD_EXPECT_UINT(sink_stats(e, "async").failed, ==, 1);
     AD_EXPECT_UINT(sink_stats(e, "async2").delivered, ==, 1);
     AD_EXPECT_UINT(sink_stats(e, "async2").failed, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async2").refused, ==, 0);
     ad_engine_free(e);
     ad_config_free(&cfg);
 }
@@ -359,7 +370,8 @@ static void test_inline_and_refused(void)
     AD_EXPECT_STR(l.log, "heerheed");
     AD_EXPECT_INT(l.held, ==, 0);
     AD_EXPECT_UINT(sink_stats(e, "async").pending, ==, 0);
-    AD_EXPECT_UINT(sink_stats(e, "async2").failed, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async2").refused, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async2").failed, ==, 0);
 
     /* The inline sink delivers, the other refuses: held and handed back
      * within the alert, as dropped. */
@@ -392,7 +404,7 @@ static void test_hold_error(void)
     AD_EXPECT_INT(l.last_error, ==, AD_ENOMEM);
     AD_EXPECT_INT(a.emitted, ==, 0);
     AD_EXPECT_INT(s.emitted, ==, 1);
-    AD_EXPECT_UINT(sink_stats(e, "async").failed, ==, 1);
+    AD_EXPECT_UINT(sink_stats(e, "async").refused, ==, 1);
     AD_EXPECT_UINT(sink_stats(e, "async").emitted, ==, 1);
     AD_EXPECT_UINT(sink_stats(e, "async").pending, ==, 0);
     push(e, "sim-1", 1763632900000LL, 9000.0, 99); /* a coarse hold */

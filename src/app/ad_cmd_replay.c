@@ -92,12 +92,12 @@ static int report(const struct ad_config *cfg, struct ad_engine *e, double secs)
     print_summary(&st, secs);
     if (ad_engine_remote_stats(e, &rs))
         print_remote_summary(&rs);
-    if (ad_engine_sink_stats_by_name(e, "webhook", &ss) == 0 && ss.failed)
+    if (ad_engine_sink_stats_by_name(e, "webhook", &ss) == 0 && ss.refused + ss.failed)
         fprintf(stderr, "replay: %llu webhook rows not delivered\n",
-                (unsigned long long)ss.failed);
-    if (ad_engine_sink_stats_by_name(e, "alert_log", &ss) == 0 && ss.failed) {
+                (unsigned long long)(ss.refused + ss.failed));
+    if (ad_engine_sink_stats_by_name(e, "alert_log", &ss) == 0 && ss.refused) {
         fprintf(stderr, "anomalyd: %llu alert lines could not be written to %s\n",
-                (unsigned long long)ss.failed, cfg->sinks.alert_log_path);
+                (unsigned long long)ss.refused, cfg->sinks.alert_log_path);
         status = AD_CMD_EXIT_FATAL;
     }
     return status;

@@ -26,7 +26,7 @@ struct ad_engine_sink {
     struct ad_engine *e;
     const struct ad_engine_sink_ops *ops;
     void *self;
-    uint64_t emitted, delivered, failed, pending;
+    uint64_t emitted, delivered, refused, failed, pending;
 };
 
 struct ad_engine_delivery {
@@ -132,9 +132,9 @@ void ad_engine_sink_done(struct ad_engine_sink *s, struct ad_engine_delivery *d,
 
 /* ---- the fan-out ----------------------------------------------------------- */
 
-static void sink_failed(struct ad_engine_sink *s, int rc)
+static void sink_refused(struct ad_engine_sink *s, int rc)
 {
-    s->failed++;
+    s->refused++;
     if (s->e->log_failures)
         AD_WARN("sink", "while writing an alert to %s: %s", s->ops->name, ad_strerror(rc));
 }
@@ -151,18 +151,18 @@ static void emit_one(struct ad_engine_sink *s, const struct ad_alert *a, const c
         if (rc == 0)
             s->delivered++;
         else
-            sink_failed(s, rc);
+            sink_refused(s, rc);
         return;
     }
     if (!d) {
-        sink_failed(s, AD_ENOMEM);
+        sink_refused(s, AD_ENOMEM);
         return;
     }
     s->pending++;
     d->waits++;
     rc = s->ops->emit(s->self, s, a, line, len, d);
     if (rc != 0) {
-        sink_failed(s, rc);
+        sink_refused(s, rc);
         s->pending--;
         d->waits--; /* the emit guard keeps it above zero */
         delivery_note(d, AD_ENGINE_DROPPED);
@@ -487,6 +487,8 @@ int ad_engine_set_alert_log(struct ad_engine *e, const char *path, char *err, si
         snprintf(err, errlen, "the engine has no alert log sink");
         return AD_ESTATE;
     }
+    if (strcmp(path, e->alog_path) == 0)
+        return 0; /* the same file: kept open */
     return open_alert_log(e, path, err, errlen) == 0 ? 0 : AD_EIO;
 }
 
@@ -510,8 +512,8 @@ int ad_engine_sink_stats(const struct ad_engine *e, size_t i, struct ad_engine_s
         return AD_ENOENT;
     const struct ad_engine_sink *s = &e->sinks[i];
     *out = (struct ad_engine_sink_stats){.name = s->ops->name, .emitted = s->emitted,
-                                         .delivered = s->delivered, .failed = s->failed,
-                                         .pending = s->pending};
+                                         .delivered = s->delivered, .refused = s->refused,
+                                         .failed = s->failed, .pending = s->pending};
     return 0;
 }
 
