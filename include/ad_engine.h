@@ -22,11 +22,12 @@
  * offsets the same way until its verdict is in. A hold that cannot be taken
  * is reported to the ledger's error hook, and never silently lost: without
  * a hold (or without memory for the engine's record of the alert) the
- * asynchronous sinks do not get the line (counted as failed: not sent
+ * asynchronous sinks do not get the line (counted as refused: not sent
  * unheld; the synchronous ones still do), and a remote job is decided
  * locally at once (status "unavailable").
  *
- * Adopting it in the daemon (ad_daemon.c): replace on_alert/on_remote_job/
+ * Adopting it in the daemon (ad_daemon.c; ad_daemon_sinks.c once the daemon
+ * is split, where a prototype of this was built and run): replace on_alert/on_remote_job/
  * on_remote_done/on_webhook_ack and the alert log, webhook, remote and HTTP
  * client fields by one engine built with {.loop = d->loop, .out = stdout
  * only with alerts_to_stdout, .out_flush = true, .alert_log = true,
@@ -121,7 +122,8 @@ struct ad_engine_opts {
     uv_loop_t *loop;
     FILE *out;          /* the stdout sink: every line is written here; NULL: none */
     bool out_flush;     /* fflush(out) after each line */
-    bool alert_log;     /* open sinks.alert_log.path (when set) as a sink */
+    bool alert_log;     /* the alert log sink, on sinks.alert_log.path; with that
+                           empty it writes nothing until ad_engine_set_alert_log() */
     bool log_failures;  /* log a sink's failure at warning level (the daemon) */
     const struct ad_engine_ledger *ledger;     /* copied; NULL: nothing to hold */
     const struct ad_engine_remote_ops *remote; /* copied; NULL: ad_remote per the config */
