@@ -62,12 +62,18 @@ struct ad_kafka_out_stats {
     size_t blocked;      /* messages waiting for room */
 };
 
-/* Creates the producer of cfg (borrowed) on loop. flow (may be NULL) hears
- * about back-pressure; fatal (may be NULL) about a fatal librdkafka error.
- * Returns 0 and an owned producer, or AD_ECONFIG/AD_EIO/AD_ENOMEM with err. */
+struct ad_kafka_out_cbs {
+    void (*flow)(void *ud, enum ad_kafka_out_flow f); /* back-pressure; may be NULL */
+    void (*fatal)(void *ud); /* a fatal librdkafka error (logged); may be NULL */
+    void *ud;
+};
+
+/* Creates the producer of cfg (borrowed; it must outlive the producer) on
+ * loop, callbacks copied. Returns 0 and an owned producer, or
+ * AD_ECONFIG/AD_EIO/AD_ENOMEM with err. */
 int ad_kafka_out_new(uv_loop_t *loop, const struct ad_config *cfg,
-                     void (*flow)(void *ud, enum ad_kafka_out_flow f), void (*fatal)(void *ud),
-                     void *ud, struct ad_kafka_out **out, char *err, size_t errlen);
+                     const struct ad_kafka_out_cbs *cbs, struct ad_kafka_out **out, char *err,
+                     size_t errlen);
 
 /* Lends m to the producer (in order behind any waiting message). */
 void ad_kafka_out_send(struct ad_kafka_out *o, struct ad_kafka_msg *m);

@@ -201,17 +201,16 @@ static void out_flow(void *ud, enum ad_kafka_out_flow f)
 static void on_tick(uv_timer_t *h)
 {
     struct ad_daemon *d = h->data;
-    uint64_t now = uv_now(d->loop);
     ad_kafka_in_drain(d->in);
     ad_kafka_out_poll(d->out);
-    ad_pipeline_tick(d->pipe, (int64_t)now);
+    ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
     ad_daemon_store_offsets(d, NULL);
-    if (d->rejects_since && now - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
+    if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
         AD_WARN("decode", "%llu more records rejected since the last report "
                           "(by reason: anomalyd_records_rejected_total)",
                 (unsigned long long)d->rejects_since);
         d->rejects_since = 0;
-        d->rejects_summary_ms = now;
+        d->rejects_summary_ms = uv_now(d->loop);
     }
     if (!d->ready_sent && ad_clock_wall_us() / 1000000 - d->start_time >= 10) {
         /* Subscribed and polling, but the group gave us nothing (yet). */
@@ -454,7 +453,8 @@ static int kafka_open(struct ad_daemon *d, char *err, size_t errlen)
         .revoked = in_revoked,     .record = in_record, .lag = in_lag,
         .fatal = on_fatal,         .ud = d,
     };
-    int rc = ad_kafka_out_new(d->loop, d->cfg, out_flow, on_fatal, d, &d->out, err, errlen);
+    const struct ad_kafka_out_cbs ocbs = {.flow = out_flow, .fatal = on_fatal, .ud = d};
+    int rc = ad_kafka_out_new(d->loop, d->cfg, &ocbs, &d->out, err, errlen);
     rc = rc ? rc : ad_kafka_in_new(d->loop, d->cfg, &cbs, &d->in, err, errlen);
     if (rc == 0 && d->cfg->state_topic[0])
         rc = state_topic_open(d, err, errlen);

@@ -158,8 +158,8 @@ static void on_wake(struct ad_kafka_client *c)
 }
 
 int ad_kafka_out_new(uv_loop_t *loop, const struct ad_config *cfg,
-                     void (*flow)(void *ud, enum ad_kafka_out_flow f), void (*fatal)(void *ud),
-                     void *ud, struct ad_kafka_out **out, char *err, size_t errlen)
+                     const struct ad_kafka_out_cbs *cbs, struct ad_kafka_out **out, char *err,
+                     size_t errlen)
 {
     struct ad_kafka_out *o = calloc(1, sizeof(*o));
     rd_kafka_conf_t *conf;
@@ -168,11 +168,11 @@ int ad_kafka_out_new(uv_loop_t *loop, const struct ad_config *cfg,
     if (!o)
         return AD_ENOMEM;
     o->loop = loop;
-    o->flow = flow;
-    o->ud = ud;
+    o->flow = cbs->flow;
+    o->ud = cbs->ud;
     o->cl.wake = on_wake;
-    o->cl.fatal = fatal;
-    o->cl.fatal_ud = ud;
+    o->cl.fatal = cbs->fatal;
+    o->cl.fatal_ud = cbs->ud;
     rc = ad_kafka_client_conf(&o->cl, cfg, AD_KAFKA_PRODUCER, &conf, err, errlen);
     if (rc)
         goto err;
