@@ -99,6 +99,12 @@ int ad_kafka_client_start(struct ad_kafka_client *c, uv_loop_t *loop, rd_kafka_c
     c->handles++;
     c->poll.data = c;
     uv_poll_start(&c->poll, UV_READABLE, on_wake);
+    /* librdkafka signals only when the queue turns non-empty: what it
+     * queued before the pipe was set up (logs of the start) needs one wake
+     * of our own, or the queue is served only by the caller's polls. */
+    if (write(c->fd[1], "1", 1) < 0) {
+        /* the pipe is empty and non-blocking: cannot fail */
+    }
     return 0;
 }
 
