@@ -7,7 +7,6 @@
  * metrics (ad_daemon_metrics.c). Every callback runs on the loop thread. */
 #include "ad_daemon.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -112,9 +112,11 @@ static const char *const remote_statuses[] = {"ok",      "skipped",      "unavai
                                               "rejected", "breaker_open", "overloaded", NULL};
 static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
 
-#define PLAIN(name, type, help, when, field)          {name, type, help, when, V(field), NULL, NULL, NULL}
-#define LABELS(name, type, help, when, field, l, vs) {name, type, help, when, V(field), l, vs, NULL}
-#define CUSTOM(name, type, help, when, fn)            {name, type, help, when, 0, NULL, NULL, fn}
+#define PLAIN(name, type, help, when, field)                                                       \
+    {name, type, help, when, V(field), NULL, NULL, NULL}
+#define LABELS(name, type, help, when, field, l, vs)                                               \
+    {name, type, help, when, V(field), l, vs, NULL}
+#define CUSTOM(name, type, help, when, fn) {name, type, help, when, 0, NULL, NULL, fn}
 
 /* Each family's samples form one group (text format 0.0.4). */
 static const struct family families[] = {

@@ -136,8 +136,8 @@ void ad_kafka_in_pause_check(struct ad_kafka_in *in)
 
 /* ---- librdkafka callbacks (served on the loop thread) ---------------------------- */
 
-static void assign(struct ad_kafka_in *in, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
-                   bool cooperative)
+static void on_assign(struct ad_kafka_in *in, rd_kafka_t *rk,
+                      rd_kafka_topic_partition_list_t *parts, bool cooperative)
 {
     in->assigned_once = true;
     in->cbs.rebalance(in->cbs.ud, true);
@@ -164,8 +164,8 @@ static void assign(struct ad_kafka_in *in, rd_kafka_t *rk, rd_kafka_topic_partit
 }
 
 /* Revoked (or lost): store what is safe, commit it, forget the partitions. */
-static void revoke(struct ad_kafka_in *in, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
-                   bool cooperative)
+static void on_revoke(struct ad_kafka_in *in, rd_kafka_t *rk,
+                      rd_kafka_topic_partition_list_t *parts, bool cooperative)
 {
     bool lost = rd_kafka_assignment_lost(rk);
     in->cbs.rebalance(in->cbs.ud, false);
@@ -199,9 +199,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct ad_kafka_in *in = opaque;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-        assign(in, rk, parts, cooperative);
+        on_assign(in, rk, parts, cooperative);
     else
-        revoke(in, rk, parts, cooperative);
+        on_revoke(in, rk, parts, cooperative);
 }
 
 /* librdkafka statistics (served on the loop): consumer lag per partition. */
