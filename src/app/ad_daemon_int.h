@@ -1,0 +1,137 @@
+/* ad_daemon_int.h - what the daemon's files share (private to src/app).
+ *
+ *   ad_daemon.c          wiring and lifecycle: start, stop, the tick, signals,
+ *                        reload, Kafka in's callbacks, storing offsets
+ *   ad_daemon_sinks.c    the alert / dead-letter / remote / webhook wiring and
+ *                        the messages produced to Kafka (to be replaced by the
+ *                        shared engine)
+ *   ad_ckpt_sched.c      the checkpoint scheduler, evicted series, restoring
+ *   ad_daemon_metrics.c  /metrics, /healthz, /readyz
+ *
+ * The offset ledger (ad_ledger.h), Kafka in (ad_kafka_in.h) and Kafka out
+ * (ad_kafka_out.h) are modules of their own. Everything here runs on the
+ * loop thread. */
+#ifndef AD_DAEMON_INT_H
+#define AD_DAEMON_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ad_buf.h"
+#include "ad_daemon.h"
+#include "ad_kafka_in.h"
+#include "ad_kafka_out.h"
+#include "ad_ledger.h"
+
+struct ad_pipeline;
+struct ad_alert_log;
+struct ad_http;
+struct ad_remote;
+struct ad_webhook;
+struct ad_httpd;
+struct ad_spill;
+struct ckpt_work;
+
+/* Where a partition's checkpoint stands (one setter: ad_ckpt_set_state). */
+enum ad_ckpt_state {
+    AD_CKPT_IDLE = 0, /* nothing in flight */
+    AD_CKPT_WANTED,   /* due, but outputs were in flight: taken when they are done */
+    AD_CKPT_BUSY,     /* a checkpoint write (file and state messages) is in flight */
+};
+
+/* An assigned partition, beyond what the ledger tracks (its ud). */
+struct tpart {
+    struct ad_ledger_part *lp; /* topic, partition, id, offsets, holds */
+    uint64_t consumed;
+    int64_t lag;            /* from librdkafka statistics, -1 unknown */
+    int64_t ckpt_offset;    /* the offset the newest durable checkpoint resumes at, -1 none */
+    uint64_t ckpt_consumed; /* consumed when that checkpoint was taken */
+    enum ad_ckpt_state ckpt;
+    bool state_full; /* the state topic is to get every series, not only changed ones */
+    bool ckpt_owed;  /* restored from the state topic: write the local file too */
+};
+
+struct ad_daemon {
+    uv_loop_t *loop;
+    const struct ad_config *cfg;
+    struct ad_daemon_opts opts;
+    struct ad_pipeline *pipe;
+    struct ad_ledger ledger;
+    struct ad_kafka_in *in;
+    struct ad_kafka_out *out;
+    uv_timer_t tick;
+    uv_signal_t sig[3];
+    uv_timer_t watchdog;
+    uv_timer_t ckpt_timer;
+    int handles; /* open uv handles of the daemon's own */
+    uint64_t watchdog_ms;
+    int64_t start_time; /* seconds since the epoch */
+    bool ready_sent, stopping;
+    int status;
+    uint64_t rebalances, reloads, reload_failures;
+
+    /* outputs (ad_daemon_sinks.c) */
+    struct ad_alert_log *alog;
+    char *alert_log_path; /* the path open now (a reload may change it) */
+    struct ad_http *http; /* shared by the remote detector and the webhook */
+    struct ad_remote *remote;
+    struct ad_webhook *webhook;
+    uint64_t webhook_refused;
+    uint64_t alerts_by[2][2]; /* [detector: welford, anomaly_detector][direction - 1] */
+    uint64_t consumed, delivered, dead_letters;
+    uint64_t delivery_errors; /* outputs that could not even be made (out of memory) */
+    uint64_t hold_errors;     /* holds recorded coarsely (out of memory) */
+    uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
+    uint64_t rejects_summary_ms;
+    uint32_t *lat_us; /* alert latencies, window close -> delivery report */
+    size_t nlat, lat_cap;
+
+    /* checkpoints (ad_ckpt_sched.c) */
+    bool checkpoints;          /* state.dir is set */
+    struct ad_spill *spill;    /* evicted series' state, with checkpoints */
+    rd_kafka_t *state_reader;  /* reads the state topic on assignment, with state.topic */
+    int32_t state_nparts;
+    struct ad_buf skey, sval;  /* scratch: a state topic key and value */
+    uint64_t state_sent, state_failed, state_restored, state_restore_errors;
+    uint64_t fingerprint;
+    uint64_t ckpt_written, ckpt_failed, ckpt_bytes, ckpt_series;
+    double ckpt_seconds;
+    int64_t ckpt_last; /* when the newest checkpoint became durable (s since the epoch) */
+
+    struct ad_httpd *httpd;
+};
+
+/* ad_daemon.c */
+struct tpart *ad_daemon_tp_find(struct ad_daemon *d, const char *topic, int32_t partition);
+struct tpart *ad_daemon_tp_by_id(struct ad_daemon *d, uint32_t id);
+/* Hands the safe offsets of every partition (or of only) to librdkafka. */
+void ad_daemon_store_offsets(struct ad_daemon *d, struct tpart *only);
+/* A hold of p was released: a checkpoint waiting for it may start. */
+void ad_daemon_released(struct ad_daemon *d, struct ad_ledger_part *p);
+/* The safe offset of t now. */
+int64_t ad_daemon_tp_safe(struct ad_daemon *d, struct tpart *t);
+
+/* ad_daemon_sinks.c */
+void ad_daemon_wire_outputs(struct ad_daemon *d); /* the pipeline's alert/reject/remote hooks */
+int ad_daemon_open_outputs(struct ad_daemon *d, char *err, size_t errlen); /* the alert log */
+int ad_daemon_open_remote(struct ad_daemon *d, char *err, size_t errlen);  /* remote, webhook */
+void ad_daemon_close_outputs(struct ad_daemon *d); /* remote, webhook, HTTP client */
+void ad_daemon_lat_report(struct ad_daemon *d);
+
+/* ad_ckpt_sched.c */
+void ad_ckpt_set_state(struct tpart *t, enum ad_ckpt_state s);
+void ad_ckpt_start(struct ad_daemon *d, struct tpart *t);
+void ad_ckpt_sync(struct ad_daemon *d, struct tpart *t);
+void ad_ckpt_on_timer(uv_timer_t *timer);
+void ad_ckpt_state_done(struct ckpt_work *w, bool delivered);
+/* Restores t (state topic, local checkpoint); returns the offset to
+ * consume it from, or -1 for the committed one. */
+int64_t ad_ckpt_restore(struct ad_daemon *d, struct tpart *t);
+/* Hooks the spill store into the pipeline (evicted series). */
+void ad_ckpt_wire_store(struct ad_daemon *d);
+
+/* ad_daemon_metrics.c */
+int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype);
+
+#endif

@@ -1,0 +1,324 @@
+/* ad_daemon_metrics.c - /metrics (Prometheus text format 0.0.4), /healthz
+ * and /readyz.
+ *
+ * The metrics are one table, in output order. Each entry is a family: a
+ * plain value, one value per label (a result, a status), or a function for
+ * the few with label sets of their own. The values are read once per scrape
+ * into a struct view, so the table holds offsets, not code. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_clock.h"
+#include "ad_daemon_int.h"
+#include "ad_metrics.h"
+#include "ad_pipeline.h"
+#include "ad_remote.h"
+#include "ad_spill.h"
+#include "ad_webhook.h"
+
+/* Everything a scrape reports, read once. */
+struct view {
+    const struct ad_daemon *d;
+    struct ad_pipeline_stats pipe;
+    struct ad_kafka_out_stats out;
+    struct ad_remote_stats remote;
+    struct ad_webhook_stats webhook;
+    double start_time, points, late, duplicates, windows, slides;
+    double dead_letters, producer_errors, queue_depth, queue_full, rebalances;
+    double series, evictions, resumed, spill_stored;
+    double state_ok, state_error, state_restored, state_restore_errors;
+    double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
+    double reload_ok, reload_error;
+    double remote_status[7], remote_retries, breaker_state, remote_in_flight;
+    double webhook_rows[3], webhook_pending;
+};
+
+/* When a family is shown. */
+enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK };
+
+struct family {
+    const char *name, *type, *help;
+    enum when when;
+    size_t off;                     /* the value (or the first of the labelled ones) */
+    const char *label;              /* NULL: one plain sample */
+    const char *const *values;      /* the label's values, NULL-terminated */
+    void (*render)(struct ad_buf *b, const struct family *f, const struct view *v);
+};
+
+#define V(field) offsetof(struct view, field)
+
+static double at(const struct view *v, size_t off)
+{
+    return *(const double *)((const char *)v + off);
+}
+
+/* ---- families with label sets of their own --------------------------------------- */
+
+static void build_info(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    const char *l[] = {"version", AD_VERSION};
+    (void)v;
+    ad_prom_sample(b, f->name, l, 1, 1);
+}
+
+static void per_partition(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    bool lag = strcmp(f->name, "anomalyd_consumer_lag") == 0;
+    char part[16];
+    for (const struct ad_ledger_part *p = v->d->ledger.parts; p; p = p->next) {
+        const struct tpart *t = p->ud;
+        snprintf(part, sizeof(part), "%d", p->partition);
+        const char *l[] = {"topic", p->topic, "partition", part};
+        if (!lag)
+            ad_prom_sample(b, f->name, l, 2, (double)t->consumed);
+        else if (t->lag >= 0)
+            ad_prom_sample(b, f->name, l, 2, (double)t->lag);
+    }
+}
+
+static void rejected(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    for (int r = 1; r < AD_REJECT_COUNT; r++) {
+        const char *l[] = {"reason", ad_reject_name((enum ad_reject)r)};
+        ad_prom_sample(b, f->name, l, 1, (double)v->pipe.rejected_by[r]);
+    }
+}
+
+static void alerts(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    static const char *const dets[] = {"welford", "anomaly_detector"};
+    static const char *const dirs[] = {"positive", "negative"};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            const char *l[] = {"detector", dets[i], "direction", dirs[j]};
+            ad_prom_sample(b, f->name, l, 2, (double)v->d->alerts_by[i][j]);
+        }
+}
+
+static void remote_latency(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    double bounds[12];
+    for (int i = 0; i < 12; i++)
+        bounds[i] = ad_remote_latency_bounds_ms[i] / 1000.0;
+    ad_prom_histogram(b, f->name, NULL, 0, bounds, v->remote.latency_le_ms, 12,
+                      v->remote.latency_sum_s);
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+static const char *const results[] = {"ok", "error", NULL};
+static const char *const remote_statuses[] = {"ok",      "skipped",      "unavailable", "timeout",
+                                              "rejected", "breaker_open", "overloaded", NULL};
+static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
+
+#define PLAIN(name, type, help, when, field)                                                       \
+    {name, type, help, when, V(field), NULL, NULL, NULL}
+#define LABELS(name, type, help, when, field, l, vs)                                               \
+    {name, type, help, when, V(field), l, vs, NULL}
+#define CUSTOM(name, type, help, when, fn) {name, type, help, when, 0, NULL, NULL, fn}
+
+/* Each family's samples form one group (text format 0.0.4). */
+static const struct family families[] = {
+    CUSTOM("anomalyd_build_info", "gauge", "Build information.", ALWAYS, build_info),
+    PLAIN("anomalyd_process_start_time_seconds", "gauge", "Start time since the epoch.", ALWAYS,
+          start_time),
+    CUSTOM("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.",
+           ALWAYS, per_partition),
+    CUSTOM("anomalyd_consumer_lag", "gauge", "Consumer lag in records (librdkafka statistics).",
+           ALWAYS, per_partition),
+    CUSTOM("anomalyd_records_rejected_total", "counter", "Records rejected, by reason.", ALWAYS,
+           rejected),
+    PLAIN("anomalyd_points_total", "counter", "Points accepted into a series.", ALWAYS, points),
+    PLAIN("anomalyd_late_points_total", "counter", "Points after their window closed.", ALWAYS,
+          late),
+    PLAIN("anomalyd_duplicate_points_total", "counter", "Points dropped as duplicates.", ALWAYS,
+          duplicates),
+    PLAIN("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.", ALWAYS,
+          windows),
+    PLAIN("anomalyd_sliding_windows_total", "counter", "Sliding-window scoring events.", ALWAYS,
+          slides),
+    CUSTOM("anomalyd_alerts_total", "counter", "Alerts, by detector and direction.", ALWAYS,
+           alerts),
+    PLAIN("anomalyd_dead_letters_total", "counter", "Records sent to the dead-letter topic.",
+          ALWAYS, dead_letters),
+    PLAIN("anomalyd_producer_errors_total", "counter", "Failed produce calls and deliveries.",
+          ALWAYS, producer_errors),
+    PLAIN("anomalyd_producer_queue_depth", "gauge", "Messages in the producer's queue.", ALWAYS,
+          queue_depth),
+    PLAIN("anomalyd_producer_queue_full_total", "counter", "Times the producer queue was full.",
+          ALWAYS, queue_full),
+    PLAIN("anomalyd_rebalances_total", "counter", "Consumer group rebalance events.", ALWAYS,
+          rebalances),
+    PLAIN("anomalyd_series", "gauge", "Live series.", ALWAYS, series),
+    PLAIN("anomalyd_series_evictions_total", "counter", "Series evicted at limits.max_series.",
+          ALWAYS, evictions),
+    PLAIN("anomalyd_series_resumed_total", "counter",
+          "Evicted series seen again and resumed from their stored state.", ALWAYS, resumed),
+    PLAIN("anomalyd_evicted_series_stored", "gauge",
+          "Series states in the evicted series' store.", SPILL, spill_stored),
+    LABELS("anomalyd_state_topic_messages_total", "counter",
+           "Series states and markers written to state.topic, by result.", STATE_TOPIC, state_ok,
+           "result", results),
+    PLAIN("anomalyd_state_topic_restored_states_total", "counter",
+          "Series states applied from state.topic on assignments (one per message "
+          "read: a series not compacted yet counts once per update).",
+          STATE_TOPIC, state_restored),
+    PLAIN("anomalyd_state_topic_restore_errors_total", "counter",
+          "Assignments whose state could not be read from state.topic.", STATE_TOPIC,
+          state_restore_errors),
+    LABELS("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.",
+           CHECKPOINTS, ckpt_ok, "result", results),
+    PLAIN("anomalyd_checkpoint_age_seconds", "gauge",
+          "Seconds since the newest durable checkpoint.", CHECKPOINTED, ckpt_age),
+    PLAIN("anomalyd_checkpoint_bytes", "gauge", "Size of the newest checkpoint.", CHECKPOINTED,
+          ckpt_bytes),
+    PLAIN("anomalyd_checkpoint_duration_seconds", "gauge",
+          "Time the newest checkpoint took, serialization and fsync included.", CHECKPOINTED,
+          ckpt_seconds),
+    LABELS("anomalyd_config_reloads_total", "counter", "Config reloads, by result.", ALWAYS,
+           reload_ok, "result", results),
+    LABELS("anomalyd_remote_requests_total", "counter", "Remote detector answers, by status.",
+           REMOTE, remote_status, "status", remote_statuses),
+    PLAIN("anomalyd_remote_retries_total", "counter", "Remote detector retries.", REMOTE,
+          remote_retries),
+    CUSTOM("anomalyd_remote_request_duration_seconds", "histogram",
+           "Duration of remote detector HTTP attempts.", REMOTE, remote_latency),
+    PLAIN("anomalyd_remote_breaker_state", "gauge",
+          "Circuit breaker: 0 closed, 1 open, 2 half-open.", REMOTE, breaker_state),
+    PLAIN("anomalyd_remote_in_flight", "gauge", "Remote requests in flight.", REMOTE,
+          remote_in_flight),
+    LABELS("anomalyd_webhook_rows_total", "counter", "Webhook rows, by result.", WEBHOOK,
+           webhook_rows, "result", webhook_results),
+    PLAIN("anomalyd_webhook_pending_rows", "gauge", "Webhook rows waiting to be delivered.",
+          WEBHOOK, webhook_pending),
+};
+
+/* ---- reading the values ------------------------------------------------------------- */
+
+static void read_remote(struct view *v)
+{
+    const struct ad_remote_stats *rs = &v->remote;
+    uint64_t st[7] = {rs->ok,       rs->skipped,      rs->unavailable, rs->timeout,
+                      rs->rejected, rs->breaker_open, rs->overloaded};
+    for (int i = 0; i < 7; i++)
+        v->remote_status[i] = (double)st[i];
+    v->remote_retries = (double)rs->retries;
+    v->breaker_state = (double)rs->breaker_state;
+    v->remote_in_flight = (double)rs->in_flight;
+}
+
+static void read_view(const struct ad_daemon *d, struct view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->d = d;
+    ad_pipeline_stats(d->pipe, &v->pipe);
+    ad_kafka_out_stats(d->out, &v->out);
+    v->start_time = (double)d->start_time;
+    v->points = (double)v->pipe.win.points;
+    v->late = (double)v->pipe.win.late;
+    v->duplicates = (double)v->pipe.win.duplicates;
+    v->windows = (double)v->pipe.win.windows;
+    v->slides = (double)v->pipe.win.slides;
+    v->dead_letters = (double)d->dead_letters;
+    v->producer_errors = (double)(v->out.errors + d->delivery_errors);
+    v->queue_depth = (double)v->out.queued;
+    v->queue_full = (double)v->out.queue_full;
+    v->rebalances = (double)d->rebalances;
+    v->series = (double)v->pipe.win.series;
+    v->evictions = (double)v->pipe.win.evictions;
+    v->resumed = (double)v->pipe.win.resumed;
+    v->spill_stored = d->spill ? (double)ad_spill_count(d->spill) : 0;
+    v->state_ok = (double)d->state_sent;
+    v->state_error = (double)d->state_failed;
+    v->state_restored = (double)d->state_restored;
+    v->state_restore_errors = (double)d->state_restore_errors;
+    v->ckpt_ok = (double)d->ckpt_written;
+    v->ckpt_error = (double)d->ckpt_failed;
+    v->ckpt_age = (double)(ad_clock_wall_us() / 1000000 - d->ckpt_last);
+    v->ckpt_bytes = (double)d->ckpt_bytes;
+    v->ckpt_seconds = d->ckpt_seconds;
+    v->reload_ok = (double)d->reloads;
+    v->reload_error = (double)d->reload_failures;
+    if (d->remote) {
+        ad_remote_stats(d->remote, &v->remote);
+        read_remote(v);
+    }
+    if (d->webhook) {
+        ad_webhook_stats(d->webhook, &v->webhook);
+        v->webhook_rows[0] = (double)v->webhook.delivered;
+        v->webhook_rows[1] = (double)v->webhook.dropped;
+        v->webhook_rows[2] = (double)(v->webhook.refused + d->webhook_refused);
+        v->webhook_pending = (double)v->webhook.pending;
+    }
+}
+
+static bool shown(const struct ad_daemon *d, enum when w)
+{
+    switch (w) {
+    case ALWAYS:
+        return true;
+    case SPILL:
+        return d->spill != NULL;
+    case STATE_TOPIC:
+        return d->state_reader != NULL;
+    case CHECKPOINTS:
+        return d->checkpoints;
+    case CHECKPOINTED:
+        return d->checkpoints && d->ckpt_last;
+    case REMOTE:
+        return d->remote != NULL;
+    case WEBHOOK:
+        return d->webhook != NULL;
+    }
+    return false;
+}
+
+static void render_metrics(const struct ad_daemon *d, struct ad_buf *b)
+{
+    struct view v;
+    read_view(d, &v);
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        const struct family *f = &families[i];
+        if (!shown(d, f->when))
+            continue;
+        ad_prom_family(b, f->name, f->type, f->help);
+        if (f->render) {
+            f->render(b, f, &v);
+        } else if (!f->label) {
+            ad_prom_sample(b, f->name, NULL, 0, at(&v, f->off));
+        } else {
+            for (size_t j = 0; f->values[j]; j++) {
+                const char *l[] = {f->label, f->values[j]};
+                ad_prom_sample(b, f->name, l, 1, at(&v, f->off + j * sizeof(double)));
+            }
+        }
+    }
+}
+
+int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype)
+{
+    struct ad_daemon *d = ud;
+    if (!strcmp(path, "/metrics")) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        render_metrics(d, out);
+        return 200;
+    }
+    if (!strcmp(path, "/healthz")) {
+        /* Answered from the loop itself: if this runs, the loop is turning. */
+        ad_buf_adds(out, "ok\n");
+        return 200;
+    }
+    if (!strcmp(path, "/readyz")) {
+        bool producer_ok = !ad_kafka_out_failed(d->out);
+        bool has_parts = d->ledger.parts != NULL;
+        bool ready = !d->stopping && d->in && ad_kafka_in_assigned_once(d->in) && has_parts &&
+                     producer_ok;
+        ad_buf_printf(out, "%s\nconfig: loaded\npartitions: %s\nproducer: %s\n",
+                      ready ? "ready" : "not ready", has_parts ? "assigned" : "none",
+                      producer_ok ? "ok" : "failed");
+        return ready ? 200 : 503;
+    }
+    ad_buf_adds(out, "not found\n");
+    return 404;
+}
