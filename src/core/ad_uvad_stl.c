@@ -1,0 +1,247 @@
+/* ad_uvad_stl.c - Seasonal-Trend decomposition by Loess (Cleveland,
+ * Cleveland, McRae & Terpenning, J. Official Statistics 6(1), 1990) in the
+ * configuration the service uses: a periodic seasonal component, robust
+ * fitting (1 inner pass, 15 robustness passes), a degree-1 trend loess over
+ * the next odd number >= 1.5 * period / (1 - 1.5 / ns), and the classic
+ * low-pass filter (moving averages of period, period and 3, then a loess
+ * over the next odd number >= period). Written from the paper's description;
+ * loess fits are evaluated every ceil(span / 10) points and interpolated
+ * linearly in between, as the reference implementation does. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ad_err.h"
+#include "ad_uvad_int.h"
+
+#define STL_OUTER 15
+
+struct loess_cfg {
+    size_t span;
+    int degree;
+    size_t jump;
+    const double *rw; /* robustness weights, or NULL */
+};
+
+/* One local fit at position xs (1-based, may lie outside 1..n) from the
+ * points nleft..nright (1-based). w: n doubles of scratch. Returns false when
+ * every weight is zero. */
+static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double xs,
+                   size_t nleft, size_t nright, double *w, double *out)
+{
+    double h = fmax(xs - (double)nleft, (double)nright - xs);
+    if (c->span > n)
+        h += (double)((c->span - n) / 2);
+    double h9 = 0.999 * h, h1 = 0.001 * h, a = 0.0;
+    for (size_t j = nleft; j <= nright; j++) {
+        double r = fabs((double)j - xs), wj = 0.0;
+        if (r <= h9) {
+            wj = r <= h1 ? 1.0 : pow(1.0 - pow(r / h, 3.0), 3.0);
+            if (c->rw)
+                wj *= c->rw[j - 1];
+        }
+        w[j - 1] = wj;
+        a += wj;
+    }
+    if (a <= 0.0)
+        return false;
+    for (size_t j = nleft; j <= nright; j++)
+        w[j - 1] /= a;
+    if (h > 0.0 && c->degree > 0) {
+        double m = 0.0, v = 0.0;
+        for (size_t j = nleft; j <= nright; j++)
+            m += w[j - 1] * (double)j;
+        for (size_t j = nleft; j <= nright; j++)
+            v += w[j - 1] * ((double)j - m) * ((double)j - m);
+        if (sqrt(v) > 0.001 * (double)(n - 1)) {
+            double b = (xs - m) / v;
+            for (size_t j = nleft; j <= nright; j++)
+                w[j - 1] *= b * ((double)j - m) + 1.0;
+        }
+    }
+    double s = 0.0;
+    for (size_t j = nleft; j <= nright; j++)
+        s += w[j - 1] * y[j - 1];
+    *out = s;
+    return true;
+}
+
+/* The window of `span` points around position i (1-based). */
+static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
+{
+    if (span >= n) {
+        *l = 1;
+        *r = n;
+        return;
+    }
+    size_t half = (span + 1) / 2;
+    if (i < half) {
+        *l = 1;
+        *r = span;
+    } else if (i >= n - half + 1) {
+        *l = n - span + 1;
+        *r = n;
+    } else {
+        *l = i - half + 1;
+        *r = span + i - half;
+    }
+}
+
+/* Loess smooth of y into ys (both n long), evaluated every c->jump points. */
+static void smooth(const double *y, size_t n, const struct loess_cfg *c, double *ys, double *w)
+{
+    if (n < 2) {
+        ys[0] = y[0];
+        return;
+    }
+    size_t jump = c->jump < n - 1 ? c->jump : n - 1, l, r, last = 1;
+    if (jump < 1)
+        jump = 1;
+    for (size_t i = 1; i <= n; i += jump) {
+        window_at(n, c->span, i, &l, &r);
+        if (!fit_at(y, n, c, (double)i, l, r, w, &ys[i - 1]))
+            ys[i - 1] = y[i - 1];
+        last = i;
+    }
+    if (last != n) {
+        window_at(n, c->span, n, &l, &r);
+        if (!fit_at(y, n, c, (double)n, l, r, w, &ys[n - 1]))
+            ys[n - 1] = y[n - 1];
+    }
+    if (jump == 1)
+        return;
+    for (size_t i = 1; i < n; i += jump) {
+        size_t j = i + jump <= n ? i + jump : n;
+        if (j == i)
+            break;
+        double d = (ys[j - 1] - ys[i - 1]) / (double)(j - i);
+        for (size_t k = i + 1; k < j; k++)
+            ys[k - 1] = ys[i - 1] + d * (double)(k - i);
+    }
+}
+
+/* Cycle-subseries smoothing: each phase's subseries smoothed and extended
+ * by one value at each end, into c (n + 2 * np values). work: 4 * (n / np +
+ * 3) doubles plus n for the fit weights. */
+static void subseries(const double *y, size_t n, size_t np, const struct loess_cfg *s,
+                      const double *rw, double *c, double *work)
+{
+    size_t cap = n / np + 3;
+    double *sub = work, *out = sub + cap, *srw = out + cap, *w = srw + cap;
+    for (size_t j = 0; j < np && j < n; j++) {
+        size_t k = (n - 1 - j) / np + 1;
+        for (size_t i = 0; i < k; i++) {
+            sub[i] = y[i * np + j];
+            srw[i] = rw ? rw[i * np + j] : 1.0;
+        }
+        struct loess_cfg cs = *s;
+        cs.rw = rw ? srw : NULL;
+        smooth(sub, k, &cs, out + 1, w);
+        if (!fit_at(sub, k, &cs, 0.0, 1, s->span < k ? s->span : k, w, &out[0]))
+            out[0] = out[1];
+        size_t nl = k + 1 > s->span ? k + 1 - s->span : 1;
+        if (!fit_at(sub, k, &cs, (double)(k + 1), nl, k, w, &out[k + 1]))
+            out[k + 1] = out[k];
+        for (size_t m = 0; m < k + 2; m++)
+            c[m * np + j] = out[m];
+    }
+}
+
+/* Moving average of `len` points: out has n - len + 1 values. */
+static void moving_average(const double *x, size_t n, size_t len, double *out)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < len; i++)
+        s += x[i];
+    out[0] = s / (double)len;
+    for (size_t j = 1; j + len <= n; j++) {
+        s += x[j + len - 1] - x[j - 1];
+        out[j] = s / (double)len;
+    }
+}
+
+static size_t next_odd(double x)
+{
+    size_t v = (size_t)ceil(x);
+    return v % 2 ? v : v + 1;
+}
+
+/* 6 * median(|r|) based bisquare weights. tmp: n doubles. */
+static void robustness(const double *y, const double *fit, size_t n, double *rw, double *tmp)
+{
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = fabs(y[i] - fit[i]);
+    double cmad = 6.0 * ad_uv_median(tmp, n, rw);
+    double c9 = 0.999 * cmad, c1 = 0.001 * cmad;
+    for (size_t i = 0; i < n; i++) {
+        double r = fabs(y[i] - fit[i]);
+        if (r <= c1)
+            rw[i] = 1.0;
+        else if (r <= c9)
+            rw[i] = (1.0 - (r / cmad) * (r / cmad)) * (1.0 - (r / cmad) * (r / cmad));
+        else
+            rw[i] = 0.0;
+    }
+}
+
+int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *season)
+{
+    if (np < 2 || n < 2 * np + 1)
+        return AD_EINVAL;
+    size_t ns = 10 * n + 1;
+    size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
+    size_t nl = next_odd((double)np);
+    struct loess_cfg cs = { ns, 0, (ns + 9) / 10, NULL };
+    struct loess_cfg ct = { nt, 1, (nt + 9) / 10, NULL };
+    struct loess_cfg cl = { nl, 1, (nl + 9) / 10, NULL };
+    size_t clen = n + 2 * np;
+    double *c = malloc(clen * sizeof(double)), *a = malloc(clen * sizeof(double));
+    double *b = malloc(clen * sizeof(double)), *d = malloc(n * sizeof(double));
+    double *rw = malloc(n * sizeof(double)), *w = malloc(clen * sizeof(double));
+    double *work = malloc((4 * (n / np + 3) + n) * sizeof(double));
+    int rc = AD_ENOMEM;
+    if (!c || !a || !b || !d || !rw || !w || !work)
+        goto err;
+    for (size_t i = 0; i < n; i++)
+        trend[i] = 0.0;
+    for (int pass = 0; pass <= STL_OUTER; pass++) {
+        const double *rwp = pass ? rw : NULL;
+        for (size_t i = 0; i < n; i++)
+            d[i] = y[i] - trend[i];
+        subseries(d, n, np, &cs, rwp, c, work);
+        moving_average(c, clen, np, a);
+        moving_average(a, clen - np + 1, np, b);
+        moving_average(b, clen - 2 * np + 2, 3, a);
+        smooth(a, n, &cl, b, w);
+        for (size_t i = 0; i < n; i++) {
+            season[i] = c[np + i] - b[i];
+            d[i] = y[i] - season[i];
+        }
+        ct.rw = rwp;
+        smooth(d, n, &ct, trend, w);
+        if (pass == STL_OUTER)
+            break;
+        for (size_t i = 0; i < n; i++)
+            a[i] = trend[i] + season[i];
+        robustness(y, a, n, rw, b);
+    }
+    /* periodic: every phase takes its mean seasonal value */
+    for (size_t j = 0; j < np; j++) {
+        double s = 0.0;
+        size_t k = 0;
+        for (size_t i = j; i < n; i += np, k++)
+            s += season[i];
+        for (size_t i = j; i < n; i += np)
+            season[i] = s / (double)k;
+    }
+    rc = 0;
+err:
+    free(c);
+    free(a);
+    free(b);
+    free(d);
+    free(rw);
+    free(w);
+    free(work);
+    return rc;
+}

@@ -1,0 +1,528 @@
+/* ad_uvad_util.c - statistics, smoothing and trend fitting for the univariate
+ * detector (ad_uvad_int.h). Double precision throughout. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ad_err.h"
+#include "ad_uvad_int.h"
+
+double ad_uv_mean(const double *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return s / (double)n;
+}
+
+double ad_uv_var(const double *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    double m = ad_uv_mean(v, n), s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (v[i] - m) * (v[i] - m);
+    return s / (double)n;
+}
+
+double ad_uv_std(const double *v, size_t n)
+{
+    return sqrt(ad_uv_var(v, n));
+}
+
+/* Rearranges a so that a[k] is the k-th smallest, smaller ones before it and
+ * larger ones after it (Hoare's selection with a median-of-three pivot). */
+static double select_kth(double *a, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < a[lo]) { double t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
+        if (a[hi] < a[lo]) { double t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
+        if (a[hi] < a[mid]) { double t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+        double pivot = a[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+/* Median of a (reordered in place). */
+static double median_inplace(double *a, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    size_t k = n / 2;
+    if (n % 2)
+        return select_kth(a, n, k);
+    double lo = select_kth(a, n, k - 1), hi = a[k];
+    for (size_t i = k; i < n; i++)
+        if (a[i] < hi)
+            hi = a[i];
+    return (lo + hi) / 2.0;
+}
+
+double ad_uv_median(const double *v, size_t n, double *tmp)
+{
+    memcpy(tmp, v, n * sizeof(*v));
+    return median_inplace(tmp, n);
+}
+
+double ad_uv_mad(const double *v, size_t n, double *tmp)
+{
+    double med = ad_uv_median(v, n, tmp);
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = fabs(v[i] - med);
+    return median_inplace(tmp, n) / 0.6744897501960817;
+}
+
+bool ad_uv_isclose(double a, double b)
+{
+    return fabs(a - b) <= 1e-8 + 1e-5 * fabs(b);
+}
+
+void ad_uv_normalize(double *v, size_t n)
+{
+    if (n == 0)
+        return;
+    double lo = v[0], hi = v[0];
+    for (size_t i = 1; i < n; i++) {
+        if (v[i] < lo)
+            lo = v[i];
+        if (v[i] > hi)
+            hi = v[i];
+    }
+    if (lo == hi)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (v[i] - lo) / (hi - lo);
+}
+
+void ad_uv_average_filter(const double *v, size_t n, size_t w, bool fill_to_n, double *out)
+{
+    size_t full = w;
+    if (w >= n)
+        w = n;
+    if (n == 0 || w == 0)
+        return;
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        acc += v[i];
+        if (i >= w)
+            acc -= v[i - w];
+        if (i >= w || i == 0) {
+            out[i] = i >= w ? acc / (double)w : acc;
+            continue;
+        }
+        if (i == w - 1 && !fill_to_n) {
+            out[i] = acc / (double)w;
+            continue;
+        }
+        if (fill_to_n)
+            out[i] = (acc + ((acc - v[i]) / (double)i) * (double)(full - i - 1)) / (double)full;
+        else
+            out[i] = acc / (double)(i + 1);
+    }
+}
+
+void ad_uv_interp_nan(double *v, size_t n)
+{
+    size_t prev = n; /* index of the last finite value seen */
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(v[i]))
+            continue;
+        if (prev == n) {
+            for (size_t j = 0; j < i; j++)
+                v[j] = v[i];
+        } else if (i > prev + 1) {
+            double a = v[prev], b = v[i];
+            for (size_t j = prev + 1; j < i; j++)
+                v[j] = a + (b - a) * (double)(j - prev) / (double)(i - prev);
+        }
+        prev = i;
+    }
+    if (prev == n) {
+        for (size_t j = 0; j < n; j++)
+            v[j] = 0.0;
+        return;
+    }
+    for (size_t j = prev + 1; j < n; j++)
+        v[j] = v[prev];
+}
+
+void ad_uv_smooth_spikes(double *v, size_t n)
+{
+    double sd = ad_uv_std(v, n) + 1e-8, m = ad_uv_mean(v, n);
+    bool any = false;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(v[i] - m) / sd >= 3.0) {
+            v[i] = NAN;
+            any = true;
+        }
+    if (any)
+        ad_uv_interp_nan(v, n);
+}
+
+double ad_uv_theil_slope(const double *v, size_t n, double *tmp)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            tmp[m++] = (v[j] - v[i]) / (double)(j - i);
+    return m ? median_inplace(tmp, m) : 0.0;
+}
+
+void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out,
+                         double *tmp)
+{
+    size_t half = w / 2;
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = i >= half ? i - half : 0, hi = i + half + 1 < n ? i + half + 1 : n;
+        bool inside = i >= half && i + half < n;
+        if (!inside && !ends) {
+            out[i] = v[i];
+            continue;
+        }
+        memcpy(tmp, v + lo, (hi - lo) * sizeof(*v));
+        out[i] = median_inplace(tmp, hi - lo);
+    }
+}
+
+int ad_uv_aglet(const double *src, size_t n, size_t w, double *dst)
+{
+    if (w > n)
+        w = n;
+    if (dst != src)
+        memcpy(dst, src, n * sizeof(*src));
+    size_t half = w / 2;
+    if (half == 0)
+        return 0;
+    double *tmp = malloc((w * (w - 1) / 2 + 1) * sizeof(double));
+    if (!tmp)
+        return AD_ENOMEM;
+    double left = ad_uv_theil_slope(src, w, tmp);
+    double right = ad_uv_theil_slope(src + n - w, w, tmp);
+    double l0 = src[half], r0 = src[n - half - 1];
+    free(tmp);
+    for (size_t k = 0; k < half; k++) {
+        dst[k] = -(double)(half - k) * left + l0;
+        dst[n - half + k] = (double)(k + 1) * right + r0;
+    }
+    return 0;
+}
+
+/* The 4 non-zero cubic B-spline basis values at x, for the clamped knot
+ * vector t (nt knots); returns the index of the first of them. */
+static size_t bspline_basis(const double *t, size_t nt, double x, double b[4])
+{
+    size_t span = 3;
+    while (span + 1 < nt - 4 && x >= t[span + 1])
+        span++;
+    double left[4], right[4];
+    b[0] = 1.0;
+    for (size_t j = 1; j <= 3; j++) {
+        left[j] = x - t[span + 1 - j];
+        right[j] = t[span + j] - x;
+        double saved = 0.0;
+        for (size_t r = 0; r < j; r++) {
+            double den = right[r + 1] + left[j - r];
+            double tmp = den != 0.0 ? b[r] / den : 0.0;
+            b[r] = saved + right[r + 1] * tmp;
+            saved = left[j - r] * tmp;
+        }
+        b[j] = saved;
+    }
+    return span - 3;
+}
+
+/* Solves the banded (half-bandwidth 3) symmetric positive system A x = y in
+ * place: a is m rows of 4 (a[i][d] = A[i][i-d]). Returns 0 or AD_ERANGE. */
+static int band_cholesky_solve(double (*a)[4], double *y, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        for (size_t d = 3; d >= 1; d--) {
+            if (d > i)
+                continue;
+            size_t j = i - d;
+            double s = a[i][d];
+            for (size_t k = d + 1; k <= 3 && k <= i; k++)
+                if (k - d <= 3 && j >= k - d)
+                    s -= a[i][k] * a[j][k - d];
+            a[i][d] = s / a[j][0];
+        }
+        double s = a[i][0];
+        for (size_t k = 1; k <= 3 && k <= i; k++)
+            s -= a[i][k] * a[i][k];
+        if (!(s > 0.0))
+            return AD_ERANGE;
+        a[i][0] = sqrt(s);
+    }
+    for (size_t i = 0; i < m; i++) {
+        double s = y[i];
+        for (size_t k = 1; k <= 3 && k <= i; k++)
+            s -= a[i][k] * y[i - k];
+        y[i] = s / a[i][0];
+    }
+    for (size_t i = m; i-- > 0;) {
+        double s = y[i];
+        for (size_t k = 1; k <= 3 && i + k < m; k++)
+            s -= a[i + k][k] * y[i + k];
+        y[i] = s / a[i][0];
+    }
+    return 0;
+}
+
+int ad_uv_spline_fit(const double *v, size_t n, size_t nsegs, double *out)
+{
+    size_t nknots = nsegs + 1 < 2 ? 2 : nsegs + 1;
+    size_t interior = nknots - 1; /* linspace(0, n-1, nknots+2)[1:-2] */
+    size_t nt = interior + 8, m = interior + 4;
+    if (n < m + 1) {
+        double mu = ad_uv_mean(v, n);
+        for (size_t i = 0; i < n; i++)
+            out[i] = mu;
+        return 0;
+    }
+    double *t = malloc(nt * sizeof(double)), *y = calloc(m, sizeof(double));
+    double (*a)[4] = calloc(m, sizeof(*a));
+    int rc = AD_ENOMEM;
+    if (!t || !y || !a)
+        goto err;
+    double last = (double)(n - 1);
+    for (size_t k = 0; k < 4; k++) {
+        t[k] = 0.0;
+        t[nt - 1 - k] = last;
+    }
+    for (size_t k = 0; k < interior; k++)
+        t[4 + k] = last * (double)(k + 1) / (double)(nknots + 1);
+    for (size_t i = 0; i < n; i++) {
+        double b[4];
+        size_t s = bspline_basis(t, nt, (double)i, b);
+        for (size_t p = 0; p < 4; p++) {
+            y[s + p] += b[p] * v[i];
+            for (size_t q = 0; q <= p; q++)
+                a[s + p][p - q] += b[p] * b[q];
+        }
+    }
+    rc = band_cholesky_solve(a, y, m);
+    if (rc != 0)
+        goto err;
+    for (size_t i = 0; i < n; i++) {
+        double b[4];
+        size_t s = bspline_basis(t, nt, (double)i, b);
+        out[i] = b[0] * y[s] + b[1] * y[s + 1] + b[2] * y[s + 2] + b[3] * y[s + 3];
+    }
+err:
+    free(t);
+    free(y);
+    free(a);
+    return rc;
+}
+
+/* The period a trend window is derived from when none is given: the
+ * power-weighted mean of the periodogram peaks left after a broad median
+ * trend is removed (the `seasonal` package's guess). */
+static int guess_trended_period(const double *v, size_t n, int *out)
+{
+    size_t maxp = n / 3 < 512 ? n / 3 : 512;
+    size_t w = 2 * maxp - 1;
+    double *broad = malloc(n * sizeof(double)), *tmp = malloc((w + 1) * sizeof(double));
+    struct ad_uv_peak peaks[64];
+    int rc = AD_ENOMEM;
+    if (!broad || !tmp)
+        goto err;
+    ad_uv_median_filter(v, n, w, false, broad, tmp);
+    if ((rc = ad_uv_aglet(broad, n, w, broad)) != 0)
+        goto err;
+    for (size_t i = 0; i < n; i++)
+        broad[i] = v[i] - broad[i];
+    int np = ad_uv_periodogram_peaks(broad, n, 0.9, peaks, 64);
+    if (np < 0) {
+        rc = np;
+        goto err;
+    }
+    *out = (int)maxp;
+    double sw = 0.0, sp = 0.0;
+    for (int i = 0; i < np; i++) {
+        sw += peaks[i].power;
+        sp += peaks[i].power * peaks[i].period;
+    }
+    if (np > 0 && sw != 0.0)
+        *out = (int)nearbyint(sp / sw);
+    rc = 0;
+err:
+    free(broad);
+    free(tmp);
+    return rc;
+}
+
+int ad_uv_trend(const double *v, size_t n, int period, double *out)
+{
+    if (n < 6) {
+        double mu = ad_uv_mean(v, n);
+        for (size_t i = 0; i < n; i++)
+            out[i] = mu;
+        return 0;
+    }
+    int rc;
+    if (period < 0 && (rc = guess_trended_period(v, n, &period)) != 0)
+        return rc;
+    size_t w;
+    if (period <= 1)
+        w = n / 3 < 512 ? n / 3 : 512;
+    else
+        w = 2 * (size_t)period - 1;
+    if (w < 1)
+        w = 1;
+    size_t nsegs = n / (w * 2) + 1;
+    if ((rc = ad_uv_spline_fit(v, n, nsegs, out)) != 0)
+        return rc;
+    return ad_uv_aglet(out, n, w, out);
+}
+
+/* ln of the complete beta function B(a, b). */
+static double lbeta(double a, double b)
+{
+    return lgamma(a) + lgamma(b) - lgamma(a + b);
+}
+
+/* Continued fraction of the regularized incomplete beta (modified Lentz). */
+static double beta_cf(double a, double b, double x)
+{
+    const double tiny = 1e-300;
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+    if (fabs(d) < tiny)
+        d = tiny;
+    d = 1.0 / d;
+    double h = d;
+    for (int m = 1; m <= 500; m++) {
+        double m2 = 2.0 * m;
+        double num = m * (b - m) * x / ((a - 1.0 + m2) * (a + m2));
+        d = 1.0 + num * d;
+        c = 1.0 + num / c;
+        d = fabs(d) < tiny ? 1.0 / tiny : 1.0 / d;
+        c = fabs(c) < tiny ? tiny : c;
+        h *= d * c;
+        num = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1.0 + m2));
+        d = 1.0 + num * d;
+        c = 1.0 + num / c;
+        d = fabs(d) < tiny ? 1.0 / tiny : 1.0 / d;
+        c = fabs(c) < tiny ? tiny : c;
+        double step = d * c;
+        h *= step;
+        if (fabs(step - 1.0) < 1e-15)
+            break;
+    }
+    return h;
+}
+
+/* Regularized incomplete beta I_x(a, b). */
+static double inc_beta(double a, double b, double x)
+{
+    if (x <= 0.0)
+        return 0.0;
+    if (x >= 1.0)
+        return 1.0;
+    double front = exp(a * log(x) + b * log1p(-x) - lbeta(a, b));
+    if (x < (a + 1.0) / (a + b + 2.0))
+        return front * beta_cf(a, b, x) / a;
+    return 1.0 - front * beta_cf(b, a, 1.0 - x) / b;
+}
+
+/* Upper tail P(T > t) of Student's t, t >= 0. */
+static double t_sf(double t, double df)
+{
+    return 0.5 * inc_beta(df / 2.0, 0.5, df / (df + t * t));
+}
+
+double ad_uv_t_ppf(double p, double df)
+{
+    if (!(p > 0.0 && p < 1.0) || !(df > 0.0))
+        return NAN;
+    if (p < 0.5)
+        return -ad_uv_t_ppf(1.0 - p, df);
+    double q = 1.0 - p; /* wanted upper tail */
+    if (q == 0.5)
+        return 0.0;
+    double lo = 0.0, hi = 1.0;
+    while (t_sf(hi, df) > q && hi < 1e300)
+        hi *= 2.0;
+    double t = hi / 2.0;
+    double lpdf0 = lgamma((df + 1.0) / 2.0) - lgamma(df / 2.0) - 0.5 * log(df * 3.14159265358979323846);
+    for (int it = 0; it < 200; it++) {
+        double f = t_sf(t, df) - q; /* decreasing in t */
+        if (f > 0.0)
+            lo = t;
+        else
+            hi = t;
+        double pdf = exp(lpdf0 - (df + 1.0) / 2.0 * log1p(t * t / df));
+        double next = pdf > 0.0 ? t + f / pdf : (lo + hi) / 2.0;
+        if (!(next > lo && next < hi))
+            next = (lo + hi) / 2.0;
+        if (fabs(next - t) <= 1e-13 * (1.0 + fabs(t)))
+            return next;
+        t = next;
+    }
+    return t;
+}
+
+double ad_uv_esd_critical(int i, double alpha, size_t n)
+{
+    double nn = (double)n, ii = (double)i;
+    double p = 1.0 - alpha / (2.0 * (nn - ii + 1.0));
+    double df = nn - ii - 1.0;
+    if (df < 1.0)
+        return INFINITY;
+    double t = ad_uv_t_ppf(p, df);
+    return (nn - ii) * t / sqrt((df + t * t) * (nn - ii + 1.0));
+}
+
+double ad_uv_gcv(const double *v, size_t n, int period, double *seasons)
+{
+    size_t p = (size_t)period;
+    double *sum = calloc(3 * p, sizeof(double));
+    if (!sum)
+        return -1.0;
+    double *sum2 = sum + p, *cnt = sum2 + p;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i % p;
+        sum[k] += v[i];
+        sum2[k] += v[i] * v[i];
+        cnt[k] += 1.0;
+    }
+    double mse = 0.0;
+    for (size_t k = 0; k < p; k++) {
+        if (seasons)
+            seasons[k] = cnt[k] > 0 ? sum[k] / cnt[k] : 0.0;
+        if (cnt[k] > 1.0) {
+            double r = cnt[k] / (cnt[k] - 1.0);
+            mse += r * r * (sum2[k] - sum[k] * sum[k] / cnt[k]);
+        }
+    }
+    free(sum);
+    mse /= (double)n;
+    return ad_uv_isclose(mse, 0.0) ? 0.0 : mse;
+}
