@@ -409,7 +409,7 @@ static int sr_expected(const double *v, size_t n, const double *sc, bool last, d
                 s += v[i];
         memcpy(ex, v, n * sizeof(double));
         size_t used = total - total / 2;
-        ex[n - 1] = used ? s / (double)used : NAN;
+        ex[n - 1] = used ? s / (double)used : v[n - 1];
         return 0;
     }
     double *cs = malloc((n + 1) * sizeof(double)), *cc = malloc((n + 1) * sizeof(double));
