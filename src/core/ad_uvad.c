@@ -175,15 +175,12 @@ static void fill_grid(const struct grid *g, enum ad_uv_impute mode, double value
 
 /* ---- margins ------------------------------------------------------------ */
 
-static double clip(double x, double lo, double hi)
-{
-    return fmin(fmax(x, lo), hi);
-}
-
 /* The V1 boundary: margins from the sensitivity (or, for the spectral
- * residual, from each point's score), tightened to the data's range; points
- * outside a band that were not flagged widen it, flagged points inside it
- * are cleared (or get zero margins at sensitivity 100). */
+ * residual, from each point's score); points outside their band that were
+ * not flagged widen it, flagged points inside it are cleared (or get zero
+ * margins at sensitivity 100). The open-source code also clips the bands to
+ * the data's range first; the service's published responses show unclipped
+ * margins, so we do not (docs/algorithm.md). */
 static void margins(const struct ad_uv_raw *raw, int sens, struct ad_uv_result *r)
 {
     size_t n = raw->n;
@@ -196,7 +193,6 @@ static void margins(const struct ad_uv_raw *raw, int sens, struct ad_uv_result *
             nhi = fmax(nhi, a[i]);
         }
     double base = isfinite(nlo) ? (nhi - nlo) * 0.01 : 0.0;
-    double ub_min = INFINITY, lb_max = -INFINITY, hi = -INFINITY, lo = INFINITY;
     for (size_t i = 0; i < n; i++) {
         double m;
         if (!sr)
@@ -206,27 +202,17 @@ static void margins(const struct ad_uv_raw *raw, int sens, struct ad_uv_result *
         else
             m = fabs(a[i] - e[i]) / raw->score[i] * (1.0 - sens / 100.0);
         r->upper[i] = r->lower[i] = m;
-        ub_min = fmin(ub_min, e[i] + m);
-        lb_max = fmax(lb_max, e[i] - m);
-        hi = fmax(hi, fmax(a[i], e[i]));
-        lo = fmin(lo, fmin(a[i], e[i]));
-    }
-    for (size_t i = 0; i < n; i++) {
-        double ub = clip(e[i] + r->upper[i], ub_min, hi);
-        double lb = clip(e[i] - r->lower[i], lo, lb_max);
-        r->upper[i] = ub - e[i];
-        r->lower[i] = e[i] - lb;
+        double ub = e[i] + m, lb = e[i] - m;
         bool flagged = raw->anom[i] != 0;
         if (!flagged && a[i] > ub) {
             r->upper[i] = r->lower[i] = (a[i] - e[i]) * 1.01;
         } else if (!flagged && a[i] < lb) {
             r->lower[i] = r->upper[i] = (e[i] - a[i]) * 1.01;
         } else if (flagged && a[i] <= ub && a[i] >= lb) {
-            if (sens == 100) {
+            if (sens == 100)
                 r->upper[i] = r->lower[i] = 0.0;
-            } else {
+            else
                 flagged = false;
-            }
         }
         r->is_anomaly[i] = flagged;
         r->is_positive[i] = flagged && raw->pos[i];

@@ -417,7 +417,7 @@ int ad_uv_write_result(const struct ad_uv_result *r, int version, bool last, str
             rc = rc ? rc : add_nums(out, "severity", r->severity, r->n);
         rc = rc ? rc : ad_buf_addc(out, '}');
     }
-    if (rc != 0) {
+    if (rc != 0 && out->p) {
         out->len = mark;
         out->p[mark] = '\0';
     }
@@ -431,7 +431,7 @@ int ad_uv_write_cp(const struct ad_uv_cp_result *r, struct ad_buf *out)
     rc = rc ? rc : add_bools(out, "isChangePoint", r->is_change, r->n);
     rc = rc ? rc : add_nums(out, "confidenceScores", r->confidence, r->n);
     rc = rc ? rc : ad_buf_addc(out, '}');
-    if (rc != 0) {
+    if (rc != 0 && out->p) {
         out->len = mark;
         out->p[mark] = '\0';
     }

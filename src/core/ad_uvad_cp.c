@@ -29,13 +29,16 @@ void ad_uv_cp_result_free(struct ad_uv_cp_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-/* Robust noise level of x from its first differences. tmp: 2n doubles. */
+/* Robust noise level of x from its first differences; when more than half
+ * of them are equal (MAD 0) their standard deviation stands in. tmp: 2n
+ * doubles. */
 static double noise_sigma(const double *x, size_t n, double *tmp)
 {
     for (size_t i = 0; i + 1 < n; i++)
         tmp[i] = x[i + 1] - x[i];
+    double sd = ad_uv_std(tmp, n - 1);
     double mad = ad_uv_mad(tmp, n - 1, tmp + n);
-    return mad / sqrt(2.0);
+    return (mad > 0.0 ? mad : sd) / sqrt(2.0);
 }
 
 /* z statistic of a mean shift at every position (0 where the windows do not

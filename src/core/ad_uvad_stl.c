@@ -14,7 +14,8 @@
 #include "ad_err.h"
 #include "ad_uvad_int.h"
 
-#define STL_OUTER 15
+#define STL_INNER 1  /* passes per robustness iteration */
+#define STL_OUTER 15 /* robustness iterations */
 
 struct loess_cfg {
     size_t span;
@@ -206,19 +207,21 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
         trend[i] = 0.0;
     for (int pass = 0; pass <= STL_OUTER; pass++) {
         const double *rwp = pass ? rw : NULL;
-        for (size_t i = 0; i < n; i++)
-            d[i] = y[i] - trend[i];
-        subseries(d, n, np, &cs, rwp, c, work);
-        moving_average(c, clen, np, a);
-        moving_average(a, clen - np + 1, np, b);
-        moving_average(b, clen - 2 * np + 2, 3, a);
-        smooth(a, n, &cl, b, w);
-        for (size_t i = 0; i < n; i++) {
-            season[i] = c[np + i] - b[i];
-            d[i] = y[i] - season[i];
+        for (int inner = 0; inner < STL_INNER; inner++) {
+            for (size_t i = 0; i < n; i++)
+                d[i] = y[i] - trend[i];
+            subseries(d, n, np, &cs, rwp, c, work);
+            moving_average(c, clen, np, a);
+            moving_average(a, clen - np + 1, np, b);
+            moving_average(b, clen - 2 * np + 2, 3, a);
+            smooth(a, n, &cl, b, w);
+            for (size_t i = 0; i < n; i++) {
+                season[i] = c[np + i] - b[i];
+                d[i] = y[i] - season[i];
+            }
+            ct.rw = rwp;
+            smooth(d, n, &ct, trend, w);
         }
-        ct.rw = rwp;
-        smooth(d, n, &ct, trend, w);
         if (pass == STL_OUTER)
             break;
         for (size_t i = 0; i < n; i++)
