@@ -59,14 +59,30 @@ static double majority_value(const struct ranked *s, size_t n, double *tmp)
     return m;
 }
 
+/* Critical values are the costly part of ESD (a t quantile each). The k-th
+ * (0-based) value for a series of len points depends only on m = len - k,
+ * the points still in the test, so one table indexed by m serves every
+ * detector and tail of a vote. v[m] is NAN until computed. */
+struct crit_cache {
+    double *v; /* n + 1 entries */
+};
+
+static double critical(struct crit_cache *c, size_t k, size_t len)
+{
+    size_t m = len - k;
+    if (isnan(c->v[m]))
+        c->v[m] = ad_uv_esd_critical((int)k + 1, AD_UV_ALPHA, len);
+    return c->v[m];
+}
+
 /* Generalized ESD from the extreme end of one tail: the k-th test compares
  * the k-th most extreme point's studentized distance from the mean of the
  * points not yet removed with the critical value; the flagged points are
  * those up to the last test that passed. With a majority value only the
  * part of the tail up to the majority block takes part. Writes the flagged
  * count to *count and their original indices to out. */
-static void esd_tail(const struct tail *t, double majority, size_t max_out, size_t *out,
-                     size_t *count)
+static void esd_tail(const struct tail *t, double majority, size_t max_out,
+                     struct crit_cache *cc, size_t *out, size_t *count)
 {
     size_t len = t->n;
     if (!isnan(majority)) {
@@ -94,7 +110,7 @@ static void esd_tail(const struct tail *t, double majority, size_t max_out, size
         if (!(var > 0.0))
             break;
         double r = fabs(x - mean) / sqrt(var);
-        if (r > ad_uv_esd_critical((int)k + 1, AD_UV_ALPHA, len))
+        if (r > critical(cc, k, len))
             flagged = k + 1;
         sum -= x;
         sum2 -= x * x;
@@ -209,9 +225,12 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
     size_t *flag = malloc(n * sizeof(size_t)), *score = malloc(n * sizeof(size_t));
     size_t *order = malloc(n * sizeof(size_t));
     struct keyed *keyed = malloc(n * sizeof(*keyed));
+    struct crit_cache cc = { malloc((n + 1) * sizeof(double)) };
     int rc = AD_ENOMEM;
-    if (!tmp || !flag || !score || !order || !keyed)
+    if (!tmp || !flag || !score || !order || !keyed || !cc.v)
         goto err;
+    for (size_t m = 0; m <= n; m++)
+        cc.v[m] = NAN;
     if ((rc = prepare(data, n, &d, tmp)) != 0)
         goto err;
     if (remainder && (rc = prepare(remainder, n, &r, tmp)) != 0)
@@ -223,13 +242,13 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
             score[i] = SIZE_MAX;
         struct tail td = { d.s, n, up == 1 };
         size_t c;
-        esd_tail(&td, d.majority, max_out, flag, &c);
+        esd_tail(&td, d.majority, max_out, &cc, flag, &c);
         vote_add(&vt, flag, c, 0, n);
         zscore_tail(&td, d.med, d.mad_raw, max_out, flag, &c);
         vote_add(&vt, flag, c, 1, n);
         if (remainder) {
             struct tail tr = { r.s, n, up == 1 };
-            esd_tail(&tr, r.majority, max_out, flag, &c);
+            esd_tail(&tr, r.majority, max_out, &cc, flag, &c);
             vote_add(&vt, flag, c, 2, n);
         }
         vote_apply(&vt, max_out, up == 1, keyed, raw);
@@ -243,5 +262,6 @@ err:
     free(score);
     free(order);
     free(keyed);
+    free(cc.v);
     return rc;
 }

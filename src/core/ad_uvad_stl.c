@@ -37,7 +37,12 @@ static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double 
     for (size_t j = nleft; j <= nright; j++) {
         double r = fabs((double)j - xs), wj = 0.0;
         if (r <= h9) {
-            wj = r <= h1 ? 1.0 : pow(1.0 - pow(r / h, 3.0), 3.0);
+            if (r <= h1) {
+                wj = 1.0;
+            } else {
+                double u = r / h, t = 1.0 - u * u * u;
+                wj = t * t * t;
+            }
             if (c->rw)
                 wj *= c->rw[j - 1];
         }

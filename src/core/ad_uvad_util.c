@@ -195,19 +195,51 @@ double ad_uv_theil_slope(const double *v, size_t n, double *tmp)
     return m ? median_inplace(tmp, m) : 0.0;
 }
 
+/* A sorted window of doubles: insert and remove by binary search. */
+static size_t lower_bound(const double *a, size_t n, double x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void sorted_insert(double *a, size_t *n, double x)
+{
+    size_t at = lower_bound(a, *n, x);
+    memmove(a + at + 1, a + at, (*n - at) * sizeof(double));
+    a[at] = x;
+    (*n)++;
+}
+
+static void sorted_remove(double *a, size_t *n, double x)
+{
+    size_t at = lower_bound(a, *n, x);
+    memmove(a + at, a + at + 1, (*n - at - 1) * sizeof(double));
+    (*n)--;
+}
+
 void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out,
                          double *tmp)
 {
-    size_t half = w / 2;
+    size_t half = w / 2, cnt = 0, lo = 0, hi = 0; /* tmp holds v[lo..hi) sorted */
     for (size_t i = 0; i < n; i++) {
-        size_t lo = i >= half ? i - half : 0, hi = i + half + 1 < n ? i + half + 1 : n;
+        size_t want_lo = i >= half ? i - half : 0, want_hi = i + half + 1 < n ? i + half + 1 : n;
         bool inside = i >= half && i + half < n;
         if (!inside && !ends) {
             out[i] = v[i];
             continue;
         }
-        memcpy(tmp, v + lo, (hi - lo) * sizeof(*v));
-        out[i] = median_inplace(tmp, hi - lo);
+        while (hi < want_hi)
+            sorted_insert(tmp, &cnt, v[hi++]);
+        while (lo < want_lo)
+            sorted_remove(tmp, &cnt, v[lo++]);
+        out[i] = cnt % 2 ? tmp[cnt / 2] : (tmp[cnt / 2 - 1] + tmp[cnt / 2]) / 2.0;
     }
 }
 
@@ -458,6 +490,35 @@ static double t_sf(double t, double df)
     return 0.5 * inc_beta(df / 2.0, 0.5, df / (df + t * t));
 }
 
+/* Upper-tail quantile of the standard normal: a rational start (Abramowitz
+ * & Stegun 26.2.23, error < 4.5e-4) polished by Newton steps on erfc. */
+static double norm_isf(double q)
+{
+    double r = sqrt(-2.0 * log(q < 0.5 ? q : 1.0 - q));
+    double z = r - (2.515517 + 0.802853 * r + 0.010328 * r * r) /
+                       (1.0 + 1.432788 * r + 0.189269 * r * r + 0.001308 * r * r * r);
+    if (q > 0.5)
+        z = -z;
+    for (int i = 0; i < 3; i++) {
+        double f = 0.5 * erfc(z / sqrt(2.0)) - q;
+        double pdf = exp(-0.5 * z * z) / sqrt(2.0 * 3.14159265358979323846);
+        if (pdf <= 0.0)
+            break;
+        z += f / pdf;
+    }
+    return z;
+}
+
+/* Cornish-Fisher start for the t quantile from the normal one. */
+static double t_start(double z, double df)
+{
+    double z2 = z * z, z3 = z2 * z, z5 = z3 * z2, z7 = z5 * z2, z9 = z7 * z2;
+    return z + (z3 + z) / (4.0 * df) + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df * df) +
+           (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df * df * df) +
+           (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) /
+               (92160.0 * df * df * df * df);
+}
+
 double ad_uv_t_ppf(double p, double df)
 {
     if (!(p > 0.0 && p < 1.0) || !(df > 0.0))
@@ -470,7 +531,9 @@ double ad_uv_t_ppf(double p, double df)
     double lo = 0.0, hi = 1.0;
     while (t_sf(hi, df) > q && hi < 1e300)
         hi *= 2.0;
-    double t = hi / 2.0;
+    double t = df >= 3.0 ? t_start(norm_isf(q), df) : hi / 2.0;
+    if (!(t > lo && t < hi))
+        t = hi / 2.0;
     double lpdf0 = lgamma((df + 1.0) / 2.0) - lgamma(df / 2.0) - 0.5 * log(df * 3.14159265358979323846);
     for (int it = 0; it < 200; it++) {
         double f = t_sf(t, df) - q; /* decreasing in t */
