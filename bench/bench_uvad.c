@@ -104,7 +104,8 @@ static void run(enum shape s, const char *path, size_t n, int it)
         struct ad_uv_response res;
         ad_buf_reset(&out);
         t0 = now_ms();
-        ad_uv_api_handle("POST", path, strlen(path), b, len, &out, &res);
+        struct ad_uv_http_request rq = { "POST", path, strlen(path), b, len };
+        ad_uv_api_handle(&rq, &out, &res);
         ms[i] = now_ms() - t0;
         status = res.status;
     }

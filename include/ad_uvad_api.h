@@ -63,10 +63,19 @@ struct ad_uv_response {
     char error_code[40];
 };
 
+/* One HTTP request as the server read it (all borrowed). */
+struct ad_uv_http_request {
+    const char *method; /* NUL-terminated, e.g. "POST" */
+    const char *path;   /* path_len bytes, query string allowed */
+    size_t path_len;
+    const char *body;   /* body_len bytes, no NUL needed */
+    size_t body_len;
+};
+
 /* The whole API: method, path, body -> status, error header, body (appended
  * to out). Returns 0 when a response was produced (any status), or the
  * buffer's AD_ELIMIT/AD_ENOMEM when even an error body did not fit. */
-int ad_uv_api_handle(const char *method, const char *path, size_t path_len, const char *body,
-                     size_t len, struct ad_buf *out, struct ad_uv_response *res);
+int ad_uv_api_handle(const struct ad_uv_http_request *req, struct ad_buf *out,
+                     struct ad_uv_response *res);
 
 #endif

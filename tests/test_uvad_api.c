@@ -38,7 +38,8 @@ static struct call call(const char *path, const char *body, size_t len)
     struct call c;
     memset(&c, 0, sizeof(c));
     ad_buf_init(&c.out, 16 << 20);
-    AD_EXPECT_INT(ad_uv_api_handle("POST", path, strlen(path), body, len, &c.out, &c.res), ==, 0);
+    struct ad_uv_http_request rq = { "POST", path, strlen(path), body, len };
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &c.out, &c.res), ==, 0);
     json_error_t jerr;
     c.json = json_loadb(c.out.p, c.out.len, 0, &jerr);
     if (!c.json)
@@ -202,6 +203,7 @@ static void test_validation_errors(void)
           "InvalidImputeFixedValue" },
         { ",\"granularity\":\"daily\"", "InvalidSeries" }, /* hourly points, daily grid */
         { ",\"granularity\":\"hourly\",\"customInterval\":5", "InvalidSeries" },
+        { ",\"granularity\":\"weekly\",\"customInterval\":2147483647", "InvalidSeries" },
     };
     b = hourly_body(24, "");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -259,11 +261,13 @@ static void test_routing(void)
     struct ad_uv_response r;
     ad_buf_init(&o, 4096);
     const char *p = "/anomalydetector/v1.0/timeseries/changepoint/detect";
-    AD_EXPECT_INT(ad_uv_api_handle("POST", p, strlen(p), "{}", 2, &o, &r), ==, 0);
+    struct ad_uv_http_request rq = { "POST", p, strlen(p), "{}", 2 };
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 404);
     AD_EXPECT_CONTAINS(o.p, "\"error\":{\"code\":\"404\"");
     ad_buf_reset(&o);
-    AD_EXPECT_INT(ad_uv_api_handle("GET", LAST11, strlen(LAST11), "", 0, &o, &r), ==, 0);
+    struct ad_uv_http_request get = { "GET", LAST11, strlen(LAST11), "", 0 };
+    AD_EXPECT_INT(ad_uv_api_handle(&get, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 405);
     int v;
     enum ad_uv_endpoint ep;
@@ -366,14 +370,14 @@ static void test_response_bound(void)
     char *b = hourly_body(200, ",\"granularity\":\"hourly\"");
     struct ad_buf o;
     struct ad_uv_response r;
+    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b) };
     ad_buf_init(&o, 100);
-    AD_EXPECT_INT(ad_uv_api_handle("POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), &o, &r), ==, 0);
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 413);
     AD_EXPECT_CONTAINS(o.p, "413");
     ad_buf_free(&o);
     ad_buf_init(&o, 10);
-    AD_EXPECT_INT(ad_uv_api_handle("POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), &o, &r), ==,
-                  AD_ELIMIT);
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, AD_ELIMIT);
     ad_buf_free(&o);
     free(b);
 }

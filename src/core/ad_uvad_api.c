@@ -209,9 +209,11 @@ static int grid_index(enum ad_uv_gran g, int ci, const int64_t *t, size_t n, int
                 goto off_grid;
             k = months / ci;
         } else {
-            int64_t step = g == AD_UV_GRAN_MICROSECOND ? ci : step_s[g] * US_PER_S * ci;
-            if (delta % step != 0)
+            /* a step beyond the representable range leaves only the first point */
+            int64_t unit = g == AD_UV_GRAN_MICROSECOND ? 1 : step_s[g] * US_PER_S;
+            if (ci > INT64_MAX / unit ? delta != 0 : delta % (unit * ci) != 0)
                 goto off_grid;
+            int64_t step = ci > INT64_MAX / unit ? INT64_MAX : unit * ci;
             k = delta / step;
         }
         idx[i] = k;
@@ -499,20 +501,20 @@ static int run(const struct ad_uv_parsed *p, struct ad_buf *out, struct ad_uv_re
     return 0;
 }
 
-int ad_uv_api_handle(const char *method, const char *path, size_t path_len, const char *body,
-                     size_t len, struct ad_buf *out, struct ad_uv_response *res)
+int ad_uv_api_handle(const struct ad_uv_http_request *req, struct ad_buf *out,
+                     struct ad_uv_response *res)
 {
     int version;
     enum ad_uv_endpoint ep;
-    if (ad_uv_api_route(path, path_len, &version, &ep) != 0)
+    if (!req->path || ad_uv_api_route(req->path, req->path_len, &version, &ep) != 0)
         return gateway_error(404, "Resource not found", out, res);
-    if (!method || strcmp(method, "POST") != 0)
+    if (!req->method || strcmp(req->method, "POST") != 0)
         return gateway_error(405, "Method not allowed", out, res);
-    if (len > AD_UV_API_MAX_BODY)
+    if (req->body_len > AD_UV_API_MAX_BODY)
         return gateway_error(413, "Request entity too large", out, res);
     struct ad_uv_parsed p;
     struct ad_uv_error e = { "BadArgument", "" };
-    int rc = ad_uv_parse_request(body, len, version, ep, &p, &e);
+    int rc = ad_uv_parse_request(req->body, req->body_len, version, ep, &p, &e);
     if (rc == AD_EINVAL)
         return service_error(&e, version, out, res);
     if (rc != 0)
