@@ -4,6 +4,8 @@
  * entire consistency and change points. */
 #include "ad_test.h"
 
+#include <pthread.h>
+
 #include "../src/core/ad_uvad_int.h"
 #include "ad_err.h"
 #include "ad_fft.h"
@@ -435,6 +437,58 @@ static void test_changepoint_step(void)
     ad_uv_cp_result_free(&r);
 }
 
+/* Reentrancy: four threads detect on shared input at once; every result
+ * must equal the serial one bit for bit. */
+struct par {
+    const double *v;
+    size_t n;
+    struct ad_uv_result r;
+    int rc;
+};
+
+static void *par_run(void *arg)
+{
+    struct par *p = arg;
+    struct ad_uv_request q;
+    ad_uv_request_init(&q);
+    q.values = p->v;
+    q.n = p->n;
+    q.granularity = AD_UV_GRAN_HOURLY;
+    struct ad_uv_error e;
+    for (int i = 0; i < 5 && p->rc == 0; i++) {
+        ad_uv_result_free(&p->r);
+        p->rc = ad_uv_detect(&q, &p->r, &e);
+    }
+    return NULL;
+}
+
+static void test_reentrant_threads(void)
+{
+    size_t n = 24 * 12;
+    double *v = seasonal_series(n, 24, 20.0, 1.0, 100.0);
+    v[100] += 60.0;
+    struct ad_uv_result serial = detect(v, n, AD_UV_GRAN_HOURLY, 1, AD_UV_ENTIRE);
+    struct par ps[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        memset(&ps[i], 0, sizeof(ps[i]));
+        ps[i].v = v;
+        ps[i].n = n;
+        AD_EXPECT_INT(pthread_create(&th[i], NULL, par_run, &ps[i]), ==, 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        AD_EXPECT_INT(pthread_join(th[i], NULL), ==, 0);
+        AD_EXPECT_INT(ps[i].rc, ==, 0);
+        AD_EXPECT_INT(memcmp(ps[i].r.expected, serial.expected, n * sizeof(double)), ==, 0);
+        AD_EXPECT_INT(memcmp(ps[i].r.upper, serial.upper, n * sizeof(double)), ==, 0);
+        AD_EXPECT_INT(memcmp(ps[i].r.is_anomaly, serial.is_anomaly, n), ==, 0);
+        ad_uv_result_free(&ps[i].r);
+    }
+    AD_EXPECT(serial.is_anomaly[100]);
+    ad_uv_result_free(&serial);
+    free(v);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_fft_vs_dft);
@@ -454,5 +508,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_request_errors);
     AD_TEST_RUN(argc, argv, test_sparse_seasonal_rejected);
     AD_TEST_RUN(argc, argv, test_changepoint_step);
+    AD_TEST_RUN(argc, argv, test_reentrant_threads);
     return ad_test_done();
 }
