@@ -286,7 +286,8 @@ static void test_last_matches_entire(void)
         AD_EXPECT_INT(e.period, ==, l.period);
         AD_EXPECT_INT(e.is_anomaly[n - 1], ==, l.is_anomaly[n - 1]);
         AD_EXPECT_INT(l.is_anomaly[n - 1], ==, spike);
-        AD_EXPECT_NEAR(e.expected[n - 1], l.expected[n - 1], 1e-12);
+        /* last/detect also tries the decomposition extended by one phase median */
+        AD_EXPECT_NEAR(e.expected[n - 1], l.expected[n - 1], 0.01);
         AD_EXPECT_INT(l.suggested_window, ==, 4 * 24 + 1);
         ad_uv_result_free(&e);
         ad_uv_result_free(&l);

@@ -53,18 +53,57 @@ static int stl_maybe_log(const double *y, size_t n, size_t p, bool logt, double 
     return 0;
 }
 
+/* last/detect's decomposition: also decompose the series extended by one
+ * point (the median of the values in the next point's phase) and keep that
+ * fit when it leaves the newest point a smaller remainder. tmp: 5n + 5
+ * doubles. */
+static int stl_adjusted(const double *y, size_t n, size_t p, bool logt, double *trend,
+                        double *season, double *tmp)
+{
+    double *ext = tmp + n, *t2 = ext + n + 1, *s2 = t2 + n + 1, *med = s2 + n + 1;
+    int rc = stl_maybe_log(y, n, p, logt, trend, season, tmp);
+    if (rc != 0)
+        return rc;
+    size_t m = 0;
+    for (size_t i = n - p;; i -= p) {
+        ext[m++] = y[i];
+        if (i < p)
+            break;
+    }
+    double next = ad_uv_median(ext, m, med);
+    memcpy(ext, y, n * sizeof(double));
+    ext[n] = next;
+    if ((rc = stl_maybe_log(ext, n + 1, p, logt, t2, s2, med)) != 0)
+        return rc;
+    double orig = fabs(y[n - 1] - trend[n - 1] - season[n - 1]);
+    double adj = fabs(y[n - 1] - t2[n - 1] - s2[n - 1]);
+    if (adj < orig) {
+        memcpy(trend, t2, n * sizeof(double));
+        memcpy(season, s2, n * sizeof(double));
+    }
+    return 0;
+}
+
+/* Plain or (last) adjusted STL. tmp: 5n + 5 doubles. */
+static int stl_fit(const double *y, size_t n, size_t p, bool logt, bool last, double *trend,
+                   double *season, double *tmp)
+{
+    return last ? stl_adjusted(y, n, p, logt, trend, season, tmp)
+                : stl_maybe_log(y, n, p, logt, trend, season, tmp);
+}
+
 /* The service's de-outlier STL: decompose, then replace the de-trended
  * points at >= 3 standard deviations that sit in phases where such points
  * are rare by the previous value, and decompose again. */
-static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, double *trend,
-                         double *season)
+static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, bool last,
+                         double *trend, double *season)
 {
-    double *x = calloc(n, sizeof(double)), *tmp = malloc(n * sizeof(double));
+    double *x = calloc(n, sizeof(double)), *tmp = malloc((5 * n + 5) * sizeof(double));
     size_t *cnt = calloc(p, sizeof(size_t));
     int rc = AD_ENOMEM;
     if (!x || !tmp || !cnt)
         goto err;
-    if ((rc = stl_maybe_log(v, n, p, logt, trend, season, tmp)) != 0)
+    if ((rc = stl_fit(v, n, p, logt, last, trend, season, tmp)) != 0)
         goto err;
     for (size_t i = 0; i < n; i++)
         x[i] = v[i] - trend[i];
@@ -91,7 +130,7 @@ static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, double 
             x[i - 1] = x[i];
     for (size_t i = 0; i < n; i++)
         x[i] += trend[i];
-    rc = stl_maybe_log(x, n, p, logt, trend, season, tmp);
+    rc = stl_fit(x, n, p, logt, last, trend, season, tmp);
 err:
     free(x);
     free(tmp);
@@ -110,14 +149,15 @@ static double mape(const double *v, size_t n, const double *trend, const double 
 
 /* Decomposition as the service does it: plain, or of the log series when
  * that fits much better. */
-static int decompose(const double *v, size_t n, size_t p, double *trend, double *season)
+static int decompose(const double *v, size_t n, size_t p, bool last, double *trend,
+                     double *season)
 {
-    int rc = stl_deoutlier(v, n, p, false, trend, season);
+    int rc = stl_deoutlier(v, n, p, false, last, trend, season);
     if (rc != 0 || !(mape(v, n, trend, season) > MAPE_UB))
         return rc;
     double *t2 = malloc(n * sizeof(double)), *s2 = malloc(n * sizeof(double));
     rc = AD_ENOMEM;
-    if (t2 && s2 && (rc = stl_deoutlier(v, n, p, true, t2, s2)) == 0 &&
+    if (t2 && s2 && (rc = stl_deoutlier(v, n, p, true, last, t2, s2)) == 0 &&
         mape(v, n, t2, s2) < MAPE_LB) {
         memcpy(trend, t2, n * sizeof(double));
         memcpy(season, s2, n * sizeof(double));
@@ -144,14 +184,13 @@ static void set_directions(struct ad_uv_raw *raw)
 int ad_uv_model_seasonal(const double *v, size_t n, int period, double ratio, bool last,
                          struct ad_uv_raw *raw)
 {
-    (void)last;
     size_t p = (size_t)period;
     double *trend = malloc(n * sizeof(double)), *season = malloc(n * sizeof(double));
     double *de = malloc(n * sizeof(double)), *rem = malloc(n * sizeof(double));
     int rc = AD_ENOMEM;
     if (!trend || !season || !de || !rem)
         goto err;
-    if ((rc = decompose(v, n, p, trend, season)) != 0)
+    if ((rc = decompose(v, n, p, last, trend, season)) != 0)
         goto err;
     for (size_t i = 0; i < n; i++) {
         de[i] = v[i] - season[i];
