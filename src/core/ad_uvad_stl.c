@@ -25,50 +25,52 @@ struct loess_cfg {
 };
 
 /* One local fit at position xs (1-based, may lie outside 1..n) from the
- * points nleft..nright (1-based). w: n doubles of scratch. Returns false when
- * every weight is zero. */
+ * points nleft..nright (1-based): tricube weights (times the robustness
+ * weights), then a weighted mean, or with degree 1 a weighted line, in one
+ * pass over the window. Returns false when every weight is zero. */
 static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double xs,
-                   size_t nleft, size_t nright, double *w, double *out)
+                   size_t nleft, size_t nright, double *out)
 {
     double h = fmax(xs - (double)nleft, (double)nright - xs);
     if (c->span > n)
         h += (double)((c->span - n) / 2);
-    double h9 = 0.999 * h, h1 = 0.001 * h, a = 0.0;
+    double h9 = 0.999 * h, h1 = 0.001 * h, inv_h = h > 0.0 ? 1.0 / h : 0.0;
+    /* sums in coordinates centred on xs and on the window's first value keep
+     * the cancellation in the covariance small */
+    double y0 = y[nleft - 1];
+    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
     for (size_t j = nleft; j <= nright; j++) {
-        double r = fabs((double)j - xs), wj = 0.0;
-        if (r <= h9) {
-            if (r <= h1) {
-                wj = 1.0;
-            } else {
-                double u = r / h, t = 1.0 - u * u * u;
-                wj = t * t * t;
-            }
-            if (c->rw)
-                wj *= c->rw[j - 1];
+        double dj = (double)j - xs, r = fabs(dj), wj;
+        if (r > h9)
+            continue;
+        if (r <= h1) {
+            wj = 1.0;
+        } else {
+            double u = r * inv_h, t = 1.0 - u * u * u;
+            wj = t * t * t;
         }
-        w[j - 1] = wj;
-        a += wj;
+        if (c->rw)
+            wj *= c->rw[j - 1];
+        double yj = y[j - 1] - y0;
+        sw += wj;
+        swj += wj * dj;
+        swjj += wj * dj * dj;
+        swy += wj * yj;
+        swjy += wj * dj * yj;
     }
-    if (a <= 0.0)
+    if (sw <= 0.0)
         return false;
-    for (size_t j = nleft; j <= nright; j++)
-        w[j - 1] /= a;
+    double mean_y = swy / sw;
     if (h > 0.0 && c->degree > 0) {
-        double m = 0.0, v = 0.0;
-        for (size_t j = nleft; j <= nright; j++)
-            m += w[j - 1] * (double)j;
-        for (size_t j = nleft; j <= nright; j++)
-            v += w[j - 1] * ((double)j - m) * ((double)j - m);
-        if (sqrt(v) > 0.001 * (double)(n - 1)) {
-            double b = (xs - m) / v;
-            for (size_t j = nleft; j <= nright; j++)
-                w[j - 1] *= b * ((double)j - m) + 1.0;
+        double m = swj / sw;
+        double v = swjj / sw - m * m;        /* weighted variance of j */
+        double cov = swjy / sw - m * mean_y; /* weighted covariance of j and y */
+        if (v > 0.0 && sqrt(v) > 0.001 * (double)(n - 1)) {
+            *out = y0 + mean_y - m * cov / v;
+            return true;
         }
     }
-    double s = 0.0;
-    for (size_t j = nleft; j <= nright; j++)
-        s += w[j - 1] * y[j - 1];
-    *out = s;
+    *out = y0 + mean_y;
     return true;
 }
 
@@ -94,7 +96,7 @@ static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
 }
 
 /* Loess smooth of y into ys (both n long), evaluated every c->jump points. */
-static void smooth(const double *y, size_t n, const struct loess_cfg *c, double *ys, double *w)
+static void smooth(const double *y, size_t n, const struct loess_cfg *c, double *ys)
 {
     if (n < 2) {
         ys[0] = y[0];
@@ -105,13 +107,13 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
         jump = 1;
     for (size_t i = 1; i <= n; i += jump) {
         window_at(n, c->span, i, &l, &r);
-        if (!fit_at(y, n, c, (double)i, l, r, w, &ys[i - 1]))
+        if (!fit_at(y, n, c, (double)i, l, r, &ys[i - 1]))
             ys[i - 1] = y[i - 1];
         last = i;
     }
     if (last != n) {
         window_at(n, c->span, n, &l, &r);
-        if (!fit_at(y, n, c, (double)n, l, r, w, &ys[n - 1]))
+        if (!fit_at(y, n, c, (double)n, l, r, &ys[n - 1]))
             ys[n - 1] = y[n - 1];
     }
     if (jump == 1)
@@ -127,13 +129,13 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
 }
 
 /* Cycle-subseries smoothing: each phase's subseries smoothed and extended
- * by one value at each end, into c (n + 2 * np values). work: 4 * (n / np +
- * 3) doubles plus n for the fit weights. */
+ * by one value at each end, into c (n + 2 * np values). work: 3 * (n / np +
+ * 3) doubles. */
 static void subseries(const double *y, size_t n, size_t np, const struct loess_cfg *s,
                       const double *rw, double *c, double *work)
 {
     size_t cap = n / np + 3;
-    double *sub = work, *out = sub + cap, *srw = out + cap, *w = srw + cap;
+    double *sub = work, *out = sub + cap, *srw = out + cap;
     for (size_t j = 0; j < np && j < n; j++) {
         size_t k = (n - 1 - j) / np + 1;
         for (size_t i = 0; i < k; i++) {
@@ -142,11 +144,11 @@ static void subseries(const double *y, size_t n, size_t np, const struct loess_c
         }
         struct loess_cfg cs = *s;
         cs.rw = rw ? srw : NULL;
-        smooth(sub, k, &cs, out + 1, w);
-        if (!fit_at(sub, k, &cs, 0.0, 1, s->span < k ? s->span : k, w, &out[0]))
+        smooth(sub, k, &cs, out + 1);
+        if (!fit_at(sub, k, &cs, 0.0, 1, s->span < k ? s->span : k, &out[0]))
             out[0] = out[1];
         size_t nl = k + 1 > s->span ? k + 1 - s->span : 1;
-        if (!fit_at(sub, k, &cs, (double)(k + 1), nl, k, w, &out[k + 1]))
+        if (!fit_at(sub, k, &cs, (double)(k + 1), nl, k, &out[k + 1]))
             out[k + 1] = out[k];
         for (size_t m = 0; m < k + 2; m++)
             c[m * np + j] = out[m];
@@ -203,10 +205,10 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t clen = n + 2 * np;
     double *c = malloc(clen * sizeof(double)), *a = malloc(clen * sizeof(double));
     double *b = malloc(clen * sizeof(double)), *d = malloc(n * sizeof(double));
-    double *rw = malloc(n * sizeof(double)), *w = malloc(clen * sizeof(double));
-    double *work = malloc((4 * (n / np + 3) + n) * sizeof(double));
+    double *rw = malloc(n * sizeof(double));
+    double *work = malloc(3 * (n / np + 3) * sizeof(double));
     int rc = AD_ENOMEM;
-    if (!c || !a || !b || !d || !rw || !w || !work)
+    if (!c || !a || !b || !d || !rw || !work)
         goto err;
     for (size_t i = 0; i < n; i++)
         trend[i] = 0.0;
@@ -219,13 +221,13 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
             moving_average(c, clen, np, a);
             moving_average(a, clen - np + 1, np, b);
             moving_average(b, clen - 2 * np + 2, 3, a);
-            smooth(a, n, &cl, b, w);
+            smooth(a, n, &cl, b);
             for (size_t i = 0; i < n; i++) {
                 season[i] = c[np + i] - b[i];
                 d[i] = y[i] - season[i];
             }
             ct.rw = rwp;
-            smooth(d, n, &ct, trend, w);
+            smooth(d, n, &ct, trend);
         }
         if (pass == STL_OUTER)
             break;
@@ -249,7 +251,6 @@ err:
     free(b);
     free(d);
     free(rw);
-    free(w);
     free(work);
     return rc;
 }
