@@ -140,6 +140,23 @@ static void test_stats_helpers(void)
     AD_EXPECT_NEAR(ad_uv_theil_slope(line, 40, slope_tmp), 0.5, 1e-12);
 }
 
+/* Not-a-knot splines reproduce cubics exactly, whatever the spacing. */
+static void test_cubic_interp(void)
+{
+    int64_t x[] = { 0, 1, 3, 4, 8, 9, 10, 15, 16, 20 };
+    double y[10], out[21];
+    for (int i = 0; i < 10; i++) {
+        double t = (double)x[i];
+        y[i] = 0.5 * t * t * t - 3.0 * t * t + t - 7.0;
+    }
+    AD_EXPECT_INT(ad_uv_cubic_interp(x, y, 10, out), ==, 0);
+    for (int k = 0; k <= 20; k++) {
+        double t = (double)k;
+        AD_EXPECT_NEAR(out[k], 0.5 * t * t * t - 3.0 * t * t + t - 7.0, 1e-9);
+    }
+    AD_EXPECT_INT(ad_uv_cubic_interp(x, y, 3, out), ==, AD_EINVAL);
+}
+
 static double *seasonal_series(size_t n, int period, double amp, double noise, double level)
 {
     double *v = malloc(n * sizeof(double));
@@ -347,6 +364,37 @@ static void test_impute_modes(void)
     free(full);
 }
 
+/* auto imputation with a period: a short gap follows the spline, a long gap
+ * (a whole day of hourly data) takes the same hours of the days around it. */
+static void test_impute_auto_seasonal(void)
+{
+    size_t n = 24 * 10, m = 0;
+    double *full = seasonal_series(n, 24, 20.0, 0.0, 100.0), v[24 * 10];
+    int64_t idx[24 * 10];
+    for (size_t i = 0; i < n; i++)
+        if (i != 50 && !(i >= 120 && i < 144)) {
+            v[m] = full[i];
+            idx[m++] = (int64_t)i;
+        }
+    struct ad_uv_request q;
+    ad_uv_request_init(&q);
+    q.values = v;
+    q.index = idx;
+    q.n = m;
+    q.granularity = AD_UV_GRAN_HOURLY;
+    q.period = 24;
+    struct ad_uv_result r;
+    struct ad_uv_error e;
+    AD_EXPECT_INT(ad_uv_detect(&q, &r, &e), ==, 0);
+    AD_EXPECT_UINT(count_anomalies(&r), ==, 0);
+    /* the points next to the gaps are judged against a smooth fit */
+    for (size_t j = 0; j < m; j++)
+        if (idx[j] == 49 || idx[j] == 51 || idx[j] == 119 || idx[j] == 144)
+            AD_EXPECT_NEAR(r.expected[j], v[j], 0.02);
+    ad_uv_result_free(&r);
+    free(full);
+}
+
 static void test_request_errors(void)
 {
     double v[20] = { 0 };
@@ -497,6 +545,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_fft_large_odd);
     AD_TEST_RUN(argc, argv, test_t_ppf);
     AD_TEST_RUN(argc, argv, test_stats_helpers);
+    AD_TEST_RUN(argc, argv, test_cubic_interp);
     AD_TEST_RUN(argc, argv, test_period_usual);
     AD_TEST_RUN(argc, argv, test_period_spectral);
     AD_TEST_RUN(argc, argv, test_period_none);
@@ -506,6 +555,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_last_matches_entire);
     AD_TEST_RUN(argc, argv, test_deterministic);
     AD_TEST_RUN(argc, argv, test_impute_modes);
+    AD_TEST_RUN(argc, argv, test_impute_auto_seasonal);
     AD_TEST_RUN(argc, argv, test_request_errors);
     AD_TEST_RUN(argc, argv, test_sparse_seasonal_rejected);
     AD_TEST_RUN(argc, argv, test_changepoint_step);

@@ -122,39 +122,91 @@ static void fill_flat(const struct grid *g, bool fixed, double value, double *fu
     full[g->all - 1] = g->v[g->n - 1];
 }
 
-/* auto with a period: short gaps (<= 6 points and <= period / 4) linearly,
- * long gaps from the same phase of up to 3 periods each side (weights 0.6,
- * 0.3, 0.1 by distance), what is left linearly. given: all flags. */
-static void fill_seasonal(const struct grid *g, int period, double *full, unsigned char *given)
+/* Short gaps of auto imputation with a period: the cubic spline through the
+ * given points, replaced by a straight line where the given neighbours
+ * (two each side, position 0 excepted as in the service) are monotone but
+ * the spline leaves their range, then clipped to the range of all given
+ * values. Long gaps (> 6 points or > period / 4) become NAN. known: all
+ * flags, set for every position filled here. */
+static void fill_short_gaps(const struct grid *g, size_t p, double *full, unsigned char *known)
 {
-    size_t p = (size_t)period, all = g->all;
-    static const double wt[3] = { 0.6, 0.3, 0.1 };
-    fill_linear(g, full);
+    double lo = g->v[0], hi = g->v[0];
+    for (size_t j = 1; j < g->n; j++) {
+        lo = fmin(lo, g->v[j]);
+        hi = fmax(hi, g->v[j]);
+    }
     for (size_t j = 0; j + 1 < g->n; j++) {
         size_t a = (size_t)g->idx[j], b = (size_t)g->idx[j + 1], gap = b - a - 1;
-        if (gap == 0 || (gap <= 6 && (double)gap <= (double)p / 4.0))
+        if (gap == 0)
             continue;
+        if (gap > 6 || (double)gap > (double)p / 4.0) {
+            for (size_t k = a + 1; k < b; k++)
+                full[k] = NAN;
+            continue;
+        }
+        double nb[4];
+        size_t c = 0;
+        const size_t at[4] = { a - 1, a, b, b + 1 }; /* a - 1 wraps when a == 0 */
+        for (size_t q = 0; q < 4; q++)
+            if (at[q] > 0 && at[q] < g->all && known[at[q]])
+                nb[c++] = full[at[q]];
+        bool up = true, down = true;
+        for (size_t q = 1; q < c; q++) {
+            up = up && nb[q] >= nb[q - 1];
+            down = down && nb[q] <= nb[q - 1];
+        }
+        if (c > 2 && (up || down)) {
+            double mn = fmin(nb[0], nb[c - 1]), mx = fmax(nb[0], nb[c - 1]);
+            bool out = false;
+            for (size_t k = a + 1; k < b; k++)
+                out = out || full[k] < mn || full[k] > mx;
+            for (size_t k = a + 1; out && k < b; k++)
+                full[k] = g->v[j] + (g->v[j + 1] - g->v[j]) * (double)(k - a) / (double)(b - a);
+        }
         for (size_t k = a + 1; k < b; k++) {
-            double s = 0.0, sw = 0.0;
-            for (size_t d = 1; d <= 3; d++) {
-                if (k >= d * p && given[k - d * p]) {
-                    s += wt[d - 1] * full[k - d * p];
-                    sw += wt[d - 1];
-                }
-                if (k + d * p < all && given[k + d * p]) {
-                    s += wt[d - 1] * full[k + d * p];
-                    sw += wt[d - 1];
-                }
-            }
-            if (sw > 0.0)
-                full[k] = s / sw;
+            full[k] = fmin(fmax(full[k], lo), hi);
+            known[k] = 1;
         }
     }
 }
 
-/* Fills the grid by mode (auto: seasonal-aware when period > 1). */
-static void fill_grid(const struct grid *g, enum ad_uv_impute mode, double value, int period,
-                      double *full, unsigned char *given)
+/* auto with a period (the service's order): short gaps as above; long gaps
+ * from the same phase of up to 3 periods each side among the points known
+ * so far (weights 0.6, 0.3, 0.1 by distance); what is left linearly.
+ * known: all flags (given on entry). Returns 0 or AD_ENOMEM. */
+static int fill_seasonal(const struct grid *g, int period, double *full, unsigned char *known)
+{
+    size_t p = (size_t)period, all = g->all;
+    static const double wt[3] = { 0.6, 0.3, 0.1 };
+    int rc = ad_uv_cubic_interp(g->idx, g->v, g->n, full);
+    if (rc != 0)
+        return rc;
+    fill_short_gaps(g, p, full, known);
+    for (size_t k = 0; k < all; k++) {
+        if (!isnan(full[k]))
+            continue;
+        double s = 0.0, sw = 0.0;
+        for (size_t d = 1; d <= 3; d++) {
+            if (k >= d * p && known[k - d * p]) {
+                s += wt[d - 1] * full[k - d * p];
+                sw += wt[d - 1];
+            }
+            if (k + d * p < all && known[k + d * p]) {
+                s += wt[d - 1] * full[k + d * p];
+                sw += wt[d - 1];
+            }
+        }
+        if (sw > 0.0)
+            full[k] = s / sw;
+    }
+    ad_uv_interp_nan(full, all);
+    return 0;
+}
+
+/* Fills the grid by mode (auto: seasonal-aware when period > 1). Returns 0
+ * or AD_ENOMEM. */
+static int fill_grid(const struct grid *g, enum ad_uv_impute mode, double value, int period,
+                     double *full, unsigned char *given)
 {
     memset(given, 0, g->all);
     for (size_t j = 0; j < g->n; j++)
@@ -166,11 +218,11 @@ static void fill_grid(const struct grid *g, enum ad_uv_impute mode, double value
     case AD_UV_IMPUTE_LINEAR: fill_linear(g, full); break;
     default:
         if (period > 1)
-            fill_seasonal(g, period, full, given);
-        else
-            fill_linear(g, full);
+            return fill_seasonal(g, period, full, given);
+        fill_linear(g, full);
         break;
     }
+    return 0;
 }
 
 /* ---- margins ------------------------------------------------------------ */
@@ -314,7 +366,9 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
         w->period = 0;
     } else if (can_fill && q->impute != AD_UV_IMPUTE_NOTFILL) {
         enum ad_uv_impute mode = q->impute == AD_UV_IMPUTE_AUTO ? AD_UV_IMPUTE_PREVIOUS : q->impute;
-        fill_grid(&w->g, mode, q->impute_value, 0, w->full, w->given);
+        int rc = fill_grid(&w->g, mode, q->impute_value, 0, w->full, w->given);
+        if (rc != 0)
+            return rc;
         w->period = ad_uv_detect_period(w->full, w->g.all, q->granularity, q->custom_interval);
     } else {
         w->period = ad_uv_detect_period(w->g.v, w->g.n, q->granularity, q->custom_interval);
@@ -326,7 +380,9 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
     bool fill = can_fill && (w->period > 1 || (q->impute != AD_UV_IMPUTE_AUTO &&
                                                q->impute != AD_UV_IMPUTE_NOTFILL));
     if (fill && q->impute != AD_UV_IMPUTE_NOTFILL) {
-        fill_grid(&w->g, q->impute, q->impute_value, w->period, w->full, w->given);
+        int rc = fill_grid(&w->g, q->impute, q->impute_value, w->period, w->full, w->given);
+        if (rc != 0)
+            return rc;
         w->series = w->full;
         w->m = w->g.all;
     } else {

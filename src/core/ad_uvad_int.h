@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ad_uvad.h"
 
@@ -50,6 +51,11 @@ int ad_uv_aglet(const double *src, size_t n, size_t w, double *dst);
 /* Least-squares cubic spline with nsegs coarse segments evaluated at 0..n-1.
  * Returns 0, AD_ENOMEM, or AD_ERANGE for a singular fit. */
 int ad_uv_spline_fit(const double *v, size_t n, size_t nsegs, double *out);
+/* The not-a-knot cubic spline through (x[i], y[i]) (x: strictly ascending
+ * grid positions from 0) evaluated at every grid position 0..x[n-1] into
+ * out (scipy's interp1d(kind="cubic")). Returns 0, AD_EINVAL (n < 4) or
+ * AD_ENOMEM. */
+int ad_uv_cubic_interp(const int64_t *x, const double *y, size_t n, double *out);
 /* The service's trend: a coarse spline with aglet ends; period <= 0 guesses
  * the trended period from the periodogram. Returns 0 or AD_ENOMEM. */
 int ad_uv_trend(const double *v, size_t n, int period, double *out);

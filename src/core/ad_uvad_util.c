@@ -435,6 +435,60 @@ int ad_uv_trend(const double *v, size_t n, int period, double *out)
     return ad_uv_aglet(out, n, w, out);
 }
 
+int ad_uv_cubic_interp(const int64_t *x, const double *y, size_t n, double *out)
+{
+    if (n < 4)
+        return AD_EINVAL;
+    size_t m = n - 2; /* unknown second derivatives M[1..n-2] */
+    double *h = malloc((n - 1) * sizeof(double)), *M = calloc(n, sizeof(double));
+    double *cp = malloc(m * sizeof(double)), *dp = malloc(m * sizeof(double));
+    int rc = AD_ENOMEM;
+    if (!h || !M || !cp || !dp)
+        goto err;
+    for (size_t i = 0; i + 1 < n; i++)
+        h[i] = (double)(x[i + 1] - x[i]);
+    /* Thomas algorithm on rows 1..n-2; the first and last rows absorb the
+     * not-a-knot conditions (M[0] and M[n-1] written through M[1], M[2] and
+     * M[n-2], M[n-3]). */
+    for (size_t i = 1; i <= m; i++) {
+        double a = h[i - 1], b = 2.0 * (h[i - 1] + h[i]), c = h[i];
+        double r = 6.0 * ((y[i + 1] - y[i]) / h[i] - (y[i] - y[i - 1]) / h[i - 1]);
+        if (i == 1) {
+            b += h[0] * (h[0] + h[1]) / h[1];
+            c -= h[0] * h[0] / h[1];
+            a = 0.0;
+        }
+        if (i == m) {
+            a -= h[m] * h[m] / h[m - 1];
+            b += h[m] * (h[m - 1] + h[m]) / h[m - 1];
+            c = 0.0;
+        }
+        double den = b - (i > 1 ? a * cp[i - 2] : 0.0);
+        cp[i - 1] = c / den;
+        dp[i - 1] = (r - (i > 1 ? a * dp[i - 2] : 0.0)) / den;
+    }
+    for (size_t i = m; i >= 1; i--)
+        M[i] = dp[i - 1] - (i < m ? cp[i - 1] * M[i + 1] : 0.0);
+    M[0] = ((h[0] + h[1]) * M[1] - h[0] * M[2]) / h[1];
+    M[n - 1] = ((h[m] + h[m - 1]) * M[m] - h[m] * M[m - 1]) / h[m - 1];
+    for (size_t j = 0; j + 1 < n; j++) {
+        double hj = h[j];
+        for (int64_t k = x[j]; k < x[j + 1]; k++) {
+            double u = (double)(x[j + 1] - k), t = (double)(k - x[j]);
+            out[k] = M[j] * u * u * u / (6.0 * hj) + M[j + 1] * t * t * t / (6.0 * hj) +
+                     (y[j] / hj - M[j] * hj / 6.0) * u + (y[j + 1] / hj - M[j + 1] * hj / 6.0) * t;
+        }
+    }
+    out[x[n - 1]] = y[n - 1];
+    rc = 0;
+err:
+    free(h);
+    free(M);
+    free(cp);
+    free(dp);
+    return rc;
+}
+
 /* ln of the complete beta function B(a, b). */
 static double lbeta(double a, double b)
 {
