@@ -111,6 +111,15 @@ static void test_t_ppf(void)
     AD_EXPECT_NEAR(ad_uv_t_ppf(0.025, 10), -2.2281388519649385, 1e-9);
     AD_EXPECT_NEAR(ad_uv_t_ppf(1.0 - 0.05 / 17280.0, 8000), 4.6, 0.02);
     AD_EXPECT(isnan(ad_uv_t_ppf(1.0, 3)));
+    /* the cheap floor of the ESD critical value never exceeds it */
+    static const size_t ns[] = { 12, 13, 50, 333, 1000, 8640 };
+    for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
+        for (size_t i = 1; i + 2 < ns[a]; i += 1 + ns[a] / 40) {
+            double lo = ad_uv_esd_critical_floor((int)i, 0.05, ns[a]);
+            double ex = ad_uv_esd_critical((int)i, 0.05, ns[a]);
+            if (!(lo <= ex) || !(lo > 0.8 * ex))
+                AD_FAIL_("n=%zu i=%zu: floor %.17g vs critical %.17g", ns[a], i, lo, ex);
+        }
 }
 
 static void test_stats_helpers(void)

@@ -346,7 +346,8 @@ static void test_changepoint_api(void)
     ad_buf_init(&o, 1 << 16);
     ad_buf_adds(&o, "{\"granularity\":\"hourly\",\"stableTrendWindow\":5,\"series\":[");
     for (int i = 0; i < 48; i++)
-        ad_buf_printf(&o, "%s{\"timestamp\":\"2026-11-%02dT%02d:00:00Z\",\"value\":%d}", i ? "," : "",
+        ad_buf_printf(&o, "%s{\"timestamp\":\"2026-11-%02dT%02d:00:00Z\",\"value\":%d}",
+                      i ? "," : "",
                       1 + i / 24, i % 24, (i < 30 ? 10 : 20) + i % 2);
     ad_buf_adds(&o, "]}");
     struct call c = call(CP11, o.p, o.len);

@@ -250,7 +250,8 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
                         "Point %zu of the series is not an object with a numeric value.", i);
         p->values[i] = json_number_value(v);
         if (!isfinite(p->values[i]) || fabs(p->values[i]) > AD_UV_MAX_VALUE)
-            return fail(err, "InvalidSeries", "The value of point %zu is outside [-1e100, 1e100].", i);
+            return fail(err, "InvalidSeries", "The value of point %zu is outside [-1e100, 1e100].",
+                        i);
         if (g == AD_UV_GRAN_NONE) {
             p->index[i] = (int64_t)i;
             continue;
@@ -262,7 +263,8 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
         if (i > 0 && p->index[i] < p->index[i - 1])
             return fail(err, "InvalidSeries", "The timestamps of the series must be ascending.");
         if (i > 0 && p->index[i] == p->index[i - 1])
-            return fail(err, "InvalidSeries", "The series has a duplicate timestamp at point %zu.", i);
+            return fail(err, "InvalidSeries", "The series has a duplicate timestamp at point %zu.",
+                        i);
     }
     if (g != AD_UV_GRAN_NONE)
         return grid_index(g, ci, p->index, n, p->index, err);
@@ -387,7 +389,8 @@ static int write_last(const struct ad_uv_result *r, int version, struct ad_buf *
     size_t i = r->n - 1;
     int rc = ad_buf_printf(b, "{\"isAnomaly\":%s,\"isPositiveAnomaly\":%s,\"isNegativeAnomaly\":%s,"
                               "\"period\":%d,\"suggestedWindow\":%d,\"expectedValue\":",
-                           r->is_anomaly[i] ? "true" : "false", r->is_positive[i] ? "true" : "false",
+                           r->is_anomaly[i] ? "true" : "false",
+                           r->is_positive[i] ? "true" : "false",
                            r->is_negative[i] ? "true" : "false", r->period, r->suggested_window);
     rc = rc ? rc : add_num(b, r->expected[i]);
     rc = rc ? rc : ad_buf_adds(b, ",\"upperMargin\":");

@@ -110,7 +110,8 @@ static void esd_tail(const struct tail *t, double majority, size_t max_out,
         if (!(var > 0.0))
             break;
         double r = fabs(x - mean) / sqrt(var);
-        if (r > critical(cc, k, len))
+        bool above_floor = r > ad_uv_esd_critical_floor((int)k + 1, AD_UV_ALPHA, len);
+        if (above_floor && r > critical(cc, k, len))
             flagged = k + 1;
         sum -= x;
         sum2 -= x * x;

@@ -63,6 +63,10 @@ int ad_uv_trend(const double *v, size_t n, int period, double *out);
 double ad_uv_t_ppf(double p, double df);
 /* The generalized-ESD critical value for the i-th (1-based) outlier of n. */
 double ad_uv_esd_critical(int i, double alpha, size_t n);
+/* A cheap value never above ad_uv_esd_critical() (a normal quantile from a
+ * rational approximation less its error bound): a statistic at or below it
+ * fails the test without computing the t quantile. */
+double ad_uv_esd_critical_floor(int i, double alpha, size_t n);
 /* Leave-one-out MSE of fitting v by its period-over-period means; seasons
  * (period doubles) gets the means when not NULL. Period must be >= 2 and
  * < n. Allocates; returns the MSE, or -1 on allocation failure. */

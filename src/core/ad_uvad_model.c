@@ -517,7 +517,8 @@ int ad_uv_model_sr(const double *v, size_t n, double ratio, bool last, struct ad
     /* the service maps raw scores to [0, 1] for its margins with this exact
      * arithmetic: score - MIN / (MAX - MIN), clipped */
     for (size_t i = 0; i < n; i++)
-        raw->score[i] = fmin(fmax(raw->score[i] - SR_MIN_RAW / (SR_MAX_RAW - SR_MIN_RAW), 0.0), 1.0);
+        raw->score[i] =
+            fmin(fmax(raw->score[i] - SR_MIN_RAW / (SR_MAX_RAW - SR_MIN_RAW), 0.0), 1.0);
     set_directions(raw);
 err:
     free(top);
