@@ -150,6 +150,42 @@ static void test_stats_helpers(void)
 }
 
 /* Not-a-knot splines reproduce cubics exactly, whatever the spacing. */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Theil-Sen (radix selection for large windows) against sorting every
+ * pairwise slope, on data with ties, negative and zero slopes. */
+static void test_theil_slope_exact(void)
+{
+    static const size_t ws[] = { 40, 91, 92, 300, 665 };
+    for (size_t t = 0; t < sizeof(ws) / sizeof(ws[0]); t++) {
+        size_t w = ws[t], m = w * (w - 1) / 2;
+        double *v = malloc(w * sizeof(double)), *tmp = malloc(m * sizeof(double));
+        double *all = malloc(m * sizeof(double));
+        for (int shape = 0; shape < 3; shape++) {
+            for (size_t i = 0; i < w; i++)
+                v[i] = shape == 0   ? nrand()
+                       : shape == 1 ? (double)((i * 7) % 5) - 2.0 /* many ties */
+                                    : -0.25 * (double)i + (double)(i % 3);
+            size_t k = 0;
+            for (size_t i = 0; i < w; i++)
+                for (size_t j = i + 1; j < w; j++)
+                    all[k++] = (v[j] - v[i]) / (double)(j - i);
+            qsort(all, m, sizeof(double), cmp_dbl);
+            double want = m % 2 ? all[m / 2] : (all[m / 2 - 1] + all[m / 2]) / 2.0;
+            double got = ad_uv_theil_slope(v, w, tmp);
+            if (got != want)
+                AD_FAIL_("w=%zu shape %d: %.17g vs %.17g", w, shape, got, want);
+        }
+        free(v);
+        free(tmp);
+        free(all);
+    }
+}
+
 static void test_cubic_interp(void)
 {
     int64_t x[] = { 0, 1, 3, 4, 8, 9, 10, 15, 16, 20 };
@@ -555,6 +591,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_t_ppf);
     AD_TEST_RUN(argc, argv, test_stats_helpers);
     AD_TEST_RUN(argc, argv, test_cubic_interp);
+    AD_TEST_RUN(argc, argv, test_theil_slope_exact);
     AD_TEST_RUN(argc, argv, test_period_usual);
     AD_TEST_RUN(argc, argv, test_period_spectral);
     AD_TEST_RUN(argc, argv, test_period_none);

@@ -186,13 +186,74 @@ void ad_uv_smooth_spikes(double *v, size_t n)
         ad_uv_interp_nan(v, n);
 }
 
+/* Order-preserving 64-bit key of a double (negative values reversed). */
+static uint64_t dkey(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof(b));
+    return (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
+}
+
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+/* Ranks k and, with pair, k + 1 (0-based) of a[0..m) by most significant
+ * digit radix selection on dkey(), 11 bits per level: a histogram picks the
+ * bucket holding rank k and the array is compacted to it; when rank k + 1
+ * starts the next non-empty bucket, its value is that bucket's minimum.
+ * Destroys a. Exact: the values a sort would put there. */
+static void radix_select(double *a, size_t m, size_t k, bool pair, double *x1, double *x2)
+{
+    static const int shifts[] = { 53, 42, 31, 20, 9, 0 };
+    uint32_t cnt[RADIX_SIZE];
+    bool have2 = !pair;
+    *x2 = 0.0;
+    for (size_t level = 0; level < sizeof(shifts) / sizeof(shifts[0]) && m > 1; level++) {
+        int sh = shifts[level];
+        uint64_t mask = sh == 0 ? 0x1ff : RADIX_SIZE - 1;
+        memset(cnt, 0, sizeof(cnt));
+        for (size_t i = 0; i < m; i++)
+            cnt[(dkey(a[i]) >> sh) & mask]++;
+        size_t b = 0, before = 0;
+        while (before + cnt[b] <= k)
+            before += cnt[b++];
+        if (!have2 && before + cnt[b] == k + 1) {
+            size_t b2 = b + 1;
+            while (cnt[b2] == 0)
+                b2++;
+            double mn = INFINITY;
+            for (size_t i = 0; i < m; i++)
+                if (((dkey(a[i]) >> sh) & mask) == b2 && a[i] < mn)
+                    mn = a[i];
+            *x2 = mn;
+            have2 = true;
+        }
+        if (cnt[b] == m) /* this digit does not tell them apart */
+            continue;
+        size_t c = 0;
+        for (size_t i = 0; i < m; i++)
+            if (((dkey(a[i]) >> sh) & mask) == b)
+                a[c++] = a[i];
+        m = c;
+        k -= before;
+    }
+    /* one value left, or every key (so every value) equal */
+    *x1 = a[k < m ? k : 0];
+    if (!have2)
+        *x2 = *x1;
+}
+
 double ad_uv_theil_slope(const double *v, size_t n, double *tmp)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             tmp[m++] = (v[j] - v[i]) / (double)(j - i);
-    return m ? median_inplace(tmp, m) : 0.0;
+    if (m < 4096)
+        return m ? median_inplace(tmp, m) : 0.0;
+    double x1, x2;
+    radix_select(tmp, m, m % 2 ? m / 2 : m / 2 - 1, m % 2 == 0, &x1, &x2);
+    return m % 2 ? x1 : (x1 + x2) / 2.0;
 }
 
 /* A sorted window of doubles: insert and remove by binary search. */
