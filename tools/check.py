@@ -175,9 +175,24 @@ def top_level_items(code):
 FUNC_HEAD = re.compile(r"([A-Za-z_]\w*)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$", re.S)
 
 
+def drop_attributes(h):
+    """head without its __attribute__((...)) lists (balanced parentheses)."""
+    while True:
+        m = re.search(r"__attribute__\s*\(", h)
+        if not m:
+            return h
+        depth, i = 0, m.end() - 1
+        while i < len(h):
+            depth += {"(": 1, ")": -1}.get(h[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        h = h[:m.start()] + h[i + 1:]
+
+
 def function_head(head):
     """(name, params) when head is a function's signature, else None."""
-    h = head.strip()
+    h = drop_attributes(head).strip()
     if not h or "=" in h.split("(")[0] or h.startswith("typedef"):
         return None
     if re.match(r"(struct|union|enum)\b[^(]*$", h):
