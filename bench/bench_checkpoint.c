@@ -311,7 +311,7 @@ int main(int argc, char **argv)
         /* Rounds alternate the three ways; each one's best round counts (the
          * machine's noise only ever slows a run down). */
         const char *only = argc > 5 ? argv[5] : ""; /* "off", "fork" or "loop": one run (profiling) */
-        int rounds = argc > 6 ? atoi(argv[6]) : 3;
+        int rounds = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 3;
         static const char *const names[] = {"off", "fork", "loop"};
         struct large_run best[3];
         for (int m = 0; m < 3; m++)

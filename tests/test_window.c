@@ -41,7 +41,8 @@ static void parse_cfg(char *line, struct ad_window_cfg *c, struct run *r)
     c->max_series = 1000;
     c->idle_us = 60000000;
     r->nolearn_above = 1e300;
-    for (char *tok = strtok(line + 4, " \n"); tok; tok = strtok(NULL, " \n")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(line + 4, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
         char *eq = strchr(tok, '=');
         AD_EXPECT(eq != NULL);
         *eq = '\0';
@@ -116,7 +117,8 @@ static void run_script(const char *path)
             AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
             continue;
         }
-        for (char *t = strtok(copy, " "); t && argc < 8; t = strtok(NULL, " "))
+        char *save = NULL;
+        for (char *t = strtok_r(copy, " ", &save); t && argc < 8; t = strtok_r(NULL, " ", &save))
             argv[argc++] = t;
         AD_EXPECT(w != NULL);
         struct ad_part *p = ad_window_part(w, "t", 0);

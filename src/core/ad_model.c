@@ -72,20 +72,28 @@ static const char *model_check(uint64_t n, double mean, double m2)
     return NULL;
 }
 
-/* Reads a number member of the "m2" object into *out. */
-static int get_number(const struct imp *im, size_t line, const json_t *m2obj, const char *member,
-                      double *out)
+/* Returns the member MEMBER of the "m2" object when it is a finite number;
+ * otherwise writes why to the error buffer and returns NULL. The caller reads
+ * the value, so it is assigned on the path that uses it (with a status code
+ * and an out-parameter, -O3 could not prove the value set). */
+static const json_t *number_member(const struct imp *im, size_t line, const json_t *m2obj,
+                                   const char *member)
 {
     const json_t *v = json_object_get(m2obj, member);
 
-    if (!v)
-        return parse_error(im, line, "missing \"m2.%s\"", member);
-    if (!json_is_number(v))
-        return parse_error(im, line, "\"m2.%s\" must be a number", member);
-    *out = json_number_value(v);
-    if (!isfinite(*out))
-        return parse_error(im, line, "\"m2.%s\" must be finite", member);
-    return 0;
+    if (!v) {
+        parse_error(im, line, "missing \"m2.%s\"", member);
+        return NULL;
+    }
+    if (!json_is_number(v)) {
+        parse_error(im, line, "\"m2.%s\" must be a number", member);
+        return NULL;
+    }
+    if (!isfinite(json_number_value(v))) {
+        parse_error(im, line, "\"m2.%s\" must be finite", member);
+        return NULL;
+    }
+    return v;
 }
 
 /* Validates one parsed object and hands it to the callback. */
@@ -141,10 +149,12 @@ static int apply_entry(const struct imp *im, const json_t *obj, size_t line)
     n = json_integer_value(v);
     if (n < 0)
         return parse_error(im, line, "\"m2.n\" must be >= 0, got %" JSON_INTEGER_FORMAT, n);
-    if ((rc = get_number(im, line, m2obj, "mean", &mean)) != 0)
-        return rc;
-    if ((rc = get_number(im, line, m2obj, "m2", &m2)) != 0)
-        return rc;
+    if (!(v = number_member(im, line, m2obj, "mean")))
+        return AD_EPARSE;
+    mean = json_number_value(v);
+    if (!(v = number_member(im, line, m2obj, "m2")))
+        return AD_EPARSE;
+    m2 = json_number_value(v);
     if (m2 < 0)
         return parse_error(im, line, "\"m2.m2\" must be >= 0, got %.17g", m2);
     if ((why = model_check((uint64_t)n, mean, m2)) != NULL)
