@@ -1,0 +1,210 @@
+/* ad_auto.c - "auto", the default detector: the robust window and the
+ * seasonal profile as two baselines, the one with the smaller running error
+ * chosen point by point; the change finder on the chosen residual (level
+ * shifts re-baseline both baselines, flatlines stop their learning); the
+ * anomaly likelihood over the residual; one score, the largest of the three
+ * judgements, and one knob: sensitivity 0..100 sets the score threshold.
+ *
+ * State per series at the defaults (64-point window, 288 day bins, weekly):
+ * about 2.8 KiB, fixed; cost per point O(window). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_detect_int.h"
+#include "ad_err.h"
+
+#define ERR_ALPHA 0.01
+#define SEASON_WIN 0.85 /* the seasonal baseline must be this much better */
+#define EVENT_SCORE 0.75
+#define SCORE_AT_50 0.56 /* the harness's best threshold (docs/detection.md) */
+
+struct auto_state {
+    uint64_t n;
+    double err_rob, err_sea; /* running mean |error| of each baseline */
+    struct ad_change c;
+    struct ad_likelihood lk;
+};
+
+static size_t off_season(void)
+{
+    return AD_ALIGN8(sizeof(struct auto_state));
+}
+
+static size_t off_robust(const struct ad_detect_params *p)
+{
+    return off_season() + ad_season_size(p);
+}
+
+static struct ad_season *season_of(void *st)
+{
+    return (struct ad_season *)(void *)((char *)st + off_season());
+}
+
+static struct ad_robust_win *robust_of(void *st, const struct ad_detect_params *p)
+{
+    return (struct ad_robust_win *)(void *)((char *)st + off_robust(p));
+}
+
+/* The score threshold of a sensitivity: 50 is the tuned default, each 25
+ * points up halves the distance to 0, each 25 down halves it to 1. */
+static double threshold_of(double sens)
+{
+    double s = sens < 0 ? 0 : sens > 100 ? 100 : sens;
+    if (s >= 50)
+        return SCORE_AT_50 * pow(0.5, (s - 50) / 25);
+    return 1 - (1 - SCORE_AT_50) * pow(0.5, (50 - s) / 25);
+}
+
+static int a_check(const struct ad_detect_params *p, char *err, size_t errlen)
+{
+    int rc = ad_detect_change_ops.check(p, err, errlen);
+
+    if (rc == 0)
+        rc = ad_detect_seasonal_ops.check(p, err, errlen);
+    if (rc == 0 && !(p->autod.sensitivity >= 0 && p->autod.sensitivity <= 100)) {
+        if (err && errlen)
+            snprintf(err, errlen, "auto: sensitivity must be 0..100");
+        rc = AD_EINVAL;
+    }
+    return rc;
+}
+
+static size_t a_size(const struct ad_detect_params *p)
+{
+    return off_robust(p) + ad_robust_win_size(p->robust.window);
+}
+
+static void a_init(void *state, const struct ad_detect_params *p)
+{
+    struct auto_state *a = state;
+
+    a->n = 0;
+    a->err_rob = a->err_sea = 0;
+    ad_change_init(&a->c);
+    ad_likelihood_init(&a->lk);
+    ad_season_init(season_of(state), p);
+    ad_robust_win_init(robust_of(state, p));
+}
+
+static void track_err(double *m, double r)
+{
+    double v = fabs(r);
+    if (*m > 0 && v > 6 * *m)
+        v = 6 * *m;
+    *m = *m == 0 ? v : *m + ERR_ALPHA * (v - *m);
+}
+
+/* Picks the baseline; false when neither is warm. */
+static bool baseline(struct auto_state *a, void *state, const struct ad_detect_params *p,
+                     int64_t t_us, double x, double *e, double *sig, bool *seasonal)
+{
+    double er = 0, sr = 0, es = 0, ss = 0;
+    bool rok = ad_robust_win_stats(robust_of(state, p), p->robust.window, &er, &sr);
+    bool sok = ad_season_predict(season_of(state), p, t_us, &es, &ss);
+
+    if (rok && sok) {
+        track_err(&a->err_rob, x - er);
+        track_err(&a->err_sea, x - es);
+    }
+    *seasonal = sok && a->err_sea < SEASON_WIN * a->err_rob;
+    if (*seasonal) {
+        *e = es;
+        *sig = ss;
+    } else if (rok) {
+        *e = er;
+        *sig = sr;
+    }
+    return *seasonal || rok;
+}
+
+static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                  double absdev)
+{
+    struct auto_state *a = state;
+
+    if (ad_change_in_flat(&a->c))
+        return;
+    ad_robust_win_add(robust_of(state, p), p->robust.window, x, absdev);
+    ad_season_learn(season_of(state), p, t_us, x, 4.0);
+}
+
+static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, double x)
+{
+    if (ev == AD_CHANGE_SHIFT)
+        return AD_KIND_LEVEL_SHIFT;
+    if (ev == AD_CHANGE_VARIANCE)
+        return AD_KIND_VARIANCE_CHANGE;
+    if (ev == AD_CHANGE_FLAT)
+        return AD_KIND_FLATLINE;
+    if (seasonal && fabs(x - s->level) < 3 * 1.2533 * s->mad_flat)
+        return AD_KIND_SEASONAL;
+    return z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP;
+}
+
+static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                   struct ad_detect_result *out)
+{
+    struct auto_state *a = state;
+    double e = 0, sig = 1, z, delta, stat, ls, thr = threshold_of(p->autod.sensitivity);
+    bool seasonal;
+    int ev;
+
+    a->n++;
+    if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal)) {
+        ad_change_feed(&a->c, p, x, 0, 0, &delta, &stat);
+        learn(state, p, t_us, x, -1);
+        return;
+    }
+    z = (x - e) / sig;
+    ev = ad_change_feed(&a->c, p, x, x - e, z, &delta, &stat);
+    ls = ad_likelihood_update(&a->lk, fabs(z));
+    out->scored = true;
+    out->raw = fabs(z);
+    out->expected = e;
+    out->lower = e - p->robust.threshold * sig;
+    out->upper = e + p->robust.threshold * sig;
+    out->score = ad_detect_tail_score(z);
+    if (ls > out->score)
+        out->score = ls;
+    if (ev != AD_CHANGE_NONE && out->score < EVENT_SCORE)
+        out->score = EVENT_SCORE;
+    out->is_anomaly = out->score >= thr;
+    if (out->is_anomaly || ev != AD_CHANGE_NONE)
+        out->kind = kind_of(ev, z, seasonal, season_of(state), x);
+    if (ev == AD_CHANGE_SHIFT) {
+        ad_robust_win_shift(robust_of(state, p), p->robust.window, delta);
+        ad_season_shift(season_of(state), delta);
+    }
+    learn(state, p, t_us, x, seasonal ? -1 : fabs(x - e));
+}
+
+static size_t a_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
+{
+    size_t n = ad_detect_seg_add(s, 0, max, 0, 3, 8), k;
+
+    k = n;
+    n = ad_change_segs(s, n, max);
+    ad_detect_seg_shift(s, k, n, offsetof(struct auto_state, c));
+    n = ad_detect_seg_add(s, n, max, offsetof(struct auto_state, lk), 3 + AD_LIK_SHORT, 8);
+    k = n;
+    n = ad_season_segs(p, s, n, max);
+    ad_detect_seg_shift(s, k, n, off_season());
+    k = n;
+    n = ad_robust_win_segs(p->robust.window, s, n, max);
+    ad_detect_seg_shift(s, k, n, off_robust(p));
+    return n;
+}
+
+static bool a_valid(const void *state, const struct ad_detect_params *p)
+{
+    const struct auto_state *a = state;
+    void *st = (void *)(uintptr_t)state;
+
+    return isfinite(a->err_rob) && isfinite(a->err_sea) && a->err_rob >= 0 && a->err_sea >= 0 &&
+           ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
+           ad_season_valid(season_of(st), p) && ad_robust_win_valid(robust_of(st, p), p->robust.window);
+}
+
+const struct ad_detect_ops ad_detect_auto_ops = {
+    "auto", AD_DET_AUTO, 1, a_check, a_size, a_init, a_step, a_segs, a_valid};

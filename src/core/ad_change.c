@@ -1,0 +1,216 @@
+/* ad_change.c - the change finder and the "change" detector.
+ *
+ * Three findings, each raised once and then absorbed so that a lasting change
+ * never becomes an alert storm:
+ * - a level shift: a two-sided CUSUM of the baseline's residual in robust
+ *   sigmas, each point clipped to +-4 so that a single spike cannot trip it;
+ *   when a sum passes h, the mean residual of its run is the size of the
+ *   shift, handed back so the caller moves its baseline by it;
+ * - a variance change: a short exponentially weighted variance of the
+ *   residual (in sigmas, around its own short mean) past var_ratio^2;
+ * - a flatline: a run of equal values at least flat_min long and more than
+ *   twice the longest run seen before; the run is reported once, and while it
+ *   lasts the caller's baseline does not learn, so the recovery is judged
+ *   against the values before the sensor stuck. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_detect_int.h"
+#include "ad_err.h"
+
+#define Z_CLIP 4.0
+#define VAR_ALPHA 0.05
+
+void ad_change_init(struct ad_change *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->var_short = 1;
+}
+
+static bool same_value(double a, double b)
+{
+    return fabs(a - b) <= 1e-12 * (fabs(a) > 1 ? fabs(a) : 1);
+}
+
+/* Returns AD_CHANGE_FLAT when a run becomes a finding. */
+static int feed_flat(struct ad_change *c, const struct ad_detect_params *p, double x)
+{
+    double need;
+
+    if (c->n > 0 && same_value(x, c->last)) {
+        c->flat_run++;
+    } else {
+        if (c->flagged_flat == 0 && c->flat_run > c->flat_max)
+            c->flat_max = c->flat_run;
+        c->flat_run = 0;
+        c->flagged_flat = 0;
+    }
+    c->last = x;
+    need = 2 * c->flat_max + 2;
+    if (need < p->change.flat_min)
+        need = p->change.flat_min;
+    if (c->flagged_flat == 0 && c->flat_run + 1 >= need) {
+        c->flagged_flat = 1;
+        return AD_CHANGE_FLAT;
+    }
+    return AD_CHANGE_NONE;
+}
+
+static void cusum_side(double *s, double *r, double *cnt, double inc, double resid)
+{
+    *s += inc;
+    if (*s <= 0) {
+        *s = 0;
+        *r = 0;
+        *cnt = 0;
+    } else {
+        *r += resid;
+        *cnt += 1;
+    }
+}
+
+int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double x, double resid,
+                   double z, double *delta, double *stat)
+{
+    double zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z, zz, v;
+    int ev = feed_flat(c, p, x);
+
+    c->n++;
+    *stat = 0;
+    *delta = 0;
+    if (ev != AD_CHANGE_NONE || c->flagged_flat)
+        return ev;
+    cusum_side(&c->spos, &c->rpos, &c->cpos, zc - p->change.k, resid);
+    cusum_side(&c->sneg, &c->rneg, &c->cneg, -zc - p->change.k, resid);
+    *stat = (c->spos > c->sneg ? c->spos : c->sneg) / p->change.h;
+    if (c->spos > p->change.h || c->sneg > p->change.h) {
+        bool up = c->spos > p->change.h;
+        *delta = up ? c->rpos / c->cpos : c->rneg / c->cneg;
+        c->spos = c->sneg = c->rpos = c->rneg = c->cpos = c->cneg = 0;
+        c->var_short = 1;
+        c->mean_short = 0;
+        return AD_CHANGE_SHIFT;
+    }
+    zz = z * z > 36 ? 36 : z * z;
+    c->mean_short += VAR_ALPHA * (zc - c->mean_short);
+    c->var_short += VAR_ALPHA * (zz - c->var_short);
+    v = c->var_short - c->mean_short * c->mean_short;
+    if (v > p->change.var_ratio * p->change.var_ratio) {
+        *delta = sqrt(v);
+        c->var_short = 1;
+        c->mean_short = 0;
+        return AD_CHANGE_VARIANCE;
+    }
+    return AD_CHANGE_NONE;
+}
+
+bool ad_change_in_flat(const struct ad_change *c)
+{
+    return c->flagged_flat != 0;
+}
+
+size_t ad_change_segs(struct ad_detect_seg *seg, size_t n, size_t max)
+{
+    return ad_detect_seg_add(seg, n, max, 0, (uint32_t)(sizeof(struct ad_change) / 8), 8);
+}
+
+bool ad_change_valid(const struct ad_change *c)
+{
+    const double *d = &c->spos;
+    size_t nd = (sizeof(*c) - sizeof(c->n)) / sizeof(double);
+
+    return ad_detect_finite(d, nd) && c->spos >= 0 && c->sneg >= 0 && c->cpos >= 0 &&
+           c->cneg >= 0 && c->var_short >= 0 && c->flat_run >= 0 && c->flat_max >= 0 &&
+           (c->flagged_flat == 0 || c->flagged_flat == 1);
+}
+
+/* ---- the "change" detector: the robust window as its baseline ----------- */
+
+struct change_state {
+    struct ad_change c;
+    struct ad_robust_win w; /* followed by its ring */
+};
+
+static int c_check(const struct ad_detect_params *p, char *err, size_t errlen)
+{
+    int rc = ad_detect_robust_ops.check(p, err, errlen);
+
+    if (rc)
+        return rc;
+    if (!(p->change.k >= 0) || !(p->change.h > 0) || !(p->change.var_ratio > 1) ||
+        !isfinite(p->change.h) || !isfinite(p->change.k) || !isfinite(p->change.var_ratio) ||
+        p->change.flat_min < 2) {
+        if (err && errlen)
+            snprintf(err, errlen, "change: k >= 0, h > 0, var_ratio > 1, flat_min >= 2");
+        return AD_EINVAL;
+    }
+    return 0;
+}
+
+static size_t c_size(const struct ad_detect_params *p)
+{
+    return offsetof(struct change_state, w) + ad_robust_win_size(p->robust.window);
+}
+
+static void c_init(void *state, const struct ad_detect_params *p)
+{
+    struct change_state *cs = state;
+    (void)p;
+    ad_change_init(&cs->c);
+    ad_robust_win_init(&cs->w);
+}
+
+static void c_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                   struct ad_detect_result *out)
+{
+    struct change_state *cs = state;
+    double med, sig, delta, stat, absdev = -1;
+    int ev;
+    (void)t_us;
+
+    if (ad_robust_win_stats(&cs->w, p->robust.window, &med, &sig)) {
+        double z = (x - med) / sig;
+        ev = ad_change_feed(&cs->c, p, x, x - med, z, &delta, &stat);
+        out->scored = true;
+        out->raw = stat;
+        out->expected = med;
+        out->lower = med - p->robust.threshold * sig;
+        out->upper = med + p->robust.threshold * sig;
+        out->score = ad_detect_logp_score(5 * stat);
+        out->is_anomaly = ev != AD_CHANGE_NONE;
+        if (ev == AD_CHANGE_SHIFT) {
+            out->kind = AD_KIND_LEVEL_SHIFT;
+            ad_robust_win_shift(&cs->w, p->robust.window, delta);
+        } else if (ev == AD_CHANGE_VARIANCE) {
+            out->kind = AD_KIND_VARIANCE_CHANGE;
+        } else if (ev == AD_CHANGE_FLAT) {
+            out->kind = AD_KIND_FLATLINE;
+        }
+        if (out->is_anomaly && out->score < 0.8)
+            out->score = 0.8;
+        absdev = fabs(x - med);
+    } else {
+        ad_change_feed(&cs->c, p, x, 0, 0, &delta, &stat);
+    }
+    if (!ad_change_in_flat(&cs->c))
+        ad_robust_win_add(&cs->w, p->robust.window, x, absdev);
+}
+
+static size_t c_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
+{
+    size_t n = ad_change_segs(s, 0, max), k = n;
+
+    n = ad_robust_win_segs(p->robust.window, s, n, max);
+    ad_detect_seg_shift(s, k, n, offsetof(struct change_state, w));
+    return n;
+}
+
+static bool c_valid(const void *state, const struct ad_detect_params *p)
+{
+    const struct change_state *cs = state;
+    return ad_change_valid(&cs->c) && ad_robust_win_valid(&cs->w, p->robust.window);
+}
+
+const struct ad_detect_ops ad_detect_change_ops = {
+    "change", AD_DET_CHANGE, 1, c_check, c_size, c_init, c_step, c_segs, c_valid};

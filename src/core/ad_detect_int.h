@@ -1,0 +1,108 @@
+/* ad_detect_int.h - pieces the detectors share inside the core (not API).
+ *
+ * The robust window, the seasonal profile and the change finder are each a
+ * component with its own fixed-size state, so that "auto" can hold all three
+ * in one block and the standalone detectors are thin wrappers over them. */
+#ifndef AD_DETECT_INT_H
+#define AD_DETECT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_detect.h"
+
+extern const struct ad_detect_ops ad_detect_welford_ops;
+extern const struct ad_detect_ops ad_detect_robust_ops;
+extern const struct ad_detect_ops ad_detect_seasonal_ops;
+extern const struct ad_detect_ops ad_detect_change_ops;
+extern const struct ad_detect_ops ad_detect_auto_ops;
+
+#define AD_SQRT_PI 1.7724538509055160273
+#define AD_ALIGN8(n) (((n) + (size_t)7) & ~(size_t)7)
+
+/* Appends a segment; returns the new count (unchanged when full). */
+size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t off,
+                         uint32_t count, uint8_t width);
+/* Shifts segments [from, n) by base bytes. */
+void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t base);
+bool ad_detect_finite(const double *v, size_t n);
+
+/* ---- robust window: median and MAD of the last 'window' values ---- */
+struct ad_robust_win {
+    uint64_t n;    /* values held, <= window */
+    uint64_t head; /* next slot to write */
+    double slow_scale; /* long-run scale, a floor when the MAD collapses */
+    double last;
+    /* then: double ring[window] */
+};
+size_t ad_robust_win_size(uint32_t window);
+void ad_robust_win_init(struct ad_robust_win *w);
+/* Median and robust sigma (1.4826 MAD, floored) of the held values; false
+ * when fewer than 8 values are held. */
+bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med,
+                         double *sigma);
+/* Adds x; absdev is |x - median| when known (it feeds the long-run scale),
+ * negative otherwise. */
+void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, double absdev);
+/* Adds delta to every held value (a re-baseline after a level shift). */
+void ad_robust_win_shift(struct ad_robust_win *w, uint32_t window, double delta);
+size_t ad_robust_win_segs(uint32_t window, struct ad_detect_seg *s, size_t n, size_t max);
+bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window);
+/* The smallest sigma worth dividing by for values around x. */
+double ad_detect_sigma_floor(double x);
+
+/* ---- seasonal profile: level + day-phase + hour-of-week offsets ---- */
+struct ad_season {
+    uint64_t n;
+    int64_t first_t, last_t; /* microseconds */
+    double step_s;           /* typical spacing of points, seconds */
+    double level;            /* slow mean */
+    double mad_day, mad_week; /* mean |residual| with day / day+week terms */
+    double mad_flat;          /* mean |x - level| (no seasonal term) */
+    /* then: float day[bins], float week[168], uint32 day_set[(bins+31)/32],
+     * uint32 week_set[6] */
+};
+size_t ad_season_size(const struct ad_detect_params *p);
+void ad_season_init(struct ad_season *s, const struct ad_detect_params *p);
+/* The seasonal prediction for time t; false when the phase has not been seen
+ * on an earlier day (or the series is younger than a day). *sigma is the
+ * residual's robust scale. */
+bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                       double *expected, double *sigma);
+/* Learns x at t (residuals clipped to 'clip' sigmas so spikes are not learnt). */
+void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                     double x, double clip);
+/* Ratio of the seasonal model's error to a flat model's (lower = seasonal). */
+double ad_season_gain(const struct ad_season *s);
+void ad_season_shift(struct ad_season *s, double delta);
+size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *seg, size_t n,
+                      size_t max);
+bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p);
+
+/* ---- change finder: CUSUM level shifts, variance changes, flatlines ---- */
+struct ad_change {
+    uint64_t n;
+    double spos, sneg;       /* CUSUM sums of clipped z */
+    double rpos, rneg;       /* sums of residuals during each run */
+    double cpos, cneg;       /* points in each run */
+    double var_short;        /* short EWMA of z^2 */
+    double mean_short;       /* short EWMA of z */
+    double flat_run, flat_max; /* current run of equal values, longest normal run */
+    double last;
+    double flagged_flat;     /* 1 while the current run has been reported */
+};
+enum ad_change_event { AD_CHANGE_NONE = 0, AD_CHANGE_SHIFT, AD_CHANGE_VARIANCE, AD_CHANGE_FLAT };
+void ad_change_init(struct ad_change *c);
+/* Feeds one point: x, its residual from the baseline and that residual in
+ * sigmas. Returns an event; for a shift, *delta is the new level minus the
+ * old (add it to the baseline); for a variance change, *delta is the spread
+ * ratio. *stat is the larger CUSUM sum over h (for a graded score). */
+int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double x, double resid,
+                   double z, double *delta, double *stat);
+/* True while in a reported flatline (the baseline should not learn). */
+bool ad_change_in_flat(const struct ad_change *c);
+size_t ad_change_segs(struct ad_detect_seg *seg, size_t n, size_t max);
+bool ad_change_valid(const struct ad_change *c);
+
+#endif

@@ -1,0 +1,76 @@
+/* ad_likelihood.c - the anomaly likelihood post-stage (after Ahmad, Lavin,
+ * Purdy and Agha, "Unsupervised real-time anomaly detection for streaming
+ * data", Neurocomputing 2017): a raw score is judged not by itself but by how
+ * improbable the average of the last few raw scores is under the long-run
+ * distribution of raw scores. A noisy detector then alerts once, early, when
+ * its scores rise together, and stays quiet on isolated noise.
+ *
+ * Streaming and O(1): the long-run distribution is an exponentially weighted
+ * mean and variance (about LONG points; a cumulative average while younger),
+ * the recent average a ring of AD_LIK_SHORT raw scores. */
+#include <math.h>
+#include <string.h>
+
+#include "ad_detect_int.h"
+
+#define LONG_POINTS 3000.0
+#define WARMUP 64
+#define RAW_CAP 50.0
+
+void ad_likelihood_init(struct ad_likelihood *lk)
+{
+    memset(lk, 0, sizeof(*lk));
+}
+
+/* -log10 of the upper Gaussian tail Q(z). */
+static double upper_tail_logp(double z)
+{
+    if (z <= 0)
+        return -log10(0.5 * erfc(z / sqrt(2.0)));
+    if (z < 8)
+        return -log10(0.5 * erfc(z / sqrt(2.0)));
+    double x = z / sqrt(2.0);
+    return (x * x + log(2.0 * x * AD_SQRT_PI)) / log(10.0);
+}
+
+double ad_likelihood_update(struct ad_likelihood *lk, double raw)
+{
+    double r = isfinite(raw) ? raw : 0, avg = 0, score = 0, a, delta;
+    size_t held;
+
+    if (r < 0)
+        r = 0;
+    if (r > RAW_CAP)
+        r = RAW_CAP;
+    lk->recent[lk->n % AD_LIK_SHORT] = r;
+    held = lk->n + 1 < AD_LIK_SHORT ? (size_t)lk->n + 1 : AD_LIK_SHORT;
+    for (size_t i = 0; i < held; i++)
+        avg += lk->recent[i];
+    avg /= (double)held;
+    if (lk->n >= WARMUP) {
+        double sd = sqrt(lk->var), floor = 0.05 * lk->mean > 1e-3 ? 0.05 * lk->mean : 1e-3;
+        if (sd < floor)
+            sd = floor;
+        score = ad_detect_logp_score(upper_tail_logp((avg - lk->mean) / sd));
+    }
+    lk->n++;
+    a = 1.0 / (double)lk->n;
+    if (a < 1.0 / LONG_POINTS)
+        a = 1.0 / LONG_POINTS;
+    delta = r - lk->mean;
+    lk->mean += a * delta;
+    lk->var = (1 - a) * (lk->var + a * delta * delta);
+    /* The stationary level of a usual score is log10(2) (avg == mean). */
+    score -= ad_detect_logp_score(log10(2.0));
+    return score > 0 ? score / (1 - ad_detect_logp_score(log10(2.0))) : 0;
+}
+
+bool ad_likelihood_valid(const struct ad_likelihood *lk)
+{
+    if (!isfinite(lk->mean) || !isfinite(lk->var) || lk->var < 0 || lk->mean < 0)
+        return false;
+    for (size_t i = 0; i < AD_LIK_SHORT; i++)
+        if (!isfinite(lk->recent[i]) || lk->recent[i] < 0 || lk->recent[i] > RAW_CAP)
+            return false;
+    return true;
+}

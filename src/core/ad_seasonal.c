@@ -1,0 +1,318 @@
+/* ad_seasonal.c - the seasonal profile and the "seasonal" detector.
+ *
+ * The period comes from the timestamps: the local time of day (UTC plus a
+ * configured offset) in day_bins bins, and optionally the hour of the week
+ * (168 bins). The model is additive: a slow level, a per-bin day offset and a
+ * per-hour week offset, each an exponentially weighted mean of what the
+ * other terms leave (backfitting, one pass per point). The data decide
+ * whether the profile is worth using: the mean absolute residual with the day
+ * term, with day and week terms, and with the level alone are tracked, and
+ * the week term is used only when it predicts better.
+ *
+ * State (288 day bins, weekly): 64 bytes + 456 floats + 15 bitmap words,
+ * about 1.9 KiB per series whatever the step of the series. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_detect_int.h"
+#include "ad_err.h"
+
+#define DAY_S 86400.0
+#define WEEK_H 168
+#define WEEK_WORDS ((WEEK_H + 31) / 32)
+#define ERR_ALPHA 0.02
+#define DAY_RATE 0.25  /* per day, for one bin */
+#define WEEK_RATE 0.3  /* per week, for one hour bin */
+
+static uint32_t day_words(const struct ad_detect_params *p)
+{
+    return (p->seasonal.day_bins + 31) / 32;
+}
+
+static uint32_t week_bins(const struct ad_detect_params *p)
+{
+    return p->seasonal.weekly ? WEEK_H : 0;
+}
+
+static float *day_arr(const struct ad_season *s)
+{
+    return (float *)(void *)((char *)(uintptr_t)s + sizeof(*s));
+}
+
+static float *week_arr(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    return day_arr(s) + p->seasonal.day_bins;
+}
+
+static uint32_t *day_set(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    return (uint32_t *)(void *)(week_arr(s, p) + week_bins(p));
+}
+
+static uint32_t *week_set(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    return day_set(s, p) + day_words(p);
+}
+
+size_t ad_season_size(const struct ad_detect_params *p)
+{
+    size_t words = p->seasonal.day_bins + week_bins(p) + day_words(p) +
+                   (p->seasonal.weekly ? WEEK_WORDS : 0);
+    return AD_ALIGN8(sizeof(struct ad_season) + words * 4);
+}
+
+void ad_season_init(struct ad_season *s, const struct ad_detect_params *p)
+{
+    memset(s, 0, ad_season_size(p));
+}
+
+static bool bit(const uint32_t *set, uint32_t i)
+{
+    return (set[i / 32] >> (i % 32)) & 1u;
+}
+
+/* Day bin and hour of week of t (microseconds since the epoch, UTC). */
+static void phases(const struct ad_detect_params *p, int64_t t_us, uint32_t *db, uint32_t *wh)
+{
+    double local = (double)(t_us / 1000000) + (double)p->seasonal.utc_offset_s;
+    double d = fmod(local, DAY_S), w = fmod(local, 7 * DAY_S);
+
+    if (d < 0)
+        d += DAY_S;
+    if (w < 0)
+        w += 7 * DAY_S;
+    *db = (uint32_t)(d * p->seasonal.day_bins / DAY_S);
+    if (*db >= p->seasonal.day_bins)
+        *db = p->seasonal.day_bins - 1;
+    *wh = (uint32_t)(w / 3600.0);
+    if (*wh >= WEEK_H)
+        *wh = WEEK_H - 1;
+}
+
+static double age_days(const struct ad_season *s, int64_t t_us)
+{
+    return s->n ? (double)(t_us - s->first_t) / (DAY_S * 1e6) : 0;
+}
+
+/* Whether the week term is in use at t. */
+static bool use_week(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                     uint32_t wh)
+{
+    return p->seasonal.weekly && bit(week_set(s, p), wh) && age_days(s, t_us) >= 7.5 &&
+           s->mad_week < 0.9 * s->mad_day;
+}
+
+bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                       double *expected, double *sigma)
+{
+    uint32_t db, wh;
+    double mad;
+
+    if (s->n == 0 || age_days(s, t_us) < 1.0 || !(s->mad_day > 0))
+        return false;
+    phases(p, t_us, &db, &wh);
+    if (!bit(day_set(s, p), db))
+        return false;
+    *expected = s->level + day_arr(s)[db];
+    mad = s->mad_day;
+    if (use_week(s, p, t_us, wh)) {
+        *expected += week_arr(s, p)[wh];
+        mad = s->mad_week;
+    }
+    *sigma = 1.2533 * mad;
+    if (*sigma < ad_detect_sigma_floor(*expected))
+        *sigma = ad_detect_sigma_floor(*expected);
+    return true;
+}
+
+static double clipped(double r, double lim)
+{
+    if (lim > 0 && r > lim)
+        return lim;
+    if (lim > 0 && r < -lim)
+        return -lim;
+    return r;
+}
+
+static void ewma_abs(double *m, double r, double cap)
+{
+    double a = fabs(r);
+    if (*m > 0 && a > cap * *m)
+        a = cap * *m;
+    *m = *m == 0 ? a : *m + ERR_ALPHA * (a - *m);
+}
+
+/* Tracks the errors of the flat, day and day+week predictions of x. */
+static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                         double x, uint32_t db, uint32_t wh)
+{
+    bool dset = bit(day_set(s, p), db);
+    double e_day = s->level + day_arr(s)[db];
+
+    ewma_abs(&s->mad_flat, x - s->level, 6);
+    if (!dset || age_days(s, t_us) < 1.0)
+        return;
+    ewma_abs(&s->mad_day, x - e_day, 6);
+    if (p->seasonal.weekly && bit(week_set(s, p), wh) && age_days(s, t_us) >= 7.0)
+        ewma_abs(&s->mad_week, x - e_day - week_arr(s, p)[wh], 6);
+    else
+        s->mad_week = s->mad_day;
+}
+
+void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                     double x, double clip)
+{
+    uint32_t db, wh, *ds = day_set(s, p);
+    float *day = day_arr(s), *week = week_arr(s, p);
+    double e, sig, lim = 0, step, hits_day, hits_hour, a_lvl, wterm = 0;
+
+    phases(p, t_us, &db, &wh);
+    if (s->n == 0) {
+        s->first_t = t_us;
+        s->level = x;
+    } else if (t_us > s->last_t) {
+        double dt = (double)(t_us - s->last_t) / 1e6;
+        s->step_s = s->step_s == 0 ? dt : s->step_s + 0.05 * (dt - s->step_s);
+    }
+    if (ad_season_predict(s, p, t_us, &e, &sig))
+        lim = clip * sig;
+    learn_errors(s, p, t_us, x, db, wh);
+    step = s->step_s > 0 ? s->step_s : 60;
+    hits_day = DAY_S / p->seasonal.day_bins / step;
+    hits_hour = 3600.0 / step;
+    if (hits_day < 1)
+        hits_day = 1;
+    if (hits_hour < 1)
+        hits_hour = 1;
+    if (p->seasonal.weekly && bit(week_set(s, p), wh))
+        wterm = week[wh];
+    /* The level: a deseasonalised mean over about a day. */
+    a_lvl = step / DAY_S;
+    if (a_lvl > 0.05)
+        a_lvl = 0.05;
+    if (a_lvl < 1.0 / (double)(s->n + 1))
+        a_lvl = 1.0 / (double)(s->n + 1);
+    {
+        double dterm = bit(ds, db) ? day[db] : 0;
+        s->level += a_lvl * clipped(x - dterm - wterm - s->level, lim);
+    }
+    if (!bit(ds, db)) {
+        day[db] = (float)(x - s->level - wterm);
+        ds[db / 32] |= 1u << (db % 32);
+    } else {
+        day[db] += (float)(DAY_RATE / hits_day * clipped(x - s->level - wterm - day[db], lim));
+    }
+    if (p->seasonal.weekly && s->n > 0 && age_days(s, t_us) >= 1.0) {
+        uint32_t *ws = week_set(s, p);
+        double r = x - s->level - day[db];
+        if (!bit(ws, wh)) {
+            week[wh] = (float)r;
+            ws[wh / 32] |= 1u << (wh % 32);
+        } else {
+            week[wh] += (float)(WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
+        }
+    }
+    s->n++;
+    s->last_t = t_us;
+}
+
+double ad_season_gain(const struct ad_season *s)
+{
+    if (!(s->mad_flat > 0))
+        return 1;
+    return (s->mad_week < s->mad_day ? s->mad_week : s->mad_day) / s->mad_flat;
+}
+
+void ad_season_shift(struct ad_season *s, double delta)
+{
+    s->level += delta;
+}
+
+size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *seg, size_t n,
+                      size_t max)
+{
+    size_t off = sizeof(struct ad_season);
+    uint32_t f = p->seasonal.day_bins + week_bins(p);
+    uint32_t u = day_words(p) + (p->seasonal.weekly ? WEEK_WORDS : 0);
+
+    n = ad_detect_seg_add(seg, n, max, 0, (uint32_t)(sizeof(struct ad_season) / 8), 8);
+    n = ad_detect_seg_add(seg, n, max, off, f, 4);
+    return ad_detect_seg_add(seg, n, max, off + (size_t)f * 4, u, 4);
+}
+
+bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week, s->mad_flat};
+    const float *f = day_arr(s);
+
+    if (!ad_detect_finite(fixed, 5) || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
+        s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
+        return false;
+    for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
+        if (!isfinite(f[i]))
+            return false;
+    return true;
+}
+
+/* ---- the "seasonal" detector -------------------------------------------- */
+
+static int s_check(const struct ad_detect_params *p, char *err, size_t errlen)
+{
+    if (p->seasonal.day_bins < 24 || p->seasonal.day_bins > 1440 ||
+        p->seasonal.utc_offset_s < -14 * 3600 || p->seasonal.utc_offset_s > 14 * 3600 ||
+        !(p->seasonal.threshold > 0) || !isfinite(p->seasonal.threshold)) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "seasonal: day_bins must be 24..1440, utc offset within +-14h, threshold > 0");
+        return AD_EINVAL;
+    }
+    return 0;
+}
+
+static size_t s_size(const struct ad_detect_params *p)
+{
+    return ad_season_size(p);
+}
+
+static void s_init(void *state, const struct ad_detect_params *p)
+{
+    ad_season_init(state, p);
+}
+
+static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                   struct ad_detect_result *out)
+{
+    struct ad_season *s = state;
+    double e, sig, thr = p->seasonal.threshold;
+
+    if (ad_season_predict(s, p, t_us, &e, &sig)) {
+        double z = (x - e) / sig;
+        out->scored = true;
+        out->raw = fabs(z);
+        out->score = ad_detect_tail_score(z);
+        out->expected = e;
+        out->lower = e - thr * sig;
+        out->upper = e + thr * sig;
+        out->is_anomaly = fabs(z) > thr;
+        if (out->is_anomaly) {
+            /* Normal in range for the series, wrong for its time: seasonal. */
+            bool in_range = fabs(x - s->level) < 3 * 1.2533 * s->mad_flat;
+            out->kind = in_range ? AD_KIND_SEASONAL : z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP;
+        }
+    }
+    ad_season_learn(s, p, t_us, x, 4.0);
+}
+
+static size_t s_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
+{
+    return ad_season_segs(p, s, 0, max);
+}
+
+static bool s_valid(const void *state, const struct ad_detect_params *p)
+{
+    return ad_season_valid(state, p);
+}
+
+const struct ad_detect_ops ad_detect_seasonal_ops = {
+    "seasonal", AD_DET_SEASONAL, 1, s_check, s_size, s_init, s_step, s_segs, s_valid};
