@@ -73,6 +73,7 @@ struct ad_detect_params {
     } change;
     struct {
         double sensitivity; /* 0..100, higher = more alerts */
+        double event_score; /* score of a change finding (internal; 0.75) */
     } autod;
     bool likelihood; /* follow the detector with the anomaly-likelihood stage */
 };

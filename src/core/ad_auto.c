@@ -16,12 +16,14 @@
 
 #define ERR_ALPHA 0.01
 #define SEASON_WIN 0.85 /* the seasonal baseline must be this much better */
-#define EVENT_SCORE 0.75
+#define Q99_GAUSS 2.5758
+#define Q_RATE 0.05
 #define SCORE_AT_50 0.56 /* the harness's best threshold (docs/detection.md) */
 
 struct auto_state {
     uint64_t n;
     double err_rob, err_sea; /* running mean |error| of each baseline */
+    double q99;              /* running 99th percentile of |z| (the series' own tail) */
     struct ad_change c;
     struct ad_likelihood lk;
 };
@@ -81,6 +83,7 @@ static void a_init(void *state, const struct ad_detect_params *p)
 
     a->n = 0;
     a->err_rob = a->err_sea = 0;
+    a->q99 = Q99_GAUSS;
     ad_change_init(&a->c);
     ad_likelihood_init(&a->lk);
     ad_season_init(season_of(state), p);
@@ -97,16 +100,18 @@ static void track_err(double *m, double r)
 
 /* Picks the baseline; false when neither is warm. */
 static bool baseline(struct auto_state *a, void *state, const struct ad_detect_params *p,
-                     int64_t t_us, double x, double *e, double *sig, bool *seasonal)
+                     int64_t t_us, double x, double *e, double *sig, bool *seasonal, bool *robust_ok,
+                     double *rmed)
 {
     double er = 0, sr = 0, es = 0, ss = 0;
-    bool rok = ad_robust_win_stats(robust_of(state, p), p->robust.window, &er, &sr);
+    bool rok = *robust_ok = ad_robust_win_stats(robust_of(state, p), p->robust.window, &er, &sr);
     bool sok = ad_season_predict(season_of(state), p, t_us, &es, &ss);
 
     if (rok && sok) {
         track_err(&a->err_rob, x - er);
         track_err(&a->err_sea, x - es);
     }
+    *rmed = er;
     *seasonal = sok && a->err_sea < SEASON_WIN * a->err_rob;
     if (*seasonal) {
         *e = es;
@@ -119,14 +124,30 @@ static bool baseline(struct auto_state *a, void *state, const struct ad_detect_p
 }
 
 static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                  double absdev)
+                  const double *rmed)
 {
     struct auto_state *a = state;
 
     if (ad_change_in_flat(&a->c))
         return;
-    ad_robust_win_add(robust_of(state, p), p->robust.window, x, absdev);
+    ad_robust_win_add(robust_of(state, p), p->robust.window, x, rmed);
     ad_season_learn(season_of(state), p, t_us, x, 4.0);
+}
+
+/* z deflated by the series' own tail: when the 99th percentile of |z| is
+ * above the Gaussian one (heavy tails, skew), every z is scaled down by the
+ * ratio, so that the score means "rare for this series". The percentile is
+ * tracked by stochastic gradient on the pinball loss, each update clipped. */
+static double tail_adjust(struct auto_state *a, double z)
+{
+    double az = fabs(z), q = a->q99, adj = q > Q99_GAUSS ? z * Q99_GAUSS / q : z;
+
+    if (az > 3 * q)
+        az = 3 * q;
+    a->q99 += Q_RATE * (az > q ? 0.99 : -0.01);
+    if (a->q99 < 0.5)
+        a->q99 = 0.5;
+    return adj;
 }
 
 static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, double x)
@@ -146,42 +167,44 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
                    struct ad_detect_result *out)
 {
     struct auto_state *a = state;
-    double e = 0, sig = 1, z, delta, stat, ls, thr = threshold_of(p->autod.sensitivity);
-    bool seasonal;
+    double e = 0, sig = 1, z, zt, ls, rmed = 0, thr = threshold_of(p->autod.sensitivity);
+    struct ad_change_out o;
+    bool seasonal, rok;
     int ev;
 
     a->n++;
-    if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal)) {
-        ad_change_feed(&a->c, p, x, 0, 0, &delta, &stat);
-        learn(state, p, t_us, x, -1);
+    if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal, &rok, &rmed)) {
+        ad_change_feed(&a->c, p, x, 0, 0, &o);
+        learn(state, p, t_us, x, NULL);
         return;
     }
     z = (x - e) / sig;
-    ev = ad_change_feed(&a->c, p, x, x - e, z, &delta, &stat);
-    ls = ad_likelihood_update(&a->lk, fabs(z));
+    ev = ad_change_feed(&a->c, p, x, x - e, z, &o);
+    zt = tail_adjust(a, z);
+    ls = ad_likelihood_update(&a->lk, fabs(zt));
     out->scored = true;
     out->raw = fabs(z);
     out->expected = e;
     out->lower = e - p->robust.threshold * sig;
     out->upper = e + p->robust.threshold * sig;
-    out->score = ad_detect_tail_score(z);
+    out->score = ad_detect_tail_score(zt);
     if (ls > out->score)
         out->score = ls;
-    if (ev != AD_CHANGE_NONE && out->score < EVENT_SCORE)
-        out->score = EVENT_SCORE;
+    if (ev != AD_CHANGE_NONE && out->score < p->autod.event_score)
+        out->score = p->autod.event_score;
     out->is_anomaly = out->score >= thr;
     if (out->is_anomaly || ev != AD_CHANGE_NONE)
         out->kind = kind_of(ev, z, seasonal, season_of(state), x);
     if (ev == AD_CHANGE_SHIFT) {
-        ad_robust_win_shift(robust_of(state, p), p->robust.window, delta);
-        ad_season_shift(season_of(state), delta);
+        ad_robust_win_shift(robust_of(state, p), o.delta, o.run);
+        ad_season_shift(season_of(state), o.delta);
     }
-    learn(state, p, t_us, x, seasonal ? -1 : fabs(x - e));
+    learn(state, p, t_us, x, rok ? &rmed : NULL);
 }
 
 static size_t a_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
 {
-    size_t n = ad_detect_seg_add(s, 0, max, 0, 3, 8), k;
+    size_t n = ad_detect_seg_add(s, 0, max, 0, 4, 8), k;
 
     k = n;
     n = ad_change_segs(s, n, max);
@@ -202,6 +225,7 @@ static bool a_valid(const void *state, const struct ad_detect_params *p)
     void *st = (void *)(uintptr_t)state;
 
     return isfinite(a->err_rob) && isfinite(a->err_sea) && a->err_rob >= 0 && a->err_sea >= 0 &&
+           isfinite(a->q99) && a->q99 > 0 &&
            ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
            ad_season_valid(season_of(st), p) && ad_robust_win_valid(robust_of(st, p), p->robust.window);
 }

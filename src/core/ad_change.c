@@ -71,36 +71,39 @@ static void cusum_side(double *s, double *r, double *cnt, double inc, double res
 }
 
 int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double x, double resid,
-                   double z, double *delta, double *stat)
+                   double z, struct ad_change_out *o)
 {
     double zc = z > Z_CLIP ? Z_CLIP : z < -Z_CLIP ? -Z_CLIP : z, zz, v;
     int ev = feed_flat(c, p, x);
 
     c->n++;
-    *stat = 0;
-    *delta = 0;
+    o->event = ev;
+    o->stat = 0;
+    o->delta = 0;
+    o->run = 0;
     if (ev != AD_CHANGE_NONE || c->flagged_flat)
         return ev;
     cusum_side(&c->spos, &c->rpos, &c->cpos, zc - p->change.k, resid);
     cusum_side(&c->sneg, &c->rneg, &c->cneg, -zc - p->change.k, resid);
-    *stat = (c->spos > c->sneg ? c->spos : c->sneg) / p->change.h;
+    o->stat = (c->spos > c->sneg ? c->spos : c->sneg) / p->change.h;
     if (c->spos > p->change.h || c->sneg > p->change.h) {
         bool up = c->spos > p->change.h;
-        *delta = up ? c->rpos / c->cpos : c->rneg / c->cneg;
+        o->delta = up ? c->rpos / c->cpos : c->rneg / c->cneg;
+        o->run = (uint64_t)(up ? c->cpos : c->cneg);
         c->spos = c->sneg = c->rpos = c->rneg = c->cpos = c->cneg = 0;
         c->var_short = 1;
         c->mean_short = 0;
-        return AD_CHANGE_SHIFT;
+        return o->event = AD_CHANGE_SHIFT;
     }
     zz = z * z > 36 ? 36 : z * z;
     c->mean_short += VAR_ALPHA * (zc - c->mean_short);
     c->var_short += VAR_ALPHA * (zz - c->var_short);
     v = c->var_short - c->mean_short * c->mean_short;
     if (v > p->change.var_ratio * p->change.var_ratio) {
-        *delta = sqrt(v);
+        o->delta = sqrt(v);
         c->var_short = 1;
         c->mean_short = 0;
-        return AD_CHANGE_VARIANCE;
+        return o->event = AD_CHANGE_VARIANCE;
     }
     return AD_CHANGE_NONE;
 }
@@ -165,23 +168,25 @@ static void c_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
                    struct ad_detect_result *out)
 {
     struct change_state *cs = state;
-    double med, sig, delta, stat, absdev = -1;
+    double med = 0, sig;
+    struct ad_change_out o;
+    bool ok = ad_robust_win_stats(&cs->w, p->robust.window, &med, &sig);
     int ev;
     (void)t_us;
 
-    if (ad_robust_win_stats(&cs->w, p->robust.window, &med, &sig)) {
+    if (ok) {
         double z = (x - med) / sig;
-        ev = ad_change_feed(&cs->c, p, x, x - med, z, &delta, &stat);
+        ev = ad_change_feed(&cs->c, p, x, x - med, z, &o);
         out->scored = true;
-        out->raw = stat;
+        out->raw = o.stat;
         out->expected = med;
         out->lower = med - p->robust.threshold * sig;
         out->upper = med + p->robust.threshold * sig;
-        out->score = ad_detect_logp_score(5 * stat);
+        out->score = ad_detect_logp_score(5 * o.stat);
         out->is_anomaly = ev != AD_CHANGE_NONE;
         if (ev == AD_CHANGE_SHIFT) {
             out->kind = AD_KIND_LEVEL_SHIFT;
-            ad_robust_win_shift(&cs->w, p->robust.window, delta);
+            ad_robust_win_shift(&cs->w, o.delta, o.run);
         } else if (ev == AD_CHANGE_VARIANCE) {
             out->kind = AD_KIND_VARIANCE_CHANGE;
         } else if (ev == AD_CHANGE_FLAT) {
@@ -189,12 +194,11 @@ static void c_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         }
         if (out->is_anomaly && out->score < 0.8)
             out->score = 0.8;
-        absdev = fabs(x - med);
     } else {
-        ad_change_feed(&cs->c, p, x, 0, 0, &delta, &stat);
+        ad_change_feed(&cs->c, p, x, 0, 0, &o);
     }
     if (!ad_change_in_flat(&cs->c))
-        ad_robust_win_add(&cs->w, p->robust.window, x, absdev);
+        ad_robust_win_add(&cs->w, p->robust.window, x, ok ? &med : NULL);
 }
 
 static size_t c_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)

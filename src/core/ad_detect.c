@@ -40,6 +40,7 @@ void ad_detect_defaults(struct ad_detect_params *p, int id)
     p->change.var_ratio = 2.5;
     p->change.flat_min = 12;
     p->autod.sensitivity = 50;
+    p->autod.event_score = 0.75;
     p->likelihood = false;
 }
 

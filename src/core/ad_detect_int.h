@@ -28,25 +28,31 @@ size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t o
 void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t base);
 bool ad_detect_finite(const double *v, size_t n);
 
-/* ---- robust window: median and MAD of the last 'window' values ---- */
+/* ---- robust window: the median of the last AD_ROBUST_SHORT values is the
+ * prediction; the band comes from the median of the last 'window' absolute
+ * prediction errors (one-step residuals), so a drifting or seasonal series
+ * is judged by how well its recent past predicts it, not by its spread. */
+#define AD_ROBUST_SHORT 21
 struct ad_robust_win {
-    uint64_t n;    /* values held, <= window */
-    uint64_t head; /* next slot to write */
-    double slow_scale; /* long-run scale, a floor when the MAD collapses */
-    double last;
-    /* then: double ring[window] */
+    uint64_t n, head;   /* values held (<= AD_ROBUST_SHORT), next slot */
+    uint64_t rn, rhead; /* residuals held (<= window), next slot */
+    double slow_scale;  /* long-run scale, a floor when the MAD collapses */
+    double vals[AD_ROBUST_SHORT];
+    /* then: double resid[window] (absolute residuals) */
 };
 size_t ad_robust_win_size(uint32_t window);
 void ad_robust_win_init(struct ad_robust_win *w);
-/* Median and robust sigma (1.4826 MAD, floored) of the held values; false
- * when fewer than 8 values are held. */
+/* The prediction (median of the recent values) and robust sigma (1.4826 x the
+ * median absolute residual, floored); false while fewer than 3 values and 8
+ * residuals are held. */
 bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med,
                          double *sigma);
-/* Adds x; absdev is |x - median| when known (it feeds the long-run scale),
- * negative otherwise. */
-void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, double absdev);
-/* Adds delta to every held value (a re-baseline after a level shift). */
-void ad_robust_win_shift(struct ad_robust_win *w, uint32_t window, double delta);
+/* Adds x; med is the prediction ad_robust_win_stats() gave for x, or NULL
+ * (then it is computed). */
+void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const double *med);
+/* Adds delta to the held values but the newest 'keep' (a re-baseline after
+ * a level shift whose last 'keep' points are already at the new level). */
+void ad_robust_win_shift(struct ad_robust_win *w, double delta, uint64_t keep);
 size_t ad_robust_win_segs(uint32_t window, struct ad_detect_seg *s, size_t n, size_t max);
 bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window);
 /* The smallest sigma worth dividing by for values around x. */
@@ -94,12 +100,17 @@ struct ad_change {
 };
 enum ad_change_event { AD_CHANGE_NONE = 0, AD_CHANGE_SHIFT, AD_CHANGE_VARIANCE, AD_CHANGE_FLAT };
 void ad_change_init(struct ad_change *c);
+/* What one point told the change finder. */
+struct ad_change_out {
+    int event;    /* enum ad_change_event */
+    double delta; /* shift: new level - old (add it to the baseline); variance: spread ratio */
+    double stat;  /* the larger CUSUM sum over h (a graded score) */
+    uint64_t run; /* shift: points of the run that raised it (already at the new level) */
+};
 /* Feeds one point: x, its residual from the baseline and that residual in
- * sigmas. Returns an event; for a shift, *delta is the new level minus the
- * old (add it to the baseline); for a variance change, *delta is the spread
- * ratio. *stat is the larger CUSUM sum over h (for a graded score). */
+ * sigmas. Returns o->event. */
 int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double x, double resid,
-                   double z, double *delta, double *stat);
+                   double z, struct ad_change_out *o);
 /* True while in a reported flatline (the baseline should not learn). */
 bool ad_change_in_flat(const struct ad_change *c);
 size_t ad_change_segs(struct ad_detect_seg *seg, size_t n, size_t max);

@@ -1,10 +1,12 @@
-/* ad_robust.c - the robust window (median and MAD of the last W values) and
+/* ad_robust.c - the robust window (median prediction, MAD of its errors) and
  * the "robust" detector built on it.
  *
  * The median and the median absolute deviation ignore up to half the window
  * being outliers, so a spike neither moves the baseline nor widens the band.
- * Each point costs O(W): the window is copied and two quickselects run. When
- * the MAD collapses (a series that is mostly one value), the band falls back
+ * The prediction is the median of the last AD_ROBUST_SHORT values (a short
+ * horizon follows drifts and daily swings with little lag), the band the
+ * median absolute one-step error over the last W points. Each point costs
+ * O(W): a copy and a quickselect. When the MAD collapses (a series that is mostly one value), the band falls back
  * on a slow mean absolute deviation, then on a floor relative to the value:
  * a flat series is never a division by zero. */
 #include <math.h>
@@ -18,12 +20,12 @@
 #define MIN_HELD 8
 #define SLOW_ALPHA 0.01
 
-static double *ring(struct ad_robust_win *w)
+static double *resid(struct ad_robust_win *w)
 {
     return (double *)(w + 1);
 }
 
-static const double *cring(const struct ad_robust_win *w)
+static const double *cresid(const struct ad_robust_win *w)
 {
     return (const double *)(w + 1);
 }
@@ -35,10 +37,7 @@ size_t ad_robust_win_size(uint32_t window)
 
 void ad_robust_win_init(struct ad_robust_win *w)
 {
-    w->n = 0;
-    w->head = 0;
-    w->slow_scale = 0;
-    w->last = 0;
+    memset(w, 0, sizeof(*w));
 }
 
 double ad_detect_sigma_floor(double x)
@@ -90,22 +89,25 @@ static double median_of(double *a, size_t n)
     return 0.5 * (lo + hi);
 }
 
+static double value_median(const struct ad_robust_win *w)
+{
+    double buf[AD_ROBUST_SHORT];
+
+    memcpy(buf, w->vals, (size_t)w->n * sizeof(double));
+    return median_of(buf, (size_t)w->n);
+}
+
 bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med,
                          double *sigma)
 {
-    double buf[MAX_WINDOW];
-    size_t n = (size_t)w->n;
-    double m, mad, s;
+    double buf[MAX_WINDOW], m, s;
 
     (void)window;
-    if (n < MIN_HELD)
+    if (w->n < 3 || w->rn < MIN_HELD)
         return false;
-    memcpy(buf, cring(w), n * sizeof(double));
-    m = median_of(buf, n);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = fabs(cring(w)[i] - m);
-    mad = median_of(buf, n);
-    s = 1.4826 * mad;
+    m = value_median(w);
+    memcpy(buf, cresid(w), (size_t)w->rn * sizeof(double));
+    s = 1.4826 * median_of(buf, (size_t)w->rn);
     if (s < 0.5 * w->slow_scale)
         s = 0.5 * w->slow_scale;
     if (s < ad_detect_sigma_floor(m))
@@ -115,41 +117,48 @@ bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double 
     return true;
 }
 
-void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, double absdev)
+void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const double *med)
 {
-    ring(w)[w->head] = x;
-    w->head = (w->head + 1) % window;
-    if (w->n < window)
-        w->n++;
-    w->last = x;
-    if (absdev >= 0 && isfinite(absdev)) {
+    if (w->n >= 3) {
+        double d = fabs(x - (med ? *med : value_median(w)));
+        resid(w)[w->rhead] = d;
+        w->rhead = (w->rhead + 1) % window;
+        if (w->rn < window)
+            w->rn++;
         /* 1.2533 turns a mean absolute deviation into a Gaussian sigma; the
          * update is clipped so that one outlier moves the floor little. */
-        double d = 1.2533 * absdev;
+        d *= 1.2533;
         if (w->slow_scale > 0 && d > 4 * w->slow_scale)
             d = 4 * w->slow_scale;
         w->slow_scale = w->slow_scale == 0 ? d : w->slow_scale + SLOW_ALPHA * (d - w->slow_scale);
     }
+    w->vals[w->head] = x;
+    w->head = (w->head + 1) % AD_ROBUST_SHORT;
+    if (w->n < AD_ROBUST_SHORT)
+        w->n++;
 }
 
-void ad_robust_win_shift(struct ad_robust_win *w, uint32_t window, double delta)
+void ad_robust_win_shift(struct ad_robust_win *w, double delta, uint64_t keep)
 {
-    (void)window;
-    for (size_t i = 0; i < w->n; i++)
-        ring(w)[i] += delta;
+    for (uint64_t k = keep; k < w->n; k++) {
+        uint64_t i = (w->head + AD_ROBUST_SHORT - 1 - k) % AD_ROBUST_SHORT;
+        w->vals[i] += delta;
+    }
 }
 
 size_t ad_robust_win_segs(uint32_t window, struct ad_detect_seg *s, size_t n, size_t max)
 {
-    n = ad_detect_seg_add(s, n, max, 0, 4, 8);
+    n = ad_detect_seg_add(s, n, max, 0, (uint32_t)(sizeof(struct ad_robust_win) / 8), 8);
     return ad_detect_seg_add(s, n, max, sizeof(struct ad_robust_win), window, 8);
 }
 
 bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window)
 {
-    return w->n <= window && w->head < window && (w->n == window || w->head == w->n) &&
-           isfinite(w->slow_scale) && w->slow_scale >= 0 && isfinite(w->last) &&
-           ad_detect_finite(cring(w), window);
+    return w->n <= AD_ROBUST_SHORT && w->head < AD_ROBUST_SHORT &&
+           (w->n == AD_ROBUST_SHORT || w->head == w->n) && w->rn <= window && w->rhead < window &&
+           (w->rn == window || w->rhead == w->rn) && isfinite(w->slow_scale) &&
+           w->slow_scale >= 0 && ad_detect_finite(w->vals, AD_ROBUST_SHORT) &&
+           ad_detect_finite(cresid(w), window);
 }
 
 /* ---- the "robust" detector ---------------------------------------------- */
@@ -180,10 +189,11 @@ static void r_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
                    struct ad_detect_result *out)
 {
     struct ad_robust_win *w = state;
-    double med, sig, thr = p->robust.threshold, absdev = -1;
+    double med = 0, sig, thr = p->robust.threshold;
+    bool ok = ad_robust_win_stats(w, p->robust.window, &med, &sig);
     (void)t_us;
 
-    if (ad_robust_win_stats(w, p->robust.window, &med, &sig)) {
+    if (ok) {
         double z = (x - med) / sig;
         out->scored = true;
         out->raw = fabs(z);
@@ -193,9 +203,8 @@ static void r_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         out->upper = med + thr * sig;
         out->is_anomaly = fabs(z) > thr;
         out->kind = out->is_anomaly ? (z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP) : AD_KIND_NONE;
-        absdev = fabs(x - med);
     }
-    ad_robust_win_add(w, p->robust.window, x, absdev);
+    ad_robust_win_add(w, p->robust.window, x, ok ? &med : NULL);
 }
 
 static size_t r_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
