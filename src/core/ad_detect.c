@@ -36,7 +36,7 @@ void ad_detect_defaults(struct ad_detect_params *p, int id)
     p->seasonal.weekly = true;
     p->seasonal.threshold = 6.0;
     p->change.k = 1.0;
-    p->change.h = 12.0;
+    p->change.h = 16.0;
     p->change.var_ratio = 2.5;
     p->change.flat_min = 12;
     p->autod.sensitivity = 50;
