@@ -16,8 +16,6 @@
 
 #define ERR_ALPHA 0.01
 #define SEASON_WIN 0.85 /* the seasonal baseline must be this much better */
-#define Q99_GAUSS 2.5758
-#define Q_RATE 0.05
 #define SCORE_AT_50 0.56 /* the harness's best threshold (docs/detection.md) */
 
 struct auto_state {
@@ -83,7 +81,7 @@ static void a_init(void *state, const struct ad_detect_params *p)
 
     a->n = 0;
     a->err_rob = a->err_sea = 0;
-    a->q99 = Q99_GAUSS;
+    a->q99 = AD_Q99_GAUSS;
     ad_change_init(&a->c);
     ad_likelihood_init(&a->lk);
     ad_season_init(season_of(state), p);
@@ -134,22 +132,6 @@ static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, d
     ad_season_learn(season_of(state), p, t_us, x, 4.0);
 }
 
-/* z deflated by the series' own tail: when the 99th percentile of |z| is
- * above the Gaussian one (heavy tails, skew), every z is scaled down by the
- * ratio, so that the score means "rare for this series". The percentile is
- * tracked by stochastic gradient on the pinball loss, each update clipped. */
-static double tail_adjust(struct auto_state *a, double z)
-{
-    double az = fabs(z), q = a->q99, adj = q > Q99_GAUSS ? z * Q99_GAUSS / q : z;
-
-    if (az > 3 * q)
-        az = 3 * q;
-    a->q99 += Q_RATE * (az > q ? 0.99 : -0.01);
-    if (a->q99 < 0.5)
-        a->q99 = 0.5;
-    return adj;
-}
-
 static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, double x)
 {
     if (ev == AD_CHANGE_SHIFT)
@@ -180,7 +162,7 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     }
     z = (x - e) / sig;
     ev = ad_change_feed(&a->c, p, x, x - e, z, &o);
-    zt = tail_adjust(a, z);
+    zt = ad_detect_tail_adjust(&a->q99, z);
     ls = ad_likelihood_update(&a->lk, fabs(zt));
     out->scored = true;
     out->raw = fabs(z);

@@ -94,6 +94,18 @@ bool ad_detect_finite(const double *v, size_t n)
     return true;
 }
 
+double ad_detect_tail_adjust(double *q99, double z)
+{
+    double az = fabs(z), q = *q99, adj = q > AD_Q99_GAUSS ? z * AD_Q99_GAUSS / q : z;
+
+    if (az > 3 * q)
+        az = 3 * q;
+    *q99 += 0.05 * (az > q ? 0.99 : -0.01);
+    if (*q99 < 0.5)
+        *q99 = 0.5;
+    return adj;
+}
+
 /* ---- the generic layer --------------------------------------------------- */
 
 int ad_detect_check(const struct ad_detect_params *p, char *err, size_t errlen)
@@ -273,6 +285,7 @@ int ad_detect_restore(void *state, const struct ad_detect_params *p, const uint8
         words |= (uint32_t)buf[6 + b] << (8 * b);
     if (words != total_words(s, n))
         goto err;
+    ad_detect_init(state, p); /* padding between the words reads back as 0 */
     restore_words(state, s, n, buf);
     if (!ops->valid(state, p))
         goto err;

@@ -28,6 +28,14 @@ size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t o
 void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t base);
 bool ad_detect_finite(const double *v, size_t n);
 
+/* z deflated by the series' own tail: while *q99 (the running 99th
+ * percentile of |z|, start it at AD_Q99_GAUSS) is above the Gaussian one
+ * (heavy tails, skew), z is scaled down by the ratio, so that a score means
+ * "rare for this series". Updates *q99 (clipped stochastic gradient on the
+ * pinball loss) and returns the adjusted z. */
+#define AD_Q99_GAUSS 2.5758
+double ad_detect_tail_adjust(double *q99, double z);
+
 /* ---- robust window: the median of the last AD_ROBUST_SHORT values is the
  * prediction; the band comes from the median of the last 'window' absolute
  * prediction errors (one-step residuals), so a drifting or seasonal series
@@ -37,6 +45,7 @@ struct ad_robust_win {
     uint64_t n, head;   /* values held (<= AD_ROBUST_SHORT), next slot */
     uint64_t rn, rhead; /* residuals held (<= window), next slot */
     double slow_scale;  /* long-run scale, a floor when the MAD collapses */
+    double q99;         /* for ad_detect_tail_adjust() (the robust detector's) */
     double vals[AD_ROBUST_SHORT];
     /* then: double resid[window] (absolute residuals) */
 };
@@ -66,6 +75,7 @@ struct ad_season {
     double level;            /* slow mean */
     double mad_day, mad_week; /* mean |residual| with day / day+week terms */
     double mad_flat;          /* mean |x - level| (no seasonal term) */
+    double q99;               /* for ad_detect_tail_adjust() (the seasonal detector's) */
     /* then: float day[bins], float week[168], uint32 day_set[(bins+31)/32],
      * uint32 week_set[6] */
 };

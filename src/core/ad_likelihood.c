@@ -16,6 +16,7 @@
 #define LONG_POINTS 3000.0
 #define WARMUP 64
 #define RAW_CAP 50.0
+#define SD_FLOOR 0.25
 
 void ad_likelihood_init(struct ad_likelihood *lk)
 {
@@ -48,7 +49,9 @@ double ad_likelihood_update(struct ad_likelihood *lk, double raw)
         avg += lk->recent[i];
     avg /= (double)held;
     if (lk->n >= WARMUP) {
-        double sd = sqrt(lk->var), floor = 0.05 * lk->mean > 1e-3 ? 0.05 * lk->mean : 1e-3;
+        /* Raw scores are in sigmas: a spread under a quarter of one is a
+         * series that was flat, not evidence that any change is a wonder. */
+        double sd = sqrt(lk->var), floor = 0.05 * lk->mean > SD_FLOOR ? 0.05 * lk->mean : SD_FLOOR;
         if (sd < floor)
             sd = floor;
         score = ad_detect_logp_score(upper_tail_logp((avg - lk->mean) / sd));

@@ -38,6 +38,7 @@ size_t ad_robust_win_size(uint32_t window)
 void ad_robust_win_init(struct ad_robust_win *w)
 {
     memset(w, 0, sizeof(*w));
+    w->q99 = AD_Q99_GAUSS;
 }
 
 double ad_detect_sigma_floor(double x)
@@ -157,6 +158,7 @@ bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window)
     return w->n <= AD_ROBUST_SHORT && w->head < AD_ROBUST_SHORT &&
            (w->n == AD_ROBUST_SHORT || w->head == w->n) && w->rn <= window && w->rhead < window &&
            (w->rn == window || w->rhead == w->rn) && isfinite(w->slow_scale) &&
+           isfinite(w->q99) && w->q99 >= 0.5 &&
            w->slow_scale >= 0 && ad_detect_finite(w->vals, AD_ROBUST_SHORT) &&
            ad_detect_finite(cresid(w), window);
 }
@@ -197,7 +199,7 @@ static void r_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         double z = (x - med) / sig;
         out->scored = true;
         out->raw = fabs(z);
-        out->score = ad_detect_tail_score(z);
+        out->score = ad_detect_tail_score(ad_detect_tail_adjust(&w->q99, z));
         out->expected = med;
         out->lower = med - thr * sig;
         out->upper = med + thr * sig;

@@ -65,6 +65,7 @@ size_t ad_season_size(const struct ad_detect_params *p)
 void ad_season_init(struct ad_season *s, const struct ad_detect_params *p)
 {
     memset(s, 0, ad_season_size(p));
+    s->q99 = AD_Q99_GAUSS;
 }
 
 static bool bit(const uint32_t *set, uint32_t i)
@@ -243,10 +244,10 @@ size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *se
 
 bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p)
 {
-    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week, s->mad_flat};
+    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week, s->mad_flat, s->q99};
     const float *f = day_arr(s);
 
-    if (!ad_detect_finite(fixed, 5) || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
+    if (!ad_detect_finite(fixed, 6) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
         s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
         return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
@@ -290,7 +291,7 @@ static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         double z = (x - e) / sig;
         out->scored = true;
         out->raw = fabs(z);
-        out->score = ad_detect_tail_score(z);
+        out->score = ad_detect_tail_score(ad_detect_tail_adjust(&s->q99, z));
         out->expected = e;
         out->lower = e - thr * sig;
         out->upper = e + thr * sig;
