@@ -168,6 +168,9 @@ void ad_likelihood_init(struct ad_likelihood *lk);
  * (the same log scale as ad_detect_tail_score()). 0 while warming up. */
 double ad_likelihood_update(struct ad_likelihood *lk, double raw);
 bool ad_likelihood_valid(const struct ad_likelihood *lk);
+/* Forgets the recent scores (each set to the long-run mean): after a
+ * re-baseline, what led up to it is no longer news. */
+void ad_likelihood_forget_recent(struct ad_likelihood *lk);
 
 /* Maps a robust |z| to a score in [0, 1] through the two-sided Gaussian tail
  * probability on a log scale: -log10(p) / (-log10(p) + 5). z = 4 -> 0.46. */

@@ -140,7 +140,7 @@ static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, d
         return AD_KIND_VARIANCE_CHANGE;
     if (ev == AD_CHANGE_FLAT)
         return AD_KIND_FLATLINE;
-    if (seasonal && fabs(x - s->level) < 3 * 1.2533 * s->mad_flat)
+    if (seasonal && fabs(x - s->mean) < 3 * 1.2533 * s->mad_flat)
         return AD_KIND_SEASONAL;
     return z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP;
 }
@@ -178,9 +178,15 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     if (out->is_anomaly || ev != AD_CHANGE_NONE)
         out->kind = kind_of(ev, z, seasonal, season_of(state), x);
     if (ev == AD_CHANGE_SHIFT) {
+        /* The robust window follows any shift; the seasonal level only one
+         * found on its own residuals (a shift found on the robust window's
+         * may be its lag on a daily swing). */
         ad_robust_win_shift(robust_of(state, p), o.delta, o.run);
-        ad_season_shift(season_of(state), o.delta);
+        if (seasonal)
+            ad_season_shift(season_of(state), o.delta);
     }
+    if (ev != AD_CHANGE_NONE)
+        ad_likelihood_forget_recent(&a->lk);
     learn(state, p, t_us, x, rok ? &rmed : NULL);
 }
 

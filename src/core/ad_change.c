@@ -57,6 +57,20 @@ static int feed_flat(struct ad_change *c, const struct ad_detect_params *p, doub
     return AD_CHANGE_NONE;
 }
 
+/* The median of the last k residuals (the size of a shift: robust to the
+ * few points of the run that came before it). */
+static double recent_median(const struct ad_change *c, size_t k)
+{
+    double v[AD_CHANGE_RECENT], t;
+
+    for (size_t i = 0; i < k; i++)
+        v[i] = c->recent[(c->n - i) % AD_CHANGE_RECENT];
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--)
+            t = v[j], v[j] = v[j - 1], v[j - 1] = t;
+    return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
+}
+
 static void cusum_side(double *s, double *r, double *cnt, double inc, double resid)
 {
     *s += inc;
@@ -83,19 +97,22 @@ int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double
     o->run = 0;
     if (ev != AD_CHANGE_NONE || c->flagged_flat)
         return ev;
+    c->recent[c->n % AD_CHANGE_RECENT] = resid;
     cusum_side(&c->spos, &c->rpos, &c->cpos, zc - p->change.k, resid);
     cusum_side(&c->sneg, &c->rneg, &c->cneg, -zc - p->change.k, resid);
     o->stat = (c->spos > c->sneg ? c->spos : c->sneg) / p->change.h;
     if (c->spos > p->change.h || c->sneg > p->change.h) {
         bool up = c->spos > p->change.h;
-        o->delta = up ? c->rpos / c->cpos : c->rneg / c->cneg;
         o->run = (uint64_t)(up ? c->cpos : c->cneg);
+        if (o->run > AD_CHANGE_RECENT)
+            o->run = AD_CHANGE_RECENT;
+        o->delta = recent_median(c, (size_t)o->run);
         c->spos = c->sneg = c->rpos = c->rneg = c->cpos = c->cneg = 0;
         c->var_short = 1;
         c->mean_short = 0;
         return o->event = AD_CHANGE_SHIFT;
     }
-    zz = z * z > 36 ? 36 : z * z;
+    zz = zc * zc;
     c->mean_short += VAR_ALPHA * (zc - c->mean_short);
     c->var_short += VAR_ALPHA * (zz - c->var_short);
     v = c->var_short - c->mean_short * c->mean_short;

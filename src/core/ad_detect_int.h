@@ -72,9 +72,11 @@ struct ad_season {
     uint64_t n;
     int64_t first_t, last_t; /* microseconds */
     double step_s;           /* typical spacing of points, seconds */
-    double level;            /* slow mean */
+    double base;             /* the first value: bins are relative to it */
+    double level;            /* slow drift of the deseasonalised series, from 0 */
+    double mean;             /* slow mean of the values (the flat model) */
     double mad_day, mad_week; /* mean |residual| with day / day+week terms */
-    double mad_flat;          /* mean |x - level| (no seasonal term) */
+    double mad_flat;          /* mean |x - mean| (no seasonal term) */
     double q99;               /* for ad_detect_tail_adjust() (the seasonal detector's) */
     /* then: float day[bins], float week[168], uint32 day_set[(bins+31)/32],
      * uint32 week_set[6] */
@@ -97,6 +99,7 @@ size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *se
 bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p);
 
 /* ---- change finder: CUSUM level shifts, variance changes, flatlines ---- */
+#define AD_CHANGE_RECENT 8
 struct ad_change {
     uint64_t n;
     double spos, sneg;       /* CUSUM sums of clipped z */
@@ -107,6 +110,7 @@ struct ad_change {
     double flat_run, flat_max; /* current run of equal values, longest normal run */
     double last;
     double flagged_flat;     /* 1 while the current run has been reported */
+    double recent[AD_CHANGE_RECENT]; /* the last residuals, by n */
 };
 enum ad_change_event { AD_CHANGE_NONE = 0, AD_CHANGE_SHIFT, AD_CHANGE_VARIANCE, AD_CHANGE_FLAT };
 void ad_change_init(struct ad_change *c);

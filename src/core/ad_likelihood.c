@@ -77,3 +77,9 @@ bool ad_likelihood_valid(const struct ad_likelihood *lk)
             return false;
     return true;
 }
+
+void ad_likelihood_forget_recent(struct ad_likelihood *lk)
+{
+    for (size_t i = 0; i < AD_LIK_SHORT; i++)
+        lk->recent[i] = lk->mean;
+}

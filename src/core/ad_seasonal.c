@@ -115,7 +115,7 @@ bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params 
     phases(p, t_us, &db, &wh);
     if (!bit(day_set(s, p), db))
         return false;
-    *expected = s->level + day_arr(s)[db];
+    *expected = s->base + s->level + day_arr(s)[db];
     mad = s->mad_day;
     if (use_week(s, p, t_us, wh)) {
         *expected += week_arr(s, p)[wh];
@@ -149,9 +149,9 @@ static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, 
                          double x, uint32_t db, uint32_t wh)
 {
     bool dset = bit(day_set(s, p), db);
-    double e_day = s->level + day_arr(s)[db];
+    double e_day = s->base + s->level + day_arr(s)[db];
 
-    ewma_abs(&s->mad_flat, x - s->level, 6);
+    ewma_abs(&s->mad_flat, x - s->mean, 6);
     if (!dset || age_days(s, t_us) < 1.0)
         return;
     ewma_abs(&s->mad_day, x - e_day, 6);
@@ -171,7 +171,8 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
     phases(p, t_us, &db, &wh);
     if (s->n == 0) {
         s->first_t = t_us;
-        s->level = x;
+        s->base = x;
+        s->mean = x;
     } else if (t_us > s->last_t) {
         double dt = (double)(t_us - s->last_t) / 1e6;
         s->step_s = s->step_s == 0 ? dt : s->step_s + 0.05 * (dt - s->step_s);
@@ -186,23 +187,31 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         hits_day = 1;
     if (hits_hour < 1)
         hits_hour = 1;
-    if (p->seasonal.weekly && bit(week_set(s, p), wh))
+    /* The week term takes part only once it is in use: before that it
+     * learns what the day term leaves, and the day term ignores it. */
+    if (use_week(s, p, t_us, wh))
         wterm = week[wh];
-    /* The level: a deseasonalised mean over about a day. */
+    /* The level: a drift of the deseasonalised series over about a day,
+     * from 0; the bins hold values relative to the first one (base), so no
+     * bin learns against a level that was still settling. */
     a_lvl = step / DAY_S;
     if (a_lvl > 0.05)
         a_lvl = 0.05;
-    if (a_lvl < 1.0 / (double)(s->n + 1))
-        a_lvl = 1.0 / (double)(s->n + 1);
-    {
-        double dterm = bit(ds, db) ? day[db] : 0;
-        s->level += a_lvl * clipped(x - dterm - wterm - s->level, lim);
-    }
+    s->mean += (a_lvl > 1.0 / (double)(s->n + 1) ? a_lvl : 1.0 / (double)(s->n + 1)) *
+               (x - s->mean);
+    x -= s->base;
+    if (bit(ds, db))
+        s->level += a_lvl * clipped(x - day[db] - wterm - s->level, lim);
     if (!bit(ds, db)) {
         day[db] = (float)(x - s->level - wterm);
         ds[db / 32] |= 1u << (db % 32);
     } else {
-        day[db] += (float)(DAY_RATE / hits_day * clipped(x - s->level - wterm - day[db], lim));
+        /* The first days average (each bin is about once a day), then the
+         * rate settles at DAY_RATE per day. */
+        double days = floor(age_days(s, t_us)), rate = 1.0 / (days + 1.0);
+        if (rate < DAY_RATE)
+            rate = DAY_RATE;
+        day[db] += (float)(rate / hits_day * clipped(x - s->level - wterm - day[db], lim));
     }
     if (p->seasonal.weekly && s->n > 0 && age_days(s, t_us) >= 1.0) {
         uint32_t *ws = week_set(s, p);
@@ -244,10 +253,11 @@ size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *se
 
 bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p)
 {
-    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week, s->mad_flat, s->q99};
+    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week,
+                            s->mad_flat, s->q99,  s->base,    s->mean};
     const float *f = day_arr(s);
 
-    if (!ad_detect_finite(fixed, 6) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
+    if (!ad_detect_finite(fixed, 8) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
         s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
         return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
@@ -298,7 +308,7 @@ static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         out->is_anomaly = fabs(z) > thr;
         if (out->is_anomaly) {
             /* Normal in range for the series, wrong for its time: seasonal. */
-            bool in_range = fabs(x - s->level) < 3 * 1.2533 * s->mad_flat;
+            bool in_range = fabs(x - s->mean) < 3 * 1.2533 * s->mad_flat;
             out->kind = in_range ? AD_KIND_SEASONAL : z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP;
         }
     }
