@@ -23,6 +23,7 @@
 struct config {
     const char *name;
     struct ad_detect_params p;
+    int64_t tumble_us; /* > 0: score tumbling-window means, as the pipeline's windows do */
 };
 
 /* --set NAME=VALUE overrides for the detectors' parameters (tuning). */
@@ -76,6 +77,13 @@ static int make_configs(struct config *c)
     c[n].name = "welford(learn=true)";
     ad_detect_defaults(&c[n].p, AD_DET_WELFORD);
     c[n++].p.welford.learn_anomalies = true;
+    for (int learn = 0; learn <= 1; learn++) {
+        c[n].name = learn ? "welford(1h mean, learn=true)" : "welford(1h mean, learn=false)";
+        ad_detect_defaults(&c[n].p, AD_DET_WELFORD);
+        c[n].p.welford.learn_anomalies = learn != 0;
+        c[n].p.welford.min_samples = 24;
+        c[n++].tumble_us = 3600 * (int64_t)1000000;
+    }
     c[n].name = "welford(learn=true)+likelihood";
     ad_detect_defaults(&c[n].p, AD_DET_WELFORD);
     c[n].p.welford.learn_anomalies = true;
@@ -91,7 +99,7 @@ static int make_configs(struct config *c)
     ad_detect_defaults(&c[n++].p, AD_DET_CHANGE);
     c[n].name = "auto";
     ad_detect_defaults(&c[n++].p, AD_DET_AUTO);
-    for (int i = 5; i < n; i++)
+    for (int i = 7; i < n; i++)
         if (apply_sets(&c[i].p) != 0)
             return -1;
     return n;
@@ -104,14 +112,46 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Scores every point of s with detector p into out; returns the seconds. */
-static double run_series(const struct ad_detect_params *p, void *state,
-                         const struct q_series *s, double *out)
+/* Scores the means of tumbling windows of c->tumble_us: a window's score
+ * lands on its last point (it closes there), the others score 0. */
+static void run_tumbling(const struct config *c, void *state, const struct q_series *s,
+                         double *out)
 {
+    struct ad_detect_result r;
+    int64_t win = INT64_MIN;
+    double sum = 0;
+    size_t cnt = 0;
+
+    for (size_t i = 0; i <= s->n; i++) {
+        int64_t w = i < s->n ? s->t_us[i] / c->tumble_us : INT64_MAX;
+        if (w != win && cnt > 0) {
+            ad_detect_step(state, &c->p, win * c->tumble_us, sum / (double)cnt, &r);
+            out[i - 1] = r.scored ? r.score : 0;
+            sum = 0;
+            cnt = 0;
+        }
+        if (i == s->n)
+            break;
+        win = w;
+        sum += s->v[i];
+        cnt++;
+        out[i] = 0;
+    }
+}
+
+/* Scores every point of s with detector c into out; returns the seconds. */
+static double run_series(const struct config *c, void *state, const struct q_series *s,
+                         double *out)
+{
+    const struct ad_detect_params *p = &c->p;
     double t0 = now_s();
     struct ad_detect_result r;
 
     ad_detect_init(state, p);
+    if (c->tumble_us > 0) {
+        run_tumbling(c, state, s, out);
+        return now_s() - t0;
+    }
     for (size_t i = 0; i < s->n; i++) {
         ad_detect_step(state, p, s->t_us[i], s->v[i], &r);
         out[i] = r.scored ? r.score : 0;
@@ -163,7 +203,7 @@ static int evaluate(const struct config *c, const struct q_series *all, size_t n
         double *out = bufs[i] = malloc(all[i].n * sizeof(double));
         if (!out)
             goto err;
-        secs += run_series(&c->p, state, &all[i], out);
+        secs += run_series(c, state, &all[i], out);
         points += all[i].n;
         sc[i] = (struct q_scored){all[i].n, out, all[i].nwin, all[i].lo, all[i].hi};
     }
@@ -205,8 +245,8 @@ int main(int argc, char **argv)
     uint64_t seeds[MAX_SEEDS];
     int nseeds = 0, verbose = 0, nc, best_w = -1;
     const char *only = NULL;
-    struct config cfg[16];
-    struct result res[16];
+    struct config cfg[20];
+    struct result res[20];
     struct q_corpus corp[MAX_SEEDS];
     struct q_series *all;
     size_t ns = 0;
@@ -254,6 +294,7 @@ int main(int argc, char **argv)
             printf(" %7.7s", q_type_name(t));
         printf(" %5s %6s %6s\n", "cleanFP", "bytes", "ns/pt");
     }
+    memset(cfg, 0, sizeof(cfg));
     nc = make_configs(cfg);
     if (nc < 0) {
         fprintf(stderr, "bad --set\n");

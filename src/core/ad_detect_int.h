@@ -46,8 +46,10 @@ struct ad_robust_win {
     uint64_t rn, rhead; /* residuals held (<= window), next slot */
     double slow_scale;  /* long-run scale, a floor when the MAD collapses */
     double q99;         /* for ad_detect_tail_adjust() (the robust detector's) */
-    double vals[AD_ROBUST_SHORT];
-    /* then: double resid[window] (absolute residuals) */
+    double vals[AD_ROBUST_SHORT];   /* ring, by arrival */
+    double vsorted[AD_ROBUST_SHORT]; /* the same n values, ascending */
+    /* then: float resid[window] (ring of absolute residuals), float
+     * rsorted[window] (the same rn values, ascending) */
 };
 size_t ad_robust_win_size(uint32_t window);
 void ad_robust_win_init(struct ad_robust_win *w);

@@ -6,9 +6,11 @@
  * The prediction is the median of the last AD_ROBUST_SHORT values (a short
  * horizon follows drifts and daily swings with little lag), the band the
  * median absolute one-step error over the last W points. Each point costs
- * O(W): a copy and a quickselect. When the MAD collapses (a series that is mostly one value), the band falls back
+ * O(W) at worst (memmoves in two sorted arrays). When the MAD collapses (a
+ * series that is mostly one value), the band falls back
  * on a slow mean absolute deviation, then on a floor relative to the value:
  * a flat series is never a division by zero. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,19 +22,20 @@
 #define MIN_HELD 8
 #define SLOW_ALPHA 0.01
 
-static double *resid(struct ad_robust_win *w)
+static float *resid(const struct ad_robust_win *w, uint32_t window)
 {
-    return (double *)(w + 1);
+    (void)window;
+    return (float *)(void *)((char *)(uintptr_t)w + sizeof(*w));
 }
 
-static const double *cresid(const struct ad_robust_win *w)
+static float *rsorted(const struct ad_robust_win *w, uint32_t window)
 {
-    return (const double *)(w + 1);
+    return resid(w, window) + window;
 }
 
 size_t ad_robust_win_size(uint32_t window)
 {
-    return sizeof(struct ad_robust_win) + (size_t)window * sizeof(double);
+    return sizeof(struct ad_robust_win) + AD_ALIGN8((size_t)window * 2 * sizeof(float));
 }
 
 void ad_robust_win_init(struct ad_robust_win *w)
@@ -46,69 +49,53 @@ double ad_detect_sigma_floor(double x)
     return 1e-9 * fabs(x) + 1e-12;
 }
 
-/* The k-th smallest of a[0..n) (a is reordered so that a[0..k) <= a[k]).
- * A three-way partition keeps runs of equal values linear. */
-static double select_kth(double *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-
-    while (lo < hi) {
-        double pv = a[lo + (hi - lo) / 2], t;
-        size_t lt = lo, i = lo, gt = hi + 1;
-
-        while (i < gt) {
-            if (a[i] < pv) {
-                t = a[lt], a[lt] = a[i], a[i] = t;
-                lt++, i++;
-            } else if (a[i] > pv) {
-                gt--;
-                t = a[gt], a[gt] = a[i], a[i] = t;
-            } else {
-                i++;
-            }
-        }
-        if (k < lt)
-            hi = lt - 1;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return pv;
+/* Sorted arrays kept in step with their rings: a point costs two binary
+ * searches and two short memmoves, no data-dependent branching per element
+ * (a quickselect per point spent most of its time in mispredictions). */
+#define SORTED_FNS(T, name)                                                                        \
+    static size_t name##_lower(const T *a, size_t n, T v)                                          \
+    {                                                                                              \
+        size_t lo = 0, hi = n;                                                                     \
+        while (lo < hi) {                                                                          \
+            size_t mid = lo + (hi - lo) / 2;                                                       \
+            if (a[mid] < v)                                                                        \
+                lo = mid + 1;                                                                      \
+            else                                                                                   \
+                hi = mid;                                                                          \
+        }                                                                                          \
+        return lo;                                                                                 \
+    }                                                                                              \
+    /* Replaces one occurrence of old (present) by v in a[0..n), or appends v \
+     * when old is NULL; a stays sorted. */                                                        \
+    static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
+    {                                                                                              \
+        size_t at;                                                                                 \
+        if (old) {                                                                                 \
+            size_t i = name##_lower(a, n, *old);                                                   \
+            memmove(a + i, a + i + 1, (n - i - 1) * sizeof(T));                                   \
+            n--;                                                                                   \
+        }                                                                                          \
+        at = name##_lower(a, n, v);                                                                \
+        memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                         \
+        a[at] = v;                                                                                 \
+    }                                                                                              \
+    static double name##_median(const T *a, size_t n)                                              \
+    {                                                                                              \
+        return n % 2 ? (double)a[n / 2] : 0.5 * ((double)a[n / 2 - 1] + (double)a[n / 2]);         \
     }
-    return a[k];
-}
 
-static double median_of(double *a, size_t n)
-{
-    double hi = select_kth(a, n, n / 2);
-    if (n % 2)
-        return hi;
-    /* the largest of the lower half: after selection, a[0..n/2) <= hi */
-    double lo = a[0];
-    for (size_t i = 1; i < n / 2; i++)
-        if (a[i] > lo)
-            lo = a[i];
-    return 0.5 * (lo + hi);
-}
-
-static double value_median(const struct ad_robust_win *w)
-{
-    double buf[AD_ROBUST_SHORT];
-
-    memcpy(buf, w->vals, (size_t)w->n * sizeof(double));
-    return median_of(buf, (size_t)w->n);
-}
+SORTED_FNS(double, dsort)
+SORTED_FNS(float, fsort)
 
 bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med,
                          double *sigma)
 {
-    double buf[MAX_WINDOW], m, s;
+    double m, s;
 
-    (void)window;
     if (w->n < 3 || w->rn < MIN_HELD)
         return false;
-    m = value_median(w);
-    memcpy(buf, cresid(w), (size_t)w->rn * sizeof(double));
-    s = 1.4826 * median_of(buf, (size_t)w->rn);
+    m = dsort_median(w->vsorted, (size_t)w->n);
+    s = 1.4826 * fsort_median(rsorted(w, window), (size_t)w->rn);
     if (s < 0.5 * w->slow_scale)
         s = 0.5 * w->slow_scale;
     if (s < ad_detect_sigma_floor(m))
@@ -121,8 +108,13 @@ bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double 
 void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const double *med)
 {
     if (w->n >= 3) {
-        double d = fabs(x - (med ? *med : value_median(w)));
-        resid(w)[w->rhead] = d;
+        double d = fabs(x - (med ? *med : dsort_median(w->vsorted, (size_t)w->n)));
+        float *ring = resid(w, window), f = (float)d;
+        if (!isfinite(f))
+            f = FLT_MAX;
+        fsort_replace(rsorted(w, window), (size_t)w->rn, w->rn == window ? &ring[w->rhead] : NULL,
+                      f);
+        ring[w->rhead] = f;
         w->rhead = (w->rhead + 1) % window;
         if (w->rn < window)
             w->rn++;
@@ -133,6 +125,7 @@ void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const
             d = 4 * w->slow_scale;
         w->slow_scale = w->slow_scale == 0 ? d : w->slow_scale + SLOW_ALPHA * (d - w->slow_scale);
     }
+    dsort_replace(w->vsorted, (size_t)w->n, w->n == AD_ROBUST_SHORT ? &w->vals[w->head] : NULL, x);
     w->vals[w->head] = x;
     w->head = (w->head + 1) % AD_ROBUST_SHORT;
     if (w->n < AD_ROBUST_SHORT)
@@ -143,14 +136,37 @@ void ad_robust_win_shift(struct ad_robust_win *w, double delta, uint64_t keep)
 {
     for (uint64_t k = keep; k < w->n; k++) {
         uint64_t i = (w->head + AD_ROBUST_SHORT - 1 - k) % AD_ROBUST_SHORT;
+        double old = w->vals[i];
         w->vals[i] += delta;
+        dsort_replace(w->vsorted, (size_t)w->n, &old, w->vals[i]);
     }
 }
+
+/* Whether sorted[0..n) is ring[0..n) in ascending order (a restore check). */
+#define SORTED_CHECK(T, name)                                                                      \
+    static bool name##_matches(const T *ring, const T *sorted, size_t n)                           \
+    {                                                                                              \
+        T tmp[MAX_WINDOW];                                                                         \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            if (!isfinite(ring[i]) || (i > 0 && !(sorted[i - 1] <= sorted[i])))                    \
+                return false;                                                                      \
+            tmp[i] = ring[i];                                                                      \
+        }                                                                                          \
+        for (size_t i = 1; i < n; i++)                                                             \
+            for (size_t j = i; j > 0 && tmp[j - 1] > tmp[j]; j--) {                                \
+                T t = tmp[j];                                                                      \
+                tmp[j] = tmp[j - 1];                                                               \
+                tmp[j - 1] = t;                                                                    \
+            }                                                                                      \
+        return n == 0 || memcmp(tmp, sorted, n * sizeof(T)) == 0;                                  \
+    }
+SORTED_CHECK(double, dsort)
+SORTED_CHECK(float, fsort)
 
 size_t ad_robust_win_segs(uint32_t window, struct ad_detect_seg *s, size_t n, size_t max)
 {
     n = ad_detect_seg_add(s, n, max, 0, (uint32_t)(sizeof(struct ad_robust_win) / 8), 8);
-    return ad_detect_seg_add(s, n, max, sizeof(struct ad_robust_win), window, 8);
+    return ad_detect_seg_add(s, n, max, sizeof(struct ad_robust_win), 2 * window, 4);
 }
 
 bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window)
@@ -158,9 +174,9 @@ bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window)
     return w->n <= AD_ROBUST_SHORT && w->head < AD_ROBUST_SHORT &&
            (w->n == AD_ROBUST_SHORT || w->head == w->n) && w->rn <= window && w->rhead < window &&
            (w->rn == window || w->rhead == w->rn) && isfinite(w->slow_scale) &&
-           isfinite(w->q99) && w->q99 >= 0.5 &&
-           w->slow_scale >= 0 && ad_detect_finite(w->vals, AD_ROBUST_SHORT) &&
-           ad_detect_finite(cresid(w), window);
+           isfinite(w->q99) && w->q99 >= 0.5 && w->slow_scale >= 0 &&
+           dsort_matches(w->vals, w->vsorted, (size_t)w->n) &&
+           fsort_matches(resid(w, window), rsorted(w, window), (size_t)w->rn);
 }
 
 /* ---- the "robust" detector ---------------------------------------------- */
