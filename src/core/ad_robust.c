@@ -70,10 +70,12 @@ double ad_detect_sigma_floor(double x)
     static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
     {                                                                                              \
         size_t at;                                                                                 \
-        if (old) {                                                                                 \
+        if (old && n > 0) {                                                                        \
             size_t i = name##_lower(a, n, *old);                                                   \
-            memmove(a + i, a + i + 1, (n - i - 1) * sizeof(T));                                   \
+            if (i >= n)                                                                            \
+                i = n - 1; /* not found: cannot happen while the arrays agree */                   \
             n--;                                                                                   \
+            memmove(a + i, a + i + 1, (n - i) * sizeof(T));                                        \
         }                                                                                          \
         at = name##_lower(a, n, v);                                                                \
         memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                         \
