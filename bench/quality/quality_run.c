@@ -8,6 +8,7 @@
  *
  * Several --seed options pool their corpora (default: seeds 2 and 3; seed 1
  * is the one the defaults were tuned on, see docs/detection.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,7 @@ static void run_tumbling(const struct config *c, void *state, const struct q_ser
 
 /* Scores every point of s with detector c into out; returns the seconds. */
 static double run_series(const struct config *c, void *state, const struct q_series *s,
-                         double *out)
+                         double *out, double *decided)
 {
     const struct ad_detect_params *p = &c->p;
     double t0 = now_s();
@@ -150,17 +151,21 @@ static double run_series(const struct config *c, void *state, const struct q_ser
     ad_detect_init(state, p);
     if (c->tumble_us > 0) {
         run_tumbling(c, state, s, out);
+        for (size_t i = 0; i < s->n; i++)
+            decided[i] = -1; /* not measured */
         return now_s() - t0;
     }
     for (size_t i = 0; i < s->n; i++) {
         ad_detect_step(state, p, s->t_us[i], s->v[i], &r);
         out[i] = r.scored ? r.score : 0;
+        decided[i] = r.is_anomaly ? 1 : 0;
     }
     return now_s() - t0;
 }
 
 struct result {
     double prof[3], thr[3], type_score[Q_TYPE_COUNT], ns_per_point;
+    double decided; /* standard profile with the detector's own is_anomaly */
     size_t clean_fp, bytes;
 };
 
@@ -191,25 +196,32 @@ static int evaluate(const struct config *c, const struct q_series *all, size_t n
                     struct result *res, int verbose)
 {
     struct q_scored *sc = calloc(ns, sizeof(*sc));
-    double **bufs = calloc(ns, sizeof(*bufs));
+    double **bufs = calloc(ns, sizeof(*bufs)), **dec = calloc(ns, sizeof(*dec));
+    struct q_scored *dsc = calloc(ns, sizeof(*dsc));
     size_t bytes = ad_detect_size(&c->p), points = 0;
     void *state = aligned_alloc(8, bytes);
     double secs = 0;
     int rc = -1;
 
-    if (!sc || !bufs || !state)
+    if (!sc || !bufs || !dec || !dsc || !state)
         goto err;
     for (size_t i = 0; i < ns; i++) {
         double *out = bufs[i] = malloc(all[i].n * sizeof(double));
-        if (!out)
+        double *d = dec[i] = malloc(all[i].n * sizeof(double));
+        if (!out || !d)
             goto err;
-        secs += run_series(c, state, &all[i], out);
+        secs += run_series(c, state, &all[i], out, d);
         points += all[i].n;
         sc[i] = (struct q_scored){all[i].n, out, all[i].nwin, all[i].lo, all[i].hi};
+        dsc[i] = (struct q_scored){all[i].n, d, all[i].nwin, all[i].lo, all[i].hi};
     }
     for (int k = 0; k < 3; k++)
         res->prof[k] = q_sweep(sc, ns, &q_profiles[k], &res->thr[k]);
     per_type(sc, all, ns, res->thr[0], res);
+    {
+        double null, perfect, raw = q_total(dsc, ns, &q_profiles[0], 0.5, &null, &perfect);
+        res->decided = ns && dec[0][0] < 0 ? NAN : q_normalize(raw, null, perfect);
+    }
     res->bytes = bytes;
     res->ns_per_point = secs * 1e9 / (double)points;
     if (verbose) {
@@ -222,10 +234,15 @@ static int evaluate(const struct config *c, const struct q_series *all, size_t n
     }
     rc = 0;
 err:
-    if (bufs)
-        for (size_t i = 0; i < ns; i++)
+    for (size_t i = 0; i < ns; i++) {
+        if (bufs)
             free(bufs[i]);
+        if (dec)
+            free(dec[i]);
+    }
     free(bufs);
+    free(dec);
+    free(dsc);
     free(sc);
     free(state);
     return rc;
@@ -237,7 +254,7 @@ static void print_row(const char *name, const struct result *r)
            r->thr[0]);
     for (int t = 1; t < Q_TYPE_COUNT; t++)
         printf(" %7.1f", r->type_score[t]);
-    printf(" %5zu %6zu %6.0f\n", r->clean_fp, r->bytes, r->ns_per_point);
+    printf(" %5zu %6zu %6.0f %6.1f\n", r->clean_fp, r->bytes, r->ns_per_point, r->decided);
 }
 
 int main(int argc, char **argv)
@@ -292,7 +309,7 @@ int main(int argc, char **argv)
         printf("\n\n%-31s %6s %6s %6s  %-9s", "detector", "std", "lowFP", "lowFN", "threshold");
         for (int t = 1; t < Q_TYPE_COUNT; t++)
             printf(" %7.7s", q_type_name(t));
-        printf(" %5s %6s %6s\n", "cleanFP", "bytes", "ns/pt");
+        printf(" %5s %6s %6s %6s\n", "cleanFP", "bytes", "ns/pt", "own");
     }
     memset(cfg, 0, sizeof(cfg));
     nc = make_configs(cfg);

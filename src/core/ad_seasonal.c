@@ -73,22 +73,19 @@ static bool bit(const uint32_t *set, uint32_t i)
     return (set[i / 32] >> (i % 32)) & 1u;
 }
 
-/* Day bin and hour of week of t (microseconds since the epoch, UTC). */
+/* Day bin and hour of week of t (microseconds since the epoch, UTC), in
+ * integer seconds (no fmod on the hot path). */
 static void phases(const struct ad_detect_params *p, int64_t t_us, uint32_t *db, uint32_t *wh)
 {
-    double local = (double)(t_us / 1000000) + (double)p->seasonal.utc_offset_s;
-    double d = fmod(local, DAY_S), w = fmod(local, 7 * DAY_S);
+    int64_t local = t_us / 1000000 + p->seasonal.utc_offset_s;
+    int64_t d = local % 86400, w = local % (7 * 86400);
 
     if (d < 0)
-        d += DAY_S;
+        d += 86400;
     if (w < 0)
-        w += 7 * DAY_S;
-    *db = (uint32_t)(d * p->seasonal.day_bins / DAY_S);
-    if (*db >= p->seasonal.day_bins)
-        *db = p->seasonal.day_bins - 1;
-    *wh = (uint32_t)(w / 3600.0);
-    if (*wh >= WEEK_H)
-        *wh = WEEK_H - 1;
+        w += 7 * 86400;
+    *db = (uint32_t)(d * (int64_t)p->seasonal.day_bins / 86400);
+    *wh = (uint32_t)(w / 3600);
 }
 
 static double age_days(const struct ad_season *s, int64_t t_us)
