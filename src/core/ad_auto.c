@@ -16,12 +16,14 @@
 
 #define ERR_ALPHA 0.01
 #define SEASON_WIN 0.85 /* the seasonal baseline must be this much better */
+#define PEAK_DECAY 0.99
 #define SCORE_AT_50 0.48 /* the best threshold on the tuning seed (docs/detection.md) */
 
 struct auto_state {
     uint64_t n;
     double err_rob, err_sea; /* running mean |error| of each baseline */
     double q99;              /* running 99th percentile of |z| (the series' own tail) */
+    double peak;             /* the recent highest score, decaying */
     struct ad_change c;
     struct ad_likelihood lk;
 };
@@ -82,6 +84,7 @@ static void a_init(void *state, const struct ad_detect_params *p)
     a->n = 0;
     a->err_rob = a->err_sea = 0;
     a->q99 = AD_Q99_GAUSS;
+    a->peak = 0;
     ad_change_init(&a->c);
     ad_likelihood_init(&a->lk);
     ad_season_init(season_of(state), p);
@@ -174,6 +177,15 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         out->score = ls;
     if (ev != AD_CHANGE_NONE && out->score < p->autod.event_score)
         out->score = p->autod.event_score;
+    {
+        /* An alarm repeats only when it grows: a score under the recent
+         * peak is halved (the peak decays by 1% a point, a half-life of
+         * about 70 points), so one event is one alert, not a cluster. */
+        double sc = out->score;
+        if (sc < a->peak && ev == AD_CHANGE_NONE)
+            out->score = 0.5 * sc;
+        a->peak = a->peak * PEAK_DECAY > sc ? a->peak * PEAK_DECAY : sc;
+    }
     out->is_anomaly = out->score >= thr;
     if (out->is_anomaly || ev != AD_CHANGE_NONE)
         out->kind = kind_of(ev, z, seasonal, season_of(state), x);
@@ -192,7 +204,7 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
 
 static size_t a_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
 {
-    size_t n = ad_detect_seg_add(s, 0, max, 0, 4, 8), k;
+    size_t n = ad_detect_seg_add(s, 0, max, 0, 5, 8), k;
 
     k = n;
     n = ad_change_segs(s, n, max);
@@ -213,7 +225,7 @@ static bool a_valid(const void *state, const struct ad_detect_params *p)
     void *st = (void *)(uintptr_t)state;
 
     return isfinite(a->err_rob) && isfinite(a->err_sea) && a->err_rob >= 0 && a->err_sea >= 0 &&
-           isfinite(a->q99) && a->q99 > 0 &&
+           isfinite(a->q99) && a->q99 > 0 && isfinite(a->peak) && a->peak >= 0 &&
            ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
            ad_season_valid(season_of(st), p) && ad_robust_win_valid(robust_of(st, p), p->robust.window);
 }
