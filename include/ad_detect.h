@@ -11,7 +11,9 @@
  *
  * Pure: no clock (time comes in as an argument), no I/O, no allocation,
  * no logging. Callers must reject NaN/Inf before a point reaches a model;
- * ad_detect_step() refuses them as well (unscored, state untouched).
+ * ad_detect_step() refuses them as well (unscored, state untouched), and,
+ * for every detector but welford, values beyond +-AD_DETECT_MAX_ABS (1e30),
+ * so that no sum or square in a model can overflow.
  *
  * Detectors: "welford" (the interface.md rule, exact), "robust" (median/MAD
  * over a bounded window), "seasonal" (per-phase baseline by time of day and
@@ -131,8 +133,10 @@ int ad_detect_check(const struct ad_detect_params *p, char *err, size_t errlen);
 size_t ad_detect_size(const struct ad_detect_params *p);
 /* Initialises state (ad_detect_size(p) bytes, 8-byte aligned). p is valid. */
 void ad_detect_init(void *state, const struct ad_detect_params *p);
-/* Scores then learns one point. A non-finite x is refused: out->scored is
- * false and the state is unchanged. */
+#define AD_DETECT_MAX_ABS 1e30
+/* Scores then learns one point. A non-finite x (or, but for welford, one
+ * beyond +-AD_DETECT_MAX_ABS) is refused: out->scored is false and the state
+ * is unchanged. */
 void ad_detect_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                     struct ad_detect_result *out);
 /* Bytes ad_detect_save() writes for p. */

@@ -224,8 +224,10 @@ static bool a_valid(const void *state, const struct ad_detect_params *p)
     const struct auto_state *a = state;
     void *st = (void *)(uintptr_t)state;
 
-    return isfinite(a->err_rob) && isfinite(a->err_sea) && a->err_rob >= 0 && a->err_sea >= 0 &&
-           isfinite(a->q99) && a->q99 > 0 && isfinite(a->peak) && a->peak >= 0 &&
+    const double v[] = {a->err_rob, a->err_sea, a->q99, a->peak};
+
+    return ad_detect_finite(v, 4) && a->err_rob >= 0 && a->err_sea >= 0 && a->q99 >= 0.5 &&
+           a->peak >= 0 &&
            ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
            ad_season_valid(season_of(st), p) && ad_robust_win_valid(robust_of(st, p), p->robust.window);
 }

@@ -103,9 +103,8 @@ int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double
     o->stat = (c->spos > c->sneg ? c->spos : c->sneg) / p->change.h;
     if (c->spos > p->change.h || c->sneg > p->change.h) {
         bool up = c->spos > p->change.h;
-        o->run = (uint64_t)(up ? c->cpos : c->cneg);
-        if (o->run > AD_CHANGE_RECENT)
-            o->run = AD_CHANGE_RECENT;
+        double run = up ? c->cpos : c->cneg;
+        o->run = run > AD_CHANGE_RECENT ? AD_CHANGE_RECENT : run < 1 ? 1 : (uint64_t)run;
         o->delta = recent_median(c, (size_t)o->run);
         c->spos = c->sneg = c->rpos = c->rneg = c->cpos = c->cneg = 0;
         c->var_short = 1;

@@ -89,9 +89,18 @@ void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t 
 bool ad_detect_finite(const double *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
+        if (!(fabs(v[i]) <= AD_DETECT_STATE_MAX))
             return false;
     return true;
+}
+
+float ad_detect_to_float(double v)
+{
+    if (v > 1e37)
+        return 1e37f;
+    if (v < -1e37)
+        return -1e37f;
+    return (float)v;
 }
 
 double ad_detect_tail_adjust(double *q99, double z)
@@ -150,7 +159,7 @@ void ad_detect_step(void *state, const struct ad_detect_params *p, int64_t t_us,
     const struct ad_detect_ops *ops = ad_detect_by_id(p->detector);
 
     memset(out, 0, sizeof(*out));
-    if (!isfinite(x))
+    if (!isfinite(x) || (p->detector != AD_DET_WELFORD && fabs(x) > AD_DETECT_MAX_ABS))
         return;
     ops->step(state, p, t_us, x, out);
     if (p->likelihood) {
@@ -344,7 +353,7 @@ void ad_detect_rules_apply(const struct ad_detect_rules *r, int64_t *last_alert_
         }
     }
     if (r->cooldown_us > 0 && *last_alert_us != INT64_MIN && t_us >= *last_alert_us &&
-        t_us - *last_alert_us < r->cooldown_us) {
+        (uint64_t)t_us - (uint64_t)*last_alert_us < (uint64_t)r->cooldown_us) {
         res->is_anomaly = false;
         return;
     }

@@ -26,7 +26,13 @@ size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t o
                          uint32_t count, uint8_t width);
 /* Shifts segments [from, n) by base bytes. */
 void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t base);
+/* Every value is finite and within +-AD_DETECT_STATE_MAX: what a model fed
+ * values within +-AD_DETECT_MAX_ABS can hold, with room for its sums; a
+ * restored state beyond it is refused, so no arithmetic can overflow. */
+#define AD_DETECT_STATE_MAX 1e200
 bool ad_detect_finite(const double *v, size_t n);
+/* v as a float, clamped to +-1e37 (a float bin never becomes infinite). */
+float ad_detect_to_float(double v);
 
 /* z deflated by the series' own tail: while *q99 (the running 99th
  * percentile of |z|, start it at AD_Q99_GAUSS) is above the Gaussian one

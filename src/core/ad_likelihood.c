@@ -36,7 +36,7 @@ static double upper_tail_logp(double z)
 
 double ad_likelihood_update(struct ad_likelihood *lk, double raw)
 {
-    double r = isfinite(raw) ? raw : 0, avg = 0, score = 0, a, delta;
+    double r = isnan(raw) ? 0 : raw, avg = 0, score = 0, a, delta;
     size_t held;
 
     if (r < 0)
@@ -70,7 +70,7 @@ double ad_likelihood_update(struct ad_likelihood *lk, double raw)
 
 bool ad_likelihood_valid(const struct ad_likelihood *lk)
 {
-    if (!isfinite(lk->mean) || !isfinite(lk->var) || lk->var < 0 || lk->mean < 0)
+    if (!(lk->mean >= 0 && lk->mean <= RAW_CAP) || !(lk->var >= 0 && lk->var <= RAW_CAP * RAW_CAP))
         return false;
     for (size_t i = 0; i < AD_LIK_SHORT; i++)
         if (!isfinite(lk->recent[i]) || lk->recent[i] < 0 || lk->recent[i] > RAW_CAP)

@@ -10,7 +10,6 @@
  * series that is mostly one value), the band falls back
  * on a slow mean absolute deviation, then on a floor relative to the value:
  * a flat series is never a division by zero. */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,9 +110,7 @@ void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const
 {
     if (w->n >= 3) {
         double d = fabs(x - (med ? *med : dsort_median(w->vsorted, (size_t)w->n)));
-        float *ring = resid(w, window), f = (float)d;
-        if (!isfinite(f))
-            f = FLT_MAX;
+        float *ring = resid(w, window), f = ad_detect_to_float(d);
         fsort_replace(rsorted(w, window), (size_t)w->rn, w->rn == window ? &ring[w->rhead] : NULL,
                       f);
         ring[w->rhead] = f;
@@ -150,7 +147,8 @@ void ad_robust_win_shift(struct ad_robust_win *w, double delta, uint64_t keep)
     {                                                                                              \
         T tmp[MAX_WINDOW];                                                                         \
         for (size_t i = 0; i < n; i++) {                                                           \
-            if (!isfinite(ring[i]) || (i > 0 && !(sorted[i - 1] <= sorted[i])))                    \
+            if (!(fabs((double)ring[i]) <= AD_DETECT_STATE_MAX) ||                                 \
+                (i > 0 && !(sorted[i - 1] <= sorted[i])))                                          \
                 return false;                                                                      \
             tmp[i] = ring[i];                                                                      \
         }                                                                                          \

@@ -90,7 +90,7 @@ static void phases(const struct ad_detect_params *p, int64_t t_us, uint32_t *db,
 
 static double age_days(const struct ad_season *s, int64_t t_us)
 {
-    return s->n ? (double)(t_us - s->first_t) / (DAY_S * 1e6) : 0;
+    return s->n ? ((double)t_us - (double)s->first_t) / (DAY_S * 1e6) : 0;
 }
 
 /* Whether the week term is in use at t. */
@@ -171,7 +171,7 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         s->base = x;
         s->mean = x;
     } else if (t_us > s->last_t) {
-        double dt = (double)(t_us - s->last_t) / 1e6;
+        double dt = ((double)t_us - (double)s->last_t) / 1e6;
         s->step_s = s->step_s == 0 ? dt : s->step_s + 0.05 * (dt - s->step_s);
     }
     if (ad_season_predict(s, p, t_us, &e, &sig))
@@ -200,7 +200,7 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
     if (bit(ds, db))
         s->level += a_lvl * clipped(x - day[db] - wterm - s->level, lim);
     if (!bit(ds, db)) {
-        day[db] = (float)(x - s->level - wterm);
+        day[db] = ad_detect_to_float(x - s->level - wterm);
         ds[db / 32] |= 1u << (db % 32);
     } else {
         /* The first days average (each bin is about once a day), then the
@@ -208,16 +208,16 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         double days = floor(age_days(s, t_us)), rate = 1.0 / (days + 1.0);
         if (rate < DAY_RATE)
             rate = DAY_RATE;
-        day[db] += (float)(rate / hits_day * clipped(x - s->level - wterm - day[db], lim));
+        day[db] = ad_detect_to_float(day[db] + rate / hits_day * clipped(x - s->level - wterm - day[db], lim));
     }
     if (p->seasonal.weekly && s->n > 0 && age_days(s, t_us) >= 1.0) {
         uint32_t *ws = week_set(s, p);
         double r = x - s->level - day[db];
         if (!bit(ws, wh)) {
-            week[wh] = (float)r;
+            week[wh] = ad_detect_to_float(r);
             ws[wh / 32] |= 1u << (wh % 32);
         } else {
-            week[wh] += (float)(WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
+            week[wh] = ad_detect_to_float(week[wh] + WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
         }
     }
     s->n++;
@@ -258,7 +258,7 @@ bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p
         s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
         return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
-        if (!isfinite(f[i]))
+        if (!(fabsf(f[i]) <= 1e37f))
             return false;
     return true;
 }
