@@ -43,7 +43,9 @@ static void w_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     struct ad_verdict v;
     (void)t_us;
 
-    ad_score_point(&cfg, state, x, &v);
+    ad_score_eval(&cfg, state, x, &v);
+    if (ad_score_learns(&cfg, &v))
+        ad_welford_add(state, x);
     out->scored = v.scored;
     out->is_anomaly = v.anomalous;
     out->expected = v.expected;
