@@ -26,9 +26,9 @@ int main(int argc, char **argv)
         const char *name;
         int id;
         bool lik;
-    } det[] = {{"welford", AD_DET_WELFORD, false}, {"robust", AD_DET_ROBUST, false},
+    } det[] = {{"welford", AD_DET_WELFORD, false},   {"robust", AD_DET_ROBUST, false},
                {"seasonal", AD_DET_SEASONAL, false}, {"change", AD_DET_CHANGE, false},
-               {"auto", AD_DET_AUTO, false}, {"welford+likelihood", AD_DET_WELFORD, true}};
+               {"auto", AD_DET_AUTO, false},         {"welford+likelihood", AD_DET_WELFORD, true}};
 
     if (!v || n == 0)
         return 1;

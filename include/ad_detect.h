@@ -59,8 +59,8 @@ struct ad_detect_params {
         bool learn_anomalies;
     } welford;
     struct {
-        uint32_t window;    /* past points in the median/MAD window, 8..1024 */
-        double threshold;   /* robust |z| for is_anomaly */
+        uint32_t window;  /* past points in the median/MAD window, 8..1024 */
+        double threshold; /* robust |z| for is_anomaly */
     } robust;
     struct {
         int32_t utc_offset_s; /* local time = UTC + offset, for day and week phases */
@@ -69,9 +69,9 @@ struct ad_detect_params {
         double threshold;     /* robust |z| of the residual for is_anomaly */
     } seasonal;
     struct {
-        double k, h;          /* CUSUM slack and decision interval, in robust sigmas */
-        double var_ratio;     /* spread ratio (short/long) that is a variance change */
-        uint32_t flat_min;    /* shortest run of equal values that can be a flatline */
+        double k, h;       /* CUSUM slack and decision interval, in robust sigmas */
+        double var_ratio;  /* spread ratio (short/long) that is a variance change */
+        uint32_t flat_min; /* shortest run of equal values that can be a flatline */
     } change;
     struct {
         double sensitivity; /* 0..100, higher = more alerts */
@@ -85,12 +85,12 @@ void ad_detect_defaults(struct ad_detect_params *p, int id);
 
 /* One scored point. */
 struct ad_detect_result {
-    bool scored;     /* false while warming up (or for a refused point) */
-    bool is_anomaly; /* the detector's decision (before ad_detect_rules) */
-    int kind;        /* enum ad_kind; AD_KIND_NONE when nothing stands out */
-    double score;    /* 0..1, monotone in how unusual the point is */
-    double raw;      /* detector-specific: |z| for welford, robust |z|, ... */
-    double expected; /* what the past predicted for this point */
+    bool scored;         /* false while warming up (or for a refused point) */
+    bool is_anomaly;     /* the detector's decision (before ad_detect_rules) */
+    int kind;            /* enum ad_kind; AD_KIND_NONE when nothing stands out */
+    double score;        /* 0..1, monotone in how unusual the point is */
+    double raw;          /* detector-specific: |z| for welford, robust |z|, ... */
+    double expected;     /* what the past predicted for this point */
     double lower, upper; /* the band outside which a point is anomalous */
 };
 
@@ -146,8 +146,8 @@ size_t ad_detect_encoded_size(const struct ad_detect_params *p);
  * then each word little-endian. Returns 0 and the bytes written in
  * *written, AD_ELIMIT when cap is too small, AD_EINVAL for an unknown
  * detector. */
-int ad_detect_save(const void *state, const struct ad_detect_params *p, uint8_t *buf,
-                   size_t cap, size_t *written);
+int ad_detect_save(const void *state, const struct ad_detect_params *p, uint8_t *buf, size_t cap,
+                   size_t *written);
 /* Restores state from buf (borrowed). AD_EPARSE when the encoding is not one
  * of these parameters' detector and layout, or describes a state that step()
  * could not run on; then the state is re-initialised. */

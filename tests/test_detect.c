@@ -11,8 +11,8 @@
 #include "ad_test.h"
 #include "ad_types.h"
 
-#define T0 1704067200000000LL /* 2024-01-01T00:00:00Z in microseconds */
-#define STEP 300000000LL      /* 5 minutes */
+#define T0        1704067200000000LL /* 2024-01-01T00:00:00Z in microseconds */
+#define STEP      300000000LL        /* 5 minutes */
 #define MAX_STATE 65536
 
 static _Alignas(8) unsigned char st_a[MAX_STATE + 64];
@@ -198,7 +198,7 @@ static void test_encoding_layout(void)
     AD_EXPECT_INT(enc_a[2], ==, AD_DET_WELFORD);
     AD_EXPECT_INT(enc_a[3], ==, 1);
     AD_EXPECT_INT(enc_a[4], ==, 0);
-    AD_EXPECT_INT(enc_a[6], ==, 3); /* three words */
+    AD_EXPECT_INT(enc_a[6], ==, 3);  /* three words */
     AD_EXPECT_INT(enc_a[10], ==, 2); /* n = 2, low byte first */
     for (int b = 0; b < 8; b++)
         bits |= (uint64_t)enc_a[18 + b] << (8 * b);
@@ -291,8 +291,8 @@ static void test_flat_series(void)
          * for Welford: its contract (learn_anomalies: false) keeps alarming
          * after a step, the failure the other detectors exist to avoid. */
         if (ps[k].detector != AD_DET_WELFORD && anomalies > 12)
-            AD_FAIL_("detector %d (likelihood %d): %zu anomalies", ps[k].detector,
-                     ps[k].likelihood, anomalies);
+            AD_FAIL_("detector %d (likelihood %d): %zu anomalies", ps[k].detector, ps[k].likelihood,
+                     anomalies);
     }
 }
 

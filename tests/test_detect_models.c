@@ -7,8 +7,8 @@
 #include "ad_detect.h"
 #include "ad_test.h"
 
-#define T0 1704067200000000LL /* 2024-01-01T00:00:00Z (a Monday), microseconds */
-#define STEP 300000000LL      /* 5 minutes */
+#define T0      1704067200000000LL /* 2024-01-01T00:00:00Z (a Monday), microseconds */
+#define STEP    300000000LL        /* 5 minutes */
 #define DAY_PTS 288
 
 static _Alignas(8) unsigned char st[65536];
@@ -105,8 +105,8 @@ static void test_robust_median_and_band(void)
 {
     struct ad_detect_params p;
     struct ad_detect_result r;
-    const double v[] = {5, 1, 4, 2, 3, 9, 8, 7, 6, 10, 11, 12, 13, 14, 15, 16,
-                        17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+    const double v[] = {5,  1,  4,  2,  3,  9,  8,  7,  6,  10, 11, 12, 13, 14, 15,
+                        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
 
     ad_detect_defaults(&p, AD_DET_ROBUST);
     p.robust.window = 8;

@@ -8,16 +8,26 @@
 #include <string.h>
 
 #define DAY 86400.0
-#define PI 3.14159265358979323846
+#define PI  3.14159265358979323846
 
 enum {
-    S_NOISE = 0, S_DAILY, S_WEEKLY, S_TREND, S_AR1, S_HEAVY, S_SKEW, S_COUNTS, S_MINUTE,
-    S_HOURLY, S_COUNT
+    S_NOISE = 0,
+    S_DAILY,
+    S_WEEKLY,
+    S_TREND,
+    S_AR1,
+    S_HEAVY,
+    S_SKEW,
+    S_COUNTS,
+    S_MINUTE,
+    S_HOURLY,
+    S_COUNT
 };
-static const char *const shape_names[S_COUNT] = {"noise", "daily", "weekly", "trend", "ar1",
-                                                  "heavy", "skew", "counts", "minute", "hourly"};
-static const char *const type_names[Q_TYPE_COUNT] = {"clean", "spike", "dip", "level_shift",
-                                                     "variance_change", "seasonal", "flatline"};
+static const char *const shape_names[S_COUNT] = {"noise", "daily", "weekly", "trend",  "ar1",
+                                                 "heavy", "skew",  "counts", "minute", "hourly"};
+static const char *const type_names[Q_TYPE_COUNT] = {"clean",       "spike",           "dip",
+                                                     "level_shift", "variance_change", "seasonal",
+                                                     "flatline"};
 
 const char *q_type_name(int type)
 {
@@ -107,7 +117,8 @@ static double det_at(const struct recipe *rc, size_t i, double dt, bool flat)
     int dow = (int)fmod(floor(ts / DAY) + 3, 7); /* 0 = Monday */
 
     if (rc->amp > 0 && !flat) {
-        double d = 0.7 * sin(2 * PI * (h - rc->phase) / 24) + 0.3 * sin(4 * PI * (h - rc->phase) / 24);
+        double d = 0.7 * sin(2 * PI * (h - rc->phase) / 24) +
+                   0.3 * sin(4 * PI * (h - rc->phase) / 24);
         v += rc->amp * d * (dow >= 5 ? rc->weekend : 1);
     }
     return v;
@@ -152,7 +163,9 @@ static void place(struct rng *r, const struct recipe *rc, int type, struct inj *
         if (lo < three && three < n / 2)
             lo = three;
     }
-    in->k = type == Q_CLEAN ? 0 : n < 4000 ? 1 + (size_t)(unif(r) < 0.5) : 2 + (size_t)(unif(r) < 0.5);
+    in->k = type == Q_CLEAN ? 0
+            : n < 4000      ? 1 + (size_t)(unif(r) < 0.5)
+                            : 2 + (size_t)(unif(r) < 0.5);
     if (type == Q_LEVEL || type == Q_SEASONAL)
         in->k = in->k > 2 ? 2 : in->k;
     span = (n - n / 10 - lo) / (in->k ? in->k : 1);
@@ -219,7 +232,8 @@ static void render(struct rng *r, const struct recipe *rc, int type, const struc
 static size_t drop_points(struct rng *r, const struct recipe *rc, double *v, int64_t *t,
                           struct inj *in, bool missing)
 {
-    size_t n = rc->n, out = 0, gap_at = (size_t)(between(r, 0.2, 0.9) * (double)n), gap_len = n / 200;
+    size_t n = rc->n, out = 0, gap_at = (size_t)(between(r, 0.2, 0.9) * (double)n),
+           gap_len = n / 200;
     size_t newat[Q_MAX_WIN] = {0};
     bool seen[Q_MAX_WIN] = {false};
 
@@ -265,8 +279,8 @@ static int make_one(struct q_series *s, uint64_t seed, int type, int shape, int 
     s->n = drop_points(&r, &rc, s->v, s->t_us, &in, missing);
     s->type = type;
     s->shape = shape;
-    snprintf(s->name, sizeof(s->name), "%s-%s-%d%s", type_names[type], shape_names[shape],
-             variant, missing ? "-gaps" : "");
+    snprintf(s->name, sizeof(s->name), "%s-%s-%d%s", type_names[type], shape_names[shape], variant,
+             missing ? "-gaps" : "");
     s->nwin = in.k;
     for (size_t j = 0; j < in.k; j++) {
         size_t len = (size_t)(0.1 * (double)s->n / (double)in.k);

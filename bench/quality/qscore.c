@@ -37,8 +37,7 @@ static long find_window(const struct q_scored *s, size_t i, long *prev)
 }
 
 /* The value of a detection at i: a TP (win >= 0) or an FP (win < 0). */
-static double point_value(const struct q_scored *s, const struct q_profile *pr, size_t i,
-                          long *win)
+static double point_value(const struct q_scored *s, const struct q_profile *pr, size_t i, long *win)
 {
     long prev;
     *win = find_window(s, i, &prev);

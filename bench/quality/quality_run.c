@@ -115,8 +115,7 @@ static double now_s(void)
 
 /* Scores the means of tumbling windows of c->tumble_us: a window's score
  * lands on its last point (it closes there), the others score 0. */
-static void run_tumbling(const struct config *c, void *state, const struct q_series *s,
-                         double *out)
+static void run_tumbling(const struct config *c, void *state, const struct q_series *s, double *out)
 {
     struct ad_detect_result r;
     int64_t win = INT64_MIN;
@@ -141,8 +140,8 @@ static void run_tumbling(const struct config *c, void *state, const struct q_ser
 }
 
 /* Scores every point of s with detector c into out; returns the seconds. */
-static double run_series(const struct config *c, void *state, const struct q_series *s,
-                         double *out, double *decided)
+static double run_series(const struct config *c, void *state, const struct q_series *s, double *out,
+                         double *decided)
 {
     const struct ad_detect_params *p = &c->p;
     double t0 = now_s();
@@ -169,8 +168,8 @@ struct result {
     size_t clean_fp, bytes;
 };
 
-static void per_type(const struct q_scored *sc, const struct q_series *all, size_t ns,
-                     double thr, struct result *res)
+static void per_type(const struct q_scored *sc, const struct q_series *all, size_t ns, double thr,
+                     struct result *res)
 {
     struct q_scored *sub = malloc(ns * sizeof(*sub));
 
@@ -226,8 +225,8 @@ static int evaluate(const struct config *c, const struct q_series *all, size_t n
     res->ns_per_point = secs * 1e9 / (double)points;
     if (verbose) {
         for (size_t i = 0; i < ns; i++) {
-            double null, perfect, raw = q_total(&sc[i], 1, &q_profiles[0], res->thr[0], &null,
-                                                &perfect);
+            double null, perfect,
+                raw = q_total(&sc[i], 1, &q_profiles[0], res->thr[0], &null, &perfect);
             printf("  %-28s %-36s %8.1f  raw %7.2f\n", c->name, all[i].name,
                    q_normalize(raw, null, perfect), raw);
         }
@@ -278,7 +277,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--series") == 0)
             verbose = 1;
         else {
-            fprintf(stderr, "usage: %s [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--series]\n",
+            fprintf(stderr,
+                    "usage: %s [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--series]\n",
                     argv[0]);
             return 2;
         }

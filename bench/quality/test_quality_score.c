@@ -101,8 +101,7 @@ static void test_false_positive_costs(void)
     AD_EXPECT(just_after > 0 && just_after < far_after);
     AD_EXPECT_NEAR(far_after, before, 1e-9);
     AD_EXPECT_NEAR(before, 100.0 * 0.11 / (q_sigmoid(-1) + 1), 1e-9);
-    AD_EXPECT_NEAR(just_after, -100.0 * 0.11 * q_sigmoid(11.0 / 200.0) / (q_sigmoid(-1) + 1),
-                   1e-9);
+    AD_EXPECT_NEAR(just_after, -100.0 * 0.11 * q_sigmoid(11.0 / 200.0) / (q_sigmoid(-1) + 1), 1e-9);
     /* the low-FP profile doubles the cost */
     AD_EXPECT_NEAR(100.0 - norm_at(&s, 1, 1, 0.5), 2 * before, 1e-9);
 }

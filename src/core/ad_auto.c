@@ -14,9 +14,9 @@
 #include "ad_detect_int.h"
 #include "ad_err.h"
 
-#define ERR_ALPHA 0.01
-#define SEASON_WIN 0.85 /* the seasonal baseline must be this much better */
-#define PEAK_DECAY 0.99
+#define ERR_ALPHA   0.01
+#define SEASON_WIN  0.85 /* the seasonal baseline must be this much better */
+#define PEAK_DECAY  0.99
 #define SCORE_AT_50 0.48 /* the best threshold on the tuning seed (docs/detection.md) */
 
 struct auto_state {
@@ -101,8 +101,8 @@ static void track_err(double *m, double r)
 
 /* Picks the baseline; false when neither is warm. */
 static bool baseline(struct auto_state *a, void *state, const struct ad_detect_params *p,
-                     int64_t t_us, double x, double *e, double *sig, bool *seasonal, bool *robust_ok,
-                     double *rmed)
+                     int64_t t_us, double x, double *e, double *sig, bool *seasonal,
+                     bool *robust_ok, double *rmed)
 {
     double er = 0, sr = 0, es = 0, ss = 0;
     bool rok = *robust_ok = ad_robust_win_stats(robust_of(state, p), p->robust.window, &er, &sr);
@@ -227,10 +227,19 @@ static bool a_valid(const void *state, const struct ad_detect_params *p)
     const double v[] = {a->err_rob, a->err_sea, a->q99, a->peak};
 
     return ad_detect_finite(v, 4) && a->err_rob >= 0 && a->err_sea >= 0 && a->q99 >= 0.5 &&
-           a->peak >= 0 &&
-           ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
-           ad_season_valid(season_of(st), p) && ad_robust_win_valid(robust_of(st, p), p->robust.window);
+           a->peak >= 0 && ad_change_valid(&a->c) && ad_likelihood_valid(&a->lk) &&
+           ad_season_valid(season_of(st), p) &&
+           ad_robust_win_valid(robust_of(st, p), p->robust.window);
 }
 
 const struct ad_detect_ops ad_detect_auto_ops = {
-    "auto", AD_DET_AUTO, 1, a_check, a_size, a_init, a_step, a_segs, a_valid};
+    .name = "auto",
+    .id = AD_DET_AUTO,
+    .version = 1,
+    .check = a_check,
+    .size = a_size,
+    .init = a_init,
+    .step = a_step,
+    .segs = a_segs,
+    .valid = a_valid,
+};

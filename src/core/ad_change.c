@@ -19,7 +19,7 @@
 #include "ad_detect_int.h"
 #include "ad_err.h"
 
-#define Z_CLIP 4.0
+#define Z_CLIP    4.0
 #define VAR_ALPHA 0.05
 
 void ad_change_init(struct ad_change *c)
@@ -233,4 +233,13 @@ static bool c_valid(const void *state, const struct ad_detect_params *p)
 }
 
 const struct ad_detect_ops ad_detect_change_ops = {
-    "change", AD_DET_CHANGE, 1, c_check, c_size, c_init, c_step, c_segs, c_valid};
+    .name = "change",
+    .id = AD_DET_CHANGE,
+    .version = 1,
+    .check = c_check,
+    .size = c_size,
+    .init = c_init,
+    .step = c_step,
+    .segs = c_segs,
+    .valid = c_valid,
+};

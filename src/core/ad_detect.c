@@ -11,8 +11,9 @@
 #include "ad_err.h"
 #include "ad_types.h"
 
-static const char *const kind_names[AD_KIND_COUNT_] = {
-    "none", "spike", "dip", "level_shift", "variance_change", "seasonal", "flatline"};
+static const char *const kind_names[AD_KIND_COUNT_] = {"none",        "spike",           "dip",
+                                                       "level_shift", "variance_change", "seasonal",
+                                                       "flatline"};
 
 const char *ad_kind_name(int kind)
 {
@@ -44,9 +45,10 @@ void ad_detect_defaults(struct ad_detect_params *p, int id)
     p->likelihood = false;
 }
 
-static const struct ad_detect_ops *const registry[] = {
-    &ad_detect_welford_ops, &ad_detect_robust_ops, &ad_detect_seasonal_ops,
-    &ad_detect_change_ops, &ad_detect_auto_ops};
+static const struct ad_detect_ops *const registry[] = {&ad_detect_welford_ops,
+                                                       &ad_detect_robust_ops,
+                                                       &ad_detect_seasonal_ops,
+                                                       &ad_detect_change_ops, &ad_detect_auto_ops};
 #define N_REGISTRY (sizeof(registry) / sizeof(registry[0]))
 
 const struct ad_detect_ops *ad_detect_find(const char *name)
@@ -69,8 +71,8 @@ const struct ad_detect_ops *ad_detect_by_id(int id)
 
 /* ---- segments ------------------------------------------------------------ */
 
-size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t off,
-                         uint32_t count, uint8_t width)
+size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t off, uint32_t count,
+                         uint8_t width)
 {
     if (n >= max || count == 0)
         return n;
@@ -213,8 +215,8 @@ static uint32_t total_words(const struct ad_detect_seg *s, size_t n)
     return w;
 }
 
-int ad_detect_save(const void *state, const struct ad_detect_params *p, uint8_t *buf,
-                   size_t cap, size_t *written)
+int ad_detect_save(const void *state, const struct ad_detect_params *p, uint8_t *buf, size_t cap,
+                   size_t *written)
 {
     const struct ad_detect_ops *ops = ad_detect_by_id(p->detector);
     struct ad_detect_seg s[AD_DETECT_MAX_SEGS];
@@ -275,8 +277,7 @@ static int restore_words(void *state, const struct ad_detect_seg *s, size_t n, c
     return 0;
 }
 
-int ad_detect_restore(void *state, const struct ad_detect_params *p, const uint8_t *buf,
-                      size_t len)
+int ad_detect_restore(void *state, const struct ad_detect_params *p, const uint8_t *buf, size_t len)
 {
     const struct ad_detect_ops *ops = ad_detect_by_id(p->detector);
     struct ad_detect_seg s[AD_DETECT_MAX_SEGS];
@@ -287,8 +288,8 @@ int ad_detect_restore(void *state, const struct ad_detect_params *p, const uint8
         return AD_EINVAL;
     n = all_segs(ops, p, s);
     if (len != ad_detect_encoded_size(p) || buf[0] != 'A' || buf[1] != 'D' ||
-        buf[2] != (uint8_t)ops->id || buf[3] != ops->version ||
-        buf[4] != (p->likelihood ? 1 : 0) || buf[5] != 0)
+        buf[2] != (uint8_t)ops->id || buf[3] != ops->version || buf[4] != (p->likelihood ? 1 : 0) ||
+        buf[5] != 0)
         goto err;
     for (int b = 0; b < 4; b++)
         words |= (uint32_t)buf[6 + b] << (8 * b);

@@ -18,12 +18,12 @@ extern const struct ad_detect_ops ad_detect_seasonal_ops;
 extern const struct ad_detect_ops ad_detect_change_ops;
 extern const struct ad_detect_ops ad_detect_auto_ops;
 
-#define AD_SQRT_PI 1.7724538509055160273
+#define AD_SQRT_PI   1.7724538509055160273
 #define AD_ALIGN8(n) (((n) + (size_t)7) & ~(size_t)7)
 
 /* Appends a segment; returns the new count (unchanged when full). */
-size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t off,
-                         uint32_t count, uint8_t width);
+size_t ad_detect_seg_add(struct ad_detect_seg *s, size_t n, size_t max, size_t off, uint32_t count,
+                         uint8_t width);
 /* Shifts segments [from, n) by base bytes. */
 void ad_detect_seg_shift(struct ad_detect_seg *s, size_t from, size_t n, size_t base);
 /* Every value is finite and within +-AD_DETECT_STATE_MAX: what a model fed
@@ -48,11 +48,11 @@ double ad_detect_tail_adjust(double *q99, double z);
  * is judged by how well its recent past predicts it, not by its spread. */
 #define AD_ROBUST_SHORT 21
 struct ad_robust_win {
-    uint64_t n, head;   /* values held (<= AD_ROBUST_SHORT), next slot */
-    uint64_t rn, rhead; /* residuals held (<= window), next slot */
-    double slow_scale;  /* long-run scale, a floor when the MAD collapses */
-    double q99;         /* for ad_detect_tail_adjust() (the robust detector's) */
-    double vals[AD_ROBUST_SHORT];   /* ring, by arrival */
+    uint64_t n, head;                /* values held (<= AD_ROBUST_SHORT), next slot */
+    uint64_t rn, rhead;              /* residuals held (<= window), next slot */
+    double slow_scale;               /* long-run scale, a floor when the MAD collapses */
+    double q99;                      /* for ad_detect_tail_adjust() (the robust detector's) */
+    double vals[AD_ROBUST_SHORT];    /* ring, by arrival */
     double vsorted[AD_ROBUST_SHORT]; /* the same n values, ascending */
     /* then: float resid[window] (ring of absolute residuals), float
      * rsorted[window] (the same rn values, ascending) */
@@ -78,11 +78,11 @@ double ad_detect_sigma_floor(double x);
 /* ---- seasonal profile: level + day-phase + hour-of-week offsets ---- */
 struct ad_season {
     uint64_t n;
-    int64_t first_t, last_t; /* microseconds */
-    double step_s;           /* typical spacing of points, seconds */
-    double base;             /* the first value: bins are relative to it */
-    double level;            /* slow drift of the deseasonalised series, from 0 */
-    double mean;             /* slow mean of the values (the flat model) */
+    int64_t first_t, last_t;  /* microseconds */
+    double step_s;            /* typical spacing of points, seconds */
+    double base;              /* the first value: bins are relative to it */
+    double level;             /* slow drift of the deseasonalised series, from 0 */
+    double mean;              /* slow mean of the values (the flat model) */
     double mad_day, mad_week; /* mean |residual| with day / day+week terms */
     double mad_flat;          /* mean |x - mean| (no seasonal term) */
     double q99;               /* for ad_detect_tail_adjust() (the seasonal detector's) */
@@ -97,8 +97,8 @@ void ad_season_init(struct ad_season *s, const struct ad_detect_params *p);
 bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
                        double *expected, double *sigma);
 /* Learns x at t (residuals clipped to 'clip' sigmas so spikes are not learnt). */
-void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                     double x, double clip);
+void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
+                     double clip);
 /* Ratio of the seasonal model's error to a flat model's (lower = seasonal). */
 double ad_season_gain(const struct ad_season *s);
 void ad_season_shift(struct ad_season *s, double delta);
@@ -110,14 +110,14 @@ bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p
 #define AD_CHANGE_RECENT 8
 struct ad_change {
     uint64_t n;
-    double spos, sneg;       /* CUSUM sums of clipped z */
-    double rpos, rneg;       /* sums of residuals during each run */
-    double cpos, cneg;       /* points in each run */
-    double var_short;        /* short EWMA of z^2 */
-    double mean_short;       /* short EWMA of z */
+    double spos, sneg;         /* CUSUM sums of clipped z */
+    double rpos, rneg;         /* sums of residuals during each run */
+    double cpos, cneg;         /* points in each run */
+    double var_short;          /* short EWMA of z^2 */
+    double mean_short;         /* short EWMA of z */
     double flat_run, flat_max; /* current run of equal values, longest normal run */
     double last;
-    double flagged_flat;     /* 1 while the current run has been reported */
+    double flagged_flat;             /* 1 while the current run has been reported */
     double recent[AD_CHANGE_RECENT]; /* the last residuals, by n */
 };
 enum ad_change_event { AD_CHANGE_NONE = 0, AD_CHANGE_SHIFT, AD_CHANGE_VARIANCE, AD_CHANGE_FLAT };

@@ -14,9 +14,9 @@
 #include "ad_detect_int.h"
 
 #define LONG_POINTS 3000.0
-#define WARMUP 64
-#define RAW_CAP 50.0
-#define SD_FLOOR 0.25
+#define WARMUP      64
+#define RAW_CAP     50.0
+#define SD_FLOOR    0.25
 
 void ad_likelihood_init(struct ad_likelihood *lk)
 {

@@ -18,7 +18,7 @@
 #include "ad_err.h"
 
 #define MAX_WINDOW 1024
-#define MIN_HELD 8
+#define MIN_HELD   8
 #define SLOW_ALPHA 0.01
 
 static float *resid(const struct ad_robust_win *w, uint32_t window)
@@ -50,7 +50,9 @@ double ad_detect_sigma_floor(double x)
 
 /* Sorted arrays kept in step with their rings: a point costs two binary
  * searches and two short memmoves, no data-dependent branching per element
- * (a quickselect per point spent most of its time in mispredictions). */
+ * (a quickselect per point spent most of its time in mispredictions).
+ * name_replace(a, n, old, v) replaces one occurrence of *old (present) by v
+ * in a[0..n), or appends v when old is NULL; a stays sorted. */
 #define SORTED_FNS(T, name)                                                                        \
     static size_t name##_lower(const T *a, size_t n, T v)                                          \
     {                                                                                              \
@@ -64,8 +66,6 @@ double ad_detect_sigma_floor(double x)
         }                                                                                          \
         return lo;                                                                                 \
     }                                                                                              \
-    /* Replaces one occurrence of old (present) by v in a[0..n), or appends v \
-     * when old is NULL; a stays sorted. */                                                        \
     static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
     {                                                                                              \
         size_t at;                                                                                 \
@@ -88,8 +88,7 @@ double ad_detect_sigma_floor(double x)
 SORTED_FNS(double, dsort)
 SORTED_FNS(float, fsort)
 
-bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med,
-                         double *sigma)
+bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med, double *sigma)
 {
     double m, s;
 
@@ -173,8 +172,8 @@ bool ad_robust_win_valid(const struct ad_robust_win *w, uint32_t window)
 {
     return w->n <= AD_ROBUST_SHORT && w->head < AD_ROBUST_SHORT &&
            (w->n == AD_ROBUST_SHORT || w->head == w->n) && w->rn <= window && w->rhead < window &&
-           (w->rn == window || w->rhead == w->rn) && isfinite(w->slow_scale) &&
-           isfinite(w->q99) && w->q99 >= 0.5 && w->slow_scale >= 0 &&
+           (w->rn == window || w->rhead == w->rn) && isfinite(w->slow_scale) && isfinite(w->q99) &&
+           w->q99 >= 0.5 && w->slow_scale >= 0 &&
            dsort_matches(w->vals, w->vsorted, (size_t)w->n) &&
            fsort_matches(resid(w, window), rsorted(w, window), (size_t)w->rn);
 }
@@ -236,4 +235,13 @@ static bool r_valid(const void *state, const struct ad_detect_params *p)
 }
 
 const struct ad_detect_ops ad_detect_robust_ops = {
-    "robust", AD_DET_ROBUST, 1, r_check, r_size, r_init, r_step, r_segs, r_valid};
+    .name = "robust",
+    .id = AD_DET_ROBUST,
+    .version = 1,
+    .check = r_check,
+    .size = r_size,
+    .init = r_init,
+    .step = r_step,
+    .segs = r_segs,
+    .valid = r_valid,
+};

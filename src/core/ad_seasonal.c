@@ -18,12 +18,12 @@
 #include "ad_detect_int.h"
 #include "ad_err.h"
 
-#define DAY_S 86400.0
-#define WEEK_H 168
+#define DAY_S      86400.0
+#define WEEK_H     168
 #define WEEK_WORDS ((WEEK_H + 31) / 32)
-#define ERR_ALPHA 0.02
-#define DAY_RATE 0.25  /* per day, for one bin */
-#define WEEK_RATE 0.3  /* per week, for one hour bin */
+#define ERR_ALPHA  0.02
+#define DAY_RATE   0.25 /* per day, for one bin */
+#define WEEK_RATE  0.3  /* per week, for one hour bin */
 
 static uint32_t day_words(const struct ad_detect_params *p)
 {
@@ -158,8 +158,8 @@ static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, 
         s->mad_week = s->mad_day;
 }
 
-void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                     double x, double clip)
+void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
+                     double clip)
 {
     uint32_t db, wh, *ds = day_set(s, p);
     float *day = day_arr(s), *week = week_arr(s, p);
@@ -208,7 +208,8 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         double days = floor(age_days(s, t_us)), rate = 1.0 / (days + 1.0);
         if (rate < DAY_RATE)
             rate = DAY_RATE;
-        day[db] = ad_detect_to_float(day[db] + rate / hits_day * clipped(x - s->level - wterm - day[db], lim));
+        day[db] = ad_detect_to_float(day[db] + rate / hits_day *
+                                                   clipped(x - s->level - wterm - day[db], lim));
     }
     if (p->seasonal.weekly && s->n > 0 && age_days(s, t_us) >= 1.0) {
         uint32_t *ws = week_set(s, p);
@@ -217,7 +218,8 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
             week[wh] = ad_detect_to_float(r);
             ws[wh / 32] |= 1u << (wh % 32);
         } else {
-            week[wh] = ad_detect_to_float(week[wh] + WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
+            week[wh] = ad_detect_to_float(week[wh] +
+                                          WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
         }
     }
     s->n++;
@@ -250,12 +252,12 @@ size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *se
 
 bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p)
 {
-    const double fixed[] = {s->step_s, s->level, s->mad_day, s->mad_week,
-                            s->mad_flat, s->q99,  s->base,    s->mean};
+    const double fixed[] = {s->step_s,   s->level, s->mad_day, s->mad_week,
+                            s->mad_flat, s->q99,   s->base,    s->mean};
     const float *f = day_arr(s);
 
-    if (!ad_detect_finite(fixed, 8) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 || s->mad_week < 0 ||
-        s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
+    if (!ad_detect_finite(fixed, 8) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 ||
+        s->mad_week < 0 || s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
         return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
         if (!(fabsf(f[i]) <= 1e37f))
@@ -323,4 +325,13 @@ static bool s_valid(const void *state, const struct ad_detect_params *p)
 }
 
 const struct ad_detect_ops ad_detect_seasonal_ops = {
-    "seasonal", AD_DET_SEASONAL, 1, s_check, s_size, s_init, s_step, s_segs, s_valid};
+    .name = "seasonal",
+    .id = AD_DET_SEASONAL,
+    .version = 1,
+    .check = s_check,
+    .size = s_size,
+    .init = s_init,
+    .step = s_step,
+    .segs = s_segs,
+    .valid = s_valid,
+};

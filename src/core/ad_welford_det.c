@@ -38,8 +38,8 @@ static void w_init(void *state, const struct ad_detect_params *p)
 static void w_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                    struct ad_detect_result *out)
 {
-    struct ad_score_cfg cfg = {p->welford.threshold, p->welford.min_samples,
-                               p->welford.direction, p->welford.learn_anomalies};
+    struct ad_score_cfg cfg = {p->welford.threshold, p->welford.min_samples, p->welford.direction,
+                               p->welford.learn_anomalies};
     struct ad_verdict v;
     (void)t_us;
 
@@ -71,4 +71,13 @@ static bool w_valid(const void *state, const struct ad_detect_params *p)
 }
 
 const struct ad_detect_ops ad_detect_welford_ops = {
-    "welford", AD_DET_WELFORD, 1, w_check, w_size, w_init, w_step, w_segs, w_valid};
+    .name = "welford",
+    .id = AD_DET_WELFORD,
+    .version = 1,
+    .check = w_check,
+    .size = w_size,
+    .init = w_init,
+    .step = w_step,
+    .segs = w_segs,
+    .valid = w_valid,
+};
