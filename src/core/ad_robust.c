@@ -121,7 +121,11 @@ void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const
         d *= 1.2533;
         if (w->slow_scale > 0 && d > 4 * w->slow_scale)
             d = 4 * w->slow_scale;
-        w->slow_scale = w->slow_scale == 0 ? d : w->slow_scale + SLOW_ALPHA * (d - w->slow_scale);
+        /* An exact repeat says nothing about the spread (a stuck sensor
+         * must not shrink the floor its recovery is judged against). */
+        if (x != w->vals[(w->head + AD_ROBUST_SHORT - 1) % AD_ROBUST_SHORT])
+            w->slow_scale = w->slow_scale == 0 ? d
+                                               : w->slow_scale + SLOW_ALPHA * (d - w->slow_scale);
     }
     dsort_replace(w->vsorted, (size_t)w->n, w->n == AD_ROBUST_SHORT ? &w->vals[w->head] : NULL, x);
     w->vals[w->head] = x;
