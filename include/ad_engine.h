@@ -26,23 +26,12 @@
  * unheld; the synchronous ones still do), and a remote job is decided
  * locally at once (status "unavailable").
  *
- * Adopting it in the daemon (ad_daemon.c; ad_daemon_sinks.c once the daemon
- * is split, where a prototype of this was built and run): replace on_alert/on_remote_job/
- * on_remote_done/on_webhook_ack and the alert log, webhook, remote and HTTP
- * client fields by one engine built with {.loop = d->loop, .out = stdout
- * only with alerts_to_stdout, .out_flush = true, .alert_log = true,
- * .log_failures = true, .ledger = {hold = a hold box from ad_ledger_hold
- * (a coarse hold returns AD_ENOMEM with the box set), release = release the
- * box unless AD_ENGINE_KEPT, then free it (a released partition may start
- * its wanted checkpoint), error = log once}}; make the Kafka topic a sink
- * (emit = the alert message with the delivery in it; its done callback
- * reports AD_ENGINE_DELIVERED, or AD_ENGINE_KEPT when given up on) added
- * with ad_engine_add_sink(); the webhook's undelivered rows at shutdown are
- * reported AD_ENGINE_KEPT by the engine itself; count alerts_by in a
- * synchronous sink of its own; read metrics through ad_engine_remote_stats(),
- * ad_engine_webhook_stats() and ad_engine_sink_stats(); call
- * ad_engine_set_alert_log() on reload, ad_engine_reopen() on SIGHUP and
- * ad_engine_stop() where it closes remote/webhook/http today.
+ * The daemon (ad_daemon.c) builds its engine with its loop, stdout when
+ * alerts go there, the alert log, and a ledger over ad_ledger; it adds a
+ * synchronous sink that counts alerts for its metrics and the Kafka topic
+ * (ad_kafka_sink.h); it reloads with ad_engine_set_alert_log() and
+ * ad_engine_reopen(). The replay (ad_cmd_replay.c) builds one without a
+ * ledger and turns it with ad_engine_pump().
  *
  * Threads: everything runs on the loop's thread. */
 #ifndef AD_ENGINE_H
@@ -124,7 +113,9 @@ struct ad_engine_opts {
     bool out_flush;     /* fflush(out) after each line */
     bool alert_log;     /* the alert log sink, on sinks.alert_log.path; with that
                            empty it writes nothing until ad_engine_set_alert_log() */
-    bool log_failures;  /* log a sink's failure at warning level (the daemon) */
+    bool log_failures;  /* log a refused line (a synchronous sink's failure, an
+                           emit refused) at warning level (the daemon); an
+                           asynchronous sink logs its own later failures */
     const struct ad_engine_ledger *ledger;     /* copied; NULL: nothing to hold */
     const struct ad_engine_remote_ops *remote; /* copied; NULL: ad_remote per the config */
 };

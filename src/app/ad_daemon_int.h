@@ -1,15 +1,15 @@
 /* ad_daemon_int.h - what the daemon's files share (private to src/app).
  *
  *   ad_daemon.c          wiring and lifecycle: start, stop, the tick, signals,
- *                        reload, Kafka in's callbacks, storing offsets
- *   ad_daemon_sinks.c    the alert / dead-letter / remote / webhook wiring and
- *                        the messages produced to Kafka (to be replaced by the
- *                        shared engine)
+ *                        reload, Kafka in's callbacks, storing offsets, the
+ *                        engine's ledger hooks
  *   ad_ckpt_sched.c      the checkpoint scheduler, evicted series, restoring
  *   ad_daemon_metrics.c  /metrics, /healthz, /readyz
  *
- * The offset ledger (ad_ledger.h), Kafka in (ad_kafka_in.h) and Kafka out
- * (ad_kafka_out.h) are modules of their own. Everything here runs on the
+ * The offset ledger (ad_ledger.h), Kafka in (ad_kafka_in.h), Kafka out
+ * (ad_kafka_out.h), the engine (ad_engine.h: the pipeline, the remote stage,
+ * the alert sinks) and the Kafka topics as its sink (ad_kafka_sink.h) are
+ * modules of their own. Everything here runs on the
  * loop thread. */
 #ifndef AD_DAEMON_INT_H
 #define AD_DAEMON_INT_H
@@ -20,15 +20,14 @@
 
 #include "ad_buf.h"
 #include "ad_daemon.h"
+#include "ad_detector.h"
 #include "ad_kafka_in.h"
 #include "ad_kafka_out.h"
 #include "ad_ledger.h"
 
 struct ad_pipeline;
-struct ad_alert_log;
-struct ad_http;
-struct ad_remote;
-struct ad_webhook;
+struct ad_engine;
+struct ad_kafka_sink;
 struct ad_httpd;
 struct ad_spill;
 struct ckpt_work;
@@ -56,7 +55,8 @@ struct ad_daemon {
     uv_loop_t *loop;
     const struct ad_config *cfg;
     struct ad_daemon_opts opts;
-    struct ad_pipeline *pipe;
+    struct ad_engine *engine; /* the pipeline, the remote stage, the alert sinks */
+    struct ad_pipeline *pipe; /* the engine's (borrowed) */
     struct ad_ledger ledger;
     struct ad_kafka_in *in;
     struct ad_kafka_out *out;
@@ -71,21 +71,13 @@ struct ad_daemon {
     int status;
     uint64_t rebalances, reloads, reload_failures;
 
-    /* outputs (ad_daemon_sinks.c) */
-    struct ad_alert_log *alog;
-    char *alert_log_path; /* the path open now (a reload may change it) */
-    struct ad_http *http; /* shared by the remote detector and the webhook */
-    struct ad_remote *remote;
-    struct ad_webhook *webhook;
-    uint64_t webhook_refused;
-    uint64_t alerts_by[2][2]; /* [detector: welford, anomaly_detector][direction - 1] */
-    uint64_t consumed, delivered, dead_letters;
-    uint64_t delivery_errors; /* outputs that could not even be made (out of memory) */
-    uint64_t hold_errors;     /* holds recorded coarsely (out of memory) */
+    /* outputs: the engine's sinks, and the daemon's own counts */
+    struct ad_kafka_sink *ksink; /* the alerts topic (an engine sink), dead letters */
+    uint64_t alerts_by[AD_DETECTOR_COUNT][2]; /* [enum ad_detector_kind][direction - 1] */
+    uint64_t consumed;
+    uint64_t hold_errors; /* holds the ledger could not record (out of memory) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;
-    uint32_t *lat_us; /* alert latencies, window close -> delivery report */
-    size_t nlat, lat_cap;
 
     /* checkpoints (ad_ckpt_sched.c) */
     bool checkpoints;          /* state.dir is set */
@@ -111,13 +103,6 @@ void ad_daemon_store_offsets(struct ad_daemon *d, struct tpart *only);
 void ad_daemon_released(struct ad_daemon *d, struct ad_ledger_part *p);
 /* The safe offset of t now. */
 int64_t ad_daemon_tp_safe(struct ad_daemon *d, struct tpart *t);
-
-/* ad_daemon_sinks.c */
-void ad_daemon_wire_outputs(struct ad_daemon *d); /* the pipeline's alert/reject/remote hooks */
-int ad_daemon_open_outputs(struct ad_daemon *d, char *err, size_t errlen); /* the alert log */
-int ad_daemon_open_remote(struct ad_daemon *d, char *err, size_t errlen);  /* remote, webhook */
-void ad_daemon_close_outputs(struct ad_daemon *d); /* remote, webhook, HTTP client */
-void ad_daemon_lat_report(struct ad_daemon *d);
 
 /* ad_ckpt_sched.c */
 void ad_ckpt_set_state(struct tpart *t, enum ad_ckpt_state s);

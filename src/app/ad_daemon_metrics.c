@@ -11,6 +11,9 @@
 
 #include "ad_clock.h"
 #include "ad_daemon_int.h"
+#include "ad_detector.h"
+#include "ad_engine.h"
+#include "ad_kafka_sink.h"
 #include "ad_metrics.h"
 #include "ad_pipeline.h"
 #include "ad_remote.h"
@@ -87,11 +90,11 @@ static void rejected(struct ad_buf *b, const struct family *f, const struct view
 
 static void alerts(struct ad_buf *b, const struct family *f, const struct view *v)
 {
-    static const char *const dets[] = {"welford", "anomaly_detector"};
     static const char *const dirs[] = {"positive", "negative"};
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < AD_DETECTOR_COUNT; i++)
         for (int j = 0; j < 2; j++) {
-            const char *l[] = {"detector", dets[i], "direction", dirs[j]};
+            const char *l[] = {"detector", ad_detector_name((enum ad_detector_kind)i),
+                               "direction", dirs[j]};
             ad_prom_sample(b, f->name, l, 2, (double)v->d->alerts_by[i][j]);
         }
 }
@@ -214,14 +217,16 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->d = d;
     ad_pipeline_stats(d->pipe, &v->pipe);
     ad_kafka_out_stats(d->out, &v->out);
+    struct ad_kafka_sink_stats ks;
+    ad_kafka_sink_stats(d->ksink, &ks);
     v->start_time = (double)d->start_time;
     v->points = (double)v->pipe.win.points;
     v->late = (double)v->pipe.win.late;
     v->duplicates = (double)v->pipe.win.duplicates;
     v->windows = (double)v->pipe.win.windows;
     v->slides = (double)v->pipe.win.slides;
-    v->dead_letters = (double)d->dead_letters;
-    v->producer_errors = (double)(v->out.errors + d->delivery_errors);
+    v->dead_letters = (double)ks.dead_letters;
+    v->producer_errors = (double)(v->out.errors + ks.errors);
     v->queue_depth = (double)v->out.queued;
     v->queue_full = (double)v->out.queue_full;
     v->rebalances = (double)d->rebalances;
@@ -240,15 +245,15 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->ckpt_seconds = d->ckpt_seconds;
     v->reload_ok = (double)d->reloads;
     v->reload_error = (double)d->reload_failures;
-    if (d->remote) {
-        ad_remote_stats(d->remote, &v->remote);
+    if (ad_engine_remote_stats(d->engine, &v->remote))
         read_remote(v);
-    }
-    if (d->webhook) {
-        ad_webhook_stats(d->webhook, &v->webhook);
+    /* Refused: by the webhook, or by the engine for want of a hold. */
+    struct ad_engine_sink_stats ws;
+    if (ad_engine_webhook_stats(d->engine, &v->webhook) &&
+        ad_engine_sink_stats_by_name(d->engine, "webhook", &ws) == 0) {
         v->webhook_rows[0] = (double)v->webhook.delivered;
         v->webhook_rows[1] = (double)v->webhook.dropped;
-        v->webhook_rows[2] = (double)(v->webhook.refused + d->webhook_refused);
+        v->webhook_rows[2] = (double)(v->webhook.refused + ws.refused);
         v->webhook_pending = (double)v->webhook.pending;
     }
 }
@@ -266,10 +271,14 @@ static bool shown(const struct ad_daemon *d, enum when w)
         return d->checkpoints;
     case CHECKPOINTED:
         return d->checkpoints && d->ckpt_last;
-    case REMOTE:
-        return d->remote != NULL;
-    case WEBHOOK:
-        return d->webhook != NULL;
+    case REMOTE: {
+        struct ad_remote_stats rs;
+        return ad_engine_remote_stats(d->engine, &rs);
+    }
+    case WEBHOOK: {
+        struct ad_webhook_stats ws;
+        return ad_engine_webhook_stats(d->engine, &ws);
+    }
     }
     return false;
 }

@@ -118,14 +118,10 @@ void ad_engine_sink_done(struct ad_engine_sink *s, struct ad_engine_delivery *d,
                          enum ad_engine_outcome outcome)
 {
     s->pending--;
-    if (outcome == AD_ENGINE_DELIVERED) {
+    if (outcome == AD_ENGINE_DELIVERED)
         s->delivered++;
-    } else {
-        s->failed++;
-        if (s->e->log_failures)
-            AD_WARN("sink", "%s: an alert was not delivered%s", s->ops->name,
-                    outcome == AD_ENGINE_KEPT ? " (its offsets stay uncommitted)" : "");
-    }
+    else
+        s->failed++; /* the sink logs its own failures (a batch dropped, a message) */
     delivery_note(d, outcome);
     delivery_put(s->e, d);
 }

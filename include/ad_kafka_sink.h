@@ -1,0 +1,64 @@
+/* ad_kafka_sink.h - the Kafka topics as outputs of the engine: the alerts
+ * topic (sinks.kafka.topic) is an asynchronous engine sink (ad_engine.h) on
+ * Kafka out, and rejected records go to the dead-letter topic
+ * (sinks.dead_letter.topic) through the same producer.
+ *
+ * An alert is produced with the alert's key and its JSON line (without the
+ * newline) as the value; its delivery report tells the engine
+ * AD_ENGINE_DELIVERED, or AD_ENGINE_KEPT when the message was given up on
+ * (its offsets then stay held: never committed). A failed delivery is
+ * produced again until ad_kafka_sink_stop(). A dead letter carries the
+ * source topic, partition, offset and the reason in headers; it holds no
+ * offsets.
+ *
+ * Threads: the loop thread of the Kafka out it is built on. */
+#ifndef AD_KAFKA_SINK_H
+#define AD_KAFKA_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_config.h"
+#include "ad_engine.h"
+#include "ad_kafka_out.h"
+#include "ad_pipeline.h"
+
+struct ad_kafka_sink;
+
+struct ad_kafka_sink_stats {
+    uint64_t delivered;    /* alerts and dead letters reported delivered */
+    uint64_t dead_letters; /* dead letters sent */
+    uint64_t errors;       /* alerts that could not even be made (out of memory) */
+};
+
+/* Alert delivery latency (emitted -> delivery report), in microseconds. */
+struct ad_kafka_sink_latency {
+    size_t n; /* samples (at most 2^20 are kept) */
+    uint32_t p50_us, p99_us, max_us;
+};
+
+/* Creates the sink on out (borrowed) with cfg's topics (cfg borrowed: it
+ * must outlive the sink) and, when sinks.kafka.topic is set, adds it to e as
+ * an asynchronous sink named "kafka". The caller owns the sink: free it with
+ * ad_kafka_sink_free() once both e and out are freed (out's last delivery
+ * reports reach the sink and, through it, e). Returns 0 and the sink in
+ * *ks, or AD_ENOMEM (nothing added). */
+int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg,
+                      struct ad_engine *e, struct ad_kafka_sink **ks);
+
+/* Sends a rejected record to sinks.dead_letter.topic (nothing without one).
+ * buf, meta and reason are copied. */
+void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t len,
+                               const struct ad_record_meta *meta, const char *reason);
+
+/* From now on a failed delivery is not produced again (shutdown). */
+void ad_kafka_sink_stop(struct ad_kafka_sink *ks);
+
+void ad_kafka_sink_stats(const struct ad_kafka_sink *ks, struct ad_kafka_sink_stats *out);
+/* Fills out (sorts the samples); false without a sample. */
+bool ad_kafka_sink_latency(struct ad_kafka_sink *ks, struct ad_kafka_sink_latency *out);
+
+/* Frees the sink. NULL ok. */
+void ad_kafka_sink_free(struct ad_kafka_sink *ks);
+
+#endif
