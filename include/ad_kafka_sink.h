@@ -43,8 +43,8 @@ struct ad_kafka_sink_latency {
  * ad_kafka_sink_free() once both e and out are freed (out's last delivery
  * reports reach the sink and, through it, e). Returns 0 and the sink in
  * *ks, or AD_ENOMEM (nothing added). */
-int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg,
-                      struct ad_engine *e, struct ad_kafka_sink **ks);
+int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, struct ad_engine *e,
+                      struct ad_kafka_sink **ks);
 
 /* Sends a rejected record to sinks.dead_letter.topic (nothing without one).
  * buf, meta and reason are copied. */

@@ -134,8 +134,9 @@ static int alert_emit(void *self, struct ad_engine_sink *sink, const struct ad_a
     return 0;
 }
 
-static const struct ad_engine_sink_ops alert_ops = {
-    .name = "kafka", .async = true, .emit = alert_emit};
+static const struct ad_engine_sink_ops alert_ops = {.name = "kafka",
+                                                    .async = true,
+                                                    .emit = alert_emit};
 
 void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t len,
                                const struct ad_record_meta *meta, const char *reason)
@@ -164,8 +165,8 @@ void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t
 
 /* ---- the sink ------------------------------------------------------------------------ */
 
-int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg,
-                      struct ad_engine *e, struct ad_kafka_sink **ks)
+int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, struct ad_engine *e,
+                      struct ad_kafka_sink **ks)
 {
     struct ad_kafka_sink *s = calloc(1, sizeof(*s));
     if (!s)

@@ -1,0 +1,206 @@
+/* The Kafka sink against librdkafka's mock cluster: each alert the engine
+ * emits is produced to the alerts topic and its hold goes back delivered
+ * once the delivery report is in; a message given up on keeps its offsets
+ * held; a dead letter is produced and counted; without an alerts topic the
+ * engine gets no Kafka sink. */
+#include "ad_test.h"
+
+#include <stdlib.h>
+
+#include "ad_config.h"
+#include "ad_engine.h"
+#include "ad_err.h"
+#include "ad_kafka_out.h"
+#include "ad_kafka_sink.h"
+#include "ad_log.h"
+
+struct ledger {
+    int held, taken;
+    int released[3]; /* by outcome */
+};
+
+static int l_hold(void *ud, const char *topic, int32_t partition, int64_t low, void **token)
+{
+    struct ledger *l = ud;
+    (void)topic, (void)partition, (void)low;
+    int *t = malloc(sizeof(*t));
+    AD_EXPECT(t != NULL);
+    *t = ++l->taken;
+    l->held++;
+    *token = t;
+    return 0;
+}
+
+static void l_release(void *ud, void *token, enum ad_engine_outcome outcome)
+{
+    struct ledger *l = ud;
+    free(token);
+    l->held--;
+    l->released[outcome]++;
+}
+
+struct fixture {
+    uv_loop_t loop;
+    struct ad_config cfg;
+    struct ledger l;
+    struct ad_engine *e;
+    struct ad_kafka_out *out;
+    struct ad_kafka_sink *ks;
+};
+
+#define MOCK "      test.mock.num.brokers: \"1\"\n"
+
+/* properties: the lines under source.kafka.properties; sinks: the sinks
+ * section's lines. */
+static void setup(struct fixture *f, const char *properties, const char *sinks)
+{
+    char yaml[1024], err[512];
+    snprintf(yaml, sizeof(yaml),
+             "source:\n  kafka:\n    brokers: 127.0.0.1:1\n    topics: [in]\n"
+             "    properties:\n%s"
+             "input:\n  time_format: epoch_ms\nsinks:\n%s",
+             properties, sinks);
+    memset(f, 0, sizeof(*f));
+    AD_EXPECT_INT(uv_loop_init(&f->loop), ==, 0);
+    AD_EXPECT_INT(ad_config_init(&f->cfg), ==, 0);
+    if (ad_config_load_buffer(&f->cfg, "t.yaml", yaml, strlen(yaml), err, sizeof(err)) != 0)
+        AD_FAIL_("load: %s", err);
+    const struct ad_engine_ledger led = {l_hold, l_release, NULL, &f->l};
+    const struct ad_engine_opts o = {.loop = &f->loop, .ledger = &led};
+    if (ad_engine_new(&f->cfg, &o, &f->e, err, sizeof(err)) != 0)
+        AD_FAIL_("engine: %s", err);
+    const struct ad_kafka_out_cbs cbs = {0};
+    if (ad_kafka_out_new(&f->loop, &f->cfg, &cbs, &f->out, err, sizeof(err)) != 0)
+        AD_FAIL_("kafka out: %s", err);
+    AD_EXPECT_INT(ad_kafka_sink_new(f->out, &f->cfg, f->e, &f->ks), ==, 0);
+}
+
+static void teardown(struct fixture *f)
+{
+    ad_kafka_out_close(f->out);
+    ad_engine_stop(f->e);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    ad_kafka_out_free(f->out);
+    ad_engine_free(f->e);
+    ad_kafka_sink_free(f->ks);
+    AD_EXPECT_INT(uv_loop_close(&f->loop), ==, 0);
+    ad_config_free(&f->cfg);
+}
+
+static void push(struct fixture *f, long long ts_ms, double v, int64_t off)
+{
+    char rec[256];
+    int n = snprintf(rec, sizeof(rec), "{\"id\":\"sim-1\",\"ts\":%lld,\"temp\":%g}", ts_ms, v);
+    struct ad_record_meta m = {.topic = "in", .partition = 0, .offset = off, .timestamp_ms = -1};
+    AD_EXPECT_INT(ad_pipeline_push(ad_engine_pipeline(f->e), rec, (size_t)n, &m, 0), ==,
+                  AD_REJECT_NONE);
+}
+
+/* 30 steady readings, then `spikes` spikes: one alert each. */
+static void feed(struct fixture *f, int spikes)
+{
+    for (int i = 0; i < 30; i++)
+        push(f, 1763632800000LL + i * 1000, i % 2 ? 21.0 : 19.0, i);
+    for (int i = 0; i < spikes; i++)
+        push(f, 1763632830000LL + i * 1000, 400.0 * (i + 1), 30 + i);
+}
+
+/* Serves delivery reports until no hold is left (at most 30 s). */
+static void wait_released(struct fixture *f)
+{
+    for (int i = 0; i < 3000 && f->l.held > 0; i++) {
+        ad_kafka_out_flush(f->out, true, 10);
+        ad_kafka_out_poll(f->out);
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    }
+}
+
+static struct ad_engine_sink_stats kafka_stats(struct ad_engine *e)
+{
+    struct ad_engine_sink_stats st = {0};
+    AD_EXPECT_INT(ad_engine_sink_stats_by_name(e, "kafka", &st), ==, 0);
+    return st;
+}
+
+static void test_alerts_delivered(void)
+{
+    struct fixture f;
+    setup(&f, MOCK, "  kafka: {topic: alerts}\n");
+    feed(&f, 3);
+    AD_EXPECT_INT(f.l.taken, ==, 3);
+    AD_EXPECT_UINT(kafka_stats(f.e).pending, ==, 3);
+    wait_released(&f);
+    AD_EXPECT_INT(f.l.held, ==, 0);
+    AD_EXPECT_INT(f.l.released[AD_ENGINE_DELIVERED], ==, 3);
+    struct ad_engine_sink_stats es = kafka_stats(f.e);
+    AD_EXPECT_UINT(es.delivered, ==, 3);
+    AD_EXPECT_UINT(es.pending, ==, 0);
+    struct ad_kafka_sink_stats ks;
+    ad_kafka_sink_stats(f.ks, &ks);
+    AD_EXPECT_UINT(ks.delivered, ==, 3);
+    AD_EXPECT_UINT(ks.errors, ==, 0);
+    struct ad_kafka_sink_latency lat;
+    AD_EXPECT(ad_kafka_sink_latency(f.ks, &lat));
+    AD_EXPECT_UINT(lat.n, ==, 3);
+    AD_EXPECT(lat.p50_us <= lat.max_us);
+    teardown(&f);
+}
+
+/* No broker answers (nothing listens on port 1): a delivery that fails
+ * after ad_kafka_sink_stop() is not retried, and the alert's offsets stay
+ * held (kept). */
+static void test_given_up_keeps_offsets(void)
+{
+    struct fixture f;
+    setup(&f, "      message.timeout.ms: \"200\"\n", "  kafka: {topic: alerts}\n");
+    ad_kafka_sink_stop(f.ks);
+    feed(&f, 2);
+    AD_EXPECT_INT(f.l.taken, ==, 2);
+    wait_released(&f);
+    AD_EXPECT_INT(f.l.held, ==, 0);
+    AD_EXPECT_INT(f.l.released[AD_ENGINE_KEPT], ==, 2);
+    AD_EXPECT_UINT(kafka_stats(f.e).failed, ==, 2);
+    struct ad_kafka_sink_latency lat;
+    AD_EXPECT(!ad_kafka_sink_latency(f.ks, &lat));
+    teardown(&f);
+}
+
+static bool dead_letter_done(struct fixture *f)
+{
+    struct ad_kafka_sink_stats ks;
+    ad_kafka_sink_stats(f->ks, &ks);
+    return ks.delivered == 1;
+}
+
+/* A dead letter holds nothing and is counted; without an alerts topic the
+ * engine has no Kafka sink, and alerts hold nothing either (no
+ * asynchronous sink). */
+static void test_dead_letter_without_alerts_topic(void)
+{
+    struct fixture f;
+    setup(&f, MOCK, "  kafka: {topic: \"\"}\n  dead_letter: {topic: dlq}\n");
+    struct ad_engine_sink_stats es;
+    AD_EXPECT_INT(ad_engine_sink_stats_by_name(f.e, "kafka", &es), ==, AD_ENOENT);
+    struct ad_record_meta m = {.topic = "in", .partition = 2, .offset = 17, .timestamp_ms = -1};
+    ad_kafka_sink_dead_letter(f.ks, "not json", 8, &m, "invalid_json");
+    feed(&f, 1);
+    AD_EXPECT_INT(f.l.taken, ==, 0);
+    for (int i = 0; i < 3000 && !dead_letter_done(&f); i++) {
+        ad_kafka_out_flush(f.out, true, 10);
+        ad_kafka_out_poll(f.out);
+    }
+    struct ad_kafka_sink_stats ks;
+    ad_kafka_sink_stats(f.ks, &ks);
+    AD_EXPECT_UINT(ks.dead_letters, ==, 1);
+    AD_EXPECT_UINT(ks.delivered, ==, 1);
+    teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+    ad_log_set_level(AD_LOG_ERROR);
+    AD_TEST_RUN(argc, argv, test_alerts_delivered);
+    AD_TEST_RUN(argc, argv, test_given_up_keeps_offsets);
+    AD_TEST_RUN(argc, argv, test_dead_letter_without_alerts_topic);
+    return ad_test_done();
+}
