@@ -569,7 +569,8 @@ static int scn_alert(struct outcome *o)
                              .window_start_us = i * 1000000LL, .window_end_us = i * 1000000LL + 1,
                              .value = 40 + i, .expected = 20, .stddev = 1.5, .zscore = 13.3,
                              .threshold = 3, .direction = AD_DIR_POSITIVE, .n = 100,
-                             .detector = AD_DETECTOR_WELFORD, .topic = "t", .partition = 1, .offset = i};
+                             .detector = AD_DETECTOR_WELFORD, .topic = "t", .partition = 1,
+                             .offset = i};
         rc = i % 2 ? ad_alert_format(&a, &b) : ad_alert_format_ext(&a, "{\"x\":1}", 7, &b);
     }
     if (rc == 0)
