@@ -288,6 +288,7 @@ static void test_state_layout(void)
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     AD_EXPECT_INT(system(cmd), ==, 0);
+}
 
 /* A stream output through a file descriptor writes what a buffer output
  * would hold, in chunks as it goes, and keeps the checksum of what it wrote;
