@@ -20,8 +20,8 @@
 #include <stdint.h>
 
 struct ad_htab {
-    void **val;    /* NULL: empty slot */
-    uint32_t *tag; /* the tag of each value */
+    void **val;     /* NULL: empty slot */
+    uint32_t *tag;  /* the tag of each value */
     uint32_t shift; /* 32 - log2(capacity) */
     size_t mask;    /* capacity - 1 (a power of two), 0 when val is NULL */
     size_t n;

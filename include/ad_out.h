@@ -31,9 +31,9 @@ struct ad_out {
     struct ad_buf *buf;    /* append here */
     ad_out_write_fn write; /* NULL for a buffer output */
     void *ud;
-    uint64_t hash;         /* FNV-1a-64 (from AD_FNV64_BASIS) of the bytes written out */
-    uint64_t written;      /* bytes written out */
-    struct ad_buf stage;   /* a stream output's staging buffer */
+    uint64_t hash;       /* FNV-1a-64 (from AD_FNV64_BASIS) of the bytes written out */
+    uint64_t written;    /* bytes written out */
+    struct ad_buf stage; /* a stream output's staging buffer */
 };
 
 /* A buffer output into b (borrowed; not reset). */

@@ -255,8 +255,7 @@ static int on_load(void *ud, const struct ad_part *p, const char *key, size_t ke
     char err[128];
     (void)p;
     loaded.st = st;
-    int rc = b->len ? ckpt_read(b->p, b->len, &h, load_cb, &loaded, err, sizeof(err))
-                    : AD_ENOENT;
+    int rc = b->len ? ckpt_read(b->p, b->len, &h, load_cb, &loaded, err, sizeof(err)) : AD_ENOENT;
     st->metric = metric;
     return rc;
 }
@@ -264,9 +263,15 @@ static int on_load(void *ud, const struct ad_part *p, const char *key, size_t ke
 static int scn_window(struct outcome *o)
 {
     struct wstate ws = {.o = o};
-    struct ad_window_cfg wc = {.tumbling = true, .size_us = 10, .aggregate = AD_AGG_MEAN,
-                               .sliding = true, .win_us = 40, .slide_us = 20,
-                               .lateness_us = 10, .idle_us = 5000, .max_series = 4};
+    struct ad_window_cfg wc = {.tumbling = true,
+                               .size_us = 10,
+                               .aggregate = AD_AGG_MEAN,
+                               .sliding = true,
+                               .win_us = 40,
+                               .slide_us = 20,
+                               .lateness_us = 10,
+                               .idle_us = 5000,
+                               .max_series = 4};
     struct ad_window *w = NULL;
     for (int i = 0; i < 16; i++)
         ad_buf_init(&ws.saved[i], 1 << 20);
@@ -280,8 +285,7 @@ static int scn_window(struct outcome *o)
     for (int i = 0; rc == 0 && i < 240; i++) {
         char key[16];
         int n = snprintf(key, sizeof(key), "s-%d", i % 6);
-        enum ad_push_result pr =
-            wpush(w, p, key, (size_t)n, 0, i * 3, (double)(i % 11), i, i);
+        enum ad_push_result pr = wpush(w, p, key, (size_t)n, 0, i * 3, (double)(i % 11), i, i);
         if (pr == AD_PUSH_NOMEM)
             o->reported = true;
         mix_i64(o, pr == AD_PUSH_NOMEM ? AD_PUSH_OK : pr);
@@ -333,9 +337,12 @@ static int nheld;
 static void answer(struct pstate *ps, struct ad_remote_job *j)
 {
     static const char json[] = "{\"status\":\"ok\",\"isAnomaly\":true}";
-    struct ad_azure_verdict v = {.is_anomaly = j->n_points % 3 == 0, .is_positive_anomaly = true,
-                                 .period = -1, .suggested_window = -1};
-    struct ad_remote_outcome out = {.verdict = j->n_points % 5 ? &v : NULL, .json = json,
+    struct ad_azure_verdict v = {.is_anomaly = j->n_points % 3 == 0,
+                                 .is_positive_anomaly = true,
+                                 .period = -1,
+                                 .suggested_window = -1};
+    struct ad_remote_outcome out = {.verdict = j->n_points % 5 ? &v : NULL,
+                                    .json = json,
                                     .json_len = sizeof(json) - 1};
     mix_i64(ps->o, (int64_t)j->n_points);
     ad_pipeline_remote_done(ps->p, j, &out);
@@ -421,7 +428,10 @@ static int ckpt_roundtrip(struct ad_pipeline *a, struct ad_pipeline *b, struct o
 {
     struct ad_buf whole, streamed;
     struct ad_out out;
-    struct ad_ckpt_req req = {.topic = "t", .partition = 0, .offset = 99, .created_ms = 5,
+    struct ad_ckpt_req req = {.topic = "t",
+                              .partition = 0,
+                              .offset = 99,
+                              .created_ms = 5,
                               .fingerprint = 7};
     struct ad_ckpt_result res;
     struct ad_ckpt_header h;
@@ -457,10 +467,12 @@ static int scn_pipeline(struct outcome *o)
     int rc = pipe_new(&a, &cfg);
     rc = rc ? rc : pipe_new(&b, &cfg);
     for (int i = 0; rc == 0 && i < 160; i++) {
-        struct ad_record_meta meta = {.topic = "t", .partition = 0, .offset = i,
+        struct ad_record_meta meta = {.topic = "t",
+                                      .partition = 0,
+                                      .offset = i,
                                       .timestamp_ms = -1};
-        size_t len = i == 77 ? (size_t)snprintf(buf, sizeof(buf), "{bad") :
-                               record(buf, sizeof(buf), i);
+        size_t len = i == 77 ? (size_t)snprintf(buf, sizeof(buf), "{bad")
+                             : record(buf, sizeof(buf), i);
         (void)ad_pipeline_push(a.p, buf, len, &meta, 1000 + i);
         if (i % 60 == 59)
             ad_pipeline_tick(a.p, 1000 + i);
@@ -505,10 +517,18 @@ static int scn_checkpoint(struct outcome *o)
 {
     struct ad_ring_point ring[40];
     for (int i = 0; i < 40; i++)
-        ring[i] = (struct ad_ring_point){.t_us = i, .v = i * 0.5, .off = i, .low_off = i,
+        ring[i] = (struct ad_ring_point){.t_us = i,
+                                         .v = i * 0.5,
+                                         .off = i,
+                                         .low_off = i,
                                          .in_model = i % 2};
-    struct ad_series_state st = {.key = "k1", .key_len = 2, .life = {3, 1.5, 0.5},
-                                 .model_off = 7, .last_t = 9, .ring = ring, .rlen = 40};
+    struct ad_series_state st = {.key = "k1",
+                                 .key_len = 2,
+                                 .life = {3, 1.5, 0.5},
+                                 .model_off = 7,
+                                 .last_t = 9,
+                                 .ring = ring,
+                                 .rlen = 40};
     struct ad_ckpt_header h = {.fingerprint = 1, .offset = 2, .partition = 3, .topic = "top"};
     struct ad_buf b;
     char err[128];
@@ -551,8 +571,8 @@ static int scn_model(struct outcome *o)
     rc = rc ? rc : ad_model_import_buffer("lines", b.p, b.len, model_cb, o, err, sizeof(err));
     static const char arr[] = "[{\"id\":\"a\",\"m2\":{\"n\":3,\"mean\":1,\"m2\":2}},"
                               "{\"id\":7,\"metric\":\"hum\",\"m2\":{\"n\":1,\"mean\":4,\"m2\":0}}]";
-    rc = rc ? rc : ad_model_import_buffer("array", arr, sizeof(arr) - 1, model_cb, o, err,
-                                          sizeof(err));
+    rc = rc ? rc
+            : ad_model_import_buffer("array", arr, sizeof(arr) - 1, model_cb, o, err, sizeof(err));
     ad_buf_free(&b);
     return rc;
 }
@@ -565,11 +585,21 @@ static int scn_alert(struct outcome *o)
     int rc = 0;
     ad_buf_init(&b, 1 << 20);
     for (int i = 0; rc == 0 && i < 50; i++) {
-        struct ad_alert a = {.key = "sensor-\"1\"", .key_len = 10, .metric = "temp",
-                             .window_start_us = i * 1000000LL, .window_end_us = i * 1000000LL + 1,
-                             .value = 40 + i, .expected = 20, .stddev = 1.5, .zscore = 13.3,
-                             .threshold = 3, .direction = AD_DIR_POSITIVE, .n = 100,
-                             .detector = AD_DETECTOR_WELFORD, .topic = "t", .partition = 1,
+        struct ad_alert a = {.key = "sensor-\"1\"",
+                             .key_len = 10,
+                             .metric = "temp",
+                             .window_start_us = i * 1000000LL,
+                             .window_end_us = i * 1000000LL + 1,
+                             .value = 40 + i,
+                             .expected = 20,
+                             .stddev = 1.5,
+                             .zscore = 13.3,
+                             .threshold = 3,
+                             .direction = AD_DIR_POSITIVE,
+                             .n = 100,
+                             .detector = AD_DETECTOR_WELFORD,
+                             .topic = "t",
+                             .partition = 1,
                              .offset = i};
         rc = i % 2 ? ad_alert_format(&a, &b) : ad_alert_format_ext(&a, "{\"x\":1}", 7, &b);
     }
