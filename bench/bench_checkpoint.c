@@ -44,6 +44,21 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* A checkpoint of partition bench[0], resuming at offset, into b (reset). */
+static int ckpt_into(struct ad_pipeline *p, int64_t offset, uint64_t fp, bool unsealed,
+                     struct ad_buf *b, uint64_t *nseries)
+{
+    struct ad_ckpt_req req = {.topic = "bench", .offset = offset, .fingerprint = fp,
+                              .unsealed = unsealed};
+    struct ad_ckpt_result res = {0, 0};
+    struct ad_out out;
+    ad_out_buf(&out, b);
+    int rc = ad_pipeline_checkpoint(p, &req, &out, &res);
+    if (nseries)
+        *nseries = res.nseries;
+    return rc;
+}
+
 static struct ad_pipeline *make(struct ad_config *cfg, int64_t max_series)
 {
     struct ad_pipeline *p;
@@ -91,9 +106,9 @@ static double run(struct ad_pipeline *p, const char *data, const size_t *off, si
         meta.offset = (int64_t)i;
         ad_pipeline_push(p, data + off[i], off[i + 1] - off[i], &meta, 0);
         if (dir && (i & 1023) == 0 && now_s() >= next) {
-            uint64_t ns;
-            if (ad_pipeline_checkpoint(p, "bench", 0, (int64_t)i + 1, 0, fp, &b, &ns, NULL, NULL) ||
-                ad_state_write(dir, "bench-run", 0, b.p, b.len, err, sizeof(err))) {
+            if (ckpt_into(p, (int64_t)i + 1, fp, false, &b, NULL) ||
+                ad_state_write(&(struct ad_state_loc){dir, "bench-run", 0}, b.p, b.len, err,
+                               sizeof(err))) {
                 fprintf(stderr, "checkpoint: %s\n", err);
                 exit(1);
             }
@@ -162,16 +177,15 @@ static struct large_run run_large(uint64_t nseries, size_t records, const char *
             continue;
         double s0 = now_s();
         if (mode == CK_FORK) {
-            if (ad_snapshot_start(p, dir, "bench", 0, (int64_t)i, 0, fp, -1, &snap)) {
+            struct ad_ckpt_req req = {.topic = "bench", .offset = (int64_t)i, .fingerprint = fp};
+            if (ad_snapshot_start(p, dir, &req, -1, &snap)) {
                 fprintf(stderr, "fork failed\n");
                 exit(1);
             }
         } else {
-            uint64_t ns;
             /* What the loop does; the checksum and the write are the thread
              * pool's (not timed here). */
-            if (ad_pipeline_checkpoint_unsealed(p, "bench", 0, (int64_t)i, 0, fp, &b, &ns, NULL,
-                                                NULL)) {
+            if (ckpt_into(p, (int64_t)i, fp, true, &b, NULL)) {
                 fprintf(stderr, "checkpoint failed\n");
                 exit(1);
             }
@@ -215,15 +229,14 @@ int main(int argc, char **argv)
     uint64_t ns = 0;
     ad_buf_init(&b, (size_t)1 << 33);
     double t0 = now_s();
-    if (ad_pipeline_checkpoint_unsealed(p, "bench", 0, (int64_t)nseries, 0, fp, &b, &ns, NULL,
-                                        NULL)) {
+    if (ckpt_into(p, (int64_t)nseries, fp, true, &b, &ns)) {
         fprintf(stderr, "checkpoint failed\n");
         return 1;
     }
     double t_ser = now_s() - t0;
     t0 = now_s();
     if (ad_ckpt_seal(&b, AD_FNV64_BASIS) ||
-        ad_state_write(dir, "bench", 0, b.p, b.len, err, sizeof(err))) {
+        ad_state_write(&(struct ad_state_loc){dir, "bench", 0}, b.p, b.len, err, sizeof(err))) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -242,7 +255,7 @@ int main(int argc, char **argv)
     ad_state_path(dir, "bench", 0, path, sizeof(path));
     t0 = now_s();
     /* The daemon's way: the file read, checked and restored by ad_state_load. */
-    if (ad_state_load(dir, "bench", 0, fp, -1, &h, restore_cb, &rc) != 0) {
+    if (ad_state_load(&(struct ad_state_loc){dir, "bench", 0}, fp, -1, &h, restore_cb, &rc) != 0) {
         fprintf(stderr, "restore failed\n");
         return 1;
     }

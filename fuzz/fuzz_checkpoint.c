@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ad_ckpt_header h;
     char err[256];
     size_t n = 0;
-    ad_ckpt_read(data, size, &h, take, &n, err, sizeof(err));
+    if (ad_ckpt_check(data, size, &h, err, sizeof(err)) == 0)
+        ad_ckpt_each(data, size, take, &n);
     return 0;
 }

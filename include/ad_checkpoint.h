@@ -20,8 +20,8 @@
  *     u32 unlearned, u32 ring length, ring points (i64 t, f64 v, i64 off,
  *     i64 low_off, u8 in_model)
  *   u64 FNV-1a-64 of every byte before it
- * A reader checks the size limits, the checksum, the magic and version
- * before it trusts a byte. */
+ * A reader (ad_ckpt_check) checks the size limits, the checksum, the magic
+ * and version before it trusts a byte. */
 #ifndef AD_CHECKPOINT_H
 #define AD_CHECKPOINT_H
 
@@ -74,10 +74,14 @@ int ad_ckpt_one(struct ad_buf *b, const struct ad_ckpt_header *h, const struct a
 /* Called per series while reading; returning non-zero stops the read. */
 typedef int (*ad_ckpt_series_cb)(void *ud, const struct ad_series_state *st, const char *metric);
 
-/* Reads a checkpoint: checks everything first (AD_EPARSE with a reason in err
- * for a truncated or corrupt file, AD_ERANGE for another version), fills *h,
- * then calls cb per series (cb may be NULL to only check). */
-int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
-                 void *ud, char *err, size_t errlen);
+/* Checks a whole checkpoint (size limits, checksum, magic and version, every
+ * series record) and fills *h. Returns 0, AD_EPARSE with a reason in err for
+ * a truncated or corrupt file, AD_ERANGE for another version, or AD_ENOMEM. */
+int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err,
+                  size_t errlen);
+/* Calls cb per series of a checkpoint that ad_ckpt_check() accepted (so that
+ * a bad file restores nothing at all: check first, then read). Returns 0,
+ * AD_ENOMEM, AD_EPARSE (not checked, and malformed) or cb's code. */
+int ad_ckpt_each(const void *buf, size_t len, ad_ckpt_series_cb cb, void *ud);
 
 #endif

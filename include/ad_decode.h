@@ -25,7 +25,8 @@
     X(TIME_RANGE, "time_out_of_range", "time outside 1970..9999")                                  \
     X(MISSING_METRIC, "missing_metric", "a metric field is missing or null")                       \
     X(BAD_METRIC, "bad_metric", "a metric is not a number")                                        \
-    X(METRIC_RANGE, "metric_out_of_range", "a metric is NaN, infinite or |v| > 1e100")
+    X(METRIC_RANGE, "metric_out_of_range", "a metric is NaN, infinite or |v| > 1e100")            \
+    X(NOMEM, "out_of_memory", "no memory to parse the record")
 
 enum ad_reject {
     AD_REJECT_NONE = 0,

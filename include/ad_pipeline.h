@@ -14,6 +14,7 @@
 
 #include "ad_alert.h"
 #include "ad_decode.h"
+#include "ad_out.h"
 #include "ad_score.h"
 #include "ad_types.h"
 #include "ad_window.h"
@@ -139,31 +140,39 @@ void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_score_cfg *
  * non-zero return stops the checkpoint. */
 typedef int (*ad_pipeline_series_cb)(void *ud, const struct ad_series_state *st,
                                      const char *metric);
-/* Serializes the state of (topic, partition)'s series as a checkpoint that
- * resumes consumption at offset (ad_checkpoint.h) into out, and hands each
- * series to each (which may be NULL) as well; with each, the series are no
- * longer dirty after it (without, they are only read). With out NULL, only
- * each is called. */
-int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
-                           int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                           struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
-                           void *ud);
+/* What a checkpoint is of: (topic, partition)'s series, resuming
+ * consumption at offset (ad_checkpoint.h). Pointers are borrowed for the
+ * call. */
+struct ad_ckpt_req {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t created_ms;
+    uint64_t fingerprint;
+    /* Leave out the checksum: the caller appends it with
+     * ad_ckpt_seal(buf, AD_FNV64_BASIS), off the loop (about 0.12 s per
+     * 100 MB). Buffer outputs only. */
+    bool unsealed;
+    /* Called per series as well (may be NULL); with it, the series are no
+     * longer dirty afterwards (without, they are only read: a forked child's
+     * way, which must not write to pages it shares with its parent). */
+    ad_pipeline_series_cb each;
+    void *ud;
+};
 
-/* The same, without the checksum: the caller appends it with
- * ad_ckpt_seal(out, AD_FNV64_BASIS), off the loop (about 0.12 s per 100 MB). */
-int ad_pipeline_checkpoint_unsealed(struct ad_pipeline *p, const char *topic, int32_t partition,
-                                    int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                                    struct ad_buf *out, uint64_t *nseries,
-                                    ad_pipeline_series_cb each, void *ud);
-/* The same checkpoint, written out through sink in chunks of about 1 MiB
- * instead of into one buffer (a forked child's way: no copy of the whole
- * state in memory); only reads the state. sink returns 0 or non-zero to stop
- * (AD_EIO is returned). */
-typedef int (*ad_pipeline_sink_fn)(void *ud, const void *buf, size_t len);
-int ad_pipeline_checkpoint_stream(struct ad_pipeline *p, const char *topic, int32_t partition,
-                                  int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                                  ad_pipeline_sink_fn sink, void *ud, uint64_t *nseries,
-                                  uint64_t *bytes);
+struct ad_ckpt_result {
+    uint64_t nseries;
+    uint64_t bytes; /* of the output (0 without one) */
+};
+
+/* Serializes the checkpoint req asks for into out (ad_out.h: a buffer, or a
+ * stream written out in chunks of about 1 MiB, so that no copy of the whole
+ * state is held), handing each series to req->each too. With out NULL only
+ * req->each is called. Fills *res (may be NULL). Returns 0, AD_ENOMEM,
+ * AD_ELIMIT (the buffer's maximum), AD_EIO (the stream's write failed),
+ * AD_EINVAL (unsealed into a stream) or req->each's code. */
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
+                           struct ad_out *out, struct ad_ckpt_result *res);
 /* Restores one series of a checkpoint into (topic, partition); a series of a
  * metric this config does not have is skipped. */
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ad_fd.h" /* ad_write_all */
+
 struct ad_alert_log;
 
 /* Opens path (creating it; path is copied). Returns 0 and an owned log (free
@@ -35,10 +37,5 @@ uint64_t ad_alert_log_failures(const struct ad_alert_log *log);
 
 /* Closes and frees; accepts NULL. */
 void ad_alert_log_close(struct ad_alert_log *log);
-
-/* Writes all of buf to fd, retrying on EINTR and short writes, and waiting
- * with poll() when a non-blocking fd is full (EAGAIN). Returns 0 or AD_EIO
- * (errno then tells why). */
-int ad_write_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -25,13 +25,12 @@ struct ad_snapshot {
     uint64_t bytes;
 };
 
-/* Forks a child that writes (topic, partition)'s checkpoint, resuming at
- * offset, into dir; sync_fd (or -1) is fdatasync'ed first. Returns 0 with
- * s->pid and s->fd set, or AD_EIO (fork or pipe failed: take the checkpoint
- * another way). */
-int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const char *topic, int32_t partition,
-                      int64_t offset, int64_t created_ms, uint64_t fingerprint, int sync_fd,
-                      struct ad_snapshot *s);
+/* Forks a child that writes the checkpoint req asks for into dir (sealed;
+ * req->unsealed and req->each are ignored); sync_fd (or -1) is fdatasync'ed
+ * first. Returns 0 with s->pid and s->fd set, or AD_EIO (fork or pipe
+ * failed: take the checkpoint another way). */
+int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_req *req,
+                      int sync_fd, struct ad_snapshot *s);
 
 /* Reaps the child once s->fd is readable (blocks until then otherwise).
  * Returns 0 when the checkpoint is durable, or AD_EIO with the child's

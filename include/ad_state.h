@@ -16,6 +16,13 @@
 
 #include "ad_checkpoint.h"
 
+/* A partition's checkpoint: "dir/<topic>-<partition>.ckpt". Borrowed. */
+struct ad_state_loc {
+    const char *dir;
+    const char *topic;
+    int32_t partition;
+};
+
 /* Writes "dir/<topic>-<partition>.ckpt" into out. Returns 0 or AD_ELIMIT. */
 int ad_state_path(const char *dir, const char *topic, int32_t partition, char *out, size_t len);
 
@@ -28,21 +35,20 @@ int ad_state_dir_init(const char *dir, char *err, size_t errlen);
 int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
                           char *err, size_t errlen);
 
-/* Writes the bytes fill() writes to fd (returning 0, or -1 with errno set)
- * durably as path, the way ad_state_write_atomic() does. */
+/* Writes the bytes fill() writes to fd (returning 0, or a negative AD_E*
+ * code with errno set; ad_write_all() of ad_fd.h does) durably as path, the
+ * way ad_state_write_atomic() does. */
 typedef int (*ad_state_fill_fn)(void *ud, int fd);
 int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill, void *ud,
                         char *err, size_t errlen);
 /* The same as the partition's checkpoint (keeping the previous one). */
-int ad_state_write_stream(const char *dir, const char *topic, int32_t partition,
-                          ad_state_fill_fn fill, void *ud, char *err, size_t errlen);
-/* write() until all of buf is written: 0, or -1 with errno. */
-int ad_state_write_all(int fd, const void *buf, size_t len);
+int ad_state_write_stream(const struct ad_state_loc *loc, ad_state_fill_fn fill, void *ud,
+                          char *err, size_t errlen);
 
 /* Writes buf durably as the partition's checkpoint. Returns 0 or AD_EIO with
  * the failing step and strerror in err. */
-int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
-                   size_t len, char *err, size_t errlen);
+int ad_state_write(const struct ad_state_loc *loc, const void *buf, size_t len, char *err,
+                   size_t errlen);
 
 /* Loads the partition's checkpoint: the current file, or when it is missing,
  * corrupt, of another version or written under other settings (fingerprint),
@@ -51,8 +57,8 @@ int ad_state_write(const char *dir, const char *topic, int32_t partition, const 
  * start), or the callback's error. A checkpoint that resumes at or before
  * newer_than (state newer than it was restored from elsewhere) is not used
  * either (AD_ENOENT, logged); pass -1 to take any. */
-int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
-                  int64_t newer_than, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
+int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t newer_than,
+                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
 
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);

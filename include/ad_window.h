@@ -75,6 +75,8 @@ struct ad_window_stats {
     uint64_t idle_closes;   /* series whose windows the idle timeout closed */
     uint64_t replayed;      /* points skipped as already in a restored model */
     uint64_t resumed;       /* series created again from the store's state */
+    uint64_t nomem;         /* points lost to the sliding ring, or evicted series' states
+                               lost, for want of memory */
 };
 
 /* Returns 0 and an owned window object (free with ad_window_free()), or
@@ -110,10 +112,19 @@ enum ad_push_result {
 
 /* ---- state for checkpoints ---- */
 
-/* A closed tumbling point of a sliding window's ring. */
-struct ad_ring_point {
+/* The one (time, value) point: a point of a window's series, as the remote
+ * detector's wire format takes it. */
+struct ad_tpoint {
     int64_t t_us;
     double v;
+};
+
+/* A closed tumbling point of a sliding window's ring: an ad_tpoint (the same
+ * leading members) with the source offsets it depends on. The ring holds
+ * these, and checkpoints carry them. 40 bytes. */
+struct ad_ring_point {
+    int64_t t_us; /* the tumbling window's start */
+    double v;     /* its aggregate */
     int64_t off, low_off;
     bool in_model;
 };
@@ -155,11 +166,13 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
  * series is seen again (limits.max_series with state.dir). Both are called
  * from within ad_window_push(); p may be NULL in evicted() for a series whose
  * partition was dropped. load() fills *st (pointers valid until the next
- * call) and returns true when it has the series. */
+ * call) and returns 0 when it has the series, AD_ENOENT when it has not, or
+ * another error (the series starts afresh; AD_ENOMEM is counted in
+ * stats.nomem). */
 struct ad_window_store {
     void (*evicted)(void *ud, const struct ad_part *p, const struct ad_series_state *st);
-    bool (*load)(void *ud, const struct ad_part *p, const char *key, size_t key_len,
-                 uint32_t metric, struct ad_series_state *st);
+    int (*load)(void *ud, const struct ad_part *p, const char *key, size_t key_len,
+                uint32_t metric, struct ad_series_state *st);
     void *ud;
 };
 /* Sets (or with NULL, removes) the store. */
@@ -171,11 +184,21 @@ void ad_window_set_store(struct ad_window *w, const struct ad_window_store *stor
  * from its committed offset; lifetime models are kept. p is freed. */
 void ad_window_part_drop(struct ad_window *w, struct ad_part *p);
 
-/* Adds one point of series (key, metric) from partition p at processing time
- * now_ms. Without tumbling windows the point is scored at once. */
-enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
-                                   size_t key_len, uint32_t metric, int64_t t_us, double v,
-                                   int64_t offset, int64_t now_ms);
+/* One point of series (key, metric): its event time, value and source
+ * offset (-1 when unknown). Borrowed for the call. */
+struct ad_window_point {
+    const char *key;
+    size_t key_len;
+    uint32_t metric;
+    int64_t t_us;
+    double v;
+    int64_t offset;
+};
+
+/* Adds point pt from partition p at processing time now_ms. Without tumbling
+ * windows the point is scored at once. */
+enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
+                                   const struct ad_window_point *pt, int64_t now_ms);
 
 /* Advances p's watermark to (t_us - lateness) if that is later, closing every
  * window of p whose end it passes. Call once per record, after its points. */
@@ -196,12 +219,6 @@ struct ad_welford *ad_window_model(struct ad_window *w, const char *key, size_t 
  * non-zero and returns that value. */
 typedef int (*ad_window_series_fn)(void *ud, const struct ad_series *s);
 int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *ud);
-
-/* A point of a sliding window's series. */
-struct ad_tpoint {
-    int64_t t_us;
-    double v;
-};
 
 /* Copies the points of ev's sliding window (ascending; at most max) into out
  * and returns how many there are. For other events: the one scored point. */

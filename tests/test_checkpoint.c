@@ -9,7 +9,17 @@
 
 #include "ad_checkpoint.h"
 #include "ad_err.h"
+#include "ad_fd.h"
+#include "ad_hash.h"
 #include "ad_state.h"
+
+/* ad_ckpt_check() and, when it accepts buf, ad_ckpt_each(). */
+static int ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
+                     void *ud, char *err, size_t errlen)
+{
+    int rc = ad_ckpt_check(buf, len, h, err, errlen);
+    return rc || !cb ? rc : ad_ckpt_each(buf, len, cb, ud);
+}
 
 struct got {
     int n;
@@ -56,7 +66,7 @@ static void test_round_trip(void)
     char err[256];
     ad_buf_init(&b, 1 << 20);
     build(&b);
-    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
     AD_EXPECT_UINT(h.fingerprint, ==, 42);
     AD_EXPECT_INT(h.offset, ==, 1234);
     AD_EXPECT_INT(h.partition, ==, 3);
@@ -97,13 +107,13 @@ static void test_damage_detected(void)
         int n = 0;
         memcpy(copy, b.p, b.len);
         copy[i] ^= 0x20;
-        int rc = ad_ckpt_read(copy, b.len, &h, count, &n, err, sizeof(err));
+        int rc = ckpt_read(copy, b.len, &h, count, &n, err, sizeof(err));
         if (rc == 0 || n != 0)
             AD_FAIL_("flipped byte %zu accepted", i);
     }
     for (size_t len = 0; len < b.len; len++) {
         int n = 0;
-        if (ad_ckpt_read(b.p, len, &h, count, &n, err, sizeof(err)) == 0 || n)
+        if (ckpt_read(b.p, len, &h, count, &n, err, sizeof(err)) == 0 || n)
             AD_FAIL_("truncation to %zu accepted", len);
     }
     free(copy);
@@ -124,7 +134,7 @@ static void test_version_mismatch(void)
     for (size_t i = 0; i < b.len - 8; i++)
         sum = (sum ^ (unsigned char)b.p[i]) * 0x100000001b3ULL;
     memcpy(b.p + b.len - 8, &sum, 8);
-    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, NULL, NULL, err, sizeof(err)), ==, AD_ERANGE);
+    AD_EXPECT_INT(ckpt_read(b.p, b.len, &h, NULL, NULL, err, sizeof(err)), ==, AD_ERANGE);
     AD_EXPECT_CONTAINS(err, "version 9");
     ad_buf_free(&b);
 }
@@ -154,7 +164,7 @@ static void test_clock_and_version_1(void)
     AD_EXPECT_INT(ad_ckpt_add(&b, &a, "temp"), ==, 0);
     AD_EXPECT_INT(ad_ckpt_finish(&b, 1), ==, 0);
     memset(&h, 0, sizeof(h));
-    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
     AD_EXPECT_INT(h.max_t, ==, 1763632800000000LL);
     AD_EXPECT_INT(g.n, ==, 1);
     /* The same as version 1: no max_t field after created_ms (byte 32). */
@@ -163,7 +173,7 @@ static void test_clock_and_version_1(void)
     b.p[7] = 1;
     reseal(&b);
     g.n = 0;
-    AD_EXPECT_INT(ad_ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
     AD_EXPECT_INT(h.max_t, ==, INT64_MIN);
     AD_EXPECT_INT(h.offset, ==, 5);
     AD_EXPECT_STR(h.topic, "t");
@@ -214,7 +224,8 @@ static void test_stale_temps(void)
     AD_EXPECT(!exists(dir, gone));
     AD_EXPECT(exists(dir, "t-2.ckpt.tmp"));
     AD_EXPECT(exists(dir, "notes.tmp.x"));
-    AD_EXPECT_INT(ad_state_write(dir, "t", 3, "abc", 3, err, sizeof(err)), ==, 0);
+    struct ad_state_loc loc = {dir, "t", 3};
+    AD_EXPECT_INT(ad_state_write(&loc, "abc", 3, err, sizeof(err)), ==, 0);
     AD_EXPECT(exists(dir, "t-3.ckpt"));
     snprintf(mine, sizeof(mine), "t-3.ckpt.tmp.%d", (int)getpid());
     AD_EXPECT(!exists(dir, mine));
@@ -279,6 +290,42 @@ static void test_state_layout(void)
     AD_EXPECT_INT(system(cmd), ==, 0);
 }
 
+/* A stream output through a file descriptor writes what a buffer output
+ * would hold, in chunks as it goes, and keeps the checksum of what it wrote;
+ * a failed write fails the flush. */
+static void test_fd_output(void)
+{
+    struct ad_buf whole;
+    struct ad_out o;
+    FILE *f = tmpfile();
+    AD_EXPECT(f != NULL);
+    ad_buf_init(&whole, (size_t)1 << 24);
+    ad_out_fd(&o, fileno(f));
+    for (int i = 0; i < 300000; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "line %d\n", i);
+        AD_EXPECT_INT(ad_buf_add(o.buf, line, (size_t)n), ==, 0);
+        AD_EXPECT_INT(ad_out_flush(&o, false), ==, 0);
+        AD_EXPECT_INT(ad_buf_add(&whole, line, (size_t)n), ==, 0);
+    }
+    AD_EXPECT_UINT(o.written, >, 0); /* chunks went out before the end */
+    AD_EXPECT_INT(ad_out_flush(&o, true), ==, 0);
+    AD_EXPECT_UINT(ad_out_bytes(&o), ==, whole.len);
+    AD_EXPECT_UINT(o.hash, ==, ad_fnv1a64(AD_FNV64_BASIS, whole.p, whole.len));
+    ad_out_close(&o);
+    char *got = malloc(whole.len);
+    rewind(f);
+    AD_EXPECT(got && fread(got, 1, whole.len, f) == whole.len);
+    AD_EXPECT(memcmp(got, whole.p, whole.len) == 0);
+    free(got);
+    fclose(f);
+    ad_buf_free(&whole);
+    ad_out_fd(&o, -1);
+    AD_EXPECT_INT(ad_buf_add(o.buf, "x", 1), ==, 0);
+    AD_EXPECT_INT(ad_out_flush(&o, true), ==, AD_EIO);
+    ad_out_close(&o);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_round_trip);
@@ -287,5 +334,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_clock_and_version_1);
     AD_TEST_RUN(argc, argv, test_stale_temps);
     AD_TEST_RUN(argc, argv, test_state_layout);
+    AD_TEST_RUN(argc, argv, test_fd_output);
     return ad_test_done();
 }

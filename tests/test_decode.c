@@ -435,7 +435,7 @@ static void test_golden(void)
     }
     printf("  %d golden records, %d mismatches\n", records, failed);
     for (int r = 0; r < AD_REJECT_COUNT; r++)
-        if (!seen[r])
+        if (!seen[r] && r != AD_REJECT_NOMEM) /* out_of_memory: tests/test_oom.c */
             AD_FAIL_("no golden case for %s", ad_reject_name((enum ad_reject)r));
     AD_EXPECT_INT(failed, ==, 0);
     ad_decoder_free(g.dec);

@@ -306,7 +306,6 @@ static void test_checkpoint_stream(void)
     struct ad_pipeline_cfg c = epoch_ms_cfg(true);
     struct ad_pipeline *p = make(&c);
     struct ad_buf a, b;
-    uint64_t na, nb, bytes;
     ad_buf_init(&a, (size_t)1 << 30);
     ad_buf_init(&b, (size_t)1 << 30);
     char key[32];
@@ -314,9 +313,21 @@ static void test_checkpoint_stream(void)
         snprintf(key, sizeof(key), "sensor-%d", i % 15000);
         push(p, key, 1763632800000LL + (long long)(i / 15000) * 60000, 20.0 + i % 7, i);
     }
-    AD_EXPECT_INT(ad_pipeline_checkpoint_stream(p, "t", 0, 17, 99, 5, to_buf, &b, &nb, &bytes),
-                  ==, 0);
-    AD_EXPECT_INT(ad_pipeline_checkpoint(p, "t", 0, 17, 99, 5, &a, &na, NULL, NULL), ==, 0);
+    struct ad_ckpt_req req = {.topic = "t", .offset = 17, .created_ms = 99, .fingerprint = 5};
+    struct ad_ckpt_result ra, rb;
+    struct ad_out out;
+    ad_out_stream(&out, to_buf, &b);
+    AD_EXPECT_INT(ad_pipeline_checkpoint(p, &req, &out, &rb), ==, 0);
+    ad_out_close(&out);
+    ad_out_buf(&out, &a);
+    AD_EXPECT_INT(ad_pipeline_checkpoint(p, &req, &out, &ra), ==, 0);
+    ad_out_close(&out);
+    /* unsealed: a stream cannot be sealed later */
+    req.unsealed = true;
+    ad_out_stream(&out, to_buf, &b);
+    AD_EXPECT_INT(ad_pipeline_checkpoint(p, &req, &out, NULL), ==, AD_EINVAL);
+    ad_out_close(&out);
+    uint64_t na = ra.nseries, nb = rb.nseries, bytes = rb.bytes;
     AD_EXPECT_UINT(na, ==, 15000);
     AD_EXPECT_UINT(nb, ==, na);
     AD_EXPECT_UINT(bytes, ==, a.len);

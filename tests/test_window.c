@@ -9,6 +9,15 @@
 #include "ad_types.h"
 #include "ad_window.h"
 
+/* ad_window_push() with the point's members as arguments. */
+static enum ad_push_result wpush(struct ad_window *w, struct ad_part *p, const char *key,
+                                 size_t key_len, uint32_t metric, int64_t t_us, double v,
+                                 int64_t offset, int64_t now_ms)
+{
+    struct ad_window_point pt = {key, key_len, metric, t_us, v, offset};
+    return ad_window_push(w, p, &pt, now_ms);
+}
+
 struct run {
     char got[64][256]; /* events of the current step */
     int ngot;
@@ -125,7 +134,7 @@ static void run_script(const char *path)
         if (!strcmp(argv[0], "push")) {
             /* push KEY METRIC T V OFF NOW [late|dup] ; advance follows */
             AD_EXPECT(argc >= 7);
-            enum ad_push_result res = ad_window_push(
+            enum ad_push_result res = wpush(
                 w, p, argv[1], strlen(argv[1]), (uint32_t)strtoul(argv[2], NULL, 10),
                 secs(argv[3]), strtod(argv[4], NULL), strtoll(argv[5], NULL, 10),
                 strtoll(argv[6], NULL, 10));
@@ -213,7 +222,7 @@ static void test_eviction_churn(void)
     for (int i = 0; i < 100000; i++) {
         snprintf(key, sizeof(key), "k%d", i);
         r.ngot = 0;
-        AD_EXPECT_INT(ad_window_push(w, p, key, strlen(key), 0, 1000000, 1.0, i, i), ==,
+        AD_EXPECT_INT(wpush(w, p, key, strlen(key), 0, 1000000, 1.0, i, i), ==,
                       AD_PUSH_OK);
         events += (uint64_t)r.ngot;
     }
@@ -248,8 +257,8 @@ static void store_evicted(void *ud, const struct ad_part *p, const struct ad_ser
     sv->evicted_with_part = p ? ad_part_partition(p) : -1;
 }
 
-static bool store_load(void *ud, const struct ad_part *p, const char *key, size_t key_len,
-                       uint32_t metric, struct ad_series_state *st)
+static int store_load(void *ud, const struct ad_part *p, const char *key, size_t key_len,
+                      uint32_t metric, struct ad_series_state *st)
 {
     struct store *s = ud;
     s->loads++;
@@ -258,10 +267,10 @@ static bool store_load(void *ud, const struct ad_part *p, const char *key, size_
         if (strlen(sv->key) == key_len && !memcmp(sv->key, key, key_len) &&
             sv->st.metric == metric) {
             *st = sv->st;
-            return true;
+            return 0;
         }
     }
-    return false;
+    return AD_ENOENT;
 }
 
 /* An evicted series hands its state to the store, and resumes from it when it
@@ -281,15 +290,15 @@ static void test_store_resume(void)
     int64_t off = 0;
     /* a: three windows closed by the watermark (n = 3 after the third). */
     for (int m = 0; m < 4; m++) {
-        AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, m * 60000000LL + 1, 10.0 + m, off++, m),
+        AD_EXPECT_INT(wpush(w, p, "a", 1, 0, m * 60000000LL + 1, 10.0 + m, off++, m),
                       ==, AD_PUSH_OK);
         ad_window_advance(w, p, m * 60000000LL + 1);
     }
     AD_EXPECT_INT(s.loads, ==, 1); /* asked once, when a was created */
     /* b and c push a out: its open window (minute 3) is scored first. */
     r.ngot = 0;
-    AD_EXPECT_INT(ad_window_push(w, p, "b", 1, 0, 240000001, 1.0, off++, 10), ==, AD_PUSH_OK);
-    AD_EXPECT_INT(ad_window_push(w, p, "c", 1, 0, 240000002, 1.0, off++, 11), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(wpush(w, p, "b", 1, 0, 240000001, 1.0, off++, 10), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(wpush(w, p, "c", 1, 0, 240000002, 1.0, off++, 11), ==, AD_PUSH_OK);
     AD_EXPECT_INT(s.n, ==, 1);
     AD_EXPECT_STR(s.v[0].key, "a");
     AD_EXPECT_INT(s.v[0].evicted_with_part, ==, 3);
@@ -300,7 +309,7 @@ static void test_store_resume(void)
     AD_EXPECT(strstr(r.got[0], "evict") != NULL);
     /* a again, two windows later: resumed, its model still n = 4. */
     r.ngot = 0;
-    AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, 360000001, 99.0, off++, 12), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(wpush(w, p, "a", 1, 0, 360000001, 99.0, off++, 12), ==, AD_PUSH_OK);
     struct ad_window_stats st;
     ad_window_stats(w, &st);
     AD_EXPECT_UINT(st.resumed, ==, 1);
@@ -314,7 +323,7 @@ static void test_store_resume(void)
         }
     AD_EXPECT_INT(seen, ==, 1);
     /* A point of the window closed by the eviction is late, not a new window. */
-    AD_EXPECT_INT(ad_window_push(w, p, "b", 1, 0, 240000003, 1.0, off++, 13), ==, AD_PUSH_LATE);
+    AD_EXPECT_INT(wpush(w, p, "b", 1, 0, 240000003, 1.0, off++, 13), ==, AD_PUSH_LATE);
     ad_window_free(w);
 }
 
@@ -338,7 +347,7 @@ static void test_export_dirty(void)
                               .idle_us = 3600000000LL};
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
     struct ad_part *p = ad_window_part(w, "t", 0);
-    AD_EXPECT_INT(ad_window_push(w, p, "a", 1, 0, 1000000, 1.0, 0, 0), ==, AD_PUSH_OK);
+    AD_EXPECT_INT(wpush(w, p, "a", 1, 0, 1000000, 1.0, 0, 0), ==, AD_PUSH_OK);
     AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
     AD_EXPECT(!st.dirty);               /* nothing closed yet */
     AD_EXPECT_INT(st.last_t, ==, INT64_MIN); /* a window is open */

@@ -225,12 +225,16 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
     if (!w)
         return NULL;
     struct state_ctx sc = {d, w, t->state_full};
+    struct ad_ckpt_req req = {.topic = t->lp->topic, .partition = t->lp->partition,
+                              .offset = safe, .created_ms = wall_ms(),
+                              .fingerprint = d->fingerprint, .unsealed = true,
+                              .each = d->state_reader ? state_series : NULL, .ud = &sc};
+    struct ad_ckpt_result res = {0, 0};
+    struct ad_out out;
+    ad_out_buf(&out, &w->buf);
     int rc = w->dir && w->topic ? 0 : AD_ENOMEM;
-    rc = rc ? rc
-            : ad_pipeline_checkpoint_unsealed(d->pipe, t->lp->topic, t->lp->partition, safe,
-                                              wall_ms(), d->fingerprint, fork ? NULL : &w->buf,
-                                              &w->nseries, d->state_reader ? state_series : NULL,
-                                              &sc);
+    rc = rc ? rc : ad_pipeline_checkpoint(d->pipe, &req, fork ? NULL : &out, &res);
+    w->nseries = res.nseries;
     w->bytes = w->buf.len;
     if (rc == 0 && d->state_reader)
         rc = add_marker(d, w, t, safe);
@@ -261,8 +265,8 @@ static void ckpt_write(struct ckpt_work *w)
         return;
     }
     w->bytes = w->buf.len;
-    w->rc = ad_state_write(w->dir, w->topic, w->partition, w->buf.p, w->buf.len, w->err,
-                           sizeof(w->err));
+    struct ad_state_loc loc = {w->dir, w->topic, w->partition};
+    w->rc = ad_state_write(&loc, w->buf.p, w->buf.len, w->err, sizeof(w->err));
 }
 
 static void ckpt_work_cb(uv_work_t *req)
@@ -366,9 +370,10 @@ static void on_snap_done(uv_poll_t *h, int status, int events)
  * failed (the file is to be serialized here after all). */
 static bool ckpt_fork(struct ad_daemon *d, struct ckpt_work *w)
 {
-    if (w->buf.len != 0 ||
-        ad_snapshot_start(d->pipe, w->dir, w->topic, w->partition, w->offset, wall_ms(),
-                          d->fingerprint, ad_spill_fd(w->spill), &w->snap) != 0)
+    struct ad_ckpt_req req = {.topic = w->topic, .partition = w->partition, .offset = w->offset,
+                              .created_ms = wall_ms(), .fingerprint = d->fingerprint};
+    if (w->buf.len != 0 || ad_snapshot_start(d->pipe, w->dir, &req, ad_spill_fd(w->spill),
+                                             &w->snap) != 0)
         return false;
     if (uv_poll_init(d->loop, &w->snap_poll, w->snap.fd) == 0) {
         w->snap_poll.data = w;
@@ -402,10 +407,12 @@ void ad_ckpt_start(struct ad_daemon *d, struct tpart *t)
     if (fork && ckpt_fork(d, w))
         return;
     if (fork) {
-        uint64_t unused;
-        w->rc = ad_pipeline_checkpoint_unsealed(d->pipe, t->lp->topic, t->lp->partition,
-                                                w->offset, wall_ms(), d->fingerprint, &w->buf,
-                                                &unused, NULL, NULL);
+        struct ad_ckpt_req req = {.topic = t->lp->topic, .partition = t->lp->partition,
+                                  .offset = w->offset, .created_ms = wall_ms(),
+                                  .fingerprint = d->fingerprint, .unsealed = true};
+        struct ad_out out;
+        ad_out_buf(&out, &w->buf);
+        w->rc = ad_pipeline_checkpoint(d->pipe, &req, &out, NULL);
         w->bytes = w->buf.len;
         if (w->rc) {
             snprintf(w->err, sizeof(w->err), "while serializing %s[%d]: %s", t->lp->topic,
@@ -529,8 +536,8 @@ int64_t ad_ckpt_restore(struct ad_daemon *d, struct tpart *t)
         restore_from_topic(d, t, &off, &max_t);
     struct ad_ckpt_header h;
     struct restore_ctx rc = {d, t->lp->topic, t->lp->partition};
-    if (ad_state_load(d->cfg->state_dir, t->lp->topic, t->lp->partition, d->fingerprint, off, &h,
-                      restore_series, &rc) == 0) {
+    struct ad_state_loc loc = {d->cfg->state_dir, t->lp->topic, t->lp->partition};
+    if (ad_state_load(&loc, d->fingerprint, off, &h, restore_series, &rc) == 0) {
         off = h.offset;
         max_t = h.max_t;
         t->state_full = true;

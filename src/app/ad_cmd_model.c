@@ -200,7 +200,8 @@ static int export_spill_entry(void *ud, const char *key, size_t key_len, const c
     c->skey_len = key_len;
     c->smetric = metric;
     c->h = &h;
-    int rc = ad_ckpt_read(val, val_len, &h, export_spill_series, c, err, sizeof(err));
+    int rc = ad_ckpt_check(val, val_len, &h, err, sizeof(err));
+    rc = rc ? rc : ad_ckpt_each(val, val_len, export_spill_series, c);
     c->h = NULL;
     if (c->nomem)
         return AD_ENOMEM;
@@ -248,7 +249,8 @@ static void export_checkpoint(struct export_ctx *c, const char *path)
 
     c->h = &h;
     if (ad_state_read_file(path, (size_t)4 << 30, &buf, &len) != 0 ||
-        ad_ckpt_read(buf, len, &h, export_series_cb, c, err, sizeof(err)) != 0) {
+        ad_ckpt_check(buf, len, &h, err, sizeof(err)) != 0 ||
+        ad_ckpt_each(buf, len, export_series_cb, c) != 0) {
         fprintf(stderr, "anomalyd: %s: not usable, skipped\n", path);
         c->status = AD_CMD_EXIT_FATAL;
     } else if (h.fingerprint != c->fp) {

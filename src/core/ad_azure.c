@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_time.h"
 
@@ -197,13 +198,13 @@ int ad_azure_build_request(const struct ad_azure_cfg *c, const struct ad_azure_p
         return AD_ELIMIT;
     need = c->min_points > AD_AZURE_MIN_POINTS ? (size_t)c->min_points : AD_AZURE_MIN_POINTS;
 
-    a = malloc((n ? n : 1) * sizeof(*a));
+    a = ad_malloc((n ? n : 1) * sizeof(*a));
     if (!a)
         return AD_ENOMEM;
     first = clean_points(pts, n, c->interval_us, a, &end);
     if (end - first < need) {
         *sent = end - first;
-        free(a);
+        ad_free(a);
         return AD_ERANGE;
     }
 
@@ -219,7 +220,7 @@ int ad_azure_build_request(const struct ad_azure_cfg *c, const struct ad_azure_p
         if (rc == 0)
             rc = ad_buf_addc(out, '}');
     }
-    free(a);
+    ad_free(a);
     if (rc == 0)
         rc = ad_buf_adds(out, "],\"granularity\":");
     if (rc == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 
 void ad_buf_init(struct ad_buf *b, size_t max)
@@ -17,7 +18,7 @@ void ad_buf_init(struct ad_buf *b, size_t max)
 
 void ad_buf_free(struct ad_buf *b)
 {
-    free(b->p);
+    ad_free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
 }
@@ -45,7 +46,7 @@ static int buf_reserve(struct ad_buf *b, size_t extra)
         ncap *= 2;
     if (ncap > b->max + 1)
         ncap = b->max + 1;
-    np = realloc(b->p, ncap);
+    np = ad_realloc(b->p, ncap);
     if (!np)
         return AD_ENOMEM;
     b->p = np;

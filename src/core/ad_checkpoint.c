@@ -1,5 +1,6 @@
 #include "ad_checkpoint.h"
 
+#include "ad_alloc.h"
 #include "ad_decode.h"
 
 #include <math.h>
@@ -157,25 +158,16 @@ static bool welford_ok(const struct ad_welford *w)
     return isfinite(w->mean) && isfinite(w->m2) && w->m2 >= 0;
 }
 
-int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
-                 void *ud, char *err, size_t errlen)
+/* Reads the header of buf (whose last 8 bytes are the checksum, not checked
+ * here) into *h and leaves r at the first series. */
+static int read_header(struct rd *r, const void *buf, size_t len, struct ad_ckpt_header *h,
+                       char *err, size_t errlen)
 {
-    struct rd r = {.p = buf, .len = len};
     unsigned char m[8];
     uint16_t tl;
-    uint64_t sum;
 
-    if (len < sizeof(magic) + 8) {
-        snprintf(err, errlen, "truncated: %zu bytes", len);
-        return AD_EPARSE;
-    }
-    memcpy(&sum, r.p + len - 8, 8);
-    if (fnv(r.p, len - 8) != sum) {
-        snprintf(err, errlen, "checksum mismatch (corrupt or truncated)");
-        return AD_EPARSE;
-    }
-    r.len = len - 8;
-    get(&r, m, sizeof(m));
+    *r = (struct rd){.p = buf, .len = len - 8};
+    get(r, m, sizeof(m));
     if (memcmp(m, magic, 7) != 0) {
         snprintf(err, errlen, "not an anomalyd checkpoint");
         return AD_EPARSE;
@@ -186,103 +178,145 @@ int ad_ckpt_read(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_
         return AD_ERANGE;
     }
     memset(h, 0, sizeof(*h));
-    GET(&r, h->fingerprint);
-    GET(&r, h->offset);
-    GET(&r, h->created_ms);
+    GET(r, h->fingerprint);
+    GET(r, h->offset);
+    GET(r, h->created_ms);
     h->max_t = INT64_MIN;
     if (m[7] >= 2)
-        GET(&r, h->max_t);
-    GET(&r, h->partition);
-    GET(&r, tl);
+        GET(r, h->max_t);
+    GET(r, h->partition);
+    GET(r, tl);
     if (tl >= sizeof(h->topic))
-        r.bad = true;
+        r->bad = true;
     else
-        get(&r, h->topic, tl);
-    GET(&r, h->nseries);
-    if (r.bad || h->nseries > (r.len - r.off) / 80 + 1) {
+        get(r, h->topic, tl);
+    GET(r, h->nseries);
+    if (r->bad || h->nseries > (r->len - r->off) / 80 + 1) {
         snprintf(err, errlen, "malformed header");
         return AD_EPARSE;
     }
-    /* Two passes: check every record, then hand them over, so that a bad file
-     * restores nothing at all. */
-    size_t body = r.off;
-    struct ad_ring_point *ring = NULL;
-    size_t ring_cap = 0;
-    int rc = 0;
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        r.off = body;
-        for (uint64_t i = 0; i < h->nseries && rc == 0; i++) {
-            struct ad_series_state st;
-            char key[AD_KEY_MAX + 1], metric[256];
-            uint16_t kl;
-            uint8_t ml, pending;
-            memset(&st, 0, sizeof(st));
-            GET(&r, kl);
-            if (kl == 0 || kl > AD_KEY_MAX) {
-                r.bad = true;
-                break;
-            }
-            get(&r, key, kl);
-            key[kl] = '\0';
-            GET(&r, ml);
-            get(&r, metric, ml);
-            metric[ml] = '\0';
-            GET(&r, st.life.n);
-            GET(&r, st.life.mean);
-            GET(&r, st.life.m2);
-            GET(&r, st.win.n);
-            GET(&r, st.win.mean);
-            GET(&r, st.win.m2);
-            GET(&r, st.model_off);
-            GET(&r, st.last_t);
-            GET(&r, st.closed_until);
-            GET(&r, st.next_e);
-            GET(&r, pending);
-            GET(&r, st.unlearned);
-            GET(&r, st.rlen);
-            if (r.bad || st.rlen > AD_CKPT_MAX_RING || !welford_ok(&st.life) ||
-                !welford_ok(&st.win) || pending > 1) {
-                r.bad = true;
-                break;
-            }
-            if (st.rlen > ring_cap) {
-                struct ad_ring_point *nr = realloc(ring, st.rlen * sizeof(*nr));
-                if (!nr) {
-                    rc = AD_ENOMEM;
-                    break;
-                }
-                ring = nr;
-                ring_cap = st.rlen;
-            }
-            for (uint32_t j = 0; j < st.rlen; j++) {
-                uint8_t in;
-                GET(&r, ring[j].t_us);
-                GET(&r, ring[j].v);
-                GET(&r, ring[j].off);
-                GET(&r, ring[j].low_off);
-                GET(&r, in);
-                ring[j].in_model = in != 0;
-                if (!isfinite(ring[j].v))
-                    r.bad = true;
-            }
-            if (r.bad)
-                break;
-            st.key = key;
-            st.key_len = kl;
-            st.pending = pending;
-            st.ring = ring;
-            if (st.unlearned > st.rlen)
-                st.unlearned = st.rlen;
-            if (pass == 1 && cb)
-                rc = cb(ud, &st, metric);
-        }
-        if (r.bad || (pass == 0 && r.off != r.len)) {
-            snprintf(err, errlen, "malformed series record");
-            rc = AD_EPARSE;
-        }
-        if (!cb)
-            break;
+    return 0;
+}
+
+/* A series record's buffers: key and metric name, and the ring, grown as
+ * needed (owned: freed by the caller). */
+struct rec_buf {
+    char key[AD_KEY_MAX + 1];
+    char metric[256];
+    struct ad_ring_point *ring;
+    size_t ring_cap;
+};
+
+/* Reads one series record into *st (pointing into b). Returns 0 (r->bad set
+ * when the record is malformed) or AD_ENOMEM. */
+static int read_series(struct rd *r, struct rec_buf *b, struct ad_series_state *st)
+{
+    uint16_t kl;
+    uint8_t ml, pending;
+
+    memset(st, 0, sizeof(*st));
+    GET(r, kl);
+    if (kl == 0 || kl > AD_KEY_MAX) {
+        r->bad = true;
+        return 0;
     }
-    free(ring);
+    get(r, b->key, kl);
+    b->key[kl] = '\0';
+    GET(r, ml);
+    get(r, b->metric, ml);
+    b->metric[ml] = '\0';
+    GET(r, st->life.n);
+    GET(r, st->life.mean);
+    GET(r, st->life.m2);
+    GET(r, st->win.n);
+    GET(r, st->win.mean);
+    GET(r, st->win.m2);
+    GET(r, st->model_off);
+    GET(r, st->last_t);
+    GET(r, st->closed_until);
+    GET(r, st->next_e);
+    GET(r, pending);
+    GET(r, st->unlearned);
+    GET(r, st->rlen);
+    if (r->bad || st->rlen > AD_CKPT_MAX_RING || !welford_ok(&st->life) ||
+        !welford_ok(&st->win) || pending > 1) {
+        r->bad = true;
+        return 0;
+    }
+    if (st->rlen > b->ring_cap) {
+        struct ad_ring_point *nr = ad_realloc(b->ring, st->rlen * sizeof(*nr));
+        if (!nr)
+            return AD_ENOMEM;
+        b->ring = nr;
+        b->ring_cap = st->rlen;
+    }
+    for (uint32_t j = 0; j < st->rlen; j++) {
+        struct ad_ring_point *pt = &b->ring[j];
+        uint8_t in;
+        GET(r, pt->t_us);
+        GET(r, pt->v);
+        GET(r, pt->off);
+        GET(r, pt->low_off);
+        GET(r, in);
+        pt->in_model = in != 0;
+        if (!isfinite(pt->v))
+            r->bad = true;
+    }
+    st->key = b->key;
+    st->key_len = kl;
+    st->pending = pending;
+    st->ring = b->ring;
+    if (st->unlearned > st->rlen)
+        st->unlearned = st->rlen;
+    return 0;
+}
+
+/* Reads every series of buf, handing each to cb when it is not NULL. */
+static int walk(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_series_cb cb,
+                void *ud, char *err, size_t errlen)
+{
+    struct rd r;
+    struct rec_buf b;
+    int rc = read_header(&r, buf, len, h, err, errlen);
+
+    b.ring = NULL;
+    b.ring_cap = 0;
+    for (uint64_t i = 0; i < h->nseries && rc == 0 && !r.bad; i++) {
+        struct ad_series_state st;
+        rc = read_series(&r, &b, &st);
+        if (rc == 0 && !r.bad && cb)
+            rc = cb(ud, &st, b.metric);
+    }
+    if (rc == 0 && (r.bad || r.off != r.len)) {
+        snprintf(err, errlen, "malformed series record");
+        rc = AD_EPARSE;
+    }
+    ad_free(b.ring);
     return rc;
+}
+
+int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err,
+                  size_t errlen)
+{
+    uint64_t sum;
+
+    if (len < sizeof(magic) + 8) {
+        snprintf(err, errlen, "truncated: %zu bytes", len);
+        return AD_EPARSE;
+    }
+    memcpy(&sum, (const unsigned char *)buf + len - 8, 8);
+    if (fnv(buf, len - 8) != sum) {
+        snprintf(err, errlen, "checksum mismatch (corrupt or truncated)");
+        return AD_EPARSE;
+    }
+    return walk(buf, len, h, NULL, NULL, err, errlen);
+}
+
+int ad_ckpt_each(const void *buf, size_t len, ad_ckpt_series_cb cb, void *ud)
+{
+    struct ad_ckpt_header h;
+    char err[8];
+    if (len < sizeof(magic) + 8)
+        return AD_EPARSE;
+    return walk(buf, len, &h, cb, ud, err, sizeof(err));
 }

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_time.h"
 
@@ -85,7 +86,7 @@ struct jptr {
 
 static void jptr_free(struct jptr *p)
 {
-    free(p->t);
+    ad_free(p->t);
     p->t = NULL;
     p->n = 0;
 }
@@ -126,7 +127,7 @@ static int jptr_parse(const char *what, const char *ptr, struct jptr *out, char 
         }
     }
     /* Strings need at most plen bytes (each token loses its '/', gains a NUL). */
-    struct jtok *t = malloc(n * sizeof(*t) + plen);
+    struct jtok *t = ad_malloc(n * sizeof(*t) + plen);
     if (!t) {
         snprintf(err, errlen, "%s: out of memory", what);
         return AD_ENOMEM;
@@ -194,11 +195,11 @@ void ad_decoder_free(struct ad_decoder *d)
     if (!d)
         return;
     jptr_free(&d->key);
-    free(d->header);
+    ad_free(d->header);
     jptr_free(&d->time);
     for (size_t i = 0; i < d->n_metrics; i++)
         jptr_free(&d->metric[i]);
-    free(d);
+    ad_free(d);
 }
 
 /* Checks the settings that need no parsing. Returns 0 or AD_ECONFIG. */
@@ -246,7 +247,7 @@ static int setup_key(struct ad_decoder *d, const char *key, char *err, size_t er
         return AD_ECONFIG;
     }
     d->key_src = is_const ? KEY_CONST : KEY_HEADER;
-    if (!(d->header = malloc(len + 1))) {
+    if (!(d->header = ad_malloc(len + 1))) {
         snprintf(err, errlen, "out of memory");
         return AD_ENOMEM;
     }
@@ -303,7 +304,7 @@ int ad_decoder_new(const struct ad_decode_cfg *cfg, struct ad_decoder **out, cha
     }
     if ((rc = check_cfg(cfg, err, errlen)) != 0)
         return rc;
-    if (!(d = calloc(1, sizeof(*d)))) {
+    if (!(d = ad_calloc(1, sizeof(*d)))) {
         snprintf(err, errlen, "out of memory");
         return AD_ENOMEM;
     }
@@ -654,13 +655,23 @@ enum ad_reject ad_decode(struct ad_decoder *d, const void *buf, size_t len,
     if (len > d->max_message_bytes)
         return AD_REJECT_TOO_LARGE;
     json_error_t jerr;
+    uint64_t failures = ad_alloc_failures();
     json_t *root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    /* jansson does not always say "out of memory" (its lexer drops bytes it
+     * cannot buffer, and the tree is then wrong); when it allocates through
+     * ad_malloc (json_set_alloc_funcs), the allocator tells. */
+    if (ad_alloc_failures() != failures) {
+        json_decref(root);
+        return AD_REJECT_NOMEM;
+    }
     if (!root) {
         switch (json_error_code(&jerr)) {
         case json_error_invalid_utf8:
             return AD_REJECT_INVALID_UTF8;
         case json_error_stack_overflow:
             return AD_REJECT_TOO_DEEP;
+        case json_error_out_of_memory:
+            return AD_REJECT_NOMEM;
         default:
             return AD_REJECT_INVALID_JSON;
         }

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 
 struct imp {
@@ -352,7 +353,7 @@ static int pick_newest(const char *dir, char **out, char *err, size_t errlen)
                      (epoch == best_epoch && strcmp(e->d_name, strrchr(best, '/') + 1) <= 0)))
             continue;
         need = strlen(dir) + 1 + strlen(e->d_name) + 1;
-        p = malloc(need);
+        p = ad_malloc(need);
         if (!p) {
             rc = AD_ENOMEM;
             snprintf(err, errlen, "%s: out of memory", dir);
@@ -362,10 +363,10 @@ static int pick_newest(const char *dir, char **out, char *err, size_t errlen)
         /* Only regular files (or links to them): a Spark output directory
          * of the same name is not a model file. */
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(p);
+            ad_free(p);
             continue;
         }
-        free(best);
+        ad_free(best);
         best = p;
         best_epoch = epoch;
     }
@@ -375,7 +376,7 @@ static int pick_newest(const char *dir, char **out, char *err, size_t errlen)
         rc = AD_ENOENT;
     }
     if (rc) {
-        free(best);
+        ad_free(best);
         return rc;
     }
     *out = best;
@@ -415,7 +416,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     }
     /* One byte more than the file's size, so EOF is seen without growing. */
     cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
-    buf = malloc(cap);
+    buf = ad_malloc(cap);
     if (!buf) {
         snprintf(err, errlen, "%s: out of memory", path);
         close(fd);
@@ -431,16 +432,16 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
             if (cap > AD_MODEL_MAX_BYTES) {
                 snprintf(err, errlen, "%s: larger than %zu bytes", path,
                          (size_t)AD_MODEL_MAX_BYTES);
-                free(buf);
+                ad_free(buf);
                 close(fd);
                 return AD_ELIMIT;
             }
             if (ncap > AD_MODEL_MAX_BYTES + 1)
                 ncap = AD_MODEL_MAX_BYTES + 1;
-            nb = realloc(buf, ncap);
+            nb = ad_realloc(buf, ncap);
             if (!nb) {
                 snprintf(err, errlen, "%s: out of memory", path);
-                free(buf);
+                ad_free(buf);
                 close(fd);
                 return AD_ENOMEM;
             }
@@ -452,7 +453,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
             continue;
         if (r < 0) {
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            free(buf);
+            ad_free(buf);
             close(fd);
             return AD_EIO;
         }
@@ -463,7 +464,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     close(fd);
     if (len > AD_MODEL_MAX_BYTES) {
         snprintf(err, errlen, "%s: larger than %zu bytes", path, (size_t)AD_MODEL_MAX_BYTES);
-        free(buf);
+        ad_free(buf);
         return AD_ELIMIT;
     }
     *out = buf;
@@ -497,8 +498,8 @@ int ad_model_import_file(const char *path, ad_model_entry_cb cb, void *ud, char 
             snprintf(chosen, chosenlen, "%s", file);
         rc = ad_model_import_buffer(file, buf, len, cb, ud, err, errlen);
     }
-    free(buf);
-    free(picked);
+    ad_free(buf);
+    ad_free(picked);
     return rc;
 }
 

@@ -5,17 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_azure.h"
 #include "ad_buf.h"
 #include "ad_checkpoint.h"
 #include "ad_detector.h"
 #include "ad_err.h"
 #include "ad_hash.h"
+#include "ad_htab.h"
 #include "ad_model.h"
+#include "ad_out.h"
 #include "ad_score.h"
 
 #define ALERT_LINE_MAX (64 * 1024)
-#define JOB_BUCKETS    4096
 #define POINTS_MAX     8640
 
 /* A remote job with what the pipeline needs to emit its alert later. */
@@ -23,8 +25,7 @@ struct job {
     struct ad_remote_job pub;
     struct job *prev_same, *next_same; /* pending jobs of the same series, in window order */
     struct job *prev_all, *next_all;
-    struct job *hnext;                 /* the per-series "last job" table */
-    uint64_t hash;
+    uint64_t hash;                     /* of its series, in the "last job" table */
     bool done;
     struct ad_alert alert;             /* key, metric and topic point into data */
     bool has_verdict;                  /* the remote gave one: verdict */
@@ -51,7 +52,7 @@ struct ad_pipeline {
     bool sliding;
     struct job *jobs;                  /* pending, for ad_pipeline_free */
     size_t njobs;
-    struct job *last_job[JOB_BUCKETS]; /* per series: its newest pending job */
+    struct ad_htab last_job;           /* per series: its newest pending job */
     struct ad_tpoint *points;          /* scratch: a window's series */
     struct ad_pipeline_store store;
     uint64_t fingerprint;
@@ -67,8 +68,9 @@ static uint64_t job_hash(const char *key, size_t len, const char *metric)
     return ad_fnv1a64(ad_fnv1a64(AD_FNV64_BASIS, key, len), metric, strlen(metric));
 }
 
-static bool same_series(const struct job *a, const struct job *b)
+static bool same_series(const void *va, const void *vb)
 {
+    const struct job *a = va, *b = vb;
     return a->hash == b->hash && a->alert.key_len == b->alert.key_len &&
            memcmp(a->alert.key, b->alert.key, a->alert.key_len) == 0 &&
            strcmp(a->alert.metric, b->alert.metric) == 0;
@@ -98,20 +100,15 @@ static void job_free(struct ad_pipeline *p, struct job *j)
     if (j->next_all)
         j->next_all->prev_all = j->prev_all;
     p->njobs--;
-    free((void *)(uintptr_t)j->pub.points);
-    free(j->json);
-    free(j);
+    ad_free((void *)(uintptr_t)j->pub.points);
+    ad_free(j->json);
+    ad_free(j);
 }
 
 /* The table keeps, per series, the newest pending job; drop j if it is it. */
 static void last_job_forget(struct ad_pipeline *p, struct job *j)
 {
-    struct job **pp = &p->last_job[j->hash % JOB_BUCKETS];
-    for (; *pp; pp = &(*pp)->hnext)
-        if (*pp == j) {
-            *pp = j->hnext;
-            return;
-        }
+    (void)ad_htab_del(&p->last_job, j->hash, j);
 }
 
 /* Decides a done job by the mode (ad_detector_decide) and emits its alert,
@@ -173,11 +170,21 @@ void ad_pipeline_remote_done(struct ad_pipeline *p, struct ad_remote_job *pub,
     j->has_verdict = o->verdict != NULL;
     if (o->verdict)
         j->verdict = *o->verdict;
-    if (o->json_len && (j->json = malloc(o->json_len)) != NULL) {
+    if (o->json_len && (j->json = ad_malloc(o->json_len)) != NULL) {
         memcpy(j->json, o->json, o->json_len);
         j->json_len = o->json_len;
+    } else if (o->json_len) {
+        p->st.nomem++; /* the alert goes out without its "remote" member */
     }
     job_chain_emit(p, j);
+}
+
+/* Out of memory for a job: the window is decided locally, now. */
+static void job_nomem(struct ad_pipeline *p, const struct ad_alert *a, bool local)
+{
+    p->st.nomem++;
+    if (local)
+        emit_alert(p, a, NULL, 0);
 }
 
 /* Makes a job of a sliding window and hands it to the remote stage. */
@@ -185,17 +192,14 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
                        const struct ad_alert *a, bool local)
 {
     size_t tl = strlen(a->topic) + 1;
-    struct job *j = calloc(1, sizeof(*j) + a->key_len + 1 + tl);
+    struct job *j = ad_calloc(1, sizeof(*j) + a->key_len + 1 + tl);
     size_t n = ad_window_event_points(ev, p->points, POINTS_MAX);
-    struct ad_tpoint *pts = malloc((n ? n : 1) * sizeof(*pts));
+    struct ad_tpoint *pts = ad_malloc((n ? n : 1) * sizeof(*pts));
 
     if (!j || !pts) {
-        /* Out of memory: decide locally, now. */
-        free(j);
-        free(pts);
-        p->st.nomem++;
-        if (local)
-            emit_alert(p, a, NULL, 0);
+        ad_free(j);
+        ad_free(pts);
+        job_nomem(p, a, local);
         return;
     }
     if (n > POINTS_MAX)
@@ -218,16 +222,17 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     j->pub.partition = a->partition;
     j->pub.low_offset = a->low_offset;
 
-    struct job **slot = &p->last_job[j->hash % JOB_BUCKETS], *last = *slot;
-    for (; last && !same_series(last, j); last = last->hnext) {
-    }
+    struct job *last = ad_htab_find(&p->last_job, j->hash, same_series, j);
     if (last) {
         last->next_same = j;
         j->prev_same = last;
-        last_job_forget(p, last);
+        (void)ad_htab_replace(&p->last_job, j->hash, last, j);
+    } else if (ad_htab_put(&p->last_job, j->hash, j) != 0) {
+        ad_free(j);
+        ad_free(pts);
+        job_nomem(p, a, local);
+        return;
     }
-    j->hnext = p->last_job[j->hash % JOB_BUCKETS];
-    p->last_job[j->hash % JOB_BUCKETS] = j;
     j->next_all = p->jobs;
     if (p->jobs)
         p->jobs->prev_all = j;
@@ -291,7 +296,7 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
             snprintf(err, errlen, "ad_pipeline_new: NULL argument");
         return AD_EINVAL;
     }
-    if (!(p = calloc(1, sizeof(*p))))
+    if (!(p = ad_calloc(1, sizeof(*p))))
         return AD_ENOMEM;
     rc = ad_decoder_new(&cfg->decode, &p->dec, err, errlen);
     if (rc)
@@ -307,7 +312,7 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
     ad_buf_init(&p->sbuf, (size_t)1 << 24);
     p->remote_mode = cfg->remote_mode;
     p->sliding = cfg->window.sliding;
-    p->points = malloc(POINTS_MAX * sizeof(*p->points));
+    p->points = ad_malloc(POINTS_MAX * sizeof(*p->points));
     if (!p->points) {
         rc = AD_ENOMEM;
         goto err;
@@ -327,11 +332,12 @@ void ad_pipeline_free(struct ad_pipeline *p)
     ad_decoder_free(p->dec);
     ad_buf_free(&p->line);
     ad_buf_free(&p->sbuf);
-    free(p->sring);
+    ad_free(p->sring);
     while (p->jobs)
         job_free(p, p->jobs);
-    free(p->points);
-    free(p);
+    ad_htab_free(&p->last_job);
+    ad_free(p->points);
+    ad_free(p);
 }
 
 void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *ud)
@@ -369,8 +375,9 @@ enum ad_reject ad_pipeline_push(struct ad_pipeline *p, const void *buf, size_t l
         return AD_REJECT_NONE;
     }
     for (size_t i = 0; i < r->n_values; i++) {
-        switch (ad_window_push(p->win, part, r->key, r->key_len, (uint32_t)i, r->time_us,
-                               r->values[i], meta->offset, now_ms)) {
+        struct ad_window_point pt = {r->key, r->key_len, (uint32_t)i, r->time_us, r->values[i],
+                                     meta->offset};
+        switch (ad_window_push(p->win, part, &pt, now_ms)) {
         case AD_PUSH_LATE:
             late = true;
             break;
@@ -489,6 +496,8 @@ static void store_evicted(void *ud, const struct ad_part *part, const struct ad_
     if (ad_ckpt_one(&p->sbuf, &h, st, metric) == 0)
         p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric,
                          p->sbuf.p, p->sbuf.len);
+    else
+        p->st.nomem++; /* its state is lost: it starts afresh when seen again */
 }
 
 struct load_ctx {
@@ -501,7 +510,7 @@ static int load_series(void *ud, const struct ad_series_state *st, const char *m
     struct load_ctx *c = ud;
     struct ad_pipeline *p = c->p;
     if (st->rlen > p->sring_cap) {
-        struct ad_ring_point *nr = realloc(p->sring, st->rlen * sizeof(*nr));
+        struct ad_ring_point *nr = ad_realloc(p->sring, st->rlen * sizeof(*nr));
         if (!nr)
             return AD_ENOMEM;
         p->sring = nr;
@@ -517,24 +526,27 @@ static int load_series(void *ud, const struct ad_series_state *st, const char *m
     return 0;
 }
 
-static bool store_load(void *ud, const struct ad_part *part, const char *key, size_t key_len,
-                       uint32_t metric, struct ad_series_state *st)
+static int store_load(void *ud, const struct ad_part *part, const char *key, size_t key_len,
+                      uint32_t metric, struct ad_series_state *st)
 {
     struct ad_pipeline *p = ud;
     const char *mname = ad_decoder_metric_name(p->dec, metric);
     struct ad_ckpt_header h;
     struct load_ctx c = {p, st};
     char err[128];
-    if (p->store.load(p->store.ud, key, key_len, mname, &p->sbuf) != 0 ||
-        ad_ckpt_read(p->sbuf.p, p->sbuf.len, &h, load_series, &c, err, sizeof(err)) != 0 ||
-        h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
+    int rc = p->store.load(p->store.ud, key, key_len, mname, &p->sbuf);
+    rc = rc ? rc : ad_ckpt_check(p->sbuf.p, p->sbuf.len, &h, err, sizeof(err));
+    rc = rc ? rc : ad_ckpt_each(p->sbuf.p, p->sbuf.len, load_series, &c);
+    if (rc)
+        return rc;
+    if (h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
         memcmp(st->key, key, key_len) != 0)
-        return false;
+        return AD_ENOENT;
     st->metric = metric;
     st->dirty = true; /* the state topic is to have it again, under its partition */
     if (h.partition != ad_part_partition(part) || strcmp(h.topic, ad_part_topic(part)) != 0)
         st->model_off = -1; /* offsets of another partition do not compare */
-    return true;
+    return 0;
 }
 
 void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
@@ -579,7 +591,7 @@ void ad_pipeline_reload_score(struct ad_pipeline *p, const struct ad_score_cfg *
 
 struct ckpt_ctx {
     struct ad_pipeline *p;
-    struct ad_buf *out;
+    struct ad_out *out;
     uint64_t n;
     ad_pipeline_series_cb each;
     void *ud;
@@ -589,98 +601,49 @@ static int ckpt_series(void *ud, const struct ad_series_state *st)
 {
     struct ckpt_ctx *c = ud;
     const char *metric = ad_decoder_metric_name(c->p->dec, st->metric);
+    int rc = 0;
     c->n++;
-    int rc = c->out ? ad_ckpt_add(c->out, st, metric) : 0;
+    if (c->out) {
+        rc = ad_ckpt_add(c->out->buf, st, metric);
+        rc = rc ? rc : ad_out_flush(c->out, false);
+    }
     return rc || !c->each ? rc : c->each(c->ud, st, metric);
 }
 
-/* A checkpoint's header for (topic, partition); returns the partition, or
- * NULL on ENOMEM. */
-static struct ad_part *ckpt_header(struct ad_pipeline *p, const char *topic, int32_t partition,
-                                   int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                                   struct ad_ckpt_header *h)
+/* The header is written first: with a buffer output its series count is
+ * patched in at the end, otherwise the series are counted beforehand. */
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
+                           struct ad_out *out, struct ad_ckpt_result *res)
 {
-    struct ad_part *part = ad_window_part(p->win, topic, partition);
-    *h = (struct ad_ckpt_header){.fingerprint = fingerprint, .offset = offset,
-                                 .created_ms = created_ms, .partition = partition,
-                                 .max_t = part ? ad_part_max_time(part) : INT64_MIN};
-    snprintf(h->topic, sizeof(h->topic), "%s", topic);
-    return part;
-}
+    struct ad_part *part = ad_window_part(p->win, req->topic, req->partition);
+    struct ckpt_ctx c = {.p = p, .out = out, .each = req->each, .ud = req->ud};
+    bool patch = out && ad_out_patchable(out);
+    int rc = part ? 0 : AD_ENOMEM;
 
-int ad_pipeline_checkpoint(struct ad_pipeline *p, const char *topic, int32_t partition,
-                           int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                           struct ad_buf *out, uint64_t *nseries, ad_pipeline_series_cb each,
-                           void *ud)
-{
-    int rc = ad_pipeline_checkpoint_unsealed(p, topic, partition, offset, created_ms,
-                                             fingerprint, out, nseries, each, ud);
-    return rc || !out ? rc : ad_ckpt_seal(out, AD_FNV64_BASIS);
-}
-
-int ad_pipeline_checkpoint_unsealed(struct ad_pipeline *p, const char *topic, int32_t partition,
-                                    int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                                    struct ad_buf *out, uint64_t *nseries,
-                                    ad_pipeline_series_cb each, void *ud)
-{
-    struct ad_ckpt_header h;
-    struct ckpt_ctx c = {.p = p, .out = out, .each = each, .ud = ud};
-    struct ad_part *part = ckpt_header(p, topic, partition, offset, created_ms, fingerprint, &h);
-    int rc = !part ? AD_ENOMEM : out ? ad_ckpt_begin(out, &h) : 0;
-    if (rc == 0)
-        rc = ad_window_part_export(p->win, part, each != NULL, ckpt_series, &c);
-    if (rc == 0 && out)
-        rc = ad_ckpt_set_count(out, c.n);
-    *nseries = c.n;
-    return rc;
-}
-
-struct stream_ctx {
-    struct ad_pipeline *p;
-    struct ad_buf b;
-    uint64_t hash, n, bytes;
-    ad_pipeline_sink_fn sink;
-    void *ud;
-};
-
-static int stream_flush(struct stream_ctx *c)
-{
-    c->hash = ad_fnv1a64(c->hash, c->b.p, c->b.len);
-    c->bytes += c->b.len;
-    int rc = c->b.len && c->sink(c->ud, c->b.p, c->b.len) ? AD_EIO : 0;
-    ad_buf_reset(&c->b);
-    return rc;
-}
-
-static int stream_series(void *ud, const struct ad_series_state *st)
-{
-    struct stream_ctx *c = ud;
-    c->n++;
-    int rc = ad_ckpt_add(&c->b, st, ad_decoder_metric_name(c->p->dec, st->metric));
-    return rc || c->b.len < ((size_t)1 << 20) ? rc : stream_flush(c);
-}
-
-int ad_pipeline_checkpoint_stream(struct ad_pipeline *p, const char *topic, int32_t partition,
-                                  int64_t offset, int64_t created_ms, uint64_t fingerprint,
-                                  ad_pipeline_sink_fn sink, void *ud, uint64_t *nseries,
-                                  uint64_t *bytes)
-{
-    struct ad_ckpt_header h;
-    struct stream_ctx c = {.p = p, .hash = AD_FNV64_BASIS, .sink = sink, .ud = ud};
-    struct ad_part *part = ckpt_header(p, topic, partition, offset, created_ms, fingerprint, &h);
-    if (!part)
-        return AD_ENOMEM;
-    h.nseries = ad_window_part_count(p->win, part);
-    ad_buf_init(&c.b, (size_t)1 << 30);
-    int rc = ad_ckpt_begin(&c.b, &h);
-    rc = rc ? rc : ad_window_part_export(p->win, part, false, stream_series, &c);
-    if (rc == 0 && c.n != h.nseries)
-        rc = AD_ESTATE;
-    rc = rc ? rc : ad_ckpt_seal(&c.b, c.hash);
-    rc = rc ? rc : stream_flush(&c);
-    *nseries = c.n;
-    *bytes = c.bytes;
-    ad_buf_free(&c.b);
+    if (rc == 0 && out && req->unsealed && !patch)
+        rc = AD_EINVAL; /* a stream output cannot be sealed later */
+    if (rc == 0 && out) {
+        struct ad_ckpt_header h = {.fingerprint = req->fingerprint, .offset = req->offset,
+                                   .created_ms = req->created_ms, .partition = req->partition,
+                                   .max_t = ad_part_max_time(part)};
+        snprintf(h.topic, sizeof(h.topic), "%s", req->topic);
+        h.nseries = patch ? 0 : ad_window_part_count(p->win, part);
+        rc = ad_ckpt_begin(out->buf, &h);
+        rc = rc ? rc : ad_window_part_export(p->win, part, req->each != NULL, ckpt_series, &c);
+        if (rc == 0 && patch)
+            rc = ad_ckpt_set_count(out->buf, c.n);
+        else if (rc == 0 && c.n != h.nseries)
+            rc = AD_ESTATE;
+        if (rc == 0 && !req->unsealed)
+            rc = ad_ckpt_seal(out->buf, out->hash);
+        rc = rc ? rc : ad_out_flush(out, true);
+    } else if (rc == 0) {
+        rc = ad_window_part_export(p->win, part, req->each != NULL, ckpt_series, &c);
+    }
+    if (res) {
+        res->nseries = c.n;
+        res->bytes = out ? ad_out_bytes(out) : 0;
+    }
     return rc;
 }
 

@@ -2,7 +2,7 @@
  *
  * Data structures, all intrusive so that a point costs no allocation once its
  * series exists:
- * - a chained hash table of series keyed by (key, metric);
+ * - a hash table (ad_htab) of series keyed by (key, metric);
  * - a global LRU list of series by processing time (eviction at max_series);
  * - per partition, an "active" list of the series that hold an open tumbling
  *   window or a pending slide, also in processing-time order (idle closing
@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_hash.h"
+#include "ad_htab.h"
 #include "ad_types.h"
 
 struct slot {
@@ -30,19 +32,10 @@ struct slot {
     int64_t min_off, max_off;
 };
 
-struct spoint {
-    int64_t t;
-    double v;
-    int64_t off, low_off;
-    bool in_model;
-};
-
 struct ad_series {
-    struct ad_series *hnext;
     struct ad_series *lru_prev, *lru_next;
     struct ad_series *act_prev, *act_next;
     struct ad_part *part;
-    uint64_t hash;
     int64_t last_seen_ms;
     int64_t last_t;       /* event time of the previous point (de-duplication) */
     int64_t closed_until; /* end of the last closed tumbling window */
@@ -52,7 +45,7 @@ struct ad_series {
     struct ad_welford life; /* lifetime model */
     struct ad_welford win;  /* window-scope model over the ring's in_model points */
     struct slot *slots;
-    struct spoint *ring;
+    struct ad_ring_point *ring;
     uint32_t rhead, rlen, rcap;
     uint32_t unlearned; /* newest ring points not yet in life (lifetime scope) */
     uint32_t metric;
@@ -79,8 +72,7 @@ struct ad_window {
     struct ad_window_cfg cfg;
     ad_window_cb cb;
     void *ud;
-    struct ad_series **buckets;
-    size_t nbuckets;
+    struct ad_htab series; /* of struct ad_series, by (key, metric) */
     struct ad_series *lru_head, *lru_tail;
     struct ad_part *parts;
     struct ad_part *last_part;
@@ -159,14 +151,14 @@ static int64_t series_deadline(const struct ad_window *w, const struct ad_series
 
 /* ---- sliding ring --------------------------------------------------------- */
 
-static struct spoint *ring_at(const struct ad_series *s, uint32_t i)
+static struct ad_ring_point *ring_at(const struct ad_series *s, uint32_t i)
 {
     return &s->ring[(s->rhead + i) % s->rcap];
 }
 
 static void ring_drop_oldest(struct ad_window *w, struct ad_series *s)
 {
-    struct spoint *p = ring_at(s, 0);
+    struct ad_ring_point *p = ring_at(s, 0);
     if (w->cfg.window_scope) {
         if (p->in_model)
             ad_welford_remove(&s->win, p->v);
@@ -179,24 +171,28 @@ static void ring_drop_oldest(struct ad_window *w, struct ad_series *s)
     s->rlen--;
 }
 
-static void ring_push(struct ad_window *w, struct ad_series *s, const struct spoint *pt)
+static void ring_push(struct ad_window *w, struct ad_series *s, const struct ad_ring_point *pt)
 {
     if (s->rlen == s->rcap && s->rcap < w->ring_max) {
         uint32_t ncap = s->rcap ? s->rcap * 2 : 4;
         if (ncap > w->ring_max)
             ncap = w->ring_max;
-        struct spoint *nr = malloc((size_t)ncap * sizeof(*nr));
-        if (nr) {
+        struct ad_ring_point *nr = ad_malloc((size_t)ncap * sizeof(*nr));
+        if (!nr) {
+            /* Out of memory: the point, or the oldest one (which the full
+             * window still needed), is lost to the sliding window. */
+            w->st.nomem++;
+            if (s->rcap == 0)
+                return;
+        } else {
             for (uint32_t i = 0; i < s->rlen; i++)
                 nr[i] = *ring_at(s, i);
-            free(s->ring);
+            ad_free(s->ring);
             s->ring = nr;
             s->rcap = ncap;
             s->rhead = 0;
         }
     }
-    if (s->rcap == 0)
-        return; /* out of memory: the point is lost to the sliding window */
     if (s->rlen == s->rcap)
         ring_drop_oldest(w, s);
     *ring_at(s, s->rlen) = *pt;
@@ -234,11 +230,11 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
     const struct ad_welford *model;
 
     s->pending = false;
-    while (s->rlen && ring_at(s, 0)->t < wstart)
+    while (s->rlen && ring_at(s, 0)->t_us < wstart)
         ring_drop_oldest(w, s);
     if (s->rlen == 0)
         return;
-    struct spoint *cand = ring_at(s, s->rlen - 1);
+    struct ad_ring_point *cand = ring_at(s, s->rlen - 1);
     if (w->cfg.window_scope) {
         tmp = s->win;
         if (cand->in_model)
@@ -283,7 +279,8 @@ static void slide_append(struct ad_window *w, struct ad_series *s, int64_t start
                          int64_t off, int64_t low_off, enum ad_window_reason reason)
 {
     int64_t pe = start + w->cfg.size_us, S = w->cfg.slide_us;
-    struct spoint pt = {.t = start, .v = v, .off = off, .low_off = low_off, .in_model = true};
+    struct ad_ring_point pt = {
+        .t_us = start, .v = v, .off = off, .low_off = low_off, .in_model = true};
 
     if (s->pending && pe > s->next_e)
         emit_slide(w, s, reason);
@@ -375,37 +372,27 @@ static uint64_t series_hash(const char *key, size_t len, uint32_t metric)
     return h ^ (h >> 29);
 }
 
-static int table_grow(struct ad_window *w)
+/* What a series is looked up by. */
+struct series_key {
+    const char *key;
+    size_t len;
+    uint32_t metric;
+};
+
+static bool series_eq(const void *val, const void *key)
 {
-    size_t nb = w->nbuckets * 2;
-    struct ad_series **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return AD_ENOMEM;
-    for (size_t i = 0; i < w->nbuckets; i++) {
-        struct ad_series *s = w->buckets[i], *next;
-        for (; s; s = next) {
-            next = s->hnext;
-            size_t j = s->hash & (nb - 1);
-            s->hnext = b[j];
-            b[j] = s;
-        }
-    }
-    free(w->buckets);
-    w->buckets = b;
-    w->nbuckets = nb;
-    return 0;
+    const struct ad_series *s = val;
+    const struct series_key *k = key;
+    return s->metric == k->metric && s->key_len == k->len && memcmp(s->key, k->key, k->len) == 0;
 }
 
 static void series_destroy(struct ad_window *w, struct ad_series *s)
 {
-    struct ad_series **pp = &w->buckets[s->hash & (w->nbuckets - 1)];
-    while (*pp != s)
-        pp = &(*pp)->hnext;
-    *pp = s->hnext;
+    (void)ad_htab_del(&w->series, series_hash(s->key, s->key_len, s->metric), s);
     act_unlink(s);
     lru_unlink(w, s);
-    free(s->ring);
-    free(s);
+    ad_free(s->ring);
+    ad_free(s);
     w->st.series--;
 }
 
@@ -427,7 +414,9 @@ static void evict_one(struct ad_window *w)
         struct ad_series_state st;
         if (series_state(victim, &ring, &cap, &st) == 0)
             w->store.evicted(w->store.ud, victim->part, &st);
-        free(ring);
+        else
+            w->st.nomem++; /* its state is lost: it starts afresh when seen again */
+        ad_free(ring);
     }
     series_destroy(w, victim);
 }
@@ -441,37 +430,32 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
                                     uint32_t metric, bool create)
 {
     uint64_t h = series_hash(key, len, metric);
-    struct ad_series *s = w->buckets[h & (w->nbuckets - 1)];
+    struct series_key k = {key, len, metric};
+    struct ad_series *s = ad_htab_find(&w->series, h, series_eq, &k);
 
-    for (; s; s = s->hnext)
-        if (s->hash == h && s->metric == metric && s->key_len == len &&
-            memcmp(s->key, key, len) == 0)
-            return s;
-    if (!create)
-        return NULL;
+    if (s || !create)
+        return s;
     if (w->st.series >= w->cfg.max_series)
         evict_one(w);
-    if (w->st.series >= w->nbuckets)
-        (void)table_grow(w); /* on failure the chains only grow longer */
 
     size_t head = align8(sizeof(struct ad_series) + len + 1);
     size_t slots = w->cfg.tumbling ? (size_t)w->nslots * sizeof(struct slot) : 0;
-    s = calloc(1, head + slots);
+    s = ad_calloc(1, head + slots);
     if (!s)
         return NULL;
     memcpy(s->key, key, len);
     s->key[len] = '\0';
     s->key_len = (uint32_t)len;
     s->metric = metric;
-    s->hash = h;
     s->last_t = INT64_MIN;
     s->closed_until = INT64_MIN;
     s->model_off = -1;
     s->slots = slots ? (struct slot *)(void *)((char *)s + head) : NULL;
     s->nslots = slots ? (uint16_t)w->nslots : 0;
-    size_t b = h & (w->nbuckets - 1);
-    s->hnext = w->buckets[b];
-    w->buckets[b] = s;
+    if (ad_htab_put(&w->series, h, s) != 0) {
+        ad_free(s);
+        return NULL;
+    }
     lru_append(w, s);
     w->st.series++;
     w->st.series_created++;
@@ -497,16 +481,14 @@ int ad_window_new(const struct ad_window_cfg *cfg, ad_window_cb cb, void *ud,
         return AD_EINVAL;
     if (cfg->tumbling && cfg->lateness_us / cfg->size_us > 62)
         return AD_EINVAL;
-    w = calloc(1, sizeof(*w));
+    w = ad_calloc(1, sizeof(*w));
     if (!w)
         return AD_ENOMEM;
     w->cfg = *cfg;
     w->cb = cb;
     w->ud = ud;
-    w->nbuckets = 1024;
-    w->buckets = calloc(w->nbuckets, sizeof(*w->buckets));
-    if (!w->buckets) {
-        free(w);
+    if (ad_htab_init(&w->series, 1024) != 0) {
+        ad_free(w);
         return AD_ENOMEM;
     }
     if (cfg->tumbling)
@@ -524,17 +506,17 @@ void ad_window_free(struct ad_window *w)
     struct ad_series *s = w->lru_head, *next;
     for (; s; s = next) {
         next = s->lru_next;
-        free(s->ring);
-        free(s);
+        ad_free(s->ring);
+        ad_free(s);
     }
     struct ad_part *p = w->parts, *pn;
     for (; p; p = pn) {
         pn = p->next;
-        free(p->topic);
-        free(p);
+        ad_free(p->topic);
+        ad_free(p);
     }
-    free(w->buckets);
-    free(w);
+    ad_htab_free(&w->series);
+    ad_free(w);
 }
 
 struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t partition)
@@ -545,12 +527,12 @@ struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t p
     for (p = w->parts; p; p = p->next)
         if (p->partition == partition && strcmp(p->topic, topic) == 0)
             return w->last_part = p;
-    p = calloc(1, sizeof(*p));
+    p = ad_calloc(1, sizeof(*p));
     if (!p)
         return NULL;
-    p->topic = strdup(topic);
+    p->topic = ad_strdup(topic);
     if (!p->topic) {
-        free(p);
+        ad_free(p);
         return NULL;
     }
     p->partition = partition;
@@ -628,8 +610,8 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
         *pp = p->next;
     if (w->last_part == p)
         w->last_part = NULL;
-    free(p->topic);
-    free(p);
+    ad_free(p->topic);
+    ad_free(p);
 }
 
 static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
@@ -640,17 +622,22 @@ static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
 static void series_resume(struct ad_window *w, struct ad_series *s, struct ad_part *p)
 {
     struct ad_series_state st;
-    if (w->store.load && w->store.load(w->store.ud, p, s->key, s->key_len, s->metric, &st) &&
-        series_apply(w, s, p, &st) == 0)
+    int rc = w->store.load ? w->store.load(w->store.ud, p, s->key, s->key_len, s->metric, &st)
+                           : AD_ENOENT;
+    rc = rc ? rc : series_apply(w, s, p, &st);
+    if (rc == 0)
         w->st.resumed++;
+    else if (rc == AD_ENOMEM)
+        w->st.nomem++; /* its state is lost: it starts afresh */
 }
 
-enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p, const char *key,
-                                   size_t key_len, uint32_t metric, int64_t t_us, double v,
-                                   int64_t offset, int64_t now_ms)
+enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
+                                   const struct ad_window_point *pt, int64_t now_ms)
 {
+    int64_t t_us = pt->t_us, offset = pt->offset;
+    double v = pt->v;
     uint64_t created = w->st.series_created;
-    struct ad_series *s = series_get(w, key, key_len, metric, true);
+    struct ad_series *s = series_get(w, pt->key, pt->key_len, pt->metric, true);
     if (!s)
         return AD_PUSH_NOMEM;
     if (w->st.series_created != created)
@@ -815,16 +802,14 @@ static int series_state(const struct ad_series *s, struct ad_ring_point **ring, 
                         struct ad_series_state *st)
 {
     if (s->rlen > *cap) {
-        struct ad_ring_point *nr = realloc(*ring, s->rlen * sizeof(*nr));
+        struct ad_ring_point *nr = ad_realloc(*ring, s->rlen * sizeof(*nr));
         if (!nr)
             return AD_ENOMEM;
         *ring = nr;
         *cap = s->rlen;
     }
-    for (uint32_t i = 0; i < s->rlen; i++) {
-        const struct spoint *sp = ring_at(s, i);
-        (*ring)[i] = (struct ad_ring_point){sp->t, sp->v, sp->off, sp->low_off, sp->in_model};
-    }
+    for (uint32_t i = 0; i < s->rlen; i++)
+        (*ring)[i] = *ring_at(s, i);
     *st = (struct ad_series_state){
         .key = s->key,
         .key_len = s->key_len,
@@ -860,7 +845,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
         if (rc == 0 && clear_dirty && s->dirty)
             s->dirty = false;
     }
-    free(ring);
+    ad_free(ring);
     return rc;
 }
 
@@ -886,17 +871,16 @@ static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
     if (n > w->ring_max)
         n = w->ring_max;
     if (n > s->rcap) {
-        struct spoint *nr = malloc((size_t)n * sizeof(*nr));
+        struct ad_ring_point *nr = ad_malloc((size_t)n * sizeof(*nr));
         if (!nr)
             return AD_ENOMEM;
-        free(s->ring);
+        ad_free(s->ring);
         s->ring = nr;
         s->rcap = n;
     }
     const struct ad_ring_point *src = st->ring + (st->rlen - n); /* the newest n */
-    for (uint32_t i = 0; i < n; i++)
-        s->ring[i] = (struct spoint){src[i].t_us, src[i].v, src[i].off, src[i].low_off,
-                                     src[i].in_model};
+    if (n)
+        memcpy(s->ring, src, (size_t)n * sizeof(*src));
     s->rlen = n;
     s->unlearned = st->unlearned > n ? n : st->unlearned;
     if (s->pending && !s->in_act) {
@@ -934,11 +918,11 @@ size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint
         return 1;
     }
     for (uint32_t i = 0; i < s->rlen; i++) {
-        const struct spoint *p = ring_at(s, i);
-        if (p->t < ev->start_us || p->t >= ev->end_us)
+        const struct ad_ring_point *p = ring_at(s, i);
+        if (p->t_us < ev->start_us || p->t_us >= ev->end_us)
             continue;
         if (n < max) {
-            out[n].t_us = p->t;
+            out[n].t_us = p->t_us;
             out[n].v = p->v;
         }
         n++;

@@ -1,4 +1,4 @@
-/* ad_sink.c - the alert log and ad_write_all().
+/* ad_sink.c - the alert log.
  *
  * The log is append-only: O_APPEND makes every write() land at the current
  * end of the file, and one write() per line means a reader (tail -F, a log
@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "ad_err.h"
+#include "ad_fd.h"
 
 struct ad_alert_log {
     int fd;
@@ -125,45 +125,4 @@ void ad_alert_log_close(struct ad_alert_log *log)
     close(log->fd);
     free(log->path);
     free(log);
-}
-
-/* Waits until fd is writable; used when a non-blocking descriptor (a pipe
- * or terminal that libuv or the parent left in O_NONBLOCK) is full. */
-static int wait_writable(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLOUT};
-    int r;
-
-    do {
-        r = poll(&p, 1, -1);
-    } while (r < 0 && errno == EINTR);
-    if (r < 0 || (p.revents & (POLLERR | POLLNVAL)))
-        return AD_EIO;
-    return 0;
-}
-
-int ad_write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                if (wait_writable(fd) != 0)
-                    return AD_EIO;
-                continue;
-            }
-            return AD_EIO;
-        }
-        if (w == 0) {
-            errno = EIO;
-            return AD_EIO;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }

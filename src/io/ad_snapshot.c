@@ -11,6 +11,8 @@
 
 #include "ad_buf.h"
 #include "ad_err.h"
+#include "ad_fd.h"
+#include "ad_out.h"
 #include "ad_state.h"
 
 /* What the child reports through the pipe. */
@@ -20,70 +22,52 @@ struct result {
     char err[488];
 };
 
-static void write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        c += w;
-        n -= (size_t)w;
-    }
-}
-
 struct job {
     struct ad_pipeline *p;
-    const char *topic;
-    int32_t partition;
-    int64_t offset, created_ms;
-    uint64_t fingerprint;
-    int fd, rc;
+    const struct ad_ckpt_req *req;
     struct result *r;
 };
-
-static int sink(void *ud, const void *buf, size_t len)
-{
-    struct job *j = ud;
-    return ad_state_write_all(j->fd, buf, len);
-}
 
 /* Serializes straight into the temp file: the child holds no copy of the
  * state, and touches (copies) no page it shares with the parent. */
 static int fill(void *ud, int fd)
 {
     struct job *j = ud;
-    j->fd = fd;
-    j->rc = ad_pipeline_checkpoint_stream(j->p, j->topic, j->partition, j->offset,
-                                          j->created_ms, j->fingerprint, sink, j, &j->r->series,
-                                          &j->r->bytes);
-    if (j->rc && j->rc != AD_EIO)
+    struct ad_out out;
+    struct ad_ckpt_result res = {0, 0};
+    ad_out_fd(&out, fd);
+    int rc = ad_pipeline_checkpoint(j->p, j->req, &out, &res);
+    ad_out_close(&out);
+    j->r->series = res.nseries;
+    j->r->bytes = res.bytes;
+    if (rc && rc != AD_EIO)
         errno = ENOMEM;
-    return j->rc ? -1 : 0;
+    return rc;
 }
 
-static void child(struct ad_pipeline *p, const char *dir, const char *topic, int32_t partition,
-                  int64_t offset, int64_t created_ms, uint64_t fingerprint, int sync_fd, int out)
+static void child(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_req *req,
+                  int sync_fd, int out)
 {
     struct result r;
     memset(&r, 0, sizeof(r));
-    struct job j = {p, topic, partition, offset, created_ms, fingerprint, -1, 0, &r};
+    struct ad_ckpt_req sreq = *req;
+    sreq.unsealed = false;
+    sreq.each = NULL; /* only read the state: its pages are shared with the parent */
+    struct job j = {p, &sreq, &r};
     if (sync_fd >= 0 && fdatasync(sync_fd) != 0) {
         r.rc = AD_EIO;
         snprintf(r.err, sizeof(r.err), "while syncing the evicted series' store: %s",
                  strerror(errno));
     }
     if (r.rc == 0)
-        r.rc = ad_state_write_stream(dir, topic, partition, fill, &j, r.err, sizeof(r.err));
-    write_all(out, &r, sizeof(r));
+        r.rc = ad_state_write_stream(&(struct ad_state_loc){dir, req->topic, req->partition},
+                                     fill, &j, r.err, sizeof(r.err));
+    (void)ad_write_all(out, &r, sizeof(r));
     _exit(r.rc ? 1 : 0);
 }
 
-int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const char *topic, int32_t partition,
-                      int64_t offset, int64_t created_ms, uint64_t fingerprint, int sync_fd,
-                      struct ad_snapshot *s)
+int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_req *req,
+                      int sync_fd, struct ad_snapshot *s)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -96,7 +80,7 @@ int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const char *topic,
     }
     if (pid == 0) {
         close(fds[0]);
-        child(p, dir, topic, partition, offset, created_ms, fingerprint, sync_fd, fds[1]);
+        child(p, dir, req, sync_fd, fds[1]);
     }
     close(fds[1]);
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);

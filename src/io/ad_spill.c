@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_hash.h"
 #include "ad_log.h"
@@ -173,7 +174,7 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
     const char *step = "open";
 
     *out = NULL;
-    s = calloc(1, sizeof(*s));
+    s = ad_calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errlen, "spill store: out of memory");
         return AD_ENOMEM;
@@ -181,13 +182,13 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
     rc = snprintf(s->path, sizeof(s->path), "%s/%s", dir, AD_SPILL_FILE);
     if (rc < 0 || (size_t)rc >= sizeof(s->path)) {
         snprintf(err, errlen, "%s/%s: path too long", dir, AD_SPILL_FILE);
-        free(s);
+        ad_free(s);
         return AD_EIO;
     }
     rc = mdb_env_create(&s->env);
     if (rc) {
         snprintf(err, errlen, "%s: %s", s->path, mdb_strerror(rc));
-        free(s);
+        ad_free(s);
         return AD_EIO;
     }
     rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
@@ -204,7 +205,7 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
     if (rc == EWOULDBLOCK) {
         snprintf(err, errlen, "%s: in use by another spill store (locked)", s->path);
         mdb_env_close(s->env);
-        free(s);
+        ad_free(s);
         return AD_EIO;
     }
     if (rc)
@@ -234,7 +235,7 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
 fail:
     snprintf(err, errlen, "%s: %s: %s", s->path, step, mdb_strerror(rc));
     mdb_env_close(s->env);
-    free(s);
+    ad_free(s);
     return AD_EIO;
 }
 
@@ -244,7 +245,7 @@ void ad_spill_close(struct ad_spill *s)
         return;
     ad_spill_commit(s);
     mdb_env_close(s->env);
-    free(s);
+    ad_free(s);
 }
 
 /* The LMDB key of a series, with the write transaction open. */

@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
+#include "ad_fd.h"
 #include "ad_log.h"
 #include "ad_spill.h"
 
@@ -82,19 +84,6 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-int ad_state_write_all(int fd, const void *buf, size_t len)
-{
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, (const char *)buf + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        off += (size_t)n;
-    }
-    return 0;
-}
-
 struct buf_fill {
     const void *buf;
     size_t len;
@@ -103,7 +92,7 @@ struct buf_fill {
 static int fill_buf(void *ud, int fd)
 {
     struct buf_fill *f = ud;
-    return ad_state_write_all(fd, f->buf, f->len);
+    return ad_write_all(fd, f->buf, f->len);
 }
 
 int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
@@ -160,22 +149,22 @@ fail:
     return AD_EIO;
 }
 
-int ad_state_write_stream(const char *dir, const char *topic, int32_t partition,
-                          ad_state_fill_fn fill, void *ud, char *err, size_t errlen)
+int ad_state_write_stream(const struct ad_state_loc *loc, ad_state_fill_fn fill, void *ud,
+                          char *err, size_t errlen)
 {
     char path[4096];
-    if (ad_state_path(dir, topic, partition, path, sizeof(path))) {
+    if (ad_state_path(loc->dir, loc->topic, loc->partition, path, sizeof(path))) {
         snprintf(err, errlen, "state path too long");
         return AD_EIO;
     }
     return ad_state_write_with(path, true, fill, ud, err, errlen);
 }
 
-int ad_state_write(const char *dir, const char *topic, int32_t partition, const void *buf,
-                   size_t len, char *err, size_t errlen)
+int ad_state_write(const struct ad_state_loc *loc, const void *buf, size_t len, char *err,
+                   size_t errlen)
 {
     struct buf_fill f = {buf, len};
-    return ad_state_write_stream(dir, topic, partition, fill_buf, &f, err, errlen);
+    return ad_state_write_stream(loc, fill_buf, &f, err, errlen);
 }
 
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)
@@ -189,7 +178,7 @@ int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)
         return AD_ELIMIT;
     }
     size_t size = (size_t)st.st_size, got = 0;
-    char *buf = malloc(size ? size : 1);
+    char *buf = ad_malloc(size ? size : 1);
     if (!buf) {
         close(fd);
         return AD_ENOMEM;
@@ -238,7 +227,7 @@ static int gate_cb(void *ud, const struct ad_series_state *st, const char *metri
     return g->cb(g->ud, st, metric);
 }
 
-/* Reads, checks and restores one file, reading it once (ad_ckpt_read checks
+/* Reads, checks and restores one file, reading it once (ad_ckpt_check checks
  * every byte before the first callback). Returns 0, AD_ENOENT (missing),
  * AD_ESTATE (not usable: logged) or the callback's error. */
 static int load_file(const char *path, struct gate *g)
@@ -254,8 +243,9 @@ static int load_file(const char *path, struct gate *g)
     }
     g->refused = NULL;
     g->older = false;
-    rc = ad_ckpt_read(buf, len, g->h, gate_cb, g, err, sizeof(err));
-    free(buf);
+    rc = ad_ckpt_check(buf, len, g->h, err, sizeof(err));
+    rc = rc ? rc : ad_ckpt_each(buf, len, gate_cb, g);
+    ad_free(buf);
     if (rc == 0 && !gate_open(g))
         rc = AD_ESTATE; /* no series: the gate was not asked */
     if (rc == AD_ESTATE && g->older) {
@@ -270,13 +260,15 @@ static int load_file(const char *path, struct gate *g)
     return rc;
 }
 
-int ad_state_load(const char *dir, const char *topic, int32_t partition, uint64_t fingerprint,
-                  int64_t newer_than, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
+int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t newer_than,
+                  struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
 {
     char path[4096], prev[4200];
     struct gate g = {h, fingerprint, newer_than, cb, ud, NULL, false};
+    const char *topic = loc->topic;
+    int32_t partition = loc->partition;
 
-    if (ad_state_path(dir, topic, partition, path, sizeof(path)))
+    if (ad_state_path(loc->dir, topic, partition, path, sizeof(path)))
         return AD_ENOENT;
     snprintf(prev, sizeof(prev), "%s.prev", path);
     const char *used = path;

@@ -172,7 +172,8 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
             char why[128];
             /* Checked in full (checksum, version) before a byte is used, and
              * the header by the gate before the series is applied. */
-            int vr = ad_ckpt_read(m->payload, m->len, &h, gate_cb, &g, why, sizeof(why));
+            int vr = ad_ckpt_check(m->payload, m->len, &h, why, sizeof(why));
+            vr = vr ? vr : ad_ckpt_each(m->payload, m->len, gate_cb, &g);
             if (vr == 0 && kind == 'm' && header_ok(&g)) {
                 r->offset = h.offset;
                 r->max_t = h.max_t;
