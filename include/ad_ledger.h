@@ -59,10 +59,6 @@ struct ad_ledger_hold {
 };
 #define AD_LEDGER_COARSE UINT64_MAX
 
-/* For tests: when set, the ledger's allocations fail while it returns true.
- * Meant to become the shared allocation wrapper's fault injection. NULL (the
- * default) never fails. Not thread-safe. */
-extern bool (*ad_ledger_alloc_fails)(void);
 
 void ad_ledger_init(struct ad_ledger *l);
 

@@ -1,5 +1,6 @@
 /* test_ledger.c - the at-least-once offset ledger. */
 #include "ad_err.h"
+#include "ad_alloc.h"
 #include "ad_ledger.h"
 #include "ad_test.h"
 
@@ -129,33 +130,26 @@ static void test_ring_wraps_and_grows(void)
     ad_ledger_close(&l);
 }
 
-static int fail_after = -1; /* allocations left before they fail; -1 never */
-
-static bool fail_alloc(void)
+/* From now, the allocation after the next n fails, and every later one
+ * (n < 0: none fails). */
+static void fail_after(int n)
 {
-    if (fail_after < 0)
-        return false;
-    if (fail_after == 0)
-        return true;
-    fail_after--;
-    return false;
+    ad_alloc_fail_at(n < 0 ? 0 : (uint64_t)n + 1, true);
 }
 
 static void test_add_allocation_failure(void)
 {
     struct ad_ledger l;
     ad_ledger_init(&l);
-    ad_ledger_alloc_fails = fail_alloc;
     for (int n = 0; n < 2; n++) { /* the partition, then its name */
         struct ad_ledger_part *p = NULL;
-        fail_after = n;
+        fail_after(n);
         AD_EXPECT_INT(ad_ledger_add(&l, "in", 0, &p), ==, AD_ENOMEM);
         AD_EXPECT(p == NULL);
         AD_EXPECT_UINT(l.nparts, ==, 0);
     }
-    fail_after = -1;
+    fail_after(-1);
     add(&l, "in", 0);
-    ad_ledger_alloc_fails = NULL;
     ad_ledger_close(&l);
 }
 
@@ -166,9 +160,8 @@ static void test_hold_allocation_failure(void)
     ad_ledger_init(&l);
     struct ad_ledger_part *p = add(&l, "in", 0);
     ad_ledger_processed(p, 500);
-    ad_ledger_alloc_fails = fail_alloc;
 
-    fail_after = 0; /* the first hold needs the table: it fails */
+    fail_after(0); /* the first hold needs the table: it fails */
     struct ad_ledger_hold c1, c2, h;
     AD_EXPECT_INT(ad_ledger_hold(&l, "in", 0, 100, &c1), ==, AD_ENOMEM);
     AD_EXPECT_UINT(c1.part_id, ==, p->id);
@@ -178,7 +171,7 @@ static void test_hold_allocation_failure(void)
     AD_EXPECT_INT(ad_ledger_advance(p, -1, INT64_MAX), ==, 100);
 
     AD_EXPECT_INT(ad_ledger_hold(&l, "in", 0, 300, &c2), ==, AD_ENOMEM);
-    fail_after = -1; /* memory again: a normal hold */
+    fail_after(-1); /* memory again: a normal hold */
     AD_EXPECT_INT(ad_ledger_hold(&l, "in", 0, 200, &h), ==, 0);
     AD_EXPECT(h.seq != AD_LEDGER_COARSE);
     AD_EXPECT_INT(ad_ledger_safe(p, -1), ==, 100);
@@ -195,7 +188,6 @@ static void test_hold_allocation_failure(void)
     ad_ledger_release(&l, &h);
     AD_EXPECT(!ad_ledger_pending(p));
     AD_EXPECT_INT(ad_ledger_advance(p, -1, INT64_MAX), ==, 501);
-    ad_ledger_alloc_fails = NULL;
     ad_ledger_close(&l);
 }
 
@@ -209,11 +201,9 @@ static void test_growth_failure_keeps_table(void)
     struct ad_ledger_hold hs[64], c;
     for (int i = 0; i < 64; i++)
         AD_EXPECT_INT(ad_ledger_hold(&l, "in", 0, 10 + i, &hs[i]), ==, 0);
-    ad_ledger_alloc_fails = fail_alloc;
-    fail_after = 0;
+    fail_after(0);
     AD_EXPECT_INT(ad_ledger_hold(&l, "in", 0, 500, &c), ==, AD_ENOMEM);
-    fail_after = -1;
-    ad_ledger_alloc_fails = NULL;
+    fail_after(-1);
     for (int i = 0; i < 64; i++) {
         AD_EXPECT_INT(ad_ledger_safe(p, -1), ==, 10 + i);
         ad_ledger_release(&l, &hs[i]);

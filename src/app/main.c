@@ -2,12 +2,14 @@
  * loads the config and dispatches to a command (include/ad_cmd.h); each
  * command lives in its own src/app/ad_cmd_*.c. */
 #include <getopt.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ad_alloc.h"
 #include "ad_cmd.h"
 #include "ad_config.h"
 #include "ad_err.h"
@@ -140,6 +142,9 @@ int main(int argc, char **argv)
 {
     ad_log_init();
     signal(SIGPIPE, SIG_IGN);
+    /* jansson allocates through the core's wrapper, so the decoder can tell
+     * its out-of-memory from malformed input (ad_alloc_failures()). */
+    json_set_alloc_funcs(ad_malloc, ad_free);
     if (argc >= 2 && strcmp(argv[1], "simulate") == 0)
         return ad_cmd_simulate(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "demo") == 0)

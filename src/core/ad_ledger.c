@@ -1,6 +1,8 @@
 /* ad_ledger.c - the at-least-once offset ledger (see ad_ledger.h). */
 #include "ad_ledger.h"
 
+#include "ad_alloc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +14,6 @@ struct ad_ledger_entry {
     bool released;
 };
 
-bool (*ad_ledger_alloc_fails)(void);
-
-static void *ledger_malloc(size_t n)
-{
-    if (ad_ledger_alloc_fails && ad_ledger_alloc_fails())
-        return NULL;
-    return malloc(n);
-}
 
 void ad_ledger_init(struct ad_ledger *l)
 {
@@ -28,9 +22,9 @@ void ad_ledger_init(struct ad_ledger *l)
 
 static void part_free(struct ad_ledger_part *p)
 {
-    free(p->q);
-    free(p->topic);
-    free(p);
+    ad_free(p->q);
+    ad_free(p->topic);
+    ad_free(p);
 }
 
 void ad_ledger_close(struct ad_ledger *l)
@@ -71,10 +65,10 @@ int ad_ledger_add(struct ad_ledger *l, const char *topic, int32_t partition,
         return 0;
     }
     size_t tl = strlen(topic);
-    p = ledger_malloc(sizeof(*p));
-    char *name = p ? ledger_malloc(tl + 1) : NULL;
+    p = ad_malloc(sizeof(*p));
+    char *name = p ? ad_malloc(tl + 1) : NULL;
     if (!name) {
-        free(p);
+        ad_free(p);
         return AD_ENOMEM;
     }
     memset(p, 0, sizeof(*p));
@@ -112,12 +106,12 @@ static int ring_grow(struct ad_ledger_part *p)
     size_t ncap = p->qcap ? p->qcap * 2 : 64;
     if (ncap > SIZE_MAX / sizeof(struct ad_ledger_entry))
         return AD_ENOMEM;
-    struct ad_ledger_entry *nq = ledger_malloc(ncap * sizeof(*nq));
+    struct ad_ledger_entry *nq = ad_malloc(ncap * sizeof(*nq));
     if (!nq)
         return AD_ENOMEM;
     for (size_t i = 0; i < p->qlen; i++)
         nq[i] = p->q[(p->qhead + i) % p->qcap];
-    free(p->q);
+    ad_free(p->q);
     p->q = nq;
     p->qcap = ncap;
     p->qhead = 0;
