@@ -317,7 +317,8 @@ int ad_daemon_open_remote(struct ad_daemon *d, char *err, size_t errlen)
         ad_pipeline_on_remote(d->pipe, on_remote_job, d);
     }
     if (cfg->sinks.webhook_url[0]) {
-        rc = ad_webhook_new(d->loop, d->http, cfg, on_webhook_ack, d, &d->webhook, err, errlen);
+        struct ad_webhook_opts wo = {d->loop, d->http, cfg, on_webhook_ack, d};
+        rc = ad_webhook_new(&wo, &d->webhook, err, errlen);
         if (rc)
             return rc;
     }
