@@ -764,9 +764,7 @@ static void test_duration(void)
 
 int main(int argc, char **argv)
 {
-    /* Defaults read these; the tests want the documented values. */
-    unsetenv("KAFKA_BROKERS");
-    unsetenv("ANOMALY_DETECTOR_KEY");
+    unset_config_env();
     AD_TEST_RUN(argc, argv, test_defaults);
     AD_TEST_RUN(argc, argv, test_defaults_follow_env);
     AD_TEST_RUN(argc, argv, test_table);

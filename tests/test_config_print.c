@@ -465,9 +465,7 @@ static void test_config_docs_in_step(void)
 
 int main(int argc, char **argv)
 {
-    /* Defaults read these; the tests want the documented values. */
-    unsetenv("KAFKA_BROKERS");
-    unsetenv("ANOMALY_DETECTOR_KEY");
+    unset_config_env();
     AD_TEST_RUN(argc, argv, test_print_round_trip);
     AD_TEST_RUN(argc, argv, test_print_io_error);
     AD_TEST_RUN(argc, argv, test_golden);

@@ -127,4 +127,11 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
     }
 }
 
+/* Defaults read these; the tests want the documented values. */
+static inline void unset_config_env(void)
+{
+    unsetenv("KAFKA_BROKERS");
+    unsetenv("ANOMALY_DETECTOR_KEY");
+}
+
 #endif
