@@ -206,18 +206,27 @@ static struct large_run run_large(uint64_t nseries, size_t records, const char *
     return r;
 }
 
-int main(int argc, char **argv)
+/* Removes the state file of (dir, name, partition 0) and its ".prev". */
+static void remove_state(const char *dir, const char *name)
 {
-    uint64_t nseries = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
-    size_t records = argc > 2 ? strtoull(argv[2], NULL, 10) : 3000000;
-    const char *dir = argc > 3 ? argv[3] : "/tmp";
-    size_t large = argc > 4 ? strtoull(argv[4], NULL, 10) : 40000000;
+    char path[4096];
+    ad_state_path(dir, name, 0, path, sizeof(path));
+    remove(path);
+    snprintf(path + strlen(path), 16, ".prev");
+    remove(path);
+}
+
+/* One checkpoint of nseries series: its size, the time to serialize and to
+ * write it, then the time to restore it into a fresh pipeline. The config's
+ * fingerprint goes to *fp. Returns 0, or 1 on a failure (printed). */
+static int bench_one_checkpoint(uint64_t nseries, const char *dir, uint64_t *fp)
+{
     struct ad_config cfg;
     struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
-    uint64_t fp = fingerprint(&cfg);
     struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
     char line[128], err[512];
 
+    *fp = fingerprint(&cfg);
     for (uint64_t i = 0; i < nseries; i++) {
         int n = snprintf(line, sizeof(line),
                          "{\"id\":\"sensor-%08llu\",\"ts\":1763632800000,\"temp\":%.2f}",
@@ -229,7 +238,7 @@ int main(int argc, char **argv)
     uint64_t ns = 0;
     ad_buf_init(&b, (size_t)1 << 33);
     double t0 = now_s();
-    if (ckpt_into(p, (int64_t)nseries, fp, true, &b, &ns)) {
+    if (ckpt_into(p, (int64_t)nseries, *fp, true, &b, &ns)) {
         fprintf(stderr, "checkpoint failed\n");
         return 1;
     }
@@ -251,11 +260,9 @@ int main(int argc, char **argv)
     struct ad_pipeline *q = make(&cfg, (int64_t)nseries + 1);
     struct rctx rc = {q};
     struct ad_ckpt_header h;
-    char path[4096];
-    ad_state_path(dir, "bench", 0, path, sizeof(path));
     t0 = now_s();
     /* The daemon's way: the file read, checked and restored by ad_state_load. */
-    if (ad_state_load(&(struct ad_state_loc){dir, "bench", 0}, fp, -1, &h, restore_cb, &rc) != 0) {
+    if (ad_state_load(&(struct ad_state_loc){dir, "bench", 0}, *fp, -1, &h, restore_cb, &rc) != 0) {
         fprintf(stderr, "restore failed\n");
         return 1;
     }
@@ -267,11 +274,16 @@ int main(int argc, char **argv)
     ad_pipeline_free(q);
     ad_config_free(&cfg);
     ad_buf_free(&b);
-    remove(path);
-    snprintf(path + strlen(path), 16, ".prev");
-    remove(path);
+    remove_state(dir, "bench");
+    return 0;
+}
 
-    /* Throughput with and without checkpoints. */
+/* Throughput over records simulated records of 1000 sensors, with and
+ * without a checkpoint every second (best of 3 rounds each). */
+static void bench_throughput(size_t records, const char *dir, uint64_t fp)
+{
+    struct ad_config cfg;
+    struct ad_pipeline *p;
     struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR, .seed = 7, .devices = 1000,
                             .interval_us = 1000000, .anomaly_rate = 0.001, .noise = 0.5};
     struct ad_sim *sim;
@@ -313,48 +325,61 @@ int main(int argc, char **argv)
            (double)records / best_on, ckpts);
     printf("  ratio on/off:               %10.3f  (target >= 0.95 at every 10 s)\n",
            best_off / best_on);
-    ad_state_path(dir, "bench-run", 0, path, sizeof(path));
-    remove(path);
-    snprintf(path + strlen(path), 16, ".prev");
-    remove(path);
+    remove_state(dir, "bench-run");
     free(off);
     ad_buf_free(&data);
+}
 
-    if (large) {
-        /* Rounds alternate the three ways; each one's best round counts (the
-         * machine's noise only ever slows a run down). */
-        const char *only = argc > 5 ? argv[5] : ""; /* "off", "fork" or "loop": one run (profiling) */
-        int rounds = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 3;
-        static const char *const names[] = {"off", "fork", "loop"};
-        struct large_run best[3];
-        for (int m = 0; m < 3; m++)
-            best[m] = (struct large_run){.seconds = 1e30};
-        for (int round = 0; round < rounds; round++)
-            for (int m = 0; m < 3; m++) {
-                if (*only && strcmp(only, names[m]))
-                    continue;
-                struct large_run lr = run_large(nseries, large, dir, (enum ckpt_mode)m);
-                fprintf(stderr, "  round %d %-4s %8.0f records/s, %d checkpoints, %ld minor faults\n",
-                        round + 1, names[m], (double)large / lr.seconds, lr.checkpoints, lr.minflt);
-                if (lr.seconds < best[m].seconds)
-                    best[m] = lr;
-            }
-        printf("throughput, %zu records over %llu live series, checkpoint every 10 s (best of %d):\n",
-               large, (unsigned long long)nseries, rounds);
-        printf("  checkpoints off:            %10.0f records/s  (%ld minor faults)\n",
-               (double)large / best[0].seconds, best[0].minflt);
-        printf("  forked child (checkpoint_fork): %6.0f records/s  (%d checkpoints, longest stall "
-               "%.3f s, %ld minor faults)  ratio %.3f (target >= 0.95)\n",
-               (double)large / best[1].seconds, best[1].checkpoints, best[1].max_stall,
-               best[1].minflt, best[0].seconds / best[1].seconds);
-        printf("  on the loop (the default):  %10.0f records/s  (%d checkpoints, longest stall "
-               "%.3f s, %ld minor faults)  ratio %.3f\n",
-               (double)large / best[2].seconds, best[2].checkpoints, best[2].max_stall,
-               best[2].minflt, best[0].seconds / best[2].seconds);
-        ad_state_path(dir, "bench", 0, path, sizeof(path));
-        remove(path);
-        snprintf(path + strlen(path), 16, ".prev");
-        remove(path);
-    }
+/* large records over nseries live series, checkpoints off, in a forked child
+ * and on the loop. Rounds alternate the three ways; each one's best round
+ * counts (the machine's noise only ever slows a run down). only is "" or one
+ * of "off", "fork", "loop" (one way: profiling). */
+static void bench_large(uint64_t nseries, size_t large, const char *dir, const char *only,
+                        int rounds)
+{
+    static const char *const names[] = {"off", "fork", "loop"};
+    struct large_run best[3];
+    for (int m = 0; m < 3; m++)
+        best[m] = (struct large_run){.seconds = 1e30};
+    for (int round = 0; round < rounds; round++)
+        for (int m = 0; m < 3; m++) {
+            if (*only && strcmp(only, names[m]))
+                continue;
+            struct large_run lr = run_large(nseries, large, dir, (enum ckpt_mode)m);
+            fprintf(stderr, "  round %d %-4s %8.0f records/s, %d checkpoints, %ld minor faults\n",
+                    round + 1, names[m], (double)large / lr.seconds, lr.checkpoints, lr.minflt);
+            if (lr.seconds < best[m].seconds)
+                best[m] = lr;
+        }
+    printf("throughput, %zu records over %llu live series, checkpoint every 10 s (best of %d):\n",
+           large, (unsigned long long)nseries, rounds);
+    printf("  checkpoints off:            %10.0f records/s  (%ld minor faults)\n",
+           (double)large / best[0].seconds, best[0].minflt);
+    printf("  forked child (checkpoint_fork): %6.0f records/s  (%d checkpoints, longest stall "
+           "%.3f s, %ld minor faults)  ratio %.3f (target >= 0.95)\n",
+           (double)large / best[1].seconds, best[1].checkpoints, best[1].max_stall,
+           best[1].minflt, best[0].seconds / best[1].seconds);
+    printf("  on the loop (the default):  %10.0f records/s  (%d checkpoints, longest stall "
+           "%.3f s, %ld minor faults)  ratio %.3f\n",
+           (double)large / best[2].seconds, best[2].checkpoints, best[2].max_stall,
+           best[2].minflt, best[0].seconds / best[2].seconds);
+    remove_state(dir, "bench");
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t nseries = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    size_t records = argc > 2 ? strtoull(argv[2], NULL, 10) : 3000000;
+    const char *dir = argc > 3 ? argv[3] : "/tmp";
+    size_t large = argc > 4 ? strtoull(argv[4], NULL, 10) : 40000000;
+    const char *only = argc > 5 ? argv[5] : ""; /* "off", "fork" or "loop": one run (profiling) */
+    int rounds = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 3;
+    uint64_t fp;
+
+    if (bench_one_checkpoint(nseries, dir, &fp) != 0)
+        return 1;
+    bench_throughput(records, dir, fp);
+    if (large)
+        bench_large(nseries, large, dir, only, rounds);
     return 0;
 }

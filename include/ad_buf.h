@@ -18,6 +18,10 @@ struct ad_buf {
 void ad_buf_init(struct ad_buf *b, size_t max);
 void ad_buf_free(struct ad_buf *b);
 void ad_buf_reset(struct ad_buf *b); /* len = 0, memory kept */
+/* Cuts the content back to its first len bytes (len <= b->len; memory kept)
+ * and returns rc: the one error exit of a function that appends several
+ * pieces and must leave the buffer as it found it on failure. */
+int ad_buf_rollback(struct ad_buf *b, size_t len, int rc);
 int ad_buf_add(struct ad_buf *b, const void *data, size_t len);
 int ad_buf_addc(struct ad_buf *b, char c);
 int ad_buf_adds(struct ad_buf *b, const char *s);

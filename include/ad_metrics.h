@@ -20,11 +20,19 @@ int ad_prom_family(struct ad_buf *b, const char *name, const char *type, const c
 int ad_prom_sample(struct ad_buf *b, const char *name, const char *const *labels, size_t nlabels,
                    double value);
 
+/* A histogram's values: counts[i] are per-bucket (not cumulative) for upper
+ * bounds bounds[i], n of each (both borrowed); the last bound may be +Inf.
+ * sum is the sum of all observations. */
+struct ad_prom_hist {
+    const double *bounds;
+    const uint64_t *counts;
+    size_t n;
+    double sum;
+};
+
 /* A histogram family's samples: name_bucket{le=...} (cumulative), _sum,
- * _count, with labels prepended. counts[i] are per-bucket (not cumulative)
- * for upper bounds bounds[i]; the last bound may be +Inf. */
+ * _count, with labels (NULL or nlabels k/v pairs) prepended. */
 int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels,
-                      size_t nlabels, const double *bounds, const uint64_t *counts, size_t n,
-                      double sum);
+                      size_t nlabels, const struct ad_prom_hist *h);
 
 #endif

@@ -24,6 +24,15 @@
 typedef int (*ad_model_entry_cb)(void *ud, const char *id, size_t id_len, const char *metric,
                                  uint64_t n, double mean, double m2);
 
+/* Where an import delivers: cb(ud, ...) per entry; chosen (chosenlen bytes,
+ * may be NULL) receives the name of the file ad_model_import_file() read. */
+struct ad_model_import {
+    ad_model_entry_cb cb;
+    void *ud;
+    char *chosen;
+    size_t chosenlen;
+};
+
 /* Imports from a buffer (borrowed; len bytes, no NUL needed). The layout is
  * JSON lines (blank lines skipped) unless the first non-blank character is
  * '[' (one array of objects); a UTF-8 BOM is skipped. name is used in error
@@ -33,25 +42,35 @@ typedef int (*ad_model_entry_cb)(void *ud, const char *id, size_t id_len, const 
  * m2 < 0, n == 0 with mean/m2 != 0 and n == 1 with m2 != 0 are errors.
  * Returns 0, AD_EPARSE (with err), AD_ELIMIT (len > AD_MODEL_MAX_BYTES) or the
  * callback's code. Entries before an error have already been delivered. */
-int ad_model_import_buffer(const char *name, const char *buf, size_t len, ad_model_entry_cb cb,
-                           void *ud, char *err, size_t errlen);
+int ad_model_import_buffer(const char *name, const char *buf, size_t len,
+                           const struct ad_model_import *im, char *err, size_t errlen);
 
 /* Imports from a file; when path is a directory, the regular file whose name
  * is "<prefix>-<epoch ms>.json" with the greatest epoch (the reference "loads
  * the most recent file"; ties go to the greater name; names starting with '.'
- * are skipped) is used. The file read is written to chosen (may be NULL).
+ * are skipped) is used. The file read is written to im->chosen (may be NULL).
  * Files are capped at AD_MODEL_MAX_BYTES (1 GiB). Returns as above, or
  * AD_ENOENT (no such path / no matching file), AD_EIO, AD_ELIMIT, AD_ENOMEM,
  * always with "path: reason" in err. */
-int ad_model_import_file(const char *path, ad_model_entry_cb cb, void *ud, char *chosen,
-                         size_t chosenlen, char *err, size_t errlen);
+int ad_model_import_file(const char *path, const struct ad_model_import *im, char *err,
+                         size_t errlen);
+
+/* One model entry as ad_model_format_line() writes it: id is id_len bytes,
+ * metric NULL or NUL-terminated (both borrowed); n, mean, m2 the M2 state. */
+struct ad_model_entry {
+    const char *id;
+    size_t id_len;
+    const char *metric;
+    uint64_t n;
+    double mean;
+    double m2;
+};
 
 /* Appends one line {"id":...,"metric":...,"m2":{"n":..,"mean":..,"m2":..}}\n
- * ("metric" omitted when NULL; numbers in shortest round-trip form). Returns
+ * for e ("metric" omitted when NULL; numbers in shortest round-trip form). Returns
  * 0, AD_EINVAL for anything the import would refuse (empty id or one with a
  * NUL byte, empty metric, invalid n/mean/m2), or AD_ELIMIT/AD_ENOMEM from the
  * buffer; on error the buffer is unchanged. */
-int ad_model_format_line(struct ad_buf *out, const char *id, size_t id_len, const char *metric,
-                         uint64_t n, double mean, double m2);
+int ad_model_format_line(struct ad_buf *out, const struct ad_model_entry *e);
 
 #endif

@@ -47,6 +47,11 @@ int ad_statetopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, 
                              size_t errlen);
 
 struct ad_statetopic_restore {
+    const char *state_topic; /* the state topic (borrowed) */
+    int32_t nparts;          /* its partition count */
+    int timeout_ms;          /* the longest the read may block */
+    ad_ckpt_series_cb cb;    /* called with ud for every series state read */
+    void *ud;
     uint64_t fingerprint; /* of this config: other settings' state is skipped */
     int64_t offset;       /* out: the newest marker's offset, -1 when none */
     int64_t max_t;        /* out: the newest marker's partition clock (ad_checkpoint.h) */
@@ -58,14 +63,13 @@ struct ad_statetopic_restore {
     void *alive_ud;
 };
 
-/* Reads the state of (topic, partition) with reader (a consumer created
- * without subscriptions; it is assigned the state partition for the read and
- * unassigned after) and calls cb for every series state of it, in log
- * order. Blocks for at most timeout_ms. Returns 0 (r->offset is the marker's
- * offset or -1), cb's error, or AD_EIO (also on a timeout) with a message. */
-int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t nparts,
-                       const char *topic, int32_t partition, int timeout_ms,
-                       struct ad_statetopic_restore *r, ad_ckpt_series_cb cb, void *ud,
-                       char *err, size_t errlen);
+/* Reads the state of (topic, partition) from r->state_topic with reader (a
+ * consumer created without subscriptions; it is assigned the state partition
+ * for the read and unassigned after) and calls r->cb for every series state
+ * of it, in log order. Blocks for at most r->timeout_ms. Returns 0 (r->offset
+ * is the marker's offset or -1), cb's error, or AD_EIO (also on a timeout)
+ * with a message. */
+int ad_statetopic_read(rd_kafka_t *reader, const char *topic, int32_t partition,
+                       struct ad_statetopic_restore *r, char *err, size_t errlen);
 
 #endif

@@ -105,6 +105,13 @@ struct ad_uv_error {
     char message[256];
 };
 
+/* Refuses a request: fills err (when not NULL) with code and the formatted
+ * message, and returns AD_EINVAL. Shared by the pipeline and the API. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+int ad_uv_fail(struct ad_uv_error *err, const char *code, const char *fmt, ...);
+
 /* Runs the detection. Returns 0 and fills *out (which must be zeroed or
  * freed); AD_EINVAL when the request breaks the rules above or the data
  * cannot be modelled (err says why, with the service's code: e.g. a given

@@ -28,8 +28,20 @@ struct ad_webhook_stats {
     uint64_t pending;
 };
 
-int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
-                   ad_webhook_ack_cb cb, void *ud, struct ad_webhook **out, char *err,
+/* What a webhook is made of: the loop and the HTTP client it posts through
+ * and the config it reads sinks.webhook_* from (all borrowed, they must
+ * outlive it), and cb(ud, token, delivered) called once per row added. */
+struct ad_webhook_opts {
+    uv_loop_t *loop;
+    struct ad_http *http;
+    const struct ad_config *cfg;
+    ad_webhook_ack_cb cb;
+    void *ud;
+};
+
+/* Creates the webhook into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (a
+ * header that cannot be sent, with err). */
+int ad_webhook_new(const struct ad_webhook_opts *o, struct ad_webhook **out, char *err,
                    size_t errlen);
 
 /* Queues one row (a JSON value, copied). Returns 0, or AD_ELIMIT when

@@ -1,7 +1,7 @@
 /* ad_test_cfg.h - the core stages' settings as the default configuration
  * gives them (the option table's defaults, config/anomalyd.yaml), for the
  * core's unit tests, which link no config loader: a test starts from these
- * and changes what it is about. test_config checks that they agree with
+ * and changes what it is about. test_config_print checks that they agree with
  * ad_config_to_pipeline() of the defaults. */
 #ifndef AD_TEST_CFG_H
 #define AD_TEST_CFG_H

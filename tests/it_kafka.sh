@@ -15,10 +15,7 @@ W=$KT_WORK
 
 # ---- 1. seeded data set -> exactly the expected alerts -----------------------------------
 SIM=(--format sensor --count 20000 --devices 20 --seed 7 --anomaly-rate 0.003)
-"$KT_BIN" simulate "${SIM[@]}" --output "$W/c1.jsonl"
-expected "$W/c1.jsonl" "$W/c1.expected"
-n_exp=$(count_lines "$W/c1.expected")
-kt_log "case 1: $n_exp expected alerts"
+kt_seed "$W/c1.jsonl" "$W/c1.expected"
 
 kt_broker sensor-raw:4 anomalies:4 dlq:1
 if ! "$KT_BIN" simulate "${SIM[@]}" --brokers "$ADDR" --topic sensor-raw --rate 50000 \
@@ -31,12 +28,7 @@ if wait_for 60 topic_has anomalies "$n_exp"; then
 else
   fail "seeded: only $(topic_count anomalies) of $n_exp alerts arrived within 60 s"
 fi
-kt_signal c1 TERM
-if kt_wait_exit c1 10 && [ "$(kt_rc c1)" = 0 ]; then
-  ok "seeded: SIGTERM -> exit 0 within 10 s"
-else
-  fail "seeded: SIGTERM -> exit $(kt_rc c1) (none = still running after 10 s)"
-fi
+kt_stop_ok c1 seeded
 consume anomalies "$W/c1.topic.json"
 payloads "$W/c1.topic.json" "$W/c1.topic.alerts"
 check "seeded: the topic's alerts equal the reference's ($n_exp)" \
@@ -96,12 +88,7 @@ else
   fail "dead letters: $(topic_count dlq) of $n_bad dead letters, $(topic_count anomalies) of $n_exp alerts"
 fi
 check "dead letters: the daemon keeps running" eval '! kt_exited c4'
-kt_signal c4 TERM
-if kt_wait_exit c4 10 && [ "$(kt_rc c4)" = 0 ]; then
-  ok "dead letters: SIGTERM -> exit 0"
-else
-  fail "dead letters: SIGTERM -> exit $(kt_rc c4)"
-fi
+kt_stop_ok c4 "dead letters"
 consume dlq "$W/c4.dlq.json"
 consume sensor-raw "$W/c4.src.json"
 consume anomalies "$W/c4.topic.json"

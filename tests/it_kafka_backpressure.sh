@@ -12,10 +12,7 @@ W=$KT_WORK
 
 N=6000
 SIM=(--format sensor --count "$N" --devices 20 --seed 13 --anomaly-rate 0.05)
-"$KT_BIN" simulate "${SIM[@]}" --output "$W/data.jsonl"
-expected "$W/data.jsonl" "$W/expected" --min-samples 5
-n_exp=$(count_lines "$W/expected")
-kt_log "$n_exp expected alerts"
+kt_seed "$W/data.jsonl" "$W/expected" --min-samples 5
 
 kt_broker sensor-raw:4 anomalies:4 dlq:1
 "$KT_BIN" simulate "${SIM[@]}" --brokers "$ADDR" --topic sensor-raw --rate 100000 \
@@ -42,12 +39,7 @@ check "backpressure: the daemon paused consuming ($(log_count bp 'pausing consum
   log_has bp "pausing consuming: producer queue full"
 check "backpressure: and resumed ($(log_count bp 'resuming consuming') times)" \
   log_has bp "resuming consuming: producer queue drained"
-kt_signal bp TERM
-if kt_wait_exit bp 10 && [ "$(kt_rc bp)" = 0 ]; then
-  ok "backpressure: SIGTERM -> exit 0"
-else
-  fail "backpressure: SIGTERM -> exit $(kt_rc bp)"
-fi
+kt_stop_ok bp "backpressure"
 consume anomalies "$W/topic.json"
 payloads "$W/topic.json" "$W/topic.alerts"
 check "backpressure: the topic's alerts equal the reference's, none lost or doubled" \

@@ -652,12 +652,7 @@ sleep 3.2 # three watchdog periods
 kt_signal n HUP
 wait_for 5 notify_has READY=1 2 || fail "notify: no READY=1 after SIGHUP"
 sleep 1.5
-kt_signal n TERM
-if kt_wait_exit n 10 && [ "$(kt_rc n)" = 0 ]; then
-  ok "notify: SIGTERM -> exit 0"
-else
-  fail "notify: SIGTERM -> exit $(kt_rc n)"
-fi
+kt_stop_ok n "notify"
 "$KT_PY" "$OPS" notify-check "$W/notify.jsonl" >"$W/notify.report"
 report "$W/notify.report"
 
@@ -734,12 +729,7 @@ kt_signal sim4 TERM
 kt_wait_exit sim4 10 || fail "rotation: the simulator did not stop"
 wait_for 20 caught_up h c4in || fail "rotation: h did not consume all of c4in within 20 s"
 check "rotation: 5 SIGHUPs, 5 reloads logged" eval '[ "$(log_count h "config reloaded")" = 5 ]'
-kt_signal h TERM
-if kt_wait_exit h 10 && [ "$(kt_rc h)" = 0 ]; then
-  ok "rotation: SIGTERM -> exit 0"
-else
-  fail "rotation: SIGTERM -> exit $(kt_rc h)"
-fi
+kt_stop_ok h "rotation"
 consume c4out "$W/c4out.json" || fail "rotation: kcat could not read c4out"
 "$KT_PY" "$OPS" rotation "$W/c4out.json" "${files[@]}" >"$W/rotation.report"
 report "$W/rotation.report"
@@ -800,10 +790,5 @@ kt_wait_exit abuse 20 || fail "http: the abuse client did not finish within 20 s
 report "$W/abuse.out"
 [ "$(kt_rc abuse)" = 0 ] || fail "http: the abuse client failed: $(tail -3 "$W/abuse.log")"
 
-kt_signal m TERM
-if kt_wait_exit m 10 && [ "$(kt_rc m)" = 0 ]; then
-  ok "shutdown: m (broker gone) SIGTERM -> exit 0"
-else
-  fail "shutdown: m (broker gone) SIGTERM -> exit $(kt_rc m)"
-fi
+kt_stop_ok m "shutdown: m (broker gone)"
 kt_done

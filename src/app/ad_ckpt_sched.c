@@ -501,14 +501,18 @@ static int restore_from_topic(struct ad_daemon *d, struct tpart *t, int64_t *off
 {
     const char *topic = t->lp->topic;
     int32_t partition = t->lp->partition;
-    struct ad_statetopic_restore r = {.fingerprint = d->fingerprint, .alive = restore_alive,
-                                      .alive_ud = d};
     struct restore_ctx rc = {d, topic, partition};
+    struct ad_statetopic_restore r = {.state_topic = d->cfg->state_topic,
+                                      .nparts = d->state_nparts,
+                                      .timeout_ms = STATE_READ_TIMEOUT_MS,
+                                      .cb = restore_series,
+                                      .ud = &rc,
+                                      .fingerprint = d->fingerprint,
+                                      .alive = restore_alive,
+                                      .alive_ud = d};
     char e[512];
     int64_t t0 = ad_clock_mono_ns();
-    if (ad_statetopic_read(d->state_reader, d->cfg->state_topic, d->state_nparts, topic,
-                           partition, STATE_READ_TIMEOUT_MS, &r, restore_series, &rc, e,
-                           sizeof(e)) != 0) {
+    if (ad_statetopic_read(d->state_reader, topic, partition, &r, e, sizeof(e)) != 0) {
         d->state_restore_errors++;
         AD_ERROR("state", "%s[%d] not restored from the state topic: %s", topic, partition, e);
         return -1;

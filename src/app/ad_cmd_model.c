@@ -143,7 +143,8 @@ static void export_line(struct export_ctx *c, const char *key, size_t key_len, c
                         uint64_t n, double mean, double m2)
 {
     ad_buf_reset(&c->line);
-    if (ad_model_format_line(&c->line, key, key_len, metric, n, mean, m2) == 0) {
+    struct ad_model_entry e = {key, key_len, metric, n, mean, m2};
+    if (ad_model_format_line(&c->line, &e) == 0) {
         fwrite(c->line.p, 1, c->line.len, c->out);
         c->n++;
     }
@@ -359,8 +360,8 @@ int ad_cmd_model_import(const struct ad_config *cfg, const char *path)
 
     if (!cfg->state_dir[0])
         return ad_cmd_usage_error("%s", "model import: state.dir is not set");
-    if (ad_model_import_file(path, count_entry, &count, chosen, sizeof(chosen), err,
-                             sizeof(err)) != 0) {
+    struct ad_model_import im = {count_entry, &count, chosen, sizeof(chosen)};
+    if (ad_model_import_file(path, &im, err, sizeof(err)) != 0) {
         fprintf(stderr, "anomalyd: model import: %s\n", err);
         return AD_CONFIG_EXIT;
     }

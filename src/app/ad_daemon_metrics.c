@@ -104,8 +104,8 @@ static void remote_latency(struct ad_buf *b, const struct family *f, const struc
     double bounds[12];
     for (int i = 0; i < 12; i++)
         bounds[i] = ad_remote_latency_bounds_ms[i] / 1000.0;
-    ad_prom_histogram(b, f->name, NULL, 0, bounds, v->remote.latency_le_ms, 12,
-                      v->remote.latency_sum_s);
+    struct ad_prom_hist h = {bounds, v->remote.latency_le_ms, 12, v->remote.latency_sum_s};
+    ad_prom_histogram(b, f->name, NULL, 0, &h);
 }
 
 /* ---- the table -------------------------------------------------------------------- */

@@ -248,12 +248,7 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     }
     STEP(add_lit(out, "}\n"));
 
-    if (rc) {
-        out->len = start;
-        if (out->p)
-            out->p[start] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(out, start, rc) : 0;
 }
 
 int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)
@@ -265,15 +260,6 @@ int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)
  * The remote member and the dashboard row
  * ------------------------------------------------------------------------- */
 
-/* Restores out to len start and passes rc through: the one error exit of
- * the appending functions below. */
-static int buf_undo(struct ad_buf *out, size_t start, int rc)
-{
-    out->len = start;
-    if (out->p)
-        out->p[start] = '\0';
-    return rc;
-}
 
 static int add_bool(struct ad_buf *out, bool v)
 {
@@ -323,7 +309,7 @@ int ad_alert_remote_json(struct ad_buf *out, const struct ad_azure_verdict *v, c
     }
     if (rc == 0)
         rc = ad_buf_addc(out, '}');
-    return rc ? buf_undo(out, start, rc) : 0;
+    return rc ? ad_buf_rollback(out, start, rc) : 0;
 }
 
 int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t_us)
@@ -357,7 +343,7 @@ int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t
         (rc = add_bool_member(out, "isPositiveAnomaly", v->is_positive_anomaly)) == 0 &&
         (rc = add_bool_member(out, "isNegativeAnomaly", v->is_negative_anomaly)) == 0)
         rc = ad_buf_addc(out, '}');
-    return rc ? buf_undo(out, start, rc) : 0;
+    return rc ? ad_buf_rollback(out, start, rc) : 0;
 }
 
 int ad_alert_batch_add(struct ad_buf *batch, const char *row, size_t len)
@@ -379,5 +365,5 @@ int ad_alert_batch_add(struct ad_buf *batch, const char *row, size_t len)
         rc = ad_buf_addc(batch, ']');
     if (rc && start > 0)
         batch->p[start - 1] = ']'; /* where the ',' went */
-    return rc ? buf_undo(batch, start, rc) : 0;
+    return rc ? ad_buf_rollback(batch, start, rc) : 0;
 }

@@ -38,16 +38,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Restores out to len start and passes rc through: the one error exit of
- * every appending function. */
-static int buf_undo(struct ad_buf *out, size_t start, int rc)
-{
-    out->len = start;
-    if (out->p)
-        out->p[start] = '\0';
-    return rc;
-}
-
 int ad_azure_add_time(struct ad_buf *out, int64_t us)
 {
     char tmp[48];
@@ -131,7 +121,7 @@ int ad_azure_url(const char *endpoint, int api_version, bool entire, struct ad_b
     if (rc == 0)
         rc = ad_buf_printf(out, "/anomalydetector/%s/timeseries/%s/detect",
                            api_version ? "v1.1" : "v1.0", entire ? "entire" : "last");
-    return rc ? buf_undo(out, start, rc) : 0;
+    return rc ? ad_buf_rollback(out, start, rc) : 0;
 }
 
 struct item {
@@ -238,7 +228,7 @@ int ad_azure_build_request(const struct ad_azure_cfg *c, const struct ad_azure_p
     if (rc == 0)
         rc = ad_buf_addc(out, '}');
     if (rc)
-        return buf_undo(out, start, rc);
+        return ad_buf_rollback(out, start, rc);
     *sent = end - first;
     return 0;
 }

@@ -25,9 +25,15 @@ void ad_buf_free(struct ad_buf *b)
 
 void ad_buf_reset(struct ad_buf *b)
 {
-    b->len = 0;
+    ad_buf_rollback(b, 0, 0);
+}
+
+int ad_buf_rollback(struct ad_buf *b, size_t len, int rc)
+{
+    b->len = len;
     if (b->p)
-        b->p[0] = '\0';
+        b->p[len] = '\0';
+    return rc;
 }
 
 /* Makes room for extra more bytes plus the NUL. */
@@ -134,12 +140,7 @@ int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len)
     }
     if (rc == 0)
         rc = ad_buf_addc(b, '"');
-    if (rc) {
-        b->len = start;
-        if (b->p)
-            b->p[start] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(b, start, rc) : 0;
 }
 
 int ad_buf_add_double(struct ad_buf *b, double v)

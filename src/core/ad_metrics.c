@@ -76,9 +76,11 @@ int ad_prom_sample(struct ad_buf *b, const char *name, const char *const *labels
 }
 
 int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels,
-                      size_t nlabels, const double *bounds, const uint64_t *counts, size_t n,
-                      double sum)
+                      size_t nlabels, const struct ad_prom_hist *h)
 {
+    const double *bounds = h->bounds;
+    const uint64_t *counts = h->counts;
+    size_t n = h->n;
     uint64_t cum = 0;
     int rc = 0;
     char le[64];
@@ -108,7 +110,7 @@ int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *lab
     if (rc == 0)
         rc = ad_buf_addc(b, ' ');
     if (rc == 0)
-        rc = add_value(b, sum);
+        rc = add_value(b, h->sum);
     if (rc == 0)
         rc = ad_buf_printf(b, "\n%s_count", name);
     if (rc == 0)

@@ -279,10 +279,10 @@ tail:
     return 0;
 }
 
-int ad_model_import_buffer(const char *name, const char *buf, size_t len, ad_model_entry_cb cb,
-                           void *ud, char *err, size_t errlen)
+int ad_model_import_buffer(const char *name, const char *buf, size_t len,
+                           const struct ad_model_import *to, char *err, size_t errlen)
 {
-    struct imp im = {name ? name : "model", cb, ud, err, errlen};
+    struct imp im = {name ? name : "model", to->cb, to->ud, err, errlen};
     size_t off = 0, line = 1;
 
     if (len > AD_MODEL_MAX_BYTES) {
@@ -472,8 +472,8 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
     return 0;
 }
 
-int ad_model_import_file(const char *path, ad_model_entry_cb cb, void *ud, char *chosen,
-                         size_t chosenlen, char *err, size_t errlen)
+int ad_model_import_file(const char *path, const struct ad_model_import *im, char *err,
+                         size_t errlen)
 {
     struct stat st;
     char *picked = NULL, *buf = NULL;
@@ -494,9 +494,9 @@ int ad_model_import_file(const char *path, ad_model_entry_cb cb, void *ud, char 
     }
     rc = read_file(file, &buf, &len, err, errlen);
     if (rc == 0) {
-        if (chosen && chosenlen)
-            snprintf(chosen, chosenlen, "%s", file);
-        rc = ad_model_import_buffer(file, buf, len, cb, ud, err, errlen);
+        if (im->chosen && im->chosenlen)
+            snprintf(im->chosen, im->chosenlen, "%s", file);
+        rc = ad_model_import_buffer(file, buf, len, im, err, errlen);
     }
     ad_free(buf);
     ad_free(picked);
@@ -505,10 +505,12 @@ int ad_model_import_file(const char *path, ad_model_entry_cb cb, void *ud, char 
 
 /* ---- export ------------------------------------------------------------- */
 
-int ad_model_format_line(struct ad_buf *out, const char *id, size_t id_len, const char *metric,
-                         uint64_t n, double mean, double m2)
+int ad_model_format_line(struct ad_buf *out, const struct ad_model_entry *e)
 {
-    size_t start = out->len;
+    const char *id = e->id, *metric = e->metric;
+    size_t id_len = e->id_len, start = out->len;
+    uint64_t n = e->n;
+    double mean = e->mean, m2 = e->m2;
     int rc;
 
     /* Refuse what the import would refuse, so every line written reads back. */
@@ -533,10 +535,5 @@ int ad_model_format_line(struct ad_buf *out, const char *id, size_t id_len, cons
         rc = ad_buf_add_double(out, m2);
     if (rc == 0)
         rc = ad_buf_adds(out, "}}\n");
-    if (rc) {
-        out->len = start;
-        if (out->p)
-            out->p[start] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(out, start, rc) : 0;
 }

@@ -446,7 +446,8 @@ static int import_entry(void *ud, const char *id, size_t id_len, const char *met
 int ad_pipeline_import(struct ad_pipeline *p, const char *path, char *err, size_t errlen)
 {
     struct import_ctx c = {.p = p, .name = path, .err = err, .errlen = errlen};
-    return ad_model_import_file(path, import_entry, &c, NULL, 0, err, errlen);
+    struct ad_model_import im = {.cb = import_entry, .ud = &c};
+    return ad_model_import_file(path, &im, err, errlen);
 }
 
 struct export_ctx {
@@ -463,9 +464,9 @@ static int export_series(void *ud, const struct ad_series *s)
 
     if (m->n == 0)
         return 0;
-    return ad_model_format_line(c->out, key, len,
-                                ad_decoder_metric_name(c->p->dec, ad_series_metric(s)), m->n,
-                                m->mean, m->m2);
+    struct ad_model_entry e = {key, len, ad_decoder_metric_name(c->p->dec, ad_series_metric(s)),
+                               m->n, m->mean, m->m2};
+    return ad_model_format_line(c->out, &e);
 }
 
 int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out)

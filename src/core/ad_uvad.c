@@ -15,10 +15,7 @@
 
 #define MIN_UNIT 0.3 /* severity's base when the expected value is ~0 */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(struct ad_uv_error *err, const char *code, const char *fmt, ...)
+int ad_uv_fail(struct ad_uv_error *err, const char *code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -58,35 +55,35 @@ void ad_uv_result_free(struct ad_uv_result *r)
 static int validate(const struct ad_uv_request *q, struct ad_uv_error *err)
 {
     if (!q || !q->values)
-        return fail(err, "BadArgument", "The series is missing.");
+        return ad_uv_fail(err, "BadArgument", "The series is missing.");
     if (q->n < AD_UV_MIN_POINTS)
-        return fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
     if (q->n > AD_UV_MAX_POINTS)
-        return fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
     for (size_t i = 0; i < q->n; i++)
         if (!isfinite(q->values[i]) || fabs(q->values[i]) > AD_UV_MAX_VALUE)
-            return fail(err, "InvalidSeries",
+            return ad_uv_fail(err, "InvalidSeries",
                         "The value of point %zu is not a number in [-1e100, 1e100].", i);
     if (q->index) {
         if (q->index[0] != 0)
-            return fail(err, "InvalidSeries", "The first point must be at grid position 0.");
+            return ad_uv_fail(err, "InvalidSeries", "The first point must be at grid position 0.");
         for (size_t i = 1; i < q->n; i++)
             if (q->index[i] <= q->index[i - 1])
-                return fail(err, "InvalidSeries",
+                return ad_uv_fail(err, "InvalidSeries",
                             "The timestamps must be ascending without duplicates (point %zu).", i);
     }
     if (q->custom_interval < 1)
-        return fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
+        return ad_uv_fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
     if (q->period < -1)
-        return fail(err, "InvalidPeriod", "period must be a non-negative integer.");
+        return ad_uv_fail(err, "InvalidPeriod", "period must be a non-negative integer.");
     if (!(q->max_anomaly_ratio > 0.0 && q->max_anomaly_ratio <= 0.49))
-        return fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
+        return ad_uv_fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
     if (q->sensitivity < 0 || q->sensitivity > 100)
-        return fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
+        return ad_uv_fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
     if ((int)q->impute < AD_UV_IMPUTE_AUTO || (int)q->impute > AD_UV_IMPUTE_NOTFILL)
-        return fail(err, "InvalidImputeMode", "Unknown imputeMode.");
+        return ad_uv_fail(err, "InvalidImputeMode", "Unknown imputeMode.");
     if (q->impute == AD_UV_IMPUTE_FIXED && !isfinite(q->impute_value))
-        return fail(err, "InvalidImputeFixedValue", "imputeFixedValue must be a number.");
+        return ad_uv_fail(err, "InvalidImputeFixedValue", "imputeFixedValue must be a number.");
     return 0;
 }
 
@@ -359,7 +356,7 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
     if (q->period >= 0) {
         size_t need = 2 * (size_t)q->period + 1;
         if (w->g.all < need || (q->impute == AD_UV_IMPUTE_NOTFILL && w->g.n < need))
-            return fail(err, "InvalidModelArgument",
+            return ad_uv_fail(err, "InvalidModelArgument",
                         "The series has fewer points than 2 * period + 1.");
         w->period = q->period;
     } else if (miss_ratio > 0.5) {
@@ -374,7 +371,7 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
         w->period = ad_uv_detect_period(w->g.v, w->g.n, q->granularity, q->custom_interval);
     }
     if (w->period > 1 && miss_ratio > 0.5)
-        return fail(err, "InvalidSeries",
+        return ad_uv_fail(err, "InvalidSeries",
                     "Seasonal data needs at least %zu valid points, but only %zu are valid.",
                     (w->g.all + 1) / 2, w->g.n);
     bool fill = can_fill && (w->period > 1 || (q->impute != AD_UV_IMPUTE_AUTO &&
@@ -390,7 +387,7 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
         w->m = w->g.n;
     }
     if (w->period > 1 && w->m < 2 * (size_t)w->period + 1)
-        return fail(err, "InvalidModelArgument",
+        return ad_uv_fail(err, "InvalidModelArgument",
                     "The series has fewer points than 2 * period + 1.");
     return 0;
 }

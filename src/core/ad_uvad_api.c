@@ -4,7 +4,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,6 @@
 
 static const char *const gran_names[] = { "none",   "yearly",   "monthly",  "weekly",     "daily",
                                           "hourly", "minutely", "secondly", "microsecond" };
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(struct ad_uv_error *err, const char *code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return AD_EINVAL;
-}
 
 int ad_uv_api_route(const char *path, size_t len, int *version, enum ad_uv_endpoint *ep)
 {
@@ -111,7 +95,7 @@ static int parse_granularity(const json_t *root, int version, enum ad_uv_gran *g
     *g = AD_UV_GRAN_NONE;
     if (!j) {
         if (version == 0)
-            return fail(err, "RequiredGranularity", "The granularity field is required.");
+            return ad_uv_fail(err, "RequiredGranularity", "The granularity field is required.");
         return 0;
     }
     const char *s = json_is_string(j) ? json_string_value(j) : NULL;
@@ -120,7 +104,7 @@ static int parse_granularity(const json_t *root, int version, enum ad_uv_gran *g
             *g = (enum ad_uv_gran)i;
             return 0;
         }
-    return fail(err, "InvalidGranularity",
+    return ad_uv_fail(err, "InvalidGranularity",
                 "granularity must be one of yearly, monthly, weekly, daily, hourly, minutely, "
                 "secondly, microsecond, none.");
 }
@@ -137,13 +121,13 @@ static int parse_impute(const json_t *root, struct ad_uv_request *r, struct ad_u
         if (strcmp(s, modes[i]) == 0)
             break;
     if (!s || i == sizeof(modes) / sizeof(modes[0]))
-        return fail(err, "InvalidImputeMode",
+        return ad_uv_fail(err, "InvalidImputeMode",
                     "imputeMode must be one of auto, previous, linear, fixed, zero, notFill.");
     r->impute = (enum ad_uv_impute)i;
     if (r->impute == AD_UV_IMPUTE_FIXED) {
         const json_t *v = field(root, "imputeFixedValue");
         if (!json_is_number(v) || !isfinite(json_number_value(v)))
-            return fail(err, "InvalidImputeFixedValue",
+            return ad_uv_fail(err, "InvalidImputeFixedValue",
                         "imputeFixedValue must be a number when imputeMode is fixed.");
         r->impute_value = json_number_value(v);
     }
@@ -161,23 +145,23 @@ static int parse_params(const json_t *root, int version, struct ad_uv_request *r
     const json_t *j = field(root, "customInterval");
     if (j) {
         if (!as_int(j, 1, INT32_MAX, &v))
-            return fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
+            return ad_uv_fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
         r->custom_interval = (int)v;
     }
     if ((j = field(root, "period"))) {
         if (!as_int(j, 0, AD_UV_MAX_POINTS, &v))
-            return fail(err, "InvalidPeriod", "period must be a non-negative integer.");
+            return ad_uv_fail(err, "InvalidPeriod", "period must be a non-negative integer.");
         r->period = (int)v;
     }
     if ((j = field(root, "maxAnomalyRatio"))) {
         double d = json_is_number(j) ? json_number_value(j) : NAN;
         if (!(d > 0.0 && d <= 0.49))
-            return fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
+            return ad_uv_fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
         r->max_anomaly_ratio = d;
     }
     if ((j = field(root, "sensitivity"))) {
         if (!as_int(j, 0, 99, &v))
-            return fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
+            return ad_uv_fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
         r->sensitivity = (int)v;
     }
     if (version >= 1)
@@ -219,7 +203,7 @@ static int grid_index(enum ad_uv_gran g, int ci, const int64_t *t, size_t n, int
         idx[i] = k;
         continue;
 off_grid:
-        return fail(err, "InvalidSeries",
+        return ad_uv_fail(err, "InvalidSeries",
                     "The timestamp of point %zu is not on the grid of granularity %s with "
                     "customInterval %d starting at the first point.",
                     i, gran_names[g], ci);
@@ -233,12 +217,12 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
                         struct ad_uv_error *err)
 {
     if (!json_is_array(series))
-        return fail(err, "BadArgument", "series must be an array of points.");
+        return ad_uv_fail(err, "BadArgument", "series must be an array of points.");
     size_t n = json_array_size(series);
     if (n < AD_UV_MIN_POINTS)
-        return fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
     if (n > AD_UV_MAX_POINTS)
-        return fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
     p->values = malloc(n * sizeof(double));
     p->index = malloc(n * sizeof(int64_t));
     if (!p->values || !p->index)
@@ -246,11 +230,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
     for (size_t i = 0; i < n; i++) {
         const json_t *pt = json_array_get(series, i), *v = json_object_get(pt, "value");
         if (!json_is_object(pt) || !json_is_number(v))
-            return fail(err, "BadArgument",
+            return ad_uv_fail(err, "BadArgument",
                         "Point %zu of the series is not an object with a numeric value.", i);
         p->values[i] = json_number_value(v);
         if (!isfinite(p->values[i]) || fabs(p->values[i]) > AD_UV_MAX_VALUE)
-            return fail(err, "InvalidSeries", "The value of point %zu is outside [-1e100, 1e100].",
+            return ad_uv_fail(err, "InvalidSeries", "The value of point %zu is outside [-1e100, 1e100].",
                         i);
         if (g == AD_UV_GRAN_NONE) {
             p->index[i] = (int64_t)i;
@@ -259,11 +243,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
         const json_t *ts = json_object_get(pt, "timestamp");
         const char *s = json_is_string(ts) ? json_string_value(ts) : NULL;
         if (!s || ad_time_parse_rfc3339(s, json_string_length(ts), &p->index[i]) != 0)
-            return fail(err, "BadArgument", "Point %zu has no valid ISO 8601 timestamp.", i);
+            return ad_uv_fail(err, "BadArgument", "Point %zu has no valid ISO 8601 timestamp.", i);
         if (i > 0 && p->index[i] < p->index[i - 1])
-            return fail(err, "InvalidSeries", "The timestamps of the series must be ascending.");
+            return ad_uv_fail(err, "InvalidSeries", "The timestamps of the series must be ascending.");
         if (i > 0 && p->index[i] == p->index[i - 1])
-            return fail(err, "InvalidSeries", "The series has a duplicate timestamp at point %zu.",
+            return ad_uv_fail(err, "InvalidSeries", "The series has a duplicate timestamp at point %zu.",
                         i);
     }
     if (g != AD_UV_GRAN_NONE)
@@ -279,14 +263,14 @@ static int parse_cp_params(const json_t *root, struct ad_uv_cp_request *c, struc
     c->threshold = 0.99;
     if (j) {
         if (!as_int(j, 5, AD_UV_MAX_POINTS, &v))
-            return fail(err, "InvalidModelArgument",
+            return ad_uv_fail(err, "InvalidModelArgument",
                         "stableTrendWindow must be an integer of at least 5.");
         c->stable_trend_window = (int)v;
     }
     if ((j = field(root, "threshold"))) {
         double d = json_is_number(j) ? json_number_value(j) : NAN;
         if (!(d > 0.0 && d <= 1.0))
-            return fail(err, "InvalidModelArgument", "threshold must be in (0, 1].");
+            return ad_uv_fail(err, "InvalidModelArgument", "threshold must be in (0, 1].");
         c->threshold = d;
     }
     return 0;
@@ -299,7 +283,7 @@ static int parse_root(const json_t *root, struct ad_uv_parsed *out, struct ad_uv
     r->mode = out->ep == AD_UV_EP_LAST ? AD_UV_LAST : AD_UV_ENTIRE;
     const json_t *series = field(root, "series");
     if (!series)
-        return fail(err, "RequiredSeries", "The series field is required.");
+        return ad_uv_fail(err, "RequiredSeries", "The series field is required.");
     int rc;
     if (out->ep == AD_UV_EP_CHANGEPOINT) {
         if ((rc = parse_params(root, 0, r, err)) != 0)
@@ -322,7 +306,7 @@ static int parse_root(const json_t *root, struct ad_uv_parsed *out, struct ad_uv
     c->custom_interval = r->custom_interval;
     c->period = r->period;
     if (out->ep == AD_UV_EP_CHANGEPOINT && (size_t)c->stable_trend_window * 2 > c->n)
-        return fail(err, "InvalidModelArgument",
+        return ad_uv_fail(err, "InvalidModelArgument",
                     "stableTrendWindow must be at most half the number of points.");
     return 0;
 }
@@ -334,12 +318,12 @@ int ad_uv_parse_request(const char *body, size_t len, int version, enum ad_uv_en
     out->ep = ep;
     out->version = version;
     if (len > AD_UV_API_MAX_BODY)
-        return fail(err, "InvalidJsonFormat", "The request body is too large.");
+        return ad_uv_fail(err, "InvalidJsonFormat", "The request body is too large.");
     json_error_t jerr;
     json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root) || json_object_size(root) == 0) {
         json_decref(root);
-        return fail(err, "InvalidJsonFormat", "The request body is not a JSON object.");
+        return ad_uv_fail(err, "InvalidJsonFormat", "The request body is not a JSON object.");
     }
     int rc = parse_root(root, out, err);
     json_decref(root);
@@ -422,11 +406,7 @@ int ad_uv_write_result(const struct ad_uv_result *r, int version, bool last, str
             rc = rc ? rc : add_nums(out, "severity", r->severity, r->n);
         rc = rc ? rc : ad_buf_addc(out, '}');
     }
-    if (rc != 0 && out->p) {
-        out->len = mark;
-        out->p[mark] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(out, mark, rc) : 0;
 }
 
 int ad_uv_write_cp(const struct ad_uv_cp_result *r, struct ad_buf *out)
@@ -436,11 +416,7 @@ int ad_uv_write_cp(const struct ad_uv_cp_result *r, struct ad_buf *out)
     rc = rc ? rc : add_bools(out, "isChangePoint", r->is_change, r->n);
     rc = rc ? rc : add_nums(out, "confidenceScores", r->confidence, r->n);
     rc = rc ? rc : ad_buf_addc(out, '}');
-    if (rc != 0 && out->p) {
-        out->len = mark;
-        out->p[mark] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(out, mark, rc) : 0;
 }
 
 int ad_uv_write_error(const char *code, const char *message, struct ad_buf *out)
@@ -451,11 +427,7 @@ int ad_uv_write_error(const char *code, const char *message, struct ad_buf *out)
     rc = rc ? rc : ad_buf_adds(out, ",\"message\":");
     rc = rc ? rc : ad_buf_add_json_str(out, message, strlen(message));
     rc = rc ? rc : ad_buf_addc(out, '}');
-    if (rc != 0 && out->p) {
-        out->len = mark;
-        out->p[mark] = '\0';
-    }
-    return rc;
+    return rc ? ad_buf_rollback(out, mark, rc) : 0;
 }
 
 /* The gateway's envelope, for errors that are not the service's own. */

@@ -127,9 +127,12 @@ void ad_config_number_text(double x, char *buf, size_t len)
 }
 
 /* "2..16", "1ms..30d", "above 0, up to 0.49". */
-static void range_text(const struct ad_option *o, char *buf, size_t len)
+/* Says in why that o's value is out of its range, and which range that is;
+ * returns AD_ECONFIG. */
+static int out_of_range(const struct ad_option *o, char *why, size_t wl)
 {
     char a[AD_DURATION_STRLEN], b[AD_DURATION_STRLEN];
+    const char *what = o->type == AD_OPT_DURATION ? "duration" : "value";
     if (o->type == AD_OPT_DURATION) {
         ad_config_duration_text((int64_t)o->min, a, true);
         ad_config_duration_text((int64_t)o->max, b, true);
@@ -138,9 +141,10 @@ static void range_text(const struct ad_option *o, char *buf, size_t len)
         ad_config_number_text(o->max, b, sizeof(b));
     }
     if (o->flags & AD_OPT_F_MIN_EXCL)
-        snprintf(buf, len, "above %s, up to %s", a, b);
+        snprintf(why, wl, "%s out of range (above %s, up to %s)", what, a, b);
     else
-        snprintf(buf, len, "%s..%s", a, b);
+        snprintf(why, wl, "%s out of range (%s..%s)", what, a, b);
+    return AD_ECONFIG;
 }
 
 static bool in_range(const struct ad_option *o, double x)
@@ -194,9 +198,7 @@ int ad_config_convert(const struct ad_option *o, const char *s, union ad_config_
             return AD_ECONFIG;
         }
         if (errno == ERANGE || !in_range(o, (double)x)) {
-            range_text(o, r, sizeof(r));
-            snprintf(why, wl, "value out of range (%s)", r);
-            return AD_ECONFIG;
+            return out_of_range(o, why, wl);
         }
         v->i = x;
         return 0;
@@ -209,9 +211,7 @@ int ad_config_convert(const struct ad_option *o, const char *s, union ad_config_
             return AD_ECONFIG;
         }
         if (!isfinite(x) || (errno == ERANGE && fabs(x) > 1) || !in_range(o, x)) {
-            range_text(o, r, sizeof(r));
-            snprintf(why, wl, "value out of range (%s)", r);
-            return AD_ECONFIG;
+            return out_of_range(o, why, wl);
         }
         v->d = x;
         return 0;
@@ -225,9 +225,7 @@ int ad_config_convert(const struct ad_option *o, const char *s, union ad_config_
             return AD_ECONFIG;
         }
         if (rc || !in_range(o, (double)us)) {
-            range_text(o, r, sizeof(r));
-            snprintf(why, wl, "duration out of range (%s)", r);
-            return AD_ECONFIG;
+            return out_of_range(o, why, wl);
         }
         v->i = us;
         return 0;

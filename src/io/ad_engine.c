@@ -357,7 +357,8 @@ static int start_network(struct ad_engine *e, const struct ad_engine_opts *o, ch
             snprintf(err, errlen, "too many sinks");
             return AD_ENOMEM;
         }
-        rc = ad_webhook_new(e->loop, e->http, cfg, webhook_ack, ws, &e->webhook, err, errlen);
+        struct ad_webhook_opts wo = {e->loop, e->http, cfg, webhook_ack, ws};
+        rc = ad_webhook_new(&wo, &e->webhook, err, errlen);
         if (rc)
             return rc;
     }

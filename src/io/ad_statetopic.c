@@ -90,8 +90,6 @@ struct msg_gate {
     const char *topic;
     int32_t partition;
     int kind;
-    ad_ckpt_series_cb cb;
-    void *ud;
 };
 
 static bool header_ok(const struct msg_gate *g)
@@ -103,15 +101,15 @@ static bool header_ok(const struct msg_gate *g)
 static int gate_cb(void *ud, const struct ad_series_state *st, const char *metric)
 {
     struct msg_gate *g = ud;
-    return header_ok(g) ? g->cb(g->ud, st, metric) : AD_ESTATE;
+    return header_ok(g) ? g->r->cb(g->r->ud, st, metric) : AD_ESTATE;
 }
 
-int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t nparts,
-                       const char *topic, int32_t partition, int timeout_ms,
-                       struct ad_statetopic_restore *r, ad_ckpt_series_cb cb, void *ud,
-                       char *err, size_t errlen)
+int ad_statetopic_read(rd_kafka_t *reader, const char *topic, int32_t partition,
+                       struct ad_statetopic_restore *r, char *err, size_t errlen)
 {
-    int32_t sp = ad_statetopic_partition(partition, nparts);
+    const char *state_topic = r->state_topic;
+    int timeout_ms = r->timeout_ms;
+    int32_t sp = ad_statetopic_partition(partition, r->nparts);
     int64_t lo = 0, hi = 0;
     int rc = 0;
 
@@ -168,7 +166,7 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *state_topic, int32_t npar
         int kind = m->key ? key_kind(m->key, m->key_len, topic, partition) : 0;
         if (kind && m->payload) {
             struct ad_ckpt_header h;
-            struct msg_gate g = {&h, r, topic, partition, kind, cb, ud};
+            struct msg_gate g = {&h, r, topic, partition, kind};
             char why[128];
             /* Checked in full (checksum, version) before a byte is used, and
              * the header by the gate before the series is applied. */

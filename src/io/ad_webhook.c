@@ -172,20 +172,19 @@ static void post_batch(struct ad_webhook *w)
     }
 }
 
-int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
-                   ad_webhook_ack_cb cb, void *ud, struct ad_webhook **out, char *err,
+int ad_webhook_new(const struct ad_webhook_opts *o, struct ad_webhook **out, char *err,
                    size_t errlen)
 {
     struct ad_webhook *w = calloc(1, sizeof(*w));
-    const struct ad_kvlist *h = &cfg->sinks.webhook_headers;
+    const struct ad_kvlist *h = &o->cfg->sinks.webhook_headers;
 
     if (!w)
         return AD_ENOMEM;
-    w->loop = loop;
-    w->http = http;
-    w->cfg = cfg;
-    w->cb = cb;
-    w->ud = ud;
+    w->loop = o->loop;
+    w->http = o->http;
+    w->cfg = o->cfg;
+    w->cb = o->cb;
+    w->ud = o->ud;
     ad_retry_policy_init(&w->retry, AD_RETRY_BASE_MS, AD_RETRY_CAP_MS,
                          (uint64_t)ad_clock_wall_us() ^ (uint64_t)(uintptr_t)w);
     ad_buf_init(&w->body, BATCH_MAX);
@@ -209,7 +208,7 @@ int ad_webhook_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config
         snprintf(line, len, "%s: %s", h->k[i], h->v[i]);
         w->headers[w->nheaders++] = line;
     }
-    uv_timer_init(loop, &w->timer);
+    uv_timer_init(w->loop, &w->timer);
     w->timer.data = w;
     *out = w;
     return 0;

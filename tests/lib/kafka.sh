@@ -110,6 +110,16 @@ kt_exited() { test -s "$KT_WORK/$1.rc"; }
 kt_rc() { cat "$KT_WORK/$1.rc" 2>/dev/null || echo none; }
 kt_signal() { kill -"$2" "$(kt_pid "$1")" 2>/dev/null || true; } # NAME SIG
 kt_wait_exit() { wait_for "$2" kt_exited "$1"; }                # NAME SECONDS
+# kt_stop_ok NAME LABEL [SECONDS]: SIGTERM to NAME, then ok when it exits 0
+# within SECONDS (10), else FAIL with its exit status (none: still running).
+kt_stop_ok() {
+  kt_signal "$1" TERM
+  if kt_wait_exit "$1" "${3:-10}" && [ "$(kt_rc "$1")" = 0 ]; then
+    ok "$2: SIGTERM -> exit 0"
+  else
+    fail "$2: SIGTERM -> exit $(kt_rc "$1")"
+  fi
+}
 log_has() { grep -q -- "$2" "$KT_WORK/$1.log" 2>/dev/null; }     # NAME PATTERN
 log_count() { grep -c -- "$2" "$KT_WORK/$1.log" 2>/dev/null || true; }
 
@@ -222,6 +232,17 @@ expected() {
   local data=$1 out=$2; shift 2
   "$KT_PY" "$KT_REF" --key id --time ts --unit ms --metric temp --threshold 4 \
     --min-samples 30 "$@" <"$data" >"$out"
+}
+
+# kt_seed DATA EXPECTED [REFERENCE ARGS...]: the simulator's records for the
+# caller's SIM array (its arguments) into DATA, the reference's alerts for
+# them into EXPECTED; sets n_exp to their count and logs it.
+kt_seed() {
+  local data=$1 out=$2; shift 2
+  "$KT_BIN" simulate "${SIM[@]}" --output "$data"
+  expected "$data" "$out" "$@"
+  n_exp=$(count_lines "$out")
+  kt_log "$n_exp expected alerts"
 }
 
 # check_at_least_once ENVELOPES EXPECTED: every expected id is on the topic,
