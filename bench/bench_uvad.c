@@ -115,7 +115,7 @@ static void run(enum shape s, const char *path, size_t n, int it)
         base[i] = now_ms() - t0;
         struct ad_uv_response res;
         ad_buf_reset(&out);
-        struct ad_uv_http_request rq = { "POST", path, strlen(path), b, len };
+        struct ad_uv_http_request rq = { "POST", path, strlen(path), b, len, 0 };
         t0 = now_ms();
         double c0 = cpu_ms();
         ad_uv_api_handle(&rq, &out, &res);

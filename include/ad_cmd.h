@@ -41,6 +41,8 @@ int ad_cmd_model_import(const struct ad_config *cfg, const char *path);
 /* simulate / demo: argv[0] is the command's name; they parse their options. */
 int ad_cmd_simulate(int argc, char **argv);
 int ad_cmd_demo(int argc, char **argv);
+/* serve --listen HOST:PORT [-c FILE]: the REST API alone (ad_cmd_serve.c). */
+int ad_cmd_serve(int argc, char **argv);
 
 /* The daemon: config_path (NULL: none) and the --set overrides (borrowed) for
  * reloads. */

@@ -92,6 +92,13 @@ struct ad_config {
         char *dead_letter_topic;
     } sinks;
     char *http_listen;
+    struct {
+        bool enabled;              /* serve the REST API under /anomalydetector/ */
+        struct ad_strlist keys;    /* secrets; empty: no key check */
+        int64_t max_body;          /* request bytes */
+        int64_t max_points;        /* points per series */
+        int64_t max_concurrent_per_client;
+    } http_api;
     char *state_dir;
     int64_t checkpoint_interval_us;
     bool checkpoint_fork;
@@ -134,7 +141,7 @@ struct ad_option {
 /* Option flags. */
 #define AD_OPT_F_MIN_EXCL 1u /* INT/DOUBLE/DURATION: the bound min itself is not allowed */
 #define AD_OPT_F_NONEMPTY 2u /* STRING: must not be ""; STRLIST: no item may be "" */
-#define AD_OPT_F_SECRET_VALUES 4u /* KVLIST: every value is masked when printed */
+#define AD_OPT_F_SECRET_VALUES 4u /* KVLIST: every value, STRLIST: every item is masked when printed */
 /* STRING options with enum_names accept only those names (api_version, granularity).
  * STRLIST and KVLIST options use min/max as the bounds of their number of entries. */
 

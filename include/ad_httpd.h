@@ -1,10 +1,19 @@
 /* ad_httpd.h - a small HTTP/1.1 server on the loop for /metrics, /healthz
  * and /readyz, built on the http-parser library (the parser Node.js used for
  * years). Every connection gets one request and a "Connection: close"
- * response. Requests are capped in size (AD_HTTPD_MAX_REQUEST), a client that
- * has not sent a whole request within AD_HTTPD_TIMEOUT_MS is dropped, and at
- * most AD_HTTPD_MAX_CONNS connections are open; so slow or malformed clients
- * cannot hold the loop or its memory. */
+ * response. Request lines and headers are capped in size
+ * (AD_HTTPD_MAX_REQUEST), as are bodies (that much for the GET handler, the
+ * mount's max_body under a mounted prefix); a client that has not sent its
+ * headers within AD_HTTPD_TIMEOUT_MS is dropped (for the GET handler: its
+ * whole request), a mounted request's body must follow within
+ * AD_HTTPD_BODY_TIMEOUT_MS, and at most AD_HTTPD_MAX_CONNS connections (or
+ * the mount's max_conns) are open; so slow or malformed clients cannot hold
+ * the loop or its memory.
+ *
+ * A mount (ad_httpd_mount) takes every method under a path prefix and answers
+ * later (the REST API computes on the thread pool): the exchange stays valid
+ * until ad_httpd_reply(), even when the client goes away meanwhile; the reply
+ * to a client that left is dropped. */
 #ifndef AD_HTTPD_H
 #define AD_HTTPD_H
 
@@ -16,6 +25,7 @@
 #define AD_HTTPD_MAX_REQUEST 8192
 #define AD_HTTPD_TIMEOUT_MS  5000
 #define AD_HTTPD_MAX_CONNS   64
+#define AD_HTTPD_BODY_TIMEOUT_MS 30000
 
 struct ad_httpd;
 
@@ -34,6 +44,38 @@ int ad_httpd_start(uv_loop_t *loop, const char *listen, ad_httpd_handler h, void
 
 /* The port actually bound (for ":0"). */
 int ad_httpd_port(const struct ad_httpd *s);
+
+/* One request under a mounted prefix, owned by the server until answered. */
+struct ad_httpd_exchange;
+
+struct ad_httpd_mount {
+    const char *prefix; /* copied; e.g. "/anomalydetector/" */
+    size_t max_body;    /* larger bodies get 413 (decided from Content-Length when given) */
+    unsigned max_conns; /* open connections allowed once mounted (>= AD_HTTPD_MAX_CONNS) */
+    /* Called on the loop with a whole request; must lead to exactly one
+     * ad_httpd_reply(x, ...), now or later on the loop. */
+    void (*handle)(void *ud, struct ad_httpd_exchange *x);
+    void *ud;
+};
+
+/* Mounts m on s (one mount per server; a second replaces the first). Returns
+ * 0 or AD_ENOMEM. */
+int ad_httpd_mount(struct ad_httpd *s, const struct ad_httpd_mount *m);
+
+/* The request, borrowed until the reply: method ("POST"), path with its query
+ * string (path_len bytes, NUL-terminated), body (not NUL-terminated), the value
+ * of a header (case-insensitive name; NULL when absent; the last one wins),
+ * the client's address ("127.0.0.1", "::1"). */
+const char *ad_httpd_x_method(const struct ad_httpd_exchange *x);
+const char *ad_httpd_x_path(const struct ad_httpd_exchange *x, size_t *path_len);
+const char *ad_httpd_x_body(const struct ad_httpd_exchange *x, size_t *len);
+const char *ad_httpd_x_header(const struct ad_httpd_exchange *x, const char *name);
+const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x);
+
+/* The response to x; x is invalid afterwards. headers (NULL: none) are extra
+ * "Name: value\r\n" lines; body is copied. A client that left gets nothing. */
+void ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
+                    const char *ctype, const char *body, size_t len);
 
 /* Closes the listener and every connection; frees itself when closed. */
 void ad_httpd_close(struct ad_httpd *s);

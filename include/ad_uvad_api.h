@@ -70,6 +70,8 @@ struct ad_uv_http_request {
     size_t path_len;
     const char *body;   /* body_len bytes, no NUL needed */
     size_t body_len;
+    size_t max_points;  /* a server's own bound below the service's 8640 points
+                           (InvalidSeries beyond it); 0 = the service's */
 };
 
 /* The whole API: method, path, body -> status, error header, body (appended

@@ -38,7 +38,7 @@ static struct call call(const char *path, const char *body, size_t len)
     struct call c;
     memset(&c, 0, sizeof(c));
     ad_buf_init(&c.out, 16 << 20);
-    struct ad_uv_http_request rq = { "POST", path, strlen(path), body, len };
+    struct ad_uv_http_request rq = { "POST", path, strlen(path), body, len, 0 };
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &c.out, &c.res), ==, 0);
     json_error_t jerr;
     c.json = json_loadb(c.out.p, c.out.len, 0, &jerr);
@@ -261,12 +261,12 @@ static void test_routing(void)
     struct ad_uv_response r;
     ad_buf_init(&o, 4096);
     const char *p = "/anomalydetector/v1.0/timeseries/changepoint/detect";
-    struct ad_uv_http_request rq = { "POST", p, strlen(p), "{}", 2 };
+    struct ad_uv_http_request rq = { "POST", p, strlen(p), "{}", 2, 0 };
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 404);
     AD_EXPECT_CONTAINS(o.p, "\"error\":{\"code\":\"404\"");
     ad_buf_reset(&o);
-    struct ad_uv_http_request get = { "GET", LAST11, strlen(LAST11), "", 0 };
+    struct ad_uv_http_request get = { "GET", LAST11, strlen(LAST11), "", 0, 0 };
     AD_EXPECT_INT(ad_uv_api_handle(&get, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 405);
     int v;
@@ -366,12 +366,33 @@ static void test_changepoint_api(void)
     ad_buf_free(&o);
 }
 
+/* A server's own bound on the points: InvalidSeries beyond it, with the
+ * header in v1.1; at the bound, a normal answer. */
+static void test_max_points(void)
+{
+    char *b = hourly_body(30, ",\"granularity\":\"hourly\"");
+    struct ad_buf o;
+    struct ad_uv_response r;
+    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 29 };
+    ad_buf_init(&o, 1 << 20);
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
+    AD_EXPECT_INT(r.status, ==, 400);
+    AD_EXPECT_STR(r.error_code, "InvalidSeries");
+    AD_EXPECT_CONTAINS(o.p, "more than 29 points");
+    ad_buf_reset(&o);
+    rq.max_points = 30;
+    AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
+    AD_EXPECT_INT(r.status, ==, 200);
+    ad_buf_free(&o);
+    free(b);
+}
+
 static void test_response_bound(void)
 {
     char *b = hourly_body(200, ",\"granularity\":\"hourly\"");
     struct ad_buf o;
     struct ad_uv_response r;
-    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b) };
+    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 0 };
     ad_buf_init(&o, 100);
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 413);
@@ -413,6 +434,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_monthly_grid);
     AD_TEST_RUN(argc, argv, test_changepoint_api);
     AD_TEST_RUN(argc, argv, test_response_bound);
+    AD_TEST_RUN(argc, argv, test_max_points);
     AD_TEST_RUN(argc, argv, test_parse_defaults);
     return ad_test_done();
 }

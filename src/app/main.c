@@ -149,6 +149,8 @@ int main(int argc, char **argv)
         return ad_cmd_simulate(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "demo") == 0)
         return ad_cmd_demo(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
+        return ad_cmd_serve(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "model") == 0) {
         if (argc < 3 || (strcmp(argv[2], "export") != 0 && strcmp(argv[2], "import") != 0))
             return ad_cmd_usage_error("%s", "model: export or import expected");

@@ -494,6 +494,15 @@ int ad_uv_api_handle(const struct ad_uv_http_request *req, struct ad_buf *out,
         return service_error(&e, version, out, res);
     if (rc != 0)
         return gateway_error(500, "Internal error", out, res);
+    size_t n = ep == AD_UV_EP_CHANGEPOINT ? p.cp.n : p.req.n;
+    if (req->max_points && n > req->max_points) {
+        e.code = "InvalidSeries";
+        snprintf(e.message, sizeof(e.message),
+                 "The series has more than %zu points (this server's limit).", req->max_points);
+        rc = service_error(&e, version, out, res);
+        ad_uv_parsed_free(&p);
+        return rc;
+    }
     rc = run(&p, out, res);
     ad_uv_parsed_free(&p);
     return rc;

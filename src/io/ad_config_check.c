@@ -153,9 +153,9 @@ static int check_remote(const struct ad_config *cfg, char *err, size_t errlen)
                          "remote.anomaly_detector.min_points (%" PRId64 ")",
                          w / g, cfg->remote.min_points);
     }
-    if (!url_ok(cfg->remote.endpoint))
+    if (strcmp(cfg->remote.endpoint, "local") != 0 && !url_ok(cfg->remote.endpoint))
         return vfail(cfg, err, errlen, "remote.anomaly_detector.endpoint",
-                     "must be an http:// or https:// URL");
+                     "must be an http:// or https:// URL, or local");
     if (!url_ok(cfg->sinks.webhook_url))
         return vfail(cfg, err, errlen, "sinks.webhook.url", "must be an http:// or https:// URL");
     return 0;

@@ -127,7 +127,11 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
         rc = ad_buf_addc(b, '[');
         for (size_t i = 0; rc == 0 && i < l->n; i++) {
             if (i) rc = ad_buf_adds(b, ", ");
-            if (rc == 0) rc = put_scalar(b, l->v[i], true, true);
+            if (rc == 0)
+                rc = put_scalar(b,
+                                o->flags & AD_OPT_F_SECRET_VALUES ? ad_secret_mask(l->v[i])
+                                                                  : l->v[i],
+                                true, true);
         }
         return rc ? rc : ad_buf_addc(b, ']');
     }

@@ -135,6 +135,17 @@ const struct ad_option ad_config_table_[] = {
 
     {"http.listen", AD_OPT_STRING, OFF(http_listen), "127.0.0.1:9464", 0, 0, NULL,
      "host:port of /metrics, /healthz, /readyz; \"\" disables", 0},
+    {"http.api.enabled", AD_OPT_BOOL, OFF(http_api.enabled), "false", 0, 0, NULL,
+     "serve the Anomaly Detector REST API under /anomalydetector/ on http.listen", 0},
+    {"http.api.keys", AD_OPT_STRLIST, OFF(http_api.keys), "[]", 0, MAX_ITEMS, NULL,
+     "accepted Ocp-Apim-Subscription-Key values (masked when printed); [] and no "
+     "ANOMALYD_API_KEYS: no key check", AD_OPT_F_SECRET_VALUES},
+    {"http.api.max_body", AD_OPT_INT, OFF(http_api.max_body), "4194304", 1024,
+     8.0 * 1024 * 1024, NULL, "largest request body, in bytes (413 beyond)", 0},
+    {"http.api.max_points", AD_OPT_INT, OFF(http_api.max_points), "8640", 12, 8640, NULL,
+     "most points in a series (400 InvalidSeries beyond)", 0},
+    {"http.api.max_concurrent_per_client", AD_OPT_INT, OFF(http_api.max_concurrent_per_client),
+     "8", 1, 4096, NULL, "requests in flight per client address (429 beyond)", 0},
 
     {"state.dir", AD_OPT_STRING, OFF(state_dir), "/var/lib/anomalyd", 0, 0, NULL,
      "checkpoint directory; \"\" disables checkpoints", 0},

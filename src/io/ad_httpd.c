@@ -5,49 +5,62 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ad_err.h"
 #include "ad_log.h"
+
+#define READ_CHUNK (16 * 1024)
 
 struct ad_httpd {
     uv_loop_t *loop;
     uv_tcp_t listener;
     ad_httpd_handler handler;
     void *ud;
-    struct conn *conns;
+    struct ad_httpd_exchange *conns;
     size_t nconns;
     int port;
     bool closing;
     unsigned open_handles;
+    struct ad_httpd_mount mount; /* handle == NULL: none */
+    char *prefix;                /* the mount's, owned */
 };
 
-struct conn {
-    struct conn *next, *prev;
+/* A connection; for a mounted request also the exchange handed out. */
+struct ad_httpd_exchange {
+    struct ad_httpd_exchange *next, *prev;
     struct ad_httpd *s;
     uv_tcp_t tcp;
     uv_timer_t timer;
     http_parser parser;
-    char buf[AD_HTTPD_MAX_REQUEST];
-    size_t used; /* bytes received */
+    char rbuf[READ_CHUNK];
+    size_t head_bytes; /* bytes received before the headers were complete */
     char url[1024];
     size_t url_len;
-    bool url_too_long, complete, responded;
+    char hdr[AD_HTTPD_MAX_REQUEST]; /* "name\0value\0" pairs */
+    size_t hdr_len;
+    bool in_value;
+    struct ad_buf body;
+    char peer[64];
+    char method[16];
+    bool url_too_long, hdr_too_large, body_too_large, headers_done, mounted, complete;
+    bool responded, pending, gone;
     int handles; /* open: tcp, timer */
     uv_write_t wr;
     struct ad_buf resp;
 };
+typedef struct ad_httpd_exchange conn_t;
 
 static void maybe_free(struct ad_httpd *s)
 {
-    if (s->closing && s->open_handles == 0 && s->nconns == 0)
+    if (s->closing && s->open_handles == 0 && s->nconns == 0) {
+        free(s->prefix);
         free(s);
+    }
 }
 
-static void on_conn_handle_closed(uv_handle_t *h)
+static void conn_free(conn_t *c)
 {
-    struct conn *c = h->data;
-    if (--c->handles > 0)
-        return;
     struct ad_httpd *s = c->s;
     if (c->prev)
         c->prev->next = c->next;
@@ -57,11 +70,24 @@ static void on_conn_handle_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     s->nconns--;
     ad_buf_free(&c->resp);
+    ad_buf_free(&c->body);
     free(c);
     maybe_free(s);
 }
 
-static void conn_close(struct conn *c)
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+    conn_t *c = h->data;
+    if (--c->handles > 0)
+        return;
+    if (c->pending) {
+        c->gone = true; /* the mount still holds it: freed by ad_httpd_reply */
+        return;
+    }
+    conn_free(c);
+}
+
+static void conn_close(conn_t *c)
 {
     if (!uv_is_closing((uv_handle_t *)&c->tcp)) {
         uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
@@ -72,62 +98,66 @@ static void conn_close(struct conn *c)
 
 static void on_written(uv_write_t *w, int status)
 {
-    struct conn *c = w->data;
+    conn_t *c = w->data;
     (void)status;
     conn_close(c);
 }
 
 static const char *reason(int status)
 {
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 405:
-        return "Method Not Allowed";
-    case 413:
-        return "Payload Too Large";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 503:
-        return "Service Unavailable";
-    default:
-        return "Error";
-    }
+    static const struct {
+        int status;
+        const char *text;
+    } t[] = {{200, "OK"},
+             {400, "Bad Request"},
+             {401, "Unauthorized"},
+             {404, "Not Found"},
+             {405, "Method Not Allowed"},
+             {408, "Request Timeout"},
+             {413, "Payload Too Large"},
+             {429, "Too Many Requests"},
+             {431, "Request Header Fields Too Large"},
+             {500, "Internal Server Error"},
+             {503, "Service Unavailable"}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (t[i].status == status)
+            return t[i].text;
+    return "Error";
 }
 
-static void respond(struct conn *c, int status, const char *ctype, const char *body, size_t len,
-                    bool head)
+static void respond(conn_t *c, int status, const char *extra, const char *ctype,
+                    const char *body, size_t len, bool head)
 {
     if (c->responded)
         return;
     c->responded = true;
     uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
     ad_buf_reset(&c->resp);
-    ad_buf_printf(&c->resp,
-                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                  "Connection: close\r\n%s\r\n",
-                  status, reason(status), ctype, len,
-                  status == 405 ? "Allow: GET, HEAD\r\n" : "");
-    if (!head)
-        ad_buf_add(&c->resp, body, len);
+    int rc = ad_buf_printf(&c->resp,
+                           "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                           "Connection: close\r\n%s\r\n",
+                           status, reason(status), ctype, len, extra ? extra : "");
+    if (rc == 0 && !head)
+        rc = ad_buf_add(&c->resp, body, len);
+    if (rc != 0) {
+        conn_close(c);
+        return;
+    }
     uv_buf_t b = uv_buf_init(c->resp.p, (unsigned)c->resp.len);
     c->wr.data = c;
     if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, on_written) != 0)
         conn_close(c);
 }
 
-static void respond_text(struct conn *c, int status, const char *text)
+static void respond_text(conn_t *c, int status, const char *text)
 {
-    respond(c, status, "text/plain; charset=utf-8", text, strlen(text), false);
+    respond(c, status, NULL, "text/plain; charset=utf-8", text, strlen(text), false);
 }
 
 static int on_url(http_parser *p, const char *at, size_t len)
 {
-    struct conn *c = p->data;
+    conn_t *c = p->data;
     if (c->url_len + len >= sizeof(c->url)) {
         c->url_too_long = true;
         return 0;
@@ -138,76 +168,181 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Header names and values arrive in pieces: each piece is appended to the
+ * current name or value, a NUL closes it when the other kind starts. */
+static int hdr_add(conn_t *c, const char *at, size_t len, bool value)
+{
+    size_t need = len + 2;
+    if (c->hdr_len + need > sizeof(c->hdr)) {
+        c->hdr_too_large = true;
+        return 0;
+    }
+    if (value != c->in_value) {
+        c->hdr[c->hdr_len++] = '\0';
+        c->in_value = value;
+    }
+    memcpy(c->hdr + c->hdr_len, at, len);
+    c->hdr_len += len;
+    return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    if (c->hdr_len == 0)
+        c->in_value = false;
+    return hdr_add(c, at, len, false);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    return hdr_add(p->data, at, len, true);
+}
+
+static bool under_mount(const struct ad_httpd *s, const char *url)
+{
+    return s->mount.handle && strncmp(url, s->prefix, strlen(s->prefix)) == 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    conn_t *c = p->data;
+    struct ad_httpd *s = c->s;
+    if (c->hdr_len < sizeof(c->hdr))
+        c->hdr[c->hdr_len++] = '\0'; /* closes the last value */
+    c->headers_done = true;
+    c->mounted = !c->url_too_long && under_mount(s, c->url);
+    size_t max = c->mounted ? s->mount.max_body : AD_HTTPD_MAX_REQUEST;
+    c->body.max = max;
+    if ((p->flags & F_CONTENTLENGTH) && p->content_length > max) {
+        c->body_too_large = true;
+        return 1; /* skip the body: 413 without reading it */
+    }
+    if (c->mounted) {
+        /* The body may now take longer than the headers were given. */
+        uv_timer_again(&c->timer);
+        const char *expect = ad_httpd_x_header(c, "Expect");
+        if (expect && strcasecmp(expect, "100-continue") == 0) {
+            static char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            uv_buf_t b = uv_buf_init(cont, sizeof(cont) - 1);
+            uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: curl waits 1 s */
+        }
+    }
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    conn_t *c = p->data;
+    if (ad_buf_add(&c->body, at, len) != 0) {
+        c->body_too_large = true;
+        return 1; /* stop parsing */
+    }
+    return 0;
+}
+
 static int on_message_complete(http_parser *p)
 {
-    struct conn *c = p->data;
+    conn_t *c = p->data;
     c->complete = true;
     return 1; /* stop: one request per connection */
 }
 
 static const http_parser_settings settings = {
     .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
     .on_message_complete = on_message_complete,
 };
 
-static void dispatch(struct conn *c)
+static void dispatch_get(conn_t *c)
 {
     struct ad_httpd *s = c->s;
     struct ad_buf body;
     const char *ctype = "text/plain; charset=utf-8";
     bool head = c->parser.method == HTTP_HEAD;
 
-    if (c->url_too_long) {
-        respond_text(c, 400, "request target too long\n");
-        return;
-    }
     char *q = strchr(c->url, '?');
     if (q)
         *q = '\0';
     ad_buf_init(&body, 4 * 1024 * 1024);
-    int status = s->handler(s->ud, c->url, &body, &ctype);
+    int status = s->handler ? s->handler(s->ud, c->url, &body, &ctype) : 404;
     if (status != 404 && c->parser.method != HTTP_GET && !head) {
         ad_buf_reset(&body);
         ad_buf_adds(&body, "method not allowed\n");
         status = 405;
         ctype = "text/plain; charset=utf-8";
     }
-    respond(c, status, ctype, body.p ? body.p : "", body.len, head);
+    respond(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : NULL, ctype,
+            body.p ? body.p : "", body.len, head);
     ad_buf_free(&body);
+}
+
+static void dispatch(conn_t *c)
+{
+    if (c->url_too_long) {
+        respond_text(c, 400, "request target too long\n");
+        return;
+    }
+    if (!c->mounted) {
+        dispatch_get(c);
+        return;
+    }
+    snprintf(c->method, sizeof(c->method), "%s", http_method_str(c->parser.method));
+    c->pending = true;
+    uv_timer_stop(&c->timer); /* the request is in: the mount answers it */
+    c->s->mount.handle(c->s->mount.ud, c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
-    struct conn *c = h->data;
+    conn_t *c = h->data;
     (void)suggested;
-    *b = uv_buf_init(c->buf + c->used, (unsigned)(sizeof(c->buf) - c->used));
+    *b = uv_buf_init(c->rbuf, (unsigned)sizeof(c->rbuf));
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-    struct conn *c = st->data;
+    conn_t *c = st->data;
     if (n < 0) {
-        conn_close(c);
+        conn_close(c); /* a pending exchange outlives this (see on_conn_handle_closed) */
         return;
     }
-    if (n == 0 || c->responded)
-        return;
+    if (n == 0 || c->responded || c->complete)
+        return; /* after the request, only an EOF matters */
     size_t parsed = http_parser_execute(&c->parser, &settings, b->base, (size_t)n);
-    c->used += (size_t)n;
-    if (c->complete) {
-        dispatch(c);
-    } else if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != (size_t)n) {
-        respond_text(c, 400, "bad request\n");
-    } else if (c->used >= sizeof(c->buf)) {
+    if (!c->headers_done)
+        c->head_bytes += (size_t)n;
+    if (c->body_too_large)
+        respond_text(c, 413, "request body too large\n");
+    else if (c->hdr_too_large || (!c->headers_done && c->head_bytes >= AD_HTTPD_MAX_REQUEST))
         respond_text(c, 431, "request too large\n");
-    }
+    else if (c->complete)
+        dispatch(c);
+    else if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || parsed != (size_t)n)
+        respond_text(c, 400, "bad request\n");
 }
 
 static void on_timeout(uv_timer_t *t)
 {
-    struct conn *c = t->data;
-    if (!c->responded)
+    conn_t *c = t->data;
+    if (!c->responded && !c->pending)
         conn_close(c); /* too slow: drop without a word */
+}
+
+static void peer_name(conn_t *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    snprintf(c->peer, sizeof(c->peer), "unknown");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET6)
+        uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof(c->peer));
+    else if (ss.ss_family == AF_INET)
+        uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof(c->peer));
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -215,11 +350,12 @@ static void on_connection(uv_stream_t *server, int status)
     struct ad_httpd *s = server->data;
     if (status < 0)
         return;
-    struct conn *c = calloc(1, sizeof(*c));
+    conn_t *c = calloc(1, sizeof(*c));
     if (!c)
         return;
     c->s = s;
-    ad_buf_init(&c->resp, 4 * 1024 * 1024 + 512);
+    ad_buf_init(&c->resp, 64 * 1024 * 1024);
+    ad_buf_init(&c->body, AD_HTTPD_MAX_REQUEST);
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
@@ -229,14 +365,82 @@ static void on_connection(uv_stream_t *server, int status)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || s->nconns > AD_HTTPD_MAX_CONNS) {
+    size_t max = s->mount.handle && s->mount.max_conns > AD_HTTPD_MAX_CONNS ? s->mount.max_conns
+                                                                          : AD_HTTPD_MAX_CONNS;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || s->nconns > max) {
         conn_close(c);
         return;
     }
+    peer_name(c);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    uv_timer_start(&c->timer, on_timeout, AD_HTTPD_TIMEOUT_MS, 0);
+    /* Headers within AD_HTTPD_TIMEOUT_MS; a mounted request's body within
+     * the repeat interval from then (uv_timer_again in on_headers_complete). */
+    uv_timer_start(&c->timer, on_timeout, AD_HTTPD_TIMEOUT_MS, AD_HTTPD_BODY_TIMEOUT_MS);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+int ad_httpd_mount(struct ad_httpd *s, const struct ad_httpd_mount *m)
+{
+    char *p = strdup(m->prefix);
+    if (!p)
+        return AD_ENOMEM;
+    free(s->prefix);
+    s->prefix = p;
+    s->mount = *m;
+    s->mount.prefix = p;
+    return 0;
+}
+
+const char *ad_httpd_x_method(const struct ad_httpd_exchange *x)
+{
+    return x->method;
+}
+
+const char *ad_httpd_x_path(const struct ad_httpd_exchange *x, size_t *path_len)
+{
+    *path_len = x->url_len;
+    return x->url;
+}
+
+const char *ad_httpd_x_body(const struct ad_httpd_exchange *x, size_t *len)
+{
+    *len = x->body.len;
+    return x->body.p ? x->body.p : "";
+}
+
+const char *ad_httpd_x_header(const struct ad_httpd_exchange *x, const char *name)
+{
+    const char *found = NULL;
+    size_t i = 0;
+    while (i < x->hdr_len) {
+        const char *k = x->hdr + i;
+        size_t kl = strnlen(k, x->hdr_len - i);
+        if (i + kl + 1 >= x->hdr_len)
+            break;
+        const char *v = k + kl + 1;
+        size_t vl = strnlen(v, x->hdr_len - (i + kl + 1));
+        if (strcasecmp(k, name) == 0)
+            found = v;
+        i += kl + 1 + vl + 1;
+    }
+    return found;
+}
+
+const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x)
+{
+    return x->peer;
+}
+
+void ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
+                    const char *ctype, const char *body, size_t len)
+{
+    x->pending = false;
+    if (x->gone) {
+        conn_free(x); /* the client left: the answer is dropped */
+        return;
+    }
+    respond(x, status, headers, ctype, body, len, false);
 }
 
 int ad_hostport_parse(const char *str, char *host, size_t hostlen, int *port)
@@ -274,7 +478,6 @@ static void on_listener_closed(uv_handle_t *h)
     s->open_handles--;
     maybe_free(s);
 }
-
 int ad_httpd_start(uv_loop_t *loop, const char *listen, ad_httpd_handler h, void *ud,
                    struct ad_httpd **out, char *err, size_t errlen)
 {
@@ -326,7 +529,7 @@ void ad_httpd_close(struct ad_httpd *s)
     if (!s || s->closing)
         return;
     s->closing = true;
-    for (struct conn *c = s->conns; c; c = c->next)
+    for (conn_t *c = s->conns; c; c = c->next)
         conn_close(c);
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }

@@ -1,0 +1,61 @@
+/* ad_apiserve.h - the Anomaly Detector REST API (docs/api.md) served on an
+ * ad_httpd listener: the key check, per-client concurrency bounds, then the
+ * pure handler ad_uv_api_handle() on the libuv thread pool, never on the loop.
+ * Used by `anomalyd serve` and, with http.api.enabled, by the daemon.
+ *
+ * Keys are never logged. A client that disconnects mid-request has its work
+ * finish on the pool and the answer dropped. */
+#ifndef AD_APISERVE_H
+#define AD_APISERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ad_config.h"
+#include "ad_httpd.h"
+
+#define AD_APISERVE_PREFIX "/anomalydetector/"
+#define AD_APISERVE_KEY_HEADER "Ocp-Apim-Subscription-Key"
+#define AD_APISERVE_KEYS_ENV "ANOMALYD_API_KEYS" /* comma-separated, added to the config's */
+
+struct ad_api_opts {
+    const char *const *keys; /* accepted keys, borrowed; none: no key check */
+    size_t nkeys;
+    size_t max_body;          /* request bytes; over it: 413 */
+    size_t max_points;        /* points in a series; over it: 400 InvalidSeries */
+    unsigned max_per_client;  /* requests in flight per client address; over it: 429 */
+};
+
+struct ad_apiserve_stats {
+    uint64_t requests;     /* answered, any status */
+    uint64_t ok;           /* 200 */
+    uint64_t client_error; /* 400, 404, 405, 413 from the handler */
+    uint64_t unauthorized; /* 401 */
+    uint64_t throttled;    /* 429 */
+    uint64_t dropped;      /* computed for a client that had left */
+    uint64_t in_flight;
+};
+
+struct ad_apiserve;
+
+/* o is copied (keys included). Returns 0 or AD_ENOMEM. */
+int ad_apiserve_new(uv_loop_t *loop, const struct ad_api_opts *o, struct ad_apiserve **out);
+
+/* Serves the API under AD_APISERVE_PREFIX on s. Returns 0 or AD_ENOMEM. */
+int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s);
+
+void ad_apiserve_stats(const struct ad_apiserve *a, struct ad_apiserve_stats *out);
+
+/* Frees a once the work in flight is done (its answers go to the server
+ * still; close the server too). */
+void ad_apiserve_close(struct ad_apiserve *a);
+
+/* The options of the config's http.api block plus the keys of the
+ * environment variable AD_APISERVE_KEYS_ENV. The key strings are owned by
+ * *keys_out (a NULL-terminated array; free with ad_api_keys_free). Returns 0
+ * or AD_ENOMEM. */
+int ad_api_opts_from_config(const struct ad_config *cfg, struct ad_api_opts *o, char ***keys_out);
+void ad_api_keys_free(char **keys);
+
+#endif
