@@ -6,7 +6,11 @@
  * Whatever happens, every job is answered exactly once, within the budget:
  * with a verdict, or with the reason there is none (the local verdict then
  * stands). The wire format lives in ad_azure.c, the retry rules and the
- * breaker in ad_retry.c; this is the transport. */
+ * breaker in ad_retry.c; this is the transport. With endpoint "local" the
+ * request goes to the REST handler itself (ad_uv_api_handle) on the libuv
+ * thread pool instead of over HTTP: the same body, the same verdict parser,
+ * the same bookkeeping; no key is sent, and a computation that has started
+ * is not cut short by the timeout (its answer then still counts). */
 #ifndef AD_REMOTE_H
 #define AD_REMOTE_H
 

@@ -145,7 +145,7 @@ const struct ad_option ad_config_table_[] = {
     {"http.api.max_points", AD_OPT_INT, OFF(http_api.max_points), "8640", 12, 8640, NULL,
      "most points in a series (400 InvalidSeries beyond)", 0},
     {"http.api.max_concurrent_per_client", AD_OPT_INT, OFF(http_api.max_concurrent_per_client),
-     "8", 1, 4096, NULL, "requests in flight per client address (429 beyond)", 0},
+     "16", 1, 4096, NULL, "requests in flight per client address (429 beyond)", 0},
 
     {"state.dir", AD_OPT_STRING, OFF(state_dir), "/var/lib/anomalyd", 0, 0, NULL,
      "checkpoint directory; \"\" disables checkpoints", 0},

@@ -11,6 +11,7 @@
 #include "ad_log.h"
 
 #define READ_CHUNK (16 * 1024)
+#define LINGER_MS  2000 /* reading what an early-answered client still sends */
 
 struct ad_httpd {
     uv_loop_t *loop;
@@ -47,6 +48,7 @@ struct ad_httpd_exchange {
     bool responded, pending, gone;
     int handles; /* open: tcp, timer */
     uv_write_t wr;
+    uv_shutdown_t sd;
     struct ad_buf resp;
 };
 typedef struct ad_httpd_exchange conn_t;
@@ -96,11 +98,42 @@ static void conn_close(conn_t *c)
     }
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+    conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *sd, int status)
+{
+    (void)sd;
+    (void)status;
+}
+
+/* Answered before the whole request was in (413, 431, 400): closing now,
+ * with unread bytes, would reset the connection and could lose the answer
+ * at the client. So: no more writes, read and discard until the client is
+ * done or LINGER_MS pass, then close. */
+static void linger(conn_t *c)
+{
+    c->sd.data = c;
+    if (uv_shutdown(&c->sd, (uv_stream_t *)&c->tcp, on_shutdown) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        conn_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_linger_timeout, LINGER_MS, 0);
+}
+
 static void on_written(uv_write_t *w, int status)
 {
     conn_t *c = w->data;
-    (void)status;
-    conn_close(c);
+    if (status == 0 && !c->complete && !uv_is_closing((uv_handle_t *)&c->tcp))
+        linger(c);
+    else
+        conn_close(c);
 }
 
 static const char *reason(int status)

@@ -15,6 +15,7 @@
 #include "ad_err.h"
 #include "ad_log.h"
 #include "ad_retry.h"
+#include "ad_uvad_api.h"
 
 #define BODY_MAX     (2 * 1024 * 1024)
 #define RESPONSE_MAX (1024 * 1024)
@@ -56,6 +57,8 @@ struct ad_remote {
     void *ud;
     struct ad_azure_cfg det;
     struct ad_buf url;
+    bool local;                /* endpoint "local": the handler on the pool, no HTTP */
+    char local_path[96];       /* the URL's path, for the handler */
     char key_header[512];
     struct ad_retry_breaker breaker;
     struct ad_retry_policy retry;
@@ -138,6 +141,68 @@ static void answer(struct ad_remote *r, struct req *q, const struct ad_azure_ver
 
 static void on_response(void *ud, const struct ad_http_response *resp);
 
+/* endpoint "local": the request body goes to the REST handler itself on the
+ * thread pool, and its answer comes back as if over HTTP, so that both paths
+ * share the verdict parsing, the retry rules and the bookkeeping. */
+struct local_call {
+    uv_work_t w;
+    struct req *q;
+    struct ad_uv_http_request hr;
+    struct ad_uv_response res;
+    struct ad_buf out;
+    int rc;
+    uint64_t start_ms;
+};
+
+static void local_work(uv_work_t *w)
+{
+    struct local_call *lc = w->data;
+    lc->rc = ad_uv_api_handle(&lc->hr, &lc->out, &lc->res);
+}
+
+static void local_done(uv_work_t *w, int status)
+{
+    struct local_call *lc = w->data;
+    struct ad_remote *r = lc->q->r;
+    struct ad_http_response resp = {.error = "", .body = "", .x_error_code = NULL};
+    uv_update_time(r->loop);
+    resp.total_s = (double)(uv_now(r->loop) - lc->start_ms) / 1000.0;
+    if (status != 0 || lc->rc != 0) {
+        resp.status = 500;
+    } else {
+        resp.status = lc->res.status;
+        resp.body = lc->out.p ? lc->out.p : "";
+        resp.body_len = lc->out.len;
+        if (lc->res.error_code[0])
+            resp.x_error_code = lc->res.error_code;
+    }
+    on_response(lc->q, &resp);
+    ad_buf_free(&lc->out);
+    free(lc);
+}
+
+/* Starts q on the pool; 0 or AD_ENOMEM/AD_EIO. */
+static int local_post(struct ad_remote *r, struct req *q)
+{
+    struct local_call *lc = calloc(1, sizeof(*lc));
+    if (!lc)
+        return AD_ENOMEM;
+    lc->q = q;
+    lc->w.data = lc;
+    lc->hr.method = "POST";
+    lc->hr.path = r->local_path;
+    lc->hr.path_len = strlen(r->local_path);
+    lc->hr.body = q->body.p;
+    lc->hr.body_len = q->body.len;
+    lc->start_ms = uv_now(r->loop);
+    ad_buf_init(&lc->out, RESPONSE_MAX);
+    if (uv_queue_work(r->loop, &lc->w, local_work, local_done) != 0) {
+        free(lc);
+        return AD_EIO;
+    }
+    return 0;
+}
+
 static void attempt(struct ad_remote *r, struct req *q)
 {
     const char *headers[2] = {"Content-Type: application/json", r->key_header};
@@ -168,7 +233,7 @@ static void attempt(struct ad_remote *r, struct req *q)
     q->in_flight = true;
     r->in_flight++;
     r->st.requests++;
-    if (ad_http_post(r->http, &hr, on_response, q) != 0) {
+    if ((r->local ? local_post(r, q) : ad_http_post(r->http, &hr, on_response, q)) != 0) {
         q->in_flight = false;
         r->in_flight--;
         ad_retry_breaker_record(&r->breaker, false, (int64_t)now);
@@ -316,13 +381,17 @@ int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config 
         return AD_ECONFIG;
     }
     ad_buf_init(&r->url, 4096);
-    if (ad_azure_url(cfg->remote.endpoint, r->det.api_version, cfg->remote.entire, &r->url) != 0) {
+    r->local = strcmp(cfg->remote.endpoint, "local") == 0;
+    if (ad_azure_url(r->local ? "http://local" : cfg->remote.endpoint, r->det.api_version,
+                     cfg->remote.entire, &r->url) != 0) {
         snprintf(err, errlen, "remote.anomaly_detector.endpoint: not usable");
         ad_buf_free(&r->url);
         free(r);
         return AD_ECONFIG;
     }
-    if (cfg->remote.key[0])
+    if (r->local)
+        snprintf(r->local_path, sizeof(r->local_path), "%s", r->url.p + strlen("http://local"));
+    else if (cfg->remote.key[0])
         snprintf(r->key_header, sizeof(r->key_header), "Ocp-Apim-Subscription-Key: %s",
                  cfg->remote.key);
     ad_retry_breaker_init(&r->breaker, (unsigned)cfg->remote.breaker_threshold,
