@@ -42,13 +42,22 @@ struct ad_apiserve;
 /* o is copied (keys included). Returns 0 or AD_ENOMEM. */
 int ad_apiserve_new(uv_loop_t *loop, const struct ad_api_opts *o, struct ad_apiserve **out);
 
-/* Serves the API under AD_APISERVE_PREFIX on s. Returns 0 or AD_ENOMEM. */
+/* Serves the API under AD_APISERVE_PREFIX on s. From then on s owns a:
+ * ad_httpd_close(s) closes a too (do not call ad_apiserve_close then).
+ * Returns 0 or AD_ENOMEM (a is then still the caller's). */
 int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s);
+
+/* The daemon's hook: when cfg->http_api.enabled, serves the API on s with
+ * the options of ad_api_opts_from_config() (s owns it, as above). Returns 0
+ * (also when not enabled), or AD_ENOMEM with err. */
+int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s,
+                       char *err, size_t errlen);
 
 void ad_apiserve_stats(const struct ad_apiserve *a, struct ad_apiserve_stats *out);
 
-/* Frees a once the work in flight is done (its answers go to the server
- * still; close the server too). */
+/* Frees a once the work in flight is done (its answers still go to the
+ * server, which drops those for closed connections). For an a that was
+ * never mounted. */
 void ad_apiserve_close(struct ad_apiserve *a);
 
 /* The options of the config's http.api block plus the keys of the

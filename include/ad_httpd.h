@@ -55,6 +55,9 @@ struct ad_httpd_mount {
     /* Called on the loop with a whole request; must lead to exactly one
      * ad_httpd_reply(x, ...), now or later on the loop. */
     void (*handle)(void *ud, struct ad_httpd_exchange *x);
+    /* Called once from ad_httpd_close() (NULL: not needed): the mount may
+     * release itself once the exchanges it holds are answered. */
+    void (*close)(void *ud);
     void *ud;
 };
 

@@ -40,8 +40,7 @@ static void on_signal(uv_signal_t *h, int signum)
             uv_close((uv_handle_t *)&sv->sig[i], NULL);
     /* Requests on the pool finish; their answers go to closed connections
      * and are dropped. */
-    ad_httpd_close(sv->httpd);
-    ad_apiserve_close(sv->api);
+    ad_httpd_close(sv->httpd); /* closes the API too */
 }
 
 static int load(const char *path, struct ad_config *cfg)

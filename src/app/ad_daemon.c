@@ -20,6 +20,7 @@
 #include "ad_daemon_int.h"
 #include "ad_engine.h"
 #include "ad_err.h"
+#include "ad_apiserve.h"
 #include "ad_httpd.h"
 #include "ad_kafka_client.h"
 #include "ad_kafka_sink.h"
@@ -561,6 +562,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
         rc = state_dir_open(d, err, errlen);
     if (rc == 0 && cfg->http_listen[0]) {
         rc = ad_httpd_start(loop, cfg->http_listen, ad_daemon_on_http, d, &d->httpd, err, errlen);
+        rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, err, errlen); /* http.api */
         if (rc == 0)
             AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)",
                     cfg->http_listen, ad_httpd_port(d->httpd));

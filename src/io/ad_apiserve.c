@@ -188,6 +188,11 @@ static void on_request(void *ud, struct ad_httpd_exchange *x)
     }
 }
 
+static void on_server_close(void *ud)
+{
+    ad_apiserve_close(ud);
+}
+
 int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s)
 {
     struct ad_httpd_mount m = {
@@ -195,6 +200,7 @@ int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s)
         .max_body = a->o.max_body,
         .max_conns = 1024,
         .handle = on_request,
+        .close = on_server_close,
         .ud = a,
     };
     return ad_httpd_mount(s, &m);
@@ -259,4 +265,27 @@ void ad_api_keys_free(char **keys)
     for (size_t i = 0; keys && keys[i]; i++)
         free(keys[i]);
     free(keys);
+}
+
+int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s,
+                       char *err, size_t errlen)
+{
+    struct ad_api_opts o;
+    struct ad_apiserve *a = NULL;
+    char **keys = NULL;
+
+    if (!cfg->http_api.enabled)
+        return 0;
+    int rc = ad_api_opts_from_config(cfg, &o, &keys);
+    if (rc == 0)
+        rc = ad_apiserve_new(loop, &o, &a);
+    if (rc == 0 && (rc = ad_apiserve_mount(a, s)) != 0)
+        ad_apiserve_close(a);
+    if (rc == 0)
+        AD_INFO("http", "serving the Anomaly Detector API under %s (%zu key(s))",
+                AD_APISERVE_PREFIX, o.nkeys);
+    else
+        snprintf(err, errlen, "http.api: %s", ad_strerror(rc));
+    ad_api_keys_free(keys);
+    return rc;
 }

@@ -167,6 +167,8 @@ int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen)
 
     if ((rc = check_input(cfg, err, errlen)) != 0) return rc;
     if ((rc = check_windows(cfg, err, errlen)) != 0) return rc;
+    if (cfg->http_api.enabled && !*cfg->http_listen)
+        return vfail(cfg, err, errlen, "http.api.enabled", "requires http.listen");
     if (*cfg->state_topic && !*cfg->state_dir)
         return vfail(cfg, err, errlen, "state.topic", "requires state.dir (checkpoints)");
     if (cfg->model.scope == AD_SCOPE_WINDOW && !cfg->windows.sliding)

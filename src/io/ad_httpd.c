@@ -564,5 +564,7 @@ void ad_httpd_close(struct ad_httpd *s)
     s->closing = true;
     for (conn_t *c = s->conns; c; c = c->next)
         conn_close(c);
+    if (s->mount.handle && s->mount.close)
+        s->mount.close(s->mount.ud);
     uv_close((uv_handle_t *)&s->listener, on_listener_closed);
 }
