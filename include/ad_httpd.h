@@ -76,8 +76,9 @@ const char *ad_httpd_x_header(const struct ad_httpd_exchange *x, const char *nam
 const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x);
 
 /* The response to x; x is invalid afterwards. headers (NULL: none) are extra
- * "Name: value\r\n" lines; body is copied. A client that left gets nothing. */
-void ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
+ * "Name: value\r\n" lines; body is copied. Returns 0, or AD_ESTATE when the
+ * client had left (it gets nothing). */
+int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
                     const char *ctype, const char *body, size_t len);
 
 /* Closes the listener and every connection; frees itself when closed. */

@@ -232,6 +232,9 @@ post after $L11 "$work/h200.json"
   bad "clients that leave" "rc=$rc after=$(code after)"
 stop "$PID"
 [ "$STOPPED" = 0 ] && ok "SIGTERM: a clean stop (exit 0)" || bad "stop: $STOPPED" "$(cat "$work/open.log")"
+dropped=$(sed -n 's/.* \([0-9]*\) dropped (client gone).*/\1/p' "$work/open.log")
+[ "${dropped:-0}" -ge 1 ] && ok "answers to clients that left were dropped ($dropped)" ||
+  bad "no dropped answer counted" "$(tail -2 "$work/open.log")"
 
 # ---- limits and keys ----------------------------------------------------------------
 cat >"$work/limits.yaml" <<'EOF'

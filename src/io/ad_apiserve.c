@@ -3,6 +3,7 @@
  * thread pool, the answer back on the loop. */
 #include "ad_apiserve.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,10 @@ static void maybe_free(struct ad_apiserve *a)
 {
     if (!a->closing || a->st.in_flight)
         return;
+    AD_INFO("api", "%" PRIu64 " requests answered: %" PRIu64 " ok, %" PRIu64 " client errors, %"
+            PRIu64 " unauthorized, %" PRIu64 " throttled, %" PRIu64 " dropped (client gone)",
+            a->st.requests, a->st.ok, a->st.client_error, a->st.unauthorized, a->st.throttled,
+            a->st.dropped);
     ad_clients_free(a->clients);
     free_keys(a->keys, a->o.nkeys);
     free(a);
@@ -98,7 +103,8 @@ static void gateway_reply(struct ad_apiserve *a, struct ad_httpd_exchange *x, in
     int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%d\",\"message\":\"%s\"}}",
                      status, message);
     a->st.requests++;
-    ad_httpd_reply(x, status, headers, JSON_TYPE, body, (size_t)n);
+    if (ad_httpd_reply(x, status, headers, JSON_TYPE, body, (size_t)n) != 0)
+        a->st.dropped++;
 }
 
 /* Whether x may go on; answers it (401) when not. */
@@ -140,8 +146,9 @@ static void after_work(uv_work_t *w, int status)
             a->st.ok++;
         else
             a->st.client_error++;
-        ad_httpd_reply(j->x, j->res.status, headers, JSON_TYPE, j->out.p ? j->out.p : "",
-                       j->out.len);
+        if (ad_httpd_reply(j->x, j->res.status, headers, JSON_TYPE, j->out.p ? j->out.p : "",
+                           j->out.len) != 0)
+            a->st.dropped++;
     }
     ad_buf_free(&j->out);
     free(j);

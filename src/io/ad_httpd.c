@@ -465,15 +465,17 @@ const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x)
     return x->peer;
 }
 
-void ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
-                    const char *ctype, const char *body, size_t len)
+int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
+                   const char *ctype, const char *body, size_t len)
 {
     x->pending = false;
-    if (x->gone) {
-        conn_free(x); /* the client left: the answer is dropped */
-        return;
+    if (x->gone || uv_is_closing((uv_handle_t *)&x->tcp)) {
+        if (x->gone)
+            conn_free(x); /* the client left: the answer is dropped */
+        return AD_ESTATE; /* (closing: freed when its handles are closed) */
     }
     respond(x, status, headers, ctype, body, len, false);
+    return 0;
 }
 
 int ad_hostport_parse(const char *str, char *host, size_t hostlen, int *port)
