@@ -59,7 +59,8 @@ static int one(const struct shared *sh)
         off += (size_t)w;
     }
     for (;;) { /* until the server closes: keep the first bytes for the status */
-        ssize_t r = read(fd, got < 64 ? buf + got : buf + 64, got < 64 ? 64 - got : sizeof(buf) - 64);
+        ssize_t r = read(fd, got < 64 ? buf + got : buf + 64,
+                         got < 64 ? 64 - got : sizeof(buf) - 64);
         if (r <= 0)
             break;
         got += (size_t)r;

@@ -15,16 +15,16 @@
 #include "ad_config.h"
 #include "ad_httpd.h"
 
-#define AD_APISERVE_PREFIX "/anomalydetector/"
+#define AD_APISERVE_PREFIX     "/anomalydetector/"
 #define AD_APISERVE_KEY_HEADER "Ocp-Apim-Subscription-Key"
-#define AD_APISERVE_KEYS_ENV "ANOMALYD_API_KEYS" /* comma-separated, added to the config's */
+#define AD_APISERVE_KEYS_ENV   "ANOMALYD_API_KEYS" /* comma-separated, added to the config's */
 
 struct ad_api_opts {
     const char *const *keys; /* accepted keys, borrowed; none: no key check */
     size_t nkeys;
-    size_t max_body;          /* request bytes; over it: 413 */
-    size_t max_points;        /* points in a series; over it: 400 InvalidSeries */
-    unsigned max_per_client;  /* requests in flight per client address; over it: 429 */
+    size_t max_body;         /* request bytes; over it: 413 */
+    size_t max_points;       /* points in a series; over it: 400 InvalidSeries */
+    unsigned max_per_client; /* requests in flight per client address; over it: 429 */
 };
 
 struct ad_apiserve_stats {
@@ -50,8 +50,8 @@ int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s);
 /* The daemon's hook: when cfg->http_api.enabled, serves the API on s with
  * the options of ad_api_opts_from_config() (s owns it, as above). Returns 0
  * (also when not enabled), or AD_ENOMEM with err. */
-int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s,
-                       char *err, size_t errlen);
+int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s, char *err,
+                       size_t errlen);
 
 void ad_apiserve_stats(const struct ad_apiserve *a, struct ad_apiserve_stats *out);
 

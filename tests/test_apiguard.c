@@ -12,11 +12,11 @@ static void test_key_equal(void)
 {
     AD_EXPECT(ad_key_equal("s3cret", 6, "s3cret"));
     AD_EXPECT(!ad_key_equal("s3creT", 6, "s3cret"));
-    AD_EXPECT(!ad_key_equal("s3cre", 5, "s3cret"));        /* a prefix */
+    AD_EXPECT(!ad_key_equal("s3cre", 5, "s3cret"));         /* a prefix */
     AD_EXPECT(!ad_key_equal("s3crets3cret", 12, "s3cret")); /* the key twice */
     AD_EXPECT(!ad_key_equal("s3cret\0", 7, "s3cret"));      /* a trailing NUL */
     AD_EXPECT(!ad_key_equal("", 0, "s3cret"));
-    AD_EXPECT(!ad_key_equal("", 0, ""));  /* an empty key accepts no one */
+    AD_EXPECT(!ad_key_equal("", 0, "")); /* an empty key accepts no one */
     AD_EXPECT(!ad_key_equal("x", 1, ""));
     /* Only glen bytes are read: the rest of the buffer does not matter. */
     AD_EXPECT(ad_key_equal("abcXYZ", 3, "abc"));

@@ -91,7 +91,8 @@ static int run(const struct ad_config *cfg, const char *listen)
         sv.sig[i].data = &sv;
         uv_signal_start(&sv.sig[i], on_signal, i ? SIGTERM : SIGINT);
     }
-    AD_INFO("serve", "Anomaly Detector API on port %d (%s), %zu key(s), max_body %zu, "
+    AD_INFO("serve",
+            "Anomaly Detector API on port %d (%s), %zu key(s), max_body %zu, "
             "max_points %zu, %u per client",
             ad_httpd_port(sv.httpd), listen, o.nkeys, o.max_body, o.max_points, o.max_per_client);
     status = 0;

@@ -13,8 +13,8 @@
 #include "ad_log.h"
 #include "ad_uvad_api.h"
 
-#define RESPONSE_MAX (32 * 1024 * 1024)
-#define JSON_TYPE "application/json; charset=utf-8"
+#define RESPONSE_MAX  (32 * 1024 * 1024)
+#define JSON_TYPE     "application/json; charset=utf-8"
 #define RETRY_AFTER_S 1
 
 struct ad_apiserve {
@@ -73,8 +73,9 @@ static void maybe_free(struct ad_apiserve *a)
 {
     if (!a->closing || a->st.in_flight)
         return;
-    AD_INFO("api", "%" PRIu64 " requests answered: %" PRIu64 " ok, %" PRIu64 " client errors, %"
-            PRIu64 " unauthorized, %" PRIu64 " throttled, %" PRIu64 " dropped (client gone)",
+    AD_INFO("api",
+            "%" PRIu64 " requests answered: %" PRIu64 " ok, %" PRIu64 " client errors, %" PRIu64
+            " unauthorized, %" PRIu64 " throttled, %" PRIu64 " dropped (client gone)",
             a->st.requests, a->st.ok, a->st.client_error, a->st.unauthorized, a->st.throttled,
             a->st.dropped);
     ad_clients_free(a->clients);
@@ -100,8 +101,8 @@ static void gateway_reply(struct ad_apiserve *a, struct ad_httpd_exchange *x, in
                           const char *headers, const char *message)
 {
     char body[512];
-    int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%d\",\"message\":\"%s\"}}",
-                     status, message);
+    int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%d\",\"message\":\"%s\"}}", status,
+                     message);
     a->st.requests++;
     if (ad_httpd_reply(x, status, headers, JSON_TYPE, body, (size_t)n) != 0)
         a->st.dropped++;
@@ -274,8 +275,8 @@ void ad_api_keys_free(char **keys)
     free(keys);
 }
 
-int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s,
-                       char *err, size_t errlen)
+int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s, char *err,
+                       size_t errlen)
 {
     struct ad_api_opts o;
     struct ad_apiserve *a = NULL;

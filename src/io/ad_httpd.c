@@ -158,8 +158,8 @@ static const char *reason(int status)
     return "Error";
 }
 
-static void respond(conn_t *c, int status, const char *extra, const char *ctype,
-                    const char *body, size_t len, bool head)
+static void respond(conn_t *c, int status, const char *extra, const char *ctype, const char *body,
+                    size_t len, bool head)
 {
     if (c->responded)
         return;
@@ -308,8 +308,8 @@ static void dispatch_get(conn_t *c)
         status = 405;
         ctype = "text/plain; charset=utf-8";
     }
-    respond(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : NULL, ctype,
-            body.p ? body.p : "", body.len, head);
+    respond(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : NULL, ctype, body.p ? body.p : "",
+            body.len, head);
     ad_buf_free(&body);
 }
 
@@ -399,7 +399,7 @@ static void on_connection(uv_stream_t *server, int status)
     s->conns = c;
     s->nconns++;
     size_t max = s->mount.handle && s->mount.max_conns > AD_HTTPD_MAX_CONNS ? s->mount.max_conns
-                                                                          : AD_HTTPD_MAX_CONNS;
+                                                                            : AD_HTTPD_MAX_CONNS;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || s->nconns > max) {
         conn_close(c);
         return;
@@ -465,8 +465,8 @@ const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x)
     return x->peer;
 }
 
-int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
-                   const char *ctype, const char *body, size_t len)
+int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers, const char *ctype,
+                   const char *body, size_t len)
 {
     x->pending = false;
     if (x->gone || uv_is_closing((uv_handle_t *)&x->tcp)) {
