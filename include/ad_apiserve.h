@@ -18,6 +18,7 @@
 #define AD_APISERVE_PREFIX     "/anomalydetector/"
 #define AD_APISERVE_KEY_HEADER "Ocp-Apim-Subscription-Key"
 #define AD_APISERVE_KEYS_ENV   "ANOMALYD_API_KEYS" /* comma-separated, added to the config's */
+#define AD_APISERVE_BODIES     16 /* all connections together hold at most this many max_body */
 
 struct ad_api_opts {
     const char *const *keys; /* accepted keys, borrowed; none: no key check */

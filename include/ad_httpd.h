@@ -22,9 +22,9 @@
 
 #include "ad_buf.h"
 
-#define AD_HTTPD_MAX_REQUEST 8192
-#define AD_HTTPD_TIMEOUT_MS  5000
-#define AD_HTTPD_MAX_CONNS   64
+#define AD_HTTPD_MAX_REQUEST     8192
+#define AD_HTTPD_TIMEOUT_MS      5000
+#define AD_HTTPD_MAX_CONNS       64
 #define AD_HTTPD_BODY_TIMEOUT_MS 30000
 
 struct ad_httpd;
@@ -49,9 +49,11 @@ int ad_httpd_port(const struct ad_httpd *s);
 struct ad_httpd_exchange;
 
 struct ad_httpd_mount {
-    const char *prefix; /* copied; e.g. "/anomalydetector/" */
-    size_t max_body;    /* larger bodies get 413 (decided from Content-Length when given) */
-    unsigned max_conns; /* open connections allowed once mounted (>= AD_HTTPD_MAX_CONNS) */
+    const char *prefix;  /* copied; e.g. "/anomalydetector/" */
+    size_t max_body;     /* larger bodies get 413 (decided from Content-Length when given) */
+    unsigned max_conns;  /* open connections allowed once mounted (>= AD_HTTPD_MAX_CONNS) */
+    size_t max_buffered; /* request body bytes held by all connections together; beyond:
+                            503 with Retry-After (0: no bound) */
     /* Called on the loop with a whole request; must lead to exactly one
      * ad_httpd_reply(x, ...), now or later on the loop. */
     void (*handle)(void *ud, struct ad_httpd_exchange *x);
@@ -78,8 +80,8 @@ const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x);
 /* The response to x; x is invalid afterwards. headers (NULL: none) are extra
  * "Name: value\r\n" lines; body is copied. Returns 0, or AD_ESTATE when the
  * client had left (it gets nothing). */
-int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers,
-                    const char *ctype, const char *body, size_t len);
+int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers, const char *ctype,
+                   const char *body, size_t len);
 
 /* Closes the listener and every connection; frees itself when closed. */
 void ad_httpd_close(struct ad_httpd *s);

@@ -262,6 +262,36 @@ if grep -q -e cfg-key-123456 -e env-key "$work/limits.log"; then bad "a key in t
 grep -q 'keys: \["\*\*\*", ""\]' "$work/check.out" && ! grep -q cfg-key "$work/check.out" &&
   ok "--check-config masks http.api.keys" || bad "--check-config" "$(grep -n keys "$work/check.out")"
 
+# Bodies held at once are bounded (16 x max_body): the 17th client sending most
+# of a body that fits max_body, with the others still sending, gets 503.
+busy=0
+"$py" - "$PORT" <<'PY' || busy=$?
+import socket, sys
+port = int(sys.argv[1])
+head = (b"POST /anomalydetector/v1.1/timeseries/last/detect HTTP/1.1\r\nHost: x\r\n"
+        b"Ocp-Apim-Subscription-Key: cfg-key-123456\r\nContent-Length: 99000\r\n\r\n")
+held, answers = [], []
+for i in range(17):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(head + b" " * 95000)
+    held.append(s)
+import time; time.sleep(0.5)
+last = held[-1]
+last.settimeout(5)
+d = last.recv(200)
+assert d.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in d, d
+for s in held[:16]:
+    s.settimeout(0.2)
+    try:
+        assert s.recv(1) == b"", "an earlier client was answered"
+    except socket.timeout:
+        pass
+for s in held:
+    s.close()
+PY
+[ $busy = 0 ] && ok "bodies held at once are bounded: the 17th large body gets 503 Retry-After" ||
+  bad "buffered bodies bound"
+
 post toolarge $L11 "$work/big.json" "${K[@]}"
 [ "$(code toolarge)" = 413 ] && ok "a body over max_body: 413" || bad "413" "$(code toolarge)"
 post points $L11 "$work/h200.json" "${K[@]}"

@@ -207,6 +207,7 @@ int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s)
         .prefix = AD_APISERVE_PREFIX,
         .max_body = a->o.max_body,
         .max_conns = 1024,
+        .max_buffered = a->o.max_body * AD_APISERVE_BODIES,
         .handle = on_request,
         .close = on_server_close,
         .ud = a,

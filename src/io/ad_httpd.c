@@ -24,6 +24,7 @@ struct ad_httpd {
     bool closing;
     unsigned open_handles;
     struct ad_httpd_mount mount; /* handle == NULL: none */
+    size_t buffered;             /* request body bytes held by all connections */
     char *prefix;                /* the mount's, owned */
 };
 
@@ -44,7 +45,7 @@ struct ad_httpd_exchange {
     struct ad_buf body;
     char peer[64];
     char method[16];
-    bool url_too_long, hdr_too_large, body_too_large, headers_done, mounted, complete;
+    bool url_too_long, hdr_too_large, body_too_large, busy, headers_done, mounted, complete;
     bool responded, pending, gone;
     int handles; /* open: tcp, timer */
     uv_write_t wr;
@@ -71,6 +72,7 @@ static void conn_free(conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    s->buffered -= c->body.len;
     ad_buf_free(&c->resp);
     ad_buf_free(&c->body);
     free(c);
@@ -267,10 +269,16 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
+    struct ad_httpd *s = c->s;
+    if (c->mounted && s->mount.max_buffered && s->buffered + len > s->mount.max_buffered) {
+        c->busy = true; /* all bodies together would pass the bound: come back later */
+        return 1;
+    }
     if (ad_buf_add(&c->body, at, len) != 0) {
         c->body_too_large = true;
         return 1; /* stop parsing */
     }
+    s->buffered += len;
     return 0;
 }
 
@@ -350,6 +358,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         c->head_bytes += (size_t)n;
     if (c->body_too_large)
         respond_text(c, 413, "request body too large\n");
+    else if (c->busy)
+        respond(c, 503, "Retry-After: 1\r\n", "text/plain; charset=utf-8", "busy\n", 5, false);
     else if (c->hdr_too_large || (!c->headers_done && c->head_bytes >= AD_HTTPD_MAX_REQUEST))
         respond_text(c, 431, "request too large\n");
     else if (c->complete)
