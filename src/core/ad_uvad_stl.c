@@ -16,6 +16,7 @@
 
 #define STL_INNER 1  /* passes per robustness iteration */
 #define STL_OUTER 15 /* robustness iterations */
+#define AD_UV_STL_TABLE 4096 /* longest span whose interior weights are tabulated */
 
 struct loess_cfg {
     size_t span;
@@ -74,6 +75,78 @@ static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double 
     return true;
 }
 
+/* The tricube weights of an interior fit. When span < n, every fit at a
+ * position i with a full window on both sides (half <= i <= n - half + 1,
+ * half = (span + 1) / 2) has the same bandwidth h = half - 1 and the same
+ * integer offsets j - i, so its weights are the same: computed once here
+ * with fit_at's own operations (bit for bit what fit_at computes), w[k] for
+ * the k-th point of the window, and the points that fit_at skips left out
+ * of [*k0, *k1]. Returns false when no table applies. */
+static bool interior_weights(size_t span, size_t n, double *w, size_t *k0, size_t *k1)
+{
+    if (span >= n || span < 3)
+        return false;
+    size_t half = (span + 1) / 2;
+    double h = (double)(half - 1), xs = (double)(half - 1);
+    double h9 = 0.999 * h, h1 = 0.001 * h, inv_h = 1.0 / h;
+    *k0 = span;
+    *k1 = 0;
+    for (size_t k = 0; k < span; k++) {
+        double dj = (double)k - xs, r = fabs(dj);
+        if (r > h9) {
+            w[k] = 0.0;
+            continue;
+        }
+        if (r <= h1) {
+            w[k] = 1.0;
+        } else {
+            double u = r * inv_h, t = 1.0 - u * u * u;
+            w[k] = t * t * t;
+        }
+        if (k < *k0)
+            *k0 = k;
+        *k1 = k;
+    }
+    return *k0 <= *k1;
+}
+
+/* fit_at for an interior position i (1-based) with the weights of
+ * interior_weights(): the same sums in the same order. */
+static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, size_t i,
+                         const double *w, size_t k0, size_t k1, double *out)
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1), xs = (double)i;
+    double y0 = y[nleft - 1];
+    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
+    for (size_t k = k0; k <= k1; k++) {
+        size_t j = nleft + k;
+        double dj = (double)j - xs, wj = w[k];
+        if (c->rw)
+            wj *= c->rw[j - 1];
+        double yj = y[j - 1] - y0;
+        sw += wj;
+        swj += wj * dj;
+        swjj += wj * dj * dj;
+        swy += wj * yj;
+        swjy += wj * dj * yj;
+    }
+    if (sw <= 0.0)
+        return false;
+    double mean_y = swy / sw;
+    if (h > 0.0 && c->degree > 0) {
+        double m = swj / sw;
+        double v = swjj / sw - m * m;
+        double cov = swjy / sw - m * mean_y;
+        if (v > 0.0 && sqrt(v) > 0.001 * (double)(n - 1)) {
+            *out = y0 + mean_y - m * cov / v;
+            return true;
+        }
+    }
+    *out = y0 + mean_y;
+    return true;
+}
+
 /* The window of `span` points around position i (1-based). */
 static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
 {
@@ -102,12 +175,21 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
         ys[0] = y[0];
         return;
     }
-    size_t jump = c->jump < n - 1 ? c->jump : n - 1, l, r, last = 1;
+    size_t jump = c->jump < n - 1 ? c->jump : n - 1, l, r, last = 1, k0 = 0, k1 = 0;
     if (jump < 1)
         jump = 1;
+    size_t half = (c->span + 1) / 2;
+    double wbuf[AD_UV_STL_TABLE];
+    bool tab = c->span <= AD_UV_STL_TABLE && interior_weights(c->span, n, wbuf, &k0, &k1);
     for (size_t i = 1; i <= n; i += jump) {
-        window_at(n, c->span, i, &l, &r);
-        if (!fit_at(y, n, c, (double)i, l, r, &ys[i - 1]))
+        bool ok;
+        if (tab && i >= half && i + half <= n + 1) {
+            ok = fit_interior(y, n, c, i, wbuf, k0, k1, &ys[i - 1]);
+        } else {
+            window_at(n, c->span, i, &l, &r);
+            ok = fit_at(y, n, c, (double)i, l, r, &ys[i - 1]);
+        }
+        if (!ok)
             ys[i - 1] = y[i - 1];
         last = i;
     }
