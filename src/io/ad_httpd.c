@@ -132,7 +132,8 @@ static void linger(conn_t *c)
 static void on_written(uv_write_t *w, int status)
 {
     conn_t *c = w->data;
-    if (status == 0 && !c->complete && !uv_is_closing((uv_handle_t *)&c->tcp))
+    bool early = !c->complete || c->body_too_large || c->busy; /* request not read to its end */
+    if (status == 0 && early && !uv_is_closing((uv_handle_t *)&c->tcp))
         linger(c);
     else
         conn_close(c);
