@@ -595,6 +595,22 @@ static void test_set(void)
 
 /* ---- cross-field validation ------------------------------------------- */
 
+/* endpoint: local is the in-process algorithm; the http.api block's defaults. */
+static void test_remote_local_and_api(void)
+{
+    AD_EXPECT_INT(load_valid("windows: {tumbling: {size: 1m}, sliding: {size: 15m, slide: 10m}}\n"
+                             "remote: {anomaly_detector: {mode: confirm, endpoint: local}}\n"),
+                  ==, 0);
+    AD_EXPECT_STR(cfg.remote.endpoint, "local");
+    AD_EXPECT_INT(load_valid("http: {api: {enabled: true}}\n"), ==, 0);
+    AD_EXPECT(cfg.http_api.enabled);
+    AD_EXPECT_UINT(cfg.http_api.keys.n, ==, 0);
+    AD_EXPECT_INT(cfg.http_api.max_body, ==, 4194304);
+    AD_EXPECT_INT(cfg.http_api.max_points, ==, 8640);
+    AD_EXPECT_INT(cfg.http_api.max_concurrent_per_client, ==, 16);
+    AD_EXPECT_INT(load_valid("http: {api: {max_points: 8641}}\n"), ==, AD_ECONFIG);
+}
+
 static void test_validate(void)
 {
     static const struct err_case cases[] = {
@@ -623,6 +639,8 @@ static void test_validate(void)
          "(at most 64 open windows per series; tumbling.size is 10ms)"},
         {"model: {welford: {scope: window}}\n",
          "t.yaml:1:19 model.welford.scope: window requires windows.sliding"},
+        {"http:\n  listen: ''\n  api:\n    enabled: true\n",
+         "t.yaml:4:5 http.api.enabled: requires http.listen"},
         {"remote:\n  anomaly_detector:\n    mode: confirm\n",
          "t.yaml:3:5 remote.anomaly_detector.mode: confirm requires "
          "remote.anomaly_detector.endpoint"},
@@ -633,7 +651,8 @@ static void test_validate(void)
          "t.yaml:1:35 windows.sliding.size: a sliding window holds 10 tumbling points, fewer than "
          "remote.anomaly_detector.min_points (12)"},
         {"remote: {anomaly_detector: {endpoint: x.example.com}}\n",
-         "t.yaml:1:29 remote.anomaly_detector.endpoint: must be an http:// or https:// URL"},
+         "t.yaml:1:29 remote.anomaly_detector.endpoint: must be an http:// or https:// URL, "
+         "or local"},
         {"sinks: {webhook: {url: 'ftp://x'}}\n",
          "t.yaml:1:19 sinks.webhook.url: must be an http:// or https:// URL"},
         {"source: {kafka: {brokers: ''}}\n",
@@ -777,6 +796,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_env);
     AD_TEST_RUN(argc, argv, test_set);
     AD_TEST_RUN(argc, argv, test_validate);
+    AD_TEST_RUN(argc, argv, test_remote_local_and_api);
     AD_TEST_RUN(argc, argv, test_duration);
     return ad_test_done();
 }

@@ -68,7 +68,7 @@ static const char full_yaml[] =
     "  alert_log: {path: /tmp/a.jsonl}\n"
     "  webhook: {url: 'http://hook:1/x?y=1'}\n"
     "  dead_letter: {topic: dlq}\n"
-    "http: {listen: '[::1]:9464'}\n"
+    "http: {listen: '[::1]:9464', api: {enabled: true, keys: [APIKEYSECRET1, APIKEYSECRET2]}}\n"
     "state: {dir: '', checkpoint_interval: 1d}\n"
     "limits: {max_message_bytes: 64, max_series: 7, max_key_bytes: 1024}\n"
     "log: {level: warn}\n";
@@ -85,6 +85,9 @@ static void test_print_round_trip(void)
     AD_EXPECT(strstr(out, "ADKEYSECRET") == NULL);
     AD_EXPECT(strstr(out, "PWSECRET123") == NULL);
     AD_EXPECT(strstr(out, "JAASSECRET") == NULL); /* the rule of ad_secret.h */
+    AD_EXPECT(strstr(out, "APIKEYSECRET") == NULL); /* http.api.keys */
+    AD_EXPECT_CONTAINS(out, "    keys: [\"***\", \"***\"]\n");
+    AD_EXPECT_CONTAINS(out, "    enabled: true\n");
     AD_EXPECT_CONTAINS(out, "    event_hubs_connection_string: \"***\"\n");
     AD_EXPECT_CONTAINS(out, "      sasl.password: \"***\"\n");
     AD_EXPECT_CONTAINS(out, "      sasl.jaas.config: \"***\"\n");
