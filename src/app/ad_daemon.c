@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ad_apiserve.h"
 #include "ad_checkpoint.h"
 #include "ad_clock.h"
 #include "ad_daemon_int.h"
 #include "ad_engine.h"
 #include "ad_err.h"
-#include "ad_apiserve.h"
 #include "ad_httpd.h"
 #include "ad_kafka_client.h"
 #include "ad_kafka_sink.h"
