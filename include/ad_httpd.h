@@ -37,10 +37,20 @@ struct ad_httpd;
 typedef int (*ad_httpd_handler)(void *ud, const char *path, struct ad_buf *out,
                                 const char **content_type);
 
-/* Listens on "host:port" (IPv4 or [IPv6]). Returns 0, or AD_ECONFIG with
- * err for an unusable address, AD_EIO when it cannot bind. */
-int ad_httpd_start(uv_loop_t *loop, const char *listen, ad_httpd_handler h, void *ud,
-                   struct ad_httpd **out, char *err, size_t errlen);
+/* Where and how a server listens: "host:port" (IPv4 or [IPv6]) on loop, GET
+ * requests answered by handler(ud, ...). All borrowed for the call only
+ * (listen) or for the server's life (loop, ud). */
+struct ad_httpd_opts {
+    uv_loop_t *loop;
+    const char *listen;
+    ad_httpd_handler handler;
+    void *ud;
+};
+
+/* Starts a server into *out. Returns 0, or AD_ECONFIG with err for an
+ * unusable address, AD_EIO when it cannot bind. */
+int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err,
+                   size_t errlen);
 
 /* The port actually bound (for ":0"). */
 int ad_httpd_port(const struct ad_httpd *s);

@@ -38,10 +38,20 @@ struct ad_remote_stats {
 };
 extern const double ad_remote_latency_bounds_ms[12];
 
-/* cfg is borrowed and must outlive the client; http is shared. Returns 0,
- * or AD_ECONFIG (with err) for settings the contract does not accept. */
-int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
-                  ad_remote_done_cb cb, void *ud, struct ad_remote **out, char *err,
+/* What a client is made of: the loop, the shared HTTP client, the config it
+ * reads remote.anomaly_detector.* from (all borrowed, they must outlive the
+ * client), and cb(ud, job, outcome) called once per job. */
+struct ad_remote_opts {
+    uv_loop_t *loop;
+    struct ad_http *http;
+    const struct ad_config *cfg;
+    ad_remote_done_cb cb;
+    void *ud;
+};
+
+/* Creates the client into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (with
+ * err) for settings the contract does not accept. */
+int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err,
                   size_t errlen);
 
 /* Asks about one job. cb runs once for it, possibly before this returns. */

@@ -75,7 +75,8 @@ static int run(const struct ad_config *cfg, const char *listen)
     if (ad_api_opts_from_config(cfg, &o, &keys) != 0)
         return AD_CMD_EXIT_FATAL;
     uv_loop_init(&loop);
-    int rc = ad_httpd_start(&loop, listen, on_get, &sv, &sv.httpd, err, sizeof(err));
+    struct ad_httpd_opts ho = {&loop, listen, on_get, &sv};
+    int rc = ad_httpd_start(&ho, &sv.httpd, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "anomalyd: serve: %s\n", err + (strncmp(err, "http.", 5) == 0 ? 5 : 0));
         status = rc == AD_ECONFIG ? AD_CONFIG_EXIT : AD_CMD_EXIT_FATAL;

@@ -561,7 +561,8 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     if (rc == 0 && cfg->state_dir[0])
         rc = state_dir_open(d, err, errlen);
     if (rc == 0 && cfg->http_listen[0]) {
-        rc = ad_httpd_start(loop, cfg->http_listen, ad_daemon_on_http, d, &d->httpd, err, errlen);
+        struct ad_httpd_opts ho = {loop, cfg->http_listen, ad_daemon_on_http, d};
+        rc = ad_httpd_start(&ho, &d->httpd, err, errlen);
         rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, err, errlen); /* http.api */
         if (rc == 0)
             AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)",

@@ -345,8 +345,8 @@ static int start_network(struct ad_engine *e, const struct ad_engine_opts *o, ch
         return rc;
     }
     if (remote) {
-        rc = ad_remote_new(e->loop, e->http, cfg, ad_engine_remote_done, e, &e->remote, err,
-                           errlen);
+        struct ad_remote_opts ro = {e->loop, e->http, cfg, ad_engine_remote_done, e};
+        rc = ad_remote_new(&ro, &e->remote, err, errlen);
         if (rc)
             return rc;
         ad_pipeline_on_remote(e->pipe, remote_job, e);

@@ -524,9 +524,13 @@ static void on_listener_closed(uv_handle_t *h)
     s->open_handles--;
     maybe_free(s);
 }
-int ad_httpd_start(uv_loop_t *loop, const char *listen, ad_httpd_handler h, void *ud,
-                   struct ad_httpd **out, char *err, size_t errlen)
+int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err,
+                   size_t errlen)
 {
+    uv_loop_t *loop = o->loop;
+    const char *listen = o->listen;
+    ad_httpd_handler h = o->handler;
+    void *ud = o->ud;
     char host[256];
     int port, rc;
     struct sockaddr_storage addr;

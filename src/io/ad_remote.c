@@ -350,10 +350,14 @@ static void start_next(struct ad_remote *r)
     }
 }
 
-int ad_remote_new(uv_loop_t *loop, struct ad_http *http, const struct ad_config *cfg,
-                  ad_remote_done_cb cb, void *ud, struct ad_remote **out, char *err,
+int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err,
                   size_t errlen)
 {
+    uv_loop_t *loop = o->loop;
+    struct ad_http *http = o->http;
+    const struct ad_config *cfg = o->cfg;
+    ad_remote_done_cb cb = o->cb;
+    void *ud = o->ud;
     struct ad_remote *r = calloc(1, sizeof(*r));
     int64_t ci;
 
