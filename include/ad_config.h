@@ -28,6 +28,15 @@ struct ad_kvlist {
     char **v;
 };
 
+/* model.detector's values, in the order of the option's names. */
+enum ad_cfg_detector {
+    AD_CFG_DET_AUTO = 0,
+    AD_CFG_DET_WELFORD,
+    AD_CFG_DET_ROBUST,
+    AD_CFG_DET_SEASONAL,
+    AD_CFG_DET_CHANGE
+};
+
 /* Every duration is held in microseconds. */
 struct ad_config {
     struct {
@@ -48,6 +57,7 @@ struct ad_config {
         bool tumbling; /* the windows.tumbling block is present */
         int64_t tumbling_size_us;
         int aggregate; /* enum ad_agg */
+        int missing;   /* enum ad_fill (ad_detect.h): empty tumbling windows */
         bool sliding; /* the windows.sliding block is present */
         int64_t sliding_size_us;
         int64_t sliding_slide_us;
@@ -61,6 +71,24 @@ struct ad_config {
         int direction; /* enum ad_direction */
         bool learn_anomalies;
         char *import; /* path, "" = none */
+        /* model.detector: an index into ad_config_detector_names (AD_CFG_DET_*);
+         * after ad_config_validate() the effective detector (a config that
+         * sets model.welford.* or no model key at all, and no detector, keeps
+         * welford). */
+        int detector;
+        double auto_sensitivity;
+        bool likelihood;
+        int64_t robust_window;
+        double robust_threshold;
+        int64_t seasonal_utc_offset_min;
+        int64_t seasonal_day_bins;
+        bool seasonal_weekly;
+        double seasonal_threshold;
+        double change_k, change_h, change_var_ratio;
+        int64_t change_flat_min;
+        int rules_direction; /* enum ad_direction */
+        double rules_min_abs_dev, rules_min_rel_dev;
+        int64_t rules_cooldown_us;
     } model;
     struct {
         int mode; /* enum ad_remote_mode */

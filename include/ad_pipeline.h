@@ -14,6 +14,7 @@
 
 #include "ad_alert.h"
 #include "ad_decode.h"
+#include "ad_detect.h"
 #include "ad_out.h"
 #include "ad_score.h"
 #include "ad_types.h"
@@ -31,6 +32,13 @@ struct ad_pipeline_cfg {
     struct ad_window_cfg window; /* windows.*, model.welford.scope, limits.max_series */
     struct ad_score_cfg score;   /* model.welford.* but scope */
     int remote_mode;             /* enum ad_remote_mode: remote.anomaly_detector.mode */
+    /* model.detector and its blocks. detect.detector 0 (a zeroed cfg) or
+     * AD_DET_WELFORD without the likelihood stage: the Welford path above,
+     * exactly as before the detectors (scenario C's contract); any other:
+     * per-series ad_detect state, scored and learnt by ad_detect_step(). */
+    struct ad_detect_params detect;
+    struct ad_detect_rules rules; /* model.rules.* (not for the Welford path) */
+    int missing;                  /* enum ad_fill: windows.tumbling.missing (idem) */
 };
 
 /* An alert: the record and its formatted JSON line (ending in '\n'). */

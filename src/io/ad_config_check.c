@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ad_detect.h"
 #include "ad_err.h"
+#include "ad_pipeline.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
@@ -161,10 +163,44 @@ static int check_remote(const struct ad_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* Any option under prefix set by a file or --set. */
+static bool any_set_under(const struct ad_config *cfg, const char *prefix)
+{
+    for (size_t i = 0; i < ad_config_table_len_; i++)
+        if (ad_config_path_under(ad_config_table_[i].path, prefix) &&
+            ad_config_is_set(cfg, ad_config_table_[i].path))
+            return true;
+    return false;
+}
+
+/* The effective detector: model.detector when set; else welford for a config
+ * that sets model.welford.* or no model key at all (configs written before
+ * the detectors keep their alerts; model.import seeds welford models), else
+ * the default (auto). */
+static int check_detector(struct ad_config *cfg, char *err, size_t errlen)
+{
+    if (!ad_config_is_set(cfg, "model.detector"))
+        cfg->model.detector = any_set_under(cfg, "model.welford") ||
+                                      ad_config_is_set(cfg, "model.import") ||
+                                      !any_set_under(cfg, "model")
+                                  ? AD_CFG_DET_WELFORD
+                                  : AD_CFG_DET_AUTO;
+    if (cfg->model.detector != AD_CFG_DET_WELFORD && cfg->model.scope == AD_SCOPE_WINDOW)
+        return vfail(cfg, err, errlen, "model.welford.scope",
+                     "window is the welford detector's (model.detector: welford)");
+    struct ad_pipeline_cfg pc;
+    char why[256];
+    ad_config_to_pipeline(cfg, &pc);
+    if (ad_detect_check(&pc.detect, why, sizeof(why)) != 0)
+        return vfail(cfg, err, errlen, "model.detector", "%s", why);
+    return 0;
+}
+
 int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen)
 {
     int rc;
 
+    if ((rc = check_detector(cfg, err, errlen)) != 0) return rc;
     if ((rc = check_input(cfg, err, errlen)) != 0) return rc;
     if ((rc = check_windows(cfg, err, errlen)) != 0) return rc;
     if (cfg->http_api.enabled && !*cfg->http_listen)

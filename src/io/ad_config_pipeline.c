@@ -7,6 +7,45 @@
 
 #include "ad_pipeline.h"
 
+/* model.detector's names (enum ad_cfg_detector) to enum ad_detector_id. */
+static int detector_id(int cfg_detector)
+{
+    switch (cfg_detector) {
+    case AD_CFG_DET_WELFORD:
+        return AD_DET_WELFORD;
+    case AD_CFG_DET_ROBUST:
+        return AD_DET_ROBUST;
+    case AD_CFG_DET_SEASONAL:
+        return AD_DET_SEASONAL;
+    case AD_CFG_DET_CHANGE:
+        return AD_DET_CHANGE;
+    default:
+        return AD_DET_AUTO;
+    }
+}
+
+/* The detector's parameters: its documented defaults, then model.*. */
+static void detect_params(const struct ad_config *cfg, struct ad_detect_params *d)
+{
+    ad_detect_defaults(d, detector_id(cfg->model.detector));
+    d->welford.threshold = cfg->model.threshold;
+    d->welford.min_samples = cfg->model.min_samples > 0 ? (uint64_t)cfg->model.min_samples : 0;
+    d->welford.direction = cfg->model.direction;
+    d->welford.learn_anomalies = cfg->model.learn_anomalies;
+    d->robust.window = (uint32_t)cfg->model.robust_window;
+    d->robust.threshold = cfg->model.robust_threshold;
+    d->seasonal.utc_offset_s = (int32_t)(cfg->model.seasonal_utc_offset_min * 60);
+    d->seasonal.day_bins = (uint32_t)cfg->model.seasonal_day_bins;
+    d->seasonal.weekly = cfg->model.seasonal_weekly;
+    d->seasonal.threshold = cfg->model.seasonal_threshold;
+    d->change.k = cfg->model.change_k;
+    d->change.h = cfg->model.change_h;
+    d->change.var_ratio = cfg->model.change_var_ratio;
+    d->change.flat_min = (uint32_t)cfg->model.change_flat_min;
+    d->autod.sensitivity = cfg->model.auto_sensitivity;
+    d->likelihood = cfg->model.likelihood;
+}
+
 void ad_config_to_pipeline(const struct ad_config *cfg, struct ad_pipeline_cfg *out)
 {
     memset(out, 0, sizeof(*out));
@@ -40,4 +79,12 @@ void ad_config_to_pipeline(const struct ad_config *cfg, struct ad_pipeline_cfg *
         .learn_anomalies = cfg->model.learn_anomalies,
     };
     out->remote_mode = cfg->remote.mode;
+    detect_params(cfg, &out->detect);
+    out->rules = (struct ad_detect_rules){
+        .direction = cfg->model.rules_direction,
+        .min_abs_dev = cfg->model.rules_min_abs_dev,
+        .min_rel_dev = cfg->model.rules_min_rel_dev,
+        .cooldown_us = cfg->model.rules_cooldown_us,
+    };
+    out->missing = cfg->windows.missing;
 }
