@@ -4,6 +4,7 @@
 #ifndef AD_ALERT_H
 #define AD_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,13 @@ struct ad_alert {
     int direction; /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_types.h) */
     uint64_t n;    /* samples in the model when the point was scored */
     enum ad_detector_kind detector; /* written as ad_detector_name() */
+    /* A local detector of ad_detect.h (not the Welford path) explains its
+     * point: with explained, the record carries score, lower, upper and kind
+     * instead of stddev, zscore, threshold and n (those stay Welford's). */
+    bool explained;
+    double score;        /* 0..1 */
+    double lower, upper; /* the band around expected */
+    int kind;            /* enum ad_kind (ad_detect.h), written as ad_kind_name() */
     const char *topic;    /* source */
     int32_t partition;
     int64_t offset;
@@ -51,7 +59,9 @@ void ad_alert_id(const struct ad_alert *a, char out[AD_ALERT_ID_LEN + 1]);
 
 /* Appends the alert as one JSON object followed by '\n' (docs/alerts.md).
  * Field order is fixed: alert_id, key, metric, window_start, window_end,
- * value, expected, stddev, zscore, threshold, direction, n, detector, source.
+ * value, expected, stddev, zscore, threshold, direction, n, detector, source;
+ * an explained alert has score, lower, upper, kind after expected and no
+ * stddev, zscore, threshold or n.
  * A NULL metric is written as ""; a NULL topic omits the "source" object.
  * No allocation beyond the buffer's growth. Returns 0, AD_ELIMIT or
  * AD_ENOMEM from the buffer, or AD_EINVAL for a non-finite number, a
@@ -88,8 +98,9 @@ int ad_alert_remote_json(struct ad_buf *out, const struct ad_azure_verdict *v, c
  *    "isPositiveAnomaly":true,"isNegativeAnomaly":false}
  * timestamp as ad_azure_add_time(), value = a->value. From a->remote when not
  * NULL; else from the local model: expectedValue = a->expected, both margins
- * = a->threshold * a->stddev, isAnomaly = the local model flagged it (the
- * detector is welford), isPositive/isNegative = that and the value above /
+ * = a->threshold * a->stddev (an explained alert: upper - expected and
+ * expected - lower), isAnomaly = a local detector flagged it (the detector
+ * is not the remote one), isPositive/isNegative = that and the value above /
  * below the expected one. Returns 0, AD_EINVAL (a non-finite number, a time
  * outside 1970..9999) or the buffer's errors; on error out is unchanged. */
 int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t_us);

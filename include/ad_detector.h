@@ -14,10 +14,16 @@
 enum ad_detector_kind {
     AD_DETECTOR_WELFORD = 0, /* the local model: "welford" */
     AD_DETECTOR_REMOTE,      /* the remote Anomaly Detector alone: "anomaly_detector" */
+    AD_DETECTOR_ROBUST,      /* the local detectors of ad_detect.h, by name */
+    AD_DETECTOR_SEASONAL,
+    AD_DETECTOR_CHANGE,
+    AD_DETECTOR_AUTO,
+    AD_DETECTOR_WELFORD_LIK, /* welford + the likelihood stage: "welford_likelihood" */
     AD_DETECTOR_COUNT
 };
 
-/* "welford", "anomaly_detector"; NULL for any other value. */
+/* "welford", "anomaly_detector", "robust", "seasonal", "change", "auto",
+ * "welford_likelihood"; NULL for any other value. */
 const char *ad_detector_name(enum ad_detector_kind kind);
 
 struct ad_azure_verdict;

@@ -2,11 +2,13 @@
  * against a second, independent implementation) and the alert JSON line. */
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ad_alert.h"
+#include "ad_detect.h"
 #include "ad_buf.h"
 #include "ad_azure.h"
 #include "ad_config.h"
@@ -567,6 +569,44 @@ static void test_format_remote_detector(void)
     ad_buf_free(&b);
 }
 
+/* A local detector's alert explains itself: score, band and kind in place
+ * of the Welford members; its webhook row takes its margins from the band. */
+static void test_format_explained(void)
+{
+    struct ad_alert a = sample();
+    struct ad_buf b;
+    char id[AD_ALERT_ID_LEN + 1];
+
+    a.detector = AD_DETECTOR_AUTO;
+    a.explained = true;
+    a.score = 0.75;
+    a.expected = 22.5;
+    a.lower = 20.5;
+    a.upper = 24.75;
+    a.kind = AD_KIND_LEVEL_SHIFT;
+    ad_alert_id(&a, id);
+    ad_buf_init(&b, 1 << 16);
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, 0);
+    char want[1024];
+    snprintf(want, sizeof(want),
+             "{\"alert_id\":\"%s\",\"key\":\"sim-614\",\"metric\":\"temp\","
+             "\"window_start\":\"2026-11-20T10:00:00.000Z\","
+             "\"window_end\":\"2026-11-20T10:01:00.000Z\",\"value\":31.2,\"expected\":22.5,"
+             "\"score\":0.75,\"lower\":20.5,\"upper\":24.75,\"kind\":\"level_shift\","
+             "\"direction\":\"positive\",\"detector\":\"auto\","
+             "\"source\":{\"topic\":\"sensor-raw\",\"partition\":3,\"offset\":18211}}\n",
+             id);
+    AD_EXPECT_STR(b.p, want);
+    ad_buf_reset(&b);
+    AD_EXPECT_INT(ad_alert_webhook_row(&b, &a, T0), ==, 0);
+    AD_EXPECT_CONTAINS(b.p, "\"upperMargin\":2.25");
+    AD_EXPECT_CONTAINS(b.p, "\"lowerMargin\":2,");
+    AD_EXPECT_CONTAINS(b.p, "\"isAnomaly\":true,\"isPositiveAnomaly\":true");
+    a.score = HUGE_VAL;
+    AD_EXPECT_INT(ad_alert_format(&a, &b), ==, AD_EINVAL);
+    ad_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_id_known_vector);
@@ -579,6 +619,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_format_invalid);
     AD_TEST_RUN(argc, argv, test_format_buffer_limit);
     AD_TEST_RUN(argc, argv, test_format_remote_detector);
+    AD_TEST_RUN(argc, argv, test_format_explained);
     AD_TEST_RUN(argc, argv, test_remote_json);
     AD_TEST_RUN(argc, argv, test_webhook_rows);
     return ad_test_done();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ad_azure.h"
+#include "ad_detect.h"
 #include "ad_err.h"
 #include "ad_time.h"
 #include "ad_types.h"
@@ -221,16 +222,29 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     STEP(ad_buf_add_double(out, a->value));
     STEP(add_lit(out, ",\"expected\":"));
     STEP(ad_buf_add_double(out, a->expected));
-    STEP(add_lit(out, ",\"stddev\":"));
-    STEP(ad_buf_add_double(out, a->stddev));
-    STEP(add_lit(out, ",\"zscore\":"));
-    STEP(ad_buf_add_double(out, a->zscore));
-    STEP(add_lit(out, ",\"threshold\":"));
-    STEP(ad_buf_add_double(out, a->threshold));
-    STEP(add_lit(out, ",\"direction\":"));
-    STEP(add_lit(out, dir));
-    STEP(add_lit(out, ",\"n\":"));
-    STEP(add_u64(out, a->n));
+    if (a->explained) {
+        STEP(add_lit(out, ",\"score\":"));
+        STEP(ad_buf_add_double(out, a->score));
+        STEP(add_lit(out, ",\"lower\":"));
+        STEP(ad_buf_add_double(out, a->lower));
+        STEP(add_lit(out, ",\"upper\":"));
+        STEP(ad_buf_add_double(out, a->upper));
+        STEP(add_lit(out, ",\"kind\":"));
+        STEP(add_cstr(out, ad_kind_name(a->kind)));
+        STEP(add_lit(out, ",\"direction\":"));
+        STEP(add_lit(out, dir));
+    } else {
+        STEP(add_lit(out, ",\"stddev\":"));
+        STEP(ad_buf_add_double(out, a->stddev));
+        STEP(add_lit(out, ",\"zscore\":"));
+        STEP(ad_buf_add_double(out, a->zscore));
+        STEP(add_lit(out, ",\"threshold\":"));
+        STEP(ad_buf_add_double(out, a->threshold));
+        STEP(add_lit(out, ",\"direction\":"));
+        STEP(add_lit(out, dir));
+        STEP(add_lit(out, ",\"n\":"));
+        STEP(add_u64(out, a->n));
+    }
     STEP(add_lit(out, ",\"detector\":"));
     STEP(add_cstr(out, det));
     if (a->topic) {
@@ -321,10 +335,15 @@ int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t
     int rc;
 
     if (!v) {
-        bool local = a->detector == AD_DETECTOR_WELFORD;
+        bool local = a->detector != AD_DETECTOR_REMOTE;
         memset(&lv, 0, sizeof(lv));
         lv.expected_value = a->expected;
-        lv.upper_margin = lv.lower_margin = a->threshold * a->stddev;
+        if (a->explained) {
+            lv.upper_margin = a->upper - a->expected;
+            lv.lower_margin = a->expected - a->lower;
+        } else {
+            lv.upper_margin = lv.lower_margin = a->threshold * a->stddev;
+        }
         lv.is_anomaly = local;
         lv.is_positive_anomaly = local && value > a->expected;
         lv.is_negative_anomaly = local && value < a->expected;

@@ -14,6 +14,16 @@ const char *ad_detector_name(enum ad_detector_kind kind)
         return "welford";
     case AD_DETECTOR_REMOTE:
         return "anomaly_detector";
+    case AD_DETECTOR_ROBUST:
+        return "robust";
+    case AD_DETECTOR_SEASONAL:
+        return "seasonal";
+    case AD_DETECTOR_CHANGE:
+        return "change";
+    case AD_DETECTOR_AUTO:
+        return "auto";
+    case AD_DETECTOR_WELFORD_LIK:
+        return "welford_likelihood";
     default:
         return NULL;
     }
