@@ -29,10 +29,18 @@ int ad_cmd_usage_error(const char *fmt, ...);
 int ad_cmd_parse_u64(const char *s, uint64_t *out);
 int ad_cmd_parse_double(const char *s, double *out);
 
-/* --input: replays input ("-" for stdin) through the engine; kcat: the lines
- * are kcat -J envelopes; export_path (NULL: none) gets the models at the end. */
-int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
-                  const char *export_path);
+/* --input's options. Strings are borrowed. */
+struct ad_cmd_replay_opts {
+    const char *input;       /* a path, or "-" for stdin */
+    bool kcat;               /* the lines are kcat -J envelopes */
+    const char *export_path; /* NULL: none; else the models at the end */
+    const char *scores_path; /* NULL: none; else every scored point ("-": stdout,
+                                and then alerts go only to the configured sinks) */
+    int scores_format;       /* enum ad_scores_format (ad_scores.h) */
+};
+
+/* --input: replays o->input through the engine. */
+int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *o);
 
 /* model export [--output PATH] / model import PATH. */
 int ad_cmd_model_export(const struct ad_config *cfg, const char *out_path);

@@ -17,6 +17,7 @@
 #include "ad_detect.h"
 #include "ad_out.h"
 #include "ad_score.h"
+#include "ad_scores.h"
 #include "ad_types.h"
 #include "ad_window.h"
 
@@ -40,6 +41,10 @@ struct ad_pipeline_cfg {
     struct ad_detect_rules rules; /* model.rules.* (not for the Welford path) */
     int missing;                  /* enum ad_fill: windows.tumbling.missing (idem) */
 };
+
+/* Whether cfg scores with a local detector of ad_detect.h (true) or the
+ * Welford path (detect.detector 0, or welford without the likelihood). */
+bool ad_pipeline_cfg_uses_detect(const struct ad_pipeline_cfg *cfg);
 
 /* An alert: the record and its formatted JSON line (ending in '\n'). */
 typedef void (*ad_pipeline_alert_cb)(void *ud, const struct ad_alert *a, const char *line,
@@ -92,6 +97,8 @@ struct ad_pipeline_stats {
     uint64_t remote_flagged; /* windows the remote verdict flagged */
     uint64_t remote_vetoed;  /* confirm: local anomalies the remote verdict cleared */
     uint64_t remote_fallback; /* windows decided locally: the remote gave no verdict */
+    uint64_t detect_fresh;    /* series whose saved detector state could not be restored
+                                 (another detector, parameters or layout): started fresh */
     struct ad_window_stats win;
 };
 
@@ -103,6 +110,14 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
 void ad_pipeline_free(struct ad_pipeline *p);
 
 void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *ud);
+
+/* Every scored point (replay's --scores), in the order the pipeline scores
+ * them: a record's metric values without a tumbling window, each closed
+ * tumbling window otherwise (with sliding windows and a local detector, each
+ * tumbling point once; with the Welford path, each slide's newest point).
+ * is_anomaly is the local verdict, before any remote detector. */
+typedef void (*ad_pipeline_score_cb)(void *ud, const struct ad_score_row *row);
+void ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud);
 void ad_pipeline_on_reject(struct ad_pipeline *p, ad_pipeline_reject_cb cb, void *ud);
 
 /* Turns on the remote stage (cfg remote.anomaly_detector.mode confirm or

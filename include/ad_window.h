@@ -35,6 +35,9 @@ struct ad_window_cfg {
     int64_t idle_us;      /* processing time */
     bool window_scope;    /* score against the sliding window's own points */
     uint64_t max_series;  /* past it, the least recently seen series is evicted */
+    size_t det_bytes;     /* bytes of a detector area carried by each series (a
+                             multiple of 8; 0: none), zeroed when the series is
+                             created, handed to the callback as ev->det */
 };
 
 /* Why an event was emitted. */
@@ -57,6 +60,8 @@ struct ad_window_event {
     const struct ad_welford *model; /* score against this; do not keep the pointer */
     size_t n_points;            /* points in the sliding window (1 otherwise) */
     enum ad_window_reason reason;
+    void *det;                  /* the series' detector area (cfg det_bytes), or NULL;
+                                   the callback may change it; do not keep the pointer */
 };
 
 /* Scores one event. Returns true when ev->value is to be learnt by the model. */
@@ -148,6 +153,11 @@ struct ad_series_state {
     uint32_t rlen;
     bool dirty;                 /* changed since the previous export (export);
                                    to be exported again (restore) */
+    const void *det;            /* the detector area: cfg det_bytes raw bytes
+                                   (export; restore: det_len 0 or det_bytes, 0 =
+                                   fresh). In a checkpoint, its encoding instead
+                                   (ad_pdet's; version 3 and later). */
+    size_t det_len;
 };
 
 /* Calls fn for every series of partition p (export for a checkpoint). With

@@ -14,6 +14,7 @@
 #include "ad_engine.h"
 #include "ad_err.h"
 #include "ad_replay.h"
+#include "ad_scores.h"
 #include "ad_sink.h"
 #include "ad_state.h"
 
@@ -63,6 +64,63 @@ static void print_summary(const struct ad_pipeline_stats *st, double secs)
     ad_buf_free(&b);
 }
 
+/* --scores: rows formatted into a buffer, written out in chunks. */
+struct scores_out {
+    FILE *f;
+    int format;
+    struct ad_buf b;
+    uint64_t rows, errors;
+};
+
+static void scores_drain(struct scores_out *s, size_t above)
+{
+    if (s->b.len <= above)
+        return;
+    if (fwrite(s->b.p, 1, s->b.len, s->f) != s->b.len)
+        s->errors++;
+    ad_buf_reset(&s->b);
+}
+
+static void on_score(void *ud, const struct ad_score_row *row)
+{
+    struct scores_out *s = ud;
+    if (ad_scores_format_row(row, s->format, &s->b) != 0)
+        s->errors++;
+    else
+        s->rows++;
+    scores_drain(s, (size_t)1 << 16);
+}
+
+/* Opens --scores and hooks it to the pipeline. 0, or the exit status. */
+static int scores_open(struct scores_out *s, const struct ad_cmd_replay_opts *o,
+                       struct ad_pipeline *p)
+{
+    s->format = o->scores_format;
+    ad_buf_init(&s->b, (size_t)1 << 20);
+    s->f = strcmp(o->scores_path, "-") == 0 ? stdout : fopen(o->scores_path, "w");
+    if (!s->f) {
+        fprintf(stderr, "anomalyd: %s: %s\n", o->scores_path, strerror(errno));
+        return AD_CMD_EXIT_FATAL;
+    }
+    ad_scores_header(s->format, &s->b);
+    ad_pipeline_on_score(p, on_score, s);
+    return 0;
+}
+
+/* Writes what is left and closes --scores; non-zero when a row was lost. */
+static int scores_close(struct scores_out *s, const char *path)
+{
+    scores_drain(s, 0);
+    int bad = s->errors != 0 || fflush(s->f) != 0;
+    if (s->f != stdout && fclose(s->f) != 0)
+        bad = 1;
+    ad_buf_free(&s->b);
+    if (bad)
+        fprintf(stderr, "anomalyd: %s: %llu score rows could not be written\n", path,
+                (unsigned long long)s->errors);
+    return bad;
+}
+
 /* Writes the models to stdout ("-") or durably to path. */
 static int export_models(struct ad_pipeline *p, const char *path)
 {
@@ -103,13 +161,15 @@ static int report(const struct ad_config *cfg, struct ad_engine *e, double secs)
     return status;
 }
 
-int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
-                  const char *export_path)
+int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *o)
 {
+    const char *input = o->input, *export_path = o->export_path;
+    bool scores_stdout = o->scores_path && strcmp(o->scores_path, "-") == 0;
+    struct scores_out so = {0};
     /* In replay the alert log is written only when the config asks for it
      * explicitly, so that a replay never appends to a production log by default. */
     struct ad_engine_opts eo = {
-        .out = stdout,
+        .out = scores_stdout ? NULL : stdout,
         .alert_log = ad_config_is_set(cfg, "sinks.alert_log.path") && cfg->sinks.alert_log_path[0],
     };
     struct ad_engine *e;
@@ -133,10 +193,16 @@ int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
         .name = strcmp(input, "-") == 0 ? "stdin" : input,
         .max_record = (size_t)cfg->max_message_bytes,
         .progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1,
-        .kcat_envelope = kcat,
+        .kcat_envelope = o->kcat,
         .pump = ad_engine_has_loop(e) ? ad_engine_pump : NULL,
         .pump_ud = e,
     };
+    if (o->scores_path && scores_open(&so, o, ad_engine_pipeline(e)) != 0) {
+        if (fd != STDIN_FILENO)
+            close(fd);
+        ad_engine_free(e);
+        return AD_CMD_EXIT_FATAL;
+    }
     int64_t t0 = ad_clock_mono_ms();
     rc = ad_replay_fd(ad_engine_pipeline(e), fd, &opts);
     int64_t t1 = ad_clock_mono_ms();
@@ -145,6 +211,8 @@ int ad_cmd_replay(const struct ad_config *cfg, const char *input, bool kcat,
         fprintf(stderr, "anomalyd: while reading %s: %s\n", opts.name, ad_strerror(rc));
         status = AD_CMD_EXIT_FATAL;
     }
+    if (o->scores_path && scores_close(&so, o->scores_path) != 0)
+        status = AD_CMD_EXIT_FATAL;
     if (report(cfg, e, (double)(t1 - t0) / 1000.0) != 0)
         status = AD_CMD_EXIT_FATAL;
     if (export_path && export_models(ad_engine_pipeline(e), export_path) != 0) {

@@ -14,13 +14,15 @@
 #include "ad_config.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_scores.h"
 
 enum command { CMD_DAEMON, CMD_CHECK, CMD_REPLAY, CMD_EXPORT, CMD_IMPORT };
 
 struct args {
     enum command cmd;
-    const char *config_path, *input, *export_path, *output, *model_path;
+    const char *config_path, *input, *export_path, *output, *model_path, *scores;
     bool kcat;
+    int scores_format;
     char **sets; /* the --set values (borrowed from argv) */
     size_t nsets;
 };
@@ -37,6 +39,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
         {"export-model", required_argument, NULL, 'e'},
         {"input-format", required_argument, NULL, 'F'},
         {"output", required_argument, NULL, 'o'},
+        {"scores", required_argument, NULL, 'S'},
+        {"scores-format", required_argument, NULL, 'G'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -51,6 +55,11 @@ static int parse_opts(int argc, char **argv, struct args *a)
         case 's': a->sets[a->nsets++] = optarg; break;
         case 'e': a->export_path = optarg; break;
         case 'o': a->output = optarg; break;
+        case 'S': a->scores = optarg; break;
+        case 'G':
+            if ((a->scores_format = ad_scores_format_parse(optarg)) < 0)
+                return ad_cmd_usage_error("unknown --scores-format '%s' (jsonl|csv)", optarg);
+            break;
         case 'F':
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "kcat") != 0)
                 return ad_cmd_usage_error("unknown --input-format '%s' (json|kcat)", optarg);
@@ -74,6 +83,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
         return ad_cmd_usage_error("unexpected argument '%s'", argv[optind]);
     if (a->cmd == CMD_DAEMON)
         a->cmd = check ? CMD_CHECK : a->input ? CMD_REPLAY : CMD_DAEMON;
+    if (a->scores && a->cmd != CMD_REPLAY)
+        return ad_cmd_usage_error("%s", "--scores needs --input (replay)");
     return 0;
 }
 
@@ -111,7 +122,12 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
     case CMD_EXPORT: return ad_cmd_model_export(cfg, a->output);
     case CMD_IMPORT: return ad_cmd_model_import(cfg, a->model_path);
     case CMD_CHECK: return ad_config_print(cfg, stdout) == 0 ? 0 : AD_CMD_EXIT_FATAL;
-    case CMD_REPLAY: return ad_cmd_replay(cfg, a->input, a->kcat, a->export_path);
+    case CMD_REPLAY: {
+        struct ad_cmd_replay_opts o = {.input = a->input, .kcat = a->kcat,
+                                       .export_path = a->export_path, .scores_path = a->scores,
+                                       .scores_format = a->scores_format};
+        return ad_cmd_replay(cfg, &o);
+    }
     case CMD_DAEMON: break;
     }
     return ad_cmd_daemon(cfg, a->config_path, a->sets, a->nsets);

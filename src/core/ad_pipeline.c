@@ -15,6 +15,7 @@
 #include "ad_htab.h"
 #include "ad_model.h"
 #include "ad_out.h"
+#include "ad_pdet.h"
 #include "ad_score.h"
 
 #define ALERT_LINE_MAX (64 * 1024)
@@ -44,6 +45,9 @@ struct ad_pipeline {
     struct ad_buf line;    /* scratch: one alert line */
     ad_pipeline_alert_cb alert_cb;
     void *alert_ud;
+    ad_pipeline_score_cb score_cb;
+    void *score_ud;
+    struct ad_pdet *det; /* NULL: the Welford path */
     ad_pipeline_reject_cb reject_cb;
     void *reject_ud;
     ad_pipeline_remote_cb remote_cb;
@@ -242,6 +246,115 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
 }
 
+/* The --scores row of a Welford verdict: the band is mean +- threshold x
+ * stddev, the score the tail map of |z|. */
+static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
+                        const struct ad_verdict *v)
+{
+    struct ad_score_row r = {
+        .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+        .t_us = ev->start_us,
+        .value = ev->value,
+        .scored = v->scored,
+        .expected = v->expected,
+        .lower = v->expected - p->score.threshold * v->stddev,
+        .upper = v->expected + p->score.threshold * v->stddev,
+        .score = v->scored ? ad_detect_tail_score(v->zscore) : 0.0,
+        .is_anomaly = v->anomalous,
+        .kind = !v->anomalous ? AD_KIND_NONE
+                : v->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
+                                                  : AD_KIND_DIP,
+    };
+    r.key = ad_series_key(ev->series, &r.key_len);
+    p->score_cb(p->score_ud, &r);
+}
+
+/* The alert of a local detector's point (t_us, x) with result res. */
+static void detect_alert(struct ad_pipeline *p, const struct ad_window_event *ev, double x,
+                         const struct ad_detect_result *res, struct ad_alert *a)
+{
+    *a = (struct ad_alert){
+        .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+        .window_start_us = ev->start_us,
+        .window_end_us = ev->end_us,
+        .value = x,
+        .expected = res->expected,
+        .direction = x >= res->expected ? AD_DIR_POSITIVE : AD_DIR_NEGATIVE,
+        .detector = ad_pdet_kind(p->det),
+        .explained = true,
+        .score = res->score,
+        .lower = res->lower,
+        .upper = res->upper,
+        .kind = res->kind,
+        .topic = ad_part_topic(ev->part),
+        .partition = ad_part_partition(ev->part),
+        .offset = ev->offset,
+        .low_offset = ev->low_offset,
+    };
+    a->key = ad_series_key(ev->series, &a->key_len);
+}
+
+/* The points an event brings to a local detector: the point or window, or,
+ * for a slide, the sliding window's points (those already stepped are
+ * skipped by ad_pdet_point()). */
+static size_t event_points(struct ad_pipeline *p, const struct ad_window_event *ev)
+{
+    if (!(p->sliding && ev->start_us != ev->end_us)) {
+        p->points[0] = (struct ad_tpoint){.t_us = ev->start_us, .v = ev->value};
+        return 1;
+    }
+    size_t n = ad_window_event_points(ev, p->points, POINTS_MAX);
+    return n > POINTS_MAX ? POINTS_MAX : n;
+}
+
+/* The scoring stage with a local detector (ad_detect.h): each new point is
+ * scored and learnt by the series' detector, then the rules; the event's
+ * alert is its most anomalous point. The window's Welford model is not used
+ * (the answer is "not learnt"). */
+static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev)
+{
+    struct ad_detect_result r, best = {0};
+    double best_x = ev->value;
+    bool any = false;
+
+    if (!ev->det) {
+        p->st.nomem++;
+        return false;
+    }
+    size_t n = event_points(p, ev);
+    for (size_t i = 0; i < n; i++) {
+        if (!ad_pdet_point(p->det, ev->det, p->points[i].t_us, p->points[i].v, &r))
+            continue;
+        if (!r.scored)
+            p->st.unscored++;
+        if (p->score_cb) {
+            struct ad_score_row row = {
+                .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+                .t_us = p->points[i].t_us, .value = p->points[i].v, .scored = r.scored,
+                .expected = r.expected, .lower = r.lower, .upper = r.upper, .score = r.score,
+                .is_anomaly = r.is_anomaly, .kind = r.kind};
+            row.key = ad_series_key(ev->series, &row.key_len);
+            p->score_cb(p->score_ud, &row);
+        }
+        if (r.is_anomaly ? !any || r.score > best.score : !any) {
+            best = r;
+            best_x = p->points[i].v;
+            any = r.is_anomaly;
+        }
+    }
+    bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
+               ad_detector_should_ask(p->remote_mode, any);
+    if (!any && !ask)
+        return false;
+    struct ad_alert a;
+    detect_alert(p, ev, best_x, &best, &a);
+    if (ask)
+        job_submit(p, ev, &a, any);
+    else
+        emit_alert(p, &a, NULL, 0);
+    return false;
+}
+
 /* The scoring stage: the rule of interface.md, then the alert (now, or once
  * the remote detector has answered). */
 static bool on_window_event(void *ud, const struct ad_window_event *ev)
@@ -249,9 +362,13 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     struct ad_pipeline *p = ud;
     struct ad_verdict v;
 
+    if (p->det)
+        return detect_event(p, ev);
     ad_score_eval(&p->score, ev->model, ev->value, &v);
     if (!v.scored)
         p->st.unscored++;
+    if (p->score_cb)
+        welford_row(p, ev, &v);
     bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
                ad_detector_should_ask(p->remote_mode, v.anomalous);
     if (!v.anomalous && !ask)
@@ -303,7 +420,15 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
         goto err;
     p->n_metrics = ad_decoder_metric_count(p->dec);
     p->score = cfg->score;
-    rc = ad_window_new(&cfg->window, on_window_event, p, &p->win);
+    struct ad_window_cfg wc = cfg->window;
+    if (ad_pipeline_cfg_uses_detect(cfg)) {
+        rc = ad_pdet_new(&cfg->detect, &cfg->rules, cfg->missing,
+                         cfg->window.tumbling ? cfg->window.size_us : 0, &p->det, err, errlen);
+        if (rc)
+            goto err;
+        wc.det_bytes = ad_pdet_area_size(p->det);
+    }
+    rc = ad_window_new(&wc, on_window_event, p, &p->win);
     if (rc) {
         snprintf(err, errlen, "windows: inconsistent settings (%s)", ad_strerror(rc));
         goto err;
@@ -329,6 +454,7 @@ void ad_pipeline_free(struct ad_pipeline *p)
     if (!p)
         return;
     ad_window_free(p->win);
+    ad_pdet_free(p->det);
     ad_decoder_free(p->dec);
     ad_buf_free(&p->line);
     ad_buf_free(&p->sbuf);
@@ -344,6 +470,18 @@ void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *
 {
     p->alert_cb = cb;
     p->alert_ud = ud;
+}
+
+void ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
+{
+    p->score_cb = cb;
+    p->score_ud = ud;
+}
+
+bool ad_pipeline_cfg_uses_detect(const struct ad_pipeline_cfg *cfg)
+{
+    return cfg->detect.detector != 0 &&
+           !(cfg->detect.detector == AD_DET_WELFORD && !cfg->detect.likelihood);
 }
 
 void ad_pipeline_on_reject(struct ad_pipeline *p, ad_pipeline_reject_cb cb, void *ud)
@@ -478,6 +616,7 @@ int ad_pipeline_export(struct ad_pipeline *p, struct ad_buf *out)
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out)
 {
     *out = p->st;
+    out->detect_fresh = p->det ? ad_pdet_fresh_restores(p->det) : 0;
     ad_window_stats(p->win, &out->win);
 }
 
