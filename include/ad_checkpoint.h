@@ -4,8 +4,8 @@
  * to be consumed again. Pure encoding and decoding; the file handling
  * (temp file, fsync, rename, directory fsync) is in ad_state.h.
  *
- * Layout (little-endian), version 2:
- *   "ADCKPT\0\2"  magic (8 bytes; the last byte is the version)
+ * Layout (little-endian), version 3:
+ *   "ADCKPT\0\3"  magic (8 bytes; the last byte is the version)
  *   u64 fingerprint   settings the state depends on (ad_ckpt_fingerprint)
  *   i64 offset        consume the partition again from here
  *   i64 created_ms
@@ -18,7 +18,10 @@
  *     u64 n, f64 mean, f64 m2 (lifetime), u64 n, f64 mean, f64 m2 (window),
  *     i64 model_off, i64 last_t, i64 closed_until, i64 next_e, u8 pending,
  *     u32 unlearned, u32 ring length, ring points (i64 t, f64 v, i64 off,
- *     i64 low_off, u8 in_model)
+ *     i64 low_off, u8 in_model),
+ *     u32 detector length, detector bytes: the series' local detector state
+ *     (the pipeline's encoding, ad_pdet.h; 0 bytes for the Welford path or a
+ *     fresh detector); not in versions 1 and 2, which are still read (as 0)
  *   u64 FNV-1a-64 of every byte before it
  * A reader (ad_ckpt_check) checks the size limits, the checksum, the magic
  * and version before it trusts a byte. */
@@ -31,8 +34,9 @@
 #include "ad_buf.h"
 #include "ad_window.h"
 
-#define AD_CKPT_VERSION 2
+#define AD_CKPT_VERSION 3
 #define AD_CKPT_MAX_RING 17280
+#define AD_CKPT_MAX_DET  (1u << 20) /* bytes of one series' detector state */
 
 struct ad_ckpt_header {
     uint64_t fingerprint;
@@ -53,7 +57,9 @@ uint64_t ad_ckpt_fingerprint(const struct ad_window_cfg *w);
 /* Starts a checkpoint in b (which it resets), with h->nseries as the series
  * count (0 when ad_ckpt_finish() is to set it). */
 int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h);
-/* Appends one series; metric is its metric's name. */
+/* Appends one series; metric is its metric's name. st->det/det_len are the
+ * detector bytes as they are to be stored (the caller's encoding), and
+ * AD_EINVAL past AD_CKPT_MAX_DET. */
 int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric);
 /* Streaming: the header (begin, with the true count) and the series are
  * written out in chunks; hash is the FNV-1a-64 of the chunks written so far

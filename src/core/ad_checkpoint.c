@@ -93,6 +93,11 @@ int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *
         rc = rc ? rc : PUT(b, r[i].low_off);
         rc = rc ? rc : PUT(b, in);
     }
+    uint32_t dl = st->det ? (uint32_t)st->det_len : 0;
+    if (rc == 0 && st->det && st->det_len > AD_CKPT_MAX_DET)
+        rc = AD_EINVAL;
+    rc = rc ? rc : PUT(b, dl);
+    rc = rc || dl == 0 ? rc : put(b, st->det, dl);
     if (rc) {
         b->len = start;
         if (b->p)
@@ -138,6 +143,7 @@ struct rd {
     const unsigned char *p;
     size_t len, off;
     bool bad;
+    unsigned version; /* of the file being read */
 };
 
 static void get(struct rd *r, void *out, size_t n)
@@ -172,12 +178,13 @@ static int read_header(struct rd *r, const void *buf, size_t len, struct ad_ckpt
         snprintf(err, errlen, "not an anomalyd checkpoint");
         return AD_EPARSE;
     }
-    if (m[7] != AD_CKPT_VERSION && m[7] != 1) {
+    if (m[7] < 1 || m[7] > AD_CKPT_VERSION) {
         snprintf(err, errlen, "checkpoint version %u, this build reads versions 1 to %u", m[7],
                  AD_CKPT_VERSION);
         return AD_ERANGE;
     }
     memset(h, 0, sizeof(*h));
+    r->version = m[7];
     GET(r, h->fingerprint);
     GET(r, h->offset);
     GET(r, h->created_ms);
@@ -261,6 +268,17 @@ static int read_series(struct rd *r, struct rec_buf *b, struct ad_series_state *
         pt->in_model = in != 0;
         if (!isfinite(pt->v))
             r->bad = true;
+    }
+    if (r->version >= 3) {
+        uint32_t dl;
+        GET(r, dl);
+        if (r->bad || dl > AD_CKPT_MAX_DET || dl > r->len - r->off) {
+            r->bad = true;
+            return 0;
+        }
+        st->det = dl ? r->p + r->off : NULL;
+        st->det_len = dl;
+        r->off += dl;
     }
     st->key = b->key;
     st->key_len = kl;

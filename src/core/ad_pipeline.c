@@ -48,6 +48,8 @@ struct ad_pipeline {
     ad_pipeline_score_cb score_cb;
     void *score_ud;
     struct ad_pdet *det; /* NULL: the Welford path */
+    uint8_t *denc;       /* scratch: one series' detector encoding (det only) */
+    void *darea;         /* scratch: one series' detector area, being restored */
     ad_pipeline_reject_cb reject_cb;
     void *reject_ud;
     ad_pipeline_remote_cb remote_cb;
@@ -427,6 +429,12 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
         if (rc)
             goto err;
         wc.det_bytes = ad_pdet_area_size(p->det);
+        p->denc = ad_malloc(ad_pdet_encoded_size(p->det));
+        p->darea = ad_calloc(1, wc.det_bytes);
+        if (!p->denc || !p->darea) {
+            rc = AD_ENOMEM;
+            goto err;
+        }
     }
     rc = ad_window_new(&wc, on_window_event, p, &p->win);
     if (rc) {
@@ -455,6 +463,8 @@ void ad_pipeline_free(struct ad_pipeline *p)
         return;
     ad_window_free(p->win);
     ad_pdet_free(p->det);
+    ad_free(p->denc);
+    ad_free(p->darea);
     ad_decoder_free(p->dec);
     ad_buf_free(&p->line);
     ad_buf_free(&p->sbuf);
@@ -626,9 +636,48 @@ int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t
     return part ? ad_part_low_offset(part) : -1;
 }
 
-static void store_evicted(void *ud, const struct ad_part *part, const struct ad_series_state *st)
+/* *out = st with its detector area (the window's raw bytes) replaced by its
+ * encoding (in p->denc, valid until the next call), as a checkpoint keeps it. */
+static int det_encode(struct ad_pipeline *p, const struct ad_series_state *st,
+                      struct ad_series_state *out)
+{
+    size_t len = 0;
+    *out = *st;
+    out->det = NULL;
+    out->det_len = 0;
+    if (!p->det || !st->det)
+        return 0;
+    int rc = ad_pdet_encode(p->det, st->det, p->denc, ad_pdet_encoded_size(p->det), &len);
+    if (rc == 0 && len) {
+        out->det = p->denc;
+        out->det_len = len;
+    }
+    return rc;
+}
+
+/* The reverse, for a restore: s->det (a checkpoint's encoding, or none) is
+ * decoded into p->darea, which s then points to. A detector state of another
+ * detector, parameters or layout restarts the series' detector (counted). */
+static void det_decode(struct ad_pipeline *p, struct ad_series_state *s)
+{
+    if (!p->det) {
+        s->det = NULL;
+        s->det_len = 0;
+        return;
+    }
+    ad_pdet_decode(p->det, p->darea, s->det, s->det ? s->det_len : 0);
+    s->det = p->darea;
+    s->det_len = ad_pdet_area_size(p->det);
+}
+
+static void store_evicted(void *ud, const struct ad_part *part, const struct ad_series_state *raw)
 {
     struct ad_pipeline *p = ud;
+    struct ad_series_state enc, *st = &enc;
+    if (det_encode(p, raw, &enc) != 0) {
+        p->st.nomem++;
+        return;
+    }
     const char *metric = ad_decoder_metric_name(p->dec, st->metric);
     struct ad_ckpt_header h = {.fingerprint = p->fingerprint, .offset = -1,
                                .partition = part ? ad_part_partition(part) : -1};
@@ -682,6 +731,7 @@ static int store_load(void *ud, const struct ad_part *part, const char *key, siz
     if (h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
         memcmp(st->key, key, key_len) != 0)
         return AD_ENOENT;
+    det_decode(p, st);
     st->metric = metric;
     st->dirty = true; /* the state topic is to have it again, under its partition */
     if (h.partition != ad_part_partition(part) || strcmp(h.topic, ad_part_topic(part)) != 0)
@@ -737,11 +787,14 @@ struct ckpt_ctx {
     void *ud;
 };
 
-static int ckpt_series(void *ud, const struct ad_series_state *st)
+static int ckpt_series(void *ud, const struct ad_series_state *raw)
 {
     struct ckpt_ctx *c = ud;
-    const char *metric = ad_decoder_metric_name(c->p->dec, st->metric);
-    int rc = 0;
+    const char *metric = ad_decoder_metric_name(c->p->dec, raw->metric);
+    struct ad_series_state enc, *st = &enc;
+    int rc = det_encode(c->p, raw, &enc);
+    if (rc)
+        return rc;
     c->n++;
     if (c->out) {
         rc = ad_ckpt_add(c->out->buf, st, metric);
@@ -798,6 +851,7 @@ int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partit
         return 0;
     struct ad_series_state s = *st;
     s.metric = (uint32_t)mi;
+    det_decode(p, &s);
     struct ad_part *part = ad_window_part(p->win, topic, partition);
     return part ? ad_window_restore(p->win, part, &s) : AD_ENOMEM;
 }

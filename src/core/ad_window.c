@@ -201,6 +201,8 @@ static void ring_push(struct ad_window *w, struct ad_series *s, const struct ad_
 
 /* ---- emitting --------------------------------------------------------------- */
 
+static void *series_det(const struct ad_window *w, const struct ad_series *s);
+
 static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start, int64_t end,
                         double v, int64_t off, int64_t low_off, enum ad_window_reason reason)
 {
@@ -215,6 +217,7 @@ static void emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
         .model = &s->life,
         .n_points = 1,
         .reason = reason,
+        .det = series_det(w, s),
     };
     w->st.events++;
     s->dirty = true;
@@ -258,6 +261,7 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
         .model = model,
         .n_points = s->rlen,
         .reason = reason,
+        .det = series_det(w, s),
     };
     w->st.slides++;
     w->st.events++;
@@ -396,8 +400,8 @@ static void series_destroy(struct ad_window *w, struct ad_series *s)
     w->st.series--;
 }
 
-static int series_state(const struct ad_series *s, struct ad_ring_point **ring, size_t *cap,
-                        struct ad_series_state *st);
+static int series_state(const struct ad_window *w, const struct ad_series *s,
+                        struct ad_ring_point **ring, size_t *cap, struct ad_series_state *st);
 
 /* Evicts the least recently seen series: its windows are closed (scored) and
  * its state handed to the store, if there is one, before it is freed. */
@@ -412,7 +416,7 @@ static void evict_one(struct ad_window *w)
         struct ad_ring_point *ring = NULL;
         size_t cap = 0;
         struct ad_series_state st;
-        if (series_state(victim, &ring, &cap, &st) == 0)
+        if (series_state(w, victim, &ring, &cap, &st) == 0)
             w->store.evicted(w->store.ud, victim->part, &st);
         else
             w->st.nomem++; /* its state is lost: it starts afresh when seen again */
@@ -424,6 +428,17 @@ static void evict_one(struct ad_window *w)
 static size_t align8(size_t n)
 {
     return (n + 7) & ~(size_t)7;
+}
+
+/* The series' detector area (cfg.det_bytes after its key and slots), or
+ * NULL without one. */
+static void *series_det(const struct ad_window *w, const struct ad_series *s)
+{
+    if (!w->cfg.det_bytes)
+        return NULL;
+    size_t head = align8(sizeof(struct ad_series) + s->key_len + 1);
+    size_t slots = align8((size_t)s->nslots * sizeof(struct slot));
+    return (char *)(uintptr_t)s + head + slots;
 }
 
 static struct ad_series *series_get(struct ad_window *w, const char *key, size_t len,
@@ -440,7 +455,7 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
 
     size_t head = align8(sizeof(struct ad_series) + len + 1);
     size_t slots = w->cfg.tumbling ? (size_t)w->nslots * sizeof(struct slot) : 0;
-    s = ad_calloc(1, head + slots);
+    s = ad_calloc(1, head + align8(slots) + align8(w->cfg.det_bytes));
     if (!s)
         return NULL;
     memcpy(s->key, key, len);
@@ -798,8 +813,8 @@ int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *u
  * windows are not state (their records are consumed again), and neither is
  * the de-duplication mark while one is open: the first record consumed again
  * may be the very point that set it. */
-static int series_state(const struct ad_series *s, struct ad_ring_point **ring, size_t *cap,
-                        struct ad_series_state *st)
+static int series_state(const struct ad_window *w, const struct ad_series *s,
+                        struct ad_ring_point **ring, size_t *cap, struct ad_series_state *st)
 {
     if (s->rlen > *cap) {
         struct ad_ring_point *nr = ad_realloc(*ring, s->rlen * sizeof(*nr));
@@ -825,6 +840,8 @@ static int series_state(const struct ad_series *s, struct ad_ring_point **ring, 
         .ring = *ring,
         .rlen = s->rlen,
         .dirty = s->dirty,
+        .det = series_det(w, s),
+        .det_len = w->cfg.det_bytes,
     };
     return 0;
 }
@@ -840,7 +857,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
         if (s->part != p)
             continue;
         struct ad_series_state st;
-        rc = series_state(s, &ring, &cap, &st);
+        rc = series_state(w, s, &ring, &cap, &st);
         rc = rc ? rc : fn(ud, &st);
         if (rc == 0 && clear_dirty && s->dirty)
             s->dirty = false;
@@ -883,6 +900,11 @@ static int series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
         memcpy(s->ring, src, (size_t)n * sizeof(*src));
     s->rlen = n;
     s->unlearned = st->unlearned > n ? n : st->unlearned;
+    void *det = series_det(w, s);
+    if (det && st->det_len == w->cfg.det_bytes)
+        memcpy(det, st->det, st->det_len);
+    else if (det)
+        memset(det, 0, w->cfg.det_bytes); /* none saved: a fresh detector */
     if (s->pending && !s->in_act) {
         act_append(s);
         if (s->next_e < p->deadline)

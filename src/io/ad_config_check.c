@@ -177,14 +177,19 @@ static bool any_set_under(const struct ad_config *cfg, const char *prefix)
  * that sets model.welford.* or no model key at all (configs written before
  * the detectors keep their alerts; model.import seeds welford models), else
  * the default (auto). */
+int ad_config_effective_detector(const struct ad_config *cfg)
+{
+    if (ad_config_is_set(cfg, "model.detector"))
+        return cfg->model.detector;
+    return any_set_under(cfg, "model.welford") || ad_config_is_set(cfg, "model.import") ||
+                   !any_set_under(cfg, "model")
+               ? AD_CFG_DET_WELFORD
+               : AD_CFG_DET_AUTO;
+}
+
 static int check_detector(struct ad_config *cfg, char *err, size_t errlen)
 {
-    if (!ad_config_is_set(cfg, "model.detector"))
-        cfg->model.detector = any_set_under(cfg, "model.welford") ||
-                                      ad_config_is_set(cfg, "model.import") ||
-                                      !any_set_under(cfg, "model")
-                                  ? AD_CFG_DET_WELFORD
-                                  : AD_CFG_DET_AUTO;
+    cfg->model.detector = ad_config_effective_detector(cfg);
     if (cfg->model.detector != AD_CFG_DET_WELFORD && cfg->model.scope == AD_SCOPE_WINDOW)
         return vfail(cfg, err, errlen, "model.welford.scope",
                      "window is the welford detector's (model.detector: welford)");

@@ -33,6 +33,11 @@ bool ad_config_path_under(const char *s, const char *prefix);
 /* A section is a path with options below it ("source.kafka"), not an option. */
 bool ad_config_is_section(const char *path);
 
+/* The detector a config scores with (enum ad_cfg_detector): model.detector
+ * when set, else welford for a config that sets model.welford.*,
+ * model.import or no model key at all, else auto (ad_config_check.c). */
+int ad_config_effective_detector(const struct ad_config *cfg);
+
 static inline void *ad_config_field(struct ad_config *cfg, const struct ad_option *o)
 {
     return (char *)cfg + o->offset;

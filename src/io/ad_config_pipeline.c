@@ -2,6 +2,7 @@
  * loaded configuration. The one place that knows which option feeds which
  * stage: the core never sees struct ad_config. */
 #include "ad_config.h"
+#include "ad_config_int.h"
 
 #include <string.h>
 
@@ -27,7 +28,7 @@ static int detector_id(int cfg_detector)
 /* The detector's parameters: its documented defaults, then model.*. */
 static void detect_params(const struct ad_config *cfg, struct ad_detect_params *d)
 {
-    ad_detect_defaults(d, detector_id(cfg->model.detector));
+    ad_detect_defaults(d, detector_id(ad_config_effective_detector(cfg)));
     d->welford.threshold = cfg->model.threshold;
     d->welford.min_samples = cfg->model.min_samples > 0 ? (uint64_t)cfg->model.min_samples : 0;
     d->welford.direction = cfg->model.direction;
