@@ -50,14 +50,26 @@ static void test_which_detector(void)
     AD_EXPECT_INT(detector_of("model: {detector: seasonal}\n", &pc), ==, AD_DET_SEASONAL);
     AD_EXPECT_INT(detector_of("model: {detector: change}\n", &pc), ==, AD_DET_CHANGE);
     AD_EXPECT_INT(detector_of("model: {detector: welford}\n", &pc), ==, AD_DET_WELFORD);
-    /* Unknown names and the window scope without welford are refused. */
+    /* Unknown names are refused. */
     AD_EXPECT_INT(detector_of("model: {detector: magic}\n", &pc), ==, 0);
+    AD_EXPECT(strstr(err, "t.yaml:1:") == err);
     AD_EXPECT(strstr(err, "model.detector") != NULL);
+    /* The welford block is the Welford model's only: with another detector
+     * its window scope neither applies nor needs a sliding window. */
     AD_EXPECT_INT(detector_of("windows: {tumbling: {size: 1m}, sliding: {size: 15m, slide: 5m}}\n"
                               "model: {detector: auto, welford: {scope: window}}\n",
                               &pc),
-                  ==, 0);
-    AD_EXPECT(strstr(err, "t.yaml:2:") == err);
+                  ==, AD_DET_AUTO);
+    AD_EXPECT(!pc.window.window_scope);
+    AD_EXPECT_INT(detector_of("model: {detector: auto, welford: {scope: window}}\n", &pc), ==,
+                  AD_DET_AUTO);
+    AD_EXPECT_INT(detector_of("windows: {tumbling: {size: 1m}, sliding: {size: 15m, slide: 5m}}\n"
+                              "model: {detector: welford, welford: {scope: window}}\n",
+                              &pc),
+                  ==, AD_DET_WELFORD);
+    AD_EXPECT(pc.window.window_scope);
+    AD_EXPECT_INT(detector_of("model: {detector: welford, welford: {scope: window}}\n", &pc), ==,
+                  0);
     AD_EXPECT(strstr(err, "model.welford.scope") != NULL);
 }
 

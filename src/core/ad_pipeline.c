@@ -56,6 +56,7 @@ struct ad_pipeline {
     void *remote_ud;
     int remote_mode;
     bool sliding;
+    int64_t size_us; /* the tumbling size */
     struct job *jobs;                  /* pending, for ad_pipeline_free */
     size_t njobs;
     struct ad_htab last_job;           /* per series: its newest pending job */
@@ -309,15 +310,39 @@ static size_t event_points(struct ad_pipeline *p, const struct ad_window_event *
     return n > POINTS_MAX ? POINTS_MAX : n;
 }
 
+/* The score row of point i of p->points. */
+static void detect_row(struct ad_pipeline *p, const struct ad_window_event *ev, size_t i,
+                       const struct ad_detect_result *r)
+{
+    struct ad_score_row row = {
+        .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+        .t_us = p->points[i].t_us,
+        .value = p->points[i].v,
+        .scored = r->scored,
+        .expected = r->expected,
+        .lower = r->lower,
+        .upper = r->upper,
+        .score = r->score,
+        .is_anomaly = r->is_anomaly,
+        .kind = r->kind,
+    };
+    row.key = ad_series_key(ev->series, &row.key_len);
+    p->score_cb(p->score_ud, &row);
+}
+
 /* The scoring stage with a local detector (ad_detect.h): each new point is
- * scored and learnt by the series' detector, then the rules; the event's
- * alert is its most anomalous point. The window's Welford model is not used
- * (the answer is "not learnt"). */
+ * scored and learnt by the series' detector, then the rules. Each flagged
+ * point is an alert of its own tumbling window (or point); when the remote
+ * detector is asked about a slide, the slide is one job whose alert is its
+ * most anomalous point. The window's Welford model is not used (the answer
+ * is "not learnt"). */
 static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev)
 {
     struct ad_detect_result r, best = {0};
     double best_x = ev->value;
-    bool any = false;
+    bool any = false, slide = p->sliding && ev->start_us != ev->end_us;
+    bool remote = p->remote_cb && slide && p->remote_mode != AD_REMOTE_OFF;
+    struct ad_alert a;
 
     if (!ev->det) {
         p->st.nomem++;
@@ -329,14 +354,16 @@ static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev
             continue;
         if (!r.scored)
             p->st.unscored++;
-        if (p->score_cb) {
-            struct ad_score_row row = {
-                .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
-                .t_us = p->points[i].t_us, .value = p->points[i].v, .scored = r.scored,
-                .expected = r.expected, .lower = r.lower, .upper = r.upper, .score = r.score,
-                .is_anomaly = r.is_anomaly, .kind = r.kind};
-            row.key = ad_series_key(ev->series, &row.key_len);
-            p->score_cb(p->score_ud, &row);
+        if (p->score_cb)
+            detect_row(p, ev, i, &r);
+        if (!remote && r.is_anomaly) {
+            detect_alert(p, ev, p->points[i].v, &r, &a);
+            if (slide) { /* the point's own tumbling window */
+                a.window_start_us = p->points[i].t_us;
+                a.window_end_us = p->points[i].t_us + p->size_us;
+            }
+            emit_alert(p, &a, NULL, 0);
+            continue;
         }
         if (r.is_anomaly ? !any || r.score > best.score : !any) {
             best = r;
@@ -344,11 +371,9 @@ static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev
             any = r.is_anomaly;
         }
     }
-    bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
-               ad_detector_should_ask(p->remote_mode, any);
+    bool ask = remote && ad_detector_should_ask(p->remote_mode, any);
     if (!any && !ask)
         return false;
-    struct ad_alert a;
     detect_alert(p, ev, best_x, &best, &a);
     if (ask)
         job_submit(p, ev, &a, any);
@@ -445,6 +470,7 @@ int ad_pipeline_new(const struct ad_pipeline_cfg *cfg, struct ad_pipeline **out,
     ad_buf_init(&p->sbuf, (size_t)1 << 24);
     p->remote_mode = cfg->remote_mode;
     p->sliding = cfg->window.sliding;
+    p->size_us = cfg->window.size_us;
     p->points = ad_malloc(POINTS_MAX * sizeof(*p->points));
     if (!p->points) {
         rc = AD_ENOMEM;

@@ -190,9 +190,6 @@ int ad_config_effective_detector(const struct ad_config *cfg)
 static int check_detector(struct ad_config *cfg, char *err, size_t errlen)
 {
     cfg->model.detector = ad_config_effective_detector(cfg);
-    if (cfg->model.detector != AD_CFG_DET_WELFORD && cfg->model.scope == AD_SCOPE_WINDOW)
-        return vfail(cfg, err, errlen, "model.welford.scope",
-                     "window is the welford detector's (model.detector: welford)");
     struct ad_pipeline_cfg pc;
     char why[256];
     ad_config_to_pipeline(cfg, &pc);
@@ -212,7 +209,8 @@ int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen)
         return vfail(cfg, err, errlen, "http.api.enabled", "requires http.listen");
     if (*cfg->state_topic && !*cfg->state_dir)
         return vfail(cfg, err, errlen, "state.topic", "requires state.dir (checkpoints)");
-    if (cfg->model.scope == AD_SCOPE_WINDOW && !cfg->windows.sliding)
+    if (cfg->model.scope == AD_SCOPE_WINDOW && !cfg->windows.sliding &&
+        cfg->model.detector == AD_CFG_DET_WELFORD)
         return vfail(cfg, err, errlen, "model.welford.scope", "window requires windows.sliding");
     return check_remote(cfg, err, errlen);
 }

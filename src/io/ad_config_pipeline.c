@@ -70,7 +70,10 @@ void ad_config_to_pipeline(const struct ad_config *cfg, struct ad_pipeline_cfg *
         .slide_us = cfg->windows.sliding_slide_us,
         .lateness_us = cfg->windows.allowed_lateness_us,
         .idle_us = cfg->windows.idle_timeout_us,
-        .window_scope = cfg->model.scope == AD_SCOPE_WINDOW,
+        /* The window scope is the Welford model's; other detectors see each
+         * tumbling point once, whatever model.welford says. */
+        .window_scope = cfg->model.scope == AD_SCOPE_WINDOW &&
+                        ad_config_effective_detector(cfg) == AD_CFG_DET_WELFORD,
         .max_series = cfg->max_series > 0 ? (uint64_t)cfg->max_series : 0,
     };
     out->score = (struct ad_score_cfg){
