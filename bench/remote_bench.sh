@@ -81,7 +81,8 @@ run() {
           --set remote.anomaly_detector.max_in_flight=$mif)
   fi
   /usr/bin/time -f "wall %e user %U sys %S" \
-    "$bin" -c "$cfg" --input "$work/in.jsonl" --input-format kcat "${args[@]}" \
+    "$bin" -c "$cfg" --input "$work/in.jsonl" --input-format kcat --set model.detector=welford \
+      "${args[@]}" \
     >"$work/$mode.$i.alerts" 2>"$work/$mode.$i.err"
   echo "  $mode run $i: $(grep -o '[0-9.]* s, [0-9]* records/s' "$work/$mode.$i.err")" >&2
 }

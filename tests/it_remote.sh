@@ -243,8 +243,14 @@ remote() {
 # ---- data shared by every group ------------------------------------------------------
 # Scenario B: 5 devices, 6000 records each at 10 s; 100 windows of 15 minutes per
 # device (15 points each, but the first: 10 points, not sent); 11 flagged locally.
-cfgB=$src/config/examples/scenario-b-iot.yaml
-cfgA=$src/config/examples/scenario-a-tweets.yaml
+# The examples score with auto; these checks are about the remote stage over
+# the Welford model the scenarios were written for (kept in the examples).
+sed 's/^  detector: auto$/  detector: welford/' "$src/config/examples/scenario-b-iot.yaml" \
+  >"$work/scenario-b-welford.yaml"
+sed 's/^  detector: auto$/  detector: welford/' "$src/config/examples/scenario-a-tweets.yaml" \
+  >"$work/scenario-a-welford.yaml"
+cfgB=$work/scenario-b-welford.yaml
+cfgA=$work/scenario-a-welford.yaml
 B=(--input-format kcat)
 unset ANOMALY_DETECTOR_KEY
 "$bin" simulate --format iot --devices 5 --count 30000 --seed 5 --interval 10s \
