@@ -1,0 +1,198 @@
+/* bench_detectors - the local detectors in the whole pipeline: replay
+ * throughput of each model.detector next to Welford-only, measured in one run
+ * on the same bytes (rounds alternate; best of each), and bytes of memory per
+ * series per detector (RSS growth while distinct series are created, and the
+ * fixed detector area and its checkpoint encoding).
+ *
+ *   bench_detectors [RECORDS [SENSORS [SERIES_FOR_MEMORY [ROUNDS]]]]
+ *       (defaults: 1000000 1000 200000 3)
+ *
+ * Records: scenario C telemetry from the simulator (one reading per sensor per
+ * second, anomaly rate 0.001), generated in memory so disk speed is not
+ * measured; every reading is scored (no tumbling window). Goal (issue 13):
+ * auto at >= 0.5x Welford-only. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/core/ad_pdet.h"
+#include "ad_buf.h"
+#include "ad_config.h"
+#include "ad_pipeline.h"
+#include "ad_sim.h"
+#include "ad_time.h"
+
+static const char *const detectors[] = {"welford", "auto", "robust", "seasonal", "change"};
+#define N_DET (sizeof(detectors) / sizeof(detectors[0]))
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+struct lines {
+    char *data;
+    size_t *off;
+    size_t n;
+};
+
+static int generate(struct lines *L, uint64_t records, uint32_t sensors)
+{
+    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR, .seed = 7, .devices = sensors,
+                            .interval_us = 1000000, .anomaly_rate = 0.001, .noise = 0.5};
+    struct ad_sim *sim;
+    struct ad_sim_record r;
+    struct ad_buf b;
+
+    ad_time_parse_rfc3339("2026-11-20T10:00:00Z", 20, &sc.start_us);
+    if (ad_sim_new(&sc, &sim))
+        return -1;
+    ad_buf_init(&b, (size_t)1 << 34);
+    L->off = malloc((records + 1) * sizeof(size_t));
+    if (!L->off)
+        return -1;
+    for (uint64_t i = 0; i < records; i++) {
+        L->off[i] = b.len;
+        if (ad_sim_next(sim, &b, &r))
+            return -1;
+    }
+    L->off[records] = b.len;
+    L->n = records;
+    L->data = b.p;
+    ad_sim_free(sim);
+    return 0;
+}
+
+/* The scenario C config with model.detector = det (welford: the Welford
+ * path, exactly the default scenario C scoring). */
+static struct ad_pipeline *make_pipeline(const char *det, int64_t max_series)
+{
+    struct ad_config cfg;
+    struct ad_pipeline *p = NULL;
+    char err[512], set[64];
+    snprintf(set, sizeof(set), "model.detector=%s", det);
+    if (ad_config_init(&cfg) || ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
+        ad_config_set(&cfg, set, err, sizeof(err)) || ad_config_validate(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "config: %s\n", err);
+        exit(1);
+    }
+    cfg.max_series = max_series;
+    struct ad_pipeline_cfg pc;
+    ad_config_to_pipeline(&cfg, &pc);
+    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
+        fprintf(stderr, "pipeline: %s\n", err);
+        exit(1);
+    }
+    ad_config_free(&cfg);
+    return p;
+}
+
+static double run(const char *det, const struct lines *L, uint64_t *alerts)
+{
+    struct ad_pipeline *p = make_pipeline(det, 1000000);
+    struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
+    double t0 = now_s();
+    for (size_t i = 0; i < L->n; i++) {
+        meta.offset = (int64_t)i;
+        ad_pipeline_push(p, L->data + L->off[i], L->off[i + 1] - L->off[i], &meta, 0);
+    }
+    ad_pipeline_flush(p);
+    double t = now_s() - t0;
+    struct ad_pipeline_stats st;
+    ad_pipeline_stats(p, &st);
+    *alerts = st.alerts;
+    ad_pipeline_free(p);
+    return t;
+}
+
+/* RSS growth per series while n distinct series get one record each. */
+static double bytes_per_series(const char *det, uint64_t n)
+{
+    struct ad_pipeline *p = make_pipeline(det, (int64_t)n);
+    struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
+    char line[128];
+    long before = rss_bytes();
+    for (uint64_t i = 0; i < n; i++) {
+        int len = snprintf(line, sizeof(line),
+                           "{\"id\":\"sensor-%08llu\",\"ts\":1763632800000,\"temp\":21.5}",
+                           (unsigned long long)i);
+        meta.offset = (int64_t)i;
+        ad_pipeline_push(p, line, (size_t)len, &meta, 0);
+    }
+    long after = rss_bytes();
+    ad_pipeline_free(p);
+    return (double)(after - before) / (double)n;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t records = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    uint32_t sensors = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1000;
+    uint64_t mem_series = argc > 3 ? strtoull(argv[3], NULL, 10) : 200000;
+    int rounds = argc > 4 ? atoi(argv[4]) : 3;
+    struct lines L;
+    double best[N_DET];
+    uint64_t alerts[N_DET];
+
+    if (records == 0 || sensors == 0 || rounds < 1 || generate(&L, records, sensors)) {
+        fprintf(stderr, "usage: bench_detectors [RECORDS [SENSORS [SERIES [ROUNDS]]]]\n");
+        return 1;
+    }
+    for (size_t d = 0; d < N_DET; d++)
+        best[d] = 1e30;
+    for (int r = 0; r < rounds; r++)
+        for (size_t d = 0; d < N_DET; d++) {
+            double t = run(detectors[d], &L, &alerts[d]);
+            if (t < best[d])
+                best[d] = t;
+        }
+    printf("replay throughput by model.detector: %llu records, %u sensors, scenario C format, "
+           "best of %d\n",
+           (unsigned long long)records, sensors, rounds);
+    printf("| detector | records/s | x Welford-only | alerts |\n|---|---|---|---|\n");
+    for (size_t d = 0; d < N_DET; d++)
+        printf("| %s | %.0f | %.2f | %llu |\n", detectors[d], (double)records / best[d],
+               best[0] / best[d], (unsigned long long)alerts[d]);
+    free(L.data);
+    free(L.off);
+
+    if (mem_series) {
+        printf("\nmemory per series: %llu series of one record each (keys of 15 bytes, no "
+               "tumbling window)\n",
+               (unsigned long long)mem_series);
+        printf("| detector | RSS bytes per series | detector area | checkpoint bytes |\n"
+               "|---|---|---|---|\n");
+        for (size_t d = 0; d < N_DET; d++) {
+            struct ad_detect_params dp;
+            struct ad_detect_rules none = {0};
+            struct ad_pdet *pd = NULL;
+            char err[128];
+            ad_detect_defaults(&dp, ad_detect_find(detectors[d])->id);
+            double b = bytes_per_series(detectors[d], mem_series);
+            if (d == 0) {
+                printf("| welford | %.0f | 0 (the Welford path) | 0 |\n", b);
+            } else if (ad_pdet_new(&dp, &none, 0, 0, &pd, err, sizeof(err)) == 0) {
+                printf("| %s | %.0f | %zu | %zu |\n", detectors[d], b, ad_pdet_area_size(pd),
+                       ad_pdet_encoded_size(pd));
+                ad_pdet_free(pd);
+            }
+        }
+    }
+    return 0;
+}
