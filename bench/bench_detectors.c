@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     uint64_t records = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     uint32_t sensors = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 1000;
     uint64_t mem_series = argc > 3 ? strtoull(argv[3], NULL, 10) : 200000;
-    int rounds = argc > 4 ? atoi(argv[4]) : 3;
+    int rounds = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 3;
     struct lines L;
     double best[N_DET];
     uint64_t alerts[N_DET];
