@@ -54,8 +54,12 @@ struct lines {
 
 static int generate(struct lines *L, uint64_t records, uint32_t sensors)
 {
-    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR, .seed = 7, .devices = sensors,
-                            .interval_us = 1000000, .anomaly_rate = 0.001, .noise = 0.5};
+    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR,
+                            .seed = 7,
+                            .devices = sensors,
+                            .interval_us = 1000000,
+                            .anomaly_rate = 0.001,
+                            .noise = 0.5};
     struct ad_sim *sim;
     struct ad_sim_record r;
     struct ad_buf b;
@@ -87,7 +91,8 @@ static struct ad_pipeline *make_pipeline(const char *det, int64_t max_series)
     struct ad_pipeline *p = NULL;
     char err[512], set[64];
     snprintf(set, sizeof(set), "model.detector=%s", det);
-    if (ad_config_init(&cfg) || ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
+    if (ad_config_init(&cfg) ||
+        ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
         ad_config_set(&cfg, set, err, sizeof(err)) || ad_config_validate(&cfg, err, sizeof(err))) {
         fprintf(stderr, "config: %s\n", err);
         exit(1);

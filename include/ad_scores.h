@@ -19,7 +19,7 @@ struct ad_score_row {
     const char *metric;
     int64_t t_us; /* the point's time: the window's start, or the record's time */
     double value;
-    bool scored;  /* false while the model warms up: expected, lower and upper
+    bool scored; /* false while the model warms up: expected, lower and upper
                      are written as null (CSV: empty), score as 0 */
     double expected, lower, upper;
     double score;    /* 0..1 */

@@ -131,10 +131,18 @@ static void test_rules_and_fill(void)
 static void test_score_rows(void)
 {
     struct ad_buf b;
-    struct ad_score_row r = {.key = "a,\"b", .key_len = 4, .metric = "temp",
-                             .t_us = INT64_C(1795168800000000), .value = 3, .scored = true,
-                             .expected = 2.5, .lower = 1.5, .upper = 3.5, .score = 0.25,
-                             .is_anomaly = true, .kind = AD_KIND_SPIKE};
+    struct ad_score_row r = {.key = "a,\"b",
+                             .key_len = 4,
+                             .metric = "temp",
+                             .t_us = INT64_C(1795168800000000),
+                             .value = 3,
+                             .scored = true,
+                             .expected = 2.5,
+                             .lower = 1.5,
+                             .upper = 3.5,
+                             .score = 0.25,
+                             .is_anomaly = true,
+                             .kind = AD_KIND_SPIKE};
     ad_buf_init(&b, 1 << 16);
     AD_EXPECT_INT(ad_scores_format_row(&r, AD_SCORES_JSONL, &b), ==, 0);
     AD_EXPECT_STR(b.p, "{\"key\":\"a,\\\"b\",\"metric\":\"temp\","

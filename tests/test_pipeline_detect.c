@@ -15,7 +15,7 @@
 #include "ad_test.h"
 #include "ad_test_cfg.h"
 
-#define T0_MS 1763632800000LL
+#define T0_MS   1763632800000LL
 #define STEP_MS 60000LL
 
 /* What a pipeline said: alert lines and score rows, as text. */
@@ -146,7 +146,8 @@ static void test_alerts_rows_and_checkpoint(void)
     AD_EXPECT_UINT(sa.alerts.len - alerts0, ==, sb.alerts.len);
     AD_EXPECT(sb.alerts.len == 0 || memcmp(sa.alerts.p + alerts0, sb.alerts.p, sb.alerts.len) == 0);
     /* The spike and the shift are found and explained; no alert storm. */
-    AD_EXPECT_CONTAINS(sb.alerts.p ? sb.alerts.p : "", "\"window_start\":\"2025-11-20T21:40:00.000Z\"");
+    AD_EXPECT_CONTAINS(sb.alerts.p ? sb.alerts.p : "",
+                       "\"window_start\":\"2025-11-20T21:40:00.000Z\"");
     AD_EXPECT_CONTAINS(sb.alerts.p ? sb.alerts.p : "", "\"detector\":\"auto\"");
     AD_EXPECT_CONTAINS(sb.alerts.p ? sb.alerts.p : "", "\"kind\":\"spike\"");
     AD_EXPECT_CONTAINS(sb.alerts.p ? sb.alerts.p : "", "\"kind\":\"level_shift\"");
@@ -188,8 +189,7 @@ static void m_evicted(void *ud, const char *topic, int32_t partition, const char
     m->evictions++;
 }
 
-static int m_load(void *ud, const char *key, size_t key_len, const char *metric,
-                  struct ad_buf *out)
+static int m_load(void *ud, const char *key, size_t key_len, const char *metric, struct ad_buf *out)
 {
     struct mstore *m = ud;
     int k = key[key_len - 1] - '0';

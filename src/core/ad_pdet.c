@@ -10,7 +10,7 @@
 
 #define LIVE       UINT32_C(0x50444554) /* "PDET": the area was initialised */
 #define ENC_VER    1
-#define ENC_HEAD   28 /* "PD", version, reserved, then 3 x 8 bytes */
+#define ENC_HEAD   28    /* "PD", version, reserved, then 3 x 8 bytes */
 #define MAX_FILLED 10000 /* empty slots filled before one point; a longer gap is skipped */
 
 /* The header of a series' area; the detector's state follows it. */
@@ -155,8 +155,7 @@ static uint64_t get64(const uint8_t *b)
     return v;
 }
 
-int ad_pdet_encode(const struct ad_pdet *d, const void *area, uint8_t *out, size_t cap,
-                   size_t *len)
+int ad_pdet_encode(const struct ad_pdet *d, const void *area, uint8_t *out, size_t cap, size_t *len)
 {
     const struct hdr *h = area;
     uint64_t bits;

@@ -62,8 +62,9 @@ static int add_jsonl(const struct ad_score_row *r, const char *t, size_t tn, str
     rc = rc ? rc : add_opt(b, AD_SCORES_JSONL, r->scored, r->upper);
     rc = rc ? rc : ad_buf_adds(b, ",\"score\":");
     rc = rc ? rc : ad_buf_add_double(b, r->scored ? r->score : 0.0);
-    rc = rc ? rc : ad_buf_adds(b, r->is_anomaly ? ",\"is_anomaly\":true,\"kind\":\""
-                                                : ",\"is_anomaly\":false,\"kind\":\"");
+    rc = rc ? rc
+            : ad_buf_adds(b, r->is_anomaly ? ",\"is_anomaly\":true,\"kind\":\""
+                                           : ",\"is_anomaly\":false,\"kind\":\"");
     rc = rc ? rc : ad_buf_adds(b, ad_kind_name(r->kind));
     return rc ? rc : ad_buf_adds(b, "\"}\n");
 }
@@ -99,9 +100,8 @@ int ad_scores_format_row(const struct ad_score_row *r, int format, struct ad_buf
 
     if (format != AD_SCORES_JSONL && format != AD_SCORES_CSV)
         return AD_EINVAL;
-    if (!isfinite(r->value) ||
-        (r->scored && !(isfinite(r->expected) && isfinite(r->lower) && isfinite(r->upper) &&
-                        isfinite(r->score))))
+    if (!isfinite(r->value) || (r->scored && !(isfinite(r->expected) && isfinite(r->lower) &&
+                                               isfinite(r->upper) && isfinite(r->score))))
         return AD_EINVAL;
     size_t tn = ad_time_format(r->t_us, t);
     rc = format == AD_SCORES_CSV ? add_csv(r, t, tn, out) : add_jsonl(r, t, tn, out);
