@@ -439,7 +439,8 @@ def cmd_thresholds(path):
     print(",".join("%s:%d" % (t, n) for t, n in runs))
 
 ORDER = ["alert_id", "key", "metric", "window_start", "window_end", "value", "expected",
-         "stddev", "zscore", "threshold", "direction", "n", "detector", "source", "remote"]
+         "score", "lower", "upper", "kind", "stddev", "zscore", "threshold", "direction", "n",
+         "detector", "source", "remote"]
 SUBSET = {"$schema", "$id", "title", "description", "type", "required", "properties",
           "additionalProperties", "pattern", "enum", "minimum", "exclusiveMinimum", "format"}
 

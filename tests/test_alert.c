@@ -270,7 +270,9 @@ static void test_format_golden(void)
     AD_EXPECT_STR(b.p, "{\"alert_id\":\"0d68abf66a22dc7f3414f4b0d49e51a4\",\"key\":\"sim-614\","
                        "\"metric\":\"temp\",\"window_start\":\"2026-11-20T10:00:00.000Z\","
                        "\"window_end\":\"2026-11-20T10:01:00.000Z\",\"value\":31.2,"
-                       "\"expected\":22.3,\"stddev\":1.1,\"zscore\":8.09,\"threshold\":4,"
+                       "\"expected\":22.3,\"score\":0.7526941841883465,\"lower\":17.9,"
+                       "\"upper\":26.700000000000003,\"kind\":\"spike\","
+                       "\"stddev\":1.1,\"zscore\":8.09,\"threshold\":4,"
                        "\"direction\":\"positive\",\"n\":373,\"detector\":\"welford\","
                        "\"source\":{\"topic\":\"sensor-raw\",\"partition\":3,\"offset\":18211}}\n");
     AD_EXPECT_UINT(b.len, ==, strlen(b.p));
@@ -314,7 +316,8 @@ static void test_format_escaping_and_negative(void)
              "\xf0\x9f\x98\x80\",\"metric\":\"t\\\"emp\","
              "\"window_start\":\"2026-11-20T10:00:00.001500Z\","
              "\"window_end\":\"2026-11-20T10:00:00.001500Z\",\"value\":-0.5,\"expected\":1e-07,"
-             "\"stddev\":0.1,\"zscore\":-5.000000000000001,\"threshold\":4.5,"
+             "\"score\":0.5552240759883462,\"lower\":-0.4499999,\"upper\":0.4500001,"
+             "\"kind\":\"dip\",\"stddev\":0.1,\"zscore\":-5.000000000000001,\"threshold\":4.5,"
              "\"direction\":\"negative\",\"n\":18446744073709551615,\"detector\":\"welford\","
              "\"source\":{\"topic\":\"raw\\\\t\",\"partition\":-1,"
              "\"offset\":9223372036854775807}}\n",

@@ -5,6 +5,7 @@
  * runs once per alert, possibly many thousands of times a second. */
 #include "ad_alert.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -234,6 +235,19 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
         STEP(add_lit(out, ",\"direction\":"));
         STEP(add_lit(out, dir));
     } else {
+        /* The Welford form explains itself too (interface.md): the band is
+         * expected -+ threshold * stddev, the kind follows the direction,
+         * and the score is |z| on the detectors' tail scale. */
+        double half = a->threshold * a->stddev;
+        STEP(add_lit(out, ",\"score\":"));
+        STEP(ad_buf_add_double(out, ad_detect_tail_score(fabs(a->zscore))));
+        STEP(add_lit(out, ",\"lower\":"));
+        STEP(ad_buf_add_double(out, a->expected - half));
+        STEP(add_lit(out, ",\"upper\":"));
+        STEP(ad_buf_add_double(out, a->expected + half));
+        STEP(add_lit(out, ",\"kind\":"));
+        STEP(add_cstr(out, ad_kind_name(a->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
+                                                                         : AD_KIND_DIP)));
         STEP(add_lit(out, ",\"stddev\":"));
         STEP(ad_buf_add_double(out, a->stddev));
         STEP(add_lit(out, ",\"zscore\":"));
