@@ -15,8 +15,12 @@
 #define AD_CMD_DEFAULT_CONFIG "/etc/anomalyd/anomalyd.yaml"
 #define AD_CMD_EXIT_FATAL     1
 
-/* The --help text. */
+/* The --help text, and each command's own (`anomalyd CMD --help`). */
 extern const char ad_cmd_usage[];
+extern const char ad_cmd_usage_simulate[];
+extern const char ad_cmd_usage_demo[];
+extern const char ad_cmd_usage_serve[];
+extern const char ad_cmd_usage_model[];
 
 /* Prints "anomalyd: <message>" and a pointer to --help to stderr; returns
  * AD_CONFIG_EXIT. */

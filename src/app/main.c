@@ -69,7 +69,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
             printf("anomalyd %s\n", AD_VERSION);
             return -1;
         case 'h':
-            fputs(ad_cmd_usage, stdout);
+            fputs(a->cmd == CMD_EXPORT || a->cmd == CMD_IMPORT ? ad_cmd_usage_model : ad_cmd_usage,
+                  stdout);
             return -1;
         default:
             return AD_CONFIG_EXIT;
@@ -168,6 +169,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return ad_cmd_serve(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "model") == 0) {
+        if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            fputs(ad_cmd_usage_model, stdout);
+            return 0;
+        }
         if (argc < 3 || (strcmp(argv[2], "export") != 0 && strcmp(argv[2], "import") != 0))
             return ad_cmd_usage_error("%s", "model: export or import expected");
         enum command cmd = strcmp(argv[2], "export") == 0 ? CMD_EXPORT : CMD_IMPORT;
