@@ -124,4 +124,14 @@ done
 if run hint-none 0 "$bin" -c /dev/null --set "source.kafka.brokers=b:9092" \
   --set "input.time=/ts" --input "$work/in.jsonl" && hasnt hint-none "input "; then ok hint-none; fi
 
+# --max-rejected turns a mostly rejected replay into a failure (exit 1).
+if run maxrej-over 1 "$bin" -c /dev/null --set "source.kafka.brokers=b:9092" \
+  --input "$work/bom.jsonl" --max-rejected 0.5 && has maxrej-over "more than --max-rejected 0.5"
+then ok maxrej-over; fi
+if run maxrej-under 0 "$bin" -c /dev/null --set "source.kafka.brokers=b:9092" \
+  --set "input.time=/ts" --input "$work/in.jsonl" --max-rejected 0; then ok maxrej-under; fi
+if run maxrej-bad 78 "$bin" -c /dev/null --input "$work/in.jsonl" --max-rejected 2; then
+  ok maxrej-bad
+fi
+
 exit $fail

@@ -62,6 +62,8 @@ const char ad_cmd_usage[] =
     "                        time, value, expected, lower, upper, score, is_anomaly, kind\n"
     "                        (with -, alerts go only to the configured sinks)\n"
     "  --scores-format jsonl|csv  (default jsonl)\n"
+    "  --max-rejected F      exit 1 when more than this fraction (0..1) of the records\n"
+    "                        is rejected (default: no limit)\n"
     "\n" OPTIONS_SIMULATE "\n" OPTIONS_DEMO "\n" EXIT_CODES;
 
 const char ad_cmd_usage_simulate[] =

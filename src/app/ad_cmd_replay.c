@@ -141,7 +141,7 @@ static int export_models(struct ad_pipeline *p, const char *path)
 /* The summary lines and the exit status of what the sinks could not do;
  * hint (or NULL) says what the input looks like when records were rejected. */
 static int report(const struct ad_config *cfg, struct ad_engine *e, double secs,
-                  const char *hint)
+                  const char *hint, double max_rejected)
 {
     struct ad_pipeline_stats st;
     struct ad_remote_stats rs;
@@ -152,6 +152,11 @@ static int report(const struct ad_config *cfg, struct ad_engine *e, double secs,
     print_summary(&st, secs);
     if (hint && st.rejected)
         fprintf(stderr, "replay: %s\n", hint);
+    if (max_rejected >= 0 && (double)st.rejected > max_rejected * (double)st.records) {
+        fprintf(stderr, "anomalyd: %llu of %llu records rejected, more than --max-rejected %g\n",
+                (unsigned long long)st.rejected, (unsigned long long)st.records, max_rejected);
+        status = AD_CMD_EXIT_FATAL;
+    }
     if (ad_engine_remote_stats(e, &rs))
         print_remote_summary(&rs);
     if (ad_engine_sink_stats_by_name(e, "webhook", &ss) == 0 && ss.refused + ss.failed)
@@ -219,7 +224,7 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     }
     if (o->scores_path && scores_close(&so, o->scores_path) != 0)
         status = AD_CMD_EXIT_FATAL;
-    if (report(cfg, e, (double)(t1 - t0) / 1000.0, hint) != 0)
+    if (report(cfg, e, (double)(t1 - t0) / 1000.0, hint, o->max_rejected) != 0)
         status = AD_CMD_EXIT_FATAL;
     if (export_path && export_models(ad_engine_pipeline(e), export_path) != 0) {
         fprintf(stderr, "anomalyd: while exporting models to %s: %s\n", export_path,

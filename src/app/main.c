@@ -23,6 +23,7 @@ struct args {
     const char *config_path, *input, *export_path, *output, *model_path, *scores;
     bool kcat;
     int scores_format;
+    double max_rejected; /* --max-rejected; negative: no limit */
     char **sets; /* the --set values (borrowed from argv) */
     size_t nsets;
 };
@@ -41,6 +42,7 @@ static int parse_opts(int argc, char **argv, struct args *a)
         {"output", required_argument, NULL, 'o'},
         {"scores", required_argument, NULL, 'S'},
         {"scores-format", required_argument, NULL, 'G'},
+        {"max-rejected", required_argument, NULL, 'R'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -56,6 +58,11 @@ static int parse_opts(int argc, char **argv, struct args *a)
         case 'e': a->export_path = optarg; break;
         case 'o': a->output = optarg; break;
         case 'S': a->scores = optarg; break;
+        case 'R':
+            if (ad_cmd_parse_double(optarg, &a->max_rejected) || a->max_rejected < 0 ||
+                a->max_rejected > 1)
+                return ad_cmd_usage_error("bad --max-rejected '%s' (a fraction, 0..1)", optarg);
+            break;
         case 'G':
             if ((a->scores_format = ad_scores_format_parse(optarg)) < 0)
                 return ad_cmd_usage_error("unknown --scores-format '%s' (jsonl|csv)", optarg);
@@ -126,7 +133,8 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
     case CMD_REPLAY: {
         struct ad_cmd_replay_opts o = {.input = a->input, .kcat = a->kcat,
                                        .export_path = a->export_path, .scores_path = a->scores,
-                                       .scores_format = a->scores_format};
+                                       .scores_format = a->scores_format,
+                                       .max_rejected = a->max_rejected};
         return ad_cmd_replay(cfg, &o);
     }
     case CMD_DAEMON: break;
@@ -137,7 +145,8 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
 /* The commands with a config: the daemon, --check-config, --input, model. */
 static int run_with_config(int argc, char **argv, enum command cmd)
 {
-    struct args a = {.cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *))};
+    struct args a = {
+        .cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *)), .max_rejected = -1};
     struct ad_config cfg;
     int status;
 
