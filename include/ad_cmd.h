@@ -15,8 +15,12 @@
 #define AD_CMD_DEFAULT_CONFIG "/etc/anomalyd/anomalyd.yaml"
 #define AD_CMD_EXIT_FATAL     1
 
-/* The --help text. */
+/* The --help text, and each command's own (`anomalyd CMD --help`). */
 extern const char ad_cmd_usage[];
+extern const char ad_cmd_usage_simulate[];
+extern const char ad_cmd_usage_demo[];
+extern const char ad_cmd_usage_serve[];
+extern const char ad_cmd_usage_model[];
 
 /* Prints "anomalyd: <message>" and a pointer to --help to stderr; returns
  * AD_CONFIG_EXIT. */
@@ -37,6 +41,9 @@ struct ad_cmd_replay_opts {
     const char *scores_path; /* NULL: none; else every scored point ("-": stdout,
                                 and then alerts go only to the configured sinks) */
     int scores_format;       /* enum ad_scores_format (ad_scores.h) */
+    double max_rejected;     /* the largest fraction (0..1) of records that may be
+                                rejected before the replay fails (exit 1);
+                                negative: no limit (0 is a limit: none) */
 };
 
 /* --input: replays o->input through the engine. */

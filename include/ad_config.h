@@ -170,12 +170,15 @@ struct ad_option {
 #define AD_OPT_F_MIN_EXCL 1u /* INT/DOUBLE/DURATION: the bound min itself is not allowed */
 #define AD_OPT_F_NONEMPTY 2u /* STRING: must not be ""; STRLIST: no item may be "" */
 #define AD_OPT_F_SECRET_VALUES 4u /* KVLIST: every value, STRLIST: every item is masked when printed */
+#define AD_OPT_F_URL 8u /* STRING: a URL, printed by ad_secret_url (userinfo, query masked) */
 /* STRING options with enum_names accept only those names (api_version, granularity).
  * STRLIST and KVLIST options use min/max as the bounds of their number of entries. */
 
 /* Limits of the loader. */
 #define AD_CONFIG_MAX_FILE      (1024 * 1024) /* bytes of one config file or buffer */
 #define AD_CONFIG_MAX_SCALAR    (64 * 1024)   /* bytes of one value after ${VAR} expansion */
+#define AD_CONFIG_MAX_REMOTE_KEY 480        /* bytes of remote.anomaly_detector.key */
+#define AD_CONFIG_MAX_ENV_NAME  255           /* characters of a ${NAME} */
 #define AD_CONFIG_MAX_PROP_NAME 128           /* printable ASCII of a properties name */
 
 /* Returns the option table and its size. */
@@ -214,11 +217,13 @@ bool ad_config_is_set(const struct ad_config *cfg, const char *path);
 /* Writes the effective config as YAML, with secrets masked by the rule of
  * ad_secret.h: secret options, every sinks.webhook.headers value and each
  * source.kafka.properties entry with a secret name (ad_secret_name()) are
- * printed as "***" when set, "" when empty. Returns 0, AD_EIO or AD_ENOMEM. */
+ * printed as "***" when set, "" when empty; URL options (AD_OPT_F_URL) by
+ * ad_secret_url(). Returns 0, AD_EIO or AD_ENOMEM. */
 int ad_config_print(const struct ad_config *cfg, FILE *out);
 
 /* Parses "500ms", "10s", "5m", "1h", "72h", "1h30m", "0" into microseconds.
- * Returns 0 or AD_EPARSE / AD_ERANGE. */
+ * Each unit appears at most once, largest first ("1m1m" and "30m1h" are
+ * AD_EPARSE). Returns 0 or AD_EPARSE / AD_ERANGE. */
 int ad_duration_parse(const char *s, int64_t *out_us);
 
 /* Formats a duration in the compact form ad_duration_parse reads: "0",

@@ -31,7 +31,16 @@ struct ad_replay_opts {
      * the end: where a replay with remote calls turns its event loop. */
     void (*pump)(void *ud, bool final);
     void *pump_ud;
+    /* Out, may be NULL: set to ad_replay_sniff()'s hint for the input's first
+     * bytes (a static string), or NULL when they look like JSON lines. */
+    const char **hint;
 };
+
+/* What the first len bytes of an input look like when it is not JSON lines:
+ * "input starts with a UTF-8 byte order mark ...", "input looks like gzip:
+ * decompress it first ...", "input is a JSON array: one record per line
+ * expected ..." (a static string), or NULL. Pure. */
+const char *ad_replay_sniff(const void *head, size_t len);
 
 /* Reads fd to its end, pushing every line, ticking the pipeline about once a
  * second of processing time, and flushing it at the end. Returns 0 or AD_EIO

@@ -279,7 +279,10 @@ static const struct err_case load_error_cases[] = {
      "t.yaml:1:25 windows.idle_timeout: duration out of range (1ms..30d)"},
     {"windows: {idle_timeout: 5 min}\n",
      "t.yaml:1:25 windows.idle_timeout: invalid duration \"5 min\" (e.g. 500ms, 10s, 1h30m; "
-     "units us ms s m h d)"},
+     "units d h m s ms us, each at most once, largest first)"},
+    {"windows: {idle_timeout: 1m1m}\n",
+     "t.yaml:1:25 windows.idle_timeout: invalid duration \"1m1m\" (e.g. 500ms, 10s, 1h30m; "
+     "units d h m s ms us, each at most once, largest first)"},
     {"state: {checkpoint_interval: 50ms}\n",
      "t.yaml:1:30 state.checkpoint_interval: duration out of range (100ms..1d)"},
     {"remote: {anomaly_detector: {timeout: 11m}}\n",
@@ -480,12 +483,37 @@ static void test_env(void)
         {"source:\n  kafka:\n    properties:\n      sasl.password: ${AD_T_UNSET}\n",
          "t.yaml:4:22 source.kafka.properties.sasl.password: environment variable AD_T_UNSET is "
          "not set"},
+        /* A secret's value is never quoted, even in part (issue 17, item 11). */
+        {"remote:\n  anomaly_detector:\n    key: \"Sup3r${Secr3tTail\"\n",
+         "t.yaml:3:10 remote.anomaly_detector.key: malformed variable reference in a secret value "
+         "(not shown; write a literal '$' as $$) (missing '}')"},
+        {"source:\n  kafka:\n    properties: {sasl.password: 'pw${Secr3t Tail}'}\n",
+         "t.yaml:3:33 source.kafka.properties.sasl.password: malformed variable reference in a "
+         "secret value (not shown; write a literal '$' as $$)"},
+        {"sinks:\n  webhook: {headers: {Authorization: 'Bearer ${tok en}'}}\n",
+         "t.yaml:2:38 sinks.webhook.headers.Authorization: malformed variable reference in a "
+         "secret value (not shown; write a literal '$' as $$)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         AD_EXPECT_INT(load(cases[i].yaml), ==, AD_ECONFIG);
         if (strcmp(err, cases[i].msg))
             AD_FAIL_("case %zu:\n  got:  %s\n  want: %s", i, err, cases[i].msg);
     }
+
+    /* A variable name is at most 255 characters, and the error says so. */
+    char yaml[600], name[300];
+    memset(name, 'N', 256);
+    name[256] = '\0';
+    snprintf(yaml, sizeof(yaml), "model:\n  import: ${%s}\n", name);
+    AD_EXPECT_INT(load(yaml), ==, AD_ECONFIG);
+    AD_EXPECT_STR(err, "t.yaml:2:11 model.import: environment variable name longer than 255 "
+                       "characters");
+    name[255] = '\0';
+    setenv(name, "ok255", 1);
+    snprintf(yaml, sizeof(yaml), "model:\n  import: ${%s}\n", name);
+    AD_EXPECT_INT(load(yaml), ==, 0);
+    AD_EXPECT_STR(cfg.model.import, "ok255");
+    unsetenv(name);
 
     /* The expansion result is capped at 64 KiB. */
     char *big = malloc(AD_CONFIG_MAX_SCALAR + 2);
@@ -609,6 +637,31 @@ static void test_remote_local_and_api(void)
     AD_EXPECT_INT(cfg.http_api.max_points, ==, 8640);
     AD_EXPECT_INT(cfg.http_api.max_concurrent_per_client, ==, 16);
     AD_EXPECT_INT(load_valid("http: {api: {max_points: 8641}}\n"), ==, AD_ECONFIG);
+}
+
+/* remote.anomaly_detector.key becomes a request header: a control character
+ * would inject headers, and a key is bounded; neither error quotes it. */
+static void test_remote_key(void)
+{
+    static const char *const bad[] = {"abc\\r\\nX-Evil: 1", "abc\\n", "a\\tb", "a\\x7fb"};
+    char yaml[1024], key[AD_CONFIG_MAX_REMOTE_KEY + 2];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "remote: {anomaly_detector: {key: \"%s\"}}\n", bad[i]);
+        AD_EXPECT_INT(load_valid(yaml), ==, AD_ECONFIG);
+        AD_EXPECT_STR(err, "t.yaml:1:29 remote.anomaly_detector.key: must not contain control "
+                           "characters (CR, LF, tab, ...)");
+    }
+    memset(key, 'k', AD_CONFIG_MAX_REMOTE_KEY + 1);
+    key[AD_CONFIG_MAX_REMOTE_KEY + 1] = '\0';
+    snprintf(yaml, sizeof(yaml), "remote: {anomaly_detector: {key: %s}}\n", key);
+    AD_EXPECT_INT(load_valid(yaml), ==, AD_ECONFIG);
+    AD_EXPECT_STR(err, "t.yaml:1:29 remote.anomaly_detector.key: longer than 480 bytes");
+    key[AD_CONFIG_MAX_REMOTE_KEY] = '\0';
+    snprintf(yaml, sizeof(yaml), "remote: {anomaly_detector: {key: %s}}\n", key);
+    AD_EXPECT_INT(load_valid(yaml), ==, 0);
+    AD_EXPECT_UINT(strlen(cfg.remote.key), ==, AD_CONFIG_MAX_REMOTE_KEY);
+    ad_config_free(&cfg);
 }
 
 static void test_validate(void)
@@ -739,7 +792,10 @@ static void test_duration(void)
         {"1.5s", AD_EPARSE},       {"s", AD_EPARSE},
         {"+1s", AD_EPARSE},        {"1s ", AD_EPARSE},
         {"00", AD_EPARSE},         {"99999999999999999999s", AD_ERANGE},
-        {"106751992d", AD_ERANGE}, {"9223372036854775807us1us", AD_ERANGE},
+        {"106751992d", AD_ERANGE}, {"9223372036854775ms808us", AD_ERANGE},
+        {"1m1m", AD_EPARSE},       {"30m1h", AD_EPARSE},
+        {"1s1m", AD_EPARSE},       {"1ms1s", AD_EPARSE},
+        {"1h1h30m", AD_EPARSE},    {"1us1us", AD_EPARSE},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         int64_t v = -1;
@@ -797,6 +853,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_set);
     AD_TEST_RUN(argc, argv, test_validate);
     AD_TEST_RUN(argc, argv, test_remote_local_and_api);
+    AD_TEST_RUN(argc, argv, test_remote_key);
     AD_TEST_RUN(argc, argv, test_duration);
     return ad_test_done();
 }

@@ -133,6 +133,29 @@ static void test_print_round_trip(void)
     ad_config_free(&cfg);
 }
 
+/* URLs can carry credentials (issue 17, item 8): --check-config shows
+ * scheme://host:port/path; sasl.oauthbearer.config is a secret too. */
+static void test_print_masks_urls(void)
+{
+    char *out;
+
+    AD_EXPECT_INT(load_valid("source: {kafka: {properties: {sasl.oauthbearer.config: "
+                             "'principal=p extension_x=OAUTHSECRET'}}}\n"
+                             "sinks: {webhook: {url: 'https://user:PA55@hook.example:8443/x?"
+                             "token=T0KEN'}}\n"
+                             "remote:\n"
+                             "  anomaly_detector: {endpoint: 'https://e.example.com/?code=C0DE'}\n"),
+                  ==, 0);
+    out = print_str(&cfg);
+    AD_EXPECT(strstr(out, "PA55") == NULL && strstr(out, "T0KEN") == NULL);
+    AD_EXPECT(strstr(out, "C0DE") == NULL && strstr(out, "OAUTHSECRET") == NULL);
+    AD_EXPECT_CONTAINS(out, "    url: \"https://***@hook.example:8443/x?***\"\n");
+    AD_EXPECT_CONTAINS(out, "    endpoint: \"https://e.example.com/?***\"\n");
+    AD_EXPECT_CONTAINS(out, "      sasl.oauthbearer.config: \"***\"\n");
+    free(out);
+    ad_config_free(&cfg);
+}
+
 static void test_print_io_error(void)
 {
     FILE *f = fopen("/dev/full", "w");
@@ -470,6 +493,7 @@ int main(int argc, char **argv)
 {
     unset_config_env();
     AD_TEST_RUN(argc, argv, test_print_round_trip);
+    AD_TEST_RUN(argc, argv, test_print_masks_urls);
     AD_TEST_RUN(argc, argv, test_print_io_error);
     AD_TEST_RUN(argc, argv, test_golden);
     AD_TEST_RUN(argc, argv, test_core_settings);

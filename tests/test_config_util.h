@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ad_config.h"
+#include "ad_secret.h"
 #include "ad_test.h"
 
 #define S  INT64_C(1000000)
@@ -84,6 +85,13 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
             if (skip_secrets) break;
             /* fall through */
         case AD_OPT_STRING:
+            if (skip_secrets && (o->flags & AD_OPT_F_URL)) { /* b was printed: masked */
+                char ma[1024];
+                ad_secret_url(*(char *const *)fa, ma, sizeof(ma));
+                if (strcmp(ma, *(char *const *)fb))
+                    AD_FAIL_("%s: \"%s\" vs \"%s\"", o->path, ma, *(char *const *)fb);
+                break;
+            }
             if (strcmp(*(char *const *)fa, *(char *const *)fb))
                 AD_FAIL_("%s: \"%s\" vs \"%s\"", o->path, *(char *const *)fa, *(char *const *)fb);
             break;

@@ -16,9 +16,10 @@ static void test_names(void)
                                          "Authorization-Key",
                                          "x-api-TOKEN",
                                          "key",
-                                         "JAAS"};
+                                         "JAAS",
+                                         "sasl.oauthbearer.config"};
     static const char *const plain[] = {"bootstrap.servers",
-                                        "sasl.oauthbearer.config",
+                                        "sasl.oauthbearer.method",
                                         "sasl.username",
                                         "security.protocol",
                                         "socket.keepalive.enable",
@@ -73,10 +74,50 @@ static void test_scrub(void)
     ad_secret_scrub(NULL, 0, "x");
 }
 
+/* A URL is shown as scheme://host:port/path: userinfo, query, fragment masked. */
+static void test_url(void)
+{
+    static const struct {
+        const char *url, *shown;
+    } cases[] = {
+        {"https://hook.example:8443/x/y", "https://hook.example:8443/x/y"},
+        {"https://user:pa55@hook.example:8443/x?token=T0KEN&a=b",
+         "https://***@hook.example:8443/x?***"},
+        {"http://h/p#frag", "http://h/p#***"},
+        {"http://u@h?q#f", "http://***@h?***#***"},
+        {"http://a@b@h/x@y", "http://***@h/x@y"}, /* the last '@' of the authority */
+        {"http://h/x?", "http://h/x?"},
+        {"local", "local"},
+        {"", ""},
+    };
+    char buf[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        AD_EXPECT_STR(ad_secret_url(cases[i].url, buf, sizeof(buf)), cases[i].shown);
+        /* Masking a masked URL changes nothing. */
+        char again[128];
+        AD_EXPECT_STR(ad_secret_url(buf, again, sizeof(again)), cases[i].shown);
+    }
+    AD_EXPECT_STR(ad_secret_url(NULL, buf, sizeof(buf)), "");
+    /* Cut short, NUL-terminated, and never a credential. */
+    char small[12];
+    AD_EXPECT_STR(ad_secret_url("https://u:secretpw@h/x", small, sizeof(small)), "https://***");
+
+    /* A library message that quotes the URL or its parts. */
+    char m[160];
+    snprintf(m, sizeof(m), "URL https://user:pa55@h:1/x?token=T0KEN rejected; user:pa55");
+    ad_secret_scrub_url(m, sizeof(m), "https://user:pa55@h:1/x?token=T0KEN");
+    AD_EXPECT_STR(m, "URL https://***@h:1/x?*** rejected; ***");
+    snprintf(m, sizeof(m), "Could not resolve host: h");
+    ad_secret_scrub_url(m, sizeof(m), "https://h/x");
+    AD_EXPECT_STR(m, "Could not resolve host: h");
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_names);
     AD_TEST_RUN(argc, argv, test_mask_and_show);
     AD_TEST_RUN(argc, argv, test_scrub);
+    AD_TEST_RUN(argc, argv, test_url);
     return ad_test_done();
 }

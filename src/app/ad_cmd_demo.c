@@ -38,7 +38,7 @@ int ad_cmd_demo(int argc, char **argv)
                 return ad_cmd_usage_error("demo: bad --duration '%s'", optarg);
             break;
         case 'h':
-            fputs(ad_cmd_usage, stdout);
+            fputs(ad_cmd_usage_demo, stdout);
             return 0;
         default:
             return AD_CONFIG_EXIT;

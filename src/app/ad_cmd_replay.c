@@ -138,8 +138,10 @@ static int export_models(struct ad_pipeline *p, const char *path)
     return rc;
 }
 
-/* The summary lines and the exit status of what the sinks could not do. */
-static int report(const struct ad_config *cfg, struct ad_engine *e, double secs)
+/* The summary lines and the exit status of what the sinks could not do;
+ * hint (or NULL) says what the input looks like when records were rejected. */
+static int report(const struct ad_config *cfg, struct ad_engine *e, double secs,
+                  const char *hint, double max_rejected)
 {
     struct ad_pipeline_stats st;
     struct ad_remote_stats rs;
@@ -148,6 +150,13 @@ static int report(const struct ad_config *cfg, struct ad_engine *e, double secs)
 
     ad_pipeline_stats(ad_engine_pipeline(e), &st);
     print_summary(&st, secs);
+    if (hint && st.rejected)
+        fprintf(stderr, "replay: %s\n", hint);
+    if (max_rejected >= 0 && (double)st.rejected > max_rejected * (double)st.records) {
+        fprintf(stderr, "anomalyd: %llu of %llu records rejected, more than --max-rejected %g\n",
+                (unsigned long long)st.rejected, (unsigned long long)st.records, max_rejected);
+        status = AD_CMD_EXIT_FATAL;
+    }
     if (ad_engine_remote_stats(e, &rs))
         print_remote_summary(&rs);
     if (ad_engine_sink_stats_by_name(e, "webhook", &ss) == 0 && ss.refused + ss.failed)
@@ -175,6 +184,7 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     struct ad_engine *e;
     char err[1024];
     int fd = STDIN_FILENO, rc, status = 0;
+    const char *hint = NULL;
 
     rc = ad_engine_new(cfg, &eo, &e, err, sizeof(err));
     if (rc) {
@@ -196,6 +206,7 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
         .kcat_envelope = o->kcat,
         .pump = ad_engine_has_loop(e) ? ad_engine_pump : NULL,
         .pump_ud = e,
+        .hint = &hint,
     };
     if (o->scores_path && scores_open(&so, o, ad_engine_pipeline(e)) != 0) {
         if (fd != STDIN_FILENO)
@@ -213,7 +224,7 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     }
     if (o->scores_path && scores_close(&so, o->scores_path) != 0)
         status = AD_CMD_EXIT_FATAL;
-    if (report(cfg, e, (double)(t1 - t0) / 1000.0) != 0)
+    if (report(cfg, e, (double)(t1 - t0) / 1000.0, hint, o->max_rejected) != 0)
         status = AD_CMD_EXIT_FATAL;
     if (export_path && export_models(ad_engine_pipeline(e), export_path) != 0) {
         fprintf(stderr, "anomalyd: while exporting models to %s: %s\n", export_path,

@@ -126,7 +126,7 @@ int ad_cmd_serve(int argc, char **argv)
             config = optarg;
             break;
         case 'h':
-            fputs(ad_cmd_usage, stdout);
+            fputs(ad_cmd_usage_serve, stdout);
             return 0;
         default:
             return AD_CONFIG_EXIT;

@@ -230,7 +230,7 @@ int ad_cmd_simulate(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         rc = simulate_opt(&so, c, optarg);
         if (rc == -1) {
-            fputs(ad_cmd_usage, stdout);
+            fputs(ad_cmd_usage_simulate, stdout);
             return 0;
         }
         if (rc)

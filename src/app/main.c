@@ -23,6 +23,7 @@ struct args {
     const char *config_path, *input, *export_path, *output, *model_path, *scores;
     bool kcat;
     int scores_format;
+    double max_rejected; /* --max-rejected; negative: no limit */
     char **sets; /* the --set values (borrowed from argv) */
     size_t nsets;
 };
@@ -41,6 +42,7 @@ static int parse_opts(int argc, char **argv, struct args *a)
         {"output", required_argument, NULL, 'o'},
         {"scores", required_argument, NULL, 'S'},
         {"scores-format", required_argument, NULL, 'G'},
+        {"max-rejected", required_argument, NULL, 'R'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -56,6 +58,11 @@ static int parse_opts(int argc, char **argv, struct args *a)
         case 'e': a->export_path = optarg; break;
         case 'o': a->output = optarg; break;
         case 'S': a->scores = optarg; break;
+        case 'R':
+            if (ad_cmd_parse_double(optarg, &a->max_rejected) || a->max_rejected < 0 ||
+                a->max_rejected > 1)
+                return ad_cmd_usage_error("bad --max-rejected '%s' (a fraction, 0..1)", optarg);
+            break;
         case 'G':
             if ((a->scores_format = ad_scores_format_parse(optarg)) < 0)
                 return ad_cmd_usage_error("unknown --scores-format '%s' (jsonl|csv)", optarg);
@@ -69,7 +76,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
             printf("anomalyd %s\n", AD_VERSION);
             return -1;
         case 'h':
-            fputs(ad_cmd_usage, stdout);
+            fputs(a->cmd == CMD_EXPORT || a->cmd == CMD_IMPORT ? ad_cmd_usage_model : ad_cmd_usage,
+                  stdout);
             return -1;
         default:
             return AD_CONFIG_EXIT;
@@ -125,7 +133,8 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
     case CMD_REPLAY: {
         struct ad_cmd_replay_opts o = {.input = a->input, .kcat = a->kcat,
                                        .export_path = a->export_path, .scores_path = a->scores,
-                                       .scores_format = a->scores_format};
+                                       .scores_format = a->scores_format,
+                                       .max_rejected = a->max_rejected};
         return ad_cmd_replay(cfg, &o);
     }
     case CMD_DAEMON: break;
@@ -136,7 +145,8 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
 /* The commands with a config: the daemon, --check-config, --input, model. */
 static int run_with_config(int argc, char **argv, enum command cmd)
 {
-    struct args a = {.cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *))};
+    struct args a = {
+        .cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *)), .max_rejected = -1};
     struct ad_config cfg;
     int status;
 
@@ -168,6 +178,10 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return ad_cmd_serve(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "model") == 0) {
+        if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            fputs(ad_cmd_usage_model, stdout);
+            return 0;
+        }
         if (argc < 3 || (strcmp(argv[2], "export") != 0 && strcmp(argv[2], "import") != 0))
             return ad_cmd_usage_error("%s", "model: export or import expected");
         enum command cmd = strcmp(argv[2], "export") == 0 ? CMD_EXPORT : CMD_IMPORT;

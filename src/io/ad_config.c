@@ -34,6 +34,7 @@
 
 #include "ad_buf.h"
 #include "ad_err.h"
+#include "ad_secret.h"
 
 /* ------------------------------------------------------------------------ */
 /* Origins: where each option was last set                                   */
@@ -62,8 +63,10 @@ bool ad_config_is_set(const struct ad_config *cfg, const char *path)
 
 /* Expands s[0..len) into out (reset first, capped by out->max). "$$" is a
  * literal '$', a '$' before anything but '$' or '{' is kept as is. Returns
- * 0, AD_ENOMEM, or AD_ECONFIG with the reason in why. */
-static int expand_env(const char *s, size_t len, struct ad_buf *out, char *why, size_t whylen)
+ * 0, AD_ENOMEM, or AD_ECONFIG with the reason in why, which quotes none of s
+ * when secret (the value of a secret option). */
+static int expand_env(const char *s, size_t len, bool secret, struct ad_buf *out, char *why,
+                      size_t whylen)
 {
     size_t i = 0;
     int rc = 0;
@@ -88,16 +91,26 @@ static int expand_env(const char *s, size_t len, struct ad_buf *out, char *why, 
         /* ${NAME} or ${NAME:-default}; the default runs to the first '}'. */
         const char *ref = s + i, *close = memchr(ref, '}', len - i);
         size_t nl = 0, reflen = close ? (size_t)(close - ref) + 1 : len - i;
-        char name[256];
+        char name[AD_CONFIG_MAX_ENV_NAME + 1];
 
         while (ref + 2 + nl < s + len &&
                (isalnum((unsigned char)ref[2 + nl]) || ref[2 + nl] == '_'))
             nl++;
-        if (!close || nl == 0 || isdigit((unsigned char)ref[2]) || nl >= sizeof(name) ||
+        if (nl >= sizeof(name)) {
+            snprintf(why, whylen, "environment variable name longer than %d characters",
+                     AD_CONFIG_MAX_ENV_NAME);
+            return AD_ECONFIG;
+        }
+        if (!close || nl == 0 || isdigit((unsigned char)ref[2]) ||
             (ref[2 + nl] != '}' && (ref[2 + nl] != ':' || ref[3 + nl] != '-'))) {
-            snprintf(why, whylen, "malformed variable reference \"%.*s\"%s",
-                     (int)(reflen > 40 ? 40 : reflen), ref,
-                     close ? " (use ${NAME} or ${NAME:-default})" : " (missing '}')");
+            if (secret) /* the text after "${" may be the rest of a literal secret */
+                snprintf(why, whylen, "malformed variable reference in a secret value (not "
+                                      "shown; write a literal '$' as $$)%s",
+                         close ? "" : " (missing '}')");
+            else
+                snprintf(why, whylen, "malformed variable reference \"%.*s\"%s",
+                         (int)(reflen > 40 ? 40 : reflen), ref,
+                         close ? " (use ${NAME} or ${NAME:-default})" : " (missing '}')");
             return AD_ECONFIG;
         }
         memcpy(name, ref + 2, nl);
@@ -226,6 +239,20 @@ static bool is_null(const yaml_node_t *n)
     return false;
 }
 
+/* Does the value at path (an option, or an entry of a map option) hold a
+ * secret, by the one rule of ad_secret.h or the option's type and flags? */
+static bool secret_path(const char *path)
+{
+    if (ad_secret_name(path)) return true;
+    for (size_t i = 0; i < ad_config_table_len_; i++) {
+        const struct ad_option *o = &ad_config_table_[i];
+        if ((strcmp(path, o->path) == 0 || ad_config_path_under(path, o->path)) &&
+            (o->type == AD_OPT_SECRET || (o->flags & (AD_OPT_F_SECRET_VALUES | AD_OPT_F_URL))))
+            return true;
+    }
+    return false;
+}
+
 /* The text of scalar n after ${VAR} expansion, in L->text (valid until the
  * next call); a null is "". Fails with the position of n. */
 static int scalar_text(struct ld *L, const yaml_node_t *n, const char *path, const char **out)
@@ -241,7 +268,7 @@ static int scalar_text(struct ld *L, const yaml_node_t *n, const char *path, con
     }
     if (memchr(v, '\0', len))
         return ld_fail(L, ld_pos(L, n->start_mark), path, "value contains a NUL byte");
-    rc = expand_env(v, len, &L->text, why, sizeof(why));
+    rc = expand_env(v, len, secret_path(path), &L->text, why, sizeof(why));
     if (rc == AD_ENOMEM) return ld_oom(L);
     if (rc) return ld_fail(L, ld_pos(L, n->start_mark), path, "%s", why);
     *out = L->text.p ? L->text.p : "";

@@ -155,6 +155,15 @@ static int check_remote(const struct ad_config *cfg, char *err, size_t errlen)
                          "remote.anomaly_detector.min_points (%" PRId64 ")",
                          w / g, cfg->remote.min_points);
     }
+    /* The key goes into a request header: no control character (CR/LF would
+     * inject headers), bounded. Its value is never quoted: it is a secret. */
+    for (const unsigned char *k = (const unsigned char *)cfg->remote.key; *k; k++)
+        if (*k < 0x20 || *k == 0x7f)
+            return vfail(cfg, err, errlen, "remote.anomaly_detector.key",
+                         "must not contain control characters (CR, LF, tab, ...)");
+    if (strlen(cfg->remote.key) > AD_CONFIG_MAX_REMOTE_KEY)
+        return vfail(cfg, err, errlen, "remote.anomaly_detector.key",
+                     "longer than %d bytes", AD_CONFIG_MAX_REMOTE_KEY);
     if (strcmp(cfg->remote.endpoint, "local") != 0 && !url_ok(cfg->remote.endpoint))
         return vfail(cfg, err, errlen, "remote.anomaly_detector.endpoint",
                      "must be an http:// or https:// URL, or local");

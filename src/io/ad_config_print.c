@@ -97,11 +97,13 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
                      int depth)
 {
     const void *f = ad_config_cfield(cfg, o);
-    char tmp[64];
+    char tmp[64], url[AD_CONFIG_MAX_SCALAR + 1];
     int rc = 0;
 
     switch (o->type) {
     case AD_OPT_STRING:
+        if (o->flags & AD_OPT_F_URL) /* a URL can carry a credential: the one rule */
+            return put_scalar(b, ad_secret_url(*(char *const *)f, url, sizeof(url)), false, true);
         return put_scalar(b, *(char *const *)f, false, true);
     case AD_OPT_SECRET:
         return put_quoted(b, ad_secret_mask(*(char *const *)f), false);

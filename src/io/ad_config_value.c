@@ -18,7 +18,7 @@
 
 int ad_duration_parse(const char *s, int64_t *out_us)
 {
-    int64_t total = 0;
+    int64_t total = 0, last = INT64_MAX; /* the previous unit: each next one is smaller */
     const char *p = s;
 
     if (!s || !*s) return AD_EPARSE;
@@ -50,6 +50,8 @@ int ad_duration_parse(const char *s, int64_t *out_us)
             mul = DAY, p++;
         else
             return AD_EPARSE;
+        if (mul >= last) return AD_EPARSE; /* "1m1m", "30m1h": each unit once, largest first */
+        last = mul;
         if (n > INT64_MAX / mul || n * mul > INT64_MAX - total) return AD_ERANGE;
         total += n * mul;
     }
@@ -221,7 +223,9 @@ int ad_config_convert(const struct ad_option *o, const char *s, union ad_config_
         int rc = ad_duration_parse(s, &us);
         if (rc == AD_EPARSE) {
             snprintf(why, wl,
-                     "invalid duration \"%.64s\" (e.g. 500ms, 10s, 1h30m; units us ms s m h d)", s);
+                     "invalid duration \"%.64s\" (e.g. 500ms, 10s, 1h30m; units d h m s ms us, "
+                     "each at most once, largest first)",
+                     s);
             return AD_ECONFIG;
         }
         if (rc || !in_range(o, (double)us)) {

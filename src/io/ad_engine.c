@@ -299,7 +299,7 @@ static int open_alert_log(struct ad_engine *e, const char *path, char *err, size
     if (path[0]) {
         rc = ad_alert_log_open(path, &log, why, sizeof(why));
         if (rc) {
-            snprintf(err, errlen, "while opening the alert log: %s", why);
+            snprintf(err, errlen, "sinks.alert_log.path: while opening the alert log: %s", why);
             return rc;
         }
     }

@@ -15,6 +15,7 @@
 #include "ad_err.h"
 #include "ad_log.h"
 #include "ad_retry.h"
+#include "ad_secret.h"
 #include "ad_uvad_api.h"
 
 #define BODY_MAX     (2 * 1024 * 1024)
@@ -59,7 +60,7 @@ struct ad_remote {
     struct ad_buf url;
     bool local;                /* endpoint "local": the handler on the pool, no HTTP */
     char local_path[96];       /* the URL's path, for the handler */
-    char key_header[512];
+    char key_header[sizeof("Ocp-Apim-Subscription-Key: ") + AD_CONFIG_MAX_REMOTE_KEY];
     struct ad_retry_breaker breaker;
     struct ad_retry_policy retry;
     struct req *queue_head, *queue_tail; /* waiting for a slot, in order */
@@ -304,6 +305,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
         return;
     } else if (transport) {
         snprintf(detail, sizeof(detail), "%s", resp->error);
+        ad_secret_scrub_url(detail, sizeof(detail), r->cfg->remote.endpoint);
     } else {
         snprintf(detail, sizeof(detail), "HTTP %ld", resp->status);
     }

@@ -1,3 +1,5 @@
+/* ad_replay.c - the offline source (ad_replay.h): JSON lines from a file
+ * descriptor through a pipeline, with a hint when the input is not that. */
 #include "ad_replay.h"
 
 #include <errno.h>
@@ -122,15 +124,37 @@ static void push_line(struct replay *r, const char *s, size_t len, bool too_long
     ad_pipeline_push(r->p, s, too_long ? r->o->max_record + 1 : len, &meta, r->now_ms);
 }
 
+const char *ad_replay_sniff(const void *head, size_t len)
+{
+    const unsigned char *h = head;
+    size_t i = 0;
+
+    if (len >= 3 && h[0] == 0xef && h[1] == 0xbb && h[2] == 0xbf)
+        return "input starts with a UTF-8 byte order mark: save it without one "
+               "(sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)";
+    if (len >= 2 && ((h[0] == 0xff && h[1] == 0xfe) || (h[0] == 0xfe && h[1] == 0xff)))
+        return "input starts with a UTF-16 byte order mark: convert it to UTF-8 JSON lines";
+    if (len >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+        return "input looks like gzip: decompress it first (zcat FILE | anomalyd ... --input -)";
+    while (i < len && (h[i] == ' ' || h[i] == '\t' || h[i] == '\r' || h[i] == '\n'))
+        i++;
+    if (i < len && h[i] == '[')
+        return "input is a JSON array: one record per line expected (jq -c '.[]' FILE)";
+    return NULL;
+}
+
 int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opts)
 {
     struct replay r = {.p = p, .o = opts, .clock = opts->clock ? opts->clock : ad_clock_mono_ms};
     size_t cap = opts->max_record + 1 + READ_CHUNK, len = 0;
     char *buf = malloc(cap);
     bool skipping = false; /* inside a line that is already too long */
+    bool sniffed = false;
     unsigned since_pump = 0;
     int rc = 0;
 
+    if (opts->hint)
+        *opts->hint = NULL;
     if (!buf)
         return AD_ENOMEM;
     r.now_ms = r.clock();
@@ -145,6 +169,9 @@ int ad_replay_fd(struct ad_pipeline *p, int fd, const struct ad_replay_opts *opt
         }
         if (n == 0)
             break;
+        if (!sniffed && opts->hint) /* the first bytes read say what the input is */
+            *opts->hint = ad_replay_sniff(buf, (size_t)n);
+        sniffed = true;
         len += (size_t)n;
         size_t start = 0;
         for (;;) {

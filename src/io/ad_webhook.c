@@ -12,6 +12,7 @@
 #include "ad_err.h"
 #include "ad_log.h"
 #include "ad_retry.h"
+#include "ad_secret.h"
 
 #define BATCH_MAX (16 * 1024 * 1024)
 
@@ -101,6 +102,10 @@ static void on_response(void *ud, const struct ad_http_response *resp)
 {
     struct ad_webhook *w = ud;
     enum ad_retry_class cls = ad_retry_classify(resp->status, resp->transport_error != 0);
+    char why[512]; /* the transport's error, the URL's credentials masked */
+
+    snprintf(why, sizeof(why), "%s", resp->error ? resp->error : "");
+    ad_secret_scrub_url(why, sizeof(why), w->cfg->sinks.webhook_url);
 
     w->busy = false;
     if (cls == AD_RETRY_OK) {
@@ -109,7 +114,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     } else if (cls == AD_RETRY_FAIL || w->closing) {
         w->st.failures++;
         AD_WARN("webhook", "batch of %zu rows dropped: HTTP %ld %s", w->in_batch, resp->status,
-                resp->error ? resp->error : "");
+                why);
         ack_rows(w, w->in_batch, false);
     } else {
         w->st.failures++;
@@ -120,7 +125,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
             w->attempt++;
         uv_update_time(w->loop);
         AD_WARN("webhook", "while posting %zu rows: %s; retrying in %lld ms", w->in_batch,
-                resp->transport_error ? resp->error : "server error", (long long)delay);
+                resp->transport_error ? why : "server error", (long long)delay);
         w->in_batch = 0;
         w->backoff = true; /* no batch goes before the backoff is over */
         uv_timer_start(&w->timer, on_timer, (uint64_t)delay, 0);
