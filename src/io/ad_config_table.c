@@ -121,7 +121,7 @@ const struct ad_option ad_config_table_[] = {
     {"remote.anomaly_detector.mode", AD_OPT_ENUM, OFF(remote.mode), "off", 0, 0, mode_names,
      "off | confirm | always", 0},
     {"remote.anomaly_detector.endpoint", AD_OPT_STRING, OFF(remote.endpoint), "", 0, 0, NULL,
-     "service URL, e.g. https://NAME.cognitiveservices.azure.com", AD_OPT_F_URL},
+     "server URL (anomalyd serve: http://HOST:PORT), or local", AD_OPT_F_URL},
     {"remote.anomaly_detector.key", AD_OPT_SECRET, OFF(remote.key), "${ANOMALY_DETECTOR_KEY:-}", 0,
      0, NULL, "subscription key (Ocp-Apim-Subscription-Key)", 0},
     {"remote.anomaly_detector.api_version", AD_OPT_STRING, OFF(remote.api_version), "v1.1", 0, 0,
