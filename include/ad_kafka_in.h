@@ -75,6 +75,11 @@ void ad_kafka_in_store(struct ad_kafka_in *in, const struct ad_kafka_offset *v, 
 /* Whether the group has assigned anything since the start. */
 bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in);
 
+/* Brokers the consumer is connected to, from its latest statistics (each
+ * second) or 0 at once when librdkafka reports all brokers down; -1 unknown
+ * (no statistics yet, or statistics.interval.ms=0). */
+int ad_kafka_in_brokers_up(const struct ad_kafka_in *in);
+
 /* Stops consuming (no more records are delivered). */
 void ad_kafka_in_stop(struct ad_kafka_in *in);
 

@@ -55,11 +55,9 @@ static void test_event_hubs_consumer(void)
     AD_EXPECT_STR(get(c, "socket.keepalive.enable"), "true");
     AD_EXPECT_STR(get(c, "metadata.max.age.ms"), "180000");
     AD_EXPECT_STR(get(c, "connections.max.idle.ms"), "180000");
-    AD_EXPECT_STR(get(c, "request.timeout.ms"), "60000");
     AD_EXPECT_STR(get(c, "session.timeout.ms"), "30000");
     AD_EXPECT_STR(get(c, "group.id"), "ad-con-grp");
     AD_EXPECT_STR(get(c, "enable.auto.offset.store"), "false");
-    AD_EXPECT_STR(get(c, "partition.assignment.strategy"), "cooperative-sticky");
     AD_EXPECT_STR(get(c, "auto.offset.reset"), "smallest"); /* librdkafka's name for earliest */
     /* Well under Event Hubs' 4 commits/s per partition. */
     AD_EXPECT_INT(strtol(get(c, "auto.commit.interval.ms"), NULL, 10), >=, 1000);
@@ -112,6 +110,109 @@ static void test_plain_brokers(void)
     ad_config_free(&cfg);
 }
 
+/* Item 9 of issue 17: the Event Hubs preset's request.timeout.ms is a
+ * producer property; a consumer given it logs a configuration warning at
+ * every start. Creates both clients and watches librdkafka's log. */
+static char conf_warnings[2048];
+
+static void capture_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    size_t n = strlen(conf_warnings);
+    (void)rk;
+    if (level <= 4 && !strcmp(fac, "CONFWARN"))
+        snprintf(conf_warnings + n, sizeof(conf_warnings) - n, "%s: %s\n", fac, buf);
+}
+
+static void new_client(const struct ad_config *cfg, enum ad_kafka_role role)
+{
+    rd_kafka_conf_t *c;
+    char err[512];
+    AD_EXPECT_INT(ad_kafka_conf_new(cfg, role, &c, err, sizeof(err)), ==, 0);
+    rd_kafka_conf_set_log_cb(c, capture_log);
+    rd_kafka_t *rk = rd_kafka_new(role == AD_KAFKA_CONSUMER ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER,
+                                  c, err, sizeof(err));
+    if (!rk)
+        AD_FAIL_("rd_kafka_new: %s", err);
+    rd_kafka_destroy(rk);
+}
+
+static void test_event_hubs_no_config_warning(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    /* A closed port on loopback: nothing answers, nothing waits. */
+    load(&cfg, "source:\n  kafka:\n    event_hubs_connection_string: "
+               "\"Endpoint=sb://127.0.0.1/;SharedAccessKeyName=k;SharedAccessKey=eA==\"\n");
+    conf_warnings[0] = '\0';
+    new_client(&cfg, AD_KAFKA_CONSUMER);
+    AD_EXPECT(strstr(conf_warnings, "request.timeout.ms") == NULL);
+    AD_EXPECT_STR(conf_warnings, "");
+    new_client(&cfg, AD_KAFKA_PRODUCER);
+    AD_EXPECT_STR(conf_warnings, "");
+    if (conf_warnings[0])
+        fprintf(stderr, "# librdkafka warned:\n%s", conf_warnings);
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_PRODUCER, &c, err, sizeof(err)), ==, 0);
+    AD_EXPECT_STR(get(c, "request.timeout.ms"), "60000"); /* still the producer's */
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+/* Item 3 of issue 17: before librdkafka 2.3.0 a cooperative-sticky consumer
+ * destroyed before its first assignment aborts (librdkafka issue 4312). */
+static void test_assignor_by_version(void)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    load(&cfg, "source:\n  kafka:\n    group: g\n");
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
+    if (rd_kafka_version() < 0x020300ff)
+        AD_EXPECT(strstr(get(c, "partition.assignment.strategy"), "cooperative") == NULL);
+    else
+        AD_EXPECT_STR(get(c, "partition.assignment.strategy"), "cooperative-sticky");
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+/* Item 2 of issue 17: static membership (group.instance.id). */
+static void instance_id(const char *yaml, char *out, size_t len)
+{
+    struct ad_config cfg;
+    rd_kafka_conf_t *c;
+    char err[512];
+    load(&cfg, yaml);
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
+    snprintf(out, len, "%s", get(c, "group.instance.id"));
+    rd_kafka_conf_destroy(c);
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_PRODUCER, &c, err, sizeof(err)), ==, 0);
+    const char *p = get(c, "group.instance.id"); /* consumers only */
+    AD_EXPECT(strcmp(p, "(unset)") == 0 || p[0] == '\0');
+    rd_kafka_conf_destroy(c);
+    ad_config_free(&cfg);
+}
+
+static void test_static_membership(void)
+{
+    char a[1024], b[1024], x[1024], off[1024];
+    instance_id("source:\n  kafka:\n    group: g1\n    instance_id: auto\n"
+                "state:\n  dir: /var/lib/anomalyd/a\n",
+                a, sizeof(a));
+    instance_id("source:\n  kafka:\n    group: g1\n    instance_id: auto\n"
+                "state:\n  dir: /var/lib/anomalyd/a\n",
+                b, sizeof(b));
+    AD_EXPECT_CONTAINS(a, "g1");
+    AD_EXPECT_STR(a, b); /* stable: a restarted instance rejoins as itself */
+    instance_id("source:\n  kafka:\n    group: g1\n    instance_id: auto\n"
+                "state:\n  dir: /var/lib/anomalyd/b\n",
+                b, sizeof(b));
+    AD_EXPECT(strcmp(a, b) != 0); /* another instance on the same host */
+    instance_id("source:\n  kafka:\n    group: g1\n    instance_id: sensor-7\n", x, sizeof(x));
+    AD_EXPECT_STR(x, "sensor-7");
+    instance_id("source:\n  kafka:\n    group: g1\n", off, sizeof(off));
+    AD_EXPECT(strcmp(off, "(unset)") == 0 || off[0] == '\0');
+}
+
 /* --check-config never prints the connection string or secret properties. */
 static void test_check_config_masks_secrets(void)
 {
@@ -142,5 +243,8 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_bad_property_names_the_key_not_the_value);
     AD_TEST_RUN(argc, argv, test_plain_brokers);
     AD_TEST_RUN(argc, argv, test_check_config_masks_secrets);
+    AD_TEST_RUN(argc, argv, test_event_hubs_no_config_warning);
+    AD_TEST_RUN(argc, argv, test_assignor_by_version);
+    AD_TEST_RUN(argc, argv, test_static_membership);
     return ad_test_done();
 }
