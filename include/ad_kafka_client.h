@@ -30,8 +30,9 @@ struct ad_kafka_client {
     int brokers_up; /* brokers connected at the latest statistics, -1 unknown */
 };
 
-/* Counts the brokers in state UP in a librdkafka statistics document (the
- * root object) into c->brokers_up. */
+/* Sets c->brokers_up from a librdkafka statistics document (the root
+ * object): the brokers in state UP; 0 when none is and some connection is
+ * being tried and failing; -1 when none is wanted (idle). */
 void ad_kafka_client_stats(struct ad_kafka_client *c, const json_t *root);
 
 /* Sets statistics.interval.ms to 1 s unless source.kafka.properties sets

@@ -76,8 +76,9 @@ void ad_kafka_in_store(struct ad_kafka_in *in, const struct ad_kafka_offset *v, 
 bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in);
 
 /* Brokers the consumer is connected to, from its latest statistics (each
- * second) or 0 at once when librdkafka reports all brokers down; -1 unknown
- * (no statistics yet, or statistics.interval.ms=0). */
+ * second; 0: none, and connecting fails), or 0 at once when librdkafka
+ * reports all brokers down; -1 unknown (no statistics yet,
+ * statistics.interval.ms=0, or no connection wanted). */
 int ad_kafka_in_brokers_up(const struct ad_kafka_in *in);
 
 /* Stops consuming (no more records are delivered). */

@@ -5,6 +5,7 @@
 #include "ad_config.h"
 #include "ad_err.h"
 #include "ad_kafka.h"
+#include "ad_kafka_client.h"
 
 #define CS "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ=="
 
@@ -213,6 +214,36 @@ static void test_static_membership(void)
     AD_EXPECT(strcmp(off, "(unset)") == 0 || off[0] == '\0');
 }
 
+/* Items 17 and 22 of issue 17: broker reachability from the statistics. */
+static int brokers_up(const char *doc)
+{
+    struct ad_kafka_client c = {.brokers_up = 5};
+    json_error_t e;
+    json_t *root = json_loads(doc, 0, &e);
+    AD_EXPECT(root != NULL);
+    ad_kafka_client_stats(&c, root);
+    json_decref(root);
+    return c.brokers_up;
+}
+
+static void test_broker_reachability_from_stats(void)
+{
+#define INTERNAL "\":0/internal\": {\"source\": \"internal\", \"state\": \"UP\"}"
+    AD_EXPECT_INT(brokers_up("{\"brokers\": {" INTERNAL ", \"a:1/1\": {\"source\": \"learned\", "
+                             "\"state\": \"UP\"}, \"b:1/2\": {\"state\": \"DOWN\"}}}"),
+                  ==, 1);
+    /* Every broker down or being retried: none reachable, the internal
+     * broker's UP notwithstanding. */
+    AD_EXPECT_INT(brokers_up("{\"brokers\": {" INTERNAL ", \"a:1/1\": {\"state\": \"DOWN\"}, "
+                             "\"b:1/2\": {\"state\": \"TRY_CONNECT\"}}}"),
+                  ==, 0);
+    /* Idle (no connection wanted): unknown, not a failure. */
+    AD_EXPECT_INT(brokers_up("{\"brokers\": {" INTERNAL ", \"a:1/1\": {\"state\": \"INIT\"}}}"), ==,
+                  -1);
+    AD_EXPECT_INT(brokers_up("{\"name\": \"x\"}"), ==, 5); /* no brokers object: unchanged */
+#undef INTERNAL
+}
+
 /* --check-config never prints the connection string or secret properties. */
 static void test_check_config_masks_secrets(void)
 {
@@ -246,5 +277,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_event_hubs_no_config_warning);
     AD_TEST_RUN(argc, argv, test_assignor_by_version);
     AD_TEST_RUN(argc, argv, test_static_membership);
+    AD_TEST_RUN(argc, argv, test_broker_reachability_from_stats);
     return ad_test_done();
 }

@@ -39,18 +39,23 @@ void ad_kafka_client_stats(struct ad_kafka_client *c, const json_t *root)
 {
     json_t *brokers = json_object_get(root, "brokers"), *b;
     const char *name;
-    int up = 0;
+    int up = 0, failing = 0;
     if (!json_is_object(brokers))
         return;
     json_object_foreach(brokers, name, b)
     {
         const char *src = json_string_value(json_object_get(b, "source"));
         const char *state = json_string_value(json_object_get(b, "state"));
-        if (src && (!strcmp(src, "internal") || !strcmp(src, "logical")))
+        if (!state || (src && (!strcmp(src, "internal") || !strcmp(src, "logical"))))
             continue; /* librdkafka's own, never a connection */
-        up += state && !strcmp(state, "UP");
+        up += !strcmp(state, "UP");
+        failing += !strcmp(state, "DOWN") || !strcmp(state, "TRY_CONNECT") ||
+                   !strcmp(state, "CONNECT");
     }
-    c->brokers_up = up;
+    /* No connection at all and none being tried (INIT: an idle client with
+     * sparse connections, or one closed by connections.max.idle.ms) is not
+     * a failure: unknown. */
+    c->brokers_up = up ? up : failing ? 0 : -1;
 }
 
 void ad_kafka_client_stats_interval(rd_kafka_conf_t *conf, const struct ad_config *cfg)
