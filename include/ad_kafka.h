@@ -18,12 +18,6 @@ enum ad_kafka_role { AD_KAFKA_CONSUMER = 0, AD_KAFKA_PRODUCER };
 int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, char *err,
                            size_t errlen);
 
-/* The partition.assignment.strategy for librdkafka version (as
- * rd_kafka_version() gives it): cooperative-sticky from 2.3.0, the eager
- * "range,roundrobin" before (librdkafka issue 4312: an abort when a
- * cooperative-sticky consumer is destroyed before its first assignment). */
-const char *ad_kafka_assignor(int version);
-
 /* Writes the consumer's group.instance.id (static membership) from
  * source.kafka.instance_id to out: "" none, "auto"
  * anomalyd-HOSTNAME-GROUP-XXXXXXXX (a hash of state.dir), anything else as
@@ -32,7 +26,8 @@ const char *ad_kafka_assignor(int version);
 int ad_kafka_instance_id(const struct ad_config *cfg, char *out, size_t len);
 
 /* Builds a librdkafka configuration for role. Consumers: group.id,
- * the assignor of ad_kafka_assignor, group.instance.id (ad_kafka_instance_id), enable.auto.offset.store=false,
+ * cooperative-sticky assignment, group.instance.id (ad_kafka_instance_id),
+ * enable.auto.offset.store=false,
  * auto.offset.reset from source.kafka.start, enable.partition.eof=false.
  * Producers: enable.idempotence=true, acks=all. With an Event Hubs connection
  * string: bootstrap <namespace>:9093, SASL_SSL, PLAIN, user $ConnectionString,

@@ -98,7 +98,10 @@ bool ad_kafka_in_abandoned(const struct ad_kafka_in *in);
 void ad_kafka_in_close(struct ad_kafka_in *in);
 int ad_kafka_in_handles(const struct ad_kafka_in *in);
 
-/* Destroys the consumer (after ad_kafka_in_close and a loop turn). NULL ok. */
+/* Destroys the consumer (after ad_kafka_in_close and a loop turn). NULL ok.
+ * With librdkafka before 2.3.0, a consumer that never got an assignment is
+ * not destroyed (librdkafka issue 4312: it would abort); it stays allocated
+ * until the process exits: call this only on the way out. */
 void ad_kafka_in_free(struct ad_kafka_in *in);
 
 #endif

@@ -11,8 +11,7 @@
 #   b2 starts alone, b1 joins: they share the 4 partitions; kill -9 b1; b2
 #   takes b1's partitions and restores them from the state topic (b1's
 #   progress is past b2's own checkpoint files of them); b1 restarts (same
-#   state.dir) and takes partitions back by rebalance (cooperative, or eager
-#   before librdkafka 2.3.0; b2's revoke
+#   state.dir) and takes partitions back by cooperative rebalance (b2's revoke
 #   writes their state to the topic); kill -9 b2; b1 takes everything, reads
 #   to the end and stops: its state.dir then has every partition's checkpoint,
 #   some of them never held by b1 but through the state topic.

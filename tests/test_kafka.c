@@ -59,6 +59,7 @@ static void test_event_hubs_consumer(void)
     AD_EXPECT_STR(get(c, "session.timeout.ms"), "30000");
     AD_EXPECT_STR(get(c, "group.id"), "ad-con-grp");
     AD_EXPECT_STR(get(c, "enable.auto.offset.store"), "false");
+    AD_EXPECT_STR(get(c, "partition.assignment.strategy"), "cooperative-sticky");
     AD_EXPECT_STR(get(c, "auto.offset.reset"), "smallest"); /* librdkafka's name for earliest */
     /* Well under Event Hubs' 4 commits/s per partition. */
     AD_EXPECT_INT(strtol(get(c, "auto.commit.interval.ms"), NULL, 10), >=, 1000);
@@ -155,23 +156,6 @@ static void test_event_hubs_no_config_warning(void)
         fprintf(stderr, "# librdkafka warned:\n%s", conf_warnings);
     AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_PRODUCER, &c, err, sizeof(err)), ==, 0);
     AD_EXPECT_STR(get(c, "request.timeout.ms"), "60000"); /* still the producer's */
-    rd_kafka_conf_destroy(c);
-    ad_config_free(&cfg);
-}
-
-/* Item 3 of issue 17: before librdkafka 2.3.0 a cooperative-sticky consumer
- * destroyed before its first assignment aborts (librdkafka issue 4312). */
-static void test_assignor_by_version(void)
-{
-    struct ad_config cfg;
-    rd_kafka_conf_t *c;
-    char err[512];
-    load(&cfg, "source:\n  kafka:\n    group: g\n");
-    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, 0);
-    if (rd_kafka_version() < 0x020300ff)
-        AD_EXPECT(strstr(get(c, "partition.assignment.strategy"), "cooperative") == NULL);
-    else
-        AD_EXPECT_STR(get(c, "partition.assignment.strategy"), "cooperative-sticky");
     rd_kafka_conf_destroy(c);
     ad_config_free(&cfg);
 }
@@ -275,7 +259,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_plain_brokers);
     AD_TEST_RUN(argc, argv, test_check_config_masks_secrets);
     AD_TEST_RUN(argc, argv, test_event_hubs_no_config_warning);
-    AD_TEST_RUN(argc, argv, test_assignor_by_version);
     AD_TEST_RUN(argc, argv, test_static_membership);
     AD_TEST_RUN(argc, argv, test_broker_reachability_from_stats);
     return ad_test_done();

@@ -43,15 +43,6 @@ int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, cha
     return AD_ECONFIG;
 }
 
-const char *ad_kafka_assignor(int version)
-{
-    /* Before 2.3.0, destroying a cooperative-sticky consumer that joined its
-     * group but got no assignment yet fails an assertion in
-     * rd_kafka_sticky_assignor_state_destroy (librdkafka issue 4312): a stop
-     * during start-up aborted. Those versions get the eager assignors. */
-    return version >= 0x020300ff ? "cooperative-sticky" : "range,roundrobin";
-}
-
 int ad_kafka_instance_id(const struct ad_config *cfg, char *out, size_t len)
 {
     const char *id = cfg->kafka.instance_id ? cfg->kafka.instance_id : "";
@@ -137,7 +128,7 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
     }
     if (role == AD_KAFKA_CONSUMER) {
         SET("group.id", cfg->kafka.group);
-        SET("partition.assignment.strategy", ad_kafka_assignor(rd_kafka_version()));
+        SET("partition.assignment.strategy", "cooperative-sticky");
         int idn = ad_kafka_instance_id(cfg, iid, sizeof(iid));
         if (idn < 0) {
             snprintf(err, errlen, "source.kafka.instance_id: longer than %zu bytes",

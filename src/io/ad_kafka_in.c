@@ -418,10 +418,31 @@ int ad_kafka_in_handles(const struct ad_kafka_in *in)
     return in ? in->cl.handles : 0;
 }
 
+/* Before librdkafka 2.3.0, destroying a cooperative-sticky consumer that
+ * joined its group but got no assignment yet fails an assertion in
+ * rd_kafka_sticky_assignor_state_destroy (librdkafka issue 4312): a stop
+ * during start-up aborted. Such a consumer (closed already: it left the
+ * group) is not destroyed; it is kept here, reachable, until the process
+ * exits, which is what follows the free. */
+static rd_kafka_t *kept_consumers[8];
+
+static bool keep_unassigned(struct ad_kafka_in *in)
+{
+    static size_t nkept;
+    if (in->assigned_once || !in->cl.rk || rd_kafka_version() >= 0x020300ff ||
+        nkept == sizeof(kept_consumers) / sizeof(kept_consumers[0]))
+        return false;
+    kept_consumers[nkept++] = in->cl.rk;
+    in->cl.rk = NULL;
+    return true;
+}
+
 void ad_kafka_in_free(struct ad_kafka_in *in)
 {
     if (!in || in->abandoned)
         return; /* the closer thread may still use the consumer; the process exits */
+    if (keep_unassigned(in))
+        AD_DEBUG("kafka", "the consumer got no assignment: not destroyed (librdkafka issue 4312)");
     ad_kafka_client_free(&in->cl);
     free(in);
 }
