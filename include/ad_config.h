@@ -43,6 +43,7 @@ struct ad_config {
         char *brokers;
         struct ad_strlist topics;
         char *group;
+        char *instance_id; /* "" none, "auto", or the group.instance.id */
         int start; /* enum ad_start */
         char *event_hubs_connection_string; /* secret */
         struct ad_kvlist properties;

@@ -18,8 +18,16 @@ enum ad_kafka_role { AD_KAFKA_CONSUMER = 0, AD_KAFKA_PRODUCER };
 int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, char *err,
                            size_t errlen);
 
+/* Writes the consumer's group.instance.id (static membership) from
+ * source.kafka.instance_id to out: "" none, "auto"
+ * anomalyd-HOSTNAME-GROUP-XXXXXXXX (a hash of state.dir), anything else as
+ * given. Returns its length (0: no static membership), or AD_ECONFIG when it
+ * does not fit in len. */
+int ad_kafka_instance_id(const struct ad_config *cfg, char *out, size_t len);
+
 /* Builds a librdkafka configuration for role. Consumers: group.id,
- * cooperative-sticky assignment, enable.auto.offset.store=false,
+ * cooperative-sticky assignment, group.instance.id (ad_kafka_instance_id),
+ * enable.auto.offset.store=false,
  * auto.offset.reset from source.kafka.start, enable.partition.eof=false.
  * Producers: enable.idempotence=true, acks=all. With an Event Hubs connection
  * string: bootstrap <namespace>:9093, SASL_SSL, PLAIN, user $ConnectionString,

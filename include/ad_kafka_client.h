@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <uv.h>
 
+#include <jansson.h>
+
 #include "ad_kafka.h"
 
 /* Embedded first in its owner (librdkafka's opaque points at it). */
@@ -25,7 +27,17 @@ struct ad_kafka_client {
     void (*wake)(struct ad_kafka_client *c); /* events are waiting on q */
     void (*fatal)(void *ud);                 /* a fatal librdkafka error */
     void *fatal_ud;
+    int brokers_up; /* brokers connected at the latest statistics, -1 unknown */
 };
+
+/* Sets c->brokers_up from a librdkafka statistics document (the root
+ * object): the brokers in state UP; 0 when none is and some connection is
+ * being tried and failing; -1 when none is wanted (idle). */
+void ad_kafka_client_stats(struct ad_kafka_client *c, const json_t *root);
+
+/* Sets statistics.interval.ms to 1 s unless source.kafka.properties sets
+ * it: broker reachability (readiness) and the consumer lag come from them. */
+void ad_kafka_client_stats_interval(rd_kafka_conf_t *conf, const struct ad_config *cfg);
 
 /* Serves librdkafka's log lines through the ad_log macros (tag "rdkafka"). */
 void ad_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);

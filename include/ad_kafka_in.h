@@ -75,6 +75,12 @@ void ad_kafka_in_store(struct ad_kafka_in *in, const struct ad_kafka_offset *v, 
 /* Whether the group has assigned anything since the start. */
 bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in);
 
+/* Brokers the consumer is connected to, from its latest statistics (each
+ * second; 0: none, and connecting fails), or 0 at once when librdkafka
+ * reports all brokers down; -1 unknown (no statistics yet,
+ * statistics.interval.ms=0, or no connection wanted). */
+int ad_kafka_in_brokers_up(const struct ad_kafka_in *in);
+
 /* Stops consuming (no more records are delivered). */
 void ad_kafka_in_stop(struct ad_kafka_in *in);
 
@@ -92,7 +98,10 @@ bool ad_kafka_in_abandoned(const struct ad_kafka_in *in);
 void ad_kafka_in_close(struct ad_kafka_in *in);
 int ad_kafka_in_handles(const struct ad_kafka_in *in);
 
-/* Destroys the consumer (after ad_kafka_in_close and a loop turn). NULL ok. */
+/* Destroys the consumer (after ad_kafka_in_close and a loop turn). NULL ok.
+ * With librdkafka before 2.3.0, a consumer that never got an assignment is
+ * not destroyed (librdkafka issue 4312: it would abort); it stays allocated
+ * until the process exits: call this only on the way out. */
 void ad_kafka_in_free(struct ad_kafka_in *in);
 
 #endif

@@ -88,6 +88,9 @@ const char *ad_kafka_out_flush(struct ad_kafka_out *o, bool retry_blocked, int t
 
 void ad_kafka_out_stats(const struct ad_kafka_out *o, struct ad_kafka_out_stats *st);
 
+/* Brokers the producer is connected to (as ad_kafka_in_brokers_up). */
+int ad_kafka_out_brokers_up(const struct ad_kafka_out *o);
+
 /* Whether librdkafka holds a fatal error. */
 bool ad_kafka_out_failed(const struct ad_kafka_out *o);
 

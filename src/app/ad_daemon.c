@@ -50,6 +50,22 @@ struct tpart *ad_daemon_tp_by_id(struct ad_daemon *d, uint32_t id)
     return p ? p->ud : NULL;
 }
 
+static struct ad_tally *tally_get(struct ad_daemon *d, const char *topic, int32_t partition)
+{
+    for (struct ad_tally *y = d->tallies; y; y = y->next)
+        if (y->partition == partition && !strcmp(y->topic, topic))
+            return y;
+    struct ad_tally *y = calloc(1, sizeof(*y));
+    if (!y || !(y->topic = strdup(topic))) {
+        free(y);
+        return NULL;
+    }
+    y->partition = partition;
+    y->next = d->tallies;
+    d->tallies = y;
+    return y;
+}
+
 static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t partition)
 {
     struct ad_ledger_part *p;
@@ -63,6 +79,7 @@ static struct tpart *tp_add(struct ad_daemon *d, const char *topic, int32_t part
         return NULL;
     }
     t->lp = p;
+    t->tally = tally_get(d, topic, partition);
     t->lag = -1;
     t->ckpt_offset = -1;
     t->state_full = true;
@@ -254,6 +271,8 @@ static void in_record(void *ud, const void *buf, size_t len, const struct ad_rec
     if (!t)
         t = tp_add(d, meta->topic, meta->partition);
     d->consumed++;
+    if (t && t->tally)
+        t->tally->consumed++;
     if (t && t->consumed++ == 0 && t->ckpt_offset >= 0 && meta->offset < t->ckpt_offset)
         AD_WARN("state",
                 "%s[%d] restarts at offset %lld, before its checkpoint's %lld: the log was "
@@ -675,6 +694,12 @@ void ad_daemon_free(struct ad_daemon *d)
     ad_kafka_out_free(d->out);
     while (d->ledger.parts)
         tp_remove(d, d->ledger.parts->ud);
+    while (d->tallies) {
+        struct ad_tally *y = d->tallies;
+        d->tallies = y->next;
+        free(y->topic);
+        free(y);
+    }
     ad_ledger_close(&d->ledger);
     ad_engine_free(d->engine); /* the pipeline with it */
     ad_kafka_sink_free(d->ksink);

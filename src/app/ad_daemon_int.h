@@ -39,9 +39,19 @@ enum ad_ckpt_state {
     AD_CKPT_BUSY,     /* a checkpoint write (file and state messages) is in flight */
 };
 
+/* Records consumed from a partition over the daemon's life: kept across
+ * revoke and assign, so that the counter never restarts at 0. */
+struct ad_tally {
+    struct ad_tally *next;
+    char *topic;
+    int32_t partition;
+    uint64_t consumed;
+};
+
 /* An assigned partition, beyond what the ledger tracks (its ud). */
 struct tpart {
     struct ad_ledger_part *lp; /* topic, partition, id, offsets, holds */
+    struct ad_tally *tally;    /* the daemon's (d->tallies), NULL out of memory */
     uint64_t consumed;
     int64_t lag;            /* from librdkafka statistics, -1 unknown */
     int64_t ckpt_offset;    /* the offset the newest durable checkpoint resumes at, -1 none */
@@ -75,6 +85,7 @@ struct ad_daemon {
     struct ad_kafka_sink *ksink; /* the alerts topic (an engine sink), dead letters */
     uint64_t alerts_by[AD_DETECTOR_COUNT][2]; /* [enum ad_detector_kind][direction - 1] */
     uint64_t consumed;
+    struct ad_tally *tallies; /* by partition, every partition ever consumed */
     uint64_t hold_errors; /* holds the ledger could not record (out of memory) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;

@@ -69,13 +69,17 @@ static void per_partition(struct ad_buf *b, const struct family *f, const struct
 {
     bool lag = strcmp(f->name, "anomalyd_consumer_lag") == 0;
     char part[16];
-    for (const struct ad_ledger_part *p = v->d->ledger.parts; p; p = p->next) {
+    /* Consumed: every partition ever consumed, assigned now or not. */
+    for (const struct ad_tally *y = lag ? NULL : v->d->tallies; y; y = y->next) {
+        snprintf(part, sizeof(part), "%d", y->partition);
+        const char *l[] = {"topic", y->topic, "partition", part};
+        ad_prom_sample(b, f->name, l, 2, (double)y->consumed);
+    }
+    for (const struct ad_ledger_part *p = lag ? v->d->ledger.parts : NULL; p; p = p->next) {
         const struct tpart *t = p->ud;
         snprintf(part, sizeof(part), "%d", p->partition);
         const char *l[] = {"topic", p->topic, "partition", part};
-        if (!lag)
-            ad_prom_sample(b, f->name, l, 2, (double)t->consumed);
-        else if (t->lag >= 0)
+        if (t->lag >= 0)
             ad_prom_sample(b, f->name, l, 2, (double)t->lag);
     }
 }
@@ -319,13 +323,19 @@ int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char
         return 200;
     }
     if (!strcmp(path, "/readyz")) {
-        bool producer_ok = !ad_kafka_out_failed(d->out);
+        /* Brokers: 0 connected at the latest statistics (each second) or
+         * all reported down is not ready; unknown (-1) is not held against. */
+        int in_up = ad_kafka_in_brokers_up(d->in), out_up = ad_kafka_out_brokers_up(d->out);
+        bool producer_ok = !ad_kafka_out_failed(d->out) && out_up != 0;
         bool has_parts = d->ledger.parts != NULL;
         bool ready = !d->stopping && d->in && ad_kafka_in_assigned_once(d->in) && has_parts &&
-                     producer_ok;
+                     producer_ok && in_up != 0;
         ad_buf_printf(out, "%s\nconfig: loaded\npartitions: %s\nproducer: %s\n",
                       ready ? "ready" : "not ready", has_parts ? "assigned" : "none",
-                      producer_ok ? "ok" : "failed");
+                      ad_kafka_out_failed(d->out) ? "failed"
+                      : out_up == 0               ? "no broker reachable"
+                                                  : "ok");
+        ad_buf_printf(out, "consumer: %s\n", in_up == 0 ? "no broker reachable" : "ok");
         return ready ? 200 : 503;
     }
     ad_buf_adds(out, "not found\n");

@@ -34,6 +34,8 @@ const struct ad_option ad_config_table_[] = {
      "topics to consume", AD_OPT_F_NONEMPTY},
     {"source.kafka.group", AD_OPT_STRING, OFF(kafka.group), "anomalyd", 0, 0, NULL,
      "consumer group id", AD_OPT_F_NONEMPTY},
+    {"source.kafka.instance_id", AD_OPT_STRING, OFF(kafka.instance_id), "", 0, 0, NULL,
+     "static group membership: \"\" off, auto (host, group, state.dir), or an id", 0},
     {"source.kafka.start", AD_OPT_ENUM, OFF(kafka.start), "latest", 0, 0, start_names,
      "earliest | latest: where a group with no committed offset starts", 0},
     {"source.kafka.event_hubs_connection_string", AD_OPT_SECRET,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "ad_err.h"
 #include "ad_secret.h"
@@ -42,6 +43,32 @@ int ad_eventhubs_bootstrap(const char *connstr, char *bootstrap, size_t len, cha
     return AD_ECONFIG;
 }
 
+int ad_kafka_instance_id(const struct ad_config *cfg, char *out, size_t len)
+{
+    const char *id = cfg->kafka.instance_id ? cfg->kafka.instance_id : "";
+    char host[256];
+    int n;
+    if (strcmp(id, "auto") != 0) {
+        n = snprintf(out, len, "%s", id);
+    } else {
+        if (gethostname(host, sizeof(host)) != 0)
+            snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        /* Two instances on one host differ by their state directory (a
+         * hash of its path: stable across restarts, short). */
+        uint32_t h = 2166136261u;
+        for (const char *p = cfg->state_dir ? cfg->state_dir : ""; *p; p++)
+            h = (h ^ (unsigned char)*p) * 16777619u;
+        n = snprintf(out, len, "anomalyd-%s-%s-%08x", host, cfg->kafka.group, (unsigned)h);
+    }
+    if (n < 0 || (size_t)n >= len) {
+        if (len)
+            out[0] = '\0';
+        return AD_ECONFIG;
+    }
+    return n;
+}
+
 /* Sets one property. librdkafka's reason may quote the value: that of a
  * property with a secret name (ad_secret.h) is masked in it. */
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, const char *what,
@@ -62,7 +89,7 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *cs = cfg->kafka.event_hubs_connection_string;
-    char bootstrap[512];
+    char bootstrap[512], iid[300];
     int rc = 0;
 
 #define SET(n, v)                                                                                  \
@@ -90,8 +117,11 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
         SET("socket.keepalive.enable", "true");
         SET("metadata.max.age.ms", "180000");
         SET("connections.max.idle.ms", "180000");
-        SET("request.timeout.ms", "60000");
-        if (role == AD_KAFKA_CONSUMER)
+        /* request.timeout.ms is a producer property: a consumer logs a
+         * configuration warning for it at every start. */
+        if (role == AD_KAFKA_PRODUCER)
+            SET("request.timeout.ms", "60000");
+        else
             SET("session.timeout.ms", "30000");
     } else {
         SET("bootstrap.servers", cfg->kafka.brokers);
@@ -99,6 +129,15 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
     if (role == AD_KAFKA_CONSUMER) {
         SET("group.id", cfg->kafka.group);
         SET("partition.assignment.strategy", "cooperative-sticky");
+        int idn = ad_kafka_instance_id(cfg, iid, sizeof(iid));
+        if (idn < 0) {
+            snprintf(err, errlen, "source.kafka.instance_id: longer than %zu bytes",
+                     sizeof(iid) - 1);
+            rc = AD_ECONFIG;
+            goto fail;
+        }
+        if (idn > 0)
+            SET("group.instance.id", iid);
         SET("enable.auto.offset.store", "false");
         SET("enable.auto.commit", "true");
         SET("auto.commit.interval.ms", "5000");

@@ -30,7 +30,41 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
             c->fatal(c->fatal_ud);
         return;
     }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+        c->brokers_up = 0; /* at once, not at the next statistics */
     AD_WARN("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+void ad_kafka_client_stats(struct ad_kafka_client *c, const json_t *root)
+{
+    json_t *brokers = json_object_get(root, "brokers"), *b;
+    const char *name;
+    int up = 0, failing = 0;
+    if (!json_is_object(brokers))
+        return;
+    json_object_foreach(brokers, name, b)
+    {
+        const char *src = json_string_value(json_object_get(b, "source"));
+        const char *state = json_string_value(json_object_get(b, "state"));
+        if (!state || (src && (!strcmp(src, "internal") || !strcmp(src, "logical"))))
+            continue; /* librdkafka's own, never a connection */
+        up += !strcmp(state, "UP");
+        failing += !strcmp(state, "DOWN") || !strcmp(state, "TRY_CONNECT") ||
+                   !strcmp(state, "CONNECT");
+    }
+    /* No connection at all and none being tried (INIT: an idle client with
+     * sparse connections, or one closed by connections.max.idle.ms) is not
+     * a failure: unknown. */
+    c->brokers_up = up ? up : failing ? 0 : -1;
+}
+
+void ad_kafka_client_stats_interval(rd_kafka_conf_t *conf, const struct ad_config *cfg)
+{
+    char e[512];
+    for (size_t i = 0; i < cfg->kafka.properties.n; i++)
+        if (!strcmp(cfg->kafka.properties.k[i], "statistics.interval.ms"))
+            return;
+    rd_kafka_conf_set(conf, "statistics.interval.ms", "1000", e, sizeof(e));
 }
 
 int ad_kafka_client_conf(struct ad_kafka_client *c, const struct ad_config *cfg,
@@ -39,6 +73,7 @@ int ad_kafka_client_conf(struct ad_kafka_client *c, const struct ad_config *cfg,
 {
     char e[512];
     c->fd[0] = c->fd[1] = -1;
+    c->brokers_up = -1;
     if (ad_kafka_conf_new(cfg, role, conf, err, errlen))
         return AD_ECONFIG;
     rd_kafka_conf_set_opaque(*conf, c);

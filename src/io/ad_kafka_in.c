@@ -212,6 +212,7 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     json_t *root = json_loadb(json, len, 0, &e), *topics, *t, *parts, *pv;
     const char *tname, *pname;
     (void)rk;
+    ad_kafka_client_stats(&in->cl, root);
     if ((topics = json_object_get(root, "topics")) != NULL) {
         json_object_foreach(topics, tname, t)
         {
@@ -238,7 +239,6 @@ int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg,
 {
     struct ad_kafka_in *in = calloc(1, sizeof(*in));
     rd_kafka_conf_t *conf;
-    char e[512];
     int rc;
 
     if (!in)
@@ -255,11 +255,7 @@ int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg,
         goto err;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_stats_cb(conf, on_stats);
-    bool user_stats = false;
-    for (size_t i = 0; i < cfg->kafka.properties.n; i++)
-        user_stats |= !strcmp(cfg->kafka.properties.k[i], "statistics.interval.ms");
-    if (!user_stats) /* for the consumer lag metric */
-        rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", e, sizeof(e));
+    ad_kafka_client_stats_interval(conf, cfg); /* lag, broker reachability */
     rc = ad_kafka_client_start(&in->cl, loop, conf, AD_KAFKA_CONSUMER, err, errlen);
     if (rc)
         goto err;
@@ -309,6 +305,11 @@ void ad_kafka_in_store(struct ad_kafka_in *in, const struct ad_kafka_offset *v, 
     if (err)
         AD_WARN("kafka", "while storing offsets: %s", rd_kafka_err2str(err));
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+int ad_kafka_in_brokers_up(const struct ad_kafka_in *in)
+{
+    return in ? in->cl.brokers_up : -1;
 }
 
 bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in)
@@ -417,10 +418,31 @@ int ad_kafka_in_handles(const struct ad_kafka_in *in)
     return in ? in->cl.handles : 0;
 }
 
+/* Before librdkafka 2.3.0, destroying a cooperative-sticky consumer that
+ * joined its group but got no assignment yet fails an assertion in
+ * rd_kafka_sticky_assignor_state_destroy (librdkafka issue 4312): a stop
+ * during start-up aborted. Such a consumer (closed already: it left the
+ * group) is not destroyed; it is kept here, reachable, until the process
+ * exits, which is what follows the free. */
+static rd_kafka_t *kept_consumers[8];
+
+static bool keep_unassigned(struct ad_kafka_in *in)
+{
+    static size_t nkept;
+    if (in->assigned_once || !in->cl.rk || rd_kafka_version() >= 0x020300ff ||
+        nkept == sizeof(kept_consumers) / sizeof(kept_consumers[0]))
+        return false;
+    kept_consumers[nkept++] = in->cl.rk;
+    in->cl.rk = NULL;
+    return true;
+}
+
 void ad_kafka_in_free(struct ad_kafka_in *in)
 {
     if (!in || in->abandoned)
         return; /* the closer thread may still use the consumer; the process exits */
+    if (keep_unassigned(in))
+        AD_DEBUG("kafka", "the consumer got no assignment: not destroyed (librdkafka issue 4312)");
     ad_kafka_client_free(&in->cl);
     free(in);
 }

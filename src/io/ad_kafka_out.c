@@ -2,6 +2,7 @@
  * ad_kafka_out.h). */
 #include "ad_kafka_out.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,19 @@ static void on_wake(struct ad_kafka_client *c)
     ad_kafka_out_poll((struct ad_kafka_out *)c);
 }
 
+/* librdkafka statistics (served on the loop): broker reachability. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    struct ad_kafka_out *o = opaque;
+    json_error_t e;
+    json_t *root = json_loadb(json, len, 0, &e);
+    (void)rk;
+    if (root)
+        ad_kafka_client_stats(&o->cl, root);
+    json_decref(root);
+    return 0; /* librdkafka frees json */
+}
+
 int ad_kafka_out_new(uv_loop_t *loop, const struct ad_config *cfg,
                      const struct ad_kafka_out_cbs *cbs, struct ad_kafka_out **out, char *err,
                      size_t errlen)
@@ -177,6 +191,8 @@ int ad_kafka_out_new(uv_loop_t *loop, const struct ad_config *cfg,
     if (rc)
         goto err;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_stats_cb(conf, on_stats);
+    ad_kafka_client_stats_interval(conf, cfg); /* broker reachability */
     rc = ad_kafka_client_start(&o->cl, loop, conf, AD_KAFKA_PRODUCER, err, errlen);
     if (rc)
         goto err;
@@ -218,6 +234,11 @@ void ad_kafka_out_stats(const struct ad_kafka_out *o, struct ad_kafka_out_stats 
     st->queue_full = o->queue_full;
     st->queued = o->cl.rk ? rd_kafka_outq_len(o->cl.rk) : 0;
     st->blocked = o->nblocked;
+}
+
+int ad_kafka_out_brokers_up(const struct ad_kafka_out *o)
+{
+    return o ? o->cl.brokers_up : -1;
 }
 
 bool ad_kafka_out_failed(const struct ad_kafka_out *o)

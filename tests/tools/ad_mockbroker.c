@@ -5,17 +5,44 @@
  *
  * Prints the bootstrap address on stdout (and writes it to FILE, atomically,
  * once the cluster is up), then runs until SIGTERM/SIGINT or until stdin
- * reaches end of file, so a test that dies takes its broker with it. */
+ * reaches end of file, so a test that dies takes its broker with it.
+ *
+ * Lines on stdin control the cluster: "down ID" / "up ID" take broker ID
+ * (1..N) down (its connections are closed, new ones refused) or up again;
+ * "down all" / "up all" every broker; "rtt ID|all MS" delays broker ID's
+ * responses by MS milliseconds. Anything else is ignored. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+
+/* Applies one control line (see above). */
+static void control(rd_kafka_mock_cluster_t *mc, int brokers, const char *line)
+{
+    char verb[8], which[16];
+    int ms = 0;
+    if (sscanf(line, "%7s %15s %d", verb, which, &ms) < 2)
+        return;
+    bool down = !strcmp(verb, "down"), rtt = !strcmp(verb, "rtt");
+    if (!down && !rtt && strcmp(verb, "up") != 0)
+        return;
+    int from = 1, to = brokers;
+    if (strcmp(which, "all") != 0)
+        from = to = (int)strtol(which, NULL, 10);
+    for (int id = from; id >= 1 && id <= to && id <= brokers; id++) {
+        rd_kafka_resp_err_t e = rtt    ? rd_kafka_mock_broker_set_rtt(mc, id, ms)
+                                : down ? rd_kafka_mock_broker_set_down(mc, id)
+                                       : rd_kafka_mock_broker_set_up(mc, id);
+        fprintf(stderr, "ad_mockbroker: broker %d %s: %s\n", id, verb, rd_kafka_err2str(e));
+    }
+}
 
 static void on_signal(int sig)
 {
@@ -92,13 +119,26 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
+    char line[256];
+    size_t have = 0;
     while (!stop) {
         struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
         int n = poll(&pfd, 1, 200);
         if (n > 0) {
-            char buf[256];
-            if (read(STDIN_FILENO, buf, sizeof(buf)) <= 0)
+            ssize_t r = read(STDIN_FILENO, line + have, sizeof(line) - 1 - have);
+            if (r <= 0)
                 break; /* the parent is gone */
+            have += (size_t)r;
+            line[have] = '\0';
+            char *nl;
+            while ((nl = strchr(line, '\n')) != NULL) {
+                *nl = '\0';
+                control(mc, brokers, line);
+                have -= (size_t)(nl + 1 - line);
+                memmove(line, nl + 1, have + 1);
+            }
+            if (have == sizeof(line) - 1)
+                have = 0; /* an overlong line: dropped */
         }
     }
     rd_kafka_mock_cluster_destroy(mc);
