@@ -18,11 +18,14 @@
 #define STL_OUTER 15 /* robustness iterations */
 #define AD_UV_STL_TABLE 4096 /* longest span whose interior weights are tabulated */
 
+struct loess_tab;
+
 struct loess_cfg {
     size_t span;
     int degree;
     size_t jump;
     const double *rw; /* robustness weights, or NULL */
+    struct loess_tab *tab; /* scratch for the interior weights, or NULL */
 };
 
 /* One local fit at position xs (1-based, may lie outside 1..n) from the
@@ -110,27 +113,36 @@ static bool interior_weights(size_t span, size_t n, double *w, size_t *k0, size_
     return *k0 <= *k1;
 }
 
-/* fit_at for an interior position i (1-based) with the weights of
- * interior_weights(): the same sums in the same order. */
-static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, size_t i,
-                         const double *w, size_t k0, size_t k1, double *out)
+/* The tabulated interior weights of one smooth: w[k] for the k-th point of
+ * the window (non-zero for k0 <= k <= k1), the offsets dj[k] = k - (half - 1)
+ * of the points from the fitted position (whole numbers, exact in double),
+ * and, for the fits without robustness weights, wd[k] = w[k] * dj[k] and the
+ * three sums over the window that do not depend on the data (sw, swj, swjj,
+ * accumulated in fit_at's order, so bit for bit what it computes). */
+struct loess_tab {
+    size_t k0, k1;
+    double sw, swj, swjj;
+    double w[AD_UV_STL_TABLE], dj[AD_UV_STL_TABLE], wd[AD_UV_STL_TABLE];
+};
+
+static void tab_sums(size_t span, struct loess_tab *t)
 {
-    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
-    double h = (double)(half - 1), xs = (double)i;
-    double y0 = y[nleft - 1];
-    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
-    for (size_t k = k0; k <= k1; k++) {
-        size_t j = nleft + k;
-        double dj = (double)j - xs, wj = w[k];
-        if (c->rw)
-            wj *= c->rw[j - 1];
-        double yj = y[j - 1] - y0;
-        sw += wj;
-        swj += wj * dj;
-        swjj += wj * dj * dj;
-        swy += wj * yj;
-        swjy += wj * dj * yj;
+    double xs = (double)((span + 1) / 2 - 1);
+    t->sw = t->swj = t->swjj = 0.0;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        double dj = (double)k - xs, wj = t->w[k];
+        t->dj[k] = dj;
+        t->wd[k] = wj * dj;
+        t->sw += wj;
+        t->swj += wj * dj;
+        t->swjj += wj * dj * dj;
     }
+}
+
+/* fit_at's closing step from the five sums. */
+static bool fit_finish(size_t n, const struct loess_cfg *c, double h, double y0, double sw,
+                       double swj, double swjj, double swy, double swjy, double *out)
+{
     if (sw <= 0.0)
         return false;
     double mean_y = swy / sw;
@@ -145,6 +157,40 @@ static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, s
     }
     *out = y0 + mean_y;
     return true;
+}
+
+/* fit_at for an interior position i (1-based) with the table of
+ * interior_weights() and tab_sums(): the same sums in the same order (and
+ * without robustness weights, the data-free ones taken from the table). */
+static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, size_t i,
+                         const struct loess_tab *t, double *out)
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1);
+    const double *yw = y + nleft - 1, *rw = c->rw ? c->rw + nleft - 1 : NULL;
+    double y0 = yw[0];
+    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
+    if (rw) {
+        for (size_t k = t->k0; k <= t->k1; k++) {
+            double dj = t->dj[k], wj = t->w[k] * rw[k];
+            double yj = yw[k] - y0;
+            sw += wj;
+            swj += wj * dj;
+            swjj += wj * dj * dj;
+            swy += wj * yj;
+            swjy += wj * dj * yj;
+        }
+    } else {
+        for (size_t k = t->k0; k <= t->k1; k++) {
+            double yj = yw[k] - y0;
+            swy += t->w[k] * yj;
+            swjy += t->wd[k] * yj;
+        }
+        sw = t->sw;
+        swj = t->swj;
+        swjj = t->swjj;
+    }
+    return fit_finish(n, c, h, y0, sw, swj, swjj, swy, swjy, out);
 }
 
 /* The window of `span` points around position i (1-based). */
@@ -179,12 +225,17 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
     if (jump < 1)
         jump = 1;
     size_t half = (c->span + 1) / 2;
-    double wbuf[AD_UV_STL_TABLE];
-    bool tab = c->span <= AD_UV_STL_TABLE && interior_weights(c->span, n, wbuf, &k0, &k1);
+    struct loess_tab *t = c->tab;
+    bool tab = t && c->span <= AD_UV_STL_TABLE && interior_weights(c->span, n, t->w, &k0, &k1);
+    if (tab) {
+        t->k0 = k0;
+        t->k1 = k1;
+        tab_sums(c->span, t);
+    }
     for (size_t i = 1; i <= n; i += jump) {
         bool ok;
         if (tab && i >= half && i + half <= n + 1) {
-            ok = fit_interior(y, n, c, i, wbuf, k0, k1, &ys[i - 1]);
+            ok = fit_interior(y, n, c, i, t, &ys[i - 1]);
         } else {
             window_at(n, c->span, i, &l, &r);
             ok = fit_at(y, n, c, (double)i, l, r, &ys[i - 1]);
@@ -281,16 +332,17 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t ns = 10 * n + 1;
     size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
     size_t nl = next_odd((double)np);
-    struct loess_cfg cs = { ns, 0, (ns + 9) / 10, NULL };
-    struct loess_cfg ct = { nt, 1, (nt + 9) / 10, NULL };
-    struct loess_cfg cl = { nl, 1, (nl + 9) / 10, NULL };
+    struct loess_tab *tab = malloc(sizeof(*tab));
+    struct loess_cfg cs = { ns, 0, (ns + 9) / 10, NULL, NULL };
+    struct loess_cfg ct = { nt, 1, (nt + 9) / 10, NULL, tab };
+    struct loess_cfg cl = { nl, 1, (nl + 9) / 10, NULL, tab };
     size_t clen = n + 2 * np;
     double *c = malloc(clen * sizeof(double)), *a = malloc(clen * sizeof(double));
     double *b = malloc(clen * sizeof(double)), *d = malloc(n * sizeof(double));
     double *rw = malloc(n * sizeof(double));
     double *work = malloc(3 * (n / np + 3) * sizeof(double));
     int rc = AD_ENOMEM;
-    if (!c || !a || !b || !d || !rw || !work)
+    if (!c || !a || !b || !d || !rw || !work || !tab)
         goto err;
     for (size_t i = 0; i < n; i++)
         trend[i] = 0.0;
@@ -334,5 +386,6 @@ err:
     free(d);
     free(rw);
     free(work);
+    free(tab);
     return rc;
 }
