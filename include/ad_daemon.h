@@ -21,6 +21,13 @@
 #include "ad_config.h"
 
 struct ad_daemon;
+struct ad_apiserve;
+struct ad_buf;
+
+/* The anomalyd_api_* families of /metrics (docs/operations.md) for the API
+ * server a, from the daemon's metrics table: what `anomalyd serve` shows on
+ * its own /metrics. */
+void ad_api_metrics_render(const struct ad_apiserve *a, struct ad_buf *b);
 
 struct ad_daemon_opts {
     bool alerts_to_stdout; /* also print alert lines on stdout (the demo) */

@@ -70,6 +70,11 @@ struct ad_httpd_mount {
     /* Called once from ad_httpd_close() (NULL: not needed): the mount may
      * release itself once the exchanges it holds are answered. */
     void (*close)(void *ud);
+    /* Called on the loop (NULL: not needed) when the server itself answers a
+     * request under the mount with 413 (body over max_body) or 503 (bodies
+     * over max_buffered): the mount's handle never sees those requests.
+     * path (path_len bytes) is the request's target, borrowed for the call. */
+    void (*rejected)(void *ud, int status, const char *path, size_t path_len);
     void *ud;
 };
 

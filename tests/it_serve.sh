@@ -331,6 +331,40 @@ done
 [ $((nok + n429)) = 24 ] && [ $nok -ge 2 ] && [ $n429 -ge 1 ] && [ $retry = 1 ] &&
   ok "24 at once from one client, 2 allowed: $nok 200, $n429 429 with Retry-After" ||
   bad "per-client bound" "$codes retry=$retry"
+# /metrics counts every answer above: 2 x 401, 1 x 503 (bodies held), 6 x 413,
+# the 429s; by endpoint and class; compute latency only for computed requests.
+curl -s "http://127.0.0.1:$PORT/metrics" >"$work/metrics.txt"
+mok=0
+"$py" - "$work/metrics.txt" "$nok" "$n429" <<'PY' || mok=$?
+import re, sys
+text = open(sys.argv[1]).read()
+nok, n429 = int(sys.argv[2]), int(sys.argv[3])
+m = {}
+for line in text.splitlines():
+    if line and not line.startswith("#"):
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+def req(ep, cl):
+    return m['anomalyd_api_requests_total{endpoint="%s",class="%s"}' % (ep, cl)]
+want = {
+    'anomalyd_api_rejected_total{status="401"}': 2,
+    'anomalyd_api_rejected_total{status="413"}': 6,
+    'anomalyd_api_rejected_total{status="429"}': n429,
+    'anomalyd_api_rejected_total{status="503"}': 1,
+    'anomalyd_api_in_flight': 0,
+    'anomalyd_api_compute_duration_seconds_count': 3 + nok,
+}
+for k, v in want.items():
+    assert m.get(k) == v, (k, m.get(k), v)
+got = (req("last", "2xx"), req("last", "4xx"), req("last", "5xx"), req("entire", "2xx"),
+       req("entire", "4xx"), req("changepoint", "2xx"), req("other", "4xx"))
+assert got == (2, 2 + 1 + 6, 1, nok, n429, 0, 0), got
+assert m['anomalyd_api_compute_duration_seconds_sum'] > 0
+assert m['anomalyd_api_compute_duration_seconds_bucket{le="+Inf"}'] == 3 + nok
+assert "# TYPE anomalyd_api_compute_duration_seconds histogram" in text
+PY
+[ $mok = 0 ] && ok "/metrics: anomalyd_api_* by endpoint and class, rejections, in flight, latency" ||
+  bad "/metrics of serve" "$(grep anomalyd_api "$work/metrics.txt" | head -30)"
 stop "$PID"
 [ "$STOPPED" = 0 ] && ok "SIGTERM after the limits: exit 0" || bad "stop limits: $STOPPED" "$(cat "$work/limits.log")"
 

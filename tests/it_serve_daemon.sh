@@ -32,6 +32,15 @@ check "daemon log names the API" log_has d "serving the Anomaly Detector API und
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/healthz")" = 200 ] &&
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P/metrics")" = 200 ] &&
   ok "/healthz and /metrics alongside" || fail "/healthz, /metrics"
+curl -s "http://127.0.0.1:$P/metrics" >"$W/metrics.txt"
+grep -qx 'anomalyd_api_requests_total{endpoint="last",class="2xx"} 2' "$W/metrics.txt" &&
+  grep -qx 'anomalyd_api_requests_total{endpoint="last",class="4xx"} 1' "$W/metrics.txt" &&
+  grep -qx 'anomalyd_api_rejected_total{status="401"} 1' "$W/metrics.txt" &&
+  grep -qx 'anomalyd_api_compute_duration_seconds_count 2' "$W/metrics.txt" &&
+  grep -qx 'anomalyd_api_in_flight 0' "$W/metrics.txt" &&
+  grep -q '^anomalyd_points_total ' "$W/metrics.txt" &&
+  ok "the daemon's /metrics has the anomalyd_api_* counters" ||
+  fail "anomalyd_api_* in /metrics: $(grep anomalyd_api "$W/metrics.txt" | head -20)"
 if grep -q -e cfg-daemon-key -e env-daemon-key "$W/d.log"; then fail "a key in the log"; else ok "no key in the log"; fi
 kt_signal d TERM
 kt_wait_exit d 20

@@ -1,5 +1,6 @@
 /* ad_cmd_serve.c - `anomalyd serve --listen HOST:PORT [-c FILE]`: the
- * Anomaly Detector REST API alone (docs/api.md), with /healthz and /readyz;
+ * Anomaly Detector REST API alone (docs/api.md), with /healthz, /readyz and
+ * /metrics (the anomalyd_api_* families);
  * no Kafka, no state. The config file is optional: it may give http.api.*
  * (keys, limits) and log.level; the rest of it is not used. */
 #include <getopt.h>
@@ -9,7 +10,9 @@
 #include <uv.h>
 
 #include "ad_apiserve.h"
+#include "ad_buf.h"
 #include "ad_cmd.h"
+#include "ad_daemon.h"
 #include "ad_err.h"
 #include "ad_httpd.h"
 #include "ad_log.h"
@@ -22,7 +25,12 @@ struct serve {
 
 static int on_get(void *ud, const char *path, struct ad_buf *out, const char **ctype)
 {
-    (void)ud;
+    const struct serve *sv = ud;
+    if (strcmp(path, "/metrics") == 0 && sv->api) {
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        ad_api_metrics_render(sv->api, out);
+        return 200;
+    }
     *ctype = "text/plain; charset=utf-8";
     if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
         ad_buf_adds(out, "ok\n");

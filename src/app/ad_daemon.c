@@ -582,7 +582,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     if (rc == 0 && cfg->http_listen[0]) {
         struct ad_httpd_opts ho = {loop, cfg->http_listen, ad_daemon_on_http, d};
         rc = ad_httpd_start(&ho, &d->httpd, err, errlen);
-        rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, err, errlen); /* http.api */
+        rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, &d->api, err, errlen); /* http.api */
         if (rc == 0)
             AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)",
                     cfg->http_listen, ad_httpd_port(d->httpd));
@@ -673,8 +673,9 @@ void ad_daemon_stop(struct ad_daemon *d)
     if (d->out)
         ad_kafka_out_close(d->out);
     if (d->httpd)
-        ad_httpd_close(d->httpd);
+        ad_httpd_close(d->httpd); /* closes d->api too */
     d->httpd = NULL;
+    d->api = NULL;
 }
 
 int ad_daemon_status(const struct ad_daemon *d)

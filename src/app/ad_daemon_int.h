@@ -29,6 +29,7 @@ struct ad_pipeline;
 struct ad_engine;
 struct ad_kafka_sink;
 struct ad_httpd;
+struct ad_apiserve;
 struct ad_spill;
 struct ckpt_work;
 
@@ -103,6 +104,7 @@ struct ad_daemon {
     int64_t ckpt_last; /* when the newest checkpoint became durable (s since the epoch) */
 
     struct ad_httpd *httpd;
+    struct ad_apiserve *api; /* with http.api.enabled; owned by httpd */
 };
 
 /* ad_daemon.c */

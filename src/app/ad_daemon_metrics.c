@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ad_apiserve.h"
 #include "ad_clock.h"
+#include "ad_daemon.h"
 #include "ad_daemon_int.h"
 #include "ad_detector.h"
 #include "ad_engine.h"
@@ -35,10 +37,13 @@ struct view {
     double reload_ok, reload_error;
     double remote_status[7], remote_retries, breaker_state, remote_in_flight;
     double webhook_rows[3], webhook_pending;
+    const struct ad_apiserve *apis; /* the API server, or NULL */
+    struct ad_apiserve_stats api;
+    double api_rejected[AD_API_REJECT_COUNT], api_in_flight;
 };
 
 /* When a family is shown. */
-enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK };
+enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK, API };
 
 struct family {
     const char *name, *type, *help;
@@ -112,12 +117,30 @@ static void remote_latency(struct ad_buf *b, const struct family *f, const struc
     ad_prom_histogram(b, f->name, NULL, 0, &h);
 }
 
+static void api_requests(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    for (int e = 0; e < AD_API_EP_COUNT; e++)
+        for (int c = 0; c < AD_API_CLASS_COUNT; c++) {
+            const char *l[] = {"endpoint", ad_api_ep_name((enum ad_api_ep)e), "class",
+                               ad_api_class_name((enum ad_api_class)c)};
+            ad_prom_sample(b, f->name, l, 2, (double)v->api.by_ep[e][c]);
+        }
+}
+
+static void api_latency(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    struct ad_prom_hist h = {ad_api_latency_bounds_s, v->api.latency, AD_API_LATENCY_BUCKETS,
+                             v->api.latency_sum_s};
+    ad_prom_histogram(b, f->name, NULL, 0, &h);
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 static const char *const results[] = {"ok", "error", NULL};
 static const char *const remote_statuses[] = {"ok",      "skipped",      "unavailable", "timeout",
                                               "rejected", "breaker_open", "overloaded", NULL};
 static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
+static const char *const api_rejections[] = {"401", "413", "429", "503", NULL};
 
 #define PLAIN(name, type, help, when, field)                                                       \
     {name, type, help, when, V(field), NULL, NULL, NULL}
@@ -199,6 +222,16 @@ static const struct family families[] = {
            webhook_rows, "result", webhook_results),
     PLAIN("anomalyd_webhook_pending_rows", "gauge", "Webhook rows waiting to be delivered.",
           WEBHOOK, webhook_pending),
+    CUSTOM("anomalyd_api_requests_total", "counter",
+           "Anomaly Detector API answers, by endpoint and status class.", API, api_requests),
+    LABELS("anomalyd_api_rejected_total", "counter",
+           "API requests refused before any computation, by status.", API, api_rejected,
+           "status", api_rejections),
+    PLAIN("anomalyd_api_in_flight", "gauge", "API requests computing on the thread pool.", API,
+          api_in_flight),
+    CUSTOM("anomalyd_api_compute_duration_seconds", "histogram",
+           "Time on the thread pool per API request (parse, detect, answer).", API,
+           api_latency),
 };
 
 /* ---- reading the values ------------------------------------------------------------- */
@@ -215,10 +248,22 @@ static void read_remote(struct view *v)
     v->remote_in_flight = (double)rs->in_flight;
 }
 
+static void read_api(const struct ad_apiserve *a, struct view *v)
+{
+    v->apis = a;
+    if (!a)
+        return;
+    ad_apiserve_stats(a, &v->api);
+    for (int r = 0; r < AD_API_REJECT_COUNT; r++)
+        v->api_rejected[r] = (double)v->api.rejected[r];
+    v->api_in_flight = (double)v->api.in_flight;
+}
+
 static void read_view(const struct ad_daemon *d, struct view *v)
 {
     memset(v, 0, sizeof(*v));
     v->d = d;
+    read_api(d->api, v);
     ad_pipeline_stats(d->pipe, &v->pipe);
     ad_kafka_out_stats(d->out, &v->out);
     struct ad_kafka_sink_stats ks;
@@ -283,30 +328,44 @@ static bool shown(const struct ad_daemon *d, enum when w)
         struct ad_webhook_stats ws;
         return ad_engine_webhook_stats(d->engine, &ws);
     }
+    case API:
+        return d->api != NULL;
     }
     return false;
+}
+
+static void render_family(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    ad_prom_family(b, f->name, f->type, f->help);
+    if (f->render) {
+        f->render(b, f, v);
+    } else if (!f->label) {
+        ad_prom_sample(b, f->name, NULL, 0, at(v, f->off));
+    } else {
+        for (size_t j = 0; f->values[j]; j++) {
+            const char *l[] = {f->label, f->values[j]};
+            ad_prom_sample(b, f->name, l, 1, at(v, f->off + j * sizeof(double)));
+        }
+    }
+}
+
+void ad_api_metrics_render(const struct ad_apiserve *a, struct ad_buf *b)
+{
+    struct view v;
+    memset(&v, 0, sizeof(v));
+    read_api(a, &v);
+    for (size_t i = 0; a && i < sizeof(families) / sizeof(families[0]); i++)
+        if (families[i].when == API)
+            render_family(b, &families[i], &v);
 }
 
 static void render_metrics(const struct ad_daemon *d, struct ad_buf *b)
 {
     struct view v;
     read_view(d, &v);
-    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-        const struct family *f = &families[i];
-        if (!shown(d, f->when))
-            continue;
-        ad_prom_family(b, f->name, f->type, f->help);
-        if (f->render) {
-            f->render(b, f, &v);
-        } else if (!f->label) {
-            ad_prom_sample(b, f->name, NULL, 0, at(&v, f->off));
-        } else {
-            for (size_t j = 0; f->values[j]; j++) {
-                const char *l[] = {f->label, f->values[j]};
-                ad_prom_sample(b, f->name, l, 1, at(&v, f->off + j * sizeof(double)));
-            }
-        }
-    }
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+        if (shown(d, families[i].when))
+            render_family(b, &families[i], &v);
 }
 
 int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ad_apiguard.h"
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
 #include "ad_uvad_api.h"
@@ -35,8 +36,70 @@ struct job {
     struct ad_buf out;
     struct ad_uv_response res;
     int rc;
+    int64_t compute_ns; /* time in ad_uv_api_handle, measured on the pool */
     char peer[64];
 };
+
+const double ad_api_latency_bounds_s[AD_API_LATENCY_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 1e300};
+
+enum ad_api_ep ad_api_endpoint(const char *path, size_t len)
+{
+    static const char *const tails[] = {"/timeseries/entire/detect", "/timeseries/last/detect",
+                                        "/timeseries/changepoint/detect"};
+    const char *q = memchr(path, '?', len);
+    if (q)
+        len = (size_t)(q - path);
+    for (int e = 0; e < AD_API_EP_OTHER; e++) {
+        size_t tl = strlen(tails[e]);
+        if (len >= tl && memcmp(path + len - tl, tails[e], tl) == 0)
+            return (enum ad_api_ep)e;
+    }
+    return AD_API_EP_OTHER;
+}
+
+const char *ad_api_ep_name(enum ad_api_ep e)
+{
+    static const char *const names[] = {"entire", "last", "changepoint", "other"};
+    return e < AD_API_EP_COUNT ? names[e] : "other";
+}
+
+const char *ad_api_class_name(enum ad_api_class c)
+{
+    static const char *const names[] = {"2xx", "4xx", "5xx"};
+    return c < AD_API_CLASS_COUNT ? names[c] : "5xx";
+}
+
+const char *ad_api_reject_name(enum ad_api_reject r)
+{
+    static const char *const names[] = {"401", "413", "429", "503"};
+    return r < AD_API_REJECT_COUNT ? names[r] : "503";
+}
+
+/* Counts one answer of this status to a request for endpoint e. */
+static void count_answer(struct ad_apiserve *a, enum ad_api_ep e, int status)
+{
+    enum ad_api_class c = status < 400 ? AD_API_2XX : status < 500 ? AD_API_4XX : AD_API_5XX;
+    a->st.requests++;
+    a->st.by_ep[e][c]++;
+    enum ad_api_reject r = status == 401   ? AD_API_R401
+                           : status == 413 ? AD_API_R413
+                           : status == 429 ? AD_API_R429
+                           : status == 503 ? AD_API_R503
+                                           : AD_API_REJECT_COUNT;
+    if (r != AD_API_REJECT_COUNT)
+        a->st.rejected[r]++;
+}
+
+static void count_latency(struct ad_apiserve *a, int64_t ns)
+{
+    double s = (double)ns / 1e9;
+    int i = 0;
+    while (i < AD_API_LATENCY_BUCKETS - 1 && s > ad_api_latency_bounds_s[i])
+        i++;
+    a->st.latency[i]++;
+    a->st.latency_sum_s += s;
+}
 
 static void free_keys(char **keys, size_t n)
 {
@@ -103,7 +166,9 @@ static void gateway_reply(struct ad_apiserve *a, struct ad_httpd_exchange *x, in
     char body[512];
     int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%d\",\"message\":\"%s\"}}", status,
                      message);
-    a->st.requests++;
+    size_t plen;
+    const char *path = ad_httpd_x_path(x, &plen);
+    count_answer(a, ad_api_endpoint(path, plen), status);
     if (ad_httpd_reply(x, status, headers, JSON_TYPE, body, (size_t)n) != 0)
         a->st.dropped++;
 }
@@ -126,7 +191,9 @@ static bool key_ok(struct ad_apiserve *a, struct ad_httpd_exchange *x)
 static void work(uv_work_t *w)
 {
     struct job *j = w->data;
+    int64_t t0 = ad_clock_mono_ns();
     j->rc = ad_uv_api_handle(&j->req, &j->out, &j->res);
+    j->compute_ns = ad_clock_mono_ns() - t0;
 }
 
 static void after_work(uv_work_t *w, int status)
@@ -137,12 +204,14 @@ static void after_work(uv_work_t *w, int status)
 
     ad_clients_release(a->clients, j->peer);
     a->st.in_flight--;
+    if (status == 0)
+        count_latency(a, j->compute_ns);
     if (status != 0 || j->rc != 0) {
         gateway_reply(a, j->x, 500, NULL, "Internal error");
     } else {
         if (j->res.error_code[0])
             snprintf(headers, sizeof(headers), "x-ms-error-code: %s\r\n", j->res.error_code);
-        a->st.requests++;
+        count_answer(a, ad_api_endpoint(j->req.path, j->req.path_len), j->res.status);
         if (j->res.status == 200)
             a->st.ok++;
         else
@@ -196,6 +265,17 @@ static void on_request(void *ud, struct ad_httpd_exchange *x)
     }
 }
 
+/* The server's own 413 and 503 under the mount. */
+static void on_rejected(void *ud, int status, const char *path, size_t path_len)
+{
+    struct ad_apiserve *a = ud;
+    count_answer(a, ad_api_endpoint(path, path_len), status);
+    if (status == 413)
+        a->st.client_error++;
+    else
+        a->st.throttled++;
+}
+
 static void on_server_close(void *ud)
 {
     ad_apiserve_close(ud);
@@ -210,6 +290,7 @@ int ad_apiserve_mount(struct ad_apiserve *a, struct ad_httpd *s)
         .max_buffered = a->o.max_body * AD_APISERVE_BODIES,
         .handle = on_request,
         .close = on_server_close,
+        .rejected = on_rejected,
         .ud = a,
     };
     return ad_httpd_mount(s, &m);
@@ -276,13 +357,15 @@ void ad_api_keys_free(char **keys)
     free(keys);
 }
 
-int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s, char *err,
-                       size_t errlen)
+int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_httpd *s,
+                       struct ad_apiserve **api, char *err, size_t errlen)
 {
     struct ad_api_opts o;
     struct ad_apiserve *a = NULL;
     char **keys = NULL;
 
+    if (api)
+        *api = NULL;
     if (!cfg->http_api.enabled)
         return 0;
     int rc = ad_api_opts_from_config(cfg, &o, &keys);
@@ -290,6 +373,8 @@ int ad_apiserve_attach(uv_loop_t *loop, const struct ad_config *cfg, struct ad_h
         rc = ad_apiserve_new(loop, &o, &a);
     if (rc == 0 && (rc = ad_apiserve_mount(a, s)) != 0)
         ad_apiserve_close(a);
+    if (rc == 0 && api)
+        *api = a;
     if (rc == 0)
         AD_INFO("http", "serving the Anomaly Detector API under %s (%zu key(s))",
                 AD_APISERVE_PREFIX, o.nkeys);

@@ -357,6 +357,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     size_t parsed = http_parser_execute(&c->parser, &settings, b->base, (size_t)n);
     if (!c->headers_done)
         c->head_bytes += (size_t)n;
+    if ((c->body_too_large || c->busy) && c->mounted && c->s->mount.rejected)
+        c->s->mount.rejected(c->s->mount.ud, c->body_too_large ? 413 : 503, c->url, c->url_len);
     if (c->body_too_large)
         respond_text(c, 413, "request body too large\n");
     else if (c->busy)
