@@ -156,8 +156,10 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Theil-Sen (radix selection for large windows) against sorting every
- * pairwise slope, on data with ties, negative and zero slopes. */
+/* Theil-Sen (for large windows: the slopes within a sampled bracket, or
+ * radix selection of all of them) against sorting every pairwise slope, on
+ * data with ties, negative and zero slopes, all slopes equal, skewed
+ * slopes and huge outliers. */
 static void test_theil_slope_exact(void)
 {
     static const size_t ws[] = { 40, 91, 92, 300, 665 };
@@ -165,11 +167,14 @@ static void test_theil_slope_exact(void)
         size_t w = ws[t], m = w * (w - 1) / 2;
         double *v = malloc(w * sizeof(double)), *tmp = malloc(m * sizeof(double));
         double *all = malloc(m * sizeof(double));
-        for (int shape = 0; shape < 3; shape++) {
+        for (int shape = 0; shape < 6; shape++) {
             for (size_t i = 0; i < w; i++)
                 v[i] = shape == 0   ? nrand()
                        : shape == 1 ? (double)((i * 7) % 5) - 2.0 /* many ties */
-                                    : -0.25 * (double)i + (double)(i % 3);
+                       : shape == 2 ? -0.25 * (double)i + (double)(i % 3)
+                       : shape == 3 ? 3.0 * (double)i /* every slope equal */
+                       : shape == 4 ? exp(0.02 * (double)i) /* skewed slopes */
+                                    : nrand() + (i % 17 == 0 ? 1e6 * nrand() : 0.0);
             size_t k = 0;
             for (size_t i = 0; i < w; i++)
                 for (size_t j = i + 1; j < w; j++)

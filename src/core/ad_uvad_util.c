@@ -243,9 +243,78 @@ static void radix_select(double *a, size_t m, size_t k, bool pair, double *x1, d
         *x2 = *x1;
 }
 
+#define THEIL_SAMPLE 2048 /* pairs sampled to bracket the median slope */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Brackets ranks k and k + 1 of the m pairwise slopes of v by the slopes of
+ * THEIL_SAMPLE pairs drawn with a fixed generator: *lo and *hi such that the
+ * ranks most likely lie between them (the caller checks). */
+static void theil_bracket(const double *v, size_t n, size_t m, size_t k, double *lo, double *hi)
+{
+    double smp[THEIL_SAMPLE];
+    uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+    for (size_t s = 0; s < THEIL_SAMPLE; s++) {
+        x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        size_t i = (size_t)(x >> 33) % n;
+        x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        size_t j = (size_t)(x >> 33) % (n - 1);
+        j += j >= i; /* a second, different point */
+        if (j < i) {
+            size_t t = i;
+            i = j;
+            j = t;
+        }
+        smp[s] = (v[j] - v[i]) / (double)(j - i);
+    }
+    qsort(smp, THEIL_SAMPLE, sizeof(double), cmp_dbl);
+    /* rank k of m sits near rank k * S / m of the sample; +-4 standard
+     * deviations of a sample quantile (sqrt(S) / 2 at most) either side */
+    double at = (double)k / (double)m * THEIL_SAMPLE, margin = 4.0 * 23.0 + 2.0;
+    long a = (long)(at - margin), b = (long)(at + margin) + 1;
+    *lo = a <= 0 ? -INFINITY : smp[a];
+    *hi = b >= THEIL_SAMPLE ? INFINITY : smp[b];
+}
+
+/* Ranks k and, with pair, k + 1 of the pairwise slopes of v (m of them)
+ * from those within a sampled bracket, kept in tmp: one pass over the pairs
+ * instead of storing and selecting all of them. Returns false when the
+ * bracket missed (then nothing is known). Exact: the values a sort of all
+ * slopes would put at those ranks. */
+static bool theil_bracketed(const double *v, size_t n, size_t m, size_t k, bool pair, double *tmp,
+                            double *x1, double *x2)
+{
+    double lo, hi;
+    theil_bracket(v, n, m, k, &lo, &hi);
+    size_t below = 0, c = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            double sl = (v[j] - v[i]) / (double)(j - i);
+            if (sl < lo)
+                below++;
+            else if (sl <= hi)
+                tmp[c++] = sl;
+        }
+    if (k < below || k + (pair ? 1 : 0) >= below + c)
+        return false;
+    radix_select(tmp, c, k - below, pair, x1, x2);
+    return true;
+}
+
 double ad_uv_theil_slope(const double *v, size_t n, double *tmp)
 {
-    size_t m = 0;
+    size_t m = n * (n - 1) / 2;
+    if (m >= 4096) {
+        size_t k = m % 2 ? m / 2 : m / 2 - 1;
+        double x1, x2;
+        if (theil_bracketed(v, n, m, k, m % 2 == 0, tmp, &x1, &x2))
+            return m % 2 ? x1 : (x1 + x2) / 2.0;
+    }
+    m = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             tmp[m++] = (v[j] - v[i]) / (double)(j - i);
