@@ -1,5 +1,6 @@
 /* ad_decode.h - a record's bytes -> one key, one event time and one value per
- * configured metric (jansson). Pure: no Kafka, no clock.
+ * configured metric (a single-pass scanner, jansson as the reference and the
+ * fallback). Pure: no Kafka, no clock.
  *
  * A record is accepted whole or rejected whole with one counted reason; a
  * rejected record never reaches the window stage. */
@@ -90,8 +91,15 @@ void ad_decoder_free(struct ad_decoder *d);
 size_t ad_decoder_metric_count(const struct ad_decoder *d);
 const char *ad_decoder_metric_name(const struct ad_decoder *d, size_t i);
 
-/* Decodes one record. Returns AD_REJECT_NONE and fills *out, or the reason. */
+/* Decodes one record. Returns AD_REJECT_NONE and fills *out, or the reason.
+ * Tries the single-pass scanner (ad_jscan.h) first and parses with jansson
+ * only the records the scanner leaves to it. */
 enum ad_reject ad_decode(struct ad_decoder *d, const void *buf, size_t len,
                          const struct ad_record_meta *meta, struct ad_decoded *out);
+
+/* The same decode through jansson alone: the reference that ad_decode() must
+ * agree with on every input (the differential fuzz target and tests). */
+enum ad_reject ad_decode_reference(struct ad_decoder *d, const void *buf, size_t len,
+                                   const struct ad_record_meta *meta, struct ad_decoded *out);
 
 #endif

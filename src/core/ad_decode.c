@@ -1,6 +1,8 @@
 /* ad_decode.c - a record's bytes -> key, event time and metric values.
  *
- * The hot path: one json_loadb(), one pass over the accepted bytes for the
+ * The hot path is ad_jscan() (decode_fast() below): one validating pass over
+ * the bytes, no tree. Records it leaves alone take the jansson path: one
+ * json_loadb(), one pass over the accepted bytes for the
  * nesting limit (skipped for records too short to exceed it), then one
  * json_object_getn()/json_array_get() per pre-parsed pointer token. Nothing
  * is allocated here beyond jansson's own tree, which is released on every
@@ -30,6 +32,7 @@
 
 #include "ad_alloc.h"
 #include "ad_err.h"
+#include "ad_jscan.h"
 #include "ad_time.h"
 
 #define AD_DECODE_MAX_DEPTH 64
@@ -73,15 +76,12 @@ const char *ad_reject_desc(enum ad_reject r)
 /* ------------------------------------------------------------------------ */
 /* JSON pointers (RFC 6901), parsed once */
 
-struct jtok {
-    const char *s; /* unescaped, NUL-terminated; points into jptr.mem */
-    size_t len;
-    long long idx; /* array index, or -1 when the token is not one */
-};
+/* Tokens are struct ad_jscan_tok (ad_jscan.h): the fast path reads them too.
+ * Their strings point into the jptr's own allocation. */
 
 struct jptr {
     size_t n;
-    struct jtok *t; /* n tokens followed by the strings: one allocation */
+    struct ad_jscan_tok *t; /* n tokens followed by the strings: one allocation */
 };
 
 static void jptr_free(struct jptr *p)
@@ -127,7 +127,7 @@ static int jptr_parse(const char *what, const char *ptr, struct jptr *out, char 
         }
     }
     /* Strings need at most plen bytes (each token loses its '/', gains a NUL). */
-    struct jtok *t = ad_malloc(n * sizeof(*t) + plen);
+    struct ad_jscan_tok *t = ad_malloc(n * sizeof(*t) + plen);
     if (!t) {
         snprintf(err, errlen, "%s: out of memory", what);
         return AD_ENOMEM;
@@ -160,7 +160,7 @@ static json_t *jptr_get(const struct jptr *p, json_t *root)
 {
     json_t *v = root;
     for (size_t i = 0; i < p->n && v; i++) {
-        const struct jtok *t = &p->t[i];
+        const struct ad_jscan_tok *t = &p->t[i];
         if (json_is_object(v))
             v = json_object_getn(v, t->s, t->len);
         else if (json_is_array(v) && t->idx >= 0)
@@ -188,6 +188,10 @@ struct ad_decoder {
     int time_format;
     size_t n_metrics;
     struct jptr metric[AD_MAX_METRICS];
+    /* The fast path's view of the pointers: key (KEY_POINTER), time
+     * (TIME_POINTER), then the metrics; *_slot index paths[]. */
+    struct ad_jscan_path paths[2 + AD_MAX_METRICS];
+    size_t n_paths, key_slot, time_slot, metric_slot;
 };
 
 void ad_decoder_free(struct ad_decoder *d)
@@ -267,14 +271,14 @@ static int setup_metrics(struct ad_decoder *d, const struct ad_decode_cfg *cfg, 
         if ((rc = jptr_parse(what, cfg->metrics[i], &d->metric[i], err, errlen)) != 0)
             return rc;
         d->n_metrics = i + 1;
-        const struct jtok *last = &d->metric[i].t[d->metric[i].n - 1];
+        const struct ad_jscan_tok *last = &d->metric[i].t[d->metric[i].n - 1];
         if (last->len == 0) {
             snprintf(err, errlen, "%s: \"%s\": the last token (the metric's name) is empty", what,
                      cfg->metrics[i]);
             return AD_ECONFIG;
         }
         for (size_t j = 0; j < i; j++) {
-            const struct jtok *o = &d->metric[j].t[d->metric[j].n - 1];
+            const struct ad_jscan_tok *o = &d->metric[j].t[d->metric[j].n - 1];
             if (o->len == last->len && memcmp(o->s, last->s, last->len) == 0) {
                 snprintf(err, errlen,
                          "%s: \"%s\" has the same name \"%s\" as input.metrics[%zu] \"%s\"",
@@ -284,6 +288,23 @@ static int setup_metrics(struct ad_decoder *d, const struct ad_decode_cfg *cfg, 
         }
     }
     return 0;
+}
+
+static void setup_paths(struct ad_decoder *d)
+{
+    size_t n = 0;
+    if (d->key_src == KEY_POINTER) {
+        d->key_slot = n;
+        d->paths[n++] = (struct ad_jscan_path){d->key.n, d->key.t};
+    }
+    if (d->time_src == TIME_POINTER) {
+        d->time_slot = n;
+        d->paths[n++] = (struct ad_jscan_path){d->time.n, d->time.t};
+    }
+    d->metric_slot = n;
+    for (size_t i = 0; i < d->n_metrics; i++)
+        d->paths[n++] = (struct ad_jscan_path){d->metric[i].n, d->metric[i].t};
+    d->n_paths = n;
 }
 
 int ad_decoder_new(const struct ad_decode_cfg *cfg, struct ad_decoder **out, char *err,
@@ -328,6 +349,7 @@ int ad_decoder_new(const struct ad_decode_cfg *cfg, struct ad_decoder **out, cha
     }
     if ((rc = setup_metrics(d, cfg, err, errlen)) != 0)
         goto err;
+    setup_paths(d);
     *out = d;
     return 0;
 err:
@@ -442,6 +464,28 @@ static enum ad_reject key_from_header(const struct ad_decoder *d, const struct a
     return AD_REJECT_NONE;
 }
 
+/* An integer key, in decimal. */
+static enum ad_reject key_from_int(const struct ad_decoder *d, long long iv,
+                                   struct ad_decoded *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (iv < 0)
+        tmp[n++] = '-';
+    if (n > d->max_key_bytes)
+        return AD_REJECT_BAD_KEY;
+    for (size_t i = 0; i < n; i++)
+        out->key[i] = tmp[n - 1 - i];
+    out->key[n] = '\0';
+    out->key_len = n;
+    return AD_REJECT_NONE;
+}
+
 static enum ad_reject key_from_json(const struct ad_decoder *d, json_t *root,
                                     struct ad_decoded *out)
 {
@@ -459,25 +503,8 @@ static enum ad_reject key_from_json(const struct ad_decoder *d, json_t *root,
         out->key_len = len;
         return AD_REJECT_NONE;
     }
-    if (json_is_integer(v)) {
-        json_int_t iv = json_integer_value(v);
-        char tmp[24];
-        size_t n = 0;
-        unsigned long long u = iv < 0 ? 0ULL - (unsigned long long)iv : (unsigned long long)iv;
-        do {
-            tmp[n++] = (char)('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (iv < 0)
-            tmp[n++] = '-';
-        if (n > d->max_key_bytes)
-            return AD_REJECT_BAD_KEY;
-        for (size_t i = 0; i < n; i++)
-            out->key[i] = tmp[n - 1 - i];
-        out->key[n] = '\0';
-        out->key_len = n;
-        return AD_REJECT_NONE;
-    }
+    if (json_is_integer(v))
+        return key_from_int(d, json_integer_value(v), out);
     return AD_REJECT_BAD_KEY;
 }
 
@@ -555,31 +582,35 @@ static enum ad_reject time_from_numeric_string(const char *s, bool integer, int6
     return time_from_real(v, per_second, us);
 }
 
+/* Units per second of an epoch time format: 0 for "by magnitude" (auto), -1
+ * for RFC 3339. */
+static int64_t per_second_of(int time_format)
+{
+    switch (time_format) {
+    case AD_TIME_EPOCH_S:
+        return 1;
+    case AD_TIME_EPOCH_MS:
+        return 1000;
+    case AD_TIME_EPOCH_US:
+        return 1000000;
+    case AD_TIME_RFC3339:
+        return -1;
+    default: /* AD_TIME_AUTO */
+        return 0;
+    }
+}
+
 static enum ad_reject time_from_json(const struct ad_decoder *d, json_t *root, int64_t *us)
 {
     json_t *v = jptr_get(&d->time, root);
     if (!v || json_is_null(v))
         return AD_REJECT_MISSING_TIME;
-    int64_t per_second;
-    switch (d->time_format) {
-    case AD_TIME_EPOCH_S:
-        per_second = 1;
-        break;
-    case AD_TIME_EPOCH_MS:
-        per_second = 1000;
-        break;
-    case AD_TIME_EPOCH_US:
-        per_second = 1000000;
-        break;
-    case AD_TIME_RFC3339: {
+    int64_t per_second = per_second_of(d->time_format);
+    if (per_second < 0) { /* AD_TIME_RFC3339 */
         if (!json_is_string(v))
             return AD_REJECT_BAD_TIME;
         int rc = ad_time_parse_rfc3339(json_string_value(v), json_string_length(v), us);
         return rc ? range_reason(rc) : AD_REJECT_NONE;
-    }
-    default: /* AD_TIME_AUTO */
-        per_second = 0;
-        break;
     }
     if (json_is_integer(v))
         return time_from_int(json_integer_value(v), per_second, us);
@@ -649,11 +680,151 @@ static enum ad_reject decode_tree(const struct ad_decoder *d, json_t *root, cons
     return AD_REJECT_NONE;
 }
 
-enum ad_reject ad_decode(struct ad_decoder *d, const void *buf, size_t len,
-                         const struct ad_record_meta *meta, struct ad_decoded *out)
+/* ------------------------------------------------------------------------ */
+/* The fast path: the same decisions from ad_jscan()'s spans, or FAST_FALLBACK
+ * for the few cases it leaves to the jansson path (escaped strings that must
+ * be read, numbers strtod cannot take from a short copy). */
+
+#define FAST_FALLBACK (-1)
+
+static int fast_key(const struct ad_decoder *d, const struct ad_jscan_val *v,
+                    struct ad_decoded *out)
 {
-    if (len > d->max_message_bytes)
-        return AD_REJECT_TOO_LARGE;
+    long long iv;
+    switch (v->type) {
+    case AD_JSCAN_MISSING:
+    case AD_JSCAN_NULL:
+        return AD_REJECT_MISSING_KEY;
+    case AD_JSCAN_STRING:
+        if (v->escaped)
+            return FAST_FALLBACK;
+        /* Raw bytes of a validated string without escapes: UTF-8, no NUL. */
+        if (v->len == 0 || v->len > d->max_key_bytes)
+            return AD_REJECT_BAD_KEY;
+        memcpy(out->key, v->p, v->len);
+        out->key[v->len] = '\0';
+        out->key_len = v->len;
+        return AD_REJECT_NONE;
+    case AD_JSCAN_INT:
+        if (!ad_jscan_int(v->p, v->len, &iv))
+            return FAST_FALLBACK;
+        return key_from_int(d, iv, out);
+    default:
+        return AD_REJECT_BAD_KEY;
+    }
+}
+
+static int fast_time(const struct ad_decoder *d, const struct ad_jscan_val *v, int64_t *us)
+{
+    if (v->type == AD_JSCAN_MISSING || v->type == AD_JSCAN_NULL)
+        return AD_REJECT_MISSING_TIME;
+    int64_t per_second = per_second_of(d->time_format);
+    if (v->type == AD_JSCAN_STRING && v->escaped)
+        return FAST_FALLBACK;
+    if (per_second < 0) { /* AD_TIME_RFC3339 */
+        if (v->type != AD_JSCAN_STRING)
+            return AD_REJECT_BAD_TIME;
+        int rc = ad_time_parse_rfc3339(v->p, v->len, us);
+        return rc ? range_reason(rc) : AD_REJECT_NONE;
+    }
+    long long iv;
+    double x;
+    switch (v->type) {
+    case AD_JSCAN_INT:
+        if (!ad_jscan_int(v->p, v->len, &iv))
+            return FAST_FALLBACK;
+        return time_from_int(iv, per_second, us);
+    case AD_JSCAN_REAL:
+        if (!ad_jscan_real(v->p, v->len, &x))
+            return FAST_FALLBACK;
+        return time_from_real(x, per_second, us);
+    case AD_JSCAN_STRING:
+        break;
+    default:
+        return AD_REJECT_BAD_TIME;
+    }
+    bool integer;
+    if (numeric_string(v->p, v->len, &integer)) {
+        char tmp[128]; /* time_from_numeric_string() wants it NUL-terminated */
+        if (v->len >= sizeof(tmp))
+            return FAST_FALLBACK;
+        memcpy(tmp, v->p, v->len);
+        tmp[v->len] = '\0';
+        return time_from_numeric_string(tmp, integer, per_second, us);
+    }
+    if (per_second)
+        return AD_REJECT_BAD_TIME;
+    int rc = ad_time_parse_rfc3339(v->p, v->len, us);
+    return rc ? range_reason(rc) : AD_REJECT_NONE;
+}
+
+static int fast_metric(const struct ad_jscan_val *v, double *out)
+{
+    long long iv;
+    double x;
+    switch (v->type) {
+    case AD_JSCAN_MISSING:
+    case AD_JSCAN_NULL:
+        return AD_REJECT_MISSING_METRIC;
+    case AD_JSCAN_INT:
+        if (!ad_jscan_int(v->p, v->len, &iv))
+            return FAST_FALLBACK;
+        x = (double)iv;
+        break;
+    case AD_JSCAN_REAL:
+        if (!ad_jscan_real(v->p, v->len, &x))
+            return FAST_FALLBACK;
+        break;
+    default:
+        return AD_REJECT_BAD_METRIC;
+    }
+    if (!(fabs(x) <= AD_METRIC_MAX_ABS)) /* also NaN */
+        return AD_REJECT_METRIC_RANGE;
+    *out = x;
+    return AD_REJECT_NONE;
+}
+
+/* Returns an enum ad_reject, or FAST_FALLBACK. Checks in decode_tree()'s
+ * order so that the first failing check gives the same reason. */
+static int decode_fast(const struct ad_decoder *d, const void *buf, size_t len,
+                       const struct ad_record_meta *meta, struct ad_decoded *out)
+{
+    struct ad_jscan_val v[2 + AD_MAX_METRICS];
+    switch (ad_jscan(buf, len, d->paths, d->n_paths, v)) {
+    case AD_JSCAN_OK:
+        break;
+    case AD_JSCAN_NOT_OBJECT:
+        return AD_REJECT_NOT_OBJECT;
+    default:
+        return FAST_FALLBACK;
+    }
+    int r = AD_REJECT_NONE;
+    if (d->key_src == KEY_CONST) {
+        out->key_len = strlen(d->header);
+        memcpy(out->key, d->header, out->key_len + 1);
+    } else {
+        r = d->key_src == KEY_HEADER ? (int)key_from_header(d, meta, out)
+                                     : fast_key(d, &v[d->key_slot], out);
+    }
+    if (r != AD_REJECT_NONE)
+        return r;
+    r = d->time_src == TIME_RECORD ? (int)time_from_record(meta, &out->time_us)
+                                   : fast_time(d, &v[d->time_slot], &out->time_us);
+    if (r != AD_REJECT_NONE)
+        return r;
+    for (size_t i = 0; i < d->n_metrics; i++)
+        if ((r = fast_metric(&v[d->metric_slot + i], &out->values[i])) != AD_REJECT_NONE)
+            return r;
+    out->n_values = d->n_metrics;
+    return AD_REJECT_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Entry points */
+
+static enum ad_reject decode_jansson(struct ad_decoder *d, const void *buf, size_t len,
+                                     const struct ad_record_meta *meta, struct ad_decoded *out)
+{
     json_error_t jerr;
     uint64_t failures = ad_alloc_failures();
     json_t *root = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -679,4 +850,41 @@ enum ad_reject ad_decode(struct ad_decoder *d, const void *buf, size_t len,
     enum ad_reject r = decode_tree(d, root, buf, len, meta, out);
     json_decref(root);
     return r;
+}
+
+/* Checks common to both paths. A raw NUL byte is never valid JSON, but
+ * jansson's lexer takes one right after a number as the end of the input
+ * ({"temp":1\0} would be temp 1), so it is refused here. */
+static bool precheck(const struct ad_decoder *d, const void *buf, size_t len, enum ad_reject *r)
+{
+    if (len > d->max_message_bytes) {
+        *r = AD_REJECT_TOO_LARGE;
+        return false;
+    }
+    if (len && memchr(buf, '\0', len)) {
+        *r = AD_REJECT_INVALID_JSON;
+        return false;
+    }
+    return true;
+}
+
+enum ad_reject ad_decode(struct ad_decoder *d, const void *buf, size_t len,
+                         const struct ad_record_meta *meta, struct ad_decoded *out)
+{
+    enum ad_reject r;
+    if (!precheck(d, buf, len, &r))
+        return r;
+    int fr = decode_fast(d, buf, len, meta, out);
+    if (fr != FAST_FALLBACK)
+        return (enum ad_reject)fr;
+    return decode_jansson(d, buf, len, meta, out);
+}
+
+enum ad_reject ad_decode_reference(struct ad_decoder *d, const void *buf, size_t len,
+                                   const struct ad_record_meta *meta, struct ad_decoded *out)
+{
+    enum ad_reject r;
+    if (!precheck(d, buf, len, &r))
+        return r;
+    return decode_jansson(d, buf, len, meta, out);
 }
