@@ -15,7 +15,10 @@ static const struct ad_jscan_tok t_ts[] = {{"ts", 2, -1}};
 static const struct ad_jscan_tok t_temp[] = {{"temp", 4, -1}};
 static const struct ad_jscan_tok t_ab[] = {{"a", 1, -1}, {"b", 1, -1}};
 static const struct ad_jscan_tok t_arr1[] = {{"arr", 3, -1}, {"1", 1, 1}};
-static const struct ad_jscan_path paths[] = {{1, t_id}, {1, t_ts}, {1, t_temp}, {2, t_ab},
+static const struct ad_jscan_path paths[] = {{1, t_id},
+                                             {1, t_ts},
+                                             {1, t_temp},
+                                             {2, t_ab},
                                              {2, t_arr1}};
 #define NP (sizeof(paths) / sizeof(paths[0]))
 
@@ -71,20 +74,20 @@ static void test_fallback(void)
         "{\"id\":1,}",
         "{\"id\":1} x",
         "{\"id\":1}\xc3\xa9",
-        "{\"i\\u0064\":1}",           /* escaped key */
-        "{\"x\\n\":1}",               /* escaped key, not on a path */
-        "{\"temp\":1,\"temp\":2}",    /* duplicate on a path */
-        "{\"a\":{\"b\":1},\"a\":2}",  /* duplicate parent */
-        "{\"id\":\"\\ud83d\"}",       /* lone high surrogate */
-        "{\"id\":\"\\ude00\"}",       /* lone low surrogate */
+        "{\"i\\u0064\":1}",          /* escaped key */
+        "{\"x\\n\":1}",              /* escaped key, not on a path */
+        "{\"temp\":1,\"temp\":2}",   /* duplicate on a path */
+        "{\"a\":{\"b\":1},\"a\":2}", /* duplicate parent */
+        "{\"id\":\"\\ud83d\"}",      /* lone high surrogate */
+        "{\"id\":\"\\ude00\"}",      /* lone low surrogate */
         "{\"id\":\"\\ud83d\\u0041\"}",
         "{\"id\":\"\\x\"}",
         "{\"id\":\"\\u12G4\"}",
-        "{\"id\":\"a\tb\"}",          /* raw control byte */
-        "{\"id\":\"\xc0\xaf\"}",      /* overlong */
-        "{\"id\":\"\xed\xa0\x80\"}",  /* encoded surrogate */
+        "{\"id\":\"a\tb\"}",             /* raw control byte */
+        "{\"id\":\"\xc0\xaf\"}",         /* overlong */
+        "{\"id\":\"\xed\xa0\x80\"}",     /* encoded surrogate */
         "{\"id\":\"\xf4\x90\x80\x80\"}", /* past U+10FFFF */
-        "{\"id\":\"\xe2\x82\"}",      /* truncated */
+        "{\"id\":\"\xe2\x82\"}",         /* truncated */
         "{\"id\":01}",
         "{\"id\":1.}",
         "{\"id\":.5}",
@@ -114,8 +117,7 @@ static void test_fallback(void)
     /* Edges that stay on the fast path. */
     AD_EXPECT_INT(scan("{\"id\":123456789012345678,\"ts\":1e299,\"temp\":1e-99999}", v), ==,
                   AD_JSCAN_OK);
-    AD_EXPECT_INT(scan("{\"id\":\"\\u0000\",\"a\":{\"b\":0,\"c\":1,\"c\":2}}", v), ==,
-                  AD_JSCAN_OK);
+    AD_EXPECT_INT(scan("{\"id\":\"\\u0000\",\"a\":{\"b\":0,\"c\":1,\"c\":2}}", v), ==, AD_JSCAN_OK);
 }
 
 /* Nesting: 64 levels scan, 65 go to jansson (which says TOO_DEEP). */
@@ -142,11 +144,25 @@ static void test_depth(void)
 
 static void test_numbers(void)
 {
-    static const char *const reals[] = {
-        "0.1",  "-0.0", "1e22", "1e23", "123456789012345e-22", "1234567890123456.7",
-        "4.9e-324", "2.2250738585072011e-308", "1.7976931348623157e308", "0.30000000000000004",
-        "9007199254740993.0", "1E-5", "5e-1", "0.000001234e+10", "3.14159265358979323846",
-        "1e-400", "100000000000000000000000.0", "8.589973e9", "-123.456e-7"};
+    static const char *const reals[] = {"0.1",
+                                        "-0.0",
+                                        "1e22",
+                                        "1e23",
+                                        "123456789012345e-22",
+                                        "1234567890123456.7",
+                                        "4.9e-324",
+                                        "2.2250738585072011e-308",
+                                        "1.7976931348623157e308",
+                                        "0.30000000000000004",
+                                        "9007199254740993.0",
+                                        "1E-5",
+                                        "5e-1",
+                                        "0.000001234e+10",
+                                        "3.14159265358979323846",
+                                        "1e-400",
+                                        "100000000000000000000000.0",
+                                        "8.589973e9",
+                                        "-123.456e-7"};
     for (size_t i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
         double got = -1, want = strtod(reals[i], NULL);
         AD_EXPECT(ad_jscan_real(reals[i], strlen(reals[i]), &got));

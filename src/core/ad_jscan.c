@@ -34,9 +34,9 @@ typedef uint32_t mask_t; /* one bit per path: AD_JSCAN_MAX_PATHS <= 32 */
 
 struct frame {
     bool obj;
-    mask_t mask;    /* paths still descending through this container */
-    mask_t seen;    /* objects: paths whose token a member already matched */
-    long long idx;  /* arrays: the index of the current element */
+    mask_t mask;   /* paths still descending through this container */
+    mask_t seen;   /* objects: paths whose token a member already matched */
+    long long idx; /* arrays: the index of the current element */
 };
 
 struct scan {
