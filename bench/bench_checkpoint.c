@@ -48,7 +48,9 @@ static double now_s(void)
 static int ckpt_into(struct ad_pipeline *p, int64_t offset, uint64_t fp, bool unsealed,
                      struct ad_buf *b, uint64_t *nseries)
 {
-    struct ad_ckpt_req req = {.topic = "bench", .offset = offset, .fingerprint = fp,
+    struct ad_ckpt_req req = {.topic = "bench",
+                              .offset = offset,
+                              .fingerprint = fp,
                               .unsealed = unsealed};
     struct ad_ckpt_result res = {0, 0};
     struct ad_out out;
@@ -154,8 +156,7 @@ static struct large_run run_large(uint64_t nseries, size_t records, const char *
     double t0 = now_s(), next = t0 + 10.0;
     for (size_t i = 0; i < records; i++) {
         uint64_t s = i % nseries, pass = i / nseries;
-        int n = snprintf(line, sizeof(line),
-                         "{\"id\":\"sensor-%08llu\",\"ts\":%llu,\"temp\":%.2f}",
+        int n = snprintf(line, sizeof(line), "{\"id\":\"sensor-%08llu\",\"ts\":%llu,\"temp\":%.2f}",
                          (unsigned long long)s,
                          (unsigned long long)(1763632800000ull + pass * 60000ull),
                          20.0 + (double)((s + pass) % 97) / 10);
@@ -284,8 +285,12 @@ static void bench_throughput(size_t records, const char *dir, uint64_t fp)
 {
     struct ad_config cfg;
     struct ad_pipeline *p;
-    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR, .seed = 7, .devices = 1000,
-                            .interval_us = 1000000, .anomaly_rate = 0.001, .noise = 0.5};
+    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR,
+                            .seed = 7,
+                            .devices = 1000,
+                            .interval_us = 1000000,
+                            .anomaly_rate = 0.001,
+                            .noise = 0.5};
     struct ad_sim *sim;
     struct ad_sim_record r;
     struct ad_buf data;
@@ -357,12 +362,12 @@ static void bench_large(uint64_t nseries, size_t large, const char *dir, const c
            (double)large / best[0].seconds, best[0].minflt);
     printf("  forked child (checkpoint_fork): %6.0f records/s  (%d checkpoints, longest stall "
            "%.3f s, %ld minor faults)  ratio %.3f (target >= 0.95)\n",
-           (double)large / best[1].seconds, best[1].checkpoints, best[1].max_stall,
-           best[1].minflt, best[0].seconds / best[1].seconds);
+           (double)large / best[1].seconds, best[1].checkpoints, best[1].max_stall, best[1].minflt,
+           best[0].seconds / best[1].seconds);
     printf("  on the loop (the default):  %10.0f records/s  (%d checkpoints, longest stall "
            "%.3f s, %ld minor faults)  ratio %.3f\n",
-           (double)large / best[2].seconds, best[2].checkpoints, best[2].max_stall,
-           best[2].minflt, best[0].seconds / best[2].seconds);
+           (double)large / best[2].seconds, best[2].checkpoints, best[2].max_stall, best[2].minflt,
+           best[0].seconds / best[2].seconds);
     remove_state(dir, "bench");
 }
 

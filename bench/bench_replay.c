@@ -48,8 +48,12 @@ struct lines {
 
 static int generate(struct lines *L, uint64_t records, uint32_t sensors)
 {
-    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR, .seed = 7, .devices = sensors,
-                            .interval_us = 1000000, .anomaly_rate = 0.001, .noise = 0.5};
+    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR,
+                            .seed = 7,
+                            .devices = sensors,
+                            .interval_us = 1000000,
+                            .anomaly_rate = 0.001,
+                            .noise = 0.5};
     struct ad_sim *sim;
     struct ad_sim_record r;
     struct ad_buf b;
@@ -104,7 +108,8 @@ static struct ad_pipeline *make_pipeline(int64_t max_series)
     struct ad_pipeline *p = NULL;
     char err[512];
     /* The scenario C example: every reading scored with a lifetime model. */
-    if (ad_config_init(&cfg) || ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
+    if (ad_config_init(&cfg) ||
+        ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
         ad_config_set(&cfg, "model.welford.min_samples=30", err, sizeof(err))) {
         fprintf(stderr, "config: %s\n", err);
         exit(1);
@@ -135,8 +140,8 @@ static double run_pipeline(const struct lines *L, uint64_t *alerts)
     struct ad_pipeline_stats st;
     ad_pipeline_stats(p, &st);
     if (st.accepted != L->n)
-        fprintf(stderr, "pipeline: %llu of %zu records accepted\n",
-                (unsigned long long)st.accepted, L->n);
+        fprintf(stderr, "pipeline: %llu of %zu records accepted\n", (unsigned long long)st.accepted,
+                L->n);
     *alerts = st.alerts;
     ad_pipeline_free(p);
     return t;

@@ -62,8 +62,8 @@ static char *body(enum shape s, size_t n)
 {
     struct ad_buf b;
     ad_buf_init(&b, 64 << 20);
-    static const char *const gran[] = { "hourly", "minutely", "daily" };
-    static const int step_s[] = { 3600, 300, 86400 };
+    static const char *const gran[] = {"hourly", "minutely", "daily"};
+    static const int step_s[] = {3600, 300, 86400};
     ad_buf_printf(&b, "{\"granularity\":\"%s\"%s,\"series\":[", gran[s],
                   s == SPECTRAL ? ",\"customInterval\":5" : "");
     for (size_t i = 0; i < n; i++) {
@@ -96,8 +96,8 @@ static void report(const char *what, double *ms, int it)
 
 static void run(enum shape s, const char *path, size_t n, int it)
 {
-    static const char *const names[] = { "seasonal (hourly)", "spectral residual (5 min)",
-                                          "dynamic threshold (daily)" };
+    static const char *const names[] = {"seasonal (hourly)", "spectral residual (5 min)",
+                                        "dynamic threshold (daily)"};
     char *b = body(s, n);
     size_t len = strlen(b);
     double *ms = malloc((size_t)it * sizeof(double)), *base = malloc((size_t)it * sizeof(double));
@@ -115,7 +115,7 @@ static void run(enum shape s, const char *path, size_t n, int it)
         base[i] = now_ms() - t0;
         struct ad_uv_response res;
         ad_buf_reset(&out);
-        struct ad_uv_http_request rq = { "POST", path, strlen(path), b, len, 0 };
+        struct ad_uv_http_request rq = {"POST", path, strlen(path), b, len, 0};
         t0 = now_ms();
         double c0 = cpu_ms();
         ad_uv_api_handle(&rq, &out, &res);

@@ -65,16 +65,16 @@ static double value_at(int shape, size_t i, int period, double *walk)
 /* One random request body into b; *path gets the endpoint. */
 static void request(struct ad_buf *b, const char **path)
 {
-    static const char *const gran[] = { "none", "minutely", "hourly", "daily" };
-    static const int64_t step[] = { 0, 60, 3600, 86400 };
-    static const int periods[] = { 7, 12, 24, 60 };
+    static const char *const gran[] = {"none", "minutely", "hourly", "daily"};
+    static const int64_t step[] = {0, 60, 3600, 86400};
+    static const int periods[] = {7, 12, 24, 60};
     int shape = (int)pick(5), g = (int)pick(4), period = periods[pick(4)];
     size_t n = 12 + pick(urand() < 0.5 ? 300 : 1990);
     bool gaps = g != 0 && urand() < 0.3;
     *path = urand() < 0.5 ? "/anomalydetector/v1.1/timeseries/last/detect"
                           : "/anomalydetector/v1.1/timeseries/entire/detect";
-    ad_buf_printf(b, "{\"granularity\":\"%s\",\"sensitivity\":%d,\"maxAnomalyRatio\":%.3f",
-                  gran[g], (int)pick(100), 0.01 + 0.48 * urand());
+    ad_buf_printf(b, "{\"granularity\":\"%s\",\"sensitivity\":%d,\"maxAnomalyRatio\":%.3f", gran[g],
+                  (int)pick(100), 0.01 + 0.48 * urand());
     if (urand() < 0.2)
         ad_buf_printf(b, ",\"period\":%d", period);
     ad_buf_adds(b, ",\"series\":[");
@@ -89,9 +89,8 @@ static void request(struct ad_buf *b, const char **path)
             time_t tt = (time_t)t;
             struct tm tm;
             gmtime_r(&tt, &tm);
-            ad_buf_printf(b, "\"timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\",",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec);
+            ad_buf_printf(b, "\"timestamp\":\"%04d-%02d-%02dT%02d:%02d:%02dZ\",", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
             t += step[g] * (gaps && urand() < 0.05 ? 2 : 1);
         }
         ad_buf_printf(b, "\"value\":%.6g}", v);
@@ -111,7 +110,7 @@ int main(int argc, char **argv)
         ad_buf_reset(&b);
         ad_buf_reset(&out);
         request(&b, &path);
-        struct ad_uv_http_request rq = { "POST", path, strlen(path), b.p, b.len, 0 };
+        struct ad_uv_http_request rq = {"POST", path, strlen(path), b.p, b.len, 0};
         struct ad_uv_response res;
         ad_uv_api_handle(&rq, &out, &res);
         printf("%ld %d %.*s\n", k, res.status, (int)out.len, out.p);

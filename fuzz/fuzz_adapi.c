@@ -49,8 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ad_buf out;
     struct ad_uv_response res;
     ad_buf_init(&out, 16 << 20);
-    struct ad_uv_http_request rq = { "POST", path, strlen(path), (const char *)data + 1,
-                                     size - 1, (data[0] & 0x80) ? 20 : 0 };
+    struct ad_uv_http_request rq = {"POST",       path,
+                                    strlen(path), (const char *)data + 1,
+                                    size - 1,     (data[0] & 0x80) ? 20 : 0};
     if (ad_uv_api_handle(&rq, &out, &res) != 0)
         abort();
     json_error_t jerr;

@@ -24,7 +24,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define T0 INT64_C(1795168800000000) /* 2026-11-20T10:00:00Z */
+#define T0  INT64_C(1795168800000000) /* 2026-11-20T10:00:00Z */
 #define MIN INT64_C(60000000)
 
 static void check_clean(const char *s, size_t cap)
@@ -50,9 +50,8 @@ static void check_verdict_out(const struct ad_azure_verdict *v)
     struct ad_buf b;
     int rc;
 
-    if (!isfinite(v->expected_value) || !isfinite(v->upper_margin) ||
-        !isfinite(v->lower_margin) || !isfinite(v->severity) || v->period < -1 ||
-        v->suggested_window < -1)
+    if (!isfinite(v->expected_value) || !isfinite(v->upper_margin) || !isfinite(v->lower_margin) ||
+        !isfinite(v->severity) || v->period < -1 || v->suggested_window < -1)
         abort();
     ad_buf_init(&b, 1 << 16);
     rc = ad_buf_addc(&b, '{');

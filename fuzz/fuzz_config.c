@@ -40,7 +40,8 @@ static char *print_config(const struct ad_config *cfg, size_t *len)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, len);
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     if (ad_config_print(cfg, f) != 0) {
         fclose(f);
         free(buf);
@@ -56,7 +57,8 @@ static void check_round_trip(const struct ad_config *cfg)
     char err[512], *a, *b;
     size_t alen = 0, blen = 0;
 
-    if (!(a = print_config(cfg, &alen))) return;
+    if (!(a = print_config(cfg, &alen)))
+        return;
     if (ad_config_init(&again) != 0) {
         free(a);
         return;
@@ -81,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512];
     int rc = 0;
 
-    if (ad_config_init(&cfg) != 0) return 0;
+    if (ad_config_init(&cfg) != 0)
+        return 0;
     if (size >= 6 && memcmp(data, "--set ", 6) == 0) {
         char *s = malloc(size - 6 + 1), *line, *save = NULL;
         if (!s) {
@@ -97,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = ad_config_load_buffer(&cfg, "fuzz.yaml", (const char *)data, size, err, sizeof(err));
     }
     if (rc == 0) {
-        if (ad_config_validate(&cfg, err, sizeof(err)) == 0) check_pipeline(&cfg);
+        if (ad_config_validate(&cfg, err, sizeof(err)) == 0)
+            check_pipeline(&cfg);
         check_round_trip(&cfg);
     }
     ad_config_free(&cfg);

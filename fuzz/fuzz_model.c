@@ -55,7 +55,9 @@ static int count_entry(void *ud, const char *id, size_t id_len, const char *metr
     ad_buf_init(&b, 1 << 20);
     if (ad_model_format_line(&b, &(struct ad_model_entry){id, id_len, metric, n, mean, m2}) != 0)
         abort();
-    if (ad_model_import_buffer("again", b.p, b.len, &(struct ad_model_import){.cb = check_again, .ud = &x}, err, sizeof(err)) != 0 ||
+    if (ad_model_import_buffer("again", b.p, b.len,
+                               &(struct ad_model_import){.cb = check_again, .ud = &x}, err,
+                               sizeof(err)) != 0 ||
         x.seen != 1)
         abort();
     ad_buf_free(&b);
@@ -70,7 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc;
 
     err[0] = '\0';
-    rc = ad_model_import_buffer("fuzz", (const char *)data, size, &(struct ad_model_import){.cb = count_entry, .ud = &count}, err, sizeof(err));
+    rc = ad_model_import_buffer("fuzz", (const char *)data, size,
+                                &(struct ad_model_import){.cb = count_entry, .ud = &count}, err,
+                                sizeof(err));
     if (rc != 0 && rc != AD_EPARSE && rc != AD_ELIMIT)
         abort();
     if (rc == AD_EPARSE && strncmp(err, "fuzz:", 5) != 0)

@@ -27,8 +27,8 @@ struct ad_alert {
     double stddev;
     double zscore;
     double threshold;
-    int direction; /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_types.h) */
-    uint64_t n;    /* samples in the model when the point was scored */
+    int direction;                  /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_types.h) */
+    uint64_t n;                     /* samples in the model when the point was scored */
     enum ad_detector_kind detector; /* written as ad_detector_name() */
     /* A local detector of ad_detect.h (not the Welford path) explains its
      * point: with explained, the record carries score, lower, upper and kind
@@ -37,7 +37,7 @@ struct ad_alert {
     double score;        /* 0..1 */
     double lower, upper; /* the band around expected */
     int kind;            /* enum ad_kind (ad_detect.h), written as ad_kind_name() */
-    const char *topic;    /* source */
+    const char *topic;   /* source */
     int32_t partition;
     int64_t offset;
     /* Not part of the record: the lowest source offset the alert depends on

@@ -29,8 +29,13 @@ struct ad_api_opts {
 };
 
 /* The endpoints and status classes the counters are kept by. */
-enum ad_api_ep { AD_API_EP_ENTIRE = 0, AD_API_EP_LAST, AD_API_EP_CHANGEPOINT, AD_API_EP_OTHER,
-                 AD_API_EP_COUNT };
+enum ad_api_ep {
+    AD_API_EP_ENTIRE = 0,
+    AD_API_EP_LAST,
+    AD_API_EP_CHANGEPOINT,
+    AD_API_EP_OTHER,
+    AD_API_EP_COUNT
+};
 enum ad_api_class { AD_API_2XX = 0, AD_API_4XX, AD_API_5XX, AD_API_CLASS_COUNT };
 /* Rejections before any computation, by status. */
 enum ad_api_reject { AD_API_R401 = 0, AD_API_R413, AD_API_R429, AD_API_R503, AD_API_REJECT_COUNT };

@@ -47,14 +47,14 @@ struct ad_azure_point {
 /* Request parameters (remote.anomaly_detector.* in the config). Strings are
  * borrowed. */
 struct ad_azure_cfg {
-    int api_version;         /* 0 = v1.0, 1 = v1.1 (ad_azure_api_version()) */
-    const char *granularity; /* yearly monthly weekly daily hourly minutely secondly
+    int api_version;          /* 0 = v1.0, 1 = v1.1 (ad_azure_api_version()) */
+    const char *granularity;  /* yearly monthly weekly daily hourly minutely secondly
                                 microsecond none */
-    int64_t interval_us;     /* the tumbling window's size, > 0: the series' grid step */
-    int sensitivity;         /* 0..99 */
+    int64_t interval_us;      /* the tumbling window's size, > 0: the series' grid step */
+    int sensitivity;          /* 0..99 */
     double max_anomaly_ratio; /* 0 < r <= 0.49 */
-    int period;              /* >= 0 sent as "period"; -1 = omitted (the service detects it) */
-    int min_points;          /* fewer points are not sent; values below 12 count as 12 */
+    int period;               /* >= 0 sent as "period"; -1 = omitted (the service detects it) */
+    int min_points;           /* fewer points are not sent; values below 12 count as 12 */
 };
 
 /* "v1.0" -> 0, "v1.1" -> 1, anything else (or NULL) -> AD_EINVAL. */
@@ -103,7 +103,7 @@ int ad_azure_url(const char *endpoint, int api_version, bool entire, struct ad_b
  * period < -1); AD_ELIMIT for n > AD_AZURE_MAX_INPUT or a body over out's max;
  * AD_ENOMEM. */
 int ad_azure_build_request(const struct ad_azure_cfg *c, const struct ad_azure_point *pts, size_t n,
-                         struct ad_buf *out, size_t *sent);
+                           struct ad_buf *out, size_t *sent);
 
 /* ---- responses ----------------------------------------------------------- */
 
@@ -131,7 +131,7 @@ struct ad_azure_verdict {
  * bytes, may be NULL/0): "malformed JSON: ...", "not a JSON object",
  * "missing isAnomaly", "isAnomaly is not a boolean", ... */
 int ad_azure_parse_last(const char *body, size_t len, struct ad_azure_verdict *out, char *err,
-                      size_t errlen);
+                        size_t errlen);
 
 /* Parses the 200 body of entire/detect for a request of npoints points and
  * returns the verdict on the newest one. Required: expectedValues,
@@ -141,7 +141,7 @@ int ad_azure_parse_last(const char *body, size_t len, struct ad_azure_verdict *o
  * optional. Every entry is type-checked. suggested_window is -1. Returns as
  * ad_azure_parse_last(); AD_EINVAL for npoints 0 or > 8640. */
 int ad_azure_parse_entire_last(const char *body, size_t len, size_t npoints,
-                             struct ad_azure_verdict *out, char *err, size_t errlen);
+                               struct ad_azure_verdict *out, char *err, size_t errlen);
 
 /* An error response: control characters are replaced by '?', and long values
  * are cut at a UTF-8 character boundary, so both can be logged as is. */
@@ -158,6 +158,6 @@ struct ad_azure_error {
  * body was one of the envelopes, AD_EPARSE otherwise (out->code may still hold
  * the header's value). */
 int ad_azure_parse_error(const char *body, size_t len, const char *x_ms_error_code,
-                       struct ad_azure_error *out);
+                         struct ad_azure_error *out);
 
 #endif

@@ -34,7 +34,7 @@
 #include "ad_buf.h"
 #include "ad_window.h"
 
-#define AD_CKPT_VERSION 3
+#define AD_CKPT_VERSION  3
 #define AD_CKPT_MAX_RING 17280
 #define AD_CKPT_MAX_DET  (1u << 20) /* bytes of one series' detector state */
 
@@ -83,8 +83,7 @@ typedef int (*ad_ckpt_series_cb)(void *ud, const struct ad_series_state *st, con
 /* Checks a whole checkpoint (size limits, checksum, magic and version, every
  * series record) and fills *h. Returns 0, AD_EPARSE with a reason in err for
  * a truncated or corrupt file, AD_ERANGE for another version, or AD_ENOMEM. */
-int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err,
-                  size_t errlen);
+int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err, size_t errlen);
 /* Calls cb per series of a checkpoint that ad_ckpt_check() accepted (so that
  * a bad file restores nothing at all: check first, then read). Returns 0,
  * AD_ENOMEM, AD_EPARSE (not checked, and malformed) or cb's code. */

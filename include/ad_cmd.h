@@ -61,7 +61,6 @@ int ad_cmd_serve(int argc, char **argv);
 
 /* The daemon: config_path (NULL: none) and the --set overrides (borrowed) for
  * reloads. */
-int ad_cmd_daemon(const struct ad_config *cfg, const char *config_path, char **sets,
-                  size_t nsets);
+int ad_cmd_daemon(const struct ad_config *cfg, const char *config_path, char **sets, size_t nsets);
 
 #endif

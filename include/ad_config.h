@@ -43,15 +43,15 @@ struct ad_config {
         char *brokers;
         struct ad_strlist topics;
         char *group;
-        char *instance_id; /* "" none, "auto", or the group.instance.id */
-        int start; /* enum ad_start */
+        char *instance_id;                  /* "" none, "auto", or the group.instance.id */
+        int start;                          /* enum ad_start */
         char *event_hubs_connection_string; /* secret */
         struct ad_kvlist properties;
     } kafka;
     struct {
-        char *key;  /* JSON pointer, or "header:NAME" */
-        char *time; /* JSON pointer, or "record" */
-        int time_format; /* enum ad_time_format */
+        char *key;                 /* JSON pointer, or "header:NAME" */
+        char *time;                /* JSON pointer, or "record" */
+        int time_format;           /* enum ad_time_format */
         struct ad_strlist metrics; /* JSON pointers */
     } input;
     struct {
@@ -59,7 +59,7 @@ struct ad_config {
         int64_t tumbling_size_us;
         int aggregate; /* enum ad_agg */
         int missing;   /* enum ad_fill (ad_detect.h): empty tumbling windows */
-        bool sliding; /* the windows.sliding block is present */
+        bool sliding;  /* the windows.sliding block is present */
         int64_t sliding_size_us;
         int64_t sliding_slide_us;
         int64_t allowed_lateness_us;
@@ -94,7 +94,7 @@ struct ad_config {
     struct {
         int mode; /* enum ad_remote_mode */
         char *endpoint;
-        char *key; /* secret */
+        char *key;         /* secret */
         char *api_version; /* "v1.0" | "v1.1" */
         char *granularity;
         int64_t sensitivity;
@@ -102,10 +102,10 @@ struct ad_config {
         int64_t min_points;
         int64_t timeout_us;
         int64_t max_in_flight;
-        int64_t period;      /* -1: omitted, the service detects it */
-        bool entire;         /* ask entire/detect instead of last/detect */
-        int64_t retries;     /* retries after the first attempt */
-        int64_t budget_us;   /* the longest a window waits for its verdict */
+        int64_t period;    /* -1: omitted, the service detects it */
+        bool entire;       /* ask entire/detect instead of last/detect */
+        int64_t retries;   /* retries after the first attempt */
+        int64_t budget_us; /* the longest a window waits for its verdict */
         int64_t breaker_threshold;
         int64_t breaker_cooldown_us;
     } remote;
@@ -122,10 +122,10 @@ struct ad_config {
     } sinks;
     char *http_listen;
     struct {
-        bool enabled;              /* serve the REST API under /anomalydetector/ */
-        struct ad_strlist keys;    /* secrets; empty: no key check */
-        int64_t max_body;          /* request bytes */
-        int64_t max_points;        /* points per series */
+        bool enabled;           /* serve the REST API under /anomalydetector/ */
+        struct ad_strlist keys; /* secrets; empty: no key check */
+        int64_t max_body;       /* request bytes */
+        int64_t max_points;     /* points per series */
         int64_t max_concurrent_per_client;
     } http_api;
     char *state_dir;
@@ -144,7 +144,7 @@ struct ad_config {
 
 enum ad_opt_type {
     AD_OPT_STRING = 0,
-    AD_OPT_SECRET,   /* a string that is masked when printed */
+    AD_OPT_SECRET, /* a string that is masked when printed */
     AD_OPT_BOOL,
     AD_OPT_INT,      /* int64_t, bounded by min/max */
     AD_OPT_DOUBLE,   /* double, bounded by min/max */
@@ -159,28 +159,29 @@ enum ad_opt_type {
 struct ad_option {
     const char *path; /* "windows.tumbling.size" */
     enum ad_opt_type type;
-    size_t offset; /* offsetof(struct ad_config, ...) */
+    size_t offset;   /* offsetof(struct ad_config, ...) */
     const char *def; /* default, in the YAML text form ("1m", "true", "[sensor-raw]") */
     double min, max; /* bounds for INT, DOUBLE, DURATION (in microseconds) */
     const char *const *enum_names; /* NULL-terminated, for AD_OPT_ENUM */
-    const char *help; /* one line */
-    unsigned flags;   /* AD_OPT_F_* */
+    const char *help;              /* one line */
+    unsigned flags;                /* AD_OPT_F_* */
 };
 
 /* Option flags. */
 #define AD_OPT_F_MIN_EXCL 1u /* INT/DOUBLE/DURATION: the bound min itself is not allowed */
 #define AD_OPT_F_NONEMPTY 2u /* STRING: must not be ""; STRLIST: no item may be "" */
-#define AD_OPT_F_SECRET_VALUES 4u /* KVLIST: every value, STRLIST: every item is masked when printed */
+#define AD_OPT_F_SECRET_VALUES                                                                     \
+    4u                  /* KVLIST: every value, STRLIST: every item is masked when printed */
 #define AD_OPT_F_URL 8u /* STRING: a URL, printed by ad_secret_url (userinfo, query masked) */
 /* STRING options with enum_names accept only those names (api_version, granularity).
  * STRLIST and KVLIST options use min/max as the bounds of their number of entries. */
 
 /* Limits of the loader. */
-#define AD_CONFIG_MAX_FILE      (1024 * 1024) /* bytes of one config file or buffer */
-#define AD_CONFIG_MAX_SCALAR    (64 * 1024)   /* bytes of one value after ${VAR} expansion */
-#define AD_CONFIG_MAX_REMOTE_KEY 480        /* bytes of remote.anomaly_detector.key */
-#define AD_CONFIG_MAX_ENV_NAME  255           /* characters of a ${NAME} */
-#define AD_CONFIG_MAX_PROP_NAME 128           /* printable ASCII of a properties name */
+#define AD_CONFIG_MAX_FILE       (1024 * 1024) /* bytes of one config file or buffer */
+#define AD_CONFIG_MAX_SCALAR     (64 * 1024)   /* bytes of one value after ${VAR} expansion */
+#define AD_CONFIG_MAX_REMOTE_KEY 480           /* bytes of remote.anomaly_detector.key */
+#define AD_CONFIG_MAX_ENV_NAME   255           /* characters of a ${NAME} */
+#define AD_CONFIG_MAX_PROP_NAME  128           /* printable ASCII of a properties name */
 
 /* Returns the option table and its size. */
 const struct ad_option *ad_config_options(size_t *count);

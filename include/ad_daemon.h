@@ -42,9 +42,8 @@ struct ad_daemon_opts {
 /* Starts consuming on loop. cfg is borrowed and must outlive the daemon.
  * Returns 0 and an owned daemon, or AD_ECONFIG/AD_EIO/AD_ENOMEM with a
  * message in err; when the start fails nothing is left running. */
-int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
-                    const struct ad_daemon_opts *opts, struct ad_daemon **out, char *err,
-                    size_t errlen);
+int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct ad_daemon_opts *opts,
+                    struct ad_daemon **out, char *err, size_t errlen);
 
 /* Begins the clean stop (as SIGTERM does). When done, the daemon's handles
  * are closed and the loop has nothing of it left; then call ad_daemon_free. */

@@ -26,7 +26,7 @@
     X(TIME_RANGE, "time_out_of_range", "time outside 1970..9999")                                  \
     X(MISSING_METRIC, "missing_metric", "a metric field is missing or null")                       \
     X(BAD_METRIC, "bad_metric", "a metric is not a number")                                        \
-    X(METRIC_RANGE, "metric_out_of_range", "a metric is NaN, infinite or |v| > 1e100")            \
+    X(METRIC_RANGE, "metric_out_of_range", "a metric is NaN, infinite or |v| > 1e100")             \
     X(NOMEM, "out_of_memory", "no memory to parse the record")
 
 enum ad_reject {
@@ -34,7 +34,7 @@ enum ad_reject {
 #define AD_REJECT_ENUM_(id, name, desc) AD_REJECT_##id,
     AD_REJECT_MAP(AD_REJECT_ENUM_)
 #undef AD_REJECT_ENUM_
-    AD_REJECT_COUNT
+        AD_REJECT_COUNT
 };
 
 const char *ad_reject_name(enum ad_reject r);
@@ -46,11 +46,11 @@ typedef int (*ad_header_fn)(void *ctx, const char *name, const void **val, size_
 
 /* Where a record came from. Borrowed for the duration of one call. */
 struct ad_record_meta {
-    const char *topic;     /* "" when unknown */
+    const char *topic; /* "" when unknown */
     int32_t partition;
-    int64_t offset;        /* increasing within a partition; -1 when unknown */
-    int64_t timestamp_ms;  /* the Kafka record timestamp, or -1 */
-    ad_header_fn header;   /* NULL when the source has no headers */
+    int64_t offset;       /* increasing within a partition; -1 when unknown */
+    int64_t timestamp_ms; /* the Kafka record timestamp, or -1 */
+    ad_header_fn header;  /* NULL when the source has no headers */
     void *header_ctx;
 };
 

@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 struct ad_demo_opts {
-    double rate;          /* records per second */
+    double rate; /* records per second */
     uint32_t devices;
     uint64_t seed;
-    int64_t duration_us;  /* 0 = until SIGINT/SIGTERM */
+    int64_t duration_us; /* 0 = until SIGINT/SIGTERM */
 };
 
 /* Returns the exit status. */

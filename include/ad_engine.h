@@ -73,8 +73,8 @@ struct ad_engine_sink_ops {
      * possibly before emit returns) or a negative code when it refused it
      * (counted as failed and as AD_ENGINE_DROPPED; no ad_engine_sink_done()
      * then). d is never NULL for an asynchronous sink. */
-    int (*emit)(void *self, struct ad_engine_sink *sink, const struct ad_alert *a,
-                const char *line, size_t len, struct ad_engine_delivery *d);
+    int (*emit)(void *self, struct ad_engine_sink *sink, const struct ad_alert *a, const char *line,
+                size_t len, struct ad_engine_delivery *d);
     /* Releases the sink; called once by ad_engine_free(). May be NULL. */
     void (*close)(void *self);
 };
@@ -88,8 +88,7 @@ struct ad_engine_sink_ops {
  * (a remote job's is always AD_ENGINE_DELIVERED): the driver releases the
  * offsets, or for AD_ENGINE_KEPT keeps them held, and frees the token. */
 struct ad_engine_ledger {
-    int (*hold)(void *ud, const char *topic, int32_t partition, int64_t low_offset,
-                void **token);
+    int (*hold)(void *ud, const char *topic, int32_t partition, int64_t low_offset, void **token);
     void (*release)(void *ud, void *token, enum ad_engine_outcome outcome);
     void (*error)(void *ud, int rc);
     void *ud;
@@ -109,11 +108,11 @@ struct ad_engine_opts {
      * config asks for either, the engine runs a loop of its own, turned by
      * ad_engine_pump() (the replay's way). */
     uv_loop_t *loop;
-    FILE *out;          /* the stdout sink: every line is written here; NULL: none */
-    bool out_flush;     /* fflush(out) after each line */
-    bool alert_log;     /* the alert log sink, on sinks.alert_log.path; with that
+    FILE *out;         /* the stdout sink: every line is written here; NULL: none */
+    bool out_flush;    /* fflush(out) after each line */
+    bool alert_log;    /* the alert log sink, on sinks.alert_log.path; with that
                            empty it writes nothing until ad_engine_set_alert_log() */
-    bool log_failures;  /* log a refused line (a synchronous sink's failure, an
+    bool log_failures; /* log a refused line (a synchronous sink's failure, an
                            emit refused) at warning level (the daemon); an
                            asynchronous sink logs its own later failures */
     const struct ad_engine_ledger *ledger;     /* copied; NULL: nothing to hold */
@@ -161,8 +160,7 @@ void ad_engine_sink_done(struct ad_engine_sink *sink, struct ad_engine_delivery 
 
 /* Answers a remote job (the ad_remote_done_cb of the engine's remote stage;
  * ud is the engine). */
-void ad_engine_remote_done(void *ud, struct ad_remote_job *job,
-                           const struct ad_remote_outcome *o);
+void ad_engine_remote_done(void *ud, struct ad_remote_job *job, const struct ad_remote_outcome *o);
 
 /* True when the engine runs its own loop (so the driver must pump it). */
 bool ad_engine_has_loop(const struct ad_engine *e);

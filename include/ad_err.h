@@ -24,7 +24,7 @@ enum ad_err_index_ {
 #define AD_ERR_IDX_(name, msg) AD_EIDX_##name,
     AD_ERRNO_MAP(AD_ERR_IDX_)
 #undef AD_ERR_IDX_
-    AD_EIDX_COUNT_
+        AD_EIDX_COUNT_
 };
 
 enum ad_errno {

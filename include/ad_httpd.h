@@ -49,8 +49,7 @@ struct ad_httpd_opts {
 
 /* Starts a server into *out. Returns 0, or AD_ECONFIG with err for an
  * unusable address, AD_EIO when it cannot bind. */
-int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err,
-                   size_t errlen);
+int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err, size_t errlen);
 
 /* The port actually bound (for ":0"). */
 int ad_httpd_port(const struct ad_httpd *s);

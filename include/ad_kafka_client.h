@@ -47,8 +47,7 @@ void ad_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
  * routed to the client's queue; or AD_ECONFIG with err. The caller adds its
  * own callbacks, then hands conf to ad_kafka_client_start. */
 int ad_kafka_client_conf(struct ad_kafka_client *c, const struct ad_config *cfg,
-                         enum ad_kafka_role role, rd_kafka_conf_t **conf, char *err,
-                         size_t errlen);
+                         enum ad_kafka_role role, rd_kafka_conf_t **conf, char *err, size_t errlen);
 
 /* Creates the client from conf (taken, also on failure) and watches its
  * queue (the consumer queue, or the main one for a producer) on loop: c->wake

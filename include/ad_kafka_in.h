@@ -53,9 +53,8 @@ struct ad_kafka_offset {
 /* Creates the consumer of cfg (borrowed; it must outlive the consumer) on
  * loop, callbacks copied. Not subscribed yet. Returns 0 and an owned
  * consumer, or AD_ECONFIG/AD_EIO/AD_ENOMEM with err. */
-int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg,
-                    const struct ad_kafka_in_cbs *cbs, struct ad_kafka_in **out, char *err,
-                    size_t errlen);
+int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg, const struct ad_kafka_in_cbs *cbs,
+                    struct ad_kafka_in **out, char *err, size_t errlen);
 
 /* Subscribes to source.kafka.topics. Returns 0 or AD_ECONFIG with err. */
 int ad_kafka_in_subscribe(struct ad_kafka_in *in, char *err, size_t errlen);

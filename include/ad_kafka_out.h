@@ -37,12 +37,12 @@ struct ad_kafka_header {
 typedef bool (*ad_kafka_done_cb)(struct ad_kafka_msg *m, int status, const char *error);
 
 struct ad_kafka_msg {
-    struct ad_kafka_msg *next;      /* the producer's, while it is lent */
-    const char *topic;              /* borrowed; must outlive the message */
-    int32_t partition;              /* or -1: the partitioner's choice */
-    const void *key;                /* borrowed; NULL for none */
+    struct ad_kafka_msg *next; /* the producer's, while it is lent */
+    const char *topic;         /* borrowed; must outlive the message */
+    int32_t partition;         /* or -1: the partitioner's choice */
+    const void *key;           /* borrowed; NULL for none */
     size_t key_len;
-    const void *val;                /* borrowed */
+    const void *val; /* borrowed */
     size_t val_len;
     const struct ad_kafka_header *headers; /* borrowed, copied at each produce */
     size_t nheaders;
@@ -50,7 +50,7 @@ struct ad_kafka_msg {
 };
 
 enum ad_kafka_out_flow {
-    AD_KAFKA_OUT_BLOCKED = 0, /* a message is waiting for room in the queue */
+    AD_KAFKA_OUT_BLOCKED = 0,   /* a message is waiting for room in the queue */
     AD_KAFKA_OUT_STILL_BLOCKED, /* a retry found the queue still full */
     AD_KAFKA_OUT_DRAINED,       /* every waiting message is produced */
 };

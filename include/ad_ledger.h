@@ -41,8 +41,8 @@ struct ad_ledger_part {
     struct ad_ledger_entry *q; /* ring of holds, in the order they were taken */
     size_t qhead, qlen, qcap;
     uint64_t next_seq;
-    uint64_t coarse;     /* coarse holds outstanding */
-    int64_t coarse_low;  /* the lowest offset they hold, INT64_MAX none */
+    uint64_t coarse;    /* coarse holds outstanding */
+    int64_t coarse_low; /* the lowest offset they hold, INT64_MAX none */
 };
 
 struct ad_ledger {
@@ -58,7 +58,6 @@ struct ad_ledger_hold {
     uint64_t seq; /* AD_LEDGER_COARSE for a coarse hold */
 };
 #define AD_LEDGER_COARSE UINT64_MAX
-
 
 void ad_ledger_init(struct ad_ledger *l);
 

@@ -32,7 +32,7 @@ struct ad_prom_hist {
 
 /* A histogram family's samples: name_bucket{le=...} (cumulative), _sum,
  * _count, with labels (NULL or nlabels k/v pairs) prepended. */
-int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels,
-                      size_t nlabels, const struct ad_prom_hist *h);
+int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels, size_t nlabels,
+                      const struct ad_prom_hist *h);
 
 #endif

@@ -63,11 +63,11 @@ struct ad_remote_job {
     const char *metric;
     const struct ad_tpoint *points; /* the window's series, ascending */
     size_t n_points;
-    bool local_anomaly;  /* the local model flagged the window */
-    const char *topic;   /* source partition and the lowest offset the window */
-    int32_t partition;   /* depends on: hold it until the job is done */
+    bool local_anomaly; /* the local model flagged the window */
+    const char *topic;  /* source partition and the lowest offset the window */
+    int32_t partition;  /* depends on: hold it until the job is done */
     int64_t low_offset;
-    void *adapter;       /* free for the adapter's use */
+    void *adapter; /* free for the adapter's use */
 };
 
 /* What the remote said. */
@@ -91,11 +91,11 @@ struct ad_pipeline_stats {
     uint64_t alerts;
     uint64_t alerts_positive;
     uint64_t alerts_negative;
-    uint64_t unscored; /* events without a verdict: n < min_samples or stddev 0 */
-    uint64_t alert_errors; /* alerts that could not be formatted */
-    uint64_t remote_jobs;   /* windows handed to the remote detector */
-    uint64_t remote_flagged; /* windows the remote verdict flagged */
-    uint64_t remote_vetoed;  /* confirm: local anomalies the remote verdict cleared */
+    uint64_t unscored;        /* events without a verdict: n < min_samples or stddev 0 */
+    uint64_t alert_errors;    /* alerts that could not be formatted */
+    uint64_t remote_jobs;     /* windows handed to the remote detector */
+    uint64_t remote_flagged;  /* windows the remote verdict flagged */
+    uint64_t remote_vetoed;   /* confirm: local anomalies the remote verdict cleared */
     uint64_t remote_fallback; /* windows decided locally: the remote gave no verdict */
     uint64_t detect_fresh;    /* series whose saved detector state could not be restored
                                  (another detector, parameters or layout): started fresh */
@@ -194,8 +194,8 @@ struct ad_ckpt_result {
  * req->each is called. Fills *res (may be NULL). Returns 0, AD_ENOMEM,
  * AD_ELIMIT (the buffer's maximum), AD_EIO (the stream's write failed),
  * AD_EINVAL (unsealed into a stream) or req->each's code. */
-int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
-                           struct ad_out *out, struct ad_ckpt_result *res);
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req, struct ad_out *out,
+                           struct ad_ckpt_result *res);
 /* Restores one series of a checkpoint into (topic, partition); a series of a
  * metric this config does not have is skipped. */
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,
@@ -209,10 +209,9 @@ int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partit
  * (fingerprint) are ignored; one of another partition resumes the model but
  * not the offsets. */
 struct ad_pipeline_store {
-    void (*evicted)(void *ud, const char *topic, int32_t partition, const char *key,
-                    size_t key_len, const char *metric, const void *ckpt, size_t len);
-    int (*load)(void *ud, const char *key, size_t key_len, const char *metric,
-                struct ad_buf *out);
+    void (*evicted)(void *ud, const char *topic, int32_t partition, const char *key, size_t key_len,
+                    const char *metric, const void *ckpt, size_t len);
+    int (*load)(void *ud, const char *key, size_t key_len, const char *metric, struct ad_buf *out);
     void *ud;
 };
 void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,

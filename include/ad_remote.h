@@ -28,7 +28,7 @@ typedef void (*ad_remote_done_cb)(void *ud, struct ad_remote_job *job,
                                   const struct ad_remote_outcome *o);
 
 struct ad_remote_stats {
-    uint64_t requests;          /* HTTP attempts */
+    uint64_t requests; /* HTTP attempts */
     uint64_t ok, skipped, unavailable, timeout, rejected, breaker_open, overloaded;
     uint64_t retries;
     uint64_t in_flight, queued;
@@ -51,8 +51,7 @@ struct ad_remote_opts {
 
 /* Creates the client into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (with
  * err) for settings the contract does not accept. */
-int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err,
-                  size_t errlen);
+int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err, size_t errlen);
 
 /* Asks about one job. cb runs once for it, possibly before this returns. */
 void ad_remote_submit(struct ad_remote *r, struct ad_remote_job *job);

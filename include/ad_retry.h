@@ -49,8 +49,7 @@ int64_t ad_retry_after_ms(const char *retry_after, const char *body, size_t len,
  * uniform integer in [0, d - d/2], so the result lies in [d/2, d].
  * *rng_state is the caller's splitmix64 state (any seed; advanced by one
  * step). base_ms <= 0 gives 0; max_ms < base_ms caps at max_ms. */
-int64_t ad_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t max_ms,
-                            uint64_t *rng_state);
+int64_t ad_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t max_ms, uint64_t *rng_state);
 
 /* ---- a client's schedule ------------------------------------------------- */
 

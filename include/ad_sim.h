@@ -32,11 +32,11 @@ struct ad_sim_cfg {
 };
 
 struct ad_sim_record {
-    char device[32];  /* the key (also the iot device-id header) */
+    char device[32]; /* the key (also the iot device-id header) */
     int64_t time_us;
-    double value;     /* the metric that may carry an anomaly */
-    bool anomaly;     /* injected */
-    double delta;     /* injected offset, 0 when none */
+    double value; /* the metric that may carry an anomaly */
+    bool anomaly; /* injected */
+    double delta; /* injected offset, 0 when none */
 };
 
 struct ad_sim;

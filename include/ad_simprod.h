@@ -16,8 +16,8 @@ typedef void (*ad_simprod_done_cb)(struct ad_simprod *sp, void *ud);
 struct ad_simprod_opts {
     const char *brokers;
     const char *topic;
-    double rate;     /* records per second, > 0 */
-    uint64_t count;  /* records in all; 0 = until stopped */
+    double rate;             /* records per second, > 0 */
+    uint64_t count;          /* records in all; 0 = until stopped */
     ad_simprod_done_cb done; /* called once, after the last delivery report or stop */
     void *ud;
 };

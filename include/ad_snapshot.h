@@ -20,8 +20,8 @@
 
 struct ad_snapshot {
     pid_t pid;
-    int fd;             /* readable (a result record, or EOF) when the child is done */
-    uint64_t series;    /* out of ad_snapshot_finish() */
+    int fd;          /* readable (a result record, or EOF) when the child is done */
+    uint64_t series; /* out of ad_snapshot_finish() */
     uint64_t bytes;
 };
 

@@ -32,8 +32,8 @@ int ad_state_dir_init(const char *dir, char *err, size_t errlen);
 /* Writes buf durably as path: a temp file beside it, fsync, (with keep_prev
  * the current file renamed to path.prev,) rename over path, fsync of the
  * directory. Returns 0 or AD_EIO with the failing step and strerror in err. */
-int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
-                          char *err, size_t errlen);
+int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev, char *err,
+                          size_t errlen);
 
 /* Writes the bytes fill() writes to fd (returning 0, or a negative AD_E*
  * code with errno set; ad_write_all() of ad_fd.h does) durably as path, the
@@ -62,7 +62,6 @@ int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t 
 
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
-
 
 /* ---- the rest of state.dir's layout ------------------------------------------
  * Besides the checkpoint files, state.dir holds the evicted series' stores

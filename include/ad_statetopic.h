@@ -52,13 +52,13 @@ struct ad_statetopic_restore {
     int timeout_ms;          /* the longest the read may block */
     ad_ckpt_series_cb cb;    /* called with ud for every series state read */
     void *ud;
-    uint64_t fingerprint; /* of this config: other settings' state is skipped */
-    int64_t offset;       /* out: the newest marker's offset, -1 when none */
-    int64_t max_t;        /* out: the newest marker's partition clock (ad_checkpoint.h) */
-    int64_t low, high;    /* out: the state partition's offsets read */
-    uint64_t messages;    /* out: messages read */
-    uint64_t series;      /* out: series states applied (messages, not distinct series) */
-    uint64_t skipped;     /* out: unreadable or other settings' messages */
+    uint64_t fingerprint;    /* of this config: other settings' state is skipped */
+    int64_t offset;          /* out: the newest marker's offset, -1 when none */
+    int64_t max_t;           /* out: the newest marker's partition clock (ad_checkpoint.h) */
+    int64_t low, high;       /* out: the state partition's offsets read */
+    uint64_t messages;       /* out: messages read */
+    uint64_t series;         /* out: series states applied (messages, not distinct series) */
+    uint64_t skipped;        /* out: unreadable or other settings' messages */
     void (*alive)(void *ud); /* called about once a second while reading (a watchdog), or NULL */
     void *alive_ud;
 };

@@ -63,17 +63,17 @@ enum ad_uv_model {
 };
 
 struct ad_uv_request {
-    const double *values;  /* n finite values, |v| <= AD_UV_MAX_VALUE */
-    const int64_t *index;  /* n grid positions, index[0] == 0, strictly
+    const double *values; /* n finite values, |v| <= AD_UV_MAX_VALUE */
+    const int64_t *index; /* n grid positions, index[0] == 0, strictly
                               ascending (gaps allowed); NULL = 0..n-1 */
-    size_t n;              /* AD_UV_MIN_POINTS .. AD_UV_MAX_POINTS */
+    size_t n;             /* AD_UV_MIN_POINTS .. AD_UV_MAX_POINTS */
     enum ad_uv_gran granularity;
-    int custom_interval;   /* >= 1 */
-    int period;            /* >= 0 given; -1 = detect */
+    int custom_interval;      /* >= 1 */
+    int period;               /* >= 0 given; -1 = detect */
     double max_anomaly_ratio; /* (0, 0.49] */
-    int sensitivity;       /* 0..100 (the REST layer caps at 99) */
+    int sensitivity;          /* 0..100 (the REST layer caps at 99) */
     enum ad_uv_impute impute;
-    double impute_value;   /* for AD_UV_IMPUTE_FIXED */
+    double impute_value; /* for AD_UV_IMPUTE_FIXED */
     enum ad_uv_mode mode;
 };
 
@@ -87,12 +87,12 @@ void ad_uv_request_init(struct ad_uv_request *r);
 struct ad_uv_result {
     size_t n;
     int period;
-    int suggested_window;   /* last mode: 4 * period + 1, or the granularity's default */
+    int suggested_window; /* last mode: 4 * period + 1, or the granularity's default */
     enum ad_uv_model model;
     double *expected;
-    double *upper;          /* upper margin */
-    double *lower;          /* lower margin */
-    double *severity;       /* 0 for normal points, else in (0, 1] */
+    double *upper;    /* upper margin */
+    double *lower;    /* lower margin */
+    double *severity; /* 0 for normal points, else in (0, 1] */
     unsigned char *is_anomaly;
     unsigned char *is_positive;
     unsigned char *is_negative;
@@ -132,13 +132,13 @@ int ad_uv_detect_period(const double *v, size_t n, enum ad_uv_gran g, int custom
 
 struct ad_uv_cp_request {
     const double *values;
-    const int64_t *index;  /* as in struct ad_uv_request; gaps are filled linearly */
+    const int64_t *index; /* as in struct ad_uv_request; gaps are filled linearly */
     size_t n;
     enum ad_uv_gran granularity;
     int custom_interval;
-    int period;            /* -1 = detect */
+    int period;              /* -1 = detect */
     int stable_trend_window; /* >= 5; the service's default is 10 */
-    double threshold;      /* (0, 1]; the service's default is 0.99 */
+    double threshold;        /* (0, 1]; the service's default is 0.99 */
 };
 
 /* Per input point: is_change (1/0) and confidence in [0, 1]. Owned by the

@@ -32,8 +32,8 @@ int ad_uv_api_route(const char *path, size_t len, int *version, enum ad_uv_endpo
 struct ad_uv_parsed {
     enum ad_uv_endpoint ep;
     int version;
-    struct ad_uv_request req;       /* entire/last */
-    struct ad_uv_cp_request cp;     /* changepoint */
+    struct ad_uv_request req;   /* entire/last */
+    struct ad_uv_cp_request cp; /* changepoint */
     double *values;
     int64_t *index;
 };
@@ -59,7 +59,7 @@ int ad_uv_write_error(const char *code, const char *message, struct ad_buf *out)
 /* What to send back. error_code is set for the service's 400 errors and is
  * the value of the x-ms-error-code header in v1.1 ("" when none is due). */
 struct ad_uv_response {
-    int status;          /* 200, 400, 404, 405, 413, 500 */
+    int status; /* 200, 400, 404, 405, 413, 500 */
     char error_code[40];
 };
 
@@ -68,9 +68,9 @@ struct ad_uv_http_request {
     const char *method; /* NUL-terminated, e.g. "POST" */
     const char *path;   /* path_len bytes, query string allowed */
     size_t path_len;
-    const char *body;   /* body_len bytes, no NUL needed */
+    const char *body; /* body_len bytes, no NUL needed */
     size_t body_len;
-    size_t max_points;  /* a server's own bound below the service's 8640 points
+    size_t max_points; /* a server's own bound below the service's 8640 points
                            (InvalidSeries beyond it); 0 = the service's */
 };
 

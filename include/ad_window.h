@@ -32,10 +32,10 @@ struct ad_window_cfg {
     int64_t win_us;   /* sliding size, a multiple of size_us */
     int64_t slide_us; /* slide, a multiple of size_us, <= win_us */
     int64_t lateness_us;
-    int64_t idle_us;      /* processing time */
-    bool window_scope;    /* score against the sliding window's own points */
-    uint64_t max_series;  /* past it, the least recently seen series is evicted */
-    size_t det_bytes;     /* bytes of a detector area carried by each series (a
+    int64_t idle_us;     /* processing time */
+    bool window_scope;   /* score against the sliding window's own points */
+    uint64_t max_series; /* past it, the least recently seen series is evicted */
+    size_t det_bytes;    /* bytes of a detector area carried by each series (a
                              multiple of 8; 0: none), zeroed when the series is
                              created, handed to the callback as ev->det */
 };
@@ -51,16 +51,16 @@ enum ad_window_reason {
 
 struct ad_window_event {
     const struct ad_series *series;
-    const struct ad_part *part; /* the partition the series' records came from */
-    int64_t start_us, end_us;   /* the window (start == end for raw points) */
-    double value;               /* the value scored: aggregate, or newest point of a slide */
-    int64_t offset;             /* the source offset of the newest record in the window */
-    int64_t low_offset;         /* the lowest source offset of the records in the window
+    const struct ad_part *part;     /* the partition the series' records came from */
+    int64_t start_us, end_us;       /* the window (start == end for raw points) */
+    double value;                   /* the value scored: aggregate, or newest point of a slide */
+    int64_t offset;                 /* the source offset of the newest record in the window */
+    int64_t low_offset;             /* the lowest source offset of the records in the window
                                    (of the scored point's tumbling window, for a slide) */
     const struct ad_welford *model; /* score against this; do not keep the pointer */
-    size_t n_points;            /* points in the sliding window (1 otherwise) */
+    size_t n_points;                /* points in the sliding window (1 otherwise) */
     enum ad_window_reason reason;
-    void *det;                  /* the series' detector area (cfg det_bytes), or NULL;
+    void *det; /* the series' detector area (cfg det_bytes), or NULL;
                                    the callback may change it; do not keep the pointer */
 };
 
@@ -68,19 +68,19 @@ struct ad_window_event {
 typedef bool (*ad_window_cb)(void *ud, const struct ad_window_event *ev);
 
 struct ad_window_stats {
-    uint64_t points;        /* accepted into a series */
-    uint64_t late;          /* after their window closed: counted, not folded in */
-    uint64_t duplicates;    /* same timestamp as the series' previous point */
-    uint64_t windows;       /* tumbling windows closed */
-    uint64_t slides;        /* sliding-window events */
-    uint64_t events;        /* scoring events of any kind */
-    uint64_t series;        /* live series */
+    uint64_t points;     /* accepted into a series */
+    uint64_t late;       /* after their window closed: counted, not folded in */
+    uint64_t duplicates; /* same timestamp as the series' previous point */
+    uint64_t windows;    /* tumbling windows closed */
+    uint64_t slides;     /* sliding-window events */
+    uint64_t events;     /* scoring events of any kind */
+    uint64_t series;     /* live series */
     uint64_t series_created;
     uint64_t evictions;
-    uint64_t idle_closes;   /* series whose windows the idle timeout closed */
-    uint64_t replayed;      /* points skipped as already in a restored model */
-    uint64_t resumed;       /* series created again from the store's state */
-    uint64_t nomem;         /* points lost to the sliding ring, or evicted series' states
+    uint64_t idle_closes; /* series whose windows the idle timeout closed */
+    uint64_t replayed;    /* points skipped as already in a restored model */
+    uint64_t resumed;     /* series created again from the store's state */
+    uint64_t nomem;       /* points lost to the sliding ring, or evicted series' states
                                lost, for want of memory */
 };
 
@@ -141,19 +141,19 @@ struct ad_series_state {
     const char *key;
     size_t key_len;
     uint32_t metric;
-    struct ad_welford life;     /* lifetime model */
-    struct ad_welford win;      /* window-scope model */
-    int64_t model_off;          /* highest source offset the model includes, -1 none */
-    int64_t last_t;             /* de-duplication */
-    int64_t closed_until;       /* end of the last closed tumbling window */
-    int64_t next_e;             /* pending slide boundary */
+    struct ad_welford life; /* lifetime model */
+    struct ad_welford win;  /* window-scope model */
+    int64_t model_off;      /* highest source offset the model includes, -1 none */
+    int64_t last_t;         /* de-duplication */
+    int64_t closed_until;   /* end of the last closed tumbling window */
+    int64_t next_e;         /* pending slide boundary */
     bool pending;
     uint32_t unlearned;
     const struct ad_ring_point *ring; /* oldest first */
     uint32_t rlen;
-    bool dirty;                 /* changed since the previous export (export);
+    bool dirty;      /* changed since the previous export (export);
                                    to be exported again (restore) */
-    const void *det;            /* the detector area: cfg det_bytes raw bytes
+    const void *det; /* the detector area: cfg det_bytes raw bytes
                                    (export; restore: det_len 0 or det_bytes, 0 =
                                    fresh). In a checkpoint, its encoding instead
                                    (ad_pdet's; version 3 and later). */
@@ -181,8 +181,8 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
  * stats.nomem). */
 struct ad_window_store {
     void (*evicted)(void *ud, const struct ad_part *p, const struct ad_series_state *st);
-    int (*load)(void *ud, const struct ad_part *p, const char *key, size_t key_len,
-                uint32_t metric, struct ad_series_state *st);
+    int (*load)(void *ud, const struct ad_part *p, const char *key, size_t key_len, uint32_t metric,
+                struct ad_series_state *st);
     void *ud;
 };
 /* Sets (or with NULL, removes) the store. */
@@ -232,8 +232,7 @@ int ad_window_foreach(const struct ad_window *w, ad_window_series_fn fn, void *u
 
 /* Copies the points of ev's sliding window (ascending; at most max) into out
  * and returns how many there are. For other events: the one scored point. */
-size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out,
-                              size_t max);
+size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out, size_t max);
 
 const char *ad_series_key(const struct ad_series *s, size_t *len);
 uint32_t ad_series_metric(const struct ad_series *s);

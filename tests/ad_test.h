@@ -59,7 +59,7 @@ static int ad_test_passed_;
 #define AD_EXPECT_NEAR(a, b, tol)                                                                  \
     do {                                                                                           \
         double a_ = (double)(a), b_ = (double)(b), s_ = fabs(b_) > 1 ? fabs(b_) : 1;               \
-        if (!(fabs(a_ - b_) <= (tol) * s_))                                                        \
+        if (!(fabs(a_ - b_) <= (tol)*s_))                                                          \
             AD_FAIL_("expected %s ~= %s: %.17g vs %.17g", #a, #b, a_, b_);                         \
     } while (0)
 

@@ -162,14 +162,14 @@ static void test_request_off_grid_and_bad_values(void)
     size_t n = 0, sent = 0;
     for (int i = 0; i < 14; i++)
         p[n++] = (struct ad_azure_point){T0 + i * 60 * S, 10 + i};
-    p[n++] = (struct ad_azure_point){T0 + 90 * S, 1000};          /* off the grid */
-    p[n++] = (struct ad_azure_point){T0 + 5 * 60 * S + 1, 1000};  /* off by 1 us */
-    p[n++] = (struct ad_azure_point){T0 + 14 * 60 * S, NAN};      /* dropped before anchoring */
-    p[n++] = (struct ad_azure_point){T0 + 15 * 60 * S, 1e101};    /* |v| > 1e100 */
+    p[n++] = (struct ad_azure_point){T0 + 90 * S, 1000};         /* off the grid */
+    p[n++] = (struct ad_azure_point){T0 + 5 * 60 * S + 1, 1000}; /* off by 1 us */
+    p[n++] = (struct ad_azure_point){T0 + 14 * 60 * S, NAN};     /* dropped before anchoring */
+    p[n++] = (struct ad_azure_point){T0 + 15 * 60 * S, 1e101};   /* |v| > 1e100 */
     p[n++] = (struct ad_azure_point){T0 + 16 * 60 * S, -INFINITY};
-    p[n++] = (struct ad_azure_point){-60 * S, 1};                 /* before 1970 */
-    p[n++] = (struct ad_azure_point){INT64_MAX, 1};               /* after 9999 */
-    p[n++] = (struct ad_azure_point){T0 + 2 * 60 * S, NAN};       /* does not override 12 */
+    p[n++] = (struct ad_azure_point){-60 * S, 1};           /* before 1970 */
+    p[n++] = (struct ad_azure_point){INT64_MAX, 1};         /* after 9999 */
+    p[n++] = (struct ad_azure_point){T0 + 2 * 60 * S, NAN}; /* does not override 12 */
     struct ad_azure_cfg c = cfg_minutely();
     c.period = 0;
     struct ad_buf b;
@@ -528,8 +528,9 @@ static void test_parse_entire(void)
     AD_EXPECT_INT(ad_azure_parse_entire_last(body, len, 8641, &v, err, sizeof(err)), ==, AD_EINVAL);
 
     json_t *good = json_loadb(body, len, 0, NULL);
-    static const char *const arrays[] = {"expectedValues", "upperMargins", "lowerMargins",
-                                         "isAnomaly", "isPositiveAnomaly", "isNegativeAnomaly"};
+    static const char *const arrays[] = {"expectedValues",    "upperMargins",
+                                         "lowerMargins",      "isAnomaly",
+                                         "isPositiveAnomaly", "isNegativeAnomaly"};
     char want[128];
     for (size_t i = 0; i < 6; i++) {
         bool is_bool = i >= 3;
@@ -554,8 +555,8 @@ static void test_parse_entire(void)
         json_decref(j);
 
         j = json_deep_copy(good); /* a wrong type in the middle */
-        json_array_set_new(json_object_get(j, arrays[i]), 3, is_bool ? json_integer(1)
-                                                                     : json_true());
+        json_array_set_new(json_object_get(j, arrays[i]), 3,
+                           is_bool ? json_integer(1) : json_true());
         s = json_dumps(j, JSON_COMPACT);
         AD_EXPECT_INT(ad_azure_parse_entire_last(s, strlen(s), 12, &v, err, sizeof(err)), ==,
                       AD_EPARSE);
@@ -634,9 +635,13 @@ static void test_parse_error(void)
     AD_EXPECT_STR(e.message, "line1?line2?");
 
     /* Garbage: empty strings and AD_EPARSE; the header still gives a code. */
-    static const char *const garbage[] = {"", "<html><body>502 Bad Gateway</body></html>",
-                                          "{\"code\":", "[\"code\"]", "{\"error\":true}",
-                                          "{\"code\":{},\"message\":[]}", "null"};
+    static const char *const garbage[] = {"",
+                                          "<html><body>502 Bad Gateway</body></html>",
+                                          "{\"code\":",
+                                          "[\"code\"]",
+                                          "{\"error\":true}",
+                                          "{\"code\":{},\"message\":[]}",
+                                          "null"};
     for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
         memset(&e, 'x', sizeof(e));
         AD_EXPECT_INT(ad_azure_parse_error(garbage[i], strlen(garbage[i]), NULL, &e), ==,

@@ -42,16 +42,28 @@ static int collect(void *ud, const struct ad_series_state *st, const char *metri
 
 static void build(struct ad_buf *b)
 {
-    struct ad_ckpt_header h = {.fingerprint = 42, .offset = 1234, .created_ms = 99,
-                               .partition = 3};
+    struct ad_ckpt_header h = {.fingerprint = 42, .offset = 1234, .created_ms = 99, .partition = 3};
     snprintf(h.topic, sizeof(h.topic), "sensor-raw");
-    struct ad_ring_point ring[2] = {{60000000, 21.5, 10, 8, true}, {120000000, 99.25, 12, 11, false}};
-    struct ad_series_state a = {.key = "sim-1", .key_len = 5, .life = {373, 22.34, 123.51},
-                                .win = {2, 1.5, 0.5}, .model_off = 1200, .last_t = 5,
-                                .closed_until = 180000000, .next_e = 240000000, .pending = true,
-                                .unlearned = 1, .ring = ring, .rlen = 2};
-    struct ad_series_state c = {.key = "sim-2", .key_len = 5, .life = {1, -3.0, 0},
-                                .model_off = -1, .last_t = INT64_MIN, .closed_until = INT64_MIN};
+    struct ad_ring_point ring[2] = {{60000000, 21.5, 10, 8, true},
+                                    {120000000, 99.25, 12, 11, false}};
+    struct ad_series_state a = {.key = "sim-1",
+                                .key_len = 5,
+                                .life = {373, 22.34, 123.51},
+                                .win = {2, 1.5, 0.5},
+                                .model_off = 1200,
+                                .last_t = 5,
+                                .closed_until = 180000000,
+                                .next_e = 240000000,
+                                .pending = true,
+                                .unlearned = 1,
+                                .ring = ring,
+                                .rlen = 2};
+    struct ad_series_state c = {.key = "sim-2",
+                                .key_len = 5,
+                                .life = {1, -3.0, 0},
+                                .model_off = -1,
+                                .last_t = INT64_MIN,
+                                .closed_until = INT64_MIN};
     AD_EXPECT_INT(ad_ckpt_begin(b, &h), ==, 0);
     AD_EXPECT_INT(ad_ckpt_add(b, &a, "temp"), ==, 0);
     AD_EXPECT_INT(ad_ckpt_add(b, &c, "temp"), ==, 0);
@@ -152,15 +164,21 @@ static void reseal(struct ad_buf *b)
 static void test_clock_and_version_1(void)
 {
     struct ad_buf b;
-    struct ad_ckpt_header h = {.fingerprint = 1, .offset = 5, .max_t = 1763632800000000LL,
+    struct ad_ckpt_header h = {.fingerprint = 1,
+                               .offset = 5,
+                               .max_t = 1763632800000000LL,
                                .partition = 0};
     struct got g = {0};
     char err[256];
     snprintf(h.topic, sizeof(h.topic), "t");
     ad_buf_init(&b, 1 << 20);
     AD_EXPECT_INT(ad_ckpt_begin(&b, &h), ==, 0);
-    struct ad_series_state a = {.key = "sim-1", .key_len = 5, .life = {3, 1.0, 2.0},
-                                .model_off = 4, .last_t = INT64_MIN, .closed_until = INT64_MIN};
+    struct ad_series_state a = {.key = "sim-1",
+                                .key_len = 5,
+                                .life = {3, 1.0, 2.0},
+                                .model_off = 4,
+                                .last_t = INT64_MIN,
+                                .closed_until = INT64_MIN};
     AD_EXPECT_INT(ad_ckpt_add(&b, &a, "temp"), ==, 0);
     AD_EXPECT_INT(ad_ckpt_finish(&b, 1), ==, 0);
     memset(&h, 0, sizeof(h));

@@ -388,7 +388,8 @@ static void test_load_errors(void)
     const struct err_case *cases = load_error_cases;
     for (size_t i = 0; i < sizeof(load_error_cases) / sizeof(load_error_cases[0]); i++) {
         int rc = load(cases[i].yaml);
-        if (rc != AD_ECONFIG) AD_FAIL_("case %zu: rc %d (%s) for:\n%s", i, rc, err, cases[i].yaml);
+        if (rc != AD_ECONFIG)
+            AD_FAIL_("case %zu: rc %d (%s) for:\n%s", i, rc, err, cases[i].yaml);
         if (strcmp(err, cases[i].msg))
             AD_FAIL_("case %zu:\n  got:  %s\n  want: %s", i, err, cases[i].msg);
     }
@@ -442,17 +443,17 @@ static void test_env(void)
     setenv("AD_T_EMPTY", "", 1);
     setenv("AD_T_DOLLAR", "${AD_T_HOST}", 1);
     unsetenv("AD_T_UNSET");
-    AD_EXPECT_INT(
-        load("source:\n"
-             "  kafka:\n"
-             "    brokers: ${AD_T_HOST}:9092,\"${AD_T_HOST}\"\n"
-             "    group: \"${AD_T_UNSET:-grp-${AD_T_HOST}\"\n"
-             "    topics: ['${AD_T_EMPTY:-dflt}', 'x${AD_T_EMPTY}y', '${AD_T_UNSET:-}z']\n"
-             "model:\n"
-             "  import: a$$b$c$$$${AD_T_HOST}\n"
-             "sinks:\n"
-             "  webhook: {url: '${AD_T_DOLLAR}'}\n"),
-        ==, 0);
+    AD_EXPECT_INT(load(
+                      "source:\n"
+                      "  kafka:\n"
+                      "    brokers: ${AD_T_HOST}:9092,\"${AD_T_HOST}\"\n"
+                      "    group: \"${AD_T_UNSET:-grp-${AD_T_HOST}\"\n"
+                      "    topics: ['${AD_T_EMPTY:-dflt}', 'x${AD_T_EMPTY}y', '${AD_T_UNSET:-}z']\n"
+                      "model:\n"
+                      "  import: a$$b$c$$$${AD_T_HOST}\n"
+                      "sinks:\n"
+                      "  webhook: {url: '${AD_T_DOLLAR}'}\n"),
+                  ==, 0);
     AD_EXPECT_STR(cfg.kafka.brokers, "h1:9092,\"h1\"");
     AD_EXPECT_STR(cfg.kafka.group, "grp-${AD_T_HOST");
     AD_EXPECT_STR(cfg.kafka.topics.v[0], "dflt");
@@ -537,7 +538,8 @@ static void expect_set(const char *assignment, int want_rc, const char *want_err
 {
     err[0] = '\0';
     int rc = ad_config_set(&cfg, assignment, err, sizeof(err));
-    if (rc != want_rc) AD_FAIL_("--set %s: rc %d, want %d (%s)", assignment, rc, want_rc, err);
+    if (rc != want_rc)
+        AD_FAIL_("--set %s: rc %d, want %d (%s)", assignment, rc, want_rc, err);
     if (want_err && strcmp(err, want_err))
         AD_FAIL_("--set %s:\n  got:  %s\n  want: %s", assignment, err, want_err);
 }
@@ -746,7 +748,8 @@ static void test_validate(void)
         "source: {kafka: {brokers: '', event_hubs_connection_string: 'Endpoint=sb://x/'}}\n",
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-        if (load_valid(ok[i])) AD_FAIL_("ok case %zu: %s", i, err);
+        if (load_valid(ok[i]))
+            AD_FAIL_("ok case %zu: %s", i, err);
 
     /* Positions come from --set too; a defaulted key has none. */
     AD_EXPECT_INT(load(""), ==, 0);
@@ -805,7 +808,8 @@ static void test_duration(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t v = 42;
         int rc = ad_duration_parse(bad[i].s, &v);
-        if (rc != bad[i].rc || v != 42) AD_FAIL_("\"%s\": rc %d, want %d", bad[i].s, rc, bad[i].rc);
+        if (rc != bad[i].rc || v != 42)
+            AD_FAIL_("\"%s\": rc %d, want %d", bad[i].s, rc, bad[i].rc);
     }
     static const struct {
         int64_t us;
@@ -835,7 +839,6 @@ static void test_duration(void)
         AD_EXPECT_INT(back, ==, us);
     }
 }
-
 
 int main(int argc, char **argv)
 {

@@ -84,7 +84,7 @@ static void test_print_round_trip(void)
     AD_EXPECT(strstr(out, "EHSECRETVALUE") == NULL);
     AD_EXPECT(strstr(out, "ADKEYSECRET") == NULL);
     AD_EXPECT(strstr(out, "PWSECRET123") == NULL);
-    AD_EXPECT(strstr(out, "JAASSECRET") == NULL); /* the rule of ad_secret.h */
+    AD_EXPECT(strstr(out, "JAASSECRET") == NULL);   /* the rule of ad_secret.h */
     AD_EXPECT(strstr(out, "APIKEYSECRET") == NULL); /* http.api.keys */
     AD_EXPECT_CONTAINS(out, "    keys: [\"***\", \"***\"]\n");
     AD_EXPECT_CONTAINS(out, "    enabled: true\n");
@@ -139,12 +139,13 @@ static void test_print_masks_urls(void)
 {
     char *out;
 
-    AD_EXPECT_INT(load_valid("source: {kafka: {properties: {sasl.oauthbearer.config: "
-                             "'principal=p extension_x=OAUTHSECRET'}}}\n"
-                             "sinks: {webhook: {url: 'https://user:PA55@hook.example:8443/x?"
-                             "token=T0KEN'}}\n"
-                             "remote:\n"
-                             "  anomaly_detector: {endpoint: 'https://e.example.com/?code=C0DE'}\n"),
+    AD_EXPECT_INT(load_valid(
+                      "source: {kafka: {properties: {sasl.oauthbearer.config: "
+                      "'principal=p extension_x=OAUTHSECRET'}}}\n"
+                      "sinks: {webhook: {url: 'https://user:PA55@hook.example:8443/x?"
+                      "token=T0KEN'}}\n"
+                      "remote:\n"
+                      "  anomaly_detector: {endpoint: 'https://e.example.com/?code=C0DE'}\n"),
                   ==, 0);
     out = print_str(&cfg);
     AD_EXPECT(strstr(out, "PA55") == NULL && strstr(out, "T0KEN") == NULL);
@@ -159,7 +160,8 @@ static void test_print_masks_urls(void)
 static void test_print_io_error(void)
 {
     FILE *f = fopen("/dev/full", "w");
-    if (!f) return; /* not on this system */
+    if (!f)
+        return; /* not on this system */
     AD_EXPECT_INT(ad_config_init(&cfg), ==, 0);
     AD_EXPECT_INT(ad_config_print(&cfg, f), ==, AD_EIO);
     fclose(f);
@@ -188,14 +190,16 @@ static void test_golden(void)
         char path[4096 + 256], *yaml, *want;
         int rc;
 
-        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
         snprintf(path, sizeof(path), "%s/%s", dirpath, e->d_name);
         yaml = read_all(path, &ylen);
         AD_EXPECT(yaml != NULL);
         ad_config_free(&cfg);
         AD_EXPECT_INT(ad_config_init(&cfg), ==, 0);
         rc = ad_config_load_buffer(&cfg, e->d_name, yaml, ylen, err, sizeof(err));
-        if (rc == 0) rc = ad_config_validate(&cfg, err, sizeof(err));
+        if (rc == 0)
+            rc = ad_config_validate(&cfg, err, sizeof(err));
         snprintf(path + strlen(path) - 5, 5, ".err");
         if ((want = read_all(path, NULL)) != NULL) {
             want[strcspn(want, "\n")] = '\0';
@@ -204,8 +208,10 @@ static void test_golden(void)
         } else {
             snprintf(path + strlen(path) - 4, 5, ".out");
             want = read_all(path, NULL);
-            if (!want) AD_FAIL_("%s: neither .err nor .out", e->d_name);
-            if (rc) AD_FAIL_("%s: %s", e->d_name, err);
+            if (!want)
+                AD_FAIL_("%s: neither .err nor .out", e->d_name);
+            if (rc)
+                AD_FAIL_("%s: %s", e->d_name, err);
             char *got = print_str(&cfg);
             if (strcmp(got, want))
                 AD_FAIL_("%s: printed config differs from %s:\n%s", e->d_name, path, got);
@@ -231,7 +237,8 @@ struct yaml_keys {
 static void collect_keys(yaml_document_t *doc, yaml_node_t *n, const char *prefix,
                          struct yaml_keys *k)
 {
-    if (n->type != YAML_MAPPING_NODE || strcmp(prefix, "source.kafka.properties") == 0) return;
+    if (n->type != YAML_MAPPING_NODE || strcmp(prefix, "source.kafka.properties") == 0)
+        return;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(doc, p->key);
         char full[96];
@@ -247,7 +254,8 @@ static void collect_keys(yaml_document_t *doc, yaml_node_t *n, const char *prefi
 static void check_help_comments(yaml_document_t *doc, yaml_node_t *n, const char *prefix,
                                 const char *text)
 {
-    if (n->type != YAML_MAPPING_NODE) return;
+    if (n->type != YAML_MAPPING_NODE)
+        return;
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = yaml_document_get_node(doc, p->key);
         yaml_node_t *vn = yaml_document_get_node(doc, p->value);
@@ -271,7 +279,8 @@ static void check_help_comments(yaml_document_t *doc, yaml_node_t *n, const char
                 AD_FAIL_("config/anomalyd.yaml:%zu: %s: comment is\n  \"%.*s\", help is\n  \"%s\"",
                          kn->start_mark.line + 1, full, (int)len, c + 3, o->help);
         }
-        if (!o || o->type == AD_OPT_BLOCK) check_help_comments(doc, vn, full, text);
+        if (!o || o->type == AD_OPT_BLOCK)
+            check_help_comments(doc, vn, full, text);
     }
 }
 
@@ -289,7 +298,8 @@ static void uncomment_keys(char *text)
                 memmove(h, h + 1, strlen(h + 1) + 1);
         }
         char *eol = strchr(line, '\n');
-        if (!eol) break;
+        if (!eol)
+            break;
         line = eol + 1;
     }
 }
@@ -368,8 +378,10 @@ static void test_core_settings(void)
                                          .idle_us = 2 * MN,
                                          .window_scope = true,
                                          .max_series = 77};
-    want.score = (struct ad_score_cfg){
-        .threshold = 3.5, .min_samples = 12, .direction = AD_DIR_NEGATIVE, .learn_anomalies = true};
+    want.score = (struct ad_score_cfg){.threshold = 3.5,
+                                       .min_samples = 12,
+                                       .direction = AD_DIR_NEGATIVE,
+                                       .learn_anomalies = true};
     want.remote_mode = AD_REMOTE_ALWAYS;
     expect_same_pipeline_cfg(&pc, &want);
     /* The decoder's strings are borrowed from the config, not copied. */
@@ -410,7 +422,8 @@ static void test_config_docs_in_step(void)
     AD_EXPECT(keys != NULL);
     snprintf(path, sizeof(path), "%s/../../config/anomalyd.yaml", AD_TEST_DATA_DIR);
     text = read_all(path, &len);
-    if (!text) AD_FAIL_("cannot read %s", path);
+    if (!text)
+        AD_FAIL_("cannot read %s", path);
 
     /* 1. The shipped file loads to exactly the defaults. */
     AD_EXPECT_INT(ad_config_init(&def), ==, 0);
@@ -446,7 +459,8 @@ static void test_config_docs_in_step(void)
         int found = 0;
         for (int j = 0; j < keys->n && !found; j++)
             found = strcmp(keys->path[j], opt[i].path) == 0;
-        if (!found) AD_FAIL_("option %s is missing from config/anomalyd.yaml", opt[i].path);
+        if (!found)
+            AD_FAIL_("option %s is missing from config/anomalyd.yaml", opt[i].path);
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
@@ -457,16 +471,20 @@ static void test_config_docs_in_step(void)
                                              "duration", "enum",   "list", "map", "block"};
     snprintf(path, sizeof(path), "%s/../../docs/config.md", AD_TEST_DATA_DIR);
     docs = read_all(path, NULL);
-    if (!docs) AD_FAIL_("cannot read %s", path);
+    if (!docs)
+        AD_FAIL_("cannot read %s", path);
     for (char *r = docs, *w = docs;; r++) { /* unescape "\|" of table cells */
-        if (r[0] == '\\' && r[1] == '|') r++;
-        if ((*w++ = *r) == '\0') break;
+        if (r[0] == '\\' && r[1] == '|')
+            r++;
+        if ((*w++ = *r) == '\0')
+            break;
     }
     for (size_t i = 0; i < n; i++) {
         char row[256];
         snprintf(row, sizeof(row), "\n| `%s` | %s |", opt[i].path, type_names[opt[i].type]);
         const char *r = strstr(docs, row);
-        if (!r) AD_FAIL_("docs/config.md has no row starting \"%s\"", row + 1);
+        if (!r)
+            AD_FAIL_("docs/config.md has no row starting \"%s\"", row + 1);
         const char *eol = strchr(r + 1, '\n');
         const char *h = strstr(r, opt[i].help);
         if (!h || (eol && h > eol))

@@ -58,7 +58,8 @@ static inline char *read_all(const char *path, size_t *lenp)
     char *buf;
     long n;
 
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     fseek(f, 0, SEEK_END);
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -67,12 +68,14 @@ static inline char *read_all(const char *path, size_t *lenp)
     AD_EXPECT_UINT(fread(buf, 1, (size_t)n, f), ==, (size_t)n);
     buf[n] = '\0';
     fclose(f);
-    if (lenp) *lenp = (size_t)n;
+    if (lenp)
+        *lenp = (size_t)n;
     return buf;
 }
 
 /* Compares two configs option by option; secrets too unless skip_secrets. */
-static inline void expect_same(const struct ad_config *a, const struct ad_config *b, bool skip_secrets)
+static inline void expect_same(const struct ad_config *a, const struct ad_config *b,
+                               bool skip_secrets)
 {
     size_t n;
     const struct ad_option *opt = ad_config_options(&n);
@@ -82,7 +85,8 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
         const void *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
         switch (o->type) {
         case AD_OPT_SECRET:
-            if (skip_secrets) break;
+            if (skip_secrets)
+                break;
             /* fall through */
         case AD_OPT_STRING:
             if (skip_secrets && (o->flags & AD_OPT_F_URL)) { /* b was printed: masked */
@@ -97,7 +101,8 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
             break;
         case AD_OPT_BOOL:
         case AD_OPT_BLOCK:
-            if (*(const bool *)fa != *(const bool *)fb) AD_FAIL_("%s differs", o->path);
+            if (*(const bool *)fa != *(const bool *)fb)
+                AD_FAIL_("%s differs", o->path);
             break;
         case AD_OPT_INT:
         case AD_OPT_DURATION:
@@ -115,7 +120,8 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
             break;
         case AD_OPT_STRLIST: {
             const struct ad_strlist *la = fa, *lb = fb;
-            if (la->n != lb->n) AD_FAIL_("%s: %zu vs %zu items", o->path, la->n, lb->n);
+            if (la->n != lb->n)
+                AD_FAIL_("%s: %zu vs %zu items", o->path, la->n, lb->n);
             for (size_t j = 0; j < la->n; j++)
                 if (strcmp(la->v[j], lb->v[j]) &&
                     (!skip_secrets || !(o->flags & AD_OPT_F_SECRET_VALUES) ||
@@ -125,7 +131,8 @@ static inline void expect_same(const struct ad_config *a, const struct ad_config
         }
         case AD_OPT_KVLIST: {
             const struct ad_kvlist *la = fa, *lb = fb;
-            if (la->n != lb->n) AD_FAIL_("%s: %zu vs %zu entries", o->path, la->n, lb->n);
+            if (la->n != lb->n)
+                AD_FAIL_("%s: %zu vs %zu entries", o->path, la->n, lb->n);
             for (size_t j = 0; j < la->n; j++)
                 if (strcmp(la->k[j], lb->k[j]) ||
                     (strcmp(la->v[j], lb->v[j]) && (!skip_secrets || strcmp(lb->v[j], "***"))))

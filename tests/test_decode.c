@@ -550,8 +550,11 @@ static void test_new_errors(void)
     AD_EXPECT(d != NULL);
     ad_decoder_free(d);
     AD_EXPECT_INT(ad_decoder_new(NULL, &d, err, sizeof(err)), ==, AD_EINVAL);
-    struct ad_decode_cfg no_list = {.key = "/id", .time = "/ts", .n_metrics = 1,
-                                    .max_message_bytes = 64, .max_key_bytes = 8};
+    struct ad_decode_cfg no_list = {.key = "/id",
+                                    .time = "/ts",
+                                    .n_metrics = 1,
+                                    .max_message_bytes = 64,
+                                    .max_key_bytes = 8};
     d = NULL;
     AD_EXPECT_INT(ad_decoder_new(&no_list, &d, err, sizeof(err)), ==, AD_EINVAL);
     AD_EXPECT(d == NULL);
@@ -595,13 +598,13 @@ static void test_reject_names(void)
     AD_EXPECT_STR(ad_reject_name(AD_REJECT_METRIC_RANGE), "metric_out_of_range");
     AD_EXPECT_STR(ad_reject_desc(AD_REJECT_TOO_DEEP), "JSON nested too deeply");
     AD_EXPECT_STR(ad_reject_name(AD_REJECT_COUNT), "unknown");
-    AD_EXPECT_STR(ad_reject_name((enum ad_reject)-1), "unknown");
+    AD_EXPECT_STR(ad_reject_name((enum ad_reject) - 1), "unknown");
     for (int i = 1; i < AD_REJECT_COUNT; i++) {
         AD_EXPECT(strlen(ad_reject_name((enum ad_reject)i)) > 0);
         AD_EXPECT(strlen(ad_reject_desc((enum ad_reject)i)) > 0);
         for (int j = 1; j < i; j++)
-            AD_EXPECT(strcmp(ad_reject_name((enum ad_reject)i),
-                             ad_reject_name((enum ad_reject)j)) != 0);
+            AD_EXPECT(
+                strcmp(ad_reject_name((enum ad_reject)i), ad_reject_name((enum ad_reject)j)) != 0);
     }
 }
 

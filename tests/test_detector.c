@@ -33,13 +33,13 @@ static void test_decide_table(void)
         int remote; /* -1 none, 0 no, 1 yes */
         bool want;
     } t[] = {
-        {AD_REMOTE_OFF, false, -1, false},    {AD_REMOTE_OFF, true, -1, true},
-        {AD_REMOTE_OFF, true, 0, true},       {AD_REMOTE_OFF, false, 1, false},
-        {AD_REMOTE_CONFIRM, true, 1, true},   {AD_REMOTE_CONFIRM, true, 0, false},
-        {AD_REMOTE_CONFIRM, true, -1, true},  {AD_REMOTE_CONFIRM, false, -1, false},
-        {AD_REMOTE_ALWAYS, false, 1, true},   {AD_REMOTE_ALWAYS, true, 0, true},
-        {AD_REMOTE_ALWAYS, true, 1, true},    {AD_REMOTE_ALWAYS, false, 0, false},
-        {AD_REMOTE_ALWAYS, true, -1, true},   {AD_REMOTE_ALWAYS, false, -1, false},
+        {AD_REMOTE_OFF, false, -1, false},   {AD_REMOTE_OFF, true, -1, true},
+        {AD_REMOTE_OFF, true, 0, true},      {AD_REMOTE_OFF, false, 1, false},
+        {AD_REMOTE_CONFIRM, true, 1, true},  {AD_REMOTE_CONFIRM, true, 0, false},
+        {AD_REMOTE_CONFIRM, true, -1, true}, {AD_REMOTE_CONFIRM, false, -1, false},
+        {AD_REMOTE_ALWAYS, false, 1, true},  {AD_REMOTE_ALWAYS, true, 0, true},
+        {AD_REMOTE_ALWAYS, true, 1, true},   {AD_REMOTE_ALWAYS, false, 0, false},
+        {AD_REMOTE_ALWAYS, true, -1, true},  {AD_REMOTE_ALWAYS, false, -1, false},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         const struct ad_azure_verdict *v = t[i].remote < 0 ? NULL : t[i].remote ? &yes : &no;
@@ -67,7 +67,7 @@ static void test_names(void)
     AD_EXPECT_STR(ad_detector_name(AD_DETECTOR_WELFORD), "welford");
     AD_EXPECT_STR(ad_detector_name(AD_DETECTOR_REMOTE), "anomaly_detector");
     AD_EXPECT(ad_detector_name(AD_DETECTOR_COUNT) == NULL);
-    AD_EXPECT(ad_detector_name((enum ad_detector_kind)-1) == NULL);
+    AD_EXPECT(ad_detector_name((enum ad_detector_kind) - 1) == NULL);
 }
 
 int main(int argc, char **argv)

@@ -16,13 +16,13 @@
 /* ---- fixtures ------------------------------------------------------------------ */
 
 struct ledger {
-    int held;          /* holds not yet released */
+    int held; /* holds not yet released */
     int taken, released, released_undelivered;
     int errors, last_error;
-    int fail_next;     /* hold() fails this many times, holding nothing */
-    int coarse_next;   /* hold() fails this many times, with a (coarse) token set */
+    int fail_next;   /* hold() fails this many times, holding nothing */
+    int coarse_next; /* hold() fails this many times, with a (coarse) token set */
     int64_t last_low;
-    char log[1024];    /* "h" a hold, "r"/"d"/"k" handed back delivered/dropped/kept */
+    char log[1024]; /* "h" a hold, "r"/"d"/"k" handed back delivered/dropped/kept */
     size_t loglen;
 };
 
@@ -112,12 +112,17 @@ static void t_close(void *self)
     ((struct tsink *)self)->closed++;
 }
 
-static const struct ad_engine_sink_ops sync_ops = {.name = "sync", .emit = t_emit,
+static const struct ad_engine_sink_ops sync_ops = {.name = "sync",
+                                                   .emit = t_emit,
                                                    .close = t_close};
-static const struct ad_engine_sink_ops async_ops = {.name = "async", .async = true,
-                                                    .emit = t_emit, .close = t_close};
-static const struct ad_engine_sink_ops async2_ops = {.name = "async2", .async = true,
-                                                     .emit = t_emit, .close = t_close};
+static const struct ad_engine_sink_ops async_ops = {.name = "async",
+                                                    .async = true,
+                                                    .emit = t_emit,
+                                                    .close = t_close};
+static const struct ad_engine_sink_ops async2_ops = {.name = "async2",
+                                                     .async = true,
+                                                     .emit = t_emit,
+                                                     .close = t_close};
 
 /* Reports the oldest line s holds. */
 static void t_complete(struct tsink *s, enum ad_engine_outcome outcome)
@@ -317,7 +322,7 @@ static void test_hold_until_every_sink(void)
     AD_EXPECT_INT(l.taken, ==, 2);
     AD_EXPECT_INT(l.held, ==, 2);
     AD_EXPECT_INT(l.last_low, ==, 31); /* the second spike's own offset */
-    AD_EXPECT_STR(l.log, "heeeheee");   /* held before the first emit */
+    AD_EXPECT_STR(l.log, "heeeheee");  /* held before the first emit */
     struct ad_engine_stats st;
     ad_engine_stats(e, &st);
     AD_EXPECT_UINT(st.holds, ==, 2);
@@ -437,14 +442,16 @@ static void f_submit(void *self, struct ad_remote_job *job)
     f->jobs[f->njobs++] = job;
 }
 
-static const struct ad_azure_verdict remote_yes = {.is_anomaly = true, .is_positive_anomaly = true,
-                                                   .period = -1, .suggested_window = -1};
+static const struct ad_azure_verdict remote_yes = {.is_anomaly = true,
+                                                   .is_positive_anomaly = true,
+                                                   .period = -1,
+                                                   .suggested_window = -1};
 static const struct ad_azure_verdict remote_no = {.period = -1, .suggested_window = -1};
 
 static void f_answer(struct fake_remote *f, int i, bool has, bool anomaly)
 {
     struct ad_remote_outcome o = {.verdict = !has ? NULL : anomaly ? &remote_yes : &remote_no};
-    o.json = !has ? "\"remote\":{\"status\":\"unavailable\"}"
+    o.json = !has      ? "\"remote\":{\"status\":\"unavailable\"}"
              : anomaly ? "\"remote\":{\"status\":\"ok\",\"is_anomaly\":true}"
                        : "\"remote\":{\"status\":\"ok\",\"is_anomaly\":false}";
     o.json_len = strlen(o.json);
@@ -464,9 +471,14 @@ static void f_close(void *self)
 }
 
 static const char *const remote_sets[] = {
-    "input.time_format=epoch_ms", "windows.tumbling.size=1m", "windows.sliding.size=15m",
-    "windows.sliding.slide=1m", "model.welford.scope=window", "model.welford.min_samples=10",
-    "remote.anomaly_detector.endpoint=http://127.0.0.1:1", NULL, /* mode */
+    "input.time_format=epoch_ms",
+    "windows.tumbling.size=1m",
+    "windows.sliding.size=15m",
+    "windows.sliding.slide=1m",
+    "model.welford.scope=window",
+    "model.welford.min_samples=10",
+    "remote.anomaly_detector.endpoint=http://127.0.0.1:1",
+    NULL, /* mode */
 };
 
 /* Two series minute by minute; a spike at minute 20 of series a. */

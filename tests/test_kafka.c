@@ -7,7 +7,9 @@
 #include "ad_kafka.h"
 #include "ad_kafka_client.h"
 
-#define CS "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ=="
+#define CS                                                                                         \
+    "Endpoint=sb://myns.servicebus.windows.net/"                                                   \
+    ";SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=c2VjcmV0LWtleQ=="
 
 static const char *get(rd_kafka_conf_t *c, const char *name)
 {
@@ -91,8 +93,7 @@ static void test_bad_property_names_the_key_not_the_value(void)
     rd_kafka_conf_t *c = NULL;
     char err[512];
     load(&cfg, "source:\n  kafka:\n    properties: {no.such.property: hunter2}\n");
-    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==,
-                  AD_ECONFIG);
+    AD_EXPECT_INT(ad_kafka_conf_new(&cfg, AD_KAFKA_CONSUMER, &c, err, sizeof(err)), ==, AD_ECONFIG);
     AD_EXPECT_CONTAINS(err, "source.kafka.properties.no.such.property");
     AD_EXPECT(strstr(err, "hunter2") == NULL);
     ad_config_free(&cfg);

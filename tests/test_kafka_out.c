@@ -21,9 +21,9 @@ struct run {
     int done_count[N_MAX];
     int status[N_MAX];
     int order[N_MAX], norder;
-    int retries_left;   /* delivery failures to retry */
+    int retries_left; /* delivery failures to retry */
     int blocked, still_blocked, drained;
-    int want;           /* done callbacks to wait for */
+    int want; /* done callbacks to wait for */
     int ndone;
 };
 

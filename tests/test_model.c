@@ -57,7 +57,8 @@ static int import_str(const char *s, struct got *g, char *err, size_t errlen)
 {
     memset(g, 0, sizeof(*g));
     err[0] = '\0';
-    return ad_model_import_buffer("t", s, strlen(s), &(struct ad_model_import){.cb = collect, .ud = g}, err, errlen);
+    return ad_model_import_buffer("t", s, strlen(s),
+                                  &(struct ad_model_import){.cb = collect, .ud = g}, err, errlen);
 }
 
 /* The five entries of sensors-lines.jsonl and sensors-array.json. */
@@ -100,7 +101,10 @@ static void test_lines_form(void)
     char err[512] = "", chosen[4096] = "";
     const char *path = ad_test_data("model/sensors-lines.jsonl");
 
-    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){collect, &g, chosen, sizeof(chosen)}, err, sizeof(err)),
+    AD_EXPECT_INT(ad_model_import_file(path,
+                                       &(struct ad_model_import){collect, &g, chosen,
+                                                                 sizeof(chosen)},
+                                       err, sizeof(err)),
                   ==, 0);
     AD_EXPECT_STR(err, "");
     AD_EXPECT_STR(chosen, path);
@@ -112,7 +116,9 @@ static void test_array_form(void)
     static struct got g;
     char err[512] = "";
 
-    AD_EXPECT_INT(ad_model_import_file(ad_test_data("model/sensors-array.json"), &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)),
+    AD_EXPECT_INT(ad_model_import_file(ad_test_data("model/sensors-array.json"),
+                                       &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                       sizeof(err)),
                   ==, 0);
     AD_EXPECT_STR(err, "");
     expect_sensor_entries(&g);
@@ -172,7 +178,8 @@ static void test_metric_field(void)
     static struct got g;
     char err[256];
 
-    AD_EXPECT_INT(import_str("{\"id\":\"a\",\"metric\":\"temp\",\"m2\":{\"n\":0,\"mean\":0,\"m2\":0}}\n"
+    AD_EXPECT_INT(import_str("{\"id\":\"a\",\"metric\":\"temp\",\"m2\":{\"n\":0,\"mean\":0,\"m2\":"
+                             "0}}\n"
                              "{\"id\":\"a\",\"m2\":{\"n\":0,\"mean\":0,\"m2\":0}}\n"
                              "{\"id\":\"a\",\"metric\":null,\"m2\":{\"n\":0,\"mean\":0,\"m2\":0}}\n"
                              "{\"id\":\"a\",\"metric\":\"r\\u00e9el\",\"m2\":{\"n\":0,\"mean\":0,"
@@ -184,7 +191,8 @@ static void test_metric_field(void)
     AD_EXPECT_STR(g.e[0].metric, "temp");
     AD_EXPECT(!g.e[1].has_metric);
     AD_EXPECT(!g.e[2].has_metric);
-    AD_EXPECT_STR(g.e[3].metric, "r\xc3\xa9" "el");
+    AD_EXPECT_STR(g.e[3].metric, "r\xc3\xa9"
+                                 "el");
 }
 
 /* Valid entry text, for building error cases. */
@@ -228,14 +236,16 @@ static const struct err_case err_cases[] = {
     {"{\"id\":\"a\",\"m2\":123.51}", "t:1: \"m2\" must be an object", 0},
     {"{\"id\":\"a\",\"metric\":5,\"m2\":{\"n\":2,\"mean\":1,\"m2\":2}}",
      "t:1: \"metric\" must be a string", 0},
-    {"{\"id\":\"a\",\"metric\":\"\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":2}}", "t:1: \"metric\" is empty",
-     0},
+    {"{\"id\":\"a\",\"metric\":\"\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":2}}",
+     "t:1: \"metric\" is empty", 0},
     /* n */
     {"{\"id\":\"a\",\"m2\":{\"mean\":1,\"m2\":2}}", "t:1: missing \"m2.n\"", 0},
-    {"{\"id\":\"a\",\"m2\":{\"n\":2.0,\"mean\":1,\"m2\":2}}", "t:1: \"m2.n\" must be an integer", 0},
+    {"{\"id\":\"a\",\"m2\":{\"n\":2.0,\"mean\":1,\"m2\":2}}", "t:1: \"m2.n\" must be an integer",
+     0},
     {"{\"id\":\"a\",\"m2\":{\"n\":\"2\",\"mean\":1,\"m2\":2}}", "t:1: \"m2.n\" must be an integer",
      0},
-    {"{\"id\":\"a\",\"m2\":{\"n\":-1,\"mean\":1,\"m2\":2}}", "t:1: \"m2.n\" must be >= 0, got -1", 0},
+    {"{\"id\":\"a\",\"m2\":{\"n\":-1,\"mean\":1,\"m2\":2}}", "t:1: \"m2.n\" must be >= 0, got -1",
+     0},
     /* mean */
     {"{\"id\":\"a\",\"m2\":{\"n\":2,\"m2\":2}}", "t:1: missing \"m2.mean\"", 0},
     {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":\"1\",\"m2\":2}}", "t:1: \"m2.mean\" must be a number",
@@ -244,9 +254,10 @@ static const struct err_case err_cases[] = {
      0},
     /* m2 */
     {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1}}", "t:1: missing \"m2.m2\"", 0},
-    {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":false}}", "t:1: \"m2.m2\" must be a number", 0},
-    {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":-0.5}}", "t:1: \"m2.m2\" must be >= 0, got -0.5",
+    {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":false}}", "t:1: \"m2.m2\" must be a number",
      0},
+    {"{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":-0.5}}",
+     "t:1: \"m2.m2\" must be >= 0, got -0.5", 0},
     /* consistency */
     {"{\"id\":\"a\",\"m2\":{\"n\":0,\"mean\":1,\"m2\":0}}",
      "t:1: \"m2.n\" is 0 but \"m2.mean\" or \"m2.m2\" is not 0", 0},
@@ -265,7 +276,8 @@ static const struct err_case err_cases[] = {
     {"[" OK "]\n" OK, "t:2: unexpected data after the array", 1},
     {"[" OK "]]", "t:1: unexpected data after the array", 1},
     {"[\n" OK ",\n\n" OK ",\n{\"id\":\"b\"}\n]", "t:5: missing \"m2\"", 2},
-    {"[\n{\"id\":\"a\",\n \"m2\":{\"n\":2,\n  \"mean\":1,,\"m2\":2}}]", "t:4: invalid JSON: ...", 0},
+    {"[\n{\"id\":\"a\",\n \"m2\":{\"n\":2,\n  \"mean\":1,,\"m2\":2}}]", "t:4: invalid JSON: ...",
+     0},
     {"[\n  {\"id\":\"a\",\n   \"m2\":{\"n\":-3,\"mean\":1,\"m2\":2}}\n]",
      "t:2: \"m2.n\" must be >= 0, got -3", 0},
     {"[{\"id\":\"a\",\"m2\":{\"n\":2,\"mean\":1,\"m2\":2},\"id\":1}]",
@@ -304,16 +316,18 @@ static void test_error_files(void)
 
     path = ad_test_data("model/bad-line3.jsonl");
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_EPARSE);
+    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g},
+                                       err, sizeof(err)),
+                  ==, AD_EPARSE);
     snprintf(want, sizeof(want), "%s:3: \"m2.n\" is 1 but \"m2.m2\" is not 0", path);
     AD_EXPECT_STR(err, want);
     AD_EXPECT_UINT(g.count, ==, 1);
 
     path = ad_test_data("model/bad-array-line3.json");
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_EPARSE);
+    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g},
+                                       err, sizeof(err)),
+                  ==, AD_EPARSE);
     snprintf(want, sizeof(want), "%s:3: \"m2.n\" must be >= 0, got -4", path);
     AD_EXPECT_STR(err, want);
 }
@@ -328,8 +342,10 @@ static void test_callback_stops(void)
 
     memset(&g, 0, sizeof(g));
     g.stop_at = 2;
-    AD_EXPECT_INT(ad_model_import_buffer("t", in, strlen(in), &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_ELIMIT);
+    AD_EXPECT_INT(ad_model_import_buffer("t", in, strlen(in),
+                                         &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                         sizeof(err)),
+                  ==, AD_ELIMIT);
     AD_EXPECT_UINT(g.count, ==, 1);
     AD_EXPECT_STR(err, "t:2: entry \"b??c\" refused: configured limit exceeded");
 }
@@ -340,14 +356,17 @@ static void test_missing_and_unreadable(void)
     char err[8192] = "", want[8192];
     const char *path = ad_test_data("model/no-such-file.json");
 
-    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_ENOENT);
+    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g},
+                                       err, sizeof(err)),
+                  ==, AD_ENOENT);
     snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
     AD_EXPECT_STR(err, want);
 
     /* A model file path below a regular file. */
     path = ad_test_data("model/sensors-lines.jsonl/x.json");
-    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==, AD_EIO);
+    AD_EXPECT_INT(ad_model_import_file(path, &(struct ad_model_import){.cb = collect, .ud = &g},
+                                       err, sizeof(err)),
+                  ==, AD_EIO);
     snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOTDIR));
     AD_EXPECT_STR(err, want);
 }
@@ -359,7 +378,10 @@ static void test_dir_picks_newest(void)
     const char *dir = ad_test_data("model/dir");
 
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){collect, &g, chosen, sizeof(chosen)}, err, sizeof(err)),
+    AD_EXPECT_INT(ad_model_import_file(dir,
+                                       &(struct ad_model_import){collect, &g, chosen,
+                                                                 sizeof(chosen)},
+                                       err, sizeof(err)),
                   ==, 0);
     /* Not sensors-m2-999.json (smaller number, though longer-lived), not the
      * dotfile, the .tmp, the non-numeric name, nor the Spark-style
@@ -375,7 +397,9 @@ static void test_dir_picks_newest(void)
     char slash[8192];
     snprintf(slash, sizeof(slash), "%s/", dir);
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_file(slash, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ad_model_import_file(slash, &(struct ad_model_import){.cb = collect, .ud = &g},
+                                       err, sizeof(err)),
+                  ==, 0);
     AD_EXPECT_STR(g.e[0].id, "newest");
 }
 
@@ -397,8 +421,9 @@ static void test_dir_cases(void)
     AD_EXPECT(mkdtemp(dir) != NULL);
 
     /* No matching file. */
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_ENOENT);
+    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                       sizeof(err)),
+                  ==, AD_ENOENT);
     snprintf(want, sizeof(want), "%s: no model file named <prefix>-<epoch ms>.json", dir);
     AD_EXPECT_STR(err, want);
     snprintf(p, sizeof(p), "%s/model.json", dir);
@@ -407,8 +432,9 @@ static void test_dir_cases(void)
     write_file(p, OK "\n");
     snprintf(p, sizeof(p), "%s/m-99999999999999999999999.json", dir); /* > UINT64_MAX */
     write_file(p, OK "\n");
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_ENOENT);
+    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                       sizeof(err)),
+                  ==, AD_ENOENT);
 
     /* Numbers compare as numbers, not strings; ties go to the greater name. */
     snprintf(p, sizeof(p), "%s/a-900.json", dir);
@@ -418,7 +444,10 @@ static void test_dir_cases(void)
     snprintf(p, sizeof(p), "%s/b-0001000.json", dir);
     write_file(p, "{\"id\":\"b1000\",\"m2\":{\"n\":0,\"mean\":0,\"m2\":0}}\n");
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){collect, &g, chosen, sizeof(chosen)}, err, sizeof(err)),
+    AD_EXPECT_INT(ad_model_import_file(dir,
+                                       &(struct ad_model_import){collect, &g, chosen,
+                                                                 sizeof(chosen)},
+                                       err, sizeof(err)),
                   ==, 0);
     AD_EXPECT_STR(g.e[0].id, "b1000");
     snprintf(want, sizeof(want), "%s/b-0001000.json", dir);
@@ -427,8 +456,9 @@ static void test_dir_cases(void)
     /* The newest file is broken: its error names it. */
     snprintf(p, sizeof(p), "%s/a-2000.json", dir);
     write_file(p, "{\"id\":\"x\"}\n");
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_EPARSE);
+    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                       sizeof(err)),
+                  ==, AD_EPARSE);
     snprintf(want, sizeof(want), "%s:1: missing \"m2\"", p);
     AD_EXPECT_STR(err, want);
 
@@ -438,8 +468,9 @@ static void test_dir_cases(void)
     AD_EXPECT(fd >= 0);
     AD_EXPECT_INT(ftruncate(fd, (off_t)AD_MODEL_MAX_BYTES + 1), ==, 0);
     close(fd);
-    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==,
-                  AD_ELIMIT);
+    AD_EXPECT_INT(ad_model_import_file(dir, &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                       sizeof(err)),
+                  ==, AD_ELIMIT);
     snprintf(want, sizeof(want), "%s: larger than 1073741824 bytes", p);
     AD_EXPECT_STR(err, want);
     unlink(p);
@@ -456,7 +487,9 @@ static void test_buffer_size_cap(void)
     static const char one = '{';
 
     /* The length alone decides; nothing is read. */
-    AD_EXPECT_INT(ad_model_import_buffer("t", &one, AD_MODEL_MAX_BYTES + 1, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)),
+    AD_EXPECT_INT(ad_model_import_buffer("t", &one, AD_MODEL_MAX_BYTES + 1,
+                                         &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                         sizeof(err)),
                   ==, AD_ELIMIT);
     AD_EXPECT_STR(err, "t: larger than 1073741824 bytes");
 }
@@ -466,25 +499,39 @@ static void test_format_line(void)
     struct ad_buf b;
 
     ad_buf_init(&b, 4096);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"sim-614", 7, "temp", 373, 22.34, 123.51}), ==, 0);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"sim-614", 7, "temp", 373,
+                                                                    22.34, 123.51}),
+                  ==, 0);
     AD_EXPECT_STR(b.p, "{\"id\":\"sim-614\",\"metric\":\"temp\",\"m2\":{\"n\":373,\"mean\":22.34,"
                        "\"m2\":123.51}}\n");
     ad_buf_reset(&b);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a\"b\n\xc3\xa9", 6, NULL, 0, 0, 0}), ==, 0);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a\"b\n\xc3\xa9", 6, NULL, 0, 0,
+                                                                    0}),
+                  ==, 0);
     AD_EXPECT_STR(b.p, "{\"id\":\"a\\\"b\\n\xc3\xa9\",\"m2\":{\"n\":0,\"mean\":0,\"m2\":0}}\n");
 
     /* Refused like the import refuses, leaving the buffer as it was. */
     ad_buf_reset(&b);
     AD_EXPECT_INT(ad_buf_adds(&b, "x"), ==, 0);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"", 0, NULL, 2, 1, 1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a\0b", 3, NULL, 2, 1, 1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, "", 2, 1, 1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, NAN, 1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, 1, INFINITY}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, 1, -1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 0, 1, 0}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 1, 1, 1}), ==, AD_EINVAL);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, UINT64_MAX, 1, 1}), ==, AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"", 0, NULL, 2, 1, 1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a\0b", 3, NULL, 2, 1, 1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, "", 2, 1, 1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, NAN, 1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, 1, INFINITY}),
+                  ==, AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 2, 1, -1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 0, 1, 0}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"a", 1, NULL, 1, 1, 1}), ==,
+                  AD_EINVAL);
+    AD_EXPECT_INT(ad_model_format_line(&b,
+                                       &(struct ad_model_entry){"a", 1, NULL, UINT64_MAX, 1, 1}),
+                  ==, AD_EINVAL);
     AD_EXPECT_STR(b.p, "x");
     ad_buf_free(&b);
 
@@ -494,7 +541,8 @@ static void test_format_line(void)
     for (size_t max = 1; max <= 1 + line_len; max++) {
         ad_buf_init(&b, max);
         AD_EXPECT_INT(ad_buf_adds(&b, "x"), ==, 0);
-        int rc = ad_model_format_line(&b, &(struct ad_model_entry){"sim-614", 7, "temp", 373, 22.34, 123.51});
+        int rc = ad_model_format_line(&b, &(struct ad_model_entry){"sim-614", 7, "temp", 373, 22.34,
+                                                                   123.51});
         AD_EXPECT_INT(rc, ==, max < 1 + line_len ? AD_ELIMIT : 0);
         if (rc)
             AD_EXPECT_STR(b.p, "x");
@@ -512,9 +560,20 @@ static void test_format_roundtrip(void)
     static struct got g;
     struct ad_buf b;
     char err[256];
-    static const double means[] = {0,    22.34,   -3.5,           1e-300,  DBL_MAX, -DBL_MAX,
-                                   0.1,  1.0 / 3, 4.9406564584124654e-324, 1e17,    123456789012345678.0,
-                                   -0.0, 2.5e-7,  9007199254740993.0};
+    static const double means[] = {0,
+                                   22.34,
+                                   -3.5,
+                                   1e-300,
+                                   DBL_MAX,
+                                   -DBL_MAX,
+                                   0.1,
+                                   1.0 / 3,
+                                   4.9406564584124654e-324,
+                                   1e17,
+                                   123456789012345678.0,
+                                   -0.0,
+                                   2.5e-7,
+                                   9007199254740993.0};
     struct ad_model_case {
         const char *id;
         size_t id_len;
@@ -538,16 +597,23 @@ static void test_format_roundtrip(void)
         double m2 = (double)(seed >> 11) * 0x1p-53 * 1e6;
         if (i == 7)
             n = UINT64_C(9223372036854775807), m2 = 0;
-        AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){c->id, c->id_len, c->metric, n, mean, m2}), ==, 0);
+        AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){c->id, c->id_len, c->metric,
+                                                                        n, mean, m2}),
+                      ==, 0);
         want++;
     }
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"zero", 4, NULL, 0, 0, 0}), ==, 0);
-    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"one", 3, NULL, 1, -7.25, 0}), ==, 0);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"zero", 4, NULL, 0, 0, 0}), ==,
+                  0);
+    AD_EXPECT_INT(ad_model_format_line(&b, &(struct ad_model_entry){"one", 3, NULL, 1, -7.25, 0}),
+                  ==, 0);
     want += 2;
 
     /* Read back: every value bit for bit. */
     memset(&g, 0, sizeof(g));
-    AD_EXPECT_INT(ad_model_import_buffer("rt", b.p, b.len, &(struct ad_model_import){.cb = collect, .ud = &g}, err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ad_model_import_buffer("rt", b.p, b.len,
+                                         &(struct ad_model_import){.cb = collect, .ud = &g}, err,
+                                         sizeof(err)),
+                  ==, 0);
     AD_EXPECT_UINT(g.count, ==, want);
     seed = 42;
     for (size_t i = 0; i < 40; i++) {
@@ -580,8 +646,10 @@ static void test_format_roundtrip(void)
     }
     static struct got g2;
     memset(&g2, 0, sizeof(g2));
-    AD_EXPECT_INT(ad_model_import_buffer("rt", arr.p, arr.len, &(struct ad_model_import){.cb = collect, .ud = &g2}, err, sizeof(err)), ==,
-                  0);
+    AD_EXPECT_INT(ad_model_import_buffer("rt", arr.p, arr.len,
+                                         &(struct ad_model_import){.cb = collect, .ud = &g2}, err,
+                                         sizeof(err)),
+                  ==, 0);
     AD_EXPECT_UINT(g2.count, ==, g.count);
     AD_EXPECT(memcmp(g2.e, g.e, sizeof(g.e)) == 0);
     ad_buf_free(&arr);

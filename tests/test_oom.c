@@ -565,7 +565,7 @@ static int scn_model(struct outcome *o)
     for (int i = 0; rc == 0 && i < 40; i++) {
         char id[32];
         int n = snprintf(id, sizeof(id), "sensor-%d", i);
-        struct ad_model_entry e = {id, (size_t)n, i % 2 ? "temp" : NULL, (uint64_t)i + 2,
+        struct ad_model_entry e = {id,       (size_t)n, i % 2 ? "temp" : NULL, (uint64_t)i + 2,
                                    i * 1.25, i * 0.5};
         rc = ad_model_format_line(&b, &e);
     }
@@ -573,8 +573,7 @@ static int scn_model(struct outcome *o)
     rc = rc ? rc : ad_model_import_buffer("lines", b.p, b.len, &im, err, sizeof(err));
     static const char arr[] = "[{\"id\":\"a\",\"m2\":{\"n\":3,\"mean\":1,\"m2\":2}},"
                               "{\"id\":7,\"metric\":\"hum\",\"m2\":{\"n\":1,\"mean\":4,\"m2\":0}}]";
-    rc = rc ? rc
-            : ad_model_import_buffer("array", arr, sizeof(arr) - 1, &im, err, sizeof(err));
+    rc = rc ? rc : ad_model_import_buffer("array", arr, sizeof(arr) - 1, &im, err, sizeof(err));
     ad_buf_free(&b);
     return rc;
 }

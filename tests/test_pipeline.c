@@ -104,8 +104,10 @@ static void feed(struct ad_pipeline *p)
     ad_pipeline_flush(p);
 }
 
-static const struct ad_azure_verdict remote_yes = {.is_anomaly = true, .is_positive_anomaly = true,
-                                                   .period = -1, .suggested_window = -1};
+static const struct ad_azure_verdict remote_yes = {.is_anomaly = true,
+                                                   .is_positive_anomaly = true,
+                                                   .period = -1,
+                                                   .suggested_window = -1};
 static const struct ad_azure_verdict remote_no = {.period = -1, .suggested_window = -1};
 
 static struct ad_remote_outcome verdict(bool anomaly)

@@ -27,9 +27,11 @@ static void test_names(void)
                                         "ke",
                                         "pass word"};
     for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++)
-        if (!ad_secret_name(secret[i])) AD_FAIL_("\"%s\" should be a secret name", secret[i]);
+        if (!ad_secret_name(secret[i]))
+            AD_FAIL_("\"%s\" should be a secret name", secret[i]);
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-        if (ad_secret_name(plain[i])) AD_FAIL_("\"%s\" should not be a secret name", plain[i]);
+        if (ad_secret_name(plain[i]))
+            AD_FAIL_("\"%s\" should not be a secret name", plain[i]);
     AD_EXPECT(!ad_secret_name(NULL));
 }
 

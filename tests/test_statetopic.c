@@ -61,8 +61,11 @@ static void test_one_series_value(void)
 {
     struct ad_buf b;
     struct ad_ckpt_header h = {.fingerprint = 9, .offset = 42, .partition = 2};
-    struct ad_series_state st = {.key = "sim-1", .key_len = 5, .life = {7, 1.5, 2.0},
-                                 .model_off = 41, .last_t = INT64_MIN,
+    struct ad_series_state st = {.key = "sim-1",
+                                 .key_len = 5,
+                                 .life = {7, 1.5, 2.0},
+                                 .model_off = 41,
+                                 .last_t = INT64_MIN,
                                  .closed_until = INT64_MIN};
     struct ad_ckpt_header got;
     char err[128];

@@ -94,19 +94,19 @@ static void test_rfc3339_invalid(void)
     static const char *const bad[] = {
         "",
         "2026-11-20",
-        "2026-11-20T10:00:00",          /* no offset */
-        "2026-11-20T10:00Z",            /* no seconds */
-        "2026-11-20T10:00:00.Z",        /* empty fraction */
-        "2026-11-20T10:00:00.",         /* empty fraction, no offset */
+        "2026-11-20T10:00:00",             /* no offset */
+        "2026-11-20T10:00Z",               /* no seconds */
+        "2026-11-20T10:00:00.Z",           /* empty fraction */
+        "2026-11-20T10:00:00.",            /* empty fraction, no offset */
         "2026-11-20T10:00:00.1234567890Z", /* 10 fraction digits */
-        "2026-11-20T10:00:00,5Z",       /* comma fraction */
-        "2026-13-01T00:00:00Z",         /* month 13 */
-        "2026-00-01T00:00:00Z",         /* month 0 */
-        "2026-01-00T00:00:00Z",         /* day 0 */
+        "2026-11-20T10:00:00,5Z",          /* comma fraction */
+        "2026-13-01T00:00:00Z",            /* month 13 */
+        "2026-00-01T00:00:00Z",            /* month 0 */
+        "2026-01-00T00:00:00Z",            /* day 0 */
         "2026-01-32T00:00:00Z",
-        "2026-04-31T00:00:00Z",         /* April has 30 days */
-        "2026-02-29T00:00:00Z",         /* not a leap year */
-        "1900-02-29T00:00:00Z",         /* century, not a leap year */
+        "2026-04-31T00:00:00Z", /* April has 30 days */
+        "2026-02-29T00:00:00Z", /* not a leap year */
+        "1900-02-29T00:00:00Z", /* century, not a leap year */
         "2026-11-20T24:00:00Z",
         "2026-11-20T23:60:00Z",
         "2026-11-20T23:59:61Z",

@@ -68,8 +68,8 @@ static void check_fft_len(size_t n)
 
 static void test_fft_vs_dft(void)
 {
-    static const size_t fixed[] = { 1, 2, 3, 4, 5, 7, 8, 12, 13, 16, 17, 31, 48, 53, 64,
-                                    97, 100, 101, 127, 128, 255, 256, 257, 499, 1000, 1009 };
+    static const size_t fixed[] = {1,  2,  3,  4,   5,   7,   8,   12,  13,  16,  17,  31,   48,
+                                   53, 64, 97, 100, 101, 127, 128, 255, 256, 257, 499, 1000, 1009};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
         check_fft_len(fixed[i]);
     for (int i = 0; i < 20; i++)
@@ -78,7 +78,7 @@ static void test_fft_vs_dft(void)
 
 static void test_fft_errors(void)
 {
-    double a[4] = { 0 }, b[4] = { 0 };
+    double a[4] = {0}, b[4] = {0};
     AD_EXPECT_INT(ad_fft(a, b, 0, 0), ==, AD_EINVAL);
     AD_EXPECT_INT(ad_fft(NULL, b, 4, 0), ==, AD_EINVAL);
     AD_EXPECT_INT(ad_fft(a, b, AD_FFT_MAX_N + 1, 0), ==, AD_EINVAL);
@@ -112,7 +112,7 @@ static void test_t_ppf(void)
     AD_EXPECT_NEAR(ad_uv_t_ppf(1.0 - 0.05 / 17280.0, 8000), 4.6, 0.02);
     AD_EXPECT(isnan(ad_uv_t_ppf(1.0, 3)));
     /* the cheap floor of the ESD critical value never exceeds it */
-    static const size_t ns[] = { 12, 13, 50, 333, 1000, 8640 };
+    static const size_t ns[] = {12, 13, 50, 333, 1000, 8640};
     for (size_t a = 0; a < sizeof(ns) / sizeof(ns[0]); a++)
         for (size_t i = 1; i + 2 < ns[a]; i += 1 + ns[a] / 40) {
             double lo = ad_uv_esd_critical_floor((int)i, 0.05, ns[a]);
@@ -124,7 +124,7 @@ static void test_t_ppf(void)
 
 static void test_stats_helpers(void)
 {
-    double v[] = { 5, 1, 4, 2, 3 }, tmp[10];
+    double v[] = {5, 1, 4, 2, 3}, tmp[10];
     AD_EXPECT_NEAR(ad_uv_median(v, 5, tmp), 3.0, 0);
     AD_EXPECT_NEAR(ad_uv_median(v, 4, tmp), 3.0, 0); /* 5 1 4 2 -> (2 + 4) / 2 */
     AD_EXPECT_NEAR(ad_uv_mad(v, 5, tmp), 1.0 / 0.6744897501960817, 1e-12);
@@ -133,7 +133,7 @@ static void test_stats_helpers(void)
     AD_EXPECT_NEAR(out[0], 5.0, 0);
     AD_EXPECT_NEAR(out[1], 3.0, 1e-15);
     AD_EXPECT_NEAR(out[4], 3.0, 1e-15);
-    double g[] = { NAN, 1, NAN, NAN, 4, NAN };
+    double g[] = {NAN, 1, NAN, NAN, 4, NAN};
     ad_uv_interp_nan(g, 6);
     AD_EXPECT_NEAR(g[0], 1, 0);
     AD_EXPECT_NEAR(g[2], 2, 1e-15);
@@ -162,7 +162,7 @@ static int cmp_dbl(const void *a, const void *b)
  * slopes and huge outliers. */
 static void test_theil_slope_exact(void)
 {
-    static const size_t ws[] = { 40, 91, 92, 300, 665 };
+    static const size_t ws[] = {40, 91, 92, 300, 665};
     for (size_t t = 0; t < sizeof(ws) / sizeof(ws[0]); t++) {
         size_t w = ws[t], m = w * (w - 1) / 2;
         double *v = malloc(w * sizeof(double)), *tmp = malloc(m * sizeof(double));
@@ -172,7 +172,7 @@ static void test_theil_slope_exact(void)
                 v[i] = shape == 0   ? nrand()
                        : shape == 1 ? (double)((i * 7) % 5) - 2.0 /* many ties */
                        : shape == 2 ? -0.25 * (double)i + (double)(i % 3)
-                       : shape == 3 ? 3.0 * (double)i /* every slope equal */
+                       : shape == 3 ? 3.0 * (double)i       /* every slope equal */
                        : shape == 4 ? exp(0.02 * (double)i) /* skewed slopes */
                                     : nrand() + (i % 17 == 0 ? 1e6 * nrand() : 0.0);
             size_t k = 0;
@@ -193,7 +193,7 @@ static void test_theil_slope_exact(void)
 
 static void test_cubic_interp(void)
 {
-    int64_t x[] = { 0, 1, 3, 4, 8, 9, 10, 15, 16, 20 };
+    int64_t x[] = {0, 1, 3, 4, 8, 9, 10, 15, 16, 20};
     double y[10], out[21];
     for (int i = 0; i < 10; i++) {
         double t = (double)x[i];
@@ -211,8 +211,9 @@ static double *seasonal_series(size_t n, int period, double amp, double noise, d
 {
     double *v = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++)
-        v[i] = level + amp * sin(2.0 * 3.14159265358979323846 * (double)(i % (size_t)period) /
-                                 (double)period) +
+        v[i] = level +
+               amp * sin(2.0 * 3.14159265358979323846 * (double)(i % (size_t)period) /
+                         (double)period) +
                noise * nrand();
     return v;
 }
@@ -232,7 +233,7 @@ static void test_period_usual(void)
 
 static void test_period_spectral(void)
 {
-    static const int periods[] = { 12, 17, 30, 50 };
+    static const int periods[] = {12, 17, 30, 50};
     for (size_t k = 0; k < sizeof(periods) / sizeof(periods[0]); k++) {
         size_t n = (size_t)periods[k] * 12;
         double *v = seasonal_series(n, periods[k], 10.0, 0.5, 20.0);
@@ -265,7 +266,7 @@ static struct ad_uv_result detect(const double *v, size_t n, enum ad_uv_gran g, 
     q.custom_interval = ci;
     q.mode = mode;
     struct ad_uv_result r;
-    struct ad_uv_error e = { 0 };
+    struct ad_uv_error e = {0};
     int rc = ad_uv_detect(&q, &r, &e);
     if (rc != 0)
         AD_FAIL_("detect: %d %s %s", rc, e.code ? e.code : "", e.message);
@@ -388,9 +389,9 @@ static void test_impute_modes(void)
             v[m] = full[i];
             idx[m++] = (int64_t)i;
         }
-    static const enum ad_uv_impute modes[] = { AD_UV_IMPUTE_AUTO,  AD_UV_IMPUTE_PREVIOUS,
-                                               AD_UV_IMPUTE_LINEAR, AD_UV_IMPUTE_FIXED,
-                                               AD_UV_IMPUTE_ZERO,  AD_UV_IMPUTE_NOTFILL };
+    static const enum ad_uv_impute modes[] = {AD_UV_IMPUTE_AUTO,   AD_UV_IMPUTE_PREVIOUS,
+                                              AD_UV_IMPUTE_LINEAR, AD_UV_IMPUTE_FIXED,
+                                              AD_UV_IMPUTE_ZERO,   AD_UV_IMPUTE_NOTFILL};
     for (size_t k = 0; k < sizeof(modes) / sizeof(modes[0]); k++) {
         struct ad_uv_request q;
         ad_uv_request_init(&q);
@@ -447,7 +448,7 @@ static void test_impute_auto_seasonal(void)
 
 static void test_request_errors(void)
 {
-    double v[20] = { 0 };
+    double v[20] = {0};
     int64_t idx[20];
     for (int i = 0; i < 20; i++)
         idx[i] = i;
@@ -511,7 +512,7 @@ static void test_changepoint_step(void)
     double v[200];
     for (int i = 0; i < 200; i++)
         v[i] = (i < 120 ? 10.0 : 16.0) + 0.5 * nrand();
-    struct ad_uv_cp_request q = { v, NULL, 200, AD_UV_GRAN_NONE, 1, 0, 10, 0.99 };
+    struct ad_uv_cp_request q = {v, NULL, 200, AD_UV_GRAN_NONE, 1, 0, 10, 0.99};
     struct ad_uv_cp_result r;
     struct ad_uv_error e;
     AD_EXPECT_INT(ad_uv_changepoint(&q, &r, &e), ==, 0);

@@ -38,7 +38,7 @@ static struct call call(const char *path, const char *body, size_t len)
     struct call c;
     memset(&c, 0, sizeof(c));
     ad_buf_init(&c.out, 16 << 20);
-    struct ad_uv_http_request rq = { "POST", path, strlen(path), body, len, 0 };
+    struct ad_uv_http_request rq = {"POST", path, strlen(path), body, len, 0};
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &c.out, &c.res), ==, 0);
     json_error_t jerr;
     c.json = json_loadb(c.out.p, c.out.len, 0, &jerr);
@@ -84,7 +84,7 @@ static void test_golden_entire_v11(void)
     struct call c = call(ENTIRE11, req, len);
     AD_EXPECT_INT(c.res.status, ==, 200);
     AD_EXPECT_INT(num(c.json, "period"), ==, num(want, "period"));
-    static const char *const bools[] = { "isAnomaly", "isPositiveAnomaly", "isNegativeAnomaly" };
+    static const char *const bools[] = {"isAnomaly", "isPositiveAnomaly", "isNegativeAnomaly"};
     for (size_t b = 0; b < 3; b++) {
         const json_t *g = json_object_get(c.json, bools[b]), *w = json_object_get(want, bools[b]);
         AD_EXPECT_UINT(json_array_size(g), ==, json_array_size(w));
@@ -97,8 +97,8 @@ static void test_golden_entire_v11(void)
      * range): within 5 % on at least 90 % of the points. Our February
      * seasonal differs by ~21 (docs/algorithm.md), which moves the clipping
      * of a few margins. */
-    static const char *const nums[] = { "expectedValues", "upperMargins", "lowerMargins" };
-    static const double need[] = { 1.0, 0.9, 0.9 };
+    static const char *const nums[] = {"expectedValues", "upperMargins", "lowerMargins"};
+    static const double need[] = {1.0, 0.9, 0.9};
     for (size_t k = 0; k < 3; k++) {
         const json_t *g = json_object_get(c.json, nums[k]), *w = json_object_get(want, nums[k]);
         AD_EXPECT_UINT(json_array_size(g), ==, json_array_size(w));
@@ -129,10 +129,10 @@ static void check_last(const char *path, const char *reqf, const char *respf, bo
     json_t *want = json_loadb(resp, rlen, 0, NULL);
     struct call c = call(path, req, len);
     AD_EXPECT_INT(c.res.status, ==, 200);
-    static const char *const bools[] = { "isAnomaly", "isPositiveAnomaly", "isNegativeAnomaly" };
+    static const char *const bools[] = {"isAnomaly", "isPositiveAnomaly", "isNegativeAnomaly"};
     for (size_t b = 0; b < 3; b++)
-        AD_EXPECT_INT(json_is_true(json_object_get(c.json, bools[b])),
-                      ==, json_is_true(json_object_get(want, bools[b])));
+        AD_EXPECT_INT(json_is_true(json_object_get(c.json, bools[b])), ==,
+                      json_is_true(json_object_get(want, bools[b])));
     AD_EXPECT_INT(num(c.json, "period"), ==, num(want, "period"));
     AD_EXPECT_INT(num(c.json, "suggestedWindow"), ==, num(want, "suggestedWindow"));
     AD_EXPECT_NEAR(num(c.json, "expectedValue"), num(want, "expectedValue"), 0.01);
@@ -185,25 +185,25 @@ static void test_validation_errors(void)
     static const struct {
         const char *extra, *code;
     } cases[] = {
-        { ",\"granularity\":\"fortnightly\"", "InvalidGranularity" },
-        { ",\"granularity\":5", "InvalidGranularity" },
-        { ",\"granularity\":\"hourly\",\"customInterval\":0", "InvalidCustomInterval" },
-        { ",\"granularity\":\"hourly\",\"customInterval\":1.5", "InvalidCustomInterval" },
-        { ",\"granularity\":\"hourly\",\"customInterval\":\"2\"", "InvalidCustomInterval" },
-        { ",\"granularity\":\"hourly\",\"period\":-1", "InvalidPeriod" },
-        { ",\"granularity\":\"hourly\",\"period\":2.5", "InvalidPeriod" },
-        { ",\"granularity\":\"hourly\",\"period\":12", "InvalidModelArgument" },
-        { ",\"granularity\":\"hourly\",\"maxAnomalyRatio\":0.5", "InvalidModelArgument" },
-        { ",\"granularity\":\"hourly\",\"maxAnomalyRatio\":0", "InvalidModelArgument" },
-        { ",\"granularity\":\"hourly\",\"sensitivity\":100", "InvalidModelArgument" },
-        { ",\"granularity\":\"hourly\",\"sensitivity\":-1", "InvalidModelArgument" },
-        { ",\"granularity\":\"hourly\",\"imputeMode\":\"mean\"", "InvalidImputeMode" },
-        { ",\"granularity\":\"hourly\",\"imputeMode\":\"fixed\"", "InvalidImputeFixedValue" },
-        { ",\"granularity\":\"hourly\",\"imputeMode\":\"fixed\",\"imputeFixedValue\":\"1\"",
-          "InvalidImputeFixedValue" },
-        { ",\"granularity\":\"daily\"", "InvalidSeries" }, /* hourly points, daily grid */
-        { ",\"granularity\":\"hourly\",\"customInterval\":5", "InvalidSeries" },
-        { ",\"granularity\":\"weekly\",\"customInterval\":2147483647", "InvalidSeries" },
+        {",\"granularity\":\"fortnightly\"", "InvalidGranularity"},
+        {",\"granularity\":5", "InvalidGranularity"},
+        {",\"granularity\":\"hourly\",\"customInterval\":0", "InvalidCustomInterval"},
+        {",\"granularity\":\"hourly\",\"customInterval\":1.5", "InvalidCustomInterval"},
+        {",\"granularity\":\"hourly\",\"customInterval\":\"2\"", "InvalidCustomInterval"},
+        {",\"granularity\":\"hourly\",\"period\":-1", "InvalidPeriod"},
+        {",\"granularity\":\"hourly\",\"period\":2.5", "InvalidPeriod"},
+        {",\"granularity\":\"hourly\",\"period\":12", "InvalidModelArgument"},
+        {",\"granularity\":\"hourly\",\"maxAnomalyRatio\":0.5", "InvalidModelArgument"},
+        {",\"granularity\":\"hourly\",\"maxAnomalyRatio\":0", "InvalidModelArgument"},
+        {",\"granularity\":\"hourly\",\"sensitivity\":100", "InvalidModelArgument"},
+        {",\"granularity\":\"hourly\",\"sensitivity\":-1", "InvalidModelArgument"},
+        {",\"granularity\":\"hourly\",\"imputeMode\":\"mean\"", "InvalidImputeMode"},
+        {",\"granularity\":\"hourly\",\"imputeMode\":\"fixed\"", "InvalidImputeFixedValue"},
+        {",\"granularity\":\"hourly\",\"imputeMode\":\"fixed\",\"imputeFixedValue\":\"1\"",
+         "InvalidImputeFixedValue"},
+        {",\"granularity\":\"daily\"", "InvalidSeries"}, /* hourly points, daily grid */
+        {",\"granularity\":\"hourly\",\"customInterval\":5", "InvalidSeries"},
+        {",\"granularity\":\"weekly\",\"customInterval\":2147483647", "InvalidSeries"},
     };
     b = hourly_body(24, "");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -231,10 +231,10 @@ static void test_series_errors(void)
     for (size_t i = 0; i < 2; i++)
         expect_error(LAST11, bad[i], 400, "BadArgument");
     /* a string value, a bad timestamp, descending, duplicate, too large */
-    const char *tmpl[] = { "\"value\":\"1\"", "\"timestamp\":\"yesterday\",\"value\":1",
-                           NULL, NULL, "\"value\":1e101" };
-    const char *codes[] = { "BadArgument", "BadArgument", "InvalidSeries", "InvalidSeries",
-                            "InvalidSeries" };
+    const char *tmpl[] = {"\"value\":\"1\"", "\"timestamp\":\"yesterday\",\"value\":1", NULL, NULL,
+                          "\"value\":1e101"};
+    const char *codes[] = {"BadArgument", "BadArgument", "InvalidSeries", "InvalidSeries",
+                           "InvalidSeries"};
     for (size_t k = 0; k < 5; k++) {
         struct ad_buf o;
         ad_buf_init(&o, 1 << 16);
@@ -261,12 +261,12 @@ static void test_routing(void)
     struct ad_uv_response r;
     ad_buf_init(&o, 4096);
     const char *p = "/anomalydetector/v1.0/timeseries/changepoint/detect";
-    struct ad_uv_http_request rq = { "POST", p, strlen(p), "{}", 2, 0 };
+    struct ad_uv_http_request rq = {"POST", p, strlen(p), "{}", 2, 0};
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 404);
     AD_EXPECT_CONTAINS(o.p, "\"error\":{\"code\":\"404\"");
     ad_buf_reset(&o);
-    struct ad_uv_http_request get = { "GET", LAST11, strlen(LAST11), "", 0, 0 };
+    struct ad_uv_http_request get = {"GET", LAST11, strlen(LAST11), "", 0, 0};
     AD_EXPECT_INT(ad_uv_api_handle(&get, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 405);
     int v;
@@ -277,8 +277,8 @@ static void test_routing(void)
     AD_EXPECT_INT(ep, ==, AD_UV_EP_LAST);
     AD_EXPECT_INT(ad_uv_api_route(CP11, strlen(CP11), &v, &ep), ==, 0);
     AD_EXPECT_INT(ep, ==, AD_UV_EP_CHANGEPOINT);
-    AD_EXPECT_INT(ad_uv_api_route("/anomalydetector/v1.2/timeseries/last/detect", 44, &v, &ep),
-                  ==, AD_ENOENT);
+    AD_EXPECT_INT(ad_uv_api_route("/anomalydetector/v1.2/timeseries/last/detect", 44, &v, &ep), ==,
+                  AD_ENOENT);
     AD_EXPECT_INT(ad_uv_api_route("/", 1, &v, &ep), ==, AD_ENOENT);
     ad_buf_free(&o);
 }
@@ -347,8 +347,7 @@ static void test_changepoint_api(void)
     ad_buf_adds(&o, "{\"granularity\":\"hourly\",\"stableTrendWindow\":5,\"series\":[");
     for (int i = 0; i < 48; i++)
         ad_buf_printf(&o, "%s{\"timestamp\":\"2026-11-%02dT%02d:00:00Z\",\"value\":%d}",
-                      i ? "," : "",
-                      1 + i / 24, i % 24, (i < 30 ? 10 : 20) + i % 2);
+                      i ? "," : "", 1 + i / 24, i % 24, (i < 30 ? 10 : 20) + i % 2);
     ad_buf_adds(&o, "]}");
     struct call c = call(CP11, o.p, o.len);
     AD_EXPECT_INT(c.res.status, ==, 200);
@@ -373,7 +372,7 @@ static void test_max_points(void)
     char *b = hourly_body(30, ",\"granularity\":\"hourly\"");
     struct ad_buf o;
     struct ad_uv_response r;
-    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 29 };
+    struct ad_uv_http_request rq = {"POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 29};
     ad_buf_init(&o, 1 << 20);
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 400);
@@ -392,7 +391,7 @@ static void test_response_bound(void)
     char *b = hourly_body(200, ",\"granularity\":\"hourly\"");
     struct ad_buf o;
     struct ad_uv_response r;
-    struct ad_uv_http_request rq = { "POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 0 };
+    struct ad_uv_http_request rq = {"POST", ENTIRE11, strlen(ENTIRE11), b, strlen(b), 0};
     ad_buf_init(&o, 100);
     AD_EXPECT_INT(ad_uv_api_handle(&rq, &o, &r), ==, 0);
     AD_EXPECT_INT(r.status, ==, 413);

@@ -33,9 +33,9 @@ static bool on_event(void *ud, const struct ad_window_event *ev)
     const char *key = ad_series_key(ev->series, &klen);
     if (r->ngot < 64)
         snprintf(r->got[r->ngot++], 256, "%s %u %g %g %g pts=%zu n=%llu mean=%g %s", key,
-                 ad_series_metric(ev->series), (double)ev->start_us / 1e6,
-                 (double)ev->end_us / 1e6, ev->value, ev->n_points,
-                 (unsigned long long)ev->model->n, ev->model->mean, reason_names[ev->reason]);
+                 ad_series_metric(ev->series), (double)ev->start_us / 1e6, (double)ev->end_us / 1e6,
+                 ev->value, ev->n_points, (unsigned long long)ev->model->n, ev->model->mean,
+                 reason_names[ev->reason]);
     return ev->value <= r->nolearn_above;
 }
 
@@ -106,8 +106,8 @@ static void run_script(const char *path)
             if (nexp >= r.ngot)
                 AD_FAIL_("%s:%d: expected event \"%s\", got none", path, lineno, want);
             if (strcmp(r.got[nexp], want) != 0)
-                AD_FAIL_("%s:%d: event mismatch\n  got:  %s\n  want: %s", path, lineno,
-                         r.got[nexp], want);
+                AD_FAIL_("%s:%d: event mismatch\n  got:  %s\n  want: %s", path, lineno, r.got[nexp],
+                         want);
             nexp++;
             checked++;
             continue;
@@ -134,10 +134,10 @@ static void run_script(const char *path)
         if (!strcmp(argv[0], "push")) {
             /* push KEY METRIC T V OFF NOW [late|dup] ; advance follows */
             AD_EXPECT(argc >= 7);
-            enum ad_push_result res = wpush(
-                w, p, argv[1], strlen(argv[1]), (uint32_t)strtoul(argv[2], NULL, 10),
-                secs(argv[3]), strtod(argv[4], NULL), strtoll(argv[5], NULL, 10),
-                strtoll(argv[6], NULL, 10));
+            enum ad_push_result res = wpush(w, p, argv[1], strlen(argv[1]),
+                                            (uint32_t)strtoul(argv[2], NULL, 10), secs(argv[3]),
+                                            strtod(argv[4], NULL), strtoll(argv[5], NULL, 10),
+                                            strtoll(argv[6], NULL, 10));
             int want = argc > 7 ? (!strcmp(argv[7], "late") ? AD_PUSH_LATE : AD_PUSH_DUPLICATE)
                                 : AD_PUSH_OK;
             if ((int)res != want)
@@ -153,7 +153,8 @@ static void run_script(const char *path)
             struct ad_window_stats st;
             ad_window_stats(w, &st);
             char got[256];
-            snprintf(got, sizeof(got), "late=%llu dup=%llu windows=%llu slides=%llu series=%llu evictions=%llu",
+            snprintf(got, sizeof(got),
+                     "late=%llu dup=%llu windows=%llu slides=%llu series=%llu evictions=%llu",
                      (unsigned long long)st.late, (unsigned long long)st.duplicates,
                      (unsigned long long)st.windows, (unsigned long long)st.slides,
                      (unsigned long long)st.series, (unsigned long long)st.evictions);
@@ -196,8 +197,12 @@ static void test_rejects_bad_cfg(void)
 {
     struct ad_window *w;
     struct run r = {0};
-    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .sliding = true,
-                              .win_us = 90000000, .slide_us = 60000000, .max_series = 1};
+    struct ad_window_cfg c = {.tumbling = true,
+                              .size_us = 60000000,
+                              .sliding = true,
+                              .win_us = 90000000,
+                              .slide_us = 60000000,
+                              .max_series = 1};
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, AD_EINVAL); /* 90 s % 60 s */
     c.sliding = false;
     c.window_scope = true;
@@ -213,7 +218,9 @@ static void test_eviction_churn(void)
 {
     struct ad_window *w;
     struct run r = {0};
-    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .max_series = 100,
+    struct ad_window_cfg c = {.tumbling = true,
+                              .size_us = 60000000,
+                              .max_series = 100,
                               .idle_us = 3600000000LL};
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
     struct ad_part *p = ad_window_part(w, "t", 0);
@@ -222,8 +229,7 @@ static void test_eviction_churn(void)
     for (int i = 0; i < 100000; i++) {
         snprintf(key, sizeof(key), "k%d", i);
         r.ngot = 0;
-        AD_EXPECT_INT(wpush(w, p, key, strlen(key), 0, 1000000, 1.0, i, i), ==,
-                      AD_PUSH_OK);
+        AD_EXPECT_INT(wpush(w, p, key, strlen(key), 0, 1000000, 1.0, i, i), ==, AD_PUSH_OK);
         events += (uint64_t)r.ngot;
     }
     struct ad_window_stats st;
@@ -281,7 +287,9 @@ static void test_store_resume(void)
     struct run r = {0};
     struct store s = {0};
     r.nolearn_above = 1e300;
-    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .max_series = 2,
+    struct ad_window_cfg c = {.tumbling = true,
+                              .size_us = 60000000,
+                              .max_series = 2,
                               .idle_us = 3600000000LL};
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
     struct ad_window_store ws = {store_evicted, store_load, &s};
@@ -290,8 +298,8 @@ static void test_store_resume(void)
     int64_t off = 0;
     /* a: three windows closed by the watermark (n = 3 after the third). */
     for (int m = 0; m < 4; m++) {
-        AD_EXPECT_INT(wpush(w, p, "a", 1, 0, m * 60000000LL + 1, 10.0 + m, off++, m),
-                      ==, AD_PUSH_OK);
+        AD_EXPECT_INT(wpush(w, p, "a", 1, 0, m * 60000000LL + 1, 10.0 + m, off++, m), ==,
+                      AD_PUSH_OK);
         ad_window_advance(w, p, m * 60000000LL + 1);
     }
     AD_EXPECT_INT(s.loads, ==, 1); /* asked once, when a was created */
@@ -343,15 +351,17 @@ static void test_export_dirty(void)
     struct ad_window *w;
     struct run r = {0};
     struct ad_series_state st;
-    struct ad_window_cfg c = {.tumbling = true, .size_us = 60000000, .max_series = 10,
+    struct ad_window_cfg c = {.tumbling = true,
+                              .size_us = 60000000,
+                              .max_series = 10,
                               .idle_us = 3600000000LL};
     AD_EXPECT_INT(ad_window_new(&c, on_event, &r, &w), ==, 0);
     struct ad_part *p = ad_window_part(w, "t", 0);
     AD_EXPECT_INT(wpush(w, p, "a", 1, 0, 1000000, 1.0, 0, 0), ==, AD_PUSH_OK);
     AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
-    AD_EXPECT(!st.dirty);               /* nothing closed yet */
+    AD_EXPECT(!st.dirty);                    /* nothing closed yet */
     AD_EXPECT_INT(st.last_t, ==, INT64_MIN); /* a window is open */
-    ad_window_advance(w, p, 61000000);  /* closes minute 0 */
+    ad_window_advance(w, p, 61000000);       /* closes minute 0 */
     AD_EXPECT_INT(ad_window_part_export(w, p, true, export_cb, &st), ==, 0);
     AD_EXPECT(st.dirty);
     AD_EXPECT_INT(st.last_t, ==, 1000000); /* no window open: the mark is kept */

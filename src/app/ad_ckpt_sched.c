@@ -57,14 +57,14 @@ struct ckpt_work {
     int32_t partition;
     int64_t offset;
     uint64_t consumed, nseries;
-    struct ad_buf buf;       /* the file, serialized on the loop (not forked) */
-    uint64_t bytes;          /* the file's size */
-    struct ad_snapshot snap; /* the file, written by a forked child */
-    uv_poll_t snap_poll;     /* ... whose pipe says when it is done */
-    struct ad_spill *spill;  /* made durable before the file is written */
+    struct ad_buf buf;                       /* the file, serialized on the loop (not forked) */
+    uint64_t bytes;                          /* the file's size */
+    struct ad_snapshot snap;                 /* the file, written by a forked child */
+    uv_poll_t snap_poll;                     /* ... whose pipe says when it is done */
+    struct ad_spill *spill;                  /* made durable before the file is written */
     struct ad_kafka_msg *stoks, *stoks_tail; /* state topic messages, sent by send_state() */
-    int waits;               /* the file, and each message not yet acknowledged */
-    bool state_failed;       /* a message was not delivered */
+    int waits;                               /* the file, and each message not yet acknowledged */
+    bool state_failed;                       /* a message was not delivered */
     int64_t t0;
     int rc;
     char err[512];
@@ -162,7 +162,8 @@ static int state_series(void *ud, const struct ad_series_state *st, const char *
     struct ad_daemon *d = c->d;
     if (!st->dirty && !c->full)
         return 0;
-    struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = c->w->offset,
+    struct ad_ckpt_header h = {.fingerprint = d->fingerprint,
+                               .offset = c->w->offset,
                                .partition = c->w->partition};
     snprintf(h.topic, sizeof(h.topic), "%s", c->w->topic);
     int rc = ad_ckpt_one(&d->sval, &h, st, metric);
@@ -175,7 +176,8 @@ static int state_series(void *ud, const struct ad_series_state *st, const char *
 /* The marker goes last: it says where the partition is consumed again. */
 static int add_marker(struct ad_daemon *d, struct ckpt_work *w, struct tpart *t, int64_t safe)
 {
-    struct ad_ckpt_header h = {.fingerprint = d->fingerprint, .offset = safe,
+    struct ad_ckpt_header h = {.fingerprint = d->fingerprint,
+                               .offset = safe,
                                .created_ms = wall_ms(),
                                .max_t = ad_pipeline_max_time(d->pipe, t->lp->topic,
                                                              t->lp->partition),
@@ -218,17 +220,21 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
         return NULL;
     int64_t safe = ad_daemon_tp_safe(d, t);
     bool state_owed = d->state_reader && t->state_full;
-    if (safe < 0 || (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset && !state_owed &&
-                     !t->ckpt_owed))
+    if (safe < 0 ||
+        (t->consumed == t->ckpt_consumed && safe == t->ckpt_offset && !state_owed && !t->ckpt_owed))
         return NULL;
     struct ckpt_work *w = ckpt_new(d, t, safe);
     if (!w)
         return NULL;
     struct state_ctx sc = {d, w, t->state_full};
-    struct ad_ckpt_req req = {.topic = t->lp->topic, .partition = t->lp->partition,
-                              .offset = safe, .created_ms = wall_ms(),
-                              .fingerprint = d->fingerprint, .unsealed = true,
-                              .each = d->state_reader ? state_series : NULL, .ud = &sc};
+    struct ad_ckpt_req req = {.topic = t->lp->topic,
+                              .partition = t->lp->partition,
+                              .offset = safe,
+                              .created_ms = wall_ms(),
+                              .fingerprint = d->fingerprint,
+                              .unsealed = true,
+                              .each = d->state_reader ? state_series : NULL,
+                              .ud = &sc};
     struct ad_ckpt_result res = {0, 0};
     struct ad_out out;
     ad_out_buf(&out, &w->buf);
@@ -370,10 +376,13 @@ static void on_snap_done(uv_poll_t *h, int status, int events)
  * failed (the file is to be serialized here after all). */
 static bool ckpt_fork(struct ad_daemon *d, struct ckpt_work *w)
 {
-    struct ad_ckpt_req req = {.topic = w->topic, .partition = w->partition, .offset = w->offset,
-                              .created_ms = wall_ms(), .fingerprint = d->fingerprint};
-    if (w->buf.len != 0 || ad_snapshot_start(d->pipe, w->dir, &req, ad_spill_fd(w->spill),
-                                             &w->snap) != 0)
+    struct ad_ckpt_req req = {.topic = w->topic,
+                              .partition = w->partition,
+                              .offset = w->offset,
+                              .created_ms = wall_ms(),
+                              .fingerprint = d->fingerprint};
+    if (w->buf.len != 0 ||
+        ad_snapshot_start(d->pipe, w->dir, &req, ad_spill_fd(w->spill), &w->snap) != 0)
         return false;
     if (uv_poll_init(d->loop, &w->snap_poll, w->snap.fd) == 0) {
         w->snap_poll.data = w;
@@ -407,9 +416,12 @@ void ad_ckpt_start(struct ad_daemon *d, struct tpart *t)
     if (fork && ckpt_fork(d, w))
         return;
     if (fork) {
-        struct ad_ckpt_req req = {.topic = t->lp->topic, .partition = t->lp->partition,
-                                  .offset = w->offset, .created_ms = wall_ms(),
-                                  .fingerprint = d->fingerprint, .unsealed = true};
+        struct ad_ckpt_req req = {.topic = t->lp->topic,
+                                  .partition = t->lp->partition,
+                                  .offset = w->offset,
+                                  .created_ms = wall_ms(),
+                                  .fingerprint = d->fingerprint,
+                                  .unsealed = true};
         struct ad_out out;
         ad_out_buf(&out, &w->buf);
         w->rc = ad_pipeline_checkpoint(d->pipe, &req, &out, NULL);
@@ -496,8 +508,7 @@ static void restore_alive(void *ud)
 
 /* From the state topic: returns 0 with *off and *max_t, or -1 on failure
  * (logged and counted). */
-static int restore_from_topic(struct ad_daemon *d, struct tpart *t, int64_t *off,
-                              int64_t *max_t)
+static int restore_from_topic(struct ad_daemon *d, struct tpart *t, int64_t *off, int64_t *max_t)
 {
     const char *topic = t->lp->topic;
     int32_t partition = t->lp->partition;

@@ -45,14 +45,14 @@
 
 const char ad_cmd_usage[] =
     "usage:\n"
-    "  anomalyd [-c FILE]                 run the daemon (default FILE: " AD_CMD_DEFAULT_CONFIG ")\n"
+    "  anomalyd [-c FILE]                 run the daemon (default FILE: " AD_CMD_DEFAULT_CONFIG
+    ")\n"
     "  anomalyd -c FILE --check-config    validate, print the effective config, exit 0 or 78\n"
     "  anomalyd -c FILE --input PATH|-    offline replay of JSON lines; alerts to stdout\n"
     "  anomalyd -c FILE --set PATH=VALUE  override one config key (repeatable)\n"
     "  anomalyd demo                      the main job on an embedded default\n"
-    "  anomalyd simulate [options]        simulated telemetry with injected anomalies\n"
-    USAGE_SERVE USAGE_MODEL
-    "  anomalyd --version | --help\n"
+    "  anomalyd simulate [options]        simulated telemetry with injected anomalies\n" USAGE_SERVE
+        USAGE_MODEL "  anomalyd --version | --help\n"
     "\n"
     "replay options:\n"
     "  --export-model PATH   write every series' lifetime model (M2 JSON lines) at the end\n"
@@ -77,12 +77,13 @@ const char ad_cmd_usage_demo[] =
 
 const char ad_cmd_usage_serve[] = "usage:\n" USAGE_SERVE "\n" EXIT_CODES;
 
-const char ad_cmd_usage_model[] = "usage:\n" USAGE_MODEL "\n"
-                                  "options:\n"
-                                  "  -c, --config FILE   the config whose state.dir holds the models\n"
-                                  "  --set PATH=VALUE    override one config key (repeatable)\n"
-                                  "  --output PATH       (export) where the models go   [stdout]\n"
-                                  "\n" EXIT_CODES;
+const char ad_cmd_usage_model[] =
+    "usage:\n" USAGE_MODEL "\n"
+    "options:\n"
+    "  -c, --config FILE   the config whose state.dir holds the models\n"
+    "  --set PATH=VALUE    override one config key (repeatable)\n"
+    "  --output PATH       (export) where the models go   [stdout]\n"
+    "\n" EXIT_CODES;
 
 int ad_cmd_usage_error(const char *fmt, ...)
 {

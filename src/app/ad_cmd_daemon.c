@@ -5,16 +5,14 @@
 #include "ad_cmd.h"
 #include "ad_daemon.h"
 
-int ad_cmd_daemon(const struct ad_config *cfg, const char *config_path, char **sets,
-                  size_t nsets)
+int ad_cmd_daemon(const struct ad_config *cfg, const char *config_path, char **sets, size_t nsets)
 {
     struct stat sb;
     struct ad_daemon_opts opts = {
         .handle_signals = true,
-        .config_path = config_path ? config_path
-                                   : (stat(AD_CMD_DEFAULT_CONFIG, &sb) == 0
-                                          ? AD_CMD_DEFAULT_CONFIG
-                                          : NULL),
+        .config_path = config_path
+                           ? config_path
+                           : (stat(AD_CMD_DEFAULT_CONFIG, &sb) == 0 ? AD_CMD_DEFAULT_CONFIG : NULL),
         .sets = sets,
         .nsets = nsets,
     };

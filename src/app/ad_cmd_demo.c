@@ -10,9 +10,9 @@
 int ad_cmd_demo(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"rate", required_argument, NULL, 'r'},     {"devices", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, 's'},     {"duration", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"rate", required_argument, NULL, 'r'}, {"devices", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'}, {"duration", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
     };
     struct ad_demo_opts o = {.rate = 1000, .devices = 100, .seed = 1};
     uint64_t u;

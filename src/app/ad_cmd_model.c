@@ -92,9 +92,13 @@ static int ents_add(struct export_ctx *c, const struct ad_series_state *st, cons
     memcpy(id, metric, mlen + 1);
     if (st->key_len)
         memcpy(id + mlen + 1, st->key, st->key_len);
-    c->ents[c->count] = (struct export_ent){.id = id, .id_len = id_len, .mlen = mlen,
-                                            .seq = c->count, .n = st->life.n,
-                                            .mean = st->life.mean, .m2 = st->life.m2};
+    c->ents[c->count] = (struct export_ent){.id = id,
+                                            .id_len = id_len,
+                                            .mlen = mlen,
+                                            .seq = c->count,
+                                            .n = st->life.n,
+                                            .mean = st->life.mean,
+                                            .m2 = st->life.m2};
     c->count++;
     return 0;
 }
@@ -125,8 +129,7 @@ static struct export_ent *ents_find(struct export_ctx *c, const char *key, size_
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         struct export_ent *e = &c->ents[mid];
-        int r = id_cmp(e->id, e->mlen + 1 < e->id_len ? e->mlen + 1 : e->id_len, metric,
-                       mlen + 1);
+        int r = id_cmp(e->id, e->mlen + 1 < e->id_len ? e->mlen + 1 : e->id_len, metric, mlen + 1);
         if (r == 0)
             r = id_cmp(e->id + e->mlen + 1, e->id_len - e->mlen - 1, key, key_len);
         if (r == 0)
@@ -381,8 +384,9 @@ int ad_cmd_model_import(const struct ad_config *cfg, const char *path)
         fprintf(stderr, "anomalyd: model import: %s\n", err);
         return AD_CMD_EXIT_FATAL;
     }
-    fprintf(stderr, "model import: %llu models from %s to %s (series without a checkpoint "
-                    "start from them at the next start)\n",
+    fprintf(stderr,
+            "model import: %llu models from %s to %s (series without a checkpoint "
+            "start from them at the next start)\n",
             (unsigned long long)count, chosen[0] ? chosen : path, dst);
     return 0;
 }

@@ -131,17 +131,17 @@ static int export_models(struct ad_pipeline *p, const char *path)
     ad_buf_init(&b, (size_t)1 << 34);
     rc = ad_pipeline_export(p, &b);
     if (rc == 0)
-        rc = strcmp(path, "-") == 0 ? ad_write_all(STDOUT_FILENO, b.p, b.len)
-                                    : ad_state_write_atomic(path, b.p ? b.p : "", b.len, false,
-                                                            err, sizeof(err));
+        rc = strcmp(path, "-") == 0
+                 ? ad_write_all(STDOUT_FILENO, b.p, b.len)
+                 : ad_state_write_atomic(path, b.p ? b.p : "", b.len, false, err, sizeof(err));
     ad_buf_free(&b);
     return rc;
 }
 
 /* The summary lines and the exit status of what the sinks could not do;
  * hint (or NULL) says what the input looks like when records were rejected. */
-static int report(const struct ad_config *cfg, struct ad_engine *e, double secs,
-                  const char *hint, double max_rejected)
+static int report(const struct ad_config *cfg, struct ad_engine *e, double secs, const char *hint,
+                  double max_rejected)
 {
     struct ad_pipeline_stats st;
     struct ad_remote_stats rs;

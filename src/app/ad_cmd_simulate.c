@@ -45,8 +45,12 @@ static int simulate_kafka(const struct sim_opts *so)
     uv_signal_t sig[2];
     struct ad_simprod *sp;
     char err[512];
-    struct ad_simprod_opts o = {.brokers = so->brokers, .topic = so->topic, .rate = so->rate,
-                                .count = so->count, .done = simulate_done, .ud = sig};
+    struct ad_simprod_opts o = {.brokers = so->brokers,
+                                .topic = so->topic,
+                                .rate = so->rate,
+                                .count = so->count,
+                                .done = simulate_done,
+                                .ud = sig};
     uv_loop_init(&loop);
     if (ad_simprod_start(&loop, &so->sc, &o, &sp, err, sizeof(err)) != 0) {
         fprintf(stderr, "anomalyd: %s\n", err);
@@ -72,8 +76,9 @@ static void kcat_wrap(const struct sim_opts *so, uint64_t i, const struct ad_sim
                       struct ad_buf *rec, struct ad_buf *env)
 {
     ad_buf_reset(env);
-    ad_buf_printf(env, "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,"
-                       "\"tstype\":\"create\",\"ts\":%lld,\"headers\":[",
+    ad_buf_printf(env,
+                  "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,"
+                  "\"tstype\":\"create\",\"ts\":%lld,\"headers\":[",
                   (unsigned long long)i, (long long)(r->time_us / 1000));
     if (so->sc.format == AD_SIM_IOT) {
         ad_buf_adds(env, "\"iothub-connection-device-id\",");
@@ -158,10 +163,12 @@ static int simulate_opt(struct sim_opts *so, int c, const char *arg)
     switch (c) {
     case 'f':
         return ad_sim_format_parse(arg, &so->sc.format)
-                   ? ad_cmd_usage_error("simulate: unknown --format '%s'", arg) : 0;
+                   ? ad_cmd_usage_error("simulate: unknown --format '%s'", arg)
+                   : 0;
     case 'n':
         return ad_cmd_parse_u64(arg, &so->count)
-                   ? ad_cmd_usage_error("simulate: bad --count '%s'", arg) : 0;
+                   ? ad_cmd_usage_error("simulate: bad --count '%s'", arg)
+                   : 0;
     case 'd':
         if (ad_cmd_parse_u64(arg, &u) || u == 0 || u > 10000000)
             return ad_cmd_usage_error("simulate: bad --devices '%s' (1..10000000)", arg);
@@ -169,23 +176,33 @@ static int simulate_opt(struct sim_opts *so, int c, const char *arg)
         return 0;
     case 's':
         return ad_cmd_parse_u64(arg, &so->sc.seed)
-                   ? ad_cmd_usage_error("simulate: bad --seed '%s'", arg) : 0;
+                   ? ad_cmd_usage_error("simulate: bad --seed '%s'", arg)
+                   : 0;
     case 'i':
         if (ad_duration_parse(arg, &so->sc.interval_us) || so->sc.interval_us <= 0)
             return ad_cmd_usage_error("simulate: bad --interval '%s'", arg);
         return 0;
     case 't':
         return ad_time_parse_rfc3339(arg, strlen(arg), &so->sc.start_us)
-                   ? ad_cmd_usage_error("simulate: bad --start '%s' (RFC 3339)", arg) : 0;
+                   ? ad_cmd_usage_error("simulate: bad --start '%s' (RFC 3339)", arg)
+                   : 0;
     case 'a':
         if (ad_cmd_parse_double(arg, &so->sc.anomaly_rate) || so->sc.anomaly_rate < 0 ||
             so->sc.anomaly_rate > 1)
             return ad_cmd_usage_error("simulate: bad --anomaly-rate '%s' (0..1)", arg);
         return 0;
-    case 'g': so->truth_path = arg; return 0;
-    case 'o': so->out_path = arg; return 0;
-    case 'b': so->brokers = arg; return 0;
-    case 'T': so->topic = arg; return 0;
+    case 'g':
+        so->truth_path = arg;
+        return 0;
+    case 'o':
+        so->out_path = arg;
+        return 0;
+    case 'b':
+        so->brokers = arg;
+        return 0;
+    case 'T':
+        so->topic = arg;
+        return 0;
     case 'r':
         if (ad_cmd_parse_double(arg, &so->rate) || !(so->rate > 0) || so->rate > 1e7)
             return ad_cmd_usage_error("simulate: bad --rate '%s'", arg);
@@ -205,19 +222,29 @@ static int simulate_opt(struct sim_opts *so, int c, const char *arg)
 int ad_cmd_simulate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},   {"count", required_argument, NULL, 'n'},
-        {"devices", required_argument, NULL, 'd'},  {"seed", required_argument, NULL, 's'},
-        {"interval", required_argument, NULL, 'i'}, {"start", required_argument, NULL, 't'},
+        {"format", required_argument, NULL, 'f'},
+        {"count", required_argument, NULL, 'n'},
+        {"devices", required_argument, NULL, 'd'},
+        {"seed", required_argument, NULL, 's'},
+        {"interval", required_argument, NULL, 'i'},
+        {"start", required_argument, NULL, 't'},
         {"anomaly-rate", required_argument, NULL, 'a'},
-        {"truth", required_argument, NULL, 'g'},    {"output", required_argument, NULL, 'o'},
+        {"truth", required_argument, NULL, 'g'},
+        {"output", required_argument, NULL, 'o'},
         {"output-format", required_argument, NULL, 'O'},
-        {"brokers", required_argument, NULL, 'b'},  {"topic", required_argument, NULL, 'T'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 'T'},
         {"rate", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct sim_opts so = {
-        .sc = {.format = AD_SIM_SENSOR, .seed = 1, .devices = 100, .interval_us = 1000000,
-               .anomaly_rate = 0.001, .noise = 0.5},
+        .sc = {.format = AD_SIM_SENSOR,
+               .seed = 1,
+               .devices = 100,
+               .interval_us = 1000000,
+               .anomaly_rate = 0.001,
+               .noise = 0.5},
         .count = 10000,
         .out_path = "-",
         .topic = "sensor-raw",

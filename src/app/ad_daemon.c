@@ -132,8 +132,7 @@ void ad_daemon_released(struct ad_daemon *d, struct ad_ledger_part *p)
 
 /* A hold travels through the engine in a box. One the ledger could record
  * only coarsely still holds (AD_ENOMEM with the box set). */
-static int ledger_hold(void *ud, const char *topic, int32_t partition, int64_t low,
-                       void **token)
+static int ledger_hold(void *ud, const char *topic, int32_t partition, int64_t low, void **token)
 {
     struct ad_daemon *d = ud;
     struct ad_ledger_hold *b = malloc(sizeof(*b));
@@ -322,8 +321,9 @@ static void on_tick(uv_timer_t *h)
     ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
     ad_daemon_store_offsets(d, NULL);
     if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
-        AD_WARN("decode", "%llu more records rejected since the last report "
-                          "(by reason: anomalyd_records_rejected_total)",
+        AD_WARN("decode",
+                "%llu more records rejected since the last report "
+                "(by reason: anomalyd_records_rejected_total)",
                 (unsigned long long)d->rejects_since);
         d->rejects_since = 0;
         d->rejects_summary_ms = uv_now(d->loop);
@@ -353,8 +353,9 @@ static void reload_apply(struct ad_daemon *d, const struct ad_config *nc)
     if (ad_engine_set_alert_log(d->engine, nc->sinks.alert_log_path, err, sizeof(err)) != 0)
         AD_ERROR("sink", "%s; keeping the old one", err);
     d->reloads++;
-    AD_INFO("daemon", "config reloaded from %s (log.level, model.welford.* and "
-                      "sinks.alert_log.path applied; other changes need a restart)",
+    AD_INFO("daemon",
+            "config reloaded from %s (log.level, model.welford.* and "
+            "sinks.alert_log.path applied; other changes need a restart)",
             d->opts.config_path);
 }
 
@@ -416,8 +417,9 @@ static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
         rc = ad_state_dir_init(dir, e, sizeof(e));
         rc = rc ? rc : ad_spill_open(dir, &d->spill, e, sizeof(e));
         if (rc == 0)
-            AD_WARN("state", "evicted series' store: %s/%s (series evicted by other "
-                             "processes sharing %s are not seen)",
+            AD_WARN("state",
+                    "evicted series' store: %s/%s (series evicted by other "
+                    "processes sharing %s are not seen)",
                     dir, AD_SPILL_FILE, sd);
     }
     if (rc == AD_EIO && !strstr(e, "in use")) {
@@ -499,8 +501,11 @@ static void on_closed(uv_handle_t *h)
 }
 
 #define HANDLES(d)                                                                                 \
-    {(uv_handle_t *)&(d)->tick,     (uv_handle_t *)&(d)->sig[0],   (uv_handle_t *)&(d)->sig[1],   \
-     (uv_handle_t *)&(d)->sig[2],   (uv_handle_t *)&(d)->watchdog, (uv_handle_t *)&(d)->ckpt_timer}
+    {                                                                                              \
+        (uv_handle_t *)&(d)->tick, (uv_handle_t *)&(d)->sig[0], (uv_handle_t *)&(d)->sig[1],       \
+            (uv_handle_t *)&(d)->sig[2], (uv_handle_t *)&(d)->watchdog,                            \
+            (uv_handle_t *)&(d)->ckpt_timer                                                        \
+    }
 
 static int start_handles(struct ad_daemon *d)
 {
@@ -539,9 +544,14 @@ static int start_handles(struct ad_daemon *d)
 static int kafka_open(struct ad_daemon *d, char *err, size_t errlen)
 {
     const struct ad_kafka_in_cbs cbs = {
-        .rebalance = in_rebalance, .assign = in_assign, .revoke = in_revoke,
-        .revoked = in_revoked,     .record = in_record, .lag = in_lag,
-        .fatal = on_fatal,         .ud = d,
+        .rebalance = in_rebalance,
+        .assign = in_assign,
+        .revoke = in_revoke,
+        .revoked = in_revoked,
+        .record = in_record,
+        .lag = in_lag,
+        .fatal = on_fatal,
+        .ud = d,
     };
     const struct ad_kafka_out_cbs ocbs = {.flow = out_flow, .fatal = on_fatal, .ud = d};
     int rc = ad_kafka_out_new(d->loop, d->cfg, &ocbs, &d->out, err, errlen);
@@ -560,9 +570,8 @@ static int handles_open(const struct ad_daemon *d)
     return d->handles + ad_kafka_in_handles(d->in) + ad_kafka_out_handles(d->out);
 }
 
-int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
-                    const struct ad_daemon_opts *opts, struct ad_daemon **out, char *err,
-                    size_t errlen)
+int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct ad_daemon_opts *opts,
+                    struct ad_daemon **out, char *err, size_t errlen)
 {
     struct ad_daemon *d = calloc(1, sizeof(*d));
     int rc;
@@ -584,8 +593,8 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
         rc = ad_httpd_start(&ho, &d->httpd, err, errlen);
         rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, &d->api, err, errlen); /* http.api */
         if (rc == 0)
-            AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)",
-                    cfg->http_listen, ad_httpd_port(d->httpd));
+            AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)", cfg->http_listen,
+                    ad_httpd_port(d->httpd));
     }
     rc = rc ? rc : kafka_open(d, err, errlen);
     if (rc == 0 && start_handles(d) != 0) {
@@ -594,8 +603,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg,
     }
     if (rc)
         goto err;
-    AD_INFO("daemon", "consuming %zu topic(s) as group %s", cfg->kafka.topics.n,
-            cfg->kafka.group);
+    AD_INFO("daemon", "consuming %zu topic(s) as group %s", cfg->kafka.topics.n, cfg->kafka.group);
     *out = d;
     return 0;
 err:
@@ -644,8 +652,7 @@ static void drain_and_leave(struct ad_daemon *d)
                 "stopped: %llu records consumed, %llu outputs delivered, %llu delivery errors, "
                 "%llu dead letters",
                 (unsigned long long)d->consumed, (unsigned long long)ks.delivered,
-                (unsigned long long)(st.errors + ks.errors),
-                (unsigned long long)ks.dead_letters);
+                (unsigned long long)(st.errors + ks.errors), (unsigned long long)ks.dead_letters);
         lat_report(d);
     }
 }

@@ -83,20 +83,20 @@ struct ad_daemon {
     uint64_t rebalances, reloads, reload_failures;
 
     /* outputs: the engine's sinks, and the daemon's own counts */
-    struct ad_kafka_sink *ksink; /* the alerts topic (an engine sink), dead letters */
+    struct ad_kafka_sink *ksink;              /* the alerts topic (an engine sink), dead letters */
     uint64_t alerts_by[AD_DETECTOR_COUNT][2]; /* [enum ad_detector_kind][direction - 1] */
     uint64_t consumed;
-    struct ad_tally *tallies; /* by partition, every partition ever consumed */
-    uint64_t hold_errors; /* holds the ledger could not record (out of memory) */
+    struct ad_tally *tallies;               /* by partition, every partition ever consumed */
+    uint64_t hold_errors;                   /* holds the ledger could not record (out of memory) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;
 
     /* checkpoints (ad_ckpt_sched.c) */
-    bool checkpoints;          /* state.dir is set */
-    struct ad_spill *spill;    /* evicted series' state, with checkpoints */
-    rd_kafka_t *state_reader;  /* reads the state topic on assignment, with state.topic */
+    bool checkpoints;         /* state.dir is set */
+    struct ad_spill *spill;   /* evicted series' state, with checkpoints */
+    rd_kafka_t *state_reader; /* reads the state topic on assignment, with state.topic */
     int32_t state_nparts;
-    struct ad_buf skey, sval;  /* scratch: a state topic key and value */
+    struct ad_buf skey, sval; /* scratch: a state topic key and value */
     uint64_t state_sent, state_failed, state_restored, state_restore_errors;
     uint64_t fingerprint;
     uint64_t ckpt_written, ckpt_failed, ckpt_bytes, ckpt_series;

@@ -48,9 +48,9 @@ enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, W
 struct family {
     const char *name, *type, *help;
     enum when when;
-    size_t off;                     /* the value (or the first of the labelled ones) */
-    const char *label;              /* NULL: one plain sample */
-    const char *const *values;      /* the label's values, NULL-terminated */
+    size_t off;                /* the value (or the first of the labelled ones) */
+    const char *label;         /* NULL: one plain sample */
+    const char *const *values; /* the label's values, NULL-terminated */
     void (*render)(struct ad_buf *b, const struct family *f, const struct view *v);
 };
 
@@ -102,8 +102,8 @@ static void alerts(struct ad_buf *b, const struct family *f, const struct view *
     static const char *const dirs[] = {"positive", "negative"};
     for (int i = 0; i < AD_DETECTOR_COUNT; i++)
         for (int j = 0; j < 2; j++) {
-            const char *l[] = {"detector", ad_detector_name((enum ad_detector_kind)i),
-                               "direction", dirs[j]};
+            const char *l[] = {"detector", ad_detector_name((enum ad_detector_kind)i), "direction",
+                               dirs[j]};
             ad_prom_sample(b, f->name, l, 2, (double)v->d->alerts_by[i][j]);
         }
 }
@@ -137,24 +137,31 @@ static void api_latency(struct ad_buf *b, const struct family *f, const struct v
 /* ---- the table -------------------------------------------------------------------- */
 
 static const char *const results[] = {"ok", "error", NULL};
-static const char *const remote_statuses[] = {"ok",      "skipped",      "unavailable", "timeout",
-                                              "rejected", "breaker_open", "overloaded", NULL};
+static const char *const remote_statuses[] = {"ok",       "skipped",      "unavailable", "timeout",
+                                              "rejected", "breaker_open", "overloaded",  NULL};
 static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
 static const char *const api_rejections[] = {"401", "413", "429", "503", NULL};
 
 #define PLAIN(name, type, help, when, field)                                                       \
-    {name, type, help, when, V(field), NULL, NULL, NULL}
+    {                                                                                              \
+        name, type, help, when, V(field), NULL, NULL, NULL                                         \
+    }
 #define LABELS(name, type, help, when, field, l, vs)                                               \
-    {name, type, help, when, V(field), l, vs, NULL}
-#define CUSTOM(name, type, help, when, fn) {name, type, help, when, 0, NULL, NULL, fn}
+    {                                                                                              \
+        name, type, help, when, V(field), l, vs, NULL                                              \
+    }
+#define CUSTOM(name, type, help, when, fn)                                                         \
+    {                                                                                              \
+        name, type, help, when, 0, NULL, NULL, fn                                                  \
+    }
 
 /* Each family's samples form one group (text format 0.0.4). */
 static const struct family families[] = {
     CUSTOM("anomalyd_build_info", "gauge", "Build information.", ALWAYS, build_info),
     PLAIN("anomalyd_process_start_time_seconds", "gauge", "Start time since the epoch.", ALWAYS,
           start_time),
-    CUSTOM("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.",
-           ALWAYS, per_partition),
+    CUSTOM("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.", ALWAYS,
+           per_partition),
     CUSTOM("anomalyd_consumer_lag", "gauge", "Consumer lag in records (librdkafka statistics).",
            ALWAYS, per_partition),
     CUSTOM("anomalyd_records_rejected_total", "counter", "Records rejected, by reason.", ALWAYS,
@@ -164,8 +171,7 @@ static const struct family families[] = {
           late),
     PLAIN("anomalyd_duplicate_points_total", "counter", "Points dropped as duplicates.", ALWAYS,
           duplicates),
-    PLAIN("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.", ALWAYS,
-          windows),
+    PLAIN("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.", ALWAYS, windows),
     PLAIN("anomalyd_sliding_windows_total", "counter", "Sliding-window scoring events.", ALWAYS,
           slides),
     CUSTOM("anomalyd_alerts_total", "counter", "Alerts, by detector and direction.", ALWAYS,
@@ -185,8 +191,8 @@ static const struct family families[] = {
           ALWAYS, evictions),
     PLAIN("anomalyd_series_resumed_total", "counter",
           "Evicted series seen again and resumed from their stored state.", ALWAYS, resumed),
-    PLAIN("anomalyd_evicted_series_stored", "gauge",
-          "Series states in the evicted series' store.", SPILL, spill_stored),
+    PLAIN("anomalyd_evicted_series_stored", "gauge", "Series states in the evicted series' store.",
+          SPILL, spill_stored),
     LABELS("anomalyd_state_topic_messages_total", "counter",
            "Series states and markers written to state.topic, by result.", STATE_TOPIC, state_ok,
            "result", results),
@@ -197,8 +203,8 @@ static const struct family families[] = {
     PLAIN("anomalyd_state_topic_restore_errors_total", "counter",
           "Assignments whose state could not be read from state.topic.", STATE_TOPIC,
           state_restore_errors),
-    LABELS("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.",
-           CHECKPOINTS, ckpt_ok, "result", results),
+    LABELS("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.", CHECKPOINTS,
+           ckpt_ok, "result", results),
     PLAIN("anomalyd_checkpoint_age_seconds", "gauge",
           "Seconds since the newest durable checkpoint.", CHECKPOINTED, ckpt_age),
     PLAIN("anomalyd_checkpoint_bytes", "gauge", "Size of the newest checkpoint.", CHECKPOINTED,
@@ -225,13 +231,12 @@ static const struct family families[] = {
     CUSTOM("anomalyd_api_requests_total", "counter",
            "Anomaly Detector API answers, by endpoint and status class.", API, api_requests),
     LABELS("anomalyd_api_rejected_total", "counter",
-           "API requests refused before any computation, by status.", API, api_rejected,
-           "status", api_rejections),
+           "API requests refused before any computation, by status.", API, api_rejected, "status",
+           api_rejections),
     PLAIN("anomalyd_api_in_flight", "gauge", "API requests computing on the thread pool.", API,
           api_in_flight),
     CUSTOM("anomalyd_api_compute_duration_seconds", "histogram",
-           "Time on the thread pool per API request (parse, detect, answer).", API,
-           api_latency),
+           "Time on the thread pool per API request (parse, detect, answer).", API, api_latency),
 };
 
 /* ---- reading the values ------------------------------------------------------------- */

@@ -78,16 +78,20 @@ int ad_demo_run(const struct ad_demo_opts *opts)
     const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mc);
 
     if (ad_config_init(&cfg) != 0 ||
-        ad_config_load_buffer(&cfg, "demo (scenario-c-sensors.yaml)", demo_yaml,
-                              strlen(demo_yaml), err, sizeof(err)) != 0) {
+        ad_config_load_buffer(&cfg, "demo (scenario-c-sensors.yaml)", demo_yaml, strlen(demo_yaml),
+                              err, sizeof(err)) != 0) {
         fprintf(stderr, "anomalyd: demo config: %s\n", err);
         goto out_cfg;
     }
     char set_brokers[600];
     snprintf(set_brokers, sizeof(set_brokers), "source.kafka.brokers=%s", bootstrap);
-    const char *sets[] = {set_brokers, "source.kafka.start=earliest",
-                          "source.kafka.group=anomalyd-demo", "sinks.alert_log.path=",
-                          "model.import=", "state.dir=", "http.listen=127.0.0.1:0"};
+    const char *sets[] = {set_brokers,
+                          "source.kafka.start=earliest",
+                          "source.kafka.group=anomalyd-demo",
+                          "sinks.alert_log.path=",
+                          "model.import=",
+                          "state.dir=",
+                          "http.listen=127.0.0.1:0"};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
         if (ad_config_set(&cfg, sets[i], err, sizeof(err)) != 0) {
             fprintf(stderr, "anomalyd: demo config: %s\n", err);

@@ -51,11 +51,13 @@ static int produce_one(struct ad_simprod *sp)
         h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "iothub-connection-device-id", -1, sp->pending.device, -1);
     }
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        sp->rk, RD_KAFKA_V_TOPIC(sp->topic),
-        RD_KAFKA_V_KEY(sp->pending.device, strlen(sp->pending.device)),
-        RD_KAFKA_V_VALUE(sp->buf.p, sp->buf.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_TIMESTAMP(sp->pending.time_us / 1000), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err = rd_kafka_producev(sp->rk, RD_KAFKA_V_TOPIC(sp->topic),
+                                                RD_KAFKA_V_KEY(sp->pending.device,
+                                                               strlen(sp->pending.device)),
+                                                RD_KAFKA_V_VALUE(sp->buf.p, sp->buf.len),
+                                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                RD_KAFKA_V_TIMESTAMP(sp->pending.time_us / 1000),
+                                                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (err && h)
         rd_kafka_headers_destroy(h);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)

@@ -24,7 +24,7 @@ struct args {
     bool kcat;
     int scores_format;
     double max_rejected; /* --max-rejected; negative: no limit */
-    char **sets; /* the --set values (borrowed from argv) */
+    char **sets;         /* the --set values (borrowed from argv) */
     size_t nsets;
 };
 
@@ -51,13 +51,27 @@ static int parse_opts(int argc, char **argv, struct args *a)
     int c;
     while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': a->config_path = optarg; break;
-        case 'C': check = true; break;
-        case 'i': a->input = optarg; break;
-        case 's': a->sets[a->nsets++] = optarg; break;
-        case 'e': a->export_path = optarg; break;
-        case 'o': a->output = optarg; break;
-        case 'S': a->scores = optarg; break;
+        case 'c':
+            a->config_path = optarg;
+            break;
+        case 'C':
+            check = true;
+            break;
+        case 'i':
+            a->input = optarg;
+            break;
+        case 's':
+            a->sets[a->nsets++] = optarg;
+            break;
+        case 'e':
+            a->export_path = optarg;
+            break;
+        case 'o':
+            a->output = optarg;
+            break;
+        case 'S':
+            a->scores = optarg;
+            break;
         case 'R':
             if (ad_cmd_parse_double(optarg, &a->max_rejected) || a->max_rejected < 0 ||
                 a->max_rejected > 1)
@@ -127,17 +141,23 @@ static int load_config(const struct args *a, struct ad_config *cfg)
 static int dispatch(const struct args *a, const struct ad_config *cfg)
 {
     switch (a->cmd) {
-    case CMD_EXPORT: return ad_cmd_model_export(cfg, a->output);
-    case CMD_IMPORT: return ad_cmd_model_import(cfg, a->model_path);
-    case CMD_CHECK: return ad_config_print(cfg, stdout) == 0 ? 0 : AD_CMD_EXIT_FATAL;
+    case CMD_EXPORT:
+        return ad_cmd_model_export(cfg, a->output);
+    case CMD_IMPORT:
+        return ad_cmd_model_import(cfg, a->model_path);
+    case CMD_CHECK:
+        return ad_config_print(cfg, stdout) == 0 ? 0 : AD_CMD_EXIT_FATAL;
     case CMD_REPLAY: {
-        struct ad_cmd_replay_opts o = {.input = a->input, .kcat = a->kcat,
-                                       .export_path = a->export_path, .scores_path = a->scores,
+        struct ad_cmd_replay_opts o = {.input = a->input,
+                                       .kcat = a->kcat,
+                                       .export_path = a->export_path,
+                                       .scores_path = a->scores,
                                        .scores_format = a->scores_format,
                                        .max_rejected = a->max_rejected};
         return ad_cmd_replay(cfg, &o);
     }
-    case CMD_DAEMON: break;
+    case CMD_DAEMON:
+        break;
     }
     return ad_cmd_daemon(cfg, a->config_path, a->sets, a->nsets);
 }
@@ -145,8 +165,7 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
 /* The commands with a config: the daemon, --check-config, --input, model. */
 static int run_with_config(int argc, char **argv, enum command cmd)
 {
-    struct args a = {
-        .cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *)), .max_rejected = -1};
+    struct args a = {.cmd = cmd, .sets = calloc((size_t)argc, sizeof(char *)), .max_rejected = -1};
     struct ad_config cfg;
     int status;
 

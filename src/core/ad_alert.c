@@ -246,8 +246,8 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
         STEP(add_lit(out, ",\"upper\":"));
         STEP(ad_buf_add_double(out, a->expected + half));
         STEP(add_lit(out, ",\"kind\":"));
-        STEP(add_cstr(out, ad_kind_name(a->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
-                                                                         : AD_KIND_DIP)));
+        STEP(add_cstr(out,
+                      ad_kind_name(a->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE : AD_KIND_DIP)));
         STEP(add_lit(out, ",\"stddev\":"));
         STEP(ad_buf_add_double(out, a->stddev));
         STEP(add_lit(out, ",\"zscore\":"));
@@ -287,7 +287,6 @@ int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)
 /* ---------------------------------------------------------------------------
  * The remote member and the dashboard row
  * ------------------------------------------------------------------------- */
-
 
 static int add_bool(struct ad_buf *out, bool v)
 {

@@ -49,8 +49,8 @@ int ad_azure_add_time(struct ad_buf *out, int64_t us)
     if (us < AD_TIME_MIN_US || us > AD_TIME_MAX_US)
         return AD_EINVAL;
     ad_civil_from_days(days, &y, &m, &d);
-    n = snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d", (int)y, m, d,
-                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    n = snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d", (int)y, m, d, (int)(sod / 3600),
+                 (int)(sod / 60 % 60), (int)(sod % 60));
     if (frac % 1000 == 0 && frac)
         n += snprintf(tmp + n, sizeof(tmp) - (size_t)n, ".%03d", (int)(frac / 1000));
     else if (frac)
@@ -172,7 +172,7 @@ static size_t clean_points(const struct ad_azure_point *pts, size_t n, int64_t i
 }
 
 int ad_azure_build_request(const struct ad_azure_cfg *c, const struct ad_azure_point *pts, size_t n,
-                         struct ad_buf *out, size_t *sent)
+                           struct ad_buf *out, size_t *sent)
 {
     size_t start = out->len, first, end, need;
     int64_t ci;
@@ -315,7 +315,7 @@ static int get_opt_count(const json_t *o, const char *name, int *v, char *err, s
 }
 
 int ad_azure_parse_last(const char *body, size_t len, struct ad_azure_verdict *out, char *err,
-                      size_t errlen)
+                        size_t errlen)
 {
     struct ad_azure_verdict v;
     json_t *root = NULL, *sev;
@@ -381,7 +381,7 @@ static int get_series(const json_t *o, const char *name, size_t n, bool want_boo
 }
 
 int ad_azure_parse_entire_last(const char *body, size_t len, size_t npoints,
-                             struct ad_azure_verdict *out, char *err, size_t errlen)
+                               struct ad_azure_verdict *out, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
@@ -470,7 +470,7 @@ static bool take_str(const json_t *o, const char *name, char *dst, size_t dstsiz
 }
 
 int ad_azure_parse_error(const char *body, size_t len, const char *x_ms_error_code,
-                       struct ad_azure_error *out)
+                         struct ad_azure_error *out)
 {
     json_t *root = NULL;
     const json_t *env;
@@ -493,8 +493,8 @@ int ad_azure_parse_error(const char *body, size_t len, const char *x_ms_error_co
         while (*h == ' ' || *h == '\t')
             h++;
         n = strnlen(h, 1024);
-        while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t' || h[n - 1] == '\r' ||
-                         h[n - 1] == '\n'))
+        while (n > 0 &&
+               (h[n - 1] == ' ' || h[n - 1] == '\t' || h[n - 1] == '\r' || h[n - 1] == '\n'))
             n--;
         if (n > 0)
             copy_clean(out->code, sizeof(out->code), h, n, true);

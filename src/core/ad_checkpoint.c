@@ -25,9 +25,8 @@ uint64_t ad_ckpt_fingerprint(const struct ad_window_cfg *w)
      * 0/1 and the scope as its enum ad_scope value (window_scope <=> window). */
     char s[256];
     int n = snprintf(s, sizeof(s), "%d/%lld/%d/%d/%lld/%lld/%d", w->tumbling ? 1 : 0,
-                     (long long)w->size_us, w->aggregate, w->sliding ? 1 : 0,
-                     (long long)w->win_us, (long long)w->slide_us,
-                     w->window_scope ? AD_SCOPE_WINDOW : AD_SCOPE_LIFETIME);
+                     (long long)w->size_us, w->aggregate, w->sliding ? 1 : 0, (long long)w->win_us,
+                     (long long)w->slide_us, w->window_scope ? AD_SCOPE_WINDOW : AD_SCOPE_LIFETIME);
     return fnv((const unsigned char *)s, (size_t)n);
 }
 
@@ -245,8 +244,8 @@ static int read_series(struct rd *r, struct rec_buf *b, struct ad_series_state *
     GET(r, pending);
     GET(r, st->unlearned);
     GET(r, st->rlen);
-    if (r->bad || st->rlen > AD_CKPT_MAX_RING || !welford_ok(&st->life) ||
-        !welford_ok(&st->win) || pending > 1) {
+    if (r->bad || st->rlen > AD_CKPT_MAX_RING || !welford_ok(&st->life) || !welford_ok(&st->win) ||
+        pending > 1) {
         r->bad = true;
         return 0;
     }
@@ -313,8 +312,7 @@ static int walk(const void *buf, size_t len, struct ad_ckpt_header *h, ad_ckpt_s
     return rc;
 }
 
-int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err,
-                  size_t errlen)
+int ad_ckpt_check(const void *buf, size_t len, struct ad_ckpt_header *h, char *err, size_t errlen)
 {
     uint64_t sum;
 

@@ -108,8 +108,7 @@ static long long token_index(const char *s, size_t len)
 /* Parses ptr into *out. "" (the whole document) is refused: it can never
  * name a key, a time or a metric. Returns 0, AD_ECONFIG (message in err) or
  * AD_ENOMEM. */
-static int jptr_parse(const char *what, const char *ptr, struct jptr *out, char *err,
-                      size_t errlen)
+static int jptr_parse(const char *what, const char *ptr, struct jptr *out, char *err, size_t errlen)
 {
     if (!ptr || ptr[0] != '/') {
         snprintf(err, errlen, "%s: \"%s\" is not a JSON pointer (must start with '/')", what,
@@ -121,8 +120,8 @@ static int jptr_parse(const char *what, const char *ptr, struct jptr *out, char 
         if (ptr[i] == '/')
             n++;
         else if (ptr[i] == '~' && (i + 1 >= plen || (ptr[i + 1] != '0' && ptr[i + 1] != '1'))) {
-            snprintf(err, errlen, "%s: \"%s\": '~' must be followed by '0' or '1' (RFC 6901)",
-                     what, ptr);
+            snprintf(err, errlen, "%s: \"%s\": '~' must be followed by '0' or '1' (RFC 6901)", what,
+                     ptr);
             return AD_ECONFIG;
         }
     }
@@ -281,8 +280,8 @@ static int setup_metrics(struct ad_decoder *d, const struct ad_decode_cfg *cfg, 
             const struct ad_jscan_tok *o = &d->metric[j].t[d->metric[j].n - 1];
             if (o->len == last->len && memcmp(o->s, last->s, last->len) == 0) {
                 snprintf(err, errlen,
-                         "%s: \"%s\" has the same name \"%s\" as input.metrics[%zu] \"%s\"",
-                         what, cfg->metrics[i], last->s, j, cfg->metrics[j]);
+                         "%s: \"%s\" has the same name \"%s\" as input.metrics[%zu] \"%s\"", what,
+                         cfg->metrics[i], last->s, j, cfg->metrics[j]);
                 return AD_ECONFIG;
             }
         }
@@ -465,8 +464,7 @@ static enum ad_reject key_from_header(const struct ad_decoder *d, const struct a
 }
 
 /* An integer key, in decimal. */
-static enum ad_reject key_from_int(const struct ad_decoder *d, long long iv,
-                                   struct ad_decoded *out)
+static enum ad_reject key_from_int(const struct ad_decoder *d, long long iv, struct ad_decoded *out)
 {
     char tmp[24];
     size_t n = 0;
@@ -634,7 +632,7 @@ static enum ad_reject time_from_record(const struct ad_record_meta *meta, int64_
     if (!meta || meta->timestamp_ms < 0)
         return AD_REJECT_MISSING_TIME;
     return ad_time_from_epoch_int(meta->timestamp_ms, 1000, us) ? AD_REJECT_TIME_RANGE
-                                                                 : AD_REJECT_NONE;
+                                                                : AD_REJECT_NONE;
 }
 
 static enum ad_reject decode_tree(const struct ad_decoder *d, json_t *root, const void *buf,

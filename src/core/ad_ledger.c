@@ -14,7 +14,6 @@ struct ad_ledger_entry {
     bool released;
 };
 
-
 void ad_ledger_init(struct ad_ledger *l)
 {
     memset(l, 0, sizeof(*l));

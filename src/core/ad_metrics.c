@@ -75,8 +75,8 @@ int ad_prom_sample(struct ad_buf *b, const char *name, const char *const *labels
     return rc ? rc : ad_buf_addc(b, '\n');
 }
 
-int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels,
-                      size_t nlabels, const struct ad_prom_hist *h)
+int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels, size_t nlabels,
+                      const struct ad_prom_hist *h)
 {
     const double *bounds = h->bounds;
     const uint64_t *counts = h->counts;

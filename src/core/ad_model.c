@@ -39,7 +39,8 @@ struct imp {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int parse_error(const struct imp *im, size_t line, const char *fmt, ...)
+static int
+parse_error(const struct imp *im, size_t line, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -171,8 +172,8 @@ static int apply_entry(const struct imp *im, const json_t *obj, size_t line)
             shown[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
         }
         shown[k] = '\0';
-        snprintf(im->err, im->errlen, "%s:%zu: entry \"%s\"%s refused: %s", im->name, line,
-                 shown, id_len > k ? "..." : "", ad_strerror(rc));
+        snprintf(im->err, im->errlen, "%s:%zu: entry \"%s\"%s refused: %s", im->name, line, shown,
+                 id_len > k ? "..." : "", ad_strerror(rc));
     }
     return rc;
 }
@@ -220,8 +221,7 @@ static void skip_blanks(const char *buf, size_t len, size_t *off, size_t *line)
     }
 }
 
-static int import_array(const struct imp *im, const char *buf, size_t len, size_t off,
-                        size_t line)
+static int import_array(const struct imp *im, const char *buf, size_t len, size_t off, size_t line)
 {
     size_t count = 0;
 
@@ -287,8 +287,7 @@ int ad_model_import_buffer(const char *name, const char *buf, size_t len,
 
     if (len > AD_MODEL_MAX_BYTES) {
         if (err && errlen)
-            snprintf(err, errlen, "%s: larger than %zu bytes", im.name,
-                     (size_t)AD_MODEL_MAX_BYTES);
+            snprintf(err, errlen, "%s: larger than %zu bytes", im.name, (size_t)AD_MODEL_MAX_BYTES);
         return AD_ELIMIT;
     }
     /* A UTF-8 byte order mark, as some Windows tools write. */

@@ -26,14 +26,14 @@ struct job {
     struct ad_remote_job pub;
     struct job *prev_same, *next_same; /* pending jobs of the same series, in window order */
     struct job *prev_all, *next_all;
-    uint64_t hash;                     /* of its series, in the "last job" table */
+    uint64_t hash; /* of its series, in the "last job" table */
     bool done;
-    struct ad_alert alert;             /* key, metric and topic point into data */
-    bool has_verdict;                  /* the remote gave one: verdict */
+    struct ad_alert alert; /* key, metric and topic point into data */
+    bool has_verdict;      /* the remote gave one: verdict */
     struct ad_azure_verdict verdict;
     char *json;
     size_t json_len;
-    char data[];                       /* key, topic */
+    char data[]; /* key, topic */
 };
 
 struct ad_pipeline {
@@ -56,15 +56,15 @@ struct ad_pipeline {
     void *remote_ud;
     int remote_mode;
     bool sliding;
-    int64_t size_us; /* the tumbling size */
-    struct job *jobs;                  /* pending, for ad_pipeline_free */
+    int64_t size_us;  /* the tumbling size */
+    struct job *jobs; /* pending, for ad_pipeline_free */
     size_t njobs;
-    struct ad_htab last_job;           /* per series: its newest pending job */
-    struct ad_tpoint *points;          /* scratch: a window's series */
+    struct ad_htab last_job;  /* per series: its newest pending job */
+    struct ad_tpoint *points; /* scratch: a window's series */
     struct ad_pipeline_store store;
     uint64_t fingerprint;
-    struct ad_buf sbuf;                /* scratch: a one-series checkpoint */
-    struct ad_ring_point *sring;       /* scratch: its ring, while it is restored */
+    struct ad_buf sbuf;          /* scratch: a one-series checkpoint */
+    struct ad_ring_point *sring; /* scratch: its ring, while it is restored */
     size_t sring_cap;
     char skey[AD_KEY_MAX + 1];
     struct ad_pipeline_stats st;
@@ -264,7 +264,7 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
         .upper = v->expected + p->score.threshold * v->stddev,
         .score = v->scored ? ad_detect_tail_score(v->zscore) : 0.0,
         .is_anomaly = v->anomalous,
-        .kind = !v->anomalous ? AD_KIND_NONE
+        .kind = !v->anomalous                     ? AD_KIND_NONE
                 : v->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
                                                   : AD_KIND_DIP,
     };
@@ -549,8 +549,8 @@ enum ad_reject ad_pipeline_push(struct ad_pipeline *p, const void *buf, size_t l
         return AD_REJECT_NONE;
     }
     for (size_t i = 0; i < r->n_values; i++) {
-        struct ad_window_point pt = {r->key, r->key_len, (uint32_t)i, r->time_us, r->values[i],
-                                     meta->offset};
+        struct ad_window_point pt = {r->key,     r->key_len,   (uint32_t)i,
+                                     r->time_us, r->values[i], meta->offset};
         switch (ad_window_push(p->win, part, &pt, now_ms)) {
         case AD_PUSH_LATE:
             late = true;
@@ -638,8 +638,8 @@ static int export_series(void *ud, const struct ad_series *s)
 
     if (m->n == 0)
         return 0;
-    struct ad_model_entry e = {key, len, ad_decoder_metric_name(c->p->dec, ad_series_metric(s)),
-                               m->n, m->mean, m->m2};
+    struct ad_model_entry e =
+        {key, len, ad_decoder_metric_name(c->p->dec, ad_series_metric(s)), m->n, m->mean, m->m2};
     return ad_model_format_line(c->out, &e);
 }
 
@@ -705,12 +705,13 @@ static void store_evicted(void *ud, const struct ad_part *part, const struct ad_
         return;
     }
     const char *metric = ad_decoder_metric_name(p->dec, st->metric);
-    struct ad_ckpt_header h = {.fingerprint = p->fingerprint, .offset = -1,
+    struct ad_ckpt_header h = {.fingerprint = p->fingerprint,
+                               .offset = -1,
                                .partition = part ? ad_part_partition(part) : -1};
     snprintf(h.topic, sizeof(h.topic), "%s", part ? ad_part_topic(part) : "");
     if (ad_ckpt_one(&p->sbuf, &h, st, metric) == 0)
-        p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric,
-                         p->sbuf.p, p->sbuf.len);
+        p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric, p->sbuf.p,
+                         p->sbuf.len);
     else
         p->st.nomem++; /* its state is lost: it starts afresh when seen again */
 }
@@ -831,8 +832,8 @@ static int ckpt_series(void *ud, const struct ad_series_state *raw)
 
 /* The header is written first: with a buffer output its series count is
  * patched in at the end, otherwise the series are counted beforehand. */
-int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
-                           struct ad_out *out, struct ad_ckpt_result *res)
+int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req, struct ad_out *out,
+                           struct ad_ckpt_result *res)
 {
     struct ad_part *part = ad_window_part(p->win, req->topic, req->partition);
     struct ckpt_ctx c = {.p = p, .out = out, .each = req->each, .ud = req->ud};
@@ -842,8 +843,10 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
     if (rc == 0 && out && req->unsealed && !patch)
         rc = AD_EINVAL; /* a stream output cannot be sealed later */
     if (rc == 0 && out) {
-        struct ad_ckpt_header h = {.fingerprint = req->fingerprint, .offset = req->offset,
-                                   .created_ms = req->created_ms, .partition = req->partition,
+        struct ad_ckpt_header h = {.fingerprint = req->fingerprint,
+                                   .offset = req->offset,
+                                   .created_ms = req->created_ms,
+                                   .partition = req->partition,
                                    .max_t = ad_part_max_time(part)};
         snprintf(h.topic, sizeof(h.topic), "%s", req->topic);
         h.nseries = patch ? 0 : ad_window_part_count(p->win, part);

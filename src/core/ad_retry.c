@@ -59,8 +59,8 @@ static int64_t parse_imf_fixdate(const char *s, size_t len)
     size_t i;
     int64_t f[5];
 
-    if (len != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' ||
-        s[16] != ' ' || s[19] != ':' || s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3))
+    if (len != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+        s[19] != ':' || s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3))
         return -1;
     for (i = 0; i < 3; i++)
         name[i] = (char)lower((unsigned char)s[i]);
@@ -94,8 +94,8 @@ static int64_t header_delay_ms(const char *h, int64_t now_epoch_s)
     while (*h == ' ' || *h == '\t')
         h++;
     len = strnlen(h, 256);
-    while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t' || h[len - 1] == '\r' ||
-                       h[len - 1] == '\n'))
+    while (len > 0 &&
+           (h[len - 1] == ' ' || h[len - 1] == '\t' || h[len - 1] == '\r' || h[len - 1] == '\n'))
         len--;
     v = read_digits(h, len, &i);
     if (v >= 0 && i == len)
@@ -153,8 +153,7 @@ static uint64_t splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-int64_t ad_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t max_ms,
-                            uint64_t *rng_state)
+int64_t ad_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t max_ms, uint64_t *rng_state)
 {
     int64_t d = base_ms, half;
 
@@ -169,8 +168,7 @@ int64_t ad_retry_backoff_ms(unsigned attempt, int64_t base_ms, int64_t max_ms,
     return half + (int64_t)(splitmix64(rng_state) % (uint64_t)(d - half + 1));
 }
 
-void ad_retry_policy_init(struct ad_retry_policy *p, int64_t base_ms, int64_t max_ms,
-                          uint64_t seed)
+void ad_retry_policy_init(struct ad_retry_policy *p, int64_t base_ms, int64_t max_ms, uint64_t seed)
 {
     p->base_ms = base_ms;
     p->max_ms = max_ms;
@@ -194,8 +192,8 @@ static void breaker_set(struct ad_retry_breaker *b, int state, int64_t now_ms)
     b->state = state;
     b->probes_in_flight = 0;
     if (state == AD_BREAKER_OPEN)
-        b->open_until_ms =
-            now_ms > INT64_MAX - b->cooldown_ms ? INT64_MAX : now_ms + b->cooldown_ms;
+        b->open_until_ms = now_ms > INT64_MAX - b->cooldown_ms ? INT64_MAX
+                                                               : now_ms + b->cooldown_ms;
     if (state == AD_BREAKER_CLOSED) {
         b->failures = 0;
         b->cooldown_ms = b->base_cooldown_ms;

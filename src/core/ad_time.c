@@ -19,9 +19,9 @@ int64_t ad_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;                                   /* [0, 399] */
+    const int64_t yoe = y - era * 400; /* [0, 399] */
     const int64_t doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 
@@ -31,10 +31,10 @@ void ad_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
 {
     const int64_t z = days + 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;                                 /* [0, 146096] */
+    const int64_t doe = z - era * 146097;                                      /* [0, 146096] */
     const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);          /* [0, 365] */
-    const int64_t mp = (5 * doy + 2) / 153;                               /* [0, 11] */
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    const int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
     *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
     *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
@@ -91,7 +91,7 @@ int ad_time_parse_rfc3339(const char *s, size_t len, int64_t *out_us)
         int64_t scale = 100000;
         while (i < len && (unsigned)((unsigned char)s[i] - '0') <= 9) {
             if (i - start >= 9)
-                return AD_EPARSE; /* more than 9 fraction digits */
+                return AD_EPARSE;            /* more than 9 fraction digits */
             frac_us += (s[i] - '0') * scale; /* digits past the 6th add 0: truncation */
             scale /= 10;
             i++;
@@ -211,11 +211,11 @@ size_t ad_time_format(int64_t us, char *buf)
     int hh = (int)(sod / 3600), mm = (int)(sod / 60 % 60), ss = (int)(sod % 60);
     int n;
     if (frac % 1000 == 0)
-        n = snprintf(buf, AD_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y,
-                     m, d, hh, mm, ss, (int)(frac / 1000));
+        n = snprintf(buf, AD_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m,
+                     d, hh, mm, ss, (int)(frac / 1000));
     else
-        n = snprintf(buf, AD_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", (long long)y,
-                     m, d, hh, mm, ss, (int)frac);
+        n = snprintf(buf, AD_TIME_STRLEN, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", (long long)y, m,
+                     d, hh, mm, ss, (int)frac);
     if (n < 0) {
         buf[0] = '\0';
         return 0;

@@ -57,29 +57,35 @@ static int validate(const struct ad_uv_request *q, struct ad_uv_error *err)
     if (!q || !q->values)
         return ad_uv_fail(err, "BadArgument", "The series is missing.");
     if (q->n < AD_UV_MIN_POINTS)
-        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.",
+                          AD_UV_MIN_POINTS);
     if (q->n > AD_UV_MAX_POINTS)
-        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.",
+                          AD_UV_MAX_POINTS);
     for (size_t i = 0; i < q->n; i++)
         if (!isfinite(q->values[i]) || fabs(q->values[i]) > AD_UV_MAX_VALUE)
             return ad_uv_fail(err, "InvalidSeries",
-                        "The value of point %zu is not a number in [-1e100, 1e100].", i);
+                              "The value of point %zu is not a number in [-1e100, 1e100].", i);
     if (q->index) {
         if (q->index[0] != 0)
             return ad_uv_fail(err, "InvalidSeries", "The first point must be at grid position 0.");
         for (size_t i = 1; i < q->n; i++)
             if (q->index[i] <= q->index[i - 1])
                 return ad_uv_fail(err, "InvalidSeries",
-                            "The timestamps must be ascending without duplicates (point %zu).", i);
+                                  "The timestamps must be ascending without duplicates (point "
+                                  "%zu).",
+                                  i);
     }
     if (q->custom_interval < 1)
-        return ad_uv_fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
+        return ad_uv_fail(err, "InvalidCustomInterval",
+                          "customInterval must be a positive integer.");
     if (q->period < -1)
         return ad_uv_fail(err, "InvalidPeriod", "period must be a non-negative integer.");
     if (!(q->max_anomaly_ratio > 0.0 && q->max_anomaly_ratio <= 0.49))
         return ad_uv_fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
     if (q->sensitivity < 0 || q->sensitivity > 100)
-        return ad_uv_fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
+        return ad_uv_fail(err, "InvalidModelArgument",
+                          "sensitivity must be an integer in [0, 99].");
     if ((int)q->impute < AD_UV_IMPUTE_AUTO || (int)q->impute > AD_UV_IMPUTE_NOTFILL)
         return ad_uv_fail(err, "InvalidImputeMode", "Unknown imputeMode.");
     if (q->impute == AD_UV_IMPUTE_FIXED && !isfinite(q->impute_value))
@@ -93,7 +99,7 @@ struct grid {
     const double *v;    /* the n given values */
     const int64_t *idx; /* their positions (never NULL here) */
     size_t n;
-    size_t all;         /* idx[n-1] + 1 */
+    size_t all; /* idx[n-1] + 1 */
 };
 
 /* Linear interpolation between the given points at every grid position. */
@@ -143,7 +149,7 @@ static void fill_short_gaps(const struct grid *g, size_t p, double *full, unsign
         }
         double nb[4];
         size_t c = 0;
-        const size_t at[4] = { a - 1, a, b, b + 1 }; /* a - 1 wraps when a == 0 */
+        const size_t at[4] = {a - 1, a, b, b + 1}; /* a - 1 wraps when a == 0 */
         for (size_t q = 0; q < 4; q++)
             if (at[q] > 0 && at[q] < g->all && known[at[q]])
                 nb[c++] = full[at[q]];
@@ -174,7 +180,7 @@ static void fill_short_gaps(const struct grid *g, size_t p, double *full, unsign
 static int fill_seasonal(const struct grid *g, int period, double *full, unsigned char *known)
 {
     size_t p = (size_t)period, all = g->all;
-    static const double wt[3] = { 0.6, 0.3, 0.1 };
+    static const double wt[3] = {0.6, 0.3, 0.1};
     int rc = ad_uv_cubic_interp(g->idx, g->v, g->n, full);
     if (rc != 0)
         return rc;
@@ -209,10 +215,18 @@ static int fill_grid(const struct grid *g, enum ad_uv_impute mode, double value,
     for (size_t j = 0; j < g->n; j++)
         given[g->idx[j]] = 1;
     switch (mode) {
-    case AD_UV_IMPUTE_PREVIOUS: fill_flat(g, false, 0.0, full); break;
-    case AD_UV_IMPUTE_FIXED: fill_flat(g, true, value, full); break;
-    case AD_UV_IMPUTE_ZERO: fill_flat(g, true, 0.0, full); break;
-    case AD_UV_IMPUTE_LINEAR: fill_linear(g, full); break;
+    case AD_UV_IMPUTE_PREVIOUS:
+        fill_flat(g, false, 0.0, full);
+        break;
+    case AD_UV_IMPUTE_FIXED:
+        fill_flat(g, true, value, full);
+        break;
+    case AD_UV_IMPUTE_ZERO:
+        fill_flat(g, true, 0.0, full);
+        break;
+    case AD_UV_IMPUTE_LINEAR:
+        fill_linear(g, full);
+        break;
     default:
         if (period > 1)
             return fill_seasonal(g, period, full, given);
@@ -281,7 +295,7 @@ static double majority_ratio(const double *v, size_t n)
     }
     if (lo == hi)
         return 1.0;
-    size_t cnt[20] = { 0 }, best = 0;
+    size_t cnt[20] = {0}, best = 0;
     for (size_t i = 0; i < n; i++) {
         size_t b = (size_t)((v[i] - lo) / (hi - lo) * 20.0);
         cnt[b > 19 ? 19 : b]++;
@@ -294,7 +308,7 @@ static double majority_ratio(const double *v, size_t n)
 static int suggested_window(int period, enum ad_uv_gran g)
 {
     /* points the service suggests sending when there is no period */
-    static const int by_gran[] = { 0, 12, 24, 24, 28, 168, 1440, 3600, 1000 };
+    static const int by_gran[] = {0, 12, 24, 24, 28, 168, 1440, 3600, 1000};
     if (period != 0)
         return 4 * period + 1;
     return by_gran[g] ? by_gran[g] + 1 : 0;
@@ -357,7 +371,7 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
         size_t need = 2 * (size_t)q->period + 1;
         if (w->g.all < need || (q->impute == AD_UV_IMPUTE_NOTFILL && w->g.n < need))
             return ad_uv_fail(err, "InvalidModelArgument",
-                        "The series has fewer points than 2 * period + 1.");
+                              "The series has fewer points than 2 * period + 1.");
         w->period = q->period;
     } else if (miss_ratio > 0.5) {
         w->period = 0;
@@ -372,10 +386,10 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
     }
     if (w->period > 1 && miss_ratio > 0.5)
         return ad_uv_fail(err, "InvalidSeries",
-                    "Seasonal data needs at least %zu valid points, but only %zu are valid.",
-                    (w->g.all + 1) / 2, w->g.n);
-    bool fill = can_fill && (w->period > 1 || (q->impute != AD_UV_IMPUTE_AUTO &&
-                                               q->impute != AD_UV_IMPUTE_NOTFILL));
+                          "Seasonal data needs at least %zu valid points, but only %zu are valid.",
+                          (w->g.all + 1) / 2, w->g.n);
+    bool fill = can_fill && (w->period > 1 ||
+                             (q->impute != AD_UV_IMPUTE_AUTO && q->impute != AD_UV_IMPUTE_NOTFILL));
     if (fill && q->impute != AD_UV_IMPUTE_NOTFILL) {
         int rc = fill_grid(&w->g, q->impute, q->impute_value, w->period, w->full, w->given);
         if (rc != 0)
@@ -388,7 +402,7 @@ static int choose_period(struct run *w, struct ad_uv_error *err)
     }
     if (w->period > 1 && w->m < 2 * (size_t)w->period + 1)
         return ad_uv_fail(err, "InvalidModelArgument",
-                    "The series has fewer points than 2 * period + 1.");
+                          "The series has fewer points than 2 * period + 1.");
     return 0;
 }
 
@@ -404,7 +418,7 @@ static int run_model(struct run *w, struct ad_uv_result *out)
         ratio = fmax((1.0 - maj) * ratio, fmin(0.05, ratio));
     double *ex = malloc(m * sizeof(double)), *sc = calloc(m, sizeof(double));
     unsigned char *fl = calloc(3 * m, 1);
-    struct ad_uv_raw raw = { m, w->series, ex, sc, fl, fl + m, fl + 2 * m, AD_UV_MODEL_DYNAMIC };
+    struct ad_uv_raw raw = {m, w->series, ex, sc, fl, fl + m, fl + 2 * m, AD_UV_MODEL_DYNAMIC};
     int rc = AD_ENOMEM;
     if (!ex || !sc || !fl)
         goto err;
@@ -440,14 +454,13 @@ err:
     return rc;
 }
 
-int ad_uv_detect(const struct ad_uv_request *q, struct ad_uv_result *out,
-                 struct ad_uv_error *err)
+int ad_uv_detect(const struct ad_uv_request *q, struct ad_uv_result *out, struct ad_uv_error *err)
 {
     memset(out, 0, sizeof(*out));
     int rc = validate(q, err);
     if (rc != 0)
         return rc;
-    struct run w = { .q = q };
+    struct run w = {.q = q};
     w.g.v = q->values;
     w.g.n = q->n;
     w.g.idx = q->index;

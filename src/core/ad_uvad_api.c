@@ -13,8 +13,8 @@
 
 #define US_PER_S INT64_C(1000000)
 
-static const char *const gran_names[] = { "none",   "yearly",   "monthly",  "weekly",     "daily",
-                                          "hourly", "minutely", "secondly", "microsecond" };
+static const char *const gran_names[] = {"none",   "yearly",   "monthly",  "weekly",     "daily",
+                                         "hourly", "minutely", "secondly", "microsecond"};
 
 int ad_uv_api_route(const char *path, size_t len, int *version, enum ad_uv_endpoint *ep)
 {
@@ -33,9 +33,9 @@ int ad_uv_api_route(const char *path, size_t len, int *version, enum ad_uv_endpo
     static const struct {
         const char *s;
         enum ad_uv_endpoint ep;
-    } eps[] = { { "/timeseries/entire/detect", AD_UV_EP_ENTIRE },
-                { "/timeseries/last/detect", AD_UV_EP_LAST },
-                { "/timeseries/changepoint/detect", AD_UV_EP_CHANGEPOINT } };
+    } eps[] = {{"/timeseries/entire/detect", AD_UV_EP_ENTIRE},
+               {"/timeseries/last/detect", AD_UV_EP_LAST},
+               {"/timeseries/changepoint/detect", AD_UV_EP_CHANGEPOINT}};
     for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
         size_t el = strlen(eps[i].s);
         bool slash = rl == el + 1 && rest[el] == '/';
@@ -105,13 +105,14 @@ static int parse_granularity(const json_t *root, int version, enum ad_uv_gran *g
             return 0;
         }
     return ad_uv_fail(err, "InvalidGranularity",
-                "granularity must be one of yearly, monthly, weekly, daily, hourly, minutely, "
-                "secondly, microsecond, none.");
+                      "granularity must be one of yearly, monthly, weekly, daily, hourly, "
+                      "minutely, "
+                      "secondly, microsecond, none.");
 }
 
 static int parse_impute(const json_t *root, struct ad_uv_request *r, struct ad_uv_error *err)
 {
-    static const char *const modes[] = { "auto", "previous", "linear", "fixed", "zero", "notFill" };
+    static const char *const modes[] = {"auto", "previous", "linear", "fixed", "zero", "notFill"};
     const json_t *j = field(root, "imputeMode");
     if (!j)
         return 0;
@@ -122,13 +123,14 @@ static int parse_impute(const json_t *root, struct ad_uv_request *r, struct ad_u
             break;
     if (!s || i == sizeof(modes) / sizeof(modes[0]))
         return ad_uv_fail(err, "InvalidImputeMode",
-                    "imputeMode must be one of auto, previous, linear, fixed, zero, notFill.");
+                          "imputeMode must be one of auto, previous, linear, fixed, zero, "
+                          "notFill.");
     r->impute = (enum ad_uv_impute)i;
     if (r->impute == AD_UV_IMPUTE_FIXED) {
         const json_t *v = field(root, "imputeFixedValue");
         if (!json_is_number(v) || !isfinite(json_number_value(v)))
             return ad_uv_fail(err, "InvalidImputeFixedValue",
-                        "imputeFixedValue must be a number when imputeMode is fixed.");
+                              "imputeFixedValue must be a number when imputeMode is fixed.");
         r->impute_value = json_number_value(v);
     }
     return 0;
@@ -145,7 +147,8 @@ static int parse_params(const json_t *root, int version, struct ad_uv_request *r
     const json_t *j = field(root, "customInterval");
     if (j) {
         if (!as_int(j, 1, INT32_MAX, &v))
-            return ad_uv_fail(err, "InvalidCustomInterval", "customInterval must be a positive integer.");
+            return ad_uv_fail(err, "InvalidCustomInterval",
+                              "customInterval must be a positive integer.");
         r->custom_interval = (int)v;
     }
     if ((j = field(root, "period"))) {
@@ -161,7 +164,8 @@ static int parse_params(const json_t *root, int version, struct ad_uv_request *r
     }
     if ((j = field(root, "sensitivity"))) {
         if (!as_int(j, 0, 99, &v))
-            return ad_uv_fail(err, "InvalidModelArgument", "sensitivity must be an integer in [0, 99].");
+            return ad_uv_fail(err, "InvalidModelArgument",
+                              "sensitivity must be an integer in [0, 99].");
         r->sensitivity = (int)v;
     }
     if (version >= 1)
@@ -174,7 +178,7 @@ static int parse_params(const json_t *root, int version, struct ad_uv_request *r
 static int grid_index(enum ad_uv_gran g, int ci, const int64_t *t, size_t n, int64_t *idx,
                       struct ad_uv_error *err)
 {
-    static const int64_t step_s[] = { 0, 0, 0, 7 * 86400, 86400, 3600, 60, 1, 0 };
+    static const int64_t step_s[] = {0, 0, 0, 7 * 86400, 86400, 3600, 60, 1, 0};
     const int64_t t0 = t[0], day_us = 86400 * US_PER_S;
     int64_t day0 = t0 / day_us, tod0 = t0 % day_us, y0, y;
     unsigned m0, d0, m, d;
@@ -202,11 +206,11 @@ static int grid_index(enum ad_uv_gran g, int ci, const int64_t *t, size_t n, int
         }
         idx[i] = k;
         continue;
-off_grid:
+    off_grid:
         return ad_uv_fail(err, "InvalidSeries",
-                    "The timestamp of point %zu is not on the grid of granularity %s with "
-                    "customInterval %d starting at the first point.",
-                    i, gran_names[g], ci);
+                          "The timestamp of point %zu is not on the grid of granularity %s with "
+                          "customInterval %d starting at the first point.",
+                          i, gran_names[g], ci);
     }
     return 0;
 }
@@ -220,9 +224,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
         return ad_uv_fail(err, "BadArgument", "series must be an array of points.");
     size_t n = json_array_size(series);
     if (n < AD_UV_MIN_POINTS)
-        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.", AD_UV_MIN_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.",
+                          AD_UV_MIN_POINTS);
     if (n > AD_UV_MAX_POINTS)
-        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.", AD_UV_MAX_POINTS);
+        return ad_uv_fail(err, "InvalidSeries", "The series has more than %d points.",
+                          AD_UV_MAX_POINTS);
     p->values = malloc(n * sizeof(double));
     p->index = malloc(n * sizeof(int64_t));
     if (!p->values || !p->index)
@@ -231,11 +237,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
         const json_t *pt = json_array_get(series, i), *v = json_object_get(pt, "value");
         if (!json_is_object(pt) || !json_is_number(v))
             return ad_uv_fail(err, "BadArgument",
-                        "Point %zu of the series is not an object with a numeric value.", i);
+                              "Point %zu of the series is not an object with a numeric value.", i);
         p->values[i] = json_number_value(v);
         if (!isfinite(p->values[i]) || fabs(p->values[i]) > AD_UV_MAX_VALUE)
-            return ad_uv_fail(err, "InvalidSeries", "The value of point %zu is outside [-1e100, 1e100].",
-                        i);
+            return ad_uv_fail(err, "InvalidSeries",
+                              "The value of point %zu is outside [-1e100, 1e100].", i);
         if (g == AD_UV_GRAN_NONE) {
             p->index[i] = (int64_t)i;
             continue;
@@ -245,10 +251,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
         if (!s || ad_time_parse_rfc3339(s, json_string_length(ts), &p->index[i]) != 0)
             return ad_uv_fail(err, "BadArgument", "Point %zu has no valid ISO 8601 timestamp.", i);
         if (i > 0 && p->index[i] < p->index[i - 1])
-            return ad_uv_fail(err, "InvalidSeries", "The timestamps of the series must be ascending.");
+            return ad_uv_fail(err, "InvalidSeries",
+                              "The timestamps of the series must be ascending.");
         if (i > 0 && p->index[i] == p->index[i - 1])
-            return ad_uv_fail(err, "InvalidSeries", "The series has a duplicate timestamp at point %zu.",
-                        i);
+            return ad_uv_fail(err, "InvalidSeries",
+                              "The series has a duplicate timestamp at point %zu.", i);
     }
     if (g != AD_UV_GRAN_NONE)
         return grid_index(g, ci, p->index, n, p->index, err);
@@ -264,7 +271,7 @@ static int parse_cp_params(const json_t *root, struct ad_uv_cp_request *c, struc
     if (j) {
         if (!as_int(j, 5, AD_UV_MAX_POINTS, &v))
             return ad_uv_fail(err, "InvalidModelArgument",
-                        "stableTrendWindow must be an integer of at least 5.");
+                              "stableTrendWindow must be an integer of at least 5.");
         c->stable_trend_window = (int)v;
     }
     if ((j = field(root, "threshold"))) {
@@ -307,7 +314,7 @@ static int parse_root(const json_t *root, struct ad_uv_parsed *out, struct ad_uv
     c->period = r->period;
     if (out->ep == AD_UV_EP_CHANGEPOINT && (size_t)c->stable_trend_window * 2 > c->n)
         return ad_uv_fail(err, "InvalidModelArgument",
-                    "stableTrendWindow must be at most half the number of points.");
+                          "stableTrendWindow must be at most half the number of points.");
     return 0;
 }
 
@@ -371,8 +378,9 @@ static int add_bools(struct ad_buf *b, const char *k, const unsigned char *v, si
 static int write_last(const struct ad_uv_result *r, int version, struct ad_buf *b)
 {
     size_t i = r->n - 1;
-    int rc = ad_buf_printf(b, "{\"isAnomaly\":%s,\"isPositiveAnomaly\":%s,\"isNegativeAnomaly\":%s,"
-                              "\"period\":%d,\"suggestedWindow\":%d,\"expectedValue\":",
+    int rc = ad_buf_printf(b,
+                           "{\"isAnomaly\":%s,\"isPositiveAnomaly\":%s,\"isNegativeAnomaly\":%s,"
+                           "\"period\":%d,\"suggestedWindow\":%d,\"expectedValue\":",
                            r->is_anomaly[i] ? "true" : "false",
                            r->is_positive[i] ? "true" : "false",
                            r->is_negative[i] ? "true" : "false", r->period, r->suggested_window);
@@ -449,7 +457,7 @@ static int service_error(const struct ad_uv_error *e, int version, struct ad_buf
 
 static int run(const struct ad_uv_parsed *p, struct ad_buf *out, struct ad_uv_response *res)
 {
-    struct ad_uv_error e = { "BadArgument", "" };
+    struct ad_uv_error e = {"BadArgument", ""};
     int rc;
     if (p->ep == AD_UV_EP_CHANGEPOINT) {
         struct ad_uv_cp_result cr;
@@ -488,7 +496,7 @@ int ad_uv_api_handle(const struct ad_uv_http_request *req, struct ad_buf *out,
     if (req->body_len > AD_UV_API_MAX_BODY)
         return gateway_error(413, "Request entity too large", out, res);
     struct ad_uv_parsed p;
-    struct ad_uv_error e = { "BadArgument", "" };
+    struct ad_uv_error e = {"BadArgument", ""};
     int rc = ad_uv_parse_request(req->body, req->body_len, version, ep, &p, &e);
     if (rc == AD_EINVAL)
         return service_error(&e, version, out, res);

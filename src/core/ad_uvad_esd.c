@@ -81,8 +81,8 @@ static double critical(struct crit_cache *c, size_t k, size_t len)
  * those up to the last test that passed. With a majority value only the
  * part of the tail up to the majority block takes part. Writes the flagged
  * count to *count and their original indices to out. */
-static void esd_tail(const struct tail *t, double majority, size_t max_out,
-                     struct crit_cache *cc, size_t *out, size_t *count)
+static void esd_tail(const struct tail *t, double majority, size_t max_out, struct crit_cache *cc,
+                     size_t *out, size_t *count)
 {
     size_t len = t->n;
     if (!isnan(majority)) {
@@ -221,12 +221,12 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
         max_out = 1;
     if (n / 2 >= 1 && max_out > n / 2 - 1)
         max_out = n / 2 - 1;
-    struct series_ctx d = { 0 }, r = { 0 };
+    struct series_ctx d = {0}, r = {0};
     double *tmp = malloc(2 * n * sizeof(double));
     size_t *flag = malloc(n * sizeof(size_t)), *score = malloc(n * sizeof(size_t));
     size_t *order = malloc(n * sizeof(size_t));
     struct keyed *keyed = malloc(n * sizeof(*keyed));
-    struct crit_cache cc = { malloc((n + 1) * sizeof(double)) };
+    struct crit_cache cc = {malloc((n + 1) * sizeof(double))};
     int rc = AD_ENOMEM;
     if (!tmp || !flag || !score || !order || !keyed || !cc.v)
         goto err;
@@ -238,17 +238,17 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
         goto err;
     *mad_used = !isnan(d.majority) || (remainder && !isnan(r.majority));
     for (int up = 1; up >= 0 && max_out > 0; up--) {
-        struct vote vt = { score, order, 0 };
+        struct vote vt = {score, order, 0};
         for (size_t i = 0; i < n; i++)
             score[i] = SIZE_MAX;
-        struct tail td = { d.s, n, up == 1 };
+        struct tail td = {d.s, n, up == 1};
         size_t c;
         esd_tail(&td, d.majority, max_out, &cc, flag, &c);
         vote_add(&vt, flag, c, 0, n);
         zscore_tail(&td, d.med, d.mad_raw, max_out, flag, &c);
         vote_add(&vt, flag, c, 1, n);
         if (remainder) {
-            struct tail tr = { r.s, n, up == 1 };
+            struct tail tr = {r.s, n, up == 1};
             esd_tail(&tr, r.majority, max_out, &cc, flag, &c);
             vote_add(&vt, flag, c, 2, n);
         }

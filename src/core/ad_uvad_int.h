@@ -42,8 +42,7 @@ double ad_uv_theil_slope(const double *v, size_t n, double *tmp);
 /* Centred running median over w points (w/2 each side). The ends keep the
  * input, or with `ends` use the part of the window inside the series.
  * tmp: w + 1 doubles. out must not alias v. */
-void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out,
-                         double *tmp);
+void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out, double *tmp);
 /* Straightens both ends of a smoothed series over half a window with the
  * Theil-Sen slope of the first/last w points (the `seasonal` package's
  * aglet). Allocates. Returns 0 or AD_ENOMEM. */

@@ -17,13 +17,13 @@
 #include "ad_fft.h"
 #include "ad_uvad_int.h"
 
-#define SR_SKELETON 1.0  /* scores at or below: a normal ("skeleton") point */
-#define SR_MIN_RAW  3.5  /* raw score range mapped to [0, 1] for margins */
-#define SR_MAX_RAW  15.0
-#define SR_MAG_AVG  3    /* log-amplitude smoothing window */
+#define SR_SKELETON  1.0 /* scores at or below: a normal ("skeleton") point */
+#define SR_MIN_RAW   3.5 /* raw score range mapped to [0, 1] for margins */
+#define SR_MAX_RAW   15.0
+#define SR_MAG_AVG   3   /* log-amplitude smoothing window */
 #define SR_SCORE_AVG 100 /* saliency averaging window */
-#define SR_EXTEND   5    /* points appended before the transform */
-#define SR_LOOKBACK 5
+#define SR_EXTEND    5   /* points appended before the transform */
+#define SR_LOOKBACK  5
 
 /* ---- seasonal decomposition ---------------------------------------------- */
 
@@ -95,8 +95,8 @@ static int stl_fit(const double *y, size_t n, size_t p, bool logt, bool last, do
 /* The service's de-outlier STL: decompose, then replace the de-trended
  * points at >= 3 standard deviations that sit in phases where such points
  * are rare by the previous value, and decompose again. */
-static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, bool last,
-                         double *trend, double *season)
+static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, bool last, double *trend,
+                         double *season)
 {
     double *x = calloc(n, sizeof(double)), *tmp = malloc((5 * n + 5) * sizeof(double));
     size_t *cnt = calloc(p, sizeof(size_t));
@@ -149,8 +149,7 @@ static double mape(const double *v, size_t n, const double *trend, const double 
 
 /* Decomposition as the service does it: plain, or of the log series when
  * that fits much better. */
-static int decompose(const double *v, size_t n, size_t p, bool last, double *trend,
-                     double *season)
+static int decompose(const double *v, size_t n, size_t p, bool last, double *trend, double *season)
 {
     int rc = stl_deoutlier(v, n, p, false, last, trend, season);
     if (rc != 0 || !(mape(v, n, trend, season) > MAPE_UB))
@@ -517,8 +516,8 @@ int ad_uv_model_sr(const double *v, size_t n, double ratio, bool last, struct ad
     /* the service maps raw scores to [0, 1] for its margins with this exact
      * arithmetic: score - MIN / (MAX - MIN), clipped */
     for (size_t i = 0; i < n; i++)
-        raw->score[i] =
-            fmin(fmax(raw->score[i] - SR_MIN_RAW / (SR_MAX_RAW - SR_MIN_RAW), 0.0), 1.0);
+        raw->score[i] = fmin(fmax(raw->score[i] - SR_MIN_RAW / (SR_MAX_RAW - SR_MIN_RAW), 0.0),
+                             1.0);
     set_directions(raw);
 err:
     free(top);

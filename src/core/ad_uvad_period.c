@@ -223,29 +223,55 @@ out:
 static int usual_periods(enum ad_uv_gran g, int ci, int out[3])
 {
     switch (g) {
-    case AD_UV_GRAN_DAILY: out[0] = 7; return 1;
-    case AD_UV_GRAN_HOURLY: out[0] = 168 / ci; out[1] = 24 / ci; return 2;
+    case AD_UV_GRAN_DAILY:
+        out[0] = 7;
+        return 1;
+    case AD_UV_GRAN_HOURLY:
+        out[0] = 168 / ci;
+        out[1] = 24 / ci;
+        return 2;
     case AD_UV_GRAN_MINUTELY:
-        out[0] = 1440 * 7 / ci; out[1] = 1440 / ci; out[2] = 1440 * 2 / ci; return 3;
-    case AD_UV_GRAN_WEEKLY: out[0] = 12; out[1] = 4; return 2;
-    case AD_UV_GRAN_MONTHLY: out[0] = 12; return 1;
+        out[0] = 1440 * 7 / ci;
+        out[1] = 1440 / ci;
+        out[2] = 1440 * 2 / ci;
+        return 3;
+    case AD_UV_GRAN_WEEKLY:
+        out[0] = 12;
+        out[1] = 4;
+        return 2;
+    case AD_UV_GRAN_MONTHLY:
+        out[0] = 12;
+        return 1;
     case AD_UV_GRAN_SECONDLY:
-        out[0] = 86400 * 7 / ci; out[1] = 86400 / ci; out[2] = 86400 * 2 / ci; return 3;
-    case AD_UV_GRAN_MICROSECOND: out[0] = 1000; return 1;
-    default: return 0;
+        out[0] = 86400 * 7 / ci;
+        out[1] = 86400 / ci;
+        out[2] = 86400 * 2 / ci;
+        return 3;
+    case AD_UV_GRAN_MICROSECOND:
+        out[0] = 1000;
+        return 1;
+    default:
+        return 0;
     }
 }
 
 static int standard_period(enum ad_uv_gran g, int ci)
 {
     switch (g) {
-    case AD_UV_GRAN_DAILY: return 7;
-    case AD_UV_GRAN_HOURLY: return 168 / ci;
-    case AD_UV_GRAN_MINUTELY: return 1440 * 7 / ci;
-    case AD_UV_GRAN_WEEKLY: return 12;
-    case AD_UV_GRAN_MONTHLY: return 12;
-    case AD_UV_GRAN_SECONDLY: return 86400 * 7 / ci;
-    default: return 0;
+    case AD_UV_GRAN_DAILY:
+        return 7;
+    case AD_UV_GRAN_HOURLY:
+        return 168 / ci;
+    case AD_UV_GRAN_MINUTELY:
+        return 1440 * 7 / ci;
+    case AD_UV_GRAN_WEEKLY:
+        return 12;
+    case AD_UV_GRAN_MONTHLY:
+        return 12;
+    case AD_UV_GRAN_SECONDLY:
+        return 86400 * 7 / ci;
+    default:
+        return 0;
     }
 }
 

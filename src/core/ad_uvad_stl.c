@@ -14,8 +14,8 @@
 #include "ad_err.h"
 #include "ad_uvad_int.h"
 
-#define STL_INNER 1  /* passes per robustness iteration */
-#define STL_OUTER 15 /* robustness iterations */
+#define STL_INNER       1    /* passes per robustness iteration */
+#define STL_OUTER       15   /* robustness iterations */
 #define AD_UV_STL_TABLE 4096 /* longest span whose interior weights are tabulated */
 
 struct loess_tab;
@@ -24,7 +24,7 @@ struct loess_cfg {
     size_t span;
     int degree;
     size_t jump;
-    const double *rw; /* robustness weights, or NULL */
+    const double *rw;      /* robustness weights, or NULL */
     struct loess_tab *tab; /* scratch for the interior weights, or NULL */
 };
 
@@ -32,8 +32,8 @@ struct loess_cfg {
  * points nleft..nright (1-based): tricube weights (times the robustness
  * weights), then a weighted mean, or with degree 1 a weighted line, in one
  * pass over the window. Returns false when every weight is zero. */
-static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double xs,
-                   size_t nleft, size_t nright, double *out)
+static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double xs, size_t nleft,
+                   size_t nright, double *out)
 {
     double h = fmax(xs - (double)nleft, (double)nright - xs);
     if (c->span > n)
@@ -333,9 +333,9 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
     size_t nl = next_odd((double)np);
     struct loess_tab *tab = malloc(sizeof(*tab));
-    struct loess_cfg cs = { ns, 0, (ns + 9) / 10, NULL, NULL };
-    struct loess_cfg ct = { nt, 1, (nt + 9) / 10, NULL, tab };
-    struct loess_cfg cl = { nl, 1, (nl + 9) / 10, NULL, tab };
+    struct loess_cfg cs = {ns, 0, (ns + 9) / 10, NULL, NULL};
+    struct loess_cfg ct = {nt, 1, (nt + 9) / 10, NULL, tab};
+    struct loess_cfg cl = {nl, 1, (nl + 9) / 10, NULL, tab};
     size_t clen = n + 2 * np;
     double *c = malloc(clen * sizeof(double)), *a = malloc(clen * sizeof(double));
     double *b = malloc(clen * sizeof(double)), *d = malloc(n * sizeof(double));

@@ -40,9 +40,21 @@ static double select_kth(double *a, size_t n, size_t k)
     size_t lo = 0, hi = n - 1;
     while (hi > lo) {
         size_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < a[lo]) { double t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
-        if (a[hi] < a[lo]) { double t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
-        if (a[hi] < a[mid]) { double t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+        if (a[mid] < a[lo]) {
+            double t = a[mid];
+            a[mid] = a[lo];
+            a[lo] = t;
+        }
+        if (a[hi] < a[lo]) {
+            double t = a[hi];
+            a[hi] = a[lo];
+            a[lo] = t;
+        }
+        if (a[hi] < a[mid]) {
+            double t = a[hi];
+            a[hi] = a[mid];
+            a[mid] = t;
+        }
         double pivot = a[mid];
         size_t i = lo, j = hi;
         while (i <= j) {
@@ -204,7 +216,7 @@ static uint64_t dkey(double x)
  * Destroys a. Exact: the values a sort would put there. */
 static void radix_select(double *a, size_t m, size_t k, bool pair, double *x1, double *x2)
 {
-    static const int shifts[] = { 53, 42, 31, 20, 9, 0 };
+    static const int shifts[] = {53, 42, 31, 20, 9, 0};
     uint32_t cnt[RADIX_SIZE];
     bool have2 = !pair;
     *x2 = 0.0;
@@ -354,8 +366,7 @@ static void sorted_remove(double *a, size_t *n, double x)
     (*n)--;
 }
 
-void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out,
-                         double *tmp)
+void ad_uv_median_filter(const double *v, size_t n, size_t w, bool ends, double *out, double *tmp)
 {
     size_t half = w / 2, cnt = 0, lo = 0, hi = 0; /* tmp holds v[lo..hi) sorted */
     for (size_t i = 0; i < n; i++) {
@@ -469,7 +480,7 @@ int ad_uv_spline_fit(const double *v, size_t n, size_t nsegs, double *out)
         return 0;
     }
     double *t = malloc(nt * sizeof(double)), *y = calloc(m, sizeof(double));
-    double (*a)[4] = calloc(m, sizeof(*a));
+    double(*a)[4] = calloc(m, sizeof(*a));
     int rc = AD_ENOMEM;
     if (!t || !y || !a)
         goto err;
@@ -718,8 +729,8 @@ double ad_uv_t_ppf(double p, double df)
     double t = df >= 3.0 ? t_start(norm_isf(q), df) : hi / 2.0;
     if (!(t > lo && t < hi))
         t = hi / 2.0;
-    double lpdf0 =
-        lgamma((df + 1.0) / 2.0) - lgamma(df / 2.0) - 0.5 * log(df * 3.14159265358979323846);
+    double lpdf0 = lgamma((df + 1.0) / 2.0) - lgamma(df / 2.0) -
+                   0.5 * log(df * 3.14159265358979323846);
     for (int it = 0; it < 200; it++) {
         double f = t_sf(t, df) - q; /* decreasing in t */
         if (f > 0.0)

@@ -37,11 +37,11 @@ struct ad_series {
     struct ad_series *act_prev, *act_next;
     struct ad_part *part;
     int64_t last_seen_ms;
-    int64_t last_t;       /* event time of the previous point (de-duplication) */
-    int64_t closed_until; /* end of the last closed tumbling window */
-    int64_t oldest_start; /* start of the oldest open slot, when n_open > 0 */
-    int64_t next_e;       /* the boundary of the pending slide, when pending */
-    int64_t model_off;    /* highest source offset the model includes, -1 none */
+    int64_t last_t;         /* event time of the previous point (de-duplication) */
+    int64_t closed_until;   /* end of the last closed tumbling window */
+    int64_t oldest_start;   /* start of the oldest open slot, when n_open > 0 */
+    int64_t next_e;         /* the boundary of the pending slide, when pending */
+    int64_t model_off;      /* highest source offset the model includes, -1 none */
     struct ad_welford life; /* lifetime model */
     struct ad_welford win;  /* window-scope model over the ring's in_model points */
     struct slot *slots;
@@ -283,8 +283,11 @@ static void slide_append(struct ad_window *w, struct ad_series *s, int64_t start
                          int64_t off, int64_t low_off, enum ad_window_reason reason)
 {
     int64_t pe = start + w->cfg.size_us, S = w->cfg.slide_us;
-    struct ad_ring_point pt = {
-        .t_us = start, .v = v, .off = off, .low_off = low_off, .in_model = true};
+    struct ad_ring_point pt = {.t_us = start,
+                               .v = v,
+                               .off = off,
+                               .low_off = low_off,
+                               .in_model = true};
 
     if (s->pending && pe > s->next_e)
         emit_slide(w, s, reason);
@@ -927,8 +930,7 @@ void ad_window_set_store(struct ad_window *w, const struct ad_window_store *stor
         memset(&w->store, 0, sizeof(w->store));
 }
 
-size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out,
-                              size_t max)
+size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint *out, size_t max)
 {
     const struct ad_series *s = ev->series;
     size_t n = 0;

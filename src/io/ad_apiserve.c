@@ -40,8 +40,9 @@ struct job {
     char peer[64];
 };
 
-const double ad_api_latency_bounds_s[AD_API_LATENCY_BUCKETS] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 1e300};
+const double ad_api_latency_bounds_s[AD_API_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01,
+                                                                0.025, 0.05,   0.1,   0.25,
+                                                                0.5,   1.0,    2.5,   1e300};
 
 enum ad_api_ep ad_api_endpoint(const char *path, size_t len)
 {

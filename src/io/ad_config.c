@@ -44,11 +44,14 @@ static const char *origin_name(struct ad_config *cfg, const char *name)
 {
     struct ad_config_origin *o = cfg->origin_;
     for (size_t i = 0; i < o->nnames; i++)
-        if (strcmp(o->names[i], name) == 0) return o->names[i];
+        if (strcmp(o->names[i], name) == 0)
+            return o->names[i];
     char **nn = realloc(o->names, (o->nnames + 1) * sizeof(*nn));
-    if (!nn) return NULL;
+    if (!nn)
+        return NULL;
     o->names = nn;
-    if (!(nn[o->nnames] = strdup(name))) return NULL;
+    if (!(nn[o->nnames] = strdup(name)))
+        return NULL;
     return nn[o->nnames++];
 }
 
@@ -76,7 +79,8 @@ static int expand_env(const char *s, size_t len, bool secret, struct ad_buf *out
         const char *d = memchr(s + i, '$', len - i);
         size_t lit = d ? (size_t)(d - (s + i)) : len - i;
 
-        if ((rc = ad_buf_add(out, s + i, lit)) != 0 || !d) break;
+        if ((rc = ad_buf_add(out, s + i, lit)) != 0 || !d)
+            break;
         i += lit;
         if (i + 1 < len && s[i + 1] == '$') {
             rc = ad_buf_addc(out, '$');
@@ -104,8 +108,9 @@ static int expand_env(const char *s, size_t len, bool secret, struct ad_buf *out
         if (!close || nl == 0 || isdigit((unsigned char)ref[2]) ||
             (ref[2 + nl] != '}' && (ref[2 + nl] != ':' || ref[3 + nl] != '-'))) {
             if (secret) /* the text after "${" may be the rest of a literal secret */
-                snprintf(why, whylen, "malformed variable reference in a secret value (not "
-                                      "shown; write a literal '$' as $$)%s",
+                snprintf(why, whylen,
+                         "malformed variable reference in a secret value (not "
+                         "shown; write a literal '$' as $$)%s",
                          close ? "" : " (missing '}')");
             else
                 snprintf(why, whylen, "malformed variable reference \"%.*s\"%s",
@@ -126,7 +131,8 @@ static int expand_env(const char *s, size_t len, bool secret, struct ad_buf *out
             snprintf(why, whylen, "environment variable %s is not set", name);
             return AD_ECONFIG;
         }
-        if (rc == 0 && val) rc = ad_buf_adds(out, val);
+        if (rc == 0 && val)
+            rc = ad_buf_adds(out, val);
         i += reflen;
     }
     if (rc == AD_ELIMIT) {
@@ -156,9 +162,10 @@ struct ld {
 
 /* A null document root: an empty file or an empty --set VALUE. */
 static yaml_char_t empty_text[1];
-static yaml_node_t null_node = {
-    .type = YAML_SCALAR_NODE,
-    .data.scalar = {.value = empty_text, .length = 0, .style = YAML_PLAIN_SCALAR_STYLE}};
+static yaml_node_t null_node = {.type = YAML_SCALAR_NODE,
+                                .data.scalar = {.value = empty_text,
+                                                .length = 0,
+                                                .style = YAML_PLAIN_SCALAR_STYLE}};
 
 static struct pos ld_pos(const struct ld *L, yaml_mark_t m)
 {
@@ -179,7 +186,8 @@ ld_fail(struct ld *L, struct pos p, const char *path, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    if (L->errlen == 0) return AD_ECONFIG;
+    if (L->errlen == 0)
+        return AD_ECONFIG;
     if (path && *path)
         snprintf(L->err, L->errlen, "%s:%lu:%lu %s: %s", L->src, p.line, p.col, path, why);
     else
@@ -189,7 +197,8 @@ ld_fail(struct ld *L, struct pos p, const char *path, const char *fmt, ...)
 
 static int ld_oom(struct ld *L)
 {
-    if (L->errlen) snprintf(L->err, L->errlen, "%s: out of memory", L->src);
+    if (L->errlen)
+        snprintf(L->err, L->errlen, "%s: out of memory", L->src);
     return AD_ENOMEM;
 }
 
@@ -243,7 +252,8 @@ static bool is_null(const yaml_node_t *n)
  * secret, by the one rule of ad_secret.h or the option's type and flags? */
 static bool secret_path(const char *path)
 {
-    if (ad_secret_name(path)) return true;
+    if (ad_secret_name(path))
+        return true;
     for (size_t i = 0; i < ad_config_table_len_; i++) {
         const struct ad_option *o = &ad_config_table_[i];
         if ((strcmp(path, o->path) == 0 || ad_config_path_under(path, o->path)) &&
@@ -269,8 +279,10 @@ static int scalar_text(struct ld *L, const yaml_node_t *n, const char *path, con
     if (memchr(v, '\0', len))
         return ld_fail(L, ld_pos(L, n->start_mark), path, "value contains a NUL byte");
     rc = expand_env(v, len, secret_path(path), &L->text, why, sizeof(why));
-    if (rc == AD_ENOMEM) return ld_oom(L);
-    if (rc) return ld_fail(L, ld_pos(L, n->start_mark), path, "%s", why);
+    if (rc == AD_ENOMEM)
+        return ld_oom(L);
+    if (rc)
+        return ld_fail(L, ld_pos(L, n->start_mark), path, "%s", why);
     *out = L->text.p ? L->text.p : "";
     return 0;
 }
@@ -285,7 +297,8 @@ static yaml_node_t *ld_node(struct ld *L, int id)
 static void mark_set(struct ld *L, const struct ad_option *o, struct pos p)
 {
     struct ad_config_pos *pos = L->cfg->origin_->pos;
-    if (!L->user) return;
+    if (!L->user)
+        return;
     for (size_t i = 0; i < ad_config_table_len_; i++) {
         bool *present = ad_config_field(L->cfg, &ad_config_table_[i]);
         if (ad_config_table_[i].type != AD_OPT_BLOCK ||
@@ -311,10 +324,13 @@ static int apply_scalar(struct ld *L, const struct ad_option *o, yaml_node_t *n)
         return ld_fail(L, vp, o->path, "expected %s, got %s", opt_kind(o), node_kind(n));
     if (is_null(n) && o->type != AD_OPT_STRING && o->type != AD_OPT_SECRET)
         return ld_fail(L, vp, o->path, "missing value (expected %s)", opt_kind(o));
-    if ((rc = scalar_text(L, n, o->path, &s)) != 0) return rc;
+    if ((rc = scalar_text(L, n, o->path, &s)) != 0)
+        return rc;
     rc = ad_config_convert(o, s, &v, why, sizeof(why));
-    if (rc == AD_ENOMEM) return ld_oom(L);
-    if (rc) return ld_fail(L, vp, o->path, "%s", why);
+    if (rc == AD_ENOMEM)
+        return ld_oom(L);
+    if (rc)
+        return ld_fail(L, vp, o->path, "%s", why);
     ad_config_store(L->cfg, o, &v);
     return 0;
 }
@@ -335,7 +351,8 @@ static int apply_strlist(struct ld *L, const struct ad_option *o, yaml_node_t *n
     if ((double)count < o->min || (double)count > o->max)
         return ld_fail(L, ld_pos(L, n->start_mark), o->path, "expected %.0f..%.0f items, got %zu",
                        o->min, o->max, count);
-    if (count && !(nl.v = calloc(count, sizeof(*nl.v)))) return ld_oom(L);
+    if (count && !(nl.v = calloc(count, sizeof(*nl.v))))
+        return ld_oom(L);
     for (size_t i = 0; i < count && rc == 0; i++) {
         yaml_node_t *it = ld_node(L, n->data.sequence.items.start[i]);
         struct pos ip = ld_pos(L, it->start_mark);
@@ -365,9 +382,11 @@ static int apply_strlist(struct ld *L, const struct ad_option *o, yaml_node_t *n
 #define PROP_NAME_RULE "property names must be 1..%d printable ASCII characters, no blanks"
 static bool prop_name_ok(const char *s, size_t len)
 {
-    if (len == 0 || len > AD_CONFIG_MAX_PROP_NAME) return false;
+    if (len == 0 || len > AD_CONFIG_MAX_PROP_NAME)
+        return false;
     for (size_t i = 0; i < len; i++)
-        if (s[i] <= ' ' || s[i] > '~') return false;
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
     return true;
 }
 
@@ -407,7 +426,8 @@ static int apply_kvlist(struct ld *L, const struct ad_option *o, yaml_node_t *n)
         for (size_t j = 0; j < nl.n; j++)
             if (strlen(nl.k[j]) == kl && memcmp(nl.k[j], ks, kl) == 0)
                 rc = ld_fail(L, kp, path, "duplicate key");
-        if (rc) break;
+        if (rc)
+            break;
         if (v->type != YAML_SCALAR_NODE)
             rc = ld_fail(L, ld_pos(L, v->start_mark), path, "expected a scalar, got %s",
                          node_kind(v));
@@ -453,7 +473,8 @@ static int apply_option(struct ld *L, const struct ad_option *o, struct pos kp, 
         rc = apply_scalar(L, o, n);
         break;
     }
-    if (rc == 0) mark_set(L, o, kp);
+    if (rc == 0)
+        mark_set(L, o, kp);
     return rc;
 }
 
@@ -461,8 +482,10 @@ static int apply_option(struct ld *L, const struct ad_option *o, struct pos kp, 
 static int apply_node(struct ld *L, const char *path, struct pos kp, yaml_node_t *n)
 {
     const struct ad_option *o = ad_config_option_find(path);
-    if (o) return apply_option(L, o, kp, n);
-    if (ad_config_is_section(path)) return apply_section(L, path, n);
+    if (o)
+        return apply_option(L, o, kp, n);
+    if (ad_config_is_section(path))
+        return apply_section(L, path, n);
     return ld_fail(L, kp, path, "unknown key");
 }
 
@@ -471,7 +494,8 @@ static int apply_node(struct ld *L, const char *path, struct pos kp, yaml_node_t
  * level must be a known, longer path (aliases may form cycles). */
 static int apply_section(struct ld *L, const char *path, yaml_node_t *n)
 {
-    if (is_null(n)) return 0;
+    if (is_null(n))
+        return 0;
     if (n->type != YAML_MAPPING_NODE)
         return ld_fail(L, ld_pos(L, n->start_mark), path,
                        *path ? "expected a mapping, got %s"
@@ -501,7 +525,8 @@ static int apply_section(struct ld *L, const char *path, yaml_node_t *n)
                 return ld_fail(L, kp, full, "duplicate key (first at line %lu)",
                                ld_pos(L, qk->start_mark).line);
         }
-        if ((rc = apply_node(L, full, kp, ld_node(L, p->value))) != 0) return rc;
+        if ((rc = apply_node(L, full, kp, ld_node(L, p->value))) != 0)
+            return rc;
     }
     return 0;
 }
@@ -513,7 +538,8 @@ static int yaml_fail(struct ld *L, const yaml_parser_t *p, const char *text, siz
     yaml_mark_t m = p->problem_mark;
     const char *problem = p->problem ? p->problem : "syntax error";
 
-    if (p->error == YAML_MEMORY_ERROR) return ld_oom(L);
+    if (p->error == YAML_MEMORY_ERROR)
+        return ld_oom(L);
     if (p->error == YAML_READER_ERROR) {
         memset(&m, 0, sizeof(m));
         for (size_t i = 0; i < p->problem_offset && i < len; i++) {
@@ -536,7 +562,8 @@ static int ld_parse(struct ld *L, const char *text, size_t len, yaml_document_t 
     yaml_document_t more;
     int rc = 0;
 
-    if (!yaml_parser_initialize(&parser)) return ld_oom(L);
+    if (!yaml_parser_initialize(&parser))
+        return ld_oom(L);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {
         rc = yaml_fail(L, &parser, text, len);
@@ -554,7 +581,8 @@ static int ld_parse(struct ld *L, const char *text, size_t len, yaml_document_t 
         }
     }
     yaml_parser_delete(&parser);
-    if (rc) yaml_document_delete(doc);
+    if (rc)
+        yaml_document_delete(doc);
     return rc;
 }
 
@@ -573,7 +601,8 @@ static void ld_init(struct ld *L, struct ad_config *cfg, const char *src, char *
     L->err = err;
     L->errlen = err ? errlen : 0;
     ad_buf_init(&L->text, AD_CONFIG_MAX_SCALAR);
-    if (L->errlen) err[0] = '\0';
+    if (L->errlen)
+        err[0] = '\0';
 }
 
 /* ------------------------------------------------------------------------ */
@@ -581,7 +610,8 @@ static void ld_init(struct ld *L, struct ad_config *cfg, const char *src, char *
 
 void ad_config_free(struct ad_config *cfg)
 {
-    if (!cfg) return;
+    if (!cfg)
+        return;
     for (size_t i = 0; i < ad_config_table_len_; i++) {
         void *f = ad_config_field(cfg, &ad_config_table_[i]);
         switch (ad_config_table_[i].type) {
@@ -616,9 +646,10 @@ int ad_config_init(struct ad_config *cfg)
     int rc = 0;
 
     memset(cfg, 0, sizeof(*cfg));
-    cfg->origin_ =
-        calloc(1, sizeof(*cfg->origin_) + ad_config_table_len_ * sizeof(cfg->origin_->pos[0]));
-    if (!cfg->origin_) return AD_ENOMEM;
+    cfg->origin_ = calloc(1, sizeof(*cfg->origin_) +
+                                 ad_config_table_len_ * sizeof(cfg->origin_->pos[0]));
+    if (!cfg->origin_)
+        return AD_ENOMEM;
     ld_init(&L, cfg, "default", err, sizeof(err));
     L.user = false;
     for (size_t i = 0; i < ad_config_table_len_ && rc == 0; i++) {
@@ -626,7 +657,8 @@ int ad_config_init(struct ad_config *cfg)
         yaml_document_t doc;
         struct pos p = {1, 1};
 
-        if (!o->def) continue;
+        if (!o->def)
+            continue;
         if ((rc = ld_parse(&L, o->def, strlen(o->def), &doc)) == 0) {
             L.doc = &doc;
             rc = apply_option(&L, o, p, ld_root(&doc));
@@ -634,7 +666,8 @@ int ad_config_init(struct ad_config *cfg)
         }
     }
     ad_buf_free(&L.text);
-    if (rc) ad_config_free(cfg);
+    if (rc)
+        ad_config_free(cfg);
     return rc;
 }
 
@@ -645,14 +678,17 @@ int ad_config_load_buffer(struct ad_config *cfg, const char *name, const char *b
     yaml_document_t doc;
     int rc;
 
-    if (!name) name = "<config>";
+    if (!name)
+        name = "<config>";
     ld_init(&L, cfg, name, err, errlen);
     if (!cfg->origin_) {
-        if (L.errlen) snprintf(err, errlen, "%s: config not initialized", name);
+        if (L.errlen)
+            snprintf(err, errlen, "%s: config not initialized", name);
         return AD_EINVAL;
     }
     if (len > AD_CONFIG_MAX_FILE) {
-        if (L.errlen) snprintf(err, errlen, "%s: larger than %d bytes", name, AD_CONFIG_MAX_FILE);
+        if (L.errlen)
+            snprintf(err, errlen, "%s: larger than %d bytes", name, AD_CONFIG_MAX_FILE);
         return AD_ECONFIG;
     }
     char *dup = strdup(name);
@@ -681,15 +717,19 @@ int ad_config_load_file(struct ad_config *cfg, const char *path, char *err, size
 
     if (f && (buf = malloc(AD_CONFIG_MAX_FILE + 1)) != NULL) {
         len = fread(buf, 1, AD_CONFIG_MAX_FILE + 1, f);
-        if (ferror(f)) e = errno ? errno : EIO;
+        if (ferror(f))
+            e = errno ? errno : EIO;
     } else {
         e = errno ? errno : ENOMEM;
     }
-    if (f) fclose(f);
+    if (f)
+        fclose(f);
     if (e) {
         char msg[128];
-        if (strerror_r(e, msg, sizeof(msg)) != 0) snprintf(msg, sizeof(msg), "error %d", e);
-        if (err && errlen) snprintf(err, errlen, "%s: %s", path, msg);
+        if (strerror_r(e, msg, sizeof(msg)) != 0)
+            snprintf(msg, sizeof(msg), "error %d", e);
+        if (err && errlen)
+            snprintf(err, errlen, "%s: %s", path, msg);
         free(buf);
         return e == ENOMEM ? AD_ENOMEM : AD_EIO;
     }
@@ -725,7 +765,8 @@ int ad_config_set(struct ad_config *cfg, const char *assignment, char *err, size
 
     ld_init(&L, cfg, "--set", err, errlen);
     if (!cfg->origin_) {
-        if (L.errlen) snprintf(err, errlen, "--set: config not initialized");
+        if (L.errlen)
+            snprintf(err, errlen, "--set: config not initialized");
         return AD_EINVAL;
     }
     if (!eq || eq == assignment)
@@ -742,7 +783,8 @@ int ad_config_set(struct ad_config *cfg, const char *assignment, char *err, size
         rc = ld_fail(&L, kp, path, "unknown key");
         goto out;
     }
-    if ((rc = ld_parse(&L, eq + 1, strlen(eq + 1), &doc)) != 0) goto out;
+    if ((rc = ld_parse(&L, eq + 1, strlen(eq + 1), &doc)) != 0)
+        goto out;
     L.doc = &doc;
     if (!kvo) {
         rc = apply_node(&L, path, kp, ld_root(&doc));

@@ -19,15 +19,16 @@ static int
 vfail(const struct ad_config *cfg, char *err, size_t errlen, const char *path, const char *fmt, ...)
 {
     const struct ad_option *o = ad_config_option_find(path);
-    const struct ad_config_pos *p =
-        o && cfg->origin_ ? &cfg->origin_->pos[o - ad_config_table_] : NULL;
+    const struct ad_config_pos *p = o && cfg->origin_ ? &cfg->origin_->pos[o - ad_config_table_]
+                                                      : NULL;
     char why[512];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    if (!err || !errlen) return AD_ECONFIG;
+    if (!err || !errlen)
+        return AD_ECONFIG;
     if (p && p->src)
         snprintf(err, errlen, "%s:%lu:%lu %s: %s", p->src, p->line, p->col, path, why);
     else
@@ -44,9 +45,11 @@ static const char *blame(const struct ad_config *cfg, const char *a, const char 
 /* "" or "/a/b" with ~ only as ~0 or ~1 (RFC 6901). */
 static bool json_pointer_ok(const char *p)
 {
-    if (*p && *p != '/') return false;
+    if (*p && *p != '/')
+        return false;
     for (; *p; p++)
-        if (*p == '~' && p[1] != '0' && p[1] != '1') return false;
+        if (*p == '~' && p[1] != '0' && p[1] != '1')
+            return false;
     return true;
 }
 
@@ -66,8 +69,8 @@ static int check_input(const struct ad_config *cfg, char *err, size_t errlen)
     if (cfg->kafka.topics.n == 0)
         return vfail(cfg, err, errlen, "source.kafka.topics", "at least one topic is required");
 
-    bool key_prefixed =
-        !strncmp(cfg->input.key, "header:", 7) || !strncmp(cfg->input.key, "const:", 6);
+    bool key_prefixed = !strncmp(cfg->input.key, "header:", 7) ||
+                        !strncmp(cfg->input.key, "const:", 6);
     if (key_prefixed ? !strchr(cfg->input.key, ':')[1] : !json_pointer_ok(cfg->input.key))
         return vfail(cfg, err, errlen, "input.key",
                      "\"%.64s\" is neither a JSON pointer (\"\" or \"/...\"), header:NAME nor "
@@ -108,7 +111,8 @@ static int check_windows(const struct ad_config *cfg, char *err, size_t errlen)
     if (cfg->windows.sliding && !cfg->windows.tumbling)
         return vfail(cfg, err, errlen, "windows.sliding", "requires windows.tumbling");
     if (cfg->windows.tumbling) {
-        if (g <= 0) return vfail(cfg, err, errlen, "windows.tumbling.size", "must be positive");
+        if (g <= 0)
+            return vfail(cfg, err, errlen, "windows.tumbling.size", "must be positive");
         ad_config_duration_text(g, a, true);
         if (cfg->windows.allowed_lateness_us / g > 62)
             return vfail(cfg, err, errlen,
@@ -117,7 +121,8 @@ static int check_windows(const struct ad_config *cfg, char *err, size_t errlen)
                          "windows per series; tumbling.size is %s)",
                          a);
     }
-    if (!cfg->windows.sliding) return 0;
+    if (!cfg->windows.sliding)
+        return 0;
     if (w <= 0 || w % g)
         return vfail(cfg, err, errlen, blame(cfg, "windows.sliding.size", "windows.tumbling.size"),
                      "windows.sliding.size must be a multiple of windows.tumbling.size (%s)", a);
@@ -162,8 +167,8 @@ static int check_remote(const struct ad_config *cfg, char *err, size_t errlen)
             return vfail(cfg, err, errlen, "remote.anomaly_detector.key",
                          "must not contain control characters (CR, LF, tab, ...)");
     if (strlen(cfg->remote.key) > AD_CONFIG_MAX_REMOTE_KEY)
-        return vfail(cfg, err, errlen, "remote.anomaly_detector.key",
-                     "longer than %d bytes", AD_CONFIG_MAX_REMOTE_KEY);
+        return vfail(cfg, err, errlen, "remote.anomaly_detector.key", "longer than %d bytes",
+                     AD_CONFIG_MAX_REMOTE_KEY);
     if (strcmp(cfg->remote.endpoint, "local") != 0 && !url_ok(cfg->remote.endpoint))
         return vfail(cfg, err, errlen, "remote.anomaly_detector.endpoint",
                      "must be an http:// or https:// URL, or local");
@@ -211,9 +216,12 @@ int ad_config_validate(struct ad_config *cfg, char *err, size_t errlen)
 {
     int rc;
 
-    if ((rc = check_detector(cfg, err, errlen)) != 0) return rc;
-    if ((rc = check_input(cfg, err, errlen)) != 0) return rc;
-    if ((rc = check_windows(cfg, err, errlen)) != 0) return rc;
+    if ((rc = check_detector(cfg, err, errlen)) != 0)
+        return rc;
+    if ((rc = check_input(cfg, err, errlen)) != 0)
+        return rc;
+    if ((rc = check_windows(cfg, err, errlen)) != 0)
+        return rc;
     if (cfg->http_api.enabled && !*cfg->http_listen)
         return vfail(cfg, err, errlen, "http.api.enabled", "requires http.listen");
     if (*cfg->state_topic && !*cfg->state_dir)

@@ -20,12 +20,16 @@ static bool plain_ok(const char *s, bool flow)
     static const char *const nulls[] = {"~", "null", "Null", "NULL"};
     const unsigned char *p = (const unsigned char *)s;
 
-    if (!*p || !(isalnum(*p) || *p == '/' || *p == '_' || *p == '.')) return false;
+    if (!*p || !(isalnum(*p) || *p == '/' || *p == '_' || *p == '.'))
+        return false;
     for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
-        if (strcmp(s, nulls[i]) == 0) return false;
+        if (strcmp(s, nulls[i]) == 0)
+            return false;
     for (; *p; p++) {
-        if (isalnum(*p) || strchr("_./+-", *p)) continue;
-        if (*p == ':' && !flow && p[1] && p[1] != ' ') continue;
+        if (isalnum(*p) || strchr("_./+-", *p))
+            continue;
+        if (*p == ':' && !flow && p[1] && p[1] != ' ')
+            continue;
         return false;
     }
     return true;
@@ -37,9 +41,11 @@ static size_t utf8_decode(const unsigned char *p, uint32_t *cp)
     size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
     uint32_t c = n == 4 ? *p & 0x07u : n == 3 ? *p & 0x0fu : *p & 0x1fu;
 
-    if (n == 0 || *p >= 0xf8) return 0;
+    if (n == 0 || *p >= 0xf8)
+        return 0;
     for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
         c = (c << 6) | (p[i] & 0x3fu);
     }
     *cp = c;
@@ -116,7 +122,8 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
         return ad_buf_adds(b, tmp);
     case AD_OPT_DOUBLE:
         ad_config_number_text(*(const double *)f, tmp, sizeof(tmp));
-        if (!strpbrk(tmp, ".eEn")) return ad_buf_printf(b, "%s.0", tmp);
+        if (!strpbrk(tmp, ".eEn"))
+            return ad_buf_printf(b, "%s.0", tmp);
         return ad_buf_adds(b, tmp);
     case AD_OPT_ENUM: {
         int e = *(const int *)f, n = 0;
@@ -128,7 +135,8 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
         const struct ad_strlist *l = f;
         rc = ad_buf_addc(b, '[');
         for (size_t i = 0; rc == 0 && i < l->n; i++) {
-            if (i) rc = ad_buf_adds(b, ", ");
+            if (i)
+                rc = ad_buf_adds(b, ", ");
             if (rc == 0)
                 rc = put_scalar(b,
                                 o->flags & AD_OPT_F_SECRET_VALUES ? ad_secret_mask(l->v[i])
@@ -139,17 +147,20 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
     }
     case AD_OPT_KVLIST: {
         const struct ad_kvlist *l = f;
-        if (l->n == 0) return ad_buf_adds(b, "{}");
+        if (l->n == 0)
+            return ad_buf_adds(b, "{}");
         for (size_t i = 0; rc == 0 && i < l->n; i++) {
             rc = ad_buf_printf(b, "\n%*s", 2 * (depth + 1), "");
-            if (rc == 0) rc = put_scalar(b, l->k[i], false, false);
-            if (rc == 0) rc = ad_buf_adds(b, ": ");
             if (rc == 0)
-                rc =
-                    put_scalar(b,
-                               o->flags & AD_OPT_F_SECRET_VALUES ? ad_secret_mask(l->v[i])
-                                                                 : ad_secret_show(l->k[i], l->v[i]),
-                               false, true);
+                rc = put_scalar(b, l->k[i], false, false);
+            if (rc == 0)
+                rc = ad_buf_adds(b, ": ");
+            if (rc == 0)
+                rc = put_scalar(b,
+                                o->flags & AD_OPT_F_SECRET_VALUES
+                                    ? ad_secret_mask(l->v[i])
+                                    : ad_secret_show(l->k[i], l->v[i]),
+                                false, true);
         }
         return rc;
     }
@@ -177,7 +188,8 @@ static int split_path(const char *path, char comp[][48])
     while (n < AD_CONFIG_MAX_DEPTH) {
         size_t len = strcspn(path, ".");
         snprintf(comp[n++], 48, "%.*s", (int)len, path);
-        if (!path[len]) break;
+        if (!path[len])
+            break;
         path += len + 1;
     }
     return n;
@@ -195,7 +207,8 @@ int ad_config_print(const struct ad_config *cfg, FILE *out)
         const struct ad_option *o = &ad_config_table_[i];
         int n, j = 0;
 
-        if (hidden(cfg, o)) continue;
+        if (hidden(cfg, o))
+            continue;
         n = split_path(o->path, comp);
         while (j < nopen && j < n - 1 && strcmp(open[j], comp[j]) == 0)
             j++;
@@ -203,20 +216,24 @@ int ad_config_print(const struct ad_config *cfg, FILE *out)
             rc = ad_buf_printf(&b, "%*s%s:\n", 2 * j, "", comp[j]);
             memcpy(open[nopen++], comp[j], sizeof(comp[j]));
         }
-        if (rc) break;
+        if (rc)
+            break;
         if (o->type == AD_OPT_BLOCK) {
             rc = ad_buf_printf(&b, "%*s%s:\n", 2 * j, "", comp[j]);
             memcpy(open[nopen++], comp[j], sizeof(comp[j]));
             continue;
         }
         /* A non-empty map goes on the following lines: no space after the colon. */
-        bool block =
-            o->type == AD_OPT_KVLIST && ((const struct ad_kvlist *)ad_config_cfield(cfg, o))->n;
+        bool block = o->type == AD_OPT_KVLIST &&
+                     ((const struct ad_kvlist *)ad_config_cfield(cfg, o))->n;
         rc = ad_buf_printf(&b, "%*s%s:%s", 2 * j, "", comp[j], block ? "" : " ");
-        if (rc == 0) rc = put_value(&b, cfg, o, j);
-        if (rc == 0) rc = ad_buf_addc(&b, '\n');
+        if (rc == 0)
+            rc = put_value(&b, cfg, o, j);
+        if (rc == 0)
+            rc = ad_buf_addc(&b, '\n');
     }
-    if (rc == 0 && b.len && (fwrite(b.p, 1, b.len, out) != b.len || fflush(out) != 0)) rc = AD_EIO;
+    if (rc == 0 && b.len && (fwrite(b.p, 1, b.len, out) != b.len || fflush(out) != 0))
+        rc = AD_EIO;
     ad_buf_free(&b);
     return rc == AD_ELIMIT ? AD_ENOMEM : rc;
 }

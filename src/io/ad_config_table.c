@@ -82,8 +82,8 @@ const struct ad_option ad_config_table_[] = {
      "past points in the median/MAD window (robust, change, auto)", 0},
     {"model.robust.threshold", AD_OPT_DOUBLE, OFF(model.robust_threshold), "6.0", 0, 1e6, NULL,
      "robust |z| above which a point is anomalous", AD_OPT_F_MIN_EXCL},
-    {"model.seasonal.utc_offset_minutes", AD_OPT_INT, OFF(model.seasonal_utc_offset_min), "0",
-     -840, 840, NULL, "local time = UTC + this, for the time-of-day and day-of-week phases", 0},
+    {"model.seasonal.utc_offset_minutes", AD_OPT_INT, OFF(model.seasonal_utc_offset_min), "0", -840,
+     840, NULL, "local time = UTC + this, for the time-of-day and day-of-week phases", 0},
     {"model.seasonal.day_bins", AD_OPT_INT, OFF(model.seasonal_day_bins), "288", 24, 1440, NULL,
      "bins per day of the daily profile (288 = 5 minutes)", 0},
     {"model.seasonal.weekly", AD_OPT_BOOL, OFF(model.seasonal_weekly), "true", 0, 0, NULL,
@@ -181,9 +181,10 @@ const struct ad_option ad_config_table_[] = {
      "serve the Anomaly Detector REST API under /anomalydetector/ on http.listen", 0},
     {"http.api.keys", AD_OPT_STRLIST, OFF(http_api.keys), "[]", 0, MAX_ITEMS, NULL,
      "accepted Ocp-Apim-Subscription-Key values (masked when printed); [] and no "
-     "ANOMALYD_API_KEYS: no key check", AD_OPT_F_SECRET_VALUES},
-    {"http.api.max_body", AD_OPT_INT, OFF(http_api.max_body), "4194304", 1024,
-     8.0 * 1024 * 1024, NULL, "largest request body, in bytes (413 beyond)", 0},
+     "ANOMALYD_API_KEYS: no key check",
+     AD_OPT_F_SECRET_VALUES},
+    {"http.api.max_body", AD_OPT_INT, OFF(http_api.max_body), "4194304", 1024, 8.0 * 1024 * 1024,
+     NULL, "largest request body, in bytes (413 beyond)", 0},
     {"http.api.max_points", AD_OPT_INT, OFF(http_api.max_points), "8640", 12, 8640, NULL,
      "most points in a series (400 InvalidSeries beyond)", 0},
     {"http.api.max_concurrent_per_client", AD_OPT_INT, OFF(http_api.max_concurrent_per_client),
@@ -213,14 +214,16 @@ const size_t ad_config_table_len_ = sizeof(ad_config_table_) / sizeof(ad_config_
 
 const struct ad_option *ad_config_options(size_t *count)
 {
-    if (count) *count = ad_config_table_len_;
+    if (count)
+        *count = ad_config_table_len_;
     return ad_config_table_;
 }
 
 const struct ad_option *ad_config_option_find(const char *path)
 {
     for (size_t i = 0; i < ad_config_table_len_; i++)
-        if (strcmp(ad_config_table_[i].path, path) == 0) return &ad_config_table_[i];
+        if (strcmp(ad_config_table_[i].path, path) == 0)
+            return &ad_config_table_[i];
     return NULL;
 }
 
@@ -228,7 +231,8 @@ const struct ad_option *ad_config_option_find(const char *path)
 bool ad_config_path_under(const char *s, const char *prefix)
 {
     size_t n = strlen(prefix);
-    if (n == 0) return true;
+    if (n == 0)
+        return true;
     return strncmp(s, prefix, n) == 0 && s[n] == '.';
 }
 
@@ -236,6 +240,7 @@ bool ad_config_path_under(const char *s, const char *prefix)
 bool ad_config_is_section(const char *path)
 {
     for (size_t i = 0; i < ad_config_table_len_; i++)
-        if (ad_config_path_under(ad_config_table_[i].path, path)) return true;
+        if (ad_config_path_under(ad_config_table_[i].path, path))
+            return true;
     return false;
 }

@@ -21,7 +21,8 @@ int ad_duration_parse(const char *s, int64_t *out_us)
     int64_t total = 0, last = INT64_MAX; /* the previous unit: each next one is smaller */
     const char *p = s;
 
-    if (!s || !*s) return AD_EPARSE;
+    if (!s || !*s)
+        return AD_EPARSE;
     if (strcmp(s, "0") == 0) {
         *out_us = 0;
         return 0;
@@ -31,10 +32,12 @@ int ad_duration_parse(const char *s, int64_t *out_us)
         long long n;
         int64_t mul;
 
-        if (!isdigit((unsigned char)*p)) return AD_EPARSE;
+        if (!isdigit((unsigned char)*p))
+            return AD_EPARSE;
         errno = 0;
         n = strtoll(p, &end, 10);
-        if (errno == ERANGE) return AD_ERANGE;
+        if (errno == ERANGE)
+            return AD_ERANGE;
         p = end;
         if (p[0] == 'u' && p[1] == 's')
             mul = US, p += 2;
@@ -50,9 +53,11 @@ int ad_duration_parse(const char *s, int64_t *out_us)
             mul = DAY, p++;
         else
             return AD_EPARSE;
-        if (mul >= last) return AD_EPARSE; /* "1m1m", "30m1h": each unit once, largest first */
+        if (mul >= last)
+            return AD_EPARSE; /* "1m1m", "30m1h": each unit once, largest first */
         last = mul;
-        if (n > INT64_MAX / mul || n * mul > INT64_MAX - total) return AD_ERANGE;
+        if (n > INT64_MAX / mul || n * mul > INT64_MAX - total)
+            return AD_ERANGE;
         total += n * mul;
     }
     *out_us = total;
@@ -83,10 +88,12 @@ size_t ad_config_duration_text(int64_t us, char *buf, bool days)
     buf[n] = '\0';
     for (size_t i = days ? 0 : 1; i < sizeof(units) / sizeof(units[0]); i++) {
         uint64_t q = u / (uint64_t)units[i].us;
-        if (q == 0) continue;
+        if (q == 0)
+            continue;
         u %= (uint64_t)units[i].us;
         int w = snprintf(buf + n, AD_DURATION_STRLEN - n, "%" PRIu64 "%s", q, units[i].name);
-        if (w > 0 && (size_t)w < AD_DURATION_STRLEN - n) n += (size_t)w;
+        if (w > 0 && (size_t)w < AD_DURATION_STRLEN - n)
+            n += (size_t)w;
     }
     return n;
 }
@@ -101,7 +108,8 @@ size_t ad_duration_format(int64_t us, char *buf)
 static int enum_index(const char *const *names, const char *s)
 {
     for (int i = 0; names && names[i]; i++)
-        if (strcmp(names[i], s) == 0) return i;
+        if (strcmp(names[i], s) == 0)
+            return i;
     return -1;
 }
 
@@ -124,7 +132,8 @@ void ad_config_number_text(double x, char *buf, size_t len)
     }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x) break;
+        if (strtod(buf, NULL) == x)
+            break;
     }
 }
 
@@ -151,7 +160,8 @@ static int out_of_range(const struct ad_option *o, char *why, size_t wl)
 
 static bool in_range(const struct ad_option *o, double x)
 {
-    if (o->flags & AD_OPT_F_MIN_EXCL ? x <= o->min : x < o->min) return false;
+    if (o->flags & AD_OPT_F_MIN_EXCL ? x <= o->min : x < o->min)
+        return false;
     return x <= o->max;
 }
 
@@ -296,17 +306,21 @@ int ad_config_kvlist_put(struct ad_kvlist *l, const char *k, const char *v)
     char *vv = strdup(v), *kk = NULL, **nk, **nv;
     size_t i;
 
-    if (!vv) return AD_ENOMEM;
+    if (!vv)
+        return AD_ENOMEM;
     for (i = 0; i < l->n; i++)
         if (strcmp(l->k[i], k) == 0) {
             free(l->v[i]);
             l->v[i] = vv;
             return 0;
         }
-    if (l->n >= AD_CONFIG_MAX_ITEMS || !(kk = strdup(k))) goto fail;
-    if (!(nk = realloc(l->k, (l->n + 1) * sizeof(*nk)))) goto fail;
+    if (l->n >= AD_CONFIG_MAX_ITEMS || !(kk = strdup(k)))
+        goto fail;
+    if (!(nk = realloc(l->k, (l->n + 1) * sizeof(*nk))))
+        goto fail;
     l->k = nk;
-    if (!(nv = realloc(l->v, (l->n + 1) * sizeof(*nv)))) goto fail;
+    if (!(nv = realloc(l->v, (l->n + 1) * sizeof(*nv))))
+        goto fail;
     l->v = nv;
     l->k[l->n] = kk;
     l->v[l->n++] = vv;

@@ -243,8 +243,9 @@ static int webhook_emit(void *self, struct ad_engine_sink *s, const struct ad_al
     return ad_webhook_add_alert(e->webhook, a, d);
 }
 
-static const struct ad_engine_sink_ops webhook_ops = {
-    .name = "webhook", .async = true, .emit = webhook_emit};
+static const struct ad_engine_sink_ops webhook_ops = {.name = "webhook",
+                                                      .async = true,
+                                                      .emit = webhook_emit};
 
 /* The webhook's ack: the row's delivery is the token. A row the endpoint
  * refused (4xx) is dropped for good; one still undelivered when the engine
@@ -253,9 +254,9 @@ static void webhook_ack(void *ud, void *token, bool delivered)
 {
     struct ad_engine_sink *s = ud;
     ad_engine_sink_done(s, token,
-                        delivered         ? AD_ENGINE_DELIVERED
-                        : s->e->stopped   ? AD_ENGINE_KEPT
-                                          : AD_ENGINE_DROPPED);
+                        delivered       ? AD_ENGINE_DELIVERED
+                        : s->e->stopped ? AD_ENGINE_KEPT
+                                        : AD_ENGINE_DROPPED);
 }
 
 /* ---- the remote stage ------------------------------------------------------- */
@@ -498,9 +499,10 @@ int ad_engine_reopen(struct ad_engine *e, char *err, size_t errlen)
 
 void ad_engine_stats(const struct ad_engine *e, struct ad_engine_stats *out)
 {
-    *out = (struct ad_engine_stats){
-        .alerts = e->alerts, .hold_errors = e->hold_errors, .holds = e->holds,
-        .nsinks = e->nsinks};
+    *out = (struct ad_engine_stats){.alerts = e->alerts,
+                                    .hold_errors = e->hold_errors,
+                                    .holds = e->holds,
+                                    .nsinks = e->nsinks};
 }
 
 int ad_engine_sink_stats(const struct ad_engine *e, size_t i, struct ad_engine_sink_stats *out)
@@ -508,9 +510,12 @@ int ad_engine_sink_stats(const struct ad_engine *e, size_t i, struct ad_engine_s
     if (i >= e->nsinks)
         return AD_ENOENT;
     const struct ad_engine_sink *s = &e->sinks[i];
-    *out = (struct ad_engine_sink_stats){.name = s->ops->name, .emitted = s->emitted,
-                                         .delivered = s->delivered, .refused = s->refused,
-                                         .failed = s->failed, .pending = s->pending};
+    *out = (struct ad_engine_sink_stats){.name = s->ops->name,
+                                         .emitted = s->emitted,
+                                         .delivered = s->delivered,
+                                         .refused = s->refused,
+                                         .failed = s->failed,
+                                         .pending = s->pending};
     return 0;
 }
 

@@ -17,7 +17,7 @@ struct ad_http {
     CURLM *multi;
     uv_timer_t timer;
     size_t in_flight;
-    struct xfer *xfers; /* in flight, for ad_http_close */
+    struct xfer *xfers;  /* in flight, for ad_http_close */
     size_t open_handles; /* timer + socket contexts being closed */
     bool closing;
 };

@@ -526,8 +526,7 @@ static void on_listener_closed(uv_handle_t *h)
     s->open_handles--;
     maybe_free(s);
 }
-int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err,
-                   size_t errlen)
+int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err, size_t errlen)
 {
     uv_loop_t *loop = o->loop;
     const char *listen = o->listen;

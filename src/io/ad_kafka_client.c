@@ -13,8 +13,10 @@
 
 void ad_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    int lvl = level <= 3 ? AD_LOG_ERROR : level <= 4 ? AD_LOG_WARN : level <= 6 ? AD_LOG_INFO
-                                                                               : AD_LOG_DEBUG;
+    int lvl = level <= 3   ? AD_LOG_ERROR
+              : level <= 4 ? AD_LOG_WARN
+              : level <= 6 ? AD_LOG_INFO
+                           : AD_LOG_DEBUG;
     AD_LOG_(lvl, "rdkafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
@@ -68,8 +70,7 @@ void ad_kafka_client_stats_interval(rd_kafka_conf_t *conf, const struct ad_confi
 }
 
 int ad_kafka_client_conf(struct ad_kafka_client *c, const struct ad_config *cfg,
-                         enum ad_kafka_role role, rd_kafka_conf_t **conf, char *err,
-                         size_t errlen)
+                         enum ad_kafka_role role, rd_kafka_conf_t **conf, char *err, size_t errlen)
 {
     char e[512];
     c->fd[0] = c->fd[1] = -1;
@@ -113,8 +114,8 @@ int ad_kafka_client_start(struct ad_kafka_client *c, uv_loop_t *loop, rd_kafka_c
     c->rk = rd_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, e, sizeof(e));
     if (!c->rk) {
         rd_kafka_conf_destroy(conf);
-        snprintf(err, errlen, "while creating the Kafka %s: %s",
-                 consumer ? "consumer" : "producer", e);
+        snprintf(err, errlen, "while creating the Kafka %s: %s", consumer ? "consumer" : "producer",
+                 e);
         return AD_ECONFIG;
     }
     rd_kafka_set_log_queue(c->rk, NULL); /* logs go to the main queue, served on the loop */

@@ -36,9 +36,8 @@ struct ad_kafka_in {
 static int header_lookup(void *ctx, const char *name, const void **val, size_t *len)
 {
     rd_kafka_headers_t *h = ctx;
-    return rd_kafka_header_get_last(h, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR
-               ? 0
-               : AD_ENOENT;
+    return rd_kafka_header_get_last(h, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0
+                                                                                     : AD_ENOENT;
 }
 
 static void handle_message(struct ad_kafka_in *in, rd_kafka_message_t *m)
@@ -233,9 +232,8 @@ static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg,
-                    const struct ad_kafka_in_cbs *cbs, struct ad_kafka_in **out, char *err,
-                    size_t errlen)
+int ad_kafka_in_new(uv_loop_t *loop, const struct ad_config *cfg, const struct ad_kafka_in_cbs *cbs,
+                    struct ad_kafka_in **out, char *err, size_t errlen)
 {
     struct ad_kafka_in *in = calloc(1, sizeof(*in));
     rd_kafka_conf_t *conf;
@@ -281,8 +279,8 @@ err:
 int ad_kafka_in_subscribe(struct ad_kafka_in *in, char *err, size_t errlen)
 {
     const struct ad_config *cfg = in->cfg;
-    rd_kafka_topic_partition_list_t *topics =
-        rd_kafka_topic_partition_list_new((int)cfg->kafka.topics.n);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(
+        (int)cfg->kafka.topics.n);
     for (size_t i = 0; i < cfg->kafka.topics.n; i++)
         rd_kafka_topic_partition_list_add(topics, cfg->kafka.topics.v[i], RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t se = rd_kafka_subscribe(in->cl.rk, topics);
@@ -387,8 +385,9 @@ bool ad_kafka_in_close_consumer(struct ad_kafka_in *in)
         free(c);
         return true;
     }
-    AD_WARN("kafka", "the group coordinator did not answer within %d ms; exiting without "
-                     "leaving the group (the session times out instead)",
+    AD_WARN("kafka",
+            "the group coordinator did not answer within %d ms; exiting without "
+            "leaving the group (the session times out instead)",
             CLOSE_TIMEOUT_MS);
     in->abandoned = true;
     return false;

@@ -56,8 +56,8 @@ void ad_log_write(int level, const char *module, const char *fmt, ...)
         struct tm tm;
         gmtime_r(&secs, &tm);
         n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (long)(us % 1000000 / 1000), level_names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(us % 1000000 / 1000), level_names[level]);
     }
     off = n > 0 ? (size_t)n : 0;
     n = snprintf(line + off, sizeof(line) - off, "[%s] ", module);

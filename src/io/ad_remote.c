@@ -34,7 +34,7 @@ enum status {
 static const char *const status_names[] = {"ok",       "skipped",      "unavailable", "timeout",
                                            "rejected", "breaker_open", "overloaded"};
 
-const double ad_remote_latency_bounds_ms[12] = {5,   10,   25,   50,    100,   250,
+const double ad_remote_latency_bounds_ms[12] = {5,   10,   25,   50,   100,   250,
                                                 500, 1000, 2500, 5000, 10000, 1e300};
 
 /* One job on its way: queued, in flight, or waiting to retry. */
@@ -58,8 +58,8 @@ struct ad_remote {
     void *ud;
     struct ad_azure_cfg det;
     struct ad_buf url;
-    bool local;                /* endpoint "local": the handler on the pool, no HTTP */
-    char local_path[96];       /* the URL's path, for the handler */
+    bool local;          /* endpoint "local": the handler on the pool, no HTTP */
+    char local_path[96]; /* the URL's path, for the handler */
     char key_header[sizeof("Ocp-Apim-Subscription-Key: ") + AD_CONFIG_MAX_REMOTE_KEY];
     struct ad_retry_breaker breaker;
     struct ad_retry_policy retry;
@@ -104,8 +104,8 @@ static void start_next(struct ad_remote *r);
 /* The counter of a status in the stats. */
 static uint64_t *status_count(struct ad_remote *r, enum status st)
 {
-    uint64_t *const counts[] = {&r->st.ok,      &r->st.skipped,      &r->st.unavailable,
-                                &r->st.timeout, &r->st.rejected,     &r->st.breaker_open,
+    uint64_t *const counts[] = {&r->st.ok,        &r->st.skipped,  &r->st.unavailable,
+                                &r->st.timeout,   &r->st.rejected, &r->st.breaker_open,
                                 &r->st.overloaded};
     return counts[st];
 }
@@ -298,8 +298,8 @@ static void on_response(void *ud, const struct ad_http_response *resp)
         ad_azure_parse_error(resp->body, resp->body_len, resp->x_error_code, &e);
         ad_retry_breaker_record(&r->breaker, true, (int64_t)now);
         snprintf(detail, sizeof(detail), "%ld %s", resp->status, e.code[0] ? e.code : "error");
-        AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status,
-                e.code, e.message);
+        AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status, e.code,
+                e.message);
         answer(r, q, NULL, ST_REJECTED, detail);
         start_next(r);
         return;
@@ -336,8 +336,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
 /* Starts queued requests while there are free slots. */
 static void start_next(struct ad_remote *r)
 {
-    while (!r->closing && r->queue_head &&
-           r->in_flight < (size_t)r->cfg->remote.max_in_flight) {
+    while (!r->closing && r->queue_head && r->in_flight < (size_t)r->cfg->remote.max_in_flight) {
         struct req *q = r->queue_head;
         r->queue_head = q->next;
         if (!r->queue_head)
@@ -352,8 +351,7 @@ static void start_next(struct ad_remote *r)
     }
 }
 
-int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err,
-                  size_t errlen)
+int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err, size_t errlen)
 {
     uv_loop_t *loop = o->loop;
     struct ad_http *http = o->http;
@@ -401,7 +399,7 @@ int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *
         snprintf(r->key_header, sizeof(r->key_header), "Ocp-Apim-Subscription-Key: %s",
                  cfg->remote.key);
     ad_retry_breaker_init(&r->breaker, (unsigned)cfg->remote.breaker_threshold,
-                    cfg->remote.breaker_cooldown_us / 1000);
+                          cfg->remote.breaker_cooldown_us / 1000);
     ad_retry_policy_init(&r->retry, AD_RETRY_BASE_MS, AD_RETRY_CAP_MS,
                          (uint64_t)ad_clock_wall_us() ^ (uint64_t)(uintptr_t)r);
     *out = r;

@@ -59,8 +59,7 @@ static int envelope_header(void *ctx, const char *name, const void **val, size_t
 
 /* Unwraps a kcat envelope and pushes its payload; returns false when the line
  * is not an envelope. */
-static bool push_envelope(struct replay *r, const char *s, size_t len,
-                          struct ad_record_meta *meta)
+static bool push_envelope(struct replay *r, const char *s, size_t len, struct ad_record_meta *meta)
 {
     json_error_t e;
     json_t *env = json_loadb(s, len, 0, &e);

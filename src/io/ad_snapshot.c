@@ -60,8 +60,8 @@ static void child(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_r
                  strerror(errno));
     }
     if (r.rc == 0)
-        r.rc = ad_state_write_stream(&(struct ad_state_loc){dir, req->topic, req->partition},
-                                     fill, &j, r.err, sizeof(r.err));
+        r.rc = ad_state_write_stream(&(struct ad_state_loc){dir, req->topic, req->partition}, fill,
+                                     &j, r.err, sizeof(r.err));
     (void)ad_write_all(out, &r, sizeof(r));
     _exit(r.rc ? 1 : 0);
 }

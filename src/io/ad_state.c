@@ -95,8 +95,8 @@ static int fill_buf(void *ud, int fd)
     return ad_write_all(fd, f->buf, f->len);
 }
 
-int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev,
-                          char *err, size_t errlen)
+int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool keep_prev, char *err,
+                          size_t errlen)
 {
     struct buf_fill f = {buf, len};
     return ad_state_write_with(path, keep_prev, fill_buf, &f, err, errlen);

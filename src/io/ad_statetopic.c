@@ -59,8 +59,9 @@ int ad_statetopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, 
     if (md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
         n = md->topics[0].partition_cnt;
     else
-        snprintf(err, errlen, "topic %s does not exist (%s): create it, compacted "
-                              "(cleanup.policy=compact)",
+        snprintf(err, errlen,
+                 "topic %s does not exist (%s): create it, compacted "
+                 "(cleanup.policy=compact)",
                  topic, md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
     rd_kafka_metadata_destroy(md);
     return n;
@@ -116,8 +117,8 @@ int ad_statetopic_read(rd_kafka_t *reader, const char *topic, int32_t partition,
     r->offset = -1;
     r->max_t = INT64_MIN;
     r->messages = r->series = r->skipped = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(reader, state_topic, sp, &lo, &hi, timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(reader, state_topic, sp, &lo, &hi,
+                                                             timeout_ms);
     if (e) {
         snprintf(err, errlen, "while asking for the offsets of %s[%d]: %s", state_topic, (int)sp,
                  rd_kafka_err2str(e));
