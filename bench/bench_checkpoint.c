@@ -36,13 +36,7 @@
 #include "ad_snapshot.h"
 #include "ad_state.h"
 #include "ad_time.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 /* A checkpoint of partition bench[0], resuming at offset, into b (reset). */
 static int ckpt_into(struct ad_pipeline *p, int64_t offset, uint64_t fp, bool unsealed,
