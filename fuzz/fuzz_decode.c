@@ -14,6 +14,7 @@
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_time.h"
+#include "fuzz_hdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,21 +52,6 @@ static void init(void)
     dec_b[2] = make(id, ts, AD_TIME_EPOCH_MS, mb, 2, 4096, 8);
     dec_b[3] = make(hk, ts, AD_TIME_EPOCH_US, ma, 2, 4096, 8);
     dec_b[4] = make(id, ts, AD_TIME_RFC3339, ma, 2, 64, 8);
-}
-
-struct hdr {
-    const uint8_t *p;
-    size_t len;
-};
-
-static int header(void *ctx, const char *name, const void **val, size_t *len)
-{
-    const struct hdr *h = ctx;
-    if (strcmp(name, "k") != 0)
-        return AD_ENOENT;
-    *val = h->p;
-    *len = h->len;
-    return 0;
 }
 
 static void check_time_round_trip(int64_t us)

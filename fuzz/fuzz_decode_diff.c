@@ -14,6 +14,7 @@
 #include "ad_decode.h"
 #include "ad_err.h"
 #include "ad_time.h"
+#include "fuzz_hdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,21 +59,6 @@ static void init(void)
         if (ad_decoder_new(&cfg, &dec[i], err, sizeof(err)) != 0)
             abort();
     }
-}
-
-struct hdr {
-    const uint8_t *p;
-    size_t len;
-};
-
-static int header(void *ctx, const char *name, const void **val, size_t *len)
-{
-    const struct hdr *h = ctx;
-    if (strcmp(name, "k") != 0)
-        return AD_ENOENT;
-    *val = h->p;
-    *len = h->len;
-    return 0;
 }
 
 static void same(enum ad_reject ra, const struct ad_decoded *a, enum ad_reject rb,
