@@ -57,6 +57,13 @@ struct ad_alert {
  * without a name, counts as the empty string. Cannot fail. */
 void ad_alert_id(const struct ad_alert *a, char out[AD_ALERT_ID_LEN + 1]);
 
+/* Fills the explanation of a Welford alert from its model members: score =
+ * |zscore| on the detectors' tail scale (ad_detect_tail_score), the band
+ * expected -+ threshold * stddev, kind spike or dip by direction. The
+ * producer of a Welford alert calls it (again after changing direction);
+ * ad_alert_format() writes score, lower, upper and kind as they are. */
+void ad_alert_explain_welford(struct ad_alert *a);
+
 /* Appends the alert as one JSON object followed by '\n' (docs/alerts.md).
  * Field order is fixed: alert_id, key, metric, window_start, window_end,
  * value, expected, stddev, zscore, threshold, direction, n, detector, source;

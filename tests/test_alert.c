@@ -82,6 +82,7 @@ static struct ad_alert sample(void)
     a.topic = "sensor-raw";
     a.partition = 3;
     a.offset = 18211;
+    ad_alert_explain_welford(&a);
     return a;
 }
 
@@ -308,6 +309,7 @@ static void test_format_escaping_and_negative(void)
     a.topic = "raw\\t";
     a.partition = -1;
     a.offset = INT64_MAX;
+    ad_alert_explain_welford(&a);
 
     char id[AD_ALERT_ID_LEN + 1], want[2048];
     ad_alert_id(&a, id);

@@ -223,31 +223,18 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     STEP(ad_buf_add_double(out, a->value));
     STEP(add_lit(out, ",\"expected\":"));
     STEP(ad_buf_add_double(out, a->expected));
+    STEP(add_lit(out, ",\"score\":"));
+    STEP(ad_buf_add_double(out, a->score));
+    STEP(add_lit(out, ",\"lower\":"));
+    STEP(ad_buf_add_double(out, a->lower));
+    STEP(add_lit(out, ",\"upper\":"));
+    STEP(ad_buf_add_double(out, a->upper));
+    STEP(add_lit(out, ",\"kind\":"));
+    STEP(add_cstr(out, ad_kind_name(a->kind)));
     if (a->explained) {
-        STEP(add_lit(out, ",\"score\":"));
-        STEP(ad_buf_add_double(out, a->score));
-        STEP(add_lit(out, ",\"lower\":"));
-        STEP(ad_buf_add_double(out, a->lower));
-        STEP(add_lit(out, ",\"upper\":"));
-        STEP(ad_buf_add_double(out, a->upper));
-        STEP(add_lit(out, ",\"kind\":"));
-        STEP(add_cstr(out, ad_kind_name(a->kind)));
         STEP(add_lit(out, ",\"direction\":"));
         STEP(add_lit(out, dir));
     } else {
-        /* The Welford form explains itself too (interface.md): the band is
-         * expected -+ threshold * stddev, the kind follows the direction,
-         * and the score is |z| on the detectors' tail scale. */
-        double half = a->threshold * a->stddev;
-        STEP(add_lit(out, ",\"score\":"));
-        STEP(ad_buf_add_double(out, ad_detect_tail_score(fabs(a->zscore))));
-        STEP(add_lit(out, ",\"lower\":"));
-        STEP(ad_buf_add_double(out, a->expected - half));
-        STEP(add_lit(out, ",\"upper\":"));
-        STEP(ad_buf_add_double(out, a->expected + half));
-        STEP(add_lit(out, ",\"kind\":"));
-        STEP(add_cstr(out,
-                      ad_kind_name(a->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE : AD_KIND_DIP)));
         STEP(add_lit(out, ",\"stddev\":"));
         STEP(ad_buf_add_double(out, a->stddev));
         STEP(add_lit(out, ",\"zscore\":"));
@@ -277,6 +264,15 @@ int ad_alert_format_ext(const struct ad_alert *a, const char *extra, size_t extr
     STEP(add_lit(out, "}\n"));
 
     return rc ? ad_buf_rollback(out, start, rc) : 0;
+}
+
+void ad_alert_explain_welford(struct ad_alert *a)
+{
+    double half = a->threshold * a->stddev;
+    a->score = ad_detect_tail_score(fabs(a->zscore));
+    a->lower = a->expected - half;
+    a->upper = a->expected + half;
+    a->kind = a->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE : AD_KIND_DIP;
 }
 
 int ad_alert_format(const struct ad_alert *a, struct ad_buf *out)

@@ -138,6 +138,7 @@ static void job_emit(struct ad_pipeline *p, struct job *j)
     if (!local) { /* only the remote flags it: v is not NULL */
         a.detector = AD_DETECTOR_REMOTE;
         a.direction = ad_detector_remote_direction(v);
+        ad_alert_explain_welford(&a);
     }
     a.remote = v;
     emit_alert(p, &a, j->json, j->json_len);
@@ -422,6 +423,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
         .offset = ev->offset,
         .low_offset = ev->low_offset,
     };
+    ad_alert_explain_welford(&a);
     if (ask)
         job_submit(p, ev, &a, v.anomalous);
     else
