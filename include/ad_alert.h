@@ -30,9 +30,10 @@ struct ad_alert {
     int direction;                  /* AD_DIR_POSITIVE or AD_DIR_NEGATIVE (ad_types.h) */
     uint64_t n;                     /* samples in the model when the point was scored */
     enum ad_detector_kind detector; /* written as ad_detector_name() */
-    /* A local detector of ad_detect.h (not the Welford path) explains its
-     * point: with explained, the record carries score, lower, upper and kind
-     * instead of stddev, zscore, threshold and n (those stay Welford's). */
+    /* Every alert carries score, lower, upper and kind (the Welford path
+     * fills them with ad_alert_explain_welford()). explained: a local
+     * detector of ad_detect.h produced it, and the record has no stddev,
+     * zscore, threshold or n (those stay Welford's). */
     bool explained;
     double score;        /* 0..1 */
     double lower, upper; /* the band around expected */
@@ -66,9 +67,9 @@ void ad_alert_explain_welford(struct ad_alert *a);
 
 /* Appends the alert as one JSON object followed by '\n' (docs/alerts.md).
  * Field order is fixed: alert_id, key, metric, window_start, window_end,
- * value, expected, stddev, zscore, threshold, direction, n, detector, source;
- * an explained alert has score, lower, upper, kind after expected and no
- * stddev, zscore, threshold or n.
+ * value, expected, score, lower, upper, kind, stddev, zscore, threshold,
+ * direction, n, detector, source; an explained alert has no stddev, zscore,
+ * threshold or n.
  * A NULL metric is written as ""; a NULL topic omits the "source" object.
  * No allocation beyond the buffer's growth. Returns 0, AD_ELIMIT or
  * AD_ENOMEM from the buffer, or AD_EINVAL for a non-finite number, a
