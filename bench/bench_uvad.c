@@ -1,6 +1,6 @@
 /* bench_uvad - latency of the univariate detector on one core.
  *
- *   bench_uvad [ITERATIONS]      (default 200)
+ *   bench_uvad [ITERATIONS [last|entire]]   (default 200, both kinds)
  *
  * Three series shapes (hourly seasonal, 5-minute noisy = spectral residual,
  * daily trend without period = dynamic threshold), each timed as
@@ -143,9 +143,12 @@ int main(int argc, char **argv)
         it = 10;
     const char *last = "/anomalydetector/v1.1/timeseries/last/detect";
     const char *entire = "/anomalydetector/v1.1/timeseries/entire/detect";
+    const char *only = argc > 2 ? argv[2] : "";
     for (int s = SEASONAL; s <= DYNAMIC; s++) {
-        run((enum shape)s, last, 1000, it);
-        run((enum shape)s, entire, 8640, it / 10 > 10 ? it / 10 : 10);
+        if (strcmp(only, "entire") != 0)
+            run((enum shape)s, last, 1000, it);
+        if (strcmp(only, "last") != 0)
+            run((enum shape)s, entire, 8640, it / 10 > 10 ? it / 10 : 10);
     }
     return 0;
 }

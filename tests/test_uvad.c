@@ -145,7 +145,7 @@ static void test_stats_helpers(void)
     AD_EXPECT_INT(ad_uv_spline_fit(line, 40, 3, fit), ==, 0);
     for (int i = 0; i < 40; i++)
         AD_EXPECT_NEAR(fit[i], line[i], 1e-9);
-    double slope_tmp[40 * 39 / 2];
+    double slope_tmp[40 * 39 / 2 + 40];
     AD_EXPECT_NEAR(ad_uv_theil_slope(line, 40, slope_tmp), 0.5, 1e-12);
 }
 
@@ -165,16 +165,18 @@ static void test_theil_slope_exact(void)
     static const size_t ws[] = {40, 91, 92, 300, 665};
     for (size_t t = 0; t < sizeof(ws) / sizeof(ws[0]); t++) {
         size_t w = ws[t], m = w * (w - 1) / 2;
-        double *v = malloc(w * sizeof(double)), *tmp = malloc(m * sizeof(double));
+        double *v = malloc(w * sizeof(double)), *tmp = malloc((m + w) * sizeof(double));
         double *all = malloc(m * sizeof(double));
-        for (int shape = 0; shape < 6; shape++) {
+        for (int shape = 0; shape < 8; shape++) {
             for (size_t i = 0; i < w; i++)
                 v[i] = shape == 0   ? nrand()
                        : shape == 1 ? (double)((i * 7) % 5) - 2.0 /* many ties */
                        : shape == 2 ? -0.25 * (double)i + (double)(i % 3)
                        : shape == 3 ? 3.0 * (double)i       /* every slope equal */
                        : shape == 4 ? exp(0.02 * (double)i) /* skewed slopes */
-                                    : nrand() + (i % 17 == 0 ? 1e6 * nrand() : 0.0);
+                       : shape == 5 ? nrand() + (i % 17 == 0 ? 1e6 * nrand() : 0.0)
+                       : shape == 6 ? 1e-310 * nrand() /* subnormal differences */
+                                    : 1e300 * nrand(); /* slopes near overflow */
             size_t k = 0;
             for (size_t i = 0; i < w; i++)
                 for (size_t j = i + 1; j < w; j++)

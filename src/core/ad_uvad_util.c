@@ -257,15 +257,10 @@ static void radix_select(double *a, size_t m, size_t k, bool pair, double *x1, d
 
 #define THEIL_SAMPLE 2048 /* pairs sampled to bracket the median slope */
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Brackets ranks k and k + 1 of the m pairwise slopes of v by the slopes of
  * THEIL_SAMPLE pairs drawn with a fixed generator: *lo and *hi such that the
- * ranks most likely lie between them (the caller checks). */
+ * ranks most likely lie between them (the caller checks). Two selections,
+ * not a sort: only the sample's ranks at either edge of the bracket matter. */
 static void theil_bracket(const double *v, size_t n, size_t m, size_t k, double *lo, double *hi)
 {
     double smp[THEIL_SAMPLE];
@@ -283,13 +278,19 @@ static void theil_bracket(const double *v, size_t n, size_t m, size_t k, double 
         }
         smp[s] = (v[j] - v[i]) / (double)(j - i);
     }
-    qsort(smp, THEIL_SAMPLE, sizeof(double), cmp_dbl);
     /* rank k of m sits near rank k * S / m of the sample; +-4 standard
      * deviations of a sample quantile (sqrt(S) / 2 at most) either side */
     double at = (double)k / (double)m * THEIL_SAMPLE, margin = 4.0 * 23.0 + 2.0;
     long a = (long)(at - margin), b = (long)(at + margin) + 1;
-    *lo = a <= 0 ? -INFINITY : smp[a];
-    *hi = b >= THEIL_SAMPLE ? INFINITY : smp[b];
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    size_t from = 0;
+    if (a > 0) {
+        *lo = select_kth(smp, THEIL_SAMPLE, (size_t)a);
+        from = (size_t)a + 1; /* select_kth left only larger-or-equal values after a */
+    }
+    if (b < THEIL_SAMPLE)
+        *hi = select_kth(smp + from, THEIL_SAMPLE - from, (size_t)b - from);
 }
 
 /* Ranks k and, with pair, k + 1 of the pairwise slopes of v (m of them)
@@ -302,15 +303,19 @@ static bool theil_bracketed(const double *v, size_t n, size_t m, size_t k, bool 
 {
     double lo, hi;
     theil_bracket(v, n, m, k, &lo, &hi);
+    /* branch-free: which side of the bracket a slope falls on is a coin
+     * toss, so a branch would be mispredicted about half of the time; the
+     * store is unconditional and only kept (c advanced) inside the bracket */
     size_t below = 0, c = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        const double vi = v[i];
         for (size_t j = i + 1; j < n; j++) {
-            double sl = (v[j] - v[i]) / (double)(j - i);
-            if (sl < lo)
-                below++;
-            else if (sl <= hi)
-                tmp[c++] = sl;
+            double sl = (v[j] - vi) / (double)(j - i);
+            below += sl < lo;
+            tmp[c] = sl;
+            c += (sl >= lo) & (sl <= hi);
         }
+    }
     if (k < below || k + (pair ? 1 : 0) >= below + c)
         return false;
     radix_select(tmp, c, k - below, pair, x1, x2);
