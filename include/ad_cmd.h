@@ -41,6 +41,9 @@ struct ad_cmd_replay_opts {
     const char *scores_path; /* NULL: none; else every scored point ("-": stdout,
                                 and then alerts go only to the configured sinks) */
     int scores_format;       /* enum ad_scores_format (ad_scores.h) */
+    const char *report_path; /* NULL: none; else the HTML report (ad_report_file.h) */
+    size_t report_series;    /* charts in the report; 0: the default */
+    const char *config_path; /* the config file, named in the report; NULL: none */
     double max_rejected;     /* the largest fraction (0..1) of records that may be
                                 rejected before the replay fails (exit 1);
                                 negative: no limit (0 is a limit: none) */

@@ -62,6 +62,9 @@ const char ad_cmd_usage[] =
     "                        time, value, expected, lower, upper, score, is_anomaly, kind\n"
     "                        (with -, alerts go only to the configured sinks)\n"
     "  --scores-format jsonl|csv  (default jsonl)\n"
+    "  --report FILE.html    a self-contained HTML report: summary, alerts table, a chart\n"
+    "                        per flagged series (docs/report.md)\n"
+    "  --report-series N     charts in the report, most alerts first (default 20)\n"
     "  --max-rejected F      exit 1 when more than this fraction (0..1) of the records\n"
     "                        is rejected (default: no limit)\n"
     "\n" OPTIONS_SIMULATE "\n" OPTIONS_DEMO "\n" EXIT_CODES;

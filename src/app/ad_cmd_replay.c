@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "ad_buf.h"
+#include "ad_config.h"
 #include "ad_clock.h"
 #include "ad_cmd.h"
 #include "ad_engine.h"
 #include "ad_err.h"
 #include "ad_replay.h"
+#include "ad_report_file.h"
 #include "ad_scores.h"
 #include "ad_sink.h"
 #include "ad_state.h"
@@ -91,9 +93,8 @@ static void on_score(void *ud, const struct ad_score_row *row)
     scores_drain(s, (size_t)1 << 16);
 }
 
-/* Opens --scores and hooks it to the pipeline. 0, or the exit status. */
-static int scores_open(struct scores_out *s, const struct ad_cmd_replay_opts *o,
-                       struct ad_pipeline *p)
+/* Opens --scores (hooked to the pipeline by the caller). 0, or the exit status. */
+static int scores_open(struct scores_out *s, const struct ad_cmd_replay_opts *o)
 {
     s->format = o->scores_format;
     ad_buf_init(&s->b, (size_t)1 << 20);
@@ -103,7 +104,6 @@ static int scores_open(struct scores_out *s, const struct ad_cmd_replay_opts *o,
         return AD_CMD_EXIT_FATAL;
     }
     ad_scores_header(s->format, &s->b);
-    ad_pipeline_on_score(p, on_score, s);
     return 0;
 }
 
@@ -119,6 +119,80 @@ static int scores_close(struct scores_out *s, const char *path)
         fprintf(stderr, "anomalyd: %s: %llu score rows could not be written\n", path,
                 (unsigned long long)s->errors);
     return bad;
+}
+
+/* The score hook: --scores and --report each see every point. */
+struct score_hooks {
+    struct scores_out *so; /* so->f NULL: no --scores */
+    struct ad_report_file *rf;
+};
+
+static void on_score_hooks(void *ud, const struct ad_score_row *row)
+{
+    struct score_hooks *h = ud;
+    if (h->so->f)
+        on_score(h->so, row);
+    if (h->rf)
+        ad_report_file_score(h->rf, row);
+}
+
+/* Opens --report and takes the engine's alerts. 0, or the exit status. */
+static int report_open(const struct ad_cmd_replay_opts *o, struct ad_engine *e,
+                       struct ad_report_file **rf)
+{
+    struct ad_report_opts ro = {.max_series = o->report_series};
+    char err[1024];
+    int rc = ad_report_file_open(o->report_path, &ro, rf, err, sizeof(err));
+    if (rc == 0 && (rc = ad_report_file_attach(*rf, e)) != 0)
+        snprintf(err, sizeof(err), "--report: %s", ad_strerror(rc));
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "anomalyd: %s\n", err);
+    ad_report_file_free(*rf);
+    *rf = NULL;
+    return AD_CMD_EXIT_FATAL;
+}
+
+/* The name an enum option's value has in the config, or NULL. */
+static const char *enum_name(const char *path, int v)
+{
+    const struct ad_option *opt = ad_config_option_find(path);
+    if (!opt || !opt->enum_names || v < 0)
+        return NULL;
+    for (int i = 0; opt->enum_names[i]; i++)
+        if (i == v)
+            return opt->enum_names[i];
+    return NULL;
+}
+
+/* Writes --report: 0, or non-zero when it could not be written. */
+static int report_finish(const struct ad_config *cfg, const struct ad_cmd_replay_opts *o,
+                         struct ad_engine *e, struct ad_report_file *rf)
+{
+    struct ad_pipeline_stats st;
+    struct ad_report_counts n;
+    char err[1024];
+    const char *base = o->config_path ? strrchr(o->config_path, '/') : NULL;
+
+    ad_pipeline_stats(ad_engine_pipeline(e), &st);
+    /* Names only: the config file's base name, the detector, the remote
+     * mode; no value of the config that could hold a secret. */
+    struct ad_report_page pg = {
+        .input = strcmp(o->input, "-") == 0 ? "stdin" : o->input,
+        .config = base ? base + 1 : o->config_path,
+        .detector = enum_name("model.detector", cfg->model.detector),
+        .remote = enum_name("remote.anomaly_detector.mode", cfg->remote.mode),
+        .version = AD_VERSION,
+        .stats = &st,
+    };
+    if (ad_report_file_finish(rf, &pg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "anomalyd: %s\n", err);
+        return 1;
+    }
+    ad_report_file_counts(rf, &n);
+    fprintf(stderr, "replay: report %s: %zu of %zu flagged series charted, %zu of %llu alerts\n",
+            o->report_path, n.charted, n.flagged, n.alert_rows, (unsigned long long)n.alerts);
+    return 0;
 }
 
 /* Writes the models to stdout ("-") or durably to path. */
@@ -175,6 +249,8 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     const char *input = o->input, *export_path = o->export_path;
     bool scores_stdout = o->scores_path && strcmp(o->scores_path, "-") == 0;
     struct scores_out so = {0};
+    struct ad_report_file *rf = NULL;
+    struct score_hooks hooks = {.so = &so};
     /* In replay the alert log is written only when the config asks for it
      * explicitly, so that a replay never appends to a production log by default. */
     struct ad_engine_opts eo = {
@@ -208,12 +284,19 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
         .pump_ud = e,
         .hint = &hint,
     };
-    if (o->scores_path && scores_open(&so, o, ad_engine_pipeline(e)) != 0) {
+    if ((o->scores_path && scores_open(&so, o) != 0) ||
+        (o->report_path && report_open(o, e, &rf) != 0)) {
+        if (so.f && so.f != stdout)
+            fclose(so.f);
+        ad_buf_free(&so.b);
         if (fd != STDIN_FILENO)
             close(fd);
         ad_engine_free(e);
         return AD_CMD_EXIT_FATAL;
     }
+    hooks.rf = rf;
+    if (o->scores_path || rf)
+        ad_pipeline_on_score(ad_engine_pipeline(e), on_score_hooks, &hooks);
     int64_t t0 = ad_clock_mono_ms();
     rc = ad_replay_fd(ad_engine_pipeline(e), fd, &opts);
     int64_t t1 = ad_clock_mono_ms();
@@ -226,6 +309,8 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
         status = AD_CMD_EXIT_FATAL;
     if (report(cfg, e, (double)(t1 - t0) / 1000.0, hint, o->max_rejected) != 0)
         status = AD_CMD_EXIT_FATAL;
+    if (rf && report_finish(cfg, o, e, rf) != 0)
+        status = AD_CMD_EXIT_FATAL;
     if (export_path && export_models(ad_engine_pipeline(e), export_path) != 0) {
         fprintf(stderr, "anomalyd: while exporting models to %s: %s\n", export_path,
                 strerror(errno));
@@ -234,5 +319,6 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     if (fd != STDIN_FILENO)
         close(fd);
     ad_engine_free(e);
+    ad_report_file_free(rf);
     return status;
 }

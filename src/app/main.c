@@ -14,17 +14,19 @@
 #include "ad_config.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_report.h"
 #include "ad_scores.h"
 
 enum command { CMD_DAEMON, CMD_CHECK, CMD_REPLAY, CMD_EXPORT, CMD_IMPORT };
 
 struct args {
     enum command cmd;
-    const char *config_path, *input, *export_path, *output, *model_path, *scores;
+    const char *config_path, *input, *export_path, *output, *model_path, *scores, *report;
     bool kcat;
     int scores_format;
-    double max_rejected; /* --max-rejected; negative: no limit */
-    char **sets;         /* the --set values (borrowed from argv) */
+    uint64_t report_series; /* --report-series; 0: the default */
+    double max_rejected;    /* --max-rejected; negative: no limit */
+    char **sets;            /* the --set values (borrowed from argv) */
     size_t nsets;
 };
 
@@ -43,6 +45,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
         {"scores", required_argument, NULL, 'S'},
         {"scores-format", required_argument, NULL, 'G'},
         {"max-rejected", required_argument, NULL, 'R'},
+        {"report", required_argument, NULL, 'H'},
+        {"report-series", required_argument, NULL, 'N'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -71,6 +75,15 @@ static int parse_opts(int argc, char **argv, struct args *a)
             break;
         case 'S':
             a->scores = optarg;
+            break;
+        case 'H':
+            a->report = optarg;
+            break;
+        case 'N':
+            if (ad_cmd_parse_u64(optarg, &a->report_series) || a->report_series < 1 ||
+                a->report_series > AD_REPORT_MAX_SERIES)
+                return ad_cmd_usage_error("bad --report-series '%s' (1..%d)", optarg,
+                                          AD_REPORT_MAX_SERIES);
             break;
         case 'R':
             if (ad_cmd_parse_double(optarg, &a->max_rejected) || a->max_rejected < 0 ||
@@ -107,6 +120,10 @@ static int parse_opts(int argc, char **argv, struct args *a)
         a->cmd = check ? CMD_CHECK : a->input ? CMD_REPLAY : CMD_DAEMON;
     if (a->scores && a->cmd != CMD_REPLAY)
         return ad_cmd_usage_error("%s", "--scores needs --input (replay)");
+    if ((a->report || a->report_series) && a->cmd != CMD_REPLAY)
+        return ad_cmd_usage_error("%s", "--report needs --input (replay)");
+    if (a->report_series && !a->report)
+        return ad_cmd_usage_error("%s", "--report-series needs --report FILE.html");
     return 0;
 }
 
@@ -153,6 +170,9 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
                                        .export_path = a->export_path,
                                        .scores_path = a->scores,
                                        .scores_format = a->scores_format,
+                                       .report_path = a->report,
+                                       .report_series = (size_t)a->report_series,
+                                       .config_path = a->config_path,
                                        .max_rejected = a->max_rejected};
         return ad_cmd_replay(cfg, &o);
     }
