@@ -106,7 +106,7 @@ void ad_report_counts(const struct ad_report *r, struct ad_report_counts *out);
 int ad_report_json_str(struct ad_buf *out, const char *s, size_t len);
 
 /* The CSP source for an inline script or style: "'sha256-" + base64 of the
- * SHA-256 of len bytes + "'" (56 characters) appended. 0 or the buffer's
+ * SHA-256 of len bytes + "'" (53 characters) appended. 0 or the buffer's
  * errors. */
 int ad_report_csp_hash(struct ad_buf *out, const void *p, size_t len);
 
