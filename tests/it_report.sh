@@ -185,6 +185,15 @@ render "$work/k.html" "$work/k.dom" "$artifacts/it_report_keys.png" || fail=1
 check "$work/k.dom" "$work/k.alerts" 20 || fail=1
 grep -o '<body[^>]*>' "$work/k.dom" | grep -q 'data-pwned' && { echo "FAIL a key's script ran"; fail=1; }
 
+# --scores and --report together: the same rows as --scores alone, the same
+# alerts as a replay without a report.
+"$bin" -c "$work/k.yaml" --input "$work/k.jsonl" --scores "$work/s1.jsonl" >"$work/k0.alerts" \
+  2>/dev/null
+"$bin" -c "$work/k.yaml" --input "$work/k.jsonl" --scores "$work/s2.jsonl" \
+  --report "$work/k2.html" >/dev/null 2>&1
+cmp -s "$work/s1.jsonl" "$work/s2.jsonl" || { echo "FAIL --scores differs with --report"; fail=1; }
+cmp -s "$work/k0.alerts" "$work/k.alerts" || { echo "FAIL alerts differ with --report"; fail=1; }
+
 # 3. Usage: --report needs a replay; a report that cannot be written fails.
 rc=0
 "$bin" -c "$work/k.yaml" --check-config --report "$work/x.html" >/dev/null 2>&1 || rc=$?
