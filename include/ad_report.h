@@ -117,7 +117,8 @@ void ad_report_sha256(const void *p, size_t len, unsigned char out[32]);
  * spool never leaves the process). put appends one; get reads the one at p
  * (len bytes available) into row (key and metric point into p) and its size
  * into *used: 0, AD_EAGAIN when len holds only part of it, AD_EINVAL when it
- * is not a record. */
+ * is not a record (unknown flags, a length past 2^30, a missing NUL, a NUL
+ * inside the metric). */
 int ad_report_spool_put(struct ad_buf *out, const struct ad_score_row *row);
 int ad_report_spool_get(const void *p, size_t len, struct ad_score_row *row, size_t *used);
 

@@ -139,9 +139,14 @@ static void test_spool_round_trip(void)
         at += used;
     }
     AD_EXPECT_UINT(at, ==, b.len);
-    /* Not a record: unknown flag bits. */
-    b.p[56] = 0x10;
+    /* Not a record: a NUL inside the metric (58 fixed bytes, "dev-1\0", "temp"),
+     * unknown flag bits. */
     struct ad_score_row r;
+    b.p[58 + 6 + 1] = '\0';
+    AD_EXPECT_INT(ad_report_spool_get(b.p, b.len, &r, &used), ==, AD_EINVAL);
+    b.p[58 + 6 + 1] = 'e';
+    AD_EXPECT_INT(ad_report_spool_get(b.p, b.len, &r, &used), ==, 0);
+    b.p[56] = 0x10;
     AD_EXPECT_INT(ad_report_spool_get(b.p, b.len, &r, &used), ==, AD_EINVAL);
     ad_buf_free(&b);
 }

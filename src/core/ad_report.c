@@ -301,7 +301,8 @@ int ad_report_spool_get(const void *p, size_t len, struct ad_score_row *row, siz
     if (len < total)
         return AD_EAGAIN;
     const char *key = (const char *)b + SPOOL_FIXED;
-    if (key[k32] != '\0' || key[k32 + 1 + m32] != '\0')
+    /* The metric is a C string: no NUL inside (the key may hold one). */
+    if (key[k32] != '\0' || memchr(key + k32 + 1, '\0', m32) || key[k32 + 1 + m32] != '\0')
         return AD_EINVAL;
     memcpy(d, b + 16, sizeof(d));
     *row = (struct ad_score_row){
