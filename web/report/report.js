@@ -62,7 +62,8 @@
     var shown = c.t.length;
     box.appendChild(el('p', 'note', c.alerts + ' alert' + (c.alerts === 1 ? '' : 's') +
       ', max score ' + num(c.max_score) + ', ' + shown + ' of ' + c.points_total +
-      ' points shown' + (shown < c.points_total ? ' (thinned evenly, flagged points kept)' : '')));
+      ' points shown' + (shown < c.points_total ? ' (thinned evenly, flagged points kept)' : '') +
+      ', times in UTC'));
     var flagged = c.t.map(function () { return null; });
     c.flagged.forEach(function (i) { flagged[i] = c.value[i]; });
     var plot = el('div', 'plot');
