@@ -191,8 +191,8 @@ int ad_report_file_finish(struct ad_report_file *f, struct ad_report_page *pg, c
                  (unsigned long long)(f->lost ? f->lost : 1), ad_strerror(f->first_err));
         return AD_EIO;
     }
-    ad_report_select(f->r);
-    rc = second_pass(f);
+    /* No flagged series: nothing to chart, no need to read the spool back. */
+    rc = ad_report_select(f->r) ? second_pass(f) : 0;
     if (rc) {
         snprintf(err, errlen, "%s: reading the spool back: %s", f->path, ad_strerror(rc));
         return rc;
