@@ -103,8 +103,11 @@ int ad_alert_remote_json(struct ad_buf *out, const struct ad_azure_verdict *v, c
  * object, for the point at t_us (the window's newest tumbling point):
  *   {"timestamp":"2026-11-20T10:00:00Z","value":31.2,"expectedValue":22.3,
  *    "upperMargin":4.4,"lowerMargin":4.4,"isAnomaly":true,
- *    "isPositiveAnomaly":true,"isNegativeAnomaly":false}
- * timestamp as ad_azure_add_time(), value = a->value. From a->remote when not
+ *    "isPositiveAnomaly":true,"isNegativeAnomaly":false,
+ *    "alertId":"4f0c...","key":"sim-614","metric":"temp","detector":"welford"}
+ * timestamp as ad_azure_add_time(), value = a->value; alertId, key, metric
+ * and detector as in the alert record (after scenario B's fields, so a
+ * consumer of those sees them unchanged). From a->remote when not
  * NULL; else from the local model: expectedValue = a->expected, both margins
  * = a->threshold * a->stddev (an explained alert: upper - expected and
  * expected - lower), isAnomaly = a local detector flagged it (the detector

@@ -38,6 +38,12 @@ enum ad_cfg_detector {
 };
 
 /* Every duration is held in microseconds. */
+/* sinks.webhook.format: what the webhook posts. */
+enum ad_webhook_format {
+    AD_WEBHOOK_ROWS = 0,     /* scenario B's dashboard rows */
+    AD_WEBHOOK_ALERTMANAGER, /* Alertmanager's /api/v2/alerts array */
+};
+
 struct ad_config {
     struct {
         char *brokers;
@@ -118,6 +124,7 @@ struct ad_config {
         int64_t webhook_flush_interval_us;
         int64_t webhook_timeout_us;
         int64_t webhook_max_pending;
+        int webhook_format; /* enum ad_webhook_format */
         char *dead_letter_topic;
     } sinks;
     char *http_listen;

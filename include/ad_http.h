@@ -8,6 +8,7 @@
 #ifndef AD_HTTP_H
 #define AD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -26,6 +27,9 @@ struct ad_http_request {
 
 struct ad_http_response {
     int transport_error; /* 0, or a CURLcode: no HTTP status then */
+    bool permanent;      /* the transport error will recur on a retry (a
+                          * malformed URL, an unsupported protocol, a TLS or
+                          * certificate failure) */
     const char *error;   /* text of the transport error, or "" */
     long status;         /* HTTP status, 0 when the transport failed */
     const char *body;    /* borrowed for the callback; NUL-terminated */
@@ -36,6 +40,13 @@ struct ad_http_response {
 };
 
 typedef void (*ad_http_cb)(void *ud, const struct ad_http_response *r);
+
+/* Checks that url is one ad_http_post() can use: libcurl's URL parser
+ * accepts it (host, port in range, no stray spaces) and its scheme is http or
+ * https. Returns 0, or AD_ECONFIG with the reason in err (AD_ENOMEM). The
+ * webhook and remote clients call it when they start, so a bad URL is a
+ * config error (exit 78) rather than a request retried forever. */
+int ad_http_url_check(const char *url, char *err, size_t errlen);
 
 /* Returns 0 and an owned client, or AD_ENOMEM/AD_EIO. */
 int ad_http_new(uv_loop_t *loop, struct ad_http **out);

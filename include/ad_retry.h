@@ -27,10 +27,20 @@ enum ad_retry_class {
     AD_RETRY_FAIL    /* permanent: never retried */
 };
 
-/* Classifies an attempt: transport_failed (connection refused/reset, DNS,
- * timeout: no complete response) -> AGAIN; else 2xx -> OK; 408, 429 and
+/* How the transport fared (the HTTP client decides which failures will not
+ * go away by trying again). false and true convert to the first two. */
+enum ad_retry_transport {
+    AD_TRANSPORT_OK = 0,    /* a complete response came back */
+    AD_TRANSPORT_TRANSIENT, /* connection refused/reset, DNS, timeout */
+    AD_TRANSPORT_PERMANENT  /* malformed URL, unsupported protocol, TLS or
+                             * certificate failure: the same request fails the
+                             * same way every time */
+};
+
+/* Classifies an attempt: a transient transport failure (no complete
+ * response) -> AGAIN; a permanent one -> FAIL; else 2xx -> OK; 408, 429 and
  * 5xx -> AGAIN; any other status (1xx, 3xx, other 4xx, 0) -> FAIL. */
-enum ad_retry_class ad_retry_classify(long http_status, bool transport_failed);
+enum ad_retry_class ad_retry_classify(long http_status, enum ad_retry_transport transport);
 
 /* How long the server asked us to wait, in ms, from (first match wins):
  *   - retry_after, the Retry-After header (NULL when absent): delta-seconds

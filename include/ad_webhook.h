@@ -4,7 +4,9 @@
  * rows arrive in order. A batch goes when it holds batch_size rows or its
  * first row has waited flush_interval. 429, 5xx and connection failures are
  * retried with backoff (Retry-After honoured) for as long as it takes; other
- * 4xx drop the batch (counted). At most max_pending rows are held; past that,
+ * 4xx and permanent transport errors (TLS, certificate, protocol: see
+ * ad_http_response.permanent) drop the batch (counted, the latter logged once
+ * per distinct reason). At most max_pending rows are held; past that,
  * new rows are refused (the caller counts and releases them). Each row
  * carries a caller's token, handed back once the row is delivered or
  * dropped, so that the caller can hold its source offsets until then. */
@@ -25,6 +27,7 @@ typedef void (*ad_webhook_ack_cb)(void *ud, void *token, bool delivered);
 
 struct ad_webhook_stats {
     uint64_t rows, delivered, dropped, refused, posts, retries, failures;
+    uint64_t permanent; /* batches dropped for a permanent transport error */
     uint64_t pending;
 };
 
@@ -39,8 +42,13 @@ struct ad_webhook_opts {
     void *ud;
 };
 
-/* Creates the webhook into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (a
- * header that cannot be sent, with err). */
+/* The start checks of the webhook's config, also run by --check-config:
+ * with sinks.webhook.url set, the URL must pass ad_http_url_check() and every
+ * header must be sendable. Returns 0 or AD_ECONFIG with the reason in err. */
+int ad_webhook_check(const struct ad_config *cfg, char *err, size_t errlen);
+
+/* Creates the webhook into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (what
+ * ad_webhook_check() refuses, with err). */
 int ad_webhook_new(const struct ad_webhook_opts *o, struct ad_webhook **out, char *err,
                    size_t errlen);
 

@@ -153,7 +153,11 @@ POINT = r"\{\"timestamp\":\"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\",\"value\":" + NUM 
 def body_re(tail):
     return re.compile(r"^\{\"series\":\[" + POINT + "(?:," + POINT + r")*\]" + re.escape(tail) + "$")
 ROW_FIELDS = ["timestamp", "value", "expectedValue", "upperMargin", "lowerMargin", "isAnomaly",
-              "isPositiveAnomaly", "isNegativeAnomaly"]
+              "isPositiveAnomaly", "isNegativeAnomaly", "alertId", "key", "metric", "detector"]
+def identity(a):
+    """The row members that say which alert a row is about."""
+    return {"alertId": a["alert_id"], "key": a["key"], "metric": a["metric"],
+            "detector": a["detector"]}
 def expected_rows(name, tumbling_s=60):
     """The webhook rows the alerts of NAME should give (local verdicts)."""
     out = []
@@ -163,7 +167,7 @@ def expected_rows(name, tumbling_s=60):
                     "value": a["value"], "expectedValue": a["expected"], "upperMargin": m,
                     "lowerMargin": m, "isAnomaly": True,
                     "isPositiveAnomaly": a["value"] > a["expected"],
-                    "isNegativeAnomaly": a["value"] < a["expected"]})
+                    "isNegativeAnomaly": a["value"] < a["expected"], **identity(a)})
     return out
 def same_row(r, w):
     expect(list(r) == ROW_FIELDS, "row fields %s" % list(r))
@@ -913,6 +917,39 @@ expect("replay: 4 webhook rows not delivered" in text("b_wh400.err"), text("b_wh
 print("%d dropped, %d delivered" % (len(dropped), len(got)))
 PY
 
+# sinks.webhook.format=alertmanager: the same alerts as /api/v2/alerts elements.
+start_stub wham --webhook-default webhook-ok
+replay b_wham "$cfgB" "$work/b.jsonl" "${B[@]}" "${WH[@]}" $(webhook) \
+  --set sinks.webhook.format=alertmanager
+stop_stub
+check "webhook: format alertmanager posts labels, annotations, startsAt and endsAt" <<'PY'
+expect(rc("b_wham") == 0, text("b_wham.err"))
+alerts = load("b_wham.alerts")
+got = delivered(posts("wham"))
+expect(len(got) == len(alerts) >= 10, "%d elements, %d alerts" % (len(got), len(alerts)))
+for r, a in zip(got, alerts):
+    expect(sorted(r) == ["annotations", "endsAt", "labels", "startsAt"], r)
+    l = r["labels"]
+    expect(l["alertname"] == "AnomalyDetected" and l["alert_id"] == a["alert_id"], (l, a))
+    expect((l["key"], l["metric"], l["detector"], l["direction"]) ==
+           (a["key"], a["metric"], a["detector"], a["direction"]), (l, a))
+    expect(all(isinstance(v, str) for v in list(l.values()) + list(r["annotations"].values())), r)
+    expect(float(r["annotations"]["value"]) == a["value"], (r, a))
+    expect(parse_iso(r["startsAt"]) == parse_iso(a["window_start"]), (r, a))
+    expect(parse_iso(r["endsAt"]) == parse_iso(a["window_end"]) + 300000000, (r, a))
+print("%d alertmanager elements" % len(got))
+PY
+
+# A URL libcurl cannot use is a config error at start, not a request retried
+# for as long as the replay waits.
+replay b_badurl "$cfgB" "$work/b.jsonl" "${B[@]}" \
+  --set 'sinks.webhook.url="https://exa mple.com:99999/x"'
+check "webhook: a malformed URL is refused at start (exit 78), at once" <<'PY'
+expect(text("b_badurl.rc").strip() == "78", text("b_badurl.rc") + text("b_badurl.err"))
+expect("sinks.webhook.url" in text("b_badurl.err"), text("b_badurl.err"))
+expect(int(text("b_badurl.ms")) < 5000, text("b_badurl.ms"))
+PY
+
 # Mode always with the webhook: rows carry the remote verdict's numbers.
 start_stub whr --default ok --webhook-default webhook-ok
 replay b_whr "$cfgB" "$work/b.jsonl" "${B[@]}" $(remote always) $(webhook) \
@@ -928,7 +965,8 @@ for r, a in zip(got, alerts):
     w = {"timestamp": iso(parse_iso(a["window_end"]) - 60000000), "value": a["value"],
          "expectedValue": v["expected_value"], "upperMargin": v["upper_margin"],
          "lowerMargin": v["lower_margin"], "isAnomaly": v["is_anomaly"],
-         "isPositiveAnomaly": v["is_positive_anomaly"], "isNegativeAnomaly": v["is_negative_anomaly"]}
+         "isPositiveAnomaly": v["is_positive_anomaly"], "isNegativeAnomaly": v["is_negative_anomaly"],
+         **identity(a)}
     same_row(r, w)
 print("%d rows" % len(got))
 PY

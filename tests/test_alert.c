@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ad_alert.h"
+#include "ad_alertmgr.h"
 #include "ad_detect.h"
 #include "ad_buf.h"
 #include "ad_azure.h"
@@ -477,6 +478,30 @@ static void test_remote_json(void)
 /* The dashboard row: from the remote verdict when the alert has one, else
  * from the local model (margins = threshold * stddev, direction from the
  * value); rows collect into one JSON array. */
+/* want, then the row's identity members (alertId, key, metric, detector of
+ * a), then the closing brace. */
+static void expect_row_at(const char *got, const char *pre, const char *want,
+                          const struct ad_alert *a, const char *post)
+{
+    char id[AD_ALERT_ID_LEN + 1], full[2048];
+    ad_alert_id(a, id);
+    snprintf(full, sizeof(full),
+             "%s%s,\"alertId\":\"%s\",\"key\":\"%.*s\",\"metric\":\"%s\",\"detector\":\"%s\"}%s",
+             pre, want, id, (int)a->key_len, a->key, a->metric, ad_detector_name(a->detector),
+             post);
+    AD_EXPECT_STR(got, full);
+}
+
+static void expect_row(const char *got, const char *want, const struct ad_alert *a)
+{
+    expect_row_at(got, "", want, a, "");
+}
+
+static void expect_batch1(const char *got, const char *want, const struct ad_alert *a)
+{
+    expect_row_at(got, "[", want, a, "]");
+}
+
 static void test_webhook_rows(void)
 {
     const int64_t min = INT64_C(60000000);
@@ -489,33 +514,41 @@ static void test_webhook_rows(void)
     a.value = 20.25;
     a.remote = &v;
     AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0), ==, 0);
-    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
-                         "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
-                         "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
-                         "\"isNegativeAnomaly\":true}");
+    expect_row(row.p,
+               "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
+               "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
+               "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+               "\"isNegativeAnomaly\":true",
+               &a);
     AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
-    AD_EXPECT_STR(batch.p, "[{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
-                           "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
-                           "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
-                           "\"isNegativeAnomaly\":true}]");
+    expect_batch1(batch.p,
+                  "{\"timestamp\":\"2026-11-20T10:00:00Z\",\"value\":20.25,"
+                  "\"expectedValue\":22.5,\"upperMargin\":0.75,\"lowerMargin\":0.5,"
+                  "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+                  "\"isNegativeAnomaly\":true",
+                  &a);
 
     /* Local verdicts: margins = threshold * stddev, direction from the value. */
     ad_buf_reset(&row);
     a = sample(); /* 31.2 against 22.3 +- 4 * 1.1, welford */
     AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0 + min + 1), ==, 0);
-    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:01:00.000001Z\",\"value\":31.2,"
-                         "\"expectedValue\":22.3,\"upperMargin\":4.4,"
-                         "\"lowerMargin\":4.4,\"isAnomaly\":true,"
-                         "\"isPositiveAnomaly\":true,\"isNegativeAnomaly\":false}");
+    expect_row(row.p,
+               "{\"timestamp\":\"2026-11-20T10:01:00.000001Z\",\"value\":31.2,"
+               "\"expectedValue\":22.3,\"upperMargin\":4.4,"
+               "\"lowerMargin\":4.4,\"isAnomaly\":true,"
+               "\"isPositiveAnomaly\":true,\"isNegativeAnomaly\":false",
+               &a);
     ad_buf_reset(&row);
     a.value = 10;
     a.expected = 22;
     a.stddev = 1;
     AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, T0 + 1000), ==, 0);
-    AD_EXPECT_STR(row.p, "{\"timestamp\":\"2026-11-20T10:00:00.001Z\",\"value\":10,"
-                         "\"expectedValue\":22,\"upperMargin\":4,\"lowerMargin\":4,"
-                         "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
-                         "\"isNegativeAnomaly\":true}");
+    expect_row(row.p,
+               "{\"timestamp\":\"2026-11-20T10:00:00.001Z\",\"value\":10,"
+               "\"expectedValue\":22,\"upperMargin\":4,\"lowerMargin\":4,"
+               "\"isAnomaly\":true,\"isPositiveAnomaly\":false,"
+               "\"isNegativeAnomaly\":true",
+               &a);
     AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
     /* Not the local model's anomaly, and no remote verdict to show. */
     ad_buf_reset(&row);
@@ -523,10 +556,12 @@ static void test_webhook_rows(void)
     a.stddev = 0;
     a.detector = AD_DETECTOR_REMOTE;
     AD_EXPECT_INT(ad_alert_webhook_row(&row, &a, 0), ==, 0);
-    AD_EXPECT_STR(row.p, "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"value\":22,"
-                         "\"expectedValue\":22,\"upperMargin\":0,\"lowerMargin\":0,"
-                         "\"isAnomaly\":false,\"isPositiveAnomaly\":false,"
-                         "\"isNegativeAnomaly\":false}");
+    expect_row(row.p,
+               "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"value\":22,"
+               "\"expectedValue\":22,\"upperMargin\":0,\"lowerMargin\":0,"
+               "\"isAnomaly\":false,\"isPositiveAnomaly\":false,"
+               "\"isNegativeAnomaly\":false",
+               &a);
     AD_EXPECT_INT(ad_alert_batch_add(&batch, row.p, row.len), ==, 0);
     json_t *j = json_loadb(batch.p, batch.len, 0, NULL);
     AD_EXPECT(json_is_array(j) && json_array_size(j) == 3);
@@ -612,6 +647,51 @@ static void test_format_explained(void)
     ad_buf_free(&b);
 }
 
+/* Alertmanager's /api/v2/alerts element: labels name the series and the
+ * alert, annotations carry the numbers as strings, startsAt/endsAt from the
+ * window (endsAt held AD_ALERTMGR_HOLD_US past its end). */
+static void test_alertmanager(void)
+{
+    struct ad_alert a = sample();
+    char id[AD_ALERT_ID_LEN + 1];
+    struct ad_buf b;
+    ad_buf_init(&b, 4096);
+    a.key = "dev \"7\"";
+    a.key_len = strlen(a.key);
+    ad_alert_id(&a, id);
+    AD_EXPECT_INT(ad_alertmgr_alert(&b, &a), ==, 0);
+    json_error_t e;
+    json_t *j = json_loadb(b.p, b.len, 0, &e);
+    if (!j)
+        AD_FAIL_("not JSON: %s: %s", e.text, b.p);
+    json_t *l = json_object_get(j, "labels"), *an = json_object_get(j, "annotations");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "alertname")), "AnomalyDetected");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "key")), "dev \"7\"");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "metric")), "temp");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "detector")), "welford");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "direction")), "positive");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "kind")), "spike");
+    AD_EXPECT_STR(json_string_value(json_object_get(l, "alert_id")), id);
+    AD_EXPECT_STR(json_string_value(json_object_get(an, "value")), "31.2");
+    AD_EXPECT_STR(json_string_value(json_object_get(an, "expected")), "22.3");
+    AD_EXPECT_STR(json_string_value(json_object_get(an, "summary")),
+                  "temp of dev \"7\" is 31.2, expected 22.3");
+    AD_EXPECT_STR(json_string_value(json_object_get(j, "startsAt")), "2026-11-20T10:00:00.000Z");
+    AD_EXPECT_STR(json_string_value(json_object_get(j, "endsAt")), "2026-11-20T10:06:00.000Z");
+    /* every label and annotation is a string, as Alertmanager requires */
+    const char *k;
+    json_t *v;
+    json_object_foreach(l, k, v) AD_EXPECT(json_is_string(v));
+    json_object_foreach(an, k, v) AD_EXPECT(json_is_string(v));
+    json_decref(j);
+    /* an alert that cannot be written leaves the buffer as it was */
+    size_t before = b.len;
+    a.value = NAN;
+    AD_EXPECT_INT(ad_alertmgr_alert(&b, &a), ==, AD_EINVAL);
+    AD_EXPECT_UINT(b.len, ==, before);
+    ad_buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_id_known_vector);
@@ -627,5 +707,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_format_explained);
     AD_TEST_RUN(argc, argv, test_remote_json);
     AD_TEST_RUN(argc, argv, test_webhook_rows);
+    AD_TEST_RUN(argc, argv, test_alertmanager);
     return ad_test_done();
 }

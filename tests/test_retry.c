@@ -62,16 +62,34 @@ static void test_classify(void)
 {
     static const struct {
         long status;
-        bool transport;
+        enum ad_retry_transport transport;
         enum ad_retry_class want;
     } t[] = {
-        {200, false, AD_RETRY_OK},    {201, false, AD_RETRY_OK},    {299, false, AD_RETRY_OK},
-        {429, false, AD_RETRY_AGAIN}, {408, false, AD_RETRY_AGAIN}, {500, false, AD_RETRY_AGAIN},
-        {502, false, AD_RETRY_AGAIN}, {503, false, AD_RETRY_AGAIN}, {599, false, AD_RETRY_AGAIN},
-        {400, false, AD_RETRY_FAIL},  {401, false, AD_RETRY_FAIL},  {403, false, AD_RETRY_FAIL},
-        {404, false, AD_RETRY_FAIL},  {413, false, AD_RETRY_FAIL},  {301, false, AD_RETRY_FAIL},
-        {100, false, AD_RETRY_FAIL},  {0, false, AD_RETRY_FAIL},    {600, false, AD_RETRY_FAIL},
-        {0, true, AD_RETRY_AGAIN},    {200, true, AD_RETRY_AGAIN},  {400, true, AD_RETRY_AGAIN},
+        {200, false, AD_RETRY_OK},
+        {201, false, AD_RETRY_OK},
+        {299, false, AD_RETRY_OK},
+        {429, false, AD_RETRY_AGAIN},
+        {408, false, AD_RETRY_AGAIN},
+        {500, false, AD_RETRY_AGAIN},
+        {502, false, AD_RETRY_AGAIN},
+        {503, false, AD_RETRY_AGAIN},
+        {599, false, AD_RETRY_AGAIN},
+        {400, false, AD_RETRY_FAIL},
+        {401, false, AD_RETRY_FAIL},
+        {403, false, AD_RETRY_FAIL},
+        {404, false, AD_RETRY_FAIL},
+        {413, false, AD_RETRY_FAIL},
+        {301, false, AD_RETRY_FAIL},
+        {100, false, AD_RETRY_FAIL},
+        {0, false, AD_RETRY_FAIL},
+        {600, false, AD_RETRY_FAIL},
+        {0, true, AD_RETRY_AGAIN},
+        {200, true, AD_RETRY_AGAIN},
+        {400, true, AD_RETRY_AGAIN},
+        /* a permanent transport failure is never retried, whatever the status */
+        {0, AD_TRANSPORT_PERMANENT, AD_RETRY_FAIL},
+        {503, AD_TRANSPORT_PERMANENT, AD_RETRY_FAIL},
+        {200, AD_TRANSPORT_PERMANENT, AD_RETRY_FAIL},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         if (ad_retry_classify(t[i].status, t[i].transport) != t[i].want)

@@ -335,6 +335,22 @@ int ad_alert_remote_json(struct ad_buf *out, const struct ad_azure_verdict *v, c
     return rc ? ad_buf_rollback(out, start, rc) : 0;
 }
 
+/* The row's members that say which series fired and which alert it is. */
+static int add_row_identity(struct ad_buf *out, const struct ad_alert *a)
+{
+    char id[AD_ALERT_ID_LEN + 1];
+    const char *det = ad_detector_name(a->detector);
+    int rc;
+
+    ad_alert_id(a, id);
+    if ((rc = ad_buf_printf(out, ",\"alertId\":\"%s\",\"key\":", id)) == 0 &&
+        (rc = ad_buf_add_json_str(out, a->key ? a->key : "", a->key ? a->key_len : 0)) == 0 &&
+        (rc = add_lit(out, ",\"metric\":")) == 0 && (rc = add_cstr(out, a->metric)) == 0 &&
+        (rc = add_lit(out, ",\"detector\":")) == 0)
+        rc = add_cstr(out, det ? det : "");
+    return rc;
+}
+
 int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t_us)
 {
     const struct ad_azure_verdict *v = a->remote;
@@ -370,6 +386,8 @@ int ad_alert_webhook_row(struct ad_buf *out, const struct ad_alert *a, int64_t t
         (rc = add_bool_member(out, "isAnomaly", v->is_anomaly)) == 0 &&
         (rc = add_bool_member(out, "isPositiveAnomaly", v->is_positive_anomaly)) == 0 &&
         (rc = add_bool_member(out, "isNegativeAnomaly", v->is_negative_anomaly)) == 0)
+        rc = add_row_identity(out, a);
+    if (rc == 0)
         rc = ad_buf_addc(out, '}');
     return rc ? ad_buf_rollback(out, start, rc) : 0;
 }

@@ -134,9 +134,11 @@ int64_t ad_retry_after_ms(const char *retry_after, const char *body, size_t len,
     return -1;
 }
 
-enum ad_retry_class ad_retry_classify(long http_status, bool transport_failed)
+enum ad_retry_class ad_retry_classify(long http_status, enum ad_retry_transport transport)
 {
-    if (transport_failed)
+    if (transport == AD_TRANSPORT_PERMANENT)
+        return AD_RETRY_FAIL;
+    if (transport != AD_TRANSPORT_OK)
         return AD_RETRY_AGAIN;
     if (http_status >= 200 && http_status <= 299)
         return AD_RETRY_OK;

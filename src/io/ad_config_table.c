@@ -10,6 +10,7 @@
 static const char *const start_names[] = {"earliest", "latest", NULL};
 static const char *const time_format_names[] = {"auto",     "epoch_s", "epoch_ms",
                                                 "epoch_us", "rfc3339", NULL};
+static const char *const webhook_format_names[] = {"rows", "alertmanager", NULL};
 static const char *const agg_names[] = {"mean", "min", "max", "sum", "count", "last", NULL};
 static const char *const scope_names[] = {"lifetime", "window", NULL};
 static const char *const direction_names[] = {"both", "positive", "negative", NULL};
@@ -172,6 +173,9 @@ const struct ad_option ad_config_table_[] = {
      (double)(10 * MIN), NULL, "timeout of one POST", 0},
     {"sinks.webhook.max_pending", AD_OPT_INT, OFF(sinks.webhook_max_pending), "10000", 1, 1e7, NULL,
      "rows held while the endpoint is down; past it rows are dropped and counted", 0},
+    {"sinks.webhook.format", AD_OPT_ENUM, OFF(sinks.webhook_format), "rows", 0, 0,
+     webhook_format_names,
+     "rows: scenario B's dashboard rows; alertmanager: Alertmanager's /api/v2/alerts array", 0},
     {"sinks.dead_letter.topic", AD_OPT_STRING, OFF(sinks.dead_letter_topic), "", 0, 0, NULL,
      "topic for undecodable and late records; \"\" disables", 0},
 

@@ -1,6 +1,7 @@
 #include "ad_http.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,62 @@ static void on_deadline_closed(uv_handle_t *handle)
 
 static void finish(struct xfer *x, CURLcode code);
 
+/* Will the same request fail the same way next time? A URL curl cannot use,
+ * a protocol it does not speak, a TLS handshake or certificate it rejects:
+ * retrying only delays the error. Connection, DNS and timeout failures may
+ * pass, so they are not in the list. */
+static bool permanent_failure(CURLcode code)
+{
+    switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+int ad_http_url_check(const char *url, char *err, size_t errlen)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL;
+    int rc = 0;
+
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return AD_ENOMEM;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url ? url : "", 0);
+    if (uc != CURLUE_OK) {
+        snprintf(err, errlen, "not a valid URL: %s", curl_url_strerror(uc));
+        rc = AD_ECONFIG;
+        goto err;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(err, errlen, "not a valid URL: the scheme must be http or https");
+        rc = AD_ECONFIG;
+    }
+err:
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static void on_deadline(uv_timer_t *t)
 {
     finish(t->data, CURLE_OPERATION_TIMEDOUT);
@@ -102,6 +159,7 @@ static void finish(struct xfer *x, CURLcode code)
         r.error = "response body too large";
     } else if (code != CURLE_OK) {
         r.transport_error = (int)code;
+        r.permanent = permanent_failure(code);
         r.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
     } else {
         r.error = "";

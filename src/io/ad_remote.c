@@ -20,6 +20,8 @@
 
 #define BODY_MAX     (2 * 1024 * 1024)
 #define RESPONSE_MAX (1024 * 1024)
+#define WARN_BURST   5     /* warnings logged per window ... */
+#define WARN_WINDOW  60000 /* ... of this many ms; the rest are counted */
 
 /* How a job was answered: the alert's remote.status. */
 enum status {
@@ -68,7 +70,31 @@ struct ad_remote {
     size_t in_flight, queued, open_timers;
     bool closing;
     struct ad_remote_stats st;
+    uint64_t warn_window_ms;          /* start of the current warning window */
+    unsigned warns, warns_suppressed; /* logged and left out in it */
 };
+
+/* May a warning be logged now? WARN_BURST per WARN_WINDOW ms; the ones left
+ * out are summed up in one line when the next window opens. */
+static bool warn_allowed(struct ad_remote *r)
+{
+    uint64_t now = uv_now(r->loop);
+    if (r->warns == 0 || now - r->warn_window_ms >= WARN_WINDOW) {
+        if (r->warns_suppressed)
+            AD_WARN("remote", "%u further remote warnings left out in the last %u s",
+                    r->warns_suppressed, (unsigned)((now - r->warn_window_ms) / 1000));
+        r->warn_window_ms = now;
+        r->warns = 0;
+        r->warns_suppressed = 0;
+    }
+    if (r->warns < WARN_BURST) {
+        if (++r->warns == WARN_BURST)
+            AD_WARN("remote", "further remote warnings are summarized every minute");
+        return true;
+    }
+    r->warns_suppressed++;
+    return false;
+}
 
 static void maybe_free(struct ad_remote *r)
 {
@@ -242,10 +268,23 @@ static void attempt(struct ad_remote *r, struct req *q)
     }
 }
 
+/* A retry is due: it needs a free slot like any request. Without one it
+ * goes back to the front of the queue (ahead of jobs that never had a try)
+ * and start_next() sends it when a slot frees up. */
 static void on_retry_timer(uv_timer_t *t)
 {
     struct req *q = t->data;
-    attempt(q->r, q);
+    struct ad_remote *r = q->r;
+    if (r->in_flight < (size_t)r->cfg->remote.max_in_flight) {
+        attempt(r, q);
+        return;
+    }
+    unlink_active(r, q);
+    q->next = r->queue_head;
+    r->queue_head = q;
+    if (!r->queue_tail)
+        r->queue_tail = q;
+    r->queued++;
 }
 
 static void record_latency(struct ad_remote *r, double secs)
@@ -266,7 +305,10 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     uv_update_time(r->loop); /* the loop's cached time may lag: retries wait from now */
     uint64_t now = uv_now(r->loop);
     bool transport = resp->transport_error != 0;
-    enum ad_retry_class cls = ad_retry_classify(resp->status, transport);
+    enum ad_retry_class cls = ad_retry_classify(resp->status, !transport ? AD_TRANSPORT_OK
+                                                              : resp->permanent
+                                                                  ? AD_TRANSPORT_PERMANENT
+                                                                  : AD_TRANSPORT_TRANSIENT);
     char err[256], detail[128];
 
     q->in_flight = false;
@@ -289,17 +331,31 @@ static void on_response(void *ud, const struct ad_http_response *resp)
             start_next(r);
             return;
         }
-        AD_WARN("remote", "while reading a verdict: %s", err);
+        if (warn_allowed(r))
+            AD_WARN("remote", "while reading a verdict: %s", err);
         cls = AD_RETRY_AGAIN; /* a 200 we cannot read: the server misbehaves */
         snprintf(detail, sizeof(detail), "malformed response");
+    } else if (transport && cls == AD_RETRY_FAIL) {
+        /* A TLS or certificate failure: the same request would fail the same
+         * way, so it is not retried; the breaker counts it (the endpoint is
+         * unusable) so that jobs stop trying it for a while. */
+        snprintf(detail, sizeof(detail), "%s", resp->error);
+        ad_secret_scrub_url(detail, sizeof(detail), r->cfg->remote.endpoint);
+        ad_retry_breaker_record(&r->breaker, false, (int64_t)now);
+        if (warn_allowed(r))
+            AD_WARN("remote", "request failed, not retried: %s", detail);
+        answer(r, q, NULL, ST_UNAVAILABLE, detail);
+        start_next(r);
+        return;
     } else if (cls == AD_RETRY_FAIL) {
         /* The server answered: it is up, the request is wrong. Never retried. */
         struct ad_azure_error e;
         ad_azure_parse_error(resp->body, resp->body_len, resp->x_error_code, &e);
         ad_retry_breaker_record(&r->breaker, true, (int64_t)now);
         snprintf(detail, sizeof(detail), "%ld %s", resp->status, e.code[0] ? e.code : "error");
-        AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status, e.code,
-                e.message);
+        if (warn_allowed(r))
+            AD_WARN("remote", "request rejected: HTTP %ld code=%s message=%s", resp->status, e.code,
+                    e.message);
         answer(r, q, NULL, ST_REJECTED, detail);
         start_next(r);
         return;
@@ -384,8 +440,14 @@ int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *
         free(r);
         return AD_ECONFIG;
     }
-    ad_buf_init(&r->url, 4096);
     r->local = strcmp(cfg->remote.endpoint, "local") == 0;
+    char why[256];
+    if (!r->local && ad_http_url_check(cfg->remote.endpoint, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "remote.anomaly_detector.endpoint: %s", why);
+        free(r);
+        return AD_ECONFIG;
+    }
+    ad_buf_init(&r->url, 4096);
     if (ad_azure_url(r->local ? "http://local" : cfg->remote.endpoint, r->det.api_version,
                      cfg->remote.entire, &r->url) != 0) {
         snprintf(err, errlen, "remote.anomaly_detector.endpoint: not usable");

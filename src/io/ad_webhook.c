@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ad_alert.h"
+#include "ad_alertmgr.h"
 #include "ad_buf.h"
 #include "ad_clock.h"
 #include "ad_err.h"
@@ -40,6 +41,7 @@ struct ad_webhook {
     size_t nheaders;
     struct ad_buf body;
     struct ad_webhook_stats st;
+    char last_permanent[512]; /* the reason last logged for a permanent error */
 };
 
 static void post_batch(struct ad_webhook *w);
@@ -98,10 +100,35 @@ static void schedule(struct ad_webhook *w)
                        (uint64_t)(w->cfg->sinks.webhook_flush_interval_us / 1000), 0);
 }
 
+/* A batch that will never go through (a 4xx, a permanent transport error):
+ * dropped, counted, and logged with its reason; a permanent transport error
+ * is logged once per distinct reason, since every batch would repeat it. */
+static void drop_batch(struct ad_webhook *w, const struct ad_http_response *resp, const char *why)
+{
+    w->st.failures++;
+    if (resp->transport_error && resp->permanent) {
+        w->st.permanent++;
+        if (strcmp(w->last_permanent, why) != 0) {
+            snprintf(w->last_permanent, sizeof(w->last_permanent), "%s", why);
+            AD_WARN("webhook",
+                    "batch of %zu rows dropped: %s (not retried: this error is permanent; "
+                    "further batches failing the same way are only counted)",
+                    w->in_batch, why);
+        }
+    } else {
+        AD_WARN("webhook", "batch of %zu rows dropped: HTTP %ld %s", w->in_batch, resp->status,
+                why);
+    }
+    ack_rows(w, w->in_batch, false);
+}
+
 static void on_response(void *ud, const struct ad_http_response *resp)
 {
     struct ad_webhook *w = ud;
-    enum ad_retry_class cls = ad_retry_classify(resp->status, resp->transport_error != 0);
+    enum ad_retry_transport tr = !resp->transport_error ? AD_TRANSPORT_OK
+                                 : resp->permanent      ? AD_TRANSPORT_PERMANENT
+                                                        : AD_TRANSPORT_TRANSIENT;
+    enum ad_retry_class cls = ad_retry_classify(resp->status, tr);
     char why[512]; /* the transport's error, the URL's credentials masked */
 
     snprintf(why, sizeof(why), "%s", resp->error ? resp->error : "");
@@ -112,10 +139,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
         w->attempt = 0;
         ack_rows(w, w->in_batch, true);
     } else if (cls == AD_RETRY_FAIL || w->closing) {
-        w->st.failures++;
-        AD_WARN("webhook", "batch of %zu rows dropped: HTTP %ld %s", w->in_batch, resp->status,
-                why);
-        ack_rows(w, w->in_batch, false);
+        drop_batch(w, resp, why);
     } else {
         w->st.failures++;
         w->st.retries++;
@@ -177,12 +201,40 @@ static void post_batch(struct ad_webhook *w)
     }
 }
 
+/* Is a configured header one we can send as "Name: value"? */
+static bool header_ok(const char *k, const char *v)
+{
+    return !strpbrk(k, ":\r\n") && !strpbrk(v, "\r\n");
+}
+
+int ad_webhook_check(const struct ad_config *cfg, char *err, size_t errlen)
+{
+    const struct ad_kvlist *h = &cfg->sinks.webhook_headers;
+    char why[256];
+
+    if (!cfg->sinks.webhook_url[0])
+        return 0;
+    if (ad_http_url_check(cfg->sinks.webhook_url, why, sizeof(why)) != 0) {
+        /* the URL itself is not repeated: it may carry credentials */
+        snprintf(err, errlen, "sinks.webhook.url: %s", why);
+        return AD_ECONFIG;
+    }
+    for (size_t i = 0; i < h->n; i++)
+        if (!header_ok(h->k[i], h->v[i])) {
+            snprintf(err, errlen, "sinks.webhook.headers.%s: not a valid header", h->k[i]);
+            return AD_ECONFIG;
+        }
+    return 0;
+}
+
 int ad_webhook_new(const struct ad_webhook_opts *o, struct ad_webhook **out, char *err,
                    size_t errlen)
 {
-    struct ad_webhook *w = calloc(1, sizeof(*w));
     const struct ad_kvlist *h = &o->cfg->sinks.webhook_headers;
-
+    int rc = ad_webhook_check(o->cfg, err, errlen);
+    if (rc != 0)
+        return rc;
+    struct ad_webhook *w = calloc(1, sizeof(*w));
     if (!w)
         return AD_ENOMEM;
     w->loop = o->loop;
@@ -202,13 +254,12 @@ int ad_webhook_new(const struct ad_webhook_opts *o, struct ad_webhook **out, cha
     for (size_t i = 0; i < h->n; i++) {
         size_t len = strlen(h->k[i]) + strlen(h->v[i]) + 3;
         char *line = malloc(len);
-        if (!line || strpbrk(h->k[i], ":\r\n") || strpbrk(h->v[i], "\r\n")) {
-            free(line);
-            snprintf(err, errlen, "sinks.webhook.headers.%s: not a valid header", h->k[i]);
+        if (!line) {
+            snprintf(err, errlen, "out of memory");
             w->timer_closed = true;
             w->closing = true;
             maybe_free(w);
-            return AD_ECONFIG;
+            return AD_ENOMEM;
         }
         snprintf(line, len, "%s: %s", h->k[i], h->v[i]);
         w->headers[w->nheaders++] = line;
@@ -253,7 +304,9 @@ int ad_webhook_add_alert(struct ad_webhook *w, const struct ad_alert *a, void *t
                                      : a->window_start_us;
     struct ad_buf row;
     ad_buf_init(&row, 4096);
-    int rc = ad_alert_webhook_row(&row, a, t);
+    int rc = cfg->sinks.webhook_format == AD_WEBHOOK_ALERTMANAGER
+                 ? ad_alertmgr_alert(&row, a)
+                 : ad_alert_webhook_row(&row, a, t);
     if (rc == 0)
         rc = ad_webhook_add(w, row.p, row.len, token);
     ad_buf_free(&row);
