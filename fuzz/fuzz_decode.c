@@ -142,7 +142,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t hlen = size ? buf[0] % 13u : 0;
     struct hdr h = {buf, hlen < size ? hlen : size};
     int64_t ts = size % 7 == 0 ? -1 : (int64_t)size * INT64_C(1234567891);
-    struct ad_record_meta meta = {"fuzz", 0, 0, ts, header, &h};
+    struct ad_record_meta meta = {.topic = "fuzz",
+                                  .timestamp_ms = ts,
+                                  .header = header,
+                                  .header_ctx = &h};
     r = ad_decode(dec_b[size % N_B], buf, size, size % 11 == 0 ? NULL : &meta, &out);
     check(r, &out, 8);
 

@@ -87,7 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t hlen = size ? buf[0] % 9u : 0;
     struct hdr h = {buf, hlen < size ? hlen : size};
     int64_t ts = size % 5 == 0 ? -1 : (int64_t)size * INT64_C(987654321);
-    struct ad_record_meta meta = {"fuzz", 0, 0, ts, header, &h};
+    struct ad_record_meta meta = {.topic = "fuzz",
+                                  .timestamp_ms = ts,
+                                  .header = header,
+                                  .header_ctx = &h};
     for (size_t i = 0; i < N_SETTINGS; i++) {
         struct ad_decoded a, b;
         memset(&a, 0xA5, sizeof(a));

@@ -52,6 +52,13 @@ struct ad_record_meta {
     int64_t timestamp_ms; /* the Kafka record timestamp, or -1 */
     ad_header_fn header;  /* NULL when the source has no headers */
     void *header_ctx;
+    /* For the dead letter, which carries the record as it came: its key
+     * (NULL for none) and every header in order (header_at sets the i-th's
+     * name, value and length and returns 0, or AD_ENOENT past the last;
+     * NULL when the source has no headers; it reads header_ctx). */
+    const void *key;
+    size_t key_len;
+    int (*header_at)(void *ctx, size_t i, const char **name, const void **val, size_t *len);
 };
 
 /* One decoded record. values[i] belongs to the i-th configured metric. */

@@ -195,6 +195,9 @@ int ad_engine_sink_stats_by_name(const struct ad_engine *e, const char *name,
 /* The remote stage's stats (the last ones before it stopped); false without
  * an ad_remote stage. */
 bool ad_engine_remote_stats(const struct ad_engine *e, struct ad_remote_stats *out);
+/* Whether the alert log's latest write failed (false without an alert log):
+ * readiness says so until a write succeeds again. */
+bool ad_engine_alert_log_failing(const struct ad_engine *e);
 /* The webhook's stats; false without a webhook or once it stopped. */
 bool ad_engine_webhook_stats(const struct ad_engine *e, struct ad_webhook_stats *out);
 

@@ -24,6 +24,8 @@
 struct ad_kafka_out;
 struct ad_kafka_msg;
 
+#define AD_KAFKA_MAX_HEADERS 64
+
 struct ad_kafka_header {
     const char *name;
     const char *value;
@@ -45,7 +47,8 @@ struct ad_kafka_msg {
     const void *val; /* borrowed */
     size_t val_len;
     const struct ad_kafka_header *headers; /* borrowed, copied at each produce */
-    size_t nheaders;
+    size_t nheaders;                       /* at most AD_KAFKA_MAX_HEADERS are sent */
+    int64_t timestamp_ms;                  /* the record's timestamp; <= 0: now */
     ad_kafka_done_cb done;
 };
 

@@ -26,9 +26,11 @@
 struct ad_kafka_sink;
 
 struct ad_kafka_sink_stats {
-    uint64_t delivered;    /* alerts and dead letters reported delivered */
-    uint64_t dead_letters; /* dead letters sent */
-    uint64_t errors;       /* alerts that could not even be made (out of memory) */
+    uint64_t delivered;              /* alerts and dead letters reported delivered */
+    uint64_t dead_letters;           /* dead letters reported delivered */
+    uint64_t dead_letter_errors;     /* dead letters lost: produce or delivery failed */
+    uint64_t dead_letters_truncated; /* dead letters sent as a copy cut to fit */
+    uint64_t errors;                 /* alerts that could not even be made (out of memory) */
 };
 
 /* Alert delivery latency (emitted -> delivery report), in microseconds. */
@@ -46,8 +48,13 @@ struct ad_kafka_sink_latency {
 int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, struct ad_engine *e,
                       struct ad_kafka_sink **ks);
 
-/* Sends a rejected record to sinks.dead_letter.topic (nothing without one).
- * buf, meta and reason are copied. */
+/* Sends a rejected record to sinks.dead_letter.topic (nothing without one)
+ * as it came: its key, value, headers and timestamp (meta's), followed by the
+ * headers anomalyd-reason, anomalyd-source-topic, -partition and -offset. A
+ * record that would not fit the producer's message.max.bytes goes as a copy
+ * of its first bytes with the header anomalyd-truncated = the original
+ * length. Counted when its delivery report comes (dead_letters, or
+ * dead_letter_errors). buf, meta and reason are copied. */
 void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t len,
                                const struct ad_record_meta *meta, const char *reason);
 

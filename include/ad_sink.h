@@ -8,6 +8,7 @@
 #ifndef AD_SINK_H
 #define AD_SINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ int ad_alert_log_reopen(struct ad_alert_log *log, char *err, size_t errlen);
 /* Lines written and failed since open. */
 uint64_t ad_alert_log_lines(const struct ad_alert_log *log);
 uint64_t ad_alert_log_failures(const struct ad_alert_log *log);
+/* Whether the latest write failed (a line without '\n' is not a write). */
+bool ad_alert_log_failing(const struct ad_alert_log *log);
 
 /* Closes and frees; accepts NULL. */
 void ad_alert_log_close(struct ad_alert_log *log);

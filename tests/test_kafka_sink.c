@@ -196,11 +196,48 @@ static void test_dead_letter_without_alerts_topic(void)
     teardown(&f);
 }
 
+/* A rejected record larger than the producer's message.max.bytes still
+ * reaches the dead-letter topic, as a copy cut to fit (counted as such), and
+ * a dead letter is counted once its delivery report is in, not before. */
+static void test_dead_letter_too_large_for_producer(void)
+{
+    struct fixture f;
+    setup(&f, MOCK "      message.max.bytes: \"20000\"\n",
+          "  kafka: {topic: \"\"}\n  dead_letter: {topic: dlq}\n");
+    size_t big = 50000;
+    char *rec = malloc(big);
+    AD_EXPECT(rec != NULL);
+    memset(rec, 'x', big);
+    struct ad_record_meta m = {.topic = "in",
+                               .partition = 0,
+                               .offset = 5,
+                               .timestamp_ms = -1,
+                               .key = "dev-9",
+                               .key_len = 5};
+    ad_kafka_sink_dead_letter(f.ks, rec, big, &m, "too_large");
+    free(rec);
+    struct ad_kafka_sink_stats ks;
+    for (int i = 0; i < 500; i++) {
+        ad_kafka_out_flush(f.out, true, 10);
+        ad_kafka_out_poll(f.out);
+        ad_kafka_sink_stats(f.ks, &ks);
+        if (ks.delivered + ks.dead_letter_errors > 0)
+            break;
+    }
+    ad_kafka_sink_stats(f.ks, &ks);
+    AD_EXPECT_UINT(ks.delivered, ==, 1);
+    AD_EXPECT_UINT(ks.dead_letters, ==, 1);
+    AD_EXPECT_UINT(ks.dead_letters_truncated, ==, 1);
+    AD_EXPECT_UINT(ks.dead_letter_errors, ==, 0);
+    teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     ad_log_set_level(AD_LOG_ERROR);
     AD_TEST_RUN(argc, argv, test_alerts_delivered);
     AD_TEST_RUN(argc, argv, test_given_up_keeps_offsets);
     AD_TEST_RUN(argc, argv, test_dead_letter_without_alerts_topic);
+    AD_TEST_RUN(argc, argv, test_dead_letter_too_large_for_producer);
     return ad_test_done();
 }

@@ -615,6 +615,15 @@ err:
 }
 
 /* Logs the alert delivery latency percentiles (a benchmark reads it). */
+/* Alerts the engine's sink NAME could not write or deliver (0 without it). */
+static uint64_t sink_errors(const struct ad_daemon *d, const char *name)
+{
+    struct ad_engine_sink_stats ss;
+    if (!d->engine || ad_engine_sink_stats_by_name(d->engine, name, &ss) != 0)
+        return 0;
+    return ss.refused + ss.failed;
+}
+
 static void lat_report(struct ad_daemon *d)
 {
     struct ad_kafka_sink_latency l;
@@ -648,11 +657,14 @@ static void drain_and_leave(struct ad_daemon *d)
         struct ad_kafka_sink_stats ks;
         ad_kafka_out_stats(d->out, &st);
         ad_kafka_sink_stats(d->ksink, &ks);
+        uint64_t alog = sink_errors(d, "alert_log"), hook = sink_errors(d, "webhook");
         AD_INFO("daemon",
-                "stopped: %llu records consumed, %llu outputs delivered, %llu delivery errors, "
-                "%llu dead letters",
+                "stopped: %llu records consumed, %llu outputs delivered, %llu delivery errors "
+                "(Kafka %llu, alert log %llu, webhook %llu), %llu dead letters",
                 (unsigned long long)d->consumed, (unsigned long long)ks.delivered,
-                (unsigned long long)(st.errors + ks.errors), (unsigned long long)ks.dead_letters);
+                (unsigned long long)(st.errors + ks.errors + alog + hook),
+                (unsigned long long)(st.errors + ks.errors), (unsigned long long)alog,
+                (unsigned long long)hook, (unsigned long long)ks.dead_letters);
         lat_report(d);
     }
 }

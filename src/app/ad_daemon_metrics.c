@@ -37,6 +37,7 @@ struct view {
     double reload_ok, reload_error;
     double remote_status[7], remote_retries, breaker_state, remote_in_flight;
     double webhook_rows[3], webhook_pending;
+    double sink_errors[3], dead_letter_errors, dead_letters_truncated;
     const struct ad_apiserve *apis; /* the API server, or NULL */
     struct ad_apiserve_stats api;
     double api_rejected[AD_API_REJECT_COUNT], api_in_flight;
@@ -140,6 +141,7 @@ static const char *const results[] = {"ok", "error", NULL};
 static const char *const remote_statuses[] = {"ok",       "skipped",      "unavailable", "timeout",
                                               "rejected", "breaker_open", "overloaded",  NULL};
 static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
+static const char *const sink_names[] = {"alert_log", "webhook", "kafka", NULL};
 static const char *const api_rejections[] = {"401", "413", "429", "503", NULL};
 
 #define PLAIN(name, type, help, when, field)                                                       \
@@ -178,6 +180,14 @@ static const struct family families[] = {
            alerts),
     PLAIN("anomalyd_dead_letters_total", "counter", "Records sent to the dead-letter topic.",
           ALWAYS, dead_letters),
+    PLAIN("anomalyd_dead_letter_errors_total", "counter",
+          "Dead letters that could not be produced or delivered.", ALWAYS, dead_letter_errors),
+    PLAIN("anomalyd_dead_letters_truncated_total", "counter",
+          "Dead letters sent as a copy cut to fit the producer's message.max.bytes.", ALWAYS,
+          dead_letters_truncated),
+    LABELS("anomalyd_sink_errors_total", "counter",
+           "Alerts a sink could not write or deliver (refused, dropped or kept), by sink.", ALWAYS,
+           sink_errors, "sink", sink_names),
     PLAIN("anomalyd_producer_errors_total", "counter", "Failed produce calls and deliveries.",
           ALWAYS, producer_errors),
     PLAIN("anomalyd_producer_queue_depth", "gauge", "Messages in the producer's queue.", ALWAYS,
@@ -280,6 +290,13 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->windows = (double)v->pipe.win.windows;
     v->slides = (double)v->pipe.win.slides;
     v->dead_letters = (double)ks.dead_letters;
+    v->dead_letter_errors = (double)ks.dead_letter_errors;
+    v->dead_letters_truncated = (double)ks.dead_letters_truncated;
+    for (int i = 0; sink_names[i]; i++) {
+        struct ad_engine_sink_stats ss;
+        if (ad_engine_sink_stats_by_name(d->engine, sink_names[i], &ss) == 0)
+            v->sink_errors[i] = (double)(ss.refused + ss.failed);
+    }
     v->producer_errors = (double)(v->out.errors + ks.errors);
     v->queue_depth = (double)v->out.queued;
     v->queue_full = (double)v->out.queue_full;
@@ -392,14 +409,17 @@ int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char
         int in_up = ad_kafka_in_brokers_up(d->in), out_up = ad_kafka_out_brokers_up(d->out);
         bool producer_ok = !ad_kafka_out_failed(d->out) && out_up != 0;
         bool has_parts = d->ledger.parts != NULL;
+        bool alog_failing = ad_engine_alert_log_failing(d->engine);
         bool ready = !d->stopping && d->in && ad_kafka_in_assigned_once(d->in) && has_parts &&
-                     producer_ok && in_up != 0;
+                     producer_ok && in_up != 0 && !alog_failing;
         ad_buf_printf(out, "%s\nconfig: loaded\npartitions: %s\nproducer: %s\n",
                       ready ? "ready" : "not ready", has_parts ? "assigned" : "none",
                       ad_kafka_out_failed(d->out) ? "failed"
                       : out_up == 0               ? "no broker reachable"
                                                   : "ok");
         ad_buf_printf(out, "consumer: %s\n", in_up == 0 ? "no broker reachable" : "ok");
+        if (alog_failing)
+            ad_buf_adds(out, "alert_log: failing (the latest write failed)\n");
         return ready ? 200 : 503;
     }
     ad_buf_adds(out, "not found\n");

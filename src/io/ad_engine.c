@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_http.h"
 #include "ad_log.h"
@@ -27,6 +28,8 @@ struct ad_engine_sink {
     const struct ad_engine_sink_ops *ops;
     void *self;
     uint64_t emitted, delivered, refused, failed, pending;
+    int64_t warned_ms; /* when a refused line was last logged (0: never) */
+    uint64_t unwarned; /* refused lines since, not logged */
 };
 
 struct ad_engine_delivery {
@@ -128,11 +131,32 @@ void ad_engine_sink_done(struct ad_engine_sink *s, struct ad_engine_delivery *d,
 
 /* ---- the fan-out ----------------------------------------------------------- */
 
+/* A sink that fails for one alert usually fails for every alert (a full
+ * disk): the first failure is logged, then at most one line a minute says
+ * how many more there were. Every one is counted (refused). */
+#define SINK_WARN_EVERY_MS 60000
+
 static void sink_refused(struct ad_engine_sink *s, int rc)
 {
     s->refused++;
-    if (s->e->log_failures)
-        AD_WARN("sink", "while writing an alert to %s: %s", s->ops->name, ad_strerror(rc));
+    if (!s->e->log_failures)
+        return;
+    int64_t now = ad_clock_mono_ms();
+    if (s->warned_ms && now - s->warned_ms < SINK_WARN_EVERY_MS) {
+        s->unwarned++;
+        return;
+    }
+    if (s->unwarned)
+        AD_WARN("sink",
+                "while writing an alert to %s: %s (%llu more failed since the last warning)",
+                s->ops->name, ad_strerror(rc), (unsigned long long)s->unwarned);
+    else
+        AD_WARN("sink",
+                "while writing an alert to %s: %s (further failures are summarized every "
+                "minute)",
+                s->ops->name, ad_strerror(rc));
+    s->warned_ms = now;
+    s->unwarned = 0;
 }
 
 /* Hands the line to s; an asynchronous sink only with a delivery record (d
@@ -537,6 +561,11 @@ bool ad_engine_remote_stats(const struct ad_engine *e, struct ad_remote_stats *o
     else
         return false;
     return true;
+}
+
+bool ad_engine_alert_log_failing(const struct ad_engine *e)
+{
+    return e->alog && ad_alert_log_failing(e->alog);
 }
 
 bool ad_engine_webhook_stats(const struct ad_engine *e, struct ad_webhook_stats *out)

@@ -33,11 +33,24 @@ struct ad_kafka_in {
 
 /* ---- records ---------------------------------------------------------------- */
 
+/* Both read the record's headers through the message itself (ctx), which
+ * parses them once, on first use: a record nobody asks about costs nothing. */
 static int header_lookup(void *ctx, const char *name, const void **val, size_t *len)
 {
-    rd_kafka_headers_t *h = ctx;
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(ctx, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return AD_ENOENT;
     return rd_kafka_header_get_last(h, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0
                                                                                      : AD_ENOENT;
+}
+
+static int header_at(void *ctx, size_t i, const char **name, const void **val, size_t *len)
+{
+    rd_kafka_headers_t *h;
+    if (rd_kafka_message_headers(ctx, &h) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return AD_ENOENT;
+    return rd_kafka_header_get_all(h, i, name, val, len) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0
+                                                                                       : AD_ENOENT;
 }
 
 static void handle_message(struct ad_kafka_in *in, rd_kafka_message_t *m)
@@ -49,17 +62,17 @@ static void handle_message(struct ad_kafka_in *in, rd_kafka_message_t *m)
     }
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
-    rd_kafka_headers_t *hdrs = NULL;
     struct ad_record_meta meta = {
         .topic = rd_kafka_topic_name(m->rkt),
         .partition = m->partition,
         .offset = m->offset,
         .timestamp_ms = tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+        .key = m->key,
+        .key_len = m->key ? m->key_len : 0,
     };
-    if (in->want_headers && rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        meta.header = header_lookup;
-        meta.header_ctx = hdrs;
-    }
+    meta.header = in->want_headers ? header_lookup : NULL;
+    meta.header_ctx = m;
+    meta.header_at = header_at;
     in->cbs.record(in->cbs.ud, m->payload ? m->payload : "", m->len, &meta);
 }
 

@@ -12,7 +12,7 @@
 #include "ad_log.h"
 
 #define RETRY_MS    50
-#define MAX_HEADERS 8
+#define MAX_HEADERS AD_KAFKA_MAX_HEADERS
 
 struct ad_kafka_out {
     struct ad_kafka_client cl; /* first: librdkafka's opaque */
@@ -29,7 +29,7 @@ struct ad_kafka_out {
  * caller) or AD_EIO (the error is logged and counted). */
 static int produce(struct ad_kafka_out *o, struct ad_kafka_msg *m)
 {
-    rd_kafka_vu_t vu[6 + MAX_HEADERS];
+    rd_kafka_vu_t vu[7 + MAX_HEADERS];
     size_t n = 0;
     vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
     vu[n++].u.cstr = m->topic;
@@ -50,6 +50,10 @@ static int produce(struct ad_kafka_out *o, struct ad_kafka_msg *m)
         vu[n].u.header.name = m->headers[i].name;
         vu[n].u.header.val = m->headers[i].value;
         vu[n++].u.header.size = (ssize_t)m->headers[i].len;
+    }
+    if (m->timestamp_ms > 0) {
+        vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+        vu[n++].u.i64 = m->timestamp_ms;
     }
     vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
     vu[n++].u.i = RD_KAFKA_MSG_F_COPY;

@@ -17,20 +17,19 @@ struct ad_kafka_sink {
     const struct ad_config *cfg;
     bool stopping;
     struct ad_kafka_sink_stats st;
+    size_t dl_max;    /* the producer's message.max.bytes: a dead letter's limit */
     uint32_t *lat_us; /* alert latencies, emitted -> delivery report */
     size_t nlat, lat_cap;
 };
 
-/* One alert or dead letter, lent to Kafka out until its done callback. */
+/* One alert, lent to Kafka out until its done callback. */
 struct out_msg {
     struct ad_kafka_msg msg;
     struct ad_kafka_sink *ks;
     struct ad_engine_sink *sink; /* alerts: the engine's sink and delivery */
     struct ad_engine_delivery *delivery;
     int64_t t0_ns; /* alerts: when the engine emitted it */
-    struct ad_kafka_header hdr[4];
-    char part[16], off[24], reason[32];
-    char data[]; /* key, value, source topic */
+    char data[];   /* key, value */
 };
 
 /* ---- latency --------------------------------------------------------------------- */
@@ -72,10 +71,9 @@ bool ad_kafka_sink_latency(struct ad_kafka_sink *ks, struct ad_kafka_sink_latenc
 /* ---- messages ---------------------------------------------------------------------- */
 
 static struct out_msg *out_msg_new(struct ad_kafka_sink *ks, const char *key, size_t key_len,
-                                   const void *val, size_t val_len, const char *topic)
+                                   const void *val, size_t val_len)
 {
-    size_t tl = topic ? strlen(topic) : 0;
-    struct out_msg *m = malloc(sizeof(*m) + key_len + val_len + tl);
+    struct out_msg *m = malloc(sizeof(*m) + key_len + val_len);
     if (!m)
         return NULL;
     memset(m, 0, sizeof(*m));
@@ -83,8 +81,6 @@ static struct out_msg *out_msg_new(struct ad_kafka_sink *ks, const char *key, si
     m->msg.partition = -1;
     memcpy(m->data, key, key_len);
     memcpy(m->data + key_len, val, val_len);
-    if (tl)
-        memcpy(m->data + key_len + val_len, topic, tl);
     m->msg.key = m->data;
     m->msg.key_len = key_len;
     m->msg.val = m->data + key_len;
@@ -92,7 +88,7 @@ static struct out_msg *out_msg_new(struct ad_kafka_sink *ks, const char *key, si
     return m;
 }
 
-/* An alert or a dead letter is done: delivered, produced again after a
+/* An alert is done: delivered, produced again after a
  * failed delivery (not once stopping), or given up on (an alert's offsets
  * then stay held). */
 static bool out_msg_done(struct ad_kafka_msg *km, int status, const char *error)
@@ -120,7 +116,7 @@ static int alert_emit(void *self, struct ad_engine_sink *sink, const struct ad_a
 {
     struct ad_kafka_sink *ks = self;
     /* The topic's value is the JSON object without the newline. */
-    struct out_msg *m = out_msg_new(ks, a->key, a->key_len, line, len - 1, NULL);
+    struct out_msg *m = out_msg_new(ks, a->key, a->key_len, line, len - 1);
     if (!m) {
         ks->st.errors++;
         return AD_ENOMEM;
@@ -138,29 +134,142 @@ static const struct ad_engine_sink_ops alert_ops = {.name = "kafka",
                                                     .async = true,
                                                     .emit = alert_emit};
 
+/* ---- dead letters ------------------------------------------------------------------ */
+
+/* Our headers after the record's own: reason, source topic, partition,
+ * offset, and, for a copy cut to fit, the original length. */
+#define DL_OWN_HEADERS 5
+#define DL_OVERHEAD    1024 /* room kept for the protocol's per-message bytes */
+
+/* A dead letter, lent to Kafka out until its done callback: the record's key,
+ * value and headers as they came, and ours. Everything is copied into data. */
+struct dead_letter {
+    struct ad_kafka_msg msg;
+    struct ad_kafka_sink *ks;
+    struct ad_kafka_header hdr[AD_KAFKA_MAX_HEADERS];
+    char part[16], off[24], orig_len[24];
+    size_t used; /* bytes of data taken */
+    char data[];
+};
+
+static const char *dl_copy(struct dead_letter *m, const void *p, size_t n)
+{
+    char *at = m->data + m->used;
+    if (n)
+        memcpy(at, p, n);
+    m->used += n;
+    return at;
+}
+
+static bool dead_letter_done(struct ad_kafka_msg *km, int status, const char *error)
+{
+    struct dead_letter *m = (struct dead_letter *)km;
+    struct ad_kafka_sink *ks = m->ks;
+    if (status == AD_EAGAIN && !ks->stopping) {
+        AD_WARN("kafka", "while delivering a dead letter to %s: %s; retrying", km->topic, error);
+        return true;
+    }
+    if (status == 0) {
+        ks->st.delivered++;
+        ks->st.dead_letters++;
+    } else {
+        ks->st.dead_letter_errors++;
+        if (ks->st.dead_letter_errors == 1 || ks->st.dead_letter_errors % 1000 == 0)
+            AD_WARN("kafka", "a dead letter was not delivered to %s: %s (%llu so far)", km->topic,
+                    error ? error : "produce failed",
+                    (unsigned long long)ks->st.dead_letter_errors);
+    }
+    free(m);
+    return false;
+}
+
+/* The record's own headers (at most what leaves room for ours): their bytes. */
+static size_t dl_source_headers(const struct ad_record_meta *meta, size_t *n)
+{
+    size_t bytes = 0, i = 0;
+    const char *name;
+    const void *val;
+    size_t len;
+    while (meta->header_at && i < AD_KAFKA_MAX_HEADERS - DL_OWN_HEADERS &&
+           meta->header_at(meta->header_ctx, i, &name, &val, &len) == 0) {
+        bytes += strlen(name) + 1 + len;
+        i++;
+    }
+    *n = i;
+    return bytes;
+}
+
 void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t len,
                                const struct ad_record_meta *meta, const char *reason)
 {
     if (!ks || !ks->cfg->sinks.dead_letter_topic[0])
         return;
-    struct out_msg *m = out_msg_new(ks, "", 0, buf, len, meta->topic);
-    if (!m)
+    size_t nsrc, hbytes = dl_source_headers(meta, &nsrc);
+    size_t tl = strlen(meta->topic), rl = strlen(reason), kl = meta->key ? meta->key_len : 0;
+    /* What librdkafka measures against message.max.bytes: key, value and
+     * headers. A record too large for it goes as a copy cut to fit, which
+     * the anomalyd-truncated header says (with the original length). */
+    size_t fixed = kl + hbytes + tl + rl + 160 + DL_OVERHEAD;
+    size_t vl = len;
+    if (fixed >= ks->dl_max)
+        vl = 0;
+    else if (len > ks->dl_max - fixed)
+        vl = ks->dl_max - fixed;
+    size_t cap = kl + vl + hbytes + tl + rl;
+    struct dead_letter *m = malloc(sizeof(*m) + cap);
+    if (!m) {
+        ks->st.dead_letter_errors++;
         return;
-    size_t tl = strlen(meta->topic);
+    }
+    memset(m, 0, sizeof(*m));
+    m->ks = ks;
+    m->msg.partition = -1;
     m->msg.topic = ks->cfg->sinks.dead_letter_topic;
-    m->msg.key = NULL;
-    m->msg.done = out_msg_done;
-    snprintf(m->reason, sizeof(m->reason), "%s", reason);
-    snprintf(m->part, sizeof(m->part), "%d", meta->partition);
+    m->msg.done = dead_letter_done;
+    m->msg.key = meta->key ? dl_copy(m, meta->key, kl) : NULL;
+    m->msg.key_len = kl;
+    m->msg.val = dl_copy(m, buf, vl);
+    m->msg.val_len = vl;
+    m->msg.timestamp_ms = meta->timestamp_ms > 0 ? meta->timestamp_ms : 0;
+    size_t h = 0;
+    for (size_t i = 0; i < nsrc; i++) {
+        const char *name;
+        const void *val;
+        size_t hl;
+        meta->header_at(meta->header_ctx, i, &name, &val, &hl);
+        const char *n = dl_copy(m, name, strlen(name) + 1);
+        /* a header without a value (NULL) stays one */
+        m->hdr[h++] = (struct ad_kafka_header){n, val ? dl_copy(m, val, hl) : NULL, hl};
+    }
+    snprintf(m->part, sizeof(m->part), "%d", (int)meta->partition);
     snprintf(m->off, sizeof(m->off), "%lld", (long long)meta->offset);
-    m->hdr[0] = (struct ad_kafka_header){"anomalyd-reason", m->reason, strlen(m->reason)};
-    m->hdr[1] = (struct ad_kafka_header){"anomalyd-source-topic", m->data + len, tl};
-    m->hdr[2] = (struct ad_kafka_header){"anomalyd-source-partition", m->part, strlen(m->part)};
-    m->hdr[3] = (struct ad_kafka_header){"anomalyd-source-offset", m->off, strlen(m->off)};
+    m->hdr[h++] = (struct ad_kafka_header){"anomalyd-reason", dl_copy(m, reason, rl), rl};
+    m->hdr[h++] = (struct ad_kafka_header){"anomalyd-source-topic", dl_copy(m, meta->topic, tl),
+                                           tl};
+    m->hdr[h++] = (struct ad_kafka_header){"anomalyd-source-partition", m->part, strlen(m->part)};
+    m->hdr[h++] = (struct ad_kafka_header){"anomalyd-source-offset", m->off, strlen(m->off)};
+    if (vl < len) {
+        snprintf(m->orig_len, sizeof(m->orig_len), "%zu", len);
+        m->hdr[h++] = (struct ad_kafka_header){"anomalyd-truncated", m->orig_len,
+                                               strlen(m->orig_len)};
+        ks->st.dead_letters_truncated++;
+    }
     m->msg.headers = m->hdr;
-    m->msg.nheaders = 4;
-    ks->st.dead_letters++;
+    m->msg.nheaders = h;
     ad_kafka_out_send(ks->out, &m->msg);
+}
+
+/* The producer's message.max.bytes (librdkafka's default when unreadable). */
+static size_t producer_max_bytes(struct ad_kafka_out *out)
+{
+    char v[32];
+    size_t n = sizeof(v);
+    rd_kafka_t *rk = out ? ad_kafka_out_client(out) : NULL;
+    if (!rk || rd_kafka_conf_get(rd_kafka_conf(rk), "message.max.bytes", v, &n) != RD_KAFKA_CONF_OK)
+        return 1000000;
+    char *end;
+    unsigned long long x = strtoull(v, &end, 10);
+    return end == v || x < 4096 ? 1000000 : (size_t)x;
 }
 
 /* ---- the sink ------------------------------------------------------------------------ */
@@ -173,6 +282,7 @@ int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, str
         return AD_ENOMEM;
     s->out = out;
     s->cfg = cfg;
+    s->dl_max = producer_max_bytes(out);
     if (cfg->sinks.kafka_topic[0] && ad_engine_add_sink(e, &alert_ops, s, NULL) != 0) {
         free(s);
         return AD_ENOMEM;

@@ -24,6 +24,7 @@ struct ad_alert_log {
     char *path; /* owned */
     uint64_t lines;
     uint64_t failures;
+    bool failing; /* the latest write failed */
 };
 
 /* Opens path for appending; returns the fd or -1 with errno set. */
@@ -81,9 +82,11 @@ int ad_alert_log_write(struct ad_alert_log *log, const char *line, size_t len)
     } while (w < 0 && errno == EINTR);
     if (w >= 0 && (size_t)w == len) {
         log->lines++;
+        log->failing = false;
         return 0;
     }
     log->failures++;
+    log->failing = true;
     if (w > 0) {
         /* A short write (disk full, file size limit): finish the line so
          * the next one starts on a line of its own; if even that fails,
@@ -116,6 +119,11 @@ uint64_t ad_alert_log_lines(const struct ad_alert_log *log)
 uint64_t ad_alert_log_failures(const struct ad_alert_log *log)
 {
     return log->failures;
+}
+
+bool ad_alert_log_failing(const struct ad_alert_log *log)
+{
+    return log->failing;
 }
 
 void ad_alert_log_close(struct ad_alert_log *log)
