@@ -4,11 +4,18 @@
  * response. Request lines and headers are capped in size
  * (AD_HTTPD_MAX_REQUEST), as are bodies (that much for the GET handler, the
  * mount's max_body under a mounted prefix); a client that has not sent its
- * headers within AD_HTTPD_TIMEOUT_MS is dropped (for the GET handler: its
- * whole request), a mounted request's body must follow within
- * AD_HTTPD_BODY_TIMEOUT_MS, and at most AD_HTTPD_MAX_CONNS connections (or
- * the mount's max_conns) are open; so slow or malformed clients cannot hold
- * the loop or its memory.
+ * headers within AD_HTTPD_HEADER_TIMEOUT_MS is dropped, the rest of an
+ * unmounted request must follow within AD_HTTPD_TIMEOUT_MS, a mounted
+ * request's body within AD_HTTPD_BODY_TIMEOUT_MS, and at most
+ * AD_HTTPD_MAX_CONNS connections (or the mount's max_conns) are open; so
+ * slow or malformed clients cannot hold the loop or its memory.
+ *
+ * Health checks cannot be starved by clients holding every slot (a
+ * slowloris): once the slots are taken, up to AD_HTTPD_TRIAGE_CONNS more
+ * connections are taken in and must name their target within
+ * AD_HTTPD_TRIAGE_MS; one for /healthz, /readyz or /metrics gets one of
+ * AD_HTTPD_HEALTH_CONNS slots that only those paths may use, any other is
+ * closed at once.
  *
  * A mount (ad_httpd_mount) takes every method under a path prefix and answers
  * later (the REST API computes on the thread pool): the exchange stays valid
@@ -22,10 +29,14 @@
 
 #include "ad_buf.h"
 
-#define AD_HTTPD_MAX_REQUEST     8192
-#define AD_HTTPD_TIMEOUT_MS      5000
-#define AD_HTTPD_MAX_CONNS       64
-#define AD_HTTPD_BODY_TIMEOUT_MS 30000
+#define AD_HTTPD_MAX_REQUEST       8192
+#define AD_HTTPD_HEADER_TIMEOUT_MS 1000 /* request line and headers */
+#define AD_HTTPD_TIMEOUT_MS        5000 /* an unmounted request's body, after its headers */
+#define AD_HTTPD_MAX_CONNS         64
+#define AD_HTTPD_BODY_TIMEOUT_MS   30000
+#define AD_HTTPD_HEALTH_CONNS      16  /* slots only /healthz, /readyz, /metrics may use */
+#define AD_HTTPD_TRIAGE_CONNS      64  /* past every slot: connections yet to name their target */
+#define AD_HTTPD_TRIAGE_MS         500 /* ... and how long they have to */
 
 struct ad_httpd;
 

@@ -17,7 +17,7 @@
 #      is gone (the assignment is lost after session.timeout.ms), not 200 once
 #      SIGTERM is being handled; /healthz 200
 #   3. HTTP abuse: garbage -> 400, 10 KiB of headers -> 431 (or closed), a
-#      slow and a trickling client are dropped after ~5 s while other requests
+#      slow and a trickling client are dropped after ~1 s while other requests
 #      are answered, POST /metrics -> 405, GET /nope -> 404
 #   4. SIGHUP rotation while alerts flow: no torn line, and the alert ids of
 #      all the files equal those of the output topic (none lost, none twice)
@@ -333,11 +333,11 @@ def cmd_abuse(port):
         time.sleep(0.25)
     for t in threads:
         t.join(12)
-    say(len(answered) >= 8 and all(s == 200 for s in answered),
+    say(len(answered) >= 2 and all(s == 200 for s in answered),
         "http: %d of %d /healthz requests answered 200 while the slow clients were connected"
         % (answered.count(200), len(answered)))
     for name, (after, got, note) in sorted(slow.items()):
-        say(after is not None and 4.0 <= after <= 6.5 and not got.startswith(b"HTTP/1.1 200"),
+        say(after is not None and 0.7 <= after <= 2.5 and not got.startswith(b"HTTP/1.1 200"),
             "http: slow client (%s) dropped after %s s (%d response bytes)%s"
             % (name, "%.1f" % after if after is not None else "never", len(got),
                " " + note if note else ""))

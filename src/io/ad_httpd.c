@@ -20,6 +20,7 @@ struct ad_httpd {
     void *ud;
     struct ad_httpd_exchange *conns;
     size_t nconns;
+    size_t ntriage, nhealth; /* of nconns: past every slot (see enum slot) */
     int port;
     bool closing;
     unsigned open_handles;
@@ -27,6 +28,10 @@ struct ad_httpd {
     size_t buffered;             /* request body bytes held by all connections */
     char *prefix;                /* the mount's, owned */
 };
+
+/* Which slot a connection holds: a regular one, or, taken in when every
+ * regular one was held, triage (until its target is known) then health. */
+enum slot { SLOT_REGULAR = 0, SLOT_TRIAGE, SLOT_HEALTH };
 
 /* A connection; for a mounted request also the exchange handed out. */
 struct ad_httpd_exchange {
@@ -47,6 +52,8 @@ struct ad_httpd_exchange {
     char method[16];
     bool url_too_long, hdr_too_large, body_too_large, busy, headers_done, mounted, complete;
     bool responded, pending, gone;
+    bool url_done; /* the request target is complete */
+    enum slot slot;
     int handles; /* open: tcp, timer */
     uv_write_t wr;
     uv_shutdown_t sd;
@@ -72,6 +79,8 @@ static void conn_free(conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    s->ntriage -= c->slot == SLOT_TRIAGE;
+    s->nhealth -= c->slot == SLOT_HEALTH;
     s->buffered -= c->body.len;
     ad_buf_free(&c->resp);
     ad_buf_free(&c->body);
@@ -225,6 +234,7 @@ static int hdr_add(conn_t *c, const char *at, size_t len, bool value)
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     conn_t *c = p->data;
+    c->url_done = true;
     if (c->hdr_len == 0)
         c->in_value = false;
     return hdr_add(c, at, len, false);
@@ -234,6 +244,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     return hdr_add(p->data, at, len, true);
 }
+
+static void on_timeout(uv_timer_t *t);
 
 static bool under_mount(const struct ad_httpd *s, const char *url)
 {
@@ -247,6 +259,7 @@ static int on_headers_complete(http_parser *p)
     if (c->hdr_len < sizeof(c->hdr))
         c->hdr[c->hdr_len++] = '\0'; /* closes the last value */
     c->headers_done = true;
+    c->url_done = true;
     c->mounted = !c->url_too_long && under_mount(s, c->url);
     size_t max = c->mounted ? s->mount.max_body : AD_HTTPD_MAX_REQUEST;
     c->body.max = max;
@@ -254,7 +267,9 @@ static int on_headers_complete(http_parser *p)
         c->body_too_large = true;
         return 1; /* skip the body: 413 without reading it */
     }
-    if (c->mounted) {
+    if (!c->mounted) {
+        uv_timer_start(&c->timer, on_timeout, AD_HTTPD_TIMEOUT_MS, 0); /* the rest, if any */
+    } else {
         /* The body may now take longer than the headers were given. */
         uv_timer_again(&c->timer);
         const char *expect = ad_httpd_x_header(c, "Expect");
@@ -345,6 +360,39 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
     *b = uv_buf_init(c->rbuf, (unsigned)sizeof(c->rbuf));
 }
 
+/* The paths health checks and scrapes use: what the reserved slots are for. */
+static bool health_path(const char *url, size_t len)
+{
+    static const char *const paths[] = {"/healthz", "/readyz", "/metrics"};
+    const char *q = memchr(url, '?', len);
+    if (q)
+        len = (size_t)(q - url);
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (strlen(paths[i]) == len && memcmp(url, paths[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* A connection taken in past every regular slot named its target: a health
+ * check moves to a health slot (with the header deadline from now), anything
+ * else is closed. Returns whether it stays. */
+static bool triage(conn_t *c)
+{
+    struct ad_httpd *s = c->s;
+    s->ntriage--;
+    c->slot = SLOT_REGULAR;
+    if (c->url_too_long || !health_path(c->url, c->url_len) ||
+        s->nhealth >= AD_HTTPD_HEALTH_CONNS) {
+        conn_close(c);
+        return false;
+    }
+    c->slot = SLOT_HEALTH;
+    s->nhealth++;
+    if (!c->headers_done)
+        uv_timer_start(&c->timer, on_timeout, AD_HTTPD_HEADER_TIMEOUT_MS, 0);
+    return true;
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     conn_t *c = st->data;
@@ -357,6 +405,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     size_t parsed = http_parser_execute(&c->parser, &settings, b->base, (size_t)n);
     if (!c->headers_done)
         c->head_bytes += (size_t)n;
+    if (c->slot == SLOT_TRIAGE && (c->url_done || c->url_too_long) && !triage(c))
+        return;
     if ((c->body_too_large || c->busy) && c->mounted && c->s->mount.rejected)
         c->s->mount.rejected(c->s->mount.ud, c->body_too_large ? 413 : 503, c->url, c->url_len);
     if (c->body_too_large)
@@ -413,16 +463,26 @@ static void on_connection(uv_stream_t *server, int status)
     s->nconns++;
     size_t max = s->mount.handle && s->mount.max_conns > AD_HTTPD_MAX_CONNS ? s->mount.max_conns
                                                                             : AD_HTTPD_MAX_CONNS;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || s->nconns > max) {
+    /* The others (this one counted): past every regular slot, it is taken in
+     * for triage while there is room, else closed. */
+    bool full = s->nconns - 1 - s->ntriage - s->nhealth >= max;
+    if (full && s->ntriage < AD_HTTPD_TRIAGE_CONNS) {
+        c->slot = SLOT_TRIAGE;
+        s->ntriage++;
+    }
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || (full && c->slot != SLOT_TRIAGE)) {
         conn_close(c);
         return;
     }
     peer_name(c);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
-    /* Headers within AD_HTTPD_TIMEOUT_MS; a mounted request's body within
-     * the repeat interval from then (uv_timer_again in on_headers_complete). */
-    uv_timer_start(&c->timer, on_timeout, AD_HTTPD_TIMEOUT_MS, AD_HTTPD_BODY_TIMEOUT_MS);
+    /* Headers within AD_HTTPD_HEADER_TIMEOUT_MS (the target within
+     * AD_HTTPD_TRIAGE_MS in triage); then see on_headers_complete: a mounted
+     * request's body within the repeat interval (uv_timer_again). */
+    uv_timer_start(&c->timer, on_timeout,
+                   c->slot == SLOT_TRIAGE ? AD_HTTPD_TRIAGE_MS : AD_HTTPD_HEADER_TIMEOUT_MS,
+                   AD_HTTPD_BODY_TIMEOUT_MS);
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
