@@ -45,8 +45,11 @@ struct ad_pipeline {
     struct ad_buf line;    /* scratch: one alert line */
     ad_pipeline_alert_cb alert_cb;
     void *alert_ud;
-    ad_pipeline_score_cb score_cb;
-    void *score_ud;
+    struct {
+        ad_pipeline_score_cb cb;
+        void *ud;
+    } scorers[AD_PIPELINE_MAX_SCORERS]; /* ad_pipeline_on_score(), in order */
+    size_t nscorers;
     struct ad_pdet *det; /* NULL: the Welford path */
     uint8_t *denc;       /* scratch: one series' detector encoding (det only) */
     void *darea;         /* scratch: one series' detector area, being restored */
@@ -250,6 +253,13 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
 }
 
+/* Hands a scored point to every subscriber. */
+static void score_out(struct ad_pipeline *p, const struct ad_score_row *r)
+{
+    for (size_t i = 0; i < p->nscorers; i++)
+        p->scorers[i].cb(p->scorers[i].ud, r);
+}
+
 /* The --scores row of a Welford verdict: the band is mean +- threshold x
  * stddev, the score the tail map of |z|. */
 static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
@@ -270,7 +280,7 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                                                   : AD_KIND_DIP,
     };
     r.key = ad_series_key(ev->series, &r.key_len);
-    p->score_cb(p->score_ud, &r);
+    score_out(p, &r);
 }
 
 /* The alert of a local detector's point (t_us, x) with result res. */
@@ -328,7 +338,7 @@ static void detect_row(struct ad_pipeline *p, const struct ad_window_event *ev, 
         .kind = r->kind,
     };
     row.key = ad_series_key(ev->series, &row.key_len);
-    p->score_cb(p->score_ud, &row);
+    score_out(p, &row);
 }
 
 /* The scoring stage with a local detector (ad_detect.h): each new point is
@@ -355,7 +365,7 @@ static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev
             continue;
         if (!r.scored)
             p->st.unscored++;
-        if (p->score_cb)
+        if (p->nscorers)
             detect_row(p, ev, i, &r);
         if (!remote && r.is_anomaly) {
             detect_alert(p, ev, p->points[i].v, &r, &a);
@@ -395,7 +405,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     ad_score_eval(&p->score, ev->model, ev->value, &v);
     if (!v.scored)
         p->st.unscored++;
-    if (p->score_cb)
+    if (p->nscorers)
         welford_row(p, ev, &v);
     bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
                ad_detector_should_ask(p->remote_mode, v.anomalous);
@@ -510,10 +520,33 @@ void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *
     p->alert_ud = ud;
 }
 
-void ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
+int ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
 {
-    p->score_cb = cb;
-    p->score_ud = ud;
+    if (p->nscorers == AD_PIPELINE_MAX_SCORERS)
+        return AD_ELIMIT;
+    p->scorers[p->nscorers].cb = cb;
+    p->scorers[p->nscorers++].ud = ud;
+    return 0;
+}
+
+struct each_ctx {
+    struct ad_pipeline *p;
+    ad_pipeline_each_fn fn;
+    void *ud;
+};
+
+static int each_series(void *ud, const struct ad_series *s)
+{
+    struct each_ctx *e = ud;
+    size_t len;
+    const char *key = ad_series_key(s, &len);
+    return e->fn(e->ud, key, len, ad_decoder_metric_name(e->p->dec, ad_series_metric(s)));
+}
+
+int ad_pipeline_each_series(struct ad_pipeline *p, ad_pipeline_each_fn fn, void *ud)
+{
+    struct each_ctx e = {p, fn, ud};
+    return ad_window_foreach(p->win, each_series, &e);
 }
 
 bool ad_pipeline_cfg_uses_detect(const struct ad_pipeline_cfg *cfg)
