@@ -72,8 +72,10 @@ int ad_dash_new(const struct ad_dash_opts *opts, struct ad_dash **out, char *err
 /* The pages hook for ad_httpd_set_pages() (ud: the dashboard). */
 int ad_dash_pages(void *ud, struct ad_httpd_get *g);
 
-/* A scored point (ad_pipeline_on_score(), ud: the dashboard). */
+/* A scored point (ad_pipeline_on_score_if(), ud: the dashboard), and which
+ * ones it wants: flagged ones and those of the series it holds. */
 void ad_dash_on_score(void *ud, const struct ad_score_row *row);
+bool ad_dash_wants(void *ud, const char *key, size_t key_len, const char *metric, bool is_anomaly);
 
 /* An alert and its line (len bytes, ending in '\n'); both borrowed. */
 void ad_dash_alert(struct ad_dash *d, const struct ad_alert *a, const char *line, size_t len);

@@ -49,6 +49,11 @@ void ad_history_free(struct ad_history *h);
  * point is not kept). */
 void ad_history_score(struct ad_history *h, const struct ad_score_row *row, int64_t now_ms);
 
+/* Whether ad_history_score() would keep a point of (key, metric): it is
+ * flagged, or the series is held. One hash lookup; none while nothing is held. */
+bool ad_history_wants(const struct ad_history *h, const char *key, size_t key_len,
+                      const char *metric, bool is_anomaly);
+
 /* An alert: of (key, metric) for the point at t_us, numbered seq by the
  * caller (not 0). Pointers borrowed for the call. */
 struct ad_hist_alert {

@@ -122,6 +122,13 @@ typedef void (*ad_pipeline_score_cb)(void *ud, const struct ad_score_row *row);
  * AD_PIPELINE_MAX_SCORERS. */
 #define AD_PIPELINE_MAX_SCORERS 4
 int ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud);
+/* The same for a subscriber that wants only some rows: want (asked first,
+ * with the series and the verdict) returns whether to build and hand over
+ * the row, so rows nobody wants cost nothing (the dashboard's history). */
+typedef bool (*ad_pipeline_score_want)(void *ud, const char *key, size_t key_len,
+                                       const char *metric, bool is_anomaly);
+int ad_pipeline_on_score_if(struct ad_pipeline *p, ad_pipeline_score_cb cb,
+                            ad_pipeline_score_want want, void *ud);
 
 /* Calls fn for each series held (key, metric name; borrowed for the call)
  * until it returns non-zero, which is returned; 0 at the end. */

@@ -82,7 +82,7 @@ int ad_daemon_dash_open(struct ad_daemon *d, char *err, size_t errlen)
     int rc = ad_dash_new(&o, &d->dash, err, errlen);
     if (rc)
         return rc;
-    rc = ad_pipeline_on_score(d->pipe, ad_dash_on_score, d->dash);
+    rc = ad_pipeline_on_score_if(d->pipe, ad_dash_on_score, ad_dash_wants, d->dash);
     rc = rc ? rc : ad_engine_add_sink(d->engine, &dash_ops, d, NULL);
     if (rc) {
         snprintf(err, errlen, "while wiring the dashboard: %s", ad_strerror(rc));

@@ -250,6 +250,14 @@ size_t ad_history_read(const struct ad_history *h, const char *key, size_t key_l
     return n;
 }
 
+bool ad_history_wants(const struct ad_history *h, const char *key, size_t key_len,
+                      const char *metric, bool is_anomaly)
+{
+    if (is_anomaly)
+        return true;
+    return h->used && find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;
+}
+
 bool ad_history_has(const struct ad_history *h, const char *key, size_t key_len, const char *metric)
 {
     return find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;

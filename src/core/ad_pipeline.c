@@ -47,6 +47,7 @@ struct ad_pipeline {
     void *alert_ud;
     struct {
         ad_pipeline_score_cb cb;
+        ad_pipeline_score_want want; /* NULL: every row */
         void *ud;
     } scorers[AD_PIPELINE_MAX_SCORERS]; /* ad_pipeline_on_score(), in order */
     size_t nscorers;
@@ -253,11 +254,25 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
 }
 
-/* Hands a scored point to every subscriber. */
+/* Whether a subscriber wants the row of (key, metric) (asked before the row
+ * is built: the Welford row's score costs an erfc). */
+static bool score_wanted(const struct ad_pipeline *p, const char *key, size_t key_len,
+                         const char *metric, bool is_anomaly)
+{
+    for (size_t i = 0; i < p->nscorers; i++)
+        if (!p->scorers[i].want ||
+            p->scorers[i].want(p->scorers[i].ud, key, key_len, metric, is_anomaly))
+            return true;
+    return false;
+}
+
+/* Hands a scored point to every subscriber that wants it. */
 static void score_out(struct ad_pipeline *p, const struct ad_score_row *r)
 {
     for (size_t i = 0; i < p->nscorers; i++)
-        p->scorers[i].cb(p->scorers[i].ud, r);
+        if (!p->scorers[i].want ||
+            p->scorers[i].want(p->scorers[i].ud, r->key, r->key_len, r->metric, r->is_anomaly))
+            p->scorers[i].cb(p->scorers[i].ud, r);
 }
 
 /* The --scores row of a Welford verdict: the band is mean +- threshold x
@@ -265,8 +280,15 @@ static void score_out(struct ad_pipeline *p, const struct ad_score_row *r)
 static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                         const struct ad_verdict *v)
 {
+    size_t key_len;
+    const char *key = ad_series_key(ev->series, &key_len);
+    const char *metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series));
+    if (!score_wanted(p, key, key_len, metric, v->anomalous))
+        return;
     struct ad_score_row r = {
-        .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+        .key = key,
+        .key_len = key_len,
+        .metric = metric,
         .t_us = ev->start_us,
         .value = ev->value,
         .scored = v->scored,
@@ -279,7 +301,6 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                 : v->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
                                                   : AD_KIND_DIP,
     };
-    r.key = ad_series_key(ev->series, &r.key_len);
     score_out(p, &r);
 }
 
@@ -522,9 +543,16 @@ void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *
 
 int ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
 {
+    return ad_pipeline_on_score_if(p, cb, NULL, ud);
+}
+
+int ad_pipeline_on_score_if(struct ad_pipeline *p, ad_pipeline_score_cb cb,
+                            ad_pipeline_score_want want, void *ud)
+{
     if (p->nscorers == AD_PIPELINE_MAX_SCORERS)
         return AD_ELIMIT;
     p->scorers[p->nscorers].cb = cb;
+    p->scorers[p->nscorers].want = want;
     p->scorers[p->nscorers++].ud = ud;
     return 0;
 }

@@ -109,6 +109,12 @@ void ad_dash_on_score(void *ud, const struct ad_score_row *row)
     ad_history_score(d->hist, row, (int64_t)uv_now(d->loop));
 }
 
+bool ad_dash_wants(void *ud, const char *key, size_t key_len, const char *metric, bool is_anomaly)
+{
+    const struct ad_dash *d = ud;
+    return ad_history_wants(d->hist, key, key_len, metric, is_anomaly);
+}
+
 /* Keeps the alert in the recent ring (replacing the oldest). */
 static void remember(struct ad_dash *d, const struct ad_alert *a, const char *line, size_t len)
 {
