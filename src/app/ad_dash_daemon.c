@@ -2,6 +2,7 @@
  * pages on the daemon's listener, the pipeline's scored points and the
  * engine's alerts into it, and the overview's numbers out of the daemon. */
 #include <stdio.h>
+#include <string.h>
 
 #include "ad_daemon_int.h"
 #include "ad_dash.h"
@@ -89,6 +90,10 @@ int ad_daemon_dash_open(struct ad_daemon *d, char *err, size_t errlen)
         return rc;
     }
     ad_httpd_set_pages(d->httpd, ad_dash_pages, d->dash);
-    AD_INFO("http", "dashboard on http://%s/", cfg->http_listen);
+    char host[256];
+    int port;
+    if (ad_hostport_parse(cfg->http_listen, host, sizeof(host), &port) == 0)
+        AD_INFO("http", "dashboard on http://%s%s%s:%d/", strchr(host, ':') ? "[" : "", host,
+                strchr(host, ':') ? "]" : "", ad_httpd_port(d->httpd));
     return 0;
 }
