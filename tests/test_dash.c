@@ -159,10 +159,10 @@ static void test_feed(void)
     pump(&f, fd, buf, sizeof(buf), "\"n\":1}", 2000, NULL);
     AD_EXPECT_CONTAINS(buf, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream");
     AD_EXPECT_CONTAINS(buf, "Content-Security-Policy: default-src 'self'");
-    AD_EXPECT_CONTAINS(buf, "id: 1\nevent: alert\ndata: {\"key\":\"dev-1\",\"n\":1}\n\n");
+    AD_EXPECT_CONTAINS(buf, "-1\nevent: alert\ndata: {\"key\":\"dev-1\",\"n\":1}\n\n");
     alert(&f, "dev-2", 2000, "{\"key\":\"dev-2\",\"n\":2}\n");
     pump(&f, fd, buf, sizeof(buf), "\"n\":2}", 2000, NULL);
-    AD_EXPECT_CONTAINS(buf, "id: 2\nevent: alert\ndata: {\"key\":\"dev-2\",\"n\":2}\n\n");
+    AD_EXPECT_CONTAINS(buf, "-2\nevent: alert\ndata: {\"key\":\"dev-2\",\"n\":2}\n\n");
     pump(&f, fd, buf, sizeof(buf), ": heartbeat\n\n", 3000, NULL);
     AD_EXPECT_CONTAINS(buf, ": heartbeat\n\n");
     struct ad_dash_stats st;

@@ -194,7 +194,7 @@ const struct ad_option ad_config_table_[] = {
     {"http.dashboard.max_clients", AD_OPT_INT, OFF(http_dashboard.max_clients), "100", 1, 10000,
      NULL, "live alert feed clients at once (503 beyond)", 0},
     {"http.dashboard.history_points", AD_OPT_INT, OFF(http_dashboard.history_points), "600", 10,
-     100000, NULL, "scored points kept per charted series", 0},
+     20000, NULL, "scored points kept per charted series", 0},
     {"http.dashboard.history_series", AD_OPT_INT, OFF(http_dashboard.history_series), "64", 1,
      100000, NULL, "series with a history: the watched ones and the most recently flagged", 0},
     {"http.dashboard.client_queue", AD_OPT_INT, OFF(http_dashboard.client_queue), "262144", 4096,

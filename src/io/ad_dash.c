@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_clock.h"
 #include "ad_dash_int.h"
 #include "ad_err.h"
 #include "ad_log.h"
@@ -50,6 +51,7 @@ int ad_dash_new(const struct ad_dash_opts *opts, struct ad_dash **out, char *err
     if (!d)
         goto err;
     d->loop = opts->loop;
+    d->boot = (uint64_t)(ad_clock_wall_us() / 1000);
     d->ops = opts->ops;
     d->max_clients = opts->max_clients;
     d->client_queue = opts->client_queue;
@@ -146,10 +148,11 @@ static void remember(struct ad_dash *d, const struct ad_alert *a, const char *li
 }
 
 /* The SSE event of recent alert r into b. */
-static int feed_event(const struct ad_dash_recent *r, struct ad_buf *b)
+static int feed_event(const struct ad_dash *d, const struct ad_dash_recent *r, struct ad_buf *b)
 {
     ad_buf_reset(b);
-    if (ad_buf_printf(b, "id: %llu\nevent: alert\ndata: ", (unsigned long long)r->seq) != 0 ||
+    if (ad_buf_printf(b, "id: %llu-%llu\nevent: alert\ndata: ", (unsigned long long)d->boot,
+                      (unsigned long long)r->seq) != 0 ||
         ad_buf_add(b, r->line, r->line_len) != 0 || ad_buf_adds(b, "\n\n") != 0)
         return AD_ENOMEM;
     return 0;
@@ -166,7 +169,7 @@ void ad_dash_alert(struct ad_dash *d, const struct ad_alert *a, const char *line
     const struct ad_dash_recent *r = &d->recent[d->seq % AD_DASH_RECENT];
     struct ad_buf b;
     ad_buf_init(&b, 1u << 20);
-    if (r->line && feed_event(r, &b) == 0)
+    if (r->line && feed_event(d, r, &b) == 0)
         for (size_t i = d->nclients; i-- > 0;) /* a dropped client leaves from the end */
             if (ad_httpd_stream_write(d->clients[i], b.p, b.len) == AD_ELIMIT)
                 d->dropped++;
@@ -220,7 +223,7 @@ int ad_dash_feed(struct ad_dash *d, struct ad_httpd_get *g)
     uint64_t from = d->seq > FEED_BACKLOG ? d->seq - FEED_BACKLOG + 1 : 1;
     for (uint64_t s = from; rc == 0 && s <= d->seq; s++) {
         const struct ad_dash_recent *r = ad_dash_recent_seq(d, s);
-        if (r && feed_event(r, &b) == 0)
+        if (r && feed_event(d, r, &b) == 0)
             rc = ad_httpd_stream_write(st, b.p, b.len);
     }
     if (rc == AD_ELIMIT)

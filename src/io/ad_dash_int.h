@@ -37,6 +37,9 @@ struct ad_dash {
     struct ad_history *hist;
     struct ad_dash_recent recent[AD_DASH_RECENT]; /* by seq % AD_DASH_RECENT */
     uint64_t seq;
+    uint64_t boot; /* wall ms at the start: feed ids are BOOT-SEQ, so a page
+                      that reconnects to a restarted daemon does not take
+                      new alerts for ones it has seen */
     size_t recent_bytes;
     struct ad_httpd_stream **clients;
     size_t nclients, max_clients, client_queue;

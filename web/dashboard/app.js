@@ -7,7 +7,7 @@
 (function () {
   const FEED_ROWS = 100;
   const state = { key: null, metric: null, seriesPlot: null, flaggedPlot: null,
-                  points: [], alerts: new Map(), feedSeen: new Set(), feedCount: 0,
+                  points: [], alerts: new Map(), feedBoot: null, feedSeq: 0, feedCount: 0,
                   overviews: 0 };
   window.adDash = state; /* read by the browser test */
 
@@ -104,8 +104,15 @@
 
   /* ---- live feed ------------------------------------------------------------------ */
   function feedRow(a, id) {
-    if (id && state.feedSeen.has(id)) return; /* the backlog again after a reconnect */
-    if (id) state.feedSeen.add(id);
+    /* ids are BOOT-SEQ: after a reconnect the backlog comes again, skip what
+     * this page has shown (unless the daemon restarted: another BOOT) */
+    const m = /^(\d+)-(\d+)$/.exec(id || '');
+    if (m) {
+      const seq = Number(m[2]);
+      if (m[1] === state.feedBoot && seq <= state.feedSeq) return;
+      state.feedBoot = m[1];
+      state.feedSeq = seq;
+    }
     const tr = el('tr', 'fresh');
     tr.dataset.key = a.key;
     tr.dataset.metric = a.metric;
