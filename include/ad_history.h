@@ -71,8 +71,10 @@ struct ad_hist_alert {
 int ad_history_alert(struct ad_history *h, const struct ad_hist_alert *a, int64_t now_ms);
 
 /* Someone looks at (key, metric): held (claiming a slot if needed) until
- * now_ms + watch_ms at least. Returns 0, AD_ELIMIT (every slot is watched),
- * AD_EINVAL (key longer than max_key). */
+ * now_ms + watch_ms at least. Watches hold at most half the slots (rounded
+ * up), so that the flagged series always have room, whatever keys are asked
+ * for. Returns 0, AD_ELIMIT (that many slots are watched already: a series
+ * already held is still watched), AD_EINVAL (key longer than max_key). */
 int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, const char *metric,
                      int64_t now_ms);
 

@@ -116,13 +116,30 @@ static void test_eviction_lru_and_watch(void)
     ad_history_free(h);
 }
 
-/* When every slot is watched, flagged series are refused and so is one more
- * watch; an overlong key is never held. */
+/* Watches take at most half the slots: past that a new watch is refused
+ * (the flagged series keep their half); when every slot is watched (one
+ * slot), flagged series are refused; an overlong key is never held. */
 static void test_all_watched(void)
 {
-    struct ad_history *h = make(4, 2);
+    struct ad_history *h4 = make(4, 4);
+    AD_EXPECT_INT(ad_history_watch(h4, "a", 1, "temp", 0), ==, 0);
+    AD_EXPECT_INT(ad_history_watch(h4, "b", 1, "temp", 0), ==, 0);
+    AD_EXPECT_INT(ad_history_watch(h4, "c", 1, "temp", 0), ==, AD_ELIMIT);
+    AD_EXPECT_INT(ad_history_watch(h4, "a", 1, "temp", 10), ==, 0); /* held: renewed */
+    for (int i = 0; i < 4; i++) {
+        char k[2] = {(char)('p' + i), 0};
+        struct ad_score_row r = row(k, 1, 5, true);
+        ad_history_score(h4, &r, 20 + i);
+    }
+    AD_EXPECT(ad_history_has(h4, "a", 1, "temp")); /* watched: kept */
+    AD_EXPECT(ad_history_has(h4, "b", 1, "temp"));
+    AD_EXPECT(ad_history_has(h4, "s", 1, "temp")); /* the two newest flagged */
+    AD_EXPECT(ad_history_has(h4, "r", 1, "temp"));
+    AD_EXPECT_INT(ad_history_watch(h4, "c", 1, "temp", 2000), ==, 0); /* a, b lapsed */
+    ad_history_free(h4);
+
+    struct ad_history *h = make(4, 1);
     AD_EXPECT_INT(ad_history_watch(h, "x", 1, "temp", 0), ==, 0);
-    AD_EXPECT_INT(ad_history_watch(h, "y", 1, "temp", 0), ==, 0);
     AD_EXPECT_INT(ad_history_watch(h, "z", 1, "temp", 0), ==, AD_ELIMIT);
     struct ad_score_row r = row("f", 1, 5, true);
     ad_history_score(h, &r, 10);
@@ -135,6 +152,7 @@ static void test_all_watched(void)
     struct ad_history_stats st;
     ad_history_stats(h, &st);
     AD_EXPECT_UINT(st.refused, ==, 3); /* z, f scored, f alerted */
+    AD_EXPECT_UINT(st.watched, ==, 1);
     /* Re-watching a held series is not a claim. */
     AD_EXPECT_INT(ad_history_watch(h, "x", 1, "temp", 500), ==, 0);
     ad_history_free(h);

@@ -220,6 +220,15 @@ int ad_history_alert(struct ad_history *h, const struct ad_hist_alert *a, int64_
     return AD_ENOENT;
 }
 
+/* Slots watched at now_ms. */
+static size_t watched(const struct ad_history *h, int64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->cfg.series; i++)
+        n += h->slots[i].used && h->slots[i].watch_until > now_ms;
+    return n;
+}
+
 int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, const char *metric,
                      int64_t now_ms)
 {
@@ -228,6 +237,10 @@ int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, cons
     h->last_now = now_ms;
     uint64_t hash = id_hash(key, key_len, metric);
     struct slot *s = find(h, key, key_len, metric, hash);
+    if (!s && watched(h, now_ms) >= (h->cfg.series + 1) / 2) {
+        h->refused++; /* the other half stays for flagged series */
+        return AD_ELIMIT;
+    }
     if (!s)
         s = claim(h, key, key_len, metric, hash, now_ms);
     if (!s)
@@ -272,7 +285,5 @@ void ad_history_stats(const struct ad_history *h, struct ad_history_stats *out)
         .evictions = h->evictions,
         .refused = h->refused,
     };
-    for (size_t i = 0; i < h->cfg.series; i++)
-        if (h->slots[i].used && h->slots[i].watch_until > h->last_now)
-            out->watched++;
+    out->watched = watched(h, h->last_now);
 }
