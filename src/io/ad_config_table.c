@@ -176,7 +176,7 @@ const struct ad_option ad_config_table_[] = {
      "topic for undecodable and late records; \"\" disables", 0},
 
     {"http.listen", AD_OPT_STRING, OFF(http_listen), "127.0.0.1:9464", 0, 0, NULL,
-     "host:port of /metrics, /healthz, /readyz; \"\" disables", 0},
+     "host:port of /metrics, /healthz, /readyz and the dashboard; \"\" disables", 0},
     {"http.api.enabled", AD_OPT_BOOL, OFF(http_api.enabled), "false", 0, 0, NULL,
      "serve the Anomaly Detector REST API under /anomalydetector/ on http.listen", 0},
     {"http.api.keys", AD_OPT_STRLIST, OFF(http_api.keys), "[]", 0, MAX_ITEMS, NULL,
