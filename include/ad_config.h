@@ -135,6 +135,14 @@ struct ad_config {
         int64_t max_points;     /* points per series */
         int64_t max_concurrent_per_client;
     } http_api;
+    struct {
+        bool enabled;           /* the dashboard at / (ad_dash.h) */
+        int64_t max_clients;    /* live feed clients (503 beyond) */
+        int64_t history_points; /* points per series ring */
+        int64_t history_series; /* series with a ring */
+        int64_t client_queue;   /* bytes queued per feed client before it is dropped */
+        int64_t watch_us;       /* a series view's ring lasts this long after its last ask */
+    } http_dashboard;
     char *state_dir;
     int64_t checkpoint_interval_us;
     bool checkpoint_fork;

@@ -24,6 +24,7 @@
 #ifndef AD_HTTPD_H
 #define AD_HTTPD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -107,6 +108,64 @@ const char *ad_httpd_x_peer(const struct ad_httpd_exchange *x);
  * client had left (it gets nothing). */
 int ad_httpd_reply(struct ad_httpd_exchange *x, int status, const char *headers, const char *ctype,
                    const char *body, size_t len);
+
+/* ---- pages and streams (the dashboard) -------------------------------------------------
+ * A pages hook, when set, is offered every request outside the mount before
+ * the GET handler: it sees the query string, may add header lines, or may turn
+ * the request into a stream (server-sent events): the response then has no
+ * length, the connection stays open and the hook's owner writes to it until
+ * either side closes. Stream connections do not count against the
+ * connection cap (the owner bounds them), and each has an output queue
+ * bounded in bytes: a write past it drops the client. */
+struct ad_httpd_get {
+    const char *path;  /* without the query string */
+    const char *query; /* after '?', "" when none */
+    bool method_ok;    /* GET or HEAD; false: only say whether path exists
+                          (return 404 or not: the server answers 405) */
+    bool head;
+    struct ad_buf *out;          /* the body */
+    const char *ctype;           /* set by the hook (static); defaults to text/plain */
+    const char *headers;         /* extra "Name: value\r\n" lines, static (NULL: none) */
+    struct ad_httpd_exchange *x; /* for ad_httpd_stream_open() */
+};
+
+/* Returns the status, or 404 to leave the request to the GET handler. */
+typedef int (*ad_httpd_pages_fn)(void *ud, struct ad_httpd_get *g);
+
+/* Sets s's pages hook (NULL: none); ud borrowed for the server's life. */
+void ad_httpd_set_pages(struct ad_httpd *s, ad_httpd_pages_fn fn, void *ud);
+
+struct ad_httpd_stream;
+
+struct ad_httpd_stream_opts {
+    const char *ctype;   /* e.g. "text/event-stream" */
+    const char *headers; /* extra header lines (NULL: none) */
+    size_t max_queued;   /* bytes written but not yet taken by the socket */
+    size_t sndbuf;       /* the socket's send buffer (0: the system's) */
+    /* Called once when the stream ends for any reason (the client left, a
+     * write over max_queued, ad_httpd_stream_close(), the server closing);
+     * the stream is invalid from then on. */
+    void (*closed)(void *ud, struct ad_httpd_stream *st);
+    void *ud;
+};
+
+/* From a pages hook (g as it got it, method_ok and not head): sends the
+ * header and returns the stream, or NULL (out of memory, the client left;
+ * then answer as usual). After a stream is opened the hook's return value is
+ * ignored. */
+struct ad_httpd_stream *ad_httpd_stream_open(struct ad_httpd_get *g,
+                                             const struct ad_httpd_stream_opts *o);
+
+/* Queues len bytes (copied). Returns 0, or AD_ELIMIT when the queue would
+ * pass max_queued (the client is dropped: closed() runs before this returns),
+ * AD_ENOMEM (the same), AD_ESTATE (already closing). */
+int ad_httpd_stream_write(struct ad_httpd_stream *st, const char *p, size_t len);
+
+/* Bytes queued on st now. */
+size_t ad_httpd_stream_queued(const struct ad_httpd_stream *st);
+
+/* Ends the stream (closed() runs before this returns). */
+void ad_httpd_stream_close(struct ad_httpd_stream *st);
 
 /* Closes the listener and every connection; frees itself when closed. */
 void ad_httpd_close(struct ad_httpd *s);

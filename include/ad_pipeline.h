@@ -117,7 +117,23 @@ void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *
  * tumbling point once; with the Welford path, each slide's newest point).
  * is_anomaly is the local verdict, before any remote detector. */
 typedef void (*ad_pipeline_score_cb)(void *ud, const struct ad_score_row *row);
-void ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud);
+/* Adds a subscriber (the replay's --scores, the dashboard, ...): each gets
+ * every row, in the order they subscribed. Returns 0, or AD_ELIMIT past
+ * AD_PIPELINE_MAX_SCORERS. */
+#define AD_PIPELINE_MAX_SCORERS 4
+int ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud);
+/* The same for a subscriber that wants only some rows: want (asked first,
+ * with the series and the verdict) returns whether to build and hand over
+ * the row, so rows nobody wants cost nothing (the dashboard's history). */
+typedef bool (*ad_pipeline_score_want)(void *ud, const char *key, size_t key_len,
+                                       const char *metric, bool is_anomaly);
+int ad_pipeline_on_score_if(struct ad_pipeline *p, ad_pipeline_score_cb cb,
+                            ad_pipeline_score_want want, void *ud);
+
+/* Calls fn for each series held (key, metric name; borrowed for the call)
+ * until it returns non-zero, which is returned; 0 at the end. */
+typedef int (*ad_pipeline_each_fn)(void *ud, const char *key, size_t key_len, const char *metric);
+int ad_pipeline_each_series(struct ad_pipeline *p, ad_pipeline_each_fn fn, void *ud);
 void ad_pipeline_on_reject(struct ad_pipeline *p, ad_pipeline_reject_cb cb, void *ud);
 
 /* Turns on the remote stage (cfg remote.anomaly_detector.mode confirm or

@@ -21,6 +21,7 @@
 #include "ad_daemon_int.h"
 #include "ad_engine.h"
 #include "ad_err.h"
+#include "ad_dash.h"
 #include "ad_httpd.h"
 #include "ad_kafka_client.h"
 #include "ad_kafka_sink.h"
@@ -592,6 +593,8 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct a
         struct ad_httpd_opts ho = {loop, cfg->http_listen, ad_daemon_on_http, d};
         rc = ad_httpd_start(&ho, &d->httpd, err, errlen);
         rc = rc ? rc : ad_apiserve_attach(loop, cfg, d->httpd, &d->api, err, errlen); /* http.api */
+        if (rc == 0 && cfg->http_dashboard.enabled)
+            rc = ad_daemon_dash_open(d, err, errlen);
         if (rc == 0)
             AD_INFO("http", "serving /metrics, /healthz, /readyz on %s (port %d)", cfg->http_listen,
                     ad_httpd_port(d->httpd));
@@ -691,6 +694,7 @@ void ad_daemon_stop(struct ad_daemon *d)
         ad_kafka_in_close(d->in);
     if (d->out)
         ad_kafka_out_close(d->out);
+    ad_dash_close(d->dash);
     if (d->httpd)
         ad_httpd_close(d->httpd); /* closes d->api too */
     d->httpd = NULL;
@@ -722,6 +726,7 @@ void ad_daemon_free(struct ad_daemon *d)
     }
     ad_ledger_close(&d->ledger);
     ad_engine_free(d->engine); /* the pipeline with it */
+    ad_dash_free(d->dash);     /* after the engine: its sink feeds the dashboard */
     ad_kafka_sink_free(d->ksink);
     ad_spill_close(d->spill);
     ad_buf_free(&d->skey);

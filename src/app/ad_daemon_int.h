@@ -30,6 +30,7 @@ struct ad_engine;
 struct ad_kafka_sink;
 struct ad_httpd;
 struct ad_apiserve;
+struct ad_dash;
 struct ad_spill;
 struct ckpt_work;
 
@@ -105,6 +106,7 @@ struct ad_daemon {
 
     struct ad_httpd *httpd;
     struct ad_apiserve *api; /* with http.api.enabled; owned by httpd */
+    struct ad_dash *dash;    /* with http.dashboard.enabled (ad_dash_daemon.c) */
 };
 
 /* ad_daemon.c */
@@ -128,6 +130,10 @@ void ad_ckpt_state_done(struct ckpt_work *w, bool delivered);
 int64_t ad_ckpt_restore(struct ad_daemon *d, struct tpart *t);
 /* Hooks the spill store into the pipeline (evicted series). */
 void ad_ckpt_wire_store(struct ad_daemon *d);
+
+/* ad_dash_daemon.c: the dashboard on d->httpd, fed by the pipeline and the
+ * engine. Returns 0 or an error with err. */
+int ad_daemon_dash_open(struct ad_daemon *d, char *err, size_t errlen);
 
 /* ad_daemon_metrics.c */
 int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype);

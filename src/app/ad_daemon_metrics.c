@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ad_apiserve.h"
+#include "ad_dash.h"
 #include "ad_clock.h"
 #include "ad_daemon.h"
 #include "ad_daemon_int.h"
@@ -41,10 +42,11 @@ struct view {
     const struct ad_apiserve *apis; /* the API server, or NULL */
     struct ad_apiserve_stats api;
     double api_rejected[AD_API_REJECT_COUNT], api_in_flight;
+    double dash_clients, dash_dropped, dash_refused, dash_history_bytes, dash_history_series;
 };
 
 /* When a family is shown. */
-enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK, API };
+enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK, API, DASH };
 
 struct family {
     const char *name, *type, *help;
@@ -247,6 +249,17 @@ static const struct family families[] = {
           api_in_flight),
     CUSTOM("anomalyd_api_compute_duration_seconds", "histogram",
            "Time on the thread pool per API request (parse, detect, answer).", API, api_latency),
+    PLAIN("anomalyd_dashboard_clients", "gauge", "Live alert feed clients connected.", DASH,
+          dash_clients),
+    PLAIN("anomalyd_dashboard_clients_dropped_total", "counter",
+          "Feed clients dropped for falling behind (http.dashboard.client_queue).", DASH,
+          dash_dropped),
+    PLAIN("anomalyd_dashboard_clients_refused_total", "counter",
+          "Feed clients refused with 503 (http.dashboard.max_clients).", DASH, dash_refused),
+    PLAIN("anomalyd_dashboard_history_bytes", "gauge",
+          "Memory of the dashboard's history rings and recent alerts.", DASH, dash_history_bytes),
+    PLAIN("anomalyd_dashboard_history_series", "gauge", "Series with a dashboard history ring.",
+          DASH, dash_history_series),
 };
 
 /* ---- reading the values ------------------------------------------------------------- */
@@ -281,6 +294,15 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     read_api(d->api, v);
     ad_pipeline_stats(d->pipe, &v->pipe);
     ad_kafka_out_stats(d->out, &v->out);
+    if (d->dash) {
+        struct ad_dash_stats ds;
+        ad_dash_stats(d->dash, &ds);
+        v->dash_clients = (double)ds.clients;
+        v->dash_dropped = (double)ds.clients_dropped;
+        v->dash_refused = (double)ds.clients_refused;
+        v->dash_history_bytes = (double)(ds.history_bytes + ds.alert_bytes);
+        v->dash_history_series = (double)ds.history_series;
+    }
     struct ad_kafka_sink_stats ks;
     ad_kafka_sink_stats(d->ksink, &ks);
     v->start_time = (double)d->start_time;
@@ -352,6 +374,8 @@ static bool shown(const struct ad_daemon *d, enum when w)
     }
     case API:
         return d->api != NULL;
+    case DASH:
+        return d->dash != NULL;
     }
     return false;
 }

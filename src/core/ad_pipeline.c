@@ -45,8 +45,12 @@ struct ad_pipeline {
     struct ad_buf line;    /* scratch: one alert line */
     ad_pipeline_alert_cb alert_cb;
     void *alert_ud;
-    ad_pipeline_score_cb score_cb;
-    void *score_ud;
+    struct {
+        ad_pipeline_score_cb cb;
+        ad_pipeline_score_want want; /* NULL: every row */
+        void *ud;
+    } scorers[AD_PIPELINE_MAX_SCORERS]; /* ad_pipeline_on_score(), in order */
+    size_t nscorers;
     struct ad_pdet *det; /* NULL: the Welford path */
     uint8_t *denc;       /* scratch: one series' detector encoding (det only) */
     void *darea;         /* scratch: one series' detector area, being restored */
@@ -250,13 +254,41 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
 }
 
+/* Whether a subscriber wants the row of (key, metric) (asked before the row
+ * is built: the Welford row's score costs an erfc). */
+static bool score_wanted(const struct ad_pipeline *p, const char *key, size_t key_len,
+                         const char *metric, bool is_anomaly)
+{
+    for (size_t i = 0; i < p->nscorers; i++)
+        if (!p->scorers[i].want ||
+            p->scorers[i].want(p->scorers[i].ud, key, key_len, metric, is_anomaly))
+            return true;
+    return false;
+}
+
+/* Hands a scored point to every subscriber that wants it. */
+static void score_out(struct ad_pipeline *p, const struct ad_score_row *r)
+{
+    for (size_t i = 0; i < p->nscorers; i++)
+        if (!p->scorers[i].want ||
+            p->scorers[i].want(p->scorers[i].ud, r->key, r->key_len, r->metric, r->is_anomaly))
+            p->scorers[i].cb(p->scorers[i].ud, r);
+}
+
 /* The --scores row of a Welford verdict: the band is mean +- threshold x
  * stddev, the score the tail map of |z|. */
 static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                         const struct ad_verdict *v)
 {
+    size_t key_len;
+    const char *key = ad_series_key(ev->series, &key_len);
+    const char *metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series));
+    if (!score_wanted(p, key, key_len, metric, v->anomalous))
+        return;
     struct ad_score_row r = {
-        .metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series)),
+        .key = key,
+        .key_len = key_len,
+        .metric = metric,
         .t_us = ev->start_us,
         .value = ev->value,
         .scored = v->scored,
@@ -269,8 +301,7 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                 : v->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
                                                   : AD_KIND_DIP,
     };
-    r.key = ad_series_key(ev->series, &r.key_len);
-    p->score_cb(p->score_ud, &r);
+    score_out(p, &r);
 }
 
 /* The alert of a local detector's point (t_us, x) with result res. */
@@ -328,7 +359,7 @@ static void detect_row(struct ad_pipeline *p, const struct ad_window_event *ev, 
         .kind = r->kind,
     };
     row.key = ad_series_key(ev->series, &row.key_len);
-    p->score_cb(p->score_ud, &row);
+    score_out(p, &row);
 }
 
 /* The scoring stage with a local detector (ad_detect.h): each new point is
@@ -355,7 +386,7 @@ static bool detect_event(struct ad_pipeline *p, const struct ad_window_event *ev
             continue;
         if (!r.scored)
             p->st.unscored++;
-        if (p->score_cb)
+        if (p->nscorers)
             detect_row(p, ev, i, &r);
         if (!remote && r.is_anomaly) {
             detect_alert(p, ev, p->points[i].v, &r, &a);
@@ -395,7 +426,7 @@ static bool on_window_event(void *ud, const struct ad_window_event *ev)
     ad_score_eval(&p->score, ev->model, ev->value, &v);
     if (!v.scored)
         p->st.unscored++;
-    if (p->score_cb)
+    if (p->nscorers)
         welford_row(p, ev, &v);
     bool ask = p->remote_cb && p->sliding && ev->start_us != ev->end_us &&
                ad_detector_should_ask(p->remote_mode, v.anomalous);
@@ -510,10 +541,40 @@ void ad_pipeline_on_alert(struct ad_pipeline *p, ad_pipeline_alert_cb cb, void *
     p->alert_ud = ud;
 }
 
-void ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
+int ad_pipeline_on_score(struct ad_pipeline *p, ad_pipeline_score_cb cb, void *ud)
 {
-    p->score_cb = cb;
-    p->score_ud = ud;
+    return ad_pipeline_on_score_if(p, cb, NULL, ud);
+}
+
+int ad_pipeline_on_score_if(struct ad_pipeline *p, ad_pipeline_score_cb cb,
+                            ad_pipeline_score_want want, void *ud)
+{
+    if (p->nscorers == AD_PIPELINE_MAX_SCORERS)
+        return AD_ELIMIT;
+    p->scorers[p->nscorers].cb = cb;
+    p->scorers[p->nscorers].want = want;
+    p->scorers[p->nscorers++].ud = ud;
+    return 0;
+}
+
+struct each_ctx {
+    struct ad_pipeline *p;
+    ad_pipeline_each_fn fn;
+    void *ud;
+};
+
+static int each_series(void *ud, const struct ad_series *s)
+{
+    struct each_ctx *e = ud;
+    size_t len;
+    const char *key = ad_series_key(s, &len);
+    return e->fn(e->ud, key, len, ad_decoder_metric_name(e->p->dec, ad_series_metric(s)));
+}
+
+int ad_pipeline_each_series(struct ad_pipeline *p, ad_pipeline_each_fn fn, void *ud)
+{
+    struct each_ctx e = {p, fn, ud};
+    return ad_window_foreach(p->win, each_series, &e);
 }
 
 bool ad_pipeline_cfg_uses_detect(const struct ad_pipeline_cfg *cfg)

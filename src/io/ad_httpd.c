@@ -27,6 +27,9 @@ struct ad_httpd {
     struct ad_httpd_mount mount; /* handle == NULL: none */
     size_t buffered;             /* request body bytes held by all connections */
     char *prefix;                /* the mount's, owned */
+    ad_httpd_pages_fn pages;     /* NULL: none */
+    void *pages_ud;
+    size_t nstreams; /* stream connections (not in nconns) */
 };
 
 /* Which slot a connection holds: a regular one, or, taken in when every
@@ -42,7 +45,7 @@ struct ad_httpd_exchange {
     http_parser parser;
     char rbuf[READ_CHUNK];
     size_t head_bytes; /* bytes received before the headers were complete */
-    char url[1024];
+    char url[4096];    /* the request target (the dashboard's series view takes a key) */
     size_t url_len;
     char hdr[AD_HTTPD_MAX_REQUEST]; /* "name\0value\0" pairs */
     size_t hdr_len;
@@ -58,12 +61,17 @@ struct ad_httpd_exchange {
     uv_write_t wr;
     uv_shutdown_t sd;
     struct ad_buf resp;
+    /* a stream (ad_httpd_stream_open) */
+    bool streaming;
+    size_t max_queued;
+    void (*st_closed)(void *ud, struct ad_httpd_stream *st);
+    void *st_ud;
 };
 typedef struct ad_httpd_exchange conn_t;
 
 static void maybe_free(struct ad_httpd *s)
 {
-    if (s->closing && s->open_handles == 0 && s->nconns == 0) {
+    if (s->closing && s->open_handles == 0 && s->nconns == 0 && s->nstreams == 0) {
         free(s->prefix);
         free(s);
     }
@@ -78,9 +86,13 @@ static void conn_free(conn_t *c)
         s->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    s->nconns--;
-    s->ntriage -= c->slot == SLOT_TRIAGE;
-    s->nhealth -= c->slot == SLOT_HEALTH;
+    if (c->streaming) {
+        s->nstreams--;
+    } else {
+        s->nconns--;
+        s->ntriage -= c->slot == SLOT_TRIAGE;
+        s->nhealth -= c->slot == SLOT_HEALTH;
+    }
     s->buffered -= c->body.len;
     ad_buf_free(&c->resp);
     ad_buf_free(&c->body);
@@ -106,6 +118,11 @@ static void conn_close(conn_t *c)
         uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
         uv_timer_stop(&c->timer);
         uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
+    }
+    if (c->st_closed) { /* a stream's owner hears of it once */
+        void (*cb)(void *, struct ad_httpd_stream *) = c->st_closed;
+        c->st_closed = NULL;
+        cb(c->st_ud, (struct ad_httpd_stream *)c);
     }
 }
 
@@ -325,15 +342,32 @@ static void dispatch_get(conn_t *c)
     if (q)
         *q = '\0';
     ad_buf_init(&body, 4 * 1024 * 1024);
-    int status = s->handler ? s->handler(s->ud, c->url, &body, &ctype) : 404;
+    struct ad_httpd_get g = {.path = c->url,
+                             .query = q ? q + 1 : "",
+                             .method_ok = c->parser.method == HTTP_GET || head,
+                             .head = head,
+                             .out = &body,
+                             .x = c};
+    int status = s->pages ? s->pages(s->pages_ud, &g) : 404;
+    if (c->streaming) {
+        ad_buf_free(&body);
+        return; /* the hook made it a stream */
+    }
+    if (status != 404 && g.ctype)
+        ctype = g.ctype;
+    if (status == 404) {
+        ad_buf_reset(&body);
+        g.headers = NULL;
+        status = s->handler ? s->handler(s->ud, c->url, &body, &ctype) : 404;
+    }
     if (status != 404 && c->parser.method != HTTP_GET && !head) {
         ad_buf_reset(&body);
         ad_buf_adds(&body, "method not allowed\n");
         status = 405;
         ctype = "text/plain; charset=utf-8";
     }
-    respond(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : NULL, ctype, body.p ? body.p : "",
-            body.len, head);
+    respond(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : g.headers, ctype,
+            body.p ? body.p : "", body.len, head);
     ad_buf_free(&body);
 }
 
@@ -578,6 +612,99 @@ int ad_hostport_parse(const char *str, char *host, size_t hostlen, int *port)
         return AD_EINVAL;
     *port = (int)p;
     return 0;
+}
+
+/* ---- pages and streams ------------------------------------------------------------ */
+
+void ad_httpd_set_pages(struct ad_httpd *s, ad_httpd_pages_fn fn, void *ud)
+{
+    s->pages = fn;
+    s->pages_ud = ud;
+}
+
+/* One write of a stream, with its bytes. */
+struct swrite {
+    uv_write_t w;
+    char data[];
+};
+
+static void on_stream_written(uv_write_t *w, int status)
+{
+    conn_t *c = w->data;
+    free(w);
+    if (status < 0)
+        conn_close(c); /* the client went away (or the server closes) */
+}
+
+int ad_httpd_stream_write(struct ad_httpd_stream *st, const char *p, size_t len)
+{
+    conn_t *c = (conn_t *)st;
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return AD_ESTATE;
+    if (ad_httpd_stream_queued(st) + len > c->max_queued) {
+        conn_close(c); /* not reading: dropped, never buffered without bound */
+        return AD_ELIMIT;
+    }
+    struct swrite *sw = malloc(sizeof(*sw) + len);
+    if (!sw) {
+        conn_close(c);
+        return AD_ENOMEM;
+    }
+    memcpy(sw->data, p, len);
+    sw->w.data = c;
+    uv_buf_t b = uv_buf_init(sw->data, (unsigned)len);
+    if (uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, on_stream_written) != 0) {
+        free(sw);
+        conn_close(c);
+        return AD_ESTATE;
+    }
+    return 0;
+}
+
+size_t ad_httpd_stream_queued(const struct ad_httpd_stream *st)
+{
+    const conn_t *c = (const conn_t *)st;
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+struct ad_httpd_stream *ad_httpd_stream_open(struct ad_httpd_get *g,
+                                             const struct ad_httpd_stream_opts *o)
+{
+    conn_t *c = g->x;
+    struct ad_httpd *s = c->s;
+    if (c->responded || c->streaming || uv_is_closing((uv_handle_t *)&c->tcp))
+        return NULL;
+    c->responded = true;
+    uv_timer_stop(&c->timer);
+    c->streaming = true; /* from now on counted apart from the connection cap */
+    s->nconns--;
+    s->ntriage -= c->slot == SLOT_TRIAGE; /* and it gives back any kept slot */
+    s->nhealth -= c->slot == SLOT_HEALTH;
+    c->slot = SLOT_REGULAR;
+    s->nstreams++;
+    c->max_queued = o->max_queued;
+    if (o->sndbuf) {
+        int v = (int)o->sndbuf;
+        uv_send_buffer_size((uv_handle_t *)&c->tcp, &v);
+    }
+    ad_buf_reset(&c->resp);
+    if (ad_buf_printf(&c->resp,
+                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                      "Connection: close\r\n%s\r\n",
+                      o->ctype, o->headers ? o->headers : "") != 0 ||
+        ad_httpd_stream_write((struct ad_httpd_stream *)c, c->resp.p, c->resp.len) != 0) {
+        conn_close(c);
+        return NULL;
+    }
+    ad_buf_free(&c->resp);
+    c->st_closed = o->closed;
+    c->st_ud = o->ud;
+    return (struct ad_httpd_stream *)c;
+}
+
+void ad_httpd_stream_close(struct ad_httpd_stream *st)
+{
+    conn_close((conn_t *)st);
 }
 
 static void on_listener_closed(uv_handle_t *h)

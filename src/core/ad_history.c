@@ -1,0 +1,289 @@
+/* ad_history.c - see ad_history.h. Slots live in one array; a chained hash
+ * table over (key, metric) finds them. Claiming a slot when none is free
+ * takes the one nobody watches that was flagged (or watched) longest ago. */
+#include "ad_history.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ad_alloc.h"
+#include "ad_err.h"
+#include "ad_hash.h"
+
+#define NIL (-1)
+
+struct slot {
+    char *id; /* key, '\0', metric, '\0' (owned) */
+    size_t key_len, id_len;
+    uint64_t hash;
+    int32_t next; /* chain */
+    bool used;
+    int64_t watch_until; /* ms; watched while now < watch_until */
+    int64_t last_ms;     /* last flagged or watched */
+    struct ad_hist_point *ring;
+    size_t head, n; /* next write, points held */
+};
+
+struct ad_history {
+    struct ad_history_cfg cfg;
+    struct slot *slots;
+    int32_t *bucket;
+    size_t nbucket, used, ring_bytes, key_bytes;
+    int64_t last_now;
+    uint64_t evictions, refused;
+};
+
+static uint64_t id_hash(const char *key, size_t key_len, const char *metric)
+{
+    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, key, key_len);
+    h = ad_fnv1a64(h, "", 1);
+    return ad_fnv1a64(h, metric, strlen(metric));
+}
+
+int ad_history_new(const struct ad_history_cfg *cfg, struct ad_history **out)
+{
+    if (cfg->points == 0 || cfg->series == 0 || cfg->series > (1u << 24) || cfg->max_key == 0)
+        return AD_EINVAL;
+    struct ad_history *h = ad_calloc(1, sizeof(*h));
+    if (!h)
+        return AD_ENOMEM;
+    h->cfg = *cfg;
+    h->nbucket = 16;
+    while (h->nbucket < 2 * cfg->series)
+        h->nbucket *= 2;
+    h->slots = ad_calloc(cfg->series, sizeof(*h->slots));
+    h->bucket = ad_malloc(h->nbucket * sizeof(*h->bucket));
+    if (!h->slots || !h->bucket) {
+        ad_history_free(h);
+        return AD_ENOMEM;
+    }
+    for (size_t i = 0; i < h->nbucket; i++)
+        h->bucket[i] = NIL;
+    *out = h;
+    return 0;
+}
+
+void ad_history_free(struct ad_history *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; h->slots && i < h->cfg.series; i++) {
+        ad_free(h->slots[i].id);
+        ad_free(h->slots[i].ring);
+    }
+    ad_free(h->slots);
+    ad_free(h->bucket);
+    ad_free(h);
+}
+
+static struct slot *find(const struct ad_history *h, const char *key, size_t key_len,
+                         const char *metric, uint64_t hash)
+{
+    size_t mlen = strlen(metric);
+    for (int32_t i = h->bucket[hash & (h->nbucket - 1)]; i != NIL; i = h->slots[i].next) {
+        struct slot *s = &h->slots[i];
+        if (s->hash == hash && s->key_len == key_len && s->id_len == key_len + 1 + mlen + 1 &&
+            memcmp(s->id, key, key_len) == 0 && strcmp(s->id + key_len + 1, metric) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void unlink_slot(struct ad_history *h, struct slot *s)
+{
+    int32_t idx = (int32_t)(s - h->slots);
+    int32_t *pp = &h->bucket[s->hash & (h->nbucket - 1)];
+    while (*pp != NIL && *pp != idx)
+        pp = &h->slots[*pp].next;
+    if (*pp == idx)
+        *pp = s->next;
+    h->key_bytes -= s->id_len;
+    ad_free(s->id);
+    s->id = NULL;
+    s->used = false;
+    h->used--;
+}
+
+/* A slot to reuse: a free one, else the least recently flagged one nobody
+ * watches (evicted), else NULL. */
+static struct slot *victim(struct ad_history *h, int64_t now_ms)
+{
+    struct slot *best = NULL;
+    for (size_t i = 0; i < h->cfg.series; i++) {
+        struct slot *s = &h->slots[i];
+        if (!s->used)
+            return s;
+        if (s->watch_until > now_ms)
+            continue;
+        if (!best || s->last_ms < best->last_ms)
+            best = s;
+    }
+    if (best) {
+        unlink_slot(h, best);
+        h->evictions++;
+    }
+    return best;
+}
+
+/* Claims a slot for (key, metric); NULL when none can be had. */
+static struct slot *claim(struct ad_history *h, const char *key, size_t key_len, const char *metric,
+                          uint64_t hash, int64_t now_ms)
+{
+    size_t mlen = strlen(metric);
+    struct slot *s = key_len <= h->cfg.max_key ? victim(h, now_ms) : NULL;
+    if (!s) {
+        h->refused++;
+        return NULL;
+    }
+    if (!s->ring) {
+        s->ring = ad_malloc(h->cfg.points * sizeof(*s->ring));
+        if (!s->ring)
+            goto err;
+        h->ring_bytes += h->cfg.points * sizeof(*s->ring);
+    }
+    s->id = ad_malloc(key_len + mlen + 2);
+    if (!s->id)
+        goto err;
+    memcpy(s->id, key, key_len);
+    s->id[key_len] = '\0';
+    memcpy(s->id + key_len + 1, metric, mlen + 1);
+    s->key_len = key_len;
+    s->id_len = key_len + mlen + 2;
+    s->hash = hash;
+    s->used = true;
+    s->head = s->n = 0;
+    s->watch_until = 0;
+    s->last_ms = now_ms;
+    int32_t *b = &h->bucket[hash & (h->nbucket - 1)];
+    s->next = *b;
+    *b = (int32_t)(s - h->slots);
+    h->used++;
+    h->key_bytes += s->id_len;
+    return s;
+err:
+    h->refused++;
+    return NULL;
+}
+
+static void append(struct ad_history *h, struct slot *s, const struct ad_score_row *r)
+{
+    s->ring[s->head] = (struct ad_hist_point){
+        .t_us = r->t_us,
+        .value = r->value,
+        .expected = r->expected,
+        .lower = r->lower,
+        .upper = r->upper,
+        .score = r->score,
+        .scored = r->scored,
+        .is_anomaly = r->is_anomaly,
+        .kind = (uint8_t)r->kind,
+    };
+    s->head = (s->head + 1) % h->cfg.points;
+    if (s->n < h->cfg.points)
+        s->n++;
+}
+
+void ad_history_score(struct ad_history *h, const struct ad_score_row *row, int64_t now_ms)
+{
+    if (h->used == 0 && !row->is_anomaly)
+        return; /* nothing held: the common case costs nothing */
+    h->last_now = now_ms;
+    uint64_t hash = id_hash(row->key, row->key_len, row->metric);
+    struct slot *s = find(h, row->key, row->key_len, row->metric, hash);
+    if (!s && row->is_anomaly)
+        s = claim(h, row->key, row->key_len, row->metric, hash, now_ms);
+    if (!s)
+        return;
+    if (row->is_anomaly)
+        s->last_ms = now_ms;
+    append(h, s, row);
+}
+
+int ad_history_alert(struct ad_history *h, const struct ad_hist_alert *a, int64_t now_ms)
+{
+    h->last_now = now_ms;
+    uint64_t hash = id_hash(a->key, a->key_len, a->metric);
+    struct slot *s = find(h, a->key, a->key_len, a->metric, hash);
+    if (!s)
+        s = claim(h, a->key, a->key_len, a->metric, hash, now_ms);
+    if (!s)
+        return AD_ELIMIT;
+    s->last_ms = now_ms;
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (s->head + h->cfg.points - 1 - k) % h->cfg.points;
+        if (s->ring[i].t_us == a->t_us) {
+            s->ring[i].alert_seq = a->seq;
+            s->ring[i].is_anomaly = true;
+            return 0;
+        }
+    }
+    return AD_ENOENT;
+}
+
+/* Slots watched at now_ms. */
+static size_t watched(const struct ad_history *h, int64_t now_ms)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->cfg.series; i++)
+        n += h->slots[i].used && h->slots[i].watch_until > now_ms;
+    return n;
+}
+
+int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, const char *metric,
+                     int64_t now_ms)
+{
+    if (key_len > h->cfg.max_key)
+        return AD_EINVAL;
+    h->last_now = now_ms;
+    uint64_t hash = id_hash(key, key_len, metric);
+    struct slot *s = find(h, key, key_len, metric, hash);
+    if (!s && watched(h, now_ms) >= (h->cfg.series + 1) / 2) {
+        h->refused++; /* the other half stays for flagged series */
+        return AD_ELIMIT;
+    }
+    if (!s)
+        s = claim(h, key, key_len, metric, hash, now_ms);
+    if (!s)
+        return AD_ELIMIT;
+    s->watch_until = now_ms + h->cfg.watch_ms;
+    s->last_ms = now_ms;
+    return 0;
+}
+
+size_t ad_history_read(const struct ad_history *h, const char *key, size_t key_len,
+                       const char *metric, struct ad_hist_point *out, size_t max)
+{
+    const struct slot *s = find(h, key, key_len, metric, id_hash(key, key_len, metric));
+    if (!s)
+        return 0;
+    size_t n = s->n < max ? s->n : max;
+    size_t first = (s->head + h->cfg.points - n) % h->cfg.points; /* the newest n */
+    for (size_t k = 0; k < n; k++)
+        out[k] = s->ring[(first + k) % h->cfg.points];
+    return n;
+}
+
+bool ad_history_wants(const struct ad_history *h, const char *key, size_t key_len,
+                      const char *metric, bool is_anomaly)
+{
+    if (is_anomaly)
+        return true;
+    return h->used && find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;
+}
+
+bool ad_history_has(const struct ad_history *h, const char *key, size_t key_len, const char *metric)
+{
+    return find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;
+}
+
+void ad_history_stats(const struct ad_history *h, struct ad_history_stats *out)
+{
+    *out = (struct ad_history_stats){
+        .bytes = sizeof(*h) + h->cfg.series * sizeof(*h->slots) + h->nbucket * sizeof(*h->bucket) +
+                 h->ring_bytes + h->key_bytes,
+        .series = h->used,
+        .evictions = h->evictions,
+        .refused = h->refused,
+    };
+    out->watched = watched(h, h->last_now);
+}
