@@ -1,0 +1,98 @@
+/* ad_window_int.h - the window module's shared state (not API): the series,
+ * partition and window objects and the functions its files share
+ * (ad_window.c: table, lists, public entry points; ad_window_ring.c: the
+ * sliding ring and closing windows; ad_window_state.c: checkpoint state). */
+#ifndef AD_WINDOW_INT_H
+#define AD_WINDOW_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ad_htab.h"
+#include "ad_window.h"
+
+struct slot {
+    int64_t start;
+    uint64_t count; /* 0 = free */
+    double sum, min, max, last;
+    int64_t last_t;
+    int64_t min_off, max_off;
+};
+
+struct ad_series {
+    struct ad_series *lru_prev, *lru_next;
+    struct ad_series *act_prev, *act_next;
+    struct ad_part *part;
+    int64_t last_seen_ms;
+    int64_t last_t;         /* event time of the previous point (de-duplication) */
+    int64_t closed_until;   /* end of the last closed tumbling window */
+    int64_t oldest_start;   /* start of the oldest open slot, when n_open > 0 */
+    int64_t next_e;         /* the boundary of the pending slide, when pending */
+    int64_t model_off;      /* highest source offset the model includes, -1 none */
+    struct ad_welford life; /* lifetime model */
+    struct ad_welford win;  /* window-scope model over the ring's in_model points */
+    struct slot *slots;
+    struct ad_ring_point *ring;
+    uint32_t rhead, rlen, rcap;
+    uint32_t unlearned; /* newest ring points not yet in life (lifetime scope) */
+    uint32_t metric;
+    uint32_t key_len;
+    uint16_t n_open;
+    uint16_t nslots; /* slots allocated after the key */
+    bool in_act;
+    bool pending;
+    bool dirty; /* changed since the last export */
+    char key[];
+};
+
+struct ad_part {
+    struct ad_part *next;
+    char *topic;
+    int32_t partition;
+    int64_t max_t;
+    int64_t wm;
+    int64_t deadline; /* no window of the act list closes before wm reaches it */
+    struct ad_series *act_head, *act_tail;
+};
+
+struct ad_window {
+    struct ad_window_cfg cfg;
+    ad_window_cb cb;
+    void *ud;
+    struct ad_htab series; /* of struct ad_series, by (key, metric) */
+    struct ad_series *lru_head, *lru_tail;
+    struct ad_part *parts;
+    struct ad_part *last_part;
+    struct ad_window_store store;
+    uint32_t nslots;
+    uint32_t ring_max;
+    struct ad_window_stats st;
+};
+
+/* ad_window.c */
+void ad_win_act_unlink(struct ad_series *s);
+void ad_win_act_append(struct ad_series *s);
+/* The series' detector area (cfg.det_bytes after its key and slots), or
+ * NULL without one. */
+void *ad_win_series_det(const struct ad_window *w, const struct ad_series *s);
+
+/* ad_window_ring.c */
+struct ad_ring_point *ad_win_ring_at(const struct ad_series *s, uint32_t i);
+/* Emits a scoring event for one value (a raw point or a tumbling window). */
+void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start, int64_t end,
+                        double v, int64_t off, int64_t low_off, enum ad_window_reason reason);
+/* Closes, oldest first, every window of s that ends at or before limit, and
+ * the pending slide if its boundary is at or before limit. */
+void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
+                        enum ad_window_reason reason);
+
+/* ad_window_state.c */
+/* Fills st from s; ring is the caller's buffer, grown as needed. */
+int ad_win_series_state(const struct ad_window *w, const struct ad_series *s,
+                        struct ad_ring_point **ring, size_t *cap, struct ad_series_state *st);
+/* Sets the state of s, of partition p, from st. */
+int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
+                        const struct ad_series_state *st);
+
+#endif
