@@ -46,7 +46,7 @@ static int ckpt_into(struct ad_pipeline *p, int64_t offset, uint64_t fp, bool un
                               .offset = offset,
                               .fingerprint = fp,
                               .unsealed = unsealed};
-    struct ad_ckpt_result res = {0, 0};
+    struct ad_ckpt_result res = {0};
     struct ad_out out;
     ad_out_buf(&out, b);
     int rc = ad_pipeline_checkpoint(p, &req, &out, &res);

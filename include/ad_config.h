@@ -146,6 +146,7 @@ struct ad_config {
     char *state_dir;
     int64_t checkpoint_interval_us;
     bool checkpoint_fork;
+    int64_t full_every; /* every Nth checkpoint of a partition is a full one */
     char *state_topic;
     int64_t max_message_bytes;
     int64_t max_series;

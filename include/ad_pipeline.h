@@ -197,11 +197,17 @@ struct ad_ckpt_req {
      * way, which must not write to pages it shares with its parent). */
     ad_pipeline_series_cb each;
     void *ud;
+    /* Incremental: only the series changed since the previous checkpoint
+     * of the partition (its dirty list; no walk over the others). Needs a
+     * patchable (buffer) output or none, and each (which may accept every
+     * series: it is what marks them clean). */
+    bool delta;
 };
 
 struct ad_ckpt_result {
     uint64_t nseries;
     uint64_t bytes; /* of the output (0 without one) */
+    uint64_t sum;   /* its checksum when sealed here (ad_ckpt_sum), else 0 */
 };
 
 /* Serializes the checkpoint req asks for into out (ad_out.h: a buffer, or a
@@ -212,6 +218,10 @@ struct ad_ckpt_result {
  * AD_EINVAL (unsealed into a stream) or req->each's code. */
 int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req, struct ad_out *out,
                            struct ad_ckpt_result *res);
+/* How many series left (topic, partition) so far (ad_part_departed), or
+ * UINT64_MAX out of memory: an incremental checkpoint is only complete when
+ * this has not changed since the previous full one. */
+uint64_t ad_pipeline_departed(struct ad_pipeline *p, const char *topic, int32_t partition);
 /* Restores one series of a checkpoint into (topic, partition); a series of a
  * metric this config does not have is skipped. */
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,

@@ -23,10 +23,12 @@ struct ad_snapshot {
     int fd;          /* readable (a result record, or EOF) when the child is done */
     uint64_t series; /* out of ad_snapshot_finish() */
     uint64_t bytes;
+    uint64_t sum; /* the file's checksum (ad_ckpt_sum), out of ad_snapshot_finish() */
 };
 
 /* Forks a child that writes the checkpoint req asks for into dir (sealed;
- * req->unsealed and req->each are ignored); sync_fd (or -1) is fdatasync'ed
+ * req->unsealed and req->each are ignored; a delta log beside it is removed
+ * once it is durable: the file is a new base); sync_fd (or -1) is fdatasync'ed
  * first. Returns 0 with s->pid and s->fd set, or AD_EIO (fork or pipe
  * failed: take the checkpoint another way). */
 int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_req *req,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ad_checkpoint.h"
+#include "ad_ckpt_delta.h"
 
 /* A partition's checkpoint: "dir/<topic>-<partition>.ckpt". Borrowed. */
 struct ad_state_loc {
@@ -59,6 +60,28 @@ int ad_state_write(const struct ad_state_loc *loc, const void *buf, size_t len, 
  * either (AD_ENOENT, logged); pass -1 to take any. */
 int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t newer_than,
                   struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud);
+
+/* ---- incremental checkpoints (ad_ckpt_delta.h) ---------------------------
+ * Beside a partition's checkpoint (the base), "<...>.ckpt.delta": one record
+ * per incremental checkpoint since the base. ad_state_load() restores the
+ * base, then the records that follow it in order. */
+
+/* Writes the log's path ("<checkpoint>.delta") into out. 0 or AD_ELIMIT. */
+int ad_state_delta_path(const struct ad_state_loc *loc, char *out, size_t len);
+/* Appends a record (rec: the sealed checkpoint ckpt of len bytes, the
+ * seq-th after the base whose checksum is base_sum; rec->h is not read; seq
+ * 1 truncates the log first) and fdatasyncs it. Returns 0 or AD_EIO with err
+ * (the record then torn or cut off again: write a full checkpoint next).
+ * Blocking. */
+int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_delta *rec,
+                          char *err, size_t errlen);
+/* Removes the log (after a new base is durable). 0, AD_ELIMIT or AD_EIO. */
+int ad_state_remove_delta(const struct ad_state_loc *loc);
+/* Reads the log at log_path and counts the records that follow the base
+ * (base, base_len: the checkpoint as read), logging why it stops early.
+ * Returns 0 with *log (owned: ad_free; NULL when *n is 0), *log_len, *n. */
+int ad_state_delta_read(const char *log_path, const void *base, size_t base_len, char **log,
+                        size_t *log_len, size_t *n);
 
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);

@@ -167,6 +167,17 @@ struct ad_series_state {
 typedef int (*ad_window_state_fn)(void *ud, const struct ad_series_state *st);
 int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool clear_dirty,
                           ad_window_state_fn fn, void *ud);
+/* Calls fn for the dirty series of partition p only (an incremental
+ * checkpoint: it walks p's dirty list, not the other series), newest change
+ * order not kept; each one fn accepts is no longer dirty. */
+int ad_window_part_export_dirty(struct ad_window *w, struct ad_part *p, ad_window_state_fn fn,
+                                void *ud);
+/* How many series left p since it was created (evicted, freed, moved to
+ * another partition, or not listed as dirty for want of memory). What an
+ * incremental checkpoint cannot say; a change calls for a full one. */
+uint64_t ad_part_departed(const struct ad_part *p);
+/* How many series of p are dirty (listed). */
+uint32_t ad_part_dirty_count(const struct ad_part *p);
 
 /* Restores one series into partition p (before p's records are consumed).
  * Returns 0 or AD_ENOMEM. */

@@ -7,12 +7,22 @@
  * A partition's checkpoint is IDLE, WANTED (due while outputs were in
  * flight: the state is not consistent with any offset until they are done)
  * or BUSY (file and messages in flight); every change goes through
- * ad_ckpt_set_state, which logs it at debug level. */
+ * ad_ckpt_set_state, which logs it at debug level.
+ *
+ * Incremental checkpoints (state.full_every > 1, ad_ckpt_delta.h): a full
+ * checkpoint (the base) is followed by rounds that serialize only the
+ * partition's dirty series (its dirty list: no walk over the others) and
+ * append them to the base's delta log, until full_every - 1 such rounds,
+ * a series leaving the partition, a failed write, the state topic asking
+ * for every series, or a shutdown/revocation call for a full one again. The
+ * first full one after an assignment comes early by partition % full_every
+ * rounds, so that the partitions' full rounds fall apart. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ad_checkpoint.h"
+#include "ad_ckpt_delta.h"
 #include "ad_clock.h"
 #include "ad_daemon_int.h"
 #include "ad_err.h"
@@ -65,6 +75,10 @@ struct ckpt_work {
     struct ad_kafka_msg *stoks, *stoks_tail; /* state topic messages, sent by send_state() */
     int waits;                               /* the file, and each message not yet acknowledged */
     bool state_failed;                       /* a message was not delivered */
+    bool delta;                              /* a record of the base's delta log */
+    uint64_t seq, base_sum;                  /* ... its place in it */
+    uint64_t departed;                       /* a full one: ad_pipeline_departed() then */
+    uint64_t sum;                            /* a full one: the file's checksum, once written */
     int64_t t0;
     int rc;
     char err[512];
@@ -211,10 +225,29 @@ static struct ckpt_work *ckpt_new(struct ad_daemon *d, struct tpart *t, int64_t 
     return w;
 }
 
-/* Serializes t's state (with fork, only what goes to the state topic: the
- * child serializes the file). Returns NULL when there is nothing new to save
+/* Marks the series clean when no state topic message is wanted of them. */
+static int accept_series(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    (void)ud;
+    (void)st;
+    (void)metric;
+    return 0;
+}
+
+/* Whether t's next checkpoint may be incremental. */
+static bool delta_ok(struct ad_daemon *d, struct tpart *t, bool state_owed)
+{
+    return d->cfg->full_every > 1 && t->base_sum != 0 && t->deltas_left > 0 && !state_owed &&
+           !t->ckpt_owed &&
+           ad_pipeline_departed(d->pipe, t->lp->topic, t->lp->partition) == t->departed;
+}
+
+/* Serializes t's state (with fork, a full one only for the state topic: the
+ * child serializes the file; an incremental one here all the same); may_delta
+ * allows an incremental one. Returns NULL when there is nothing new to save
  * or the state is not consistent now (outputs in flight). */
-static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool fork)
+static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool fork,
+                                      bool may_delta)
 {
     if (!d->checkpoints || t->ckpt == AD_CKPT_BUSY || ad_ledger_pending(t->lp))
         return NULL;
@@ -226,6 +259,10 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
     struct ckpt_work *w = ckpt_new(d, t, safe);
     if (!w)
         return NULL;
+    w->delta = may_delta && delta_ok(d, t, state_owed);
+    w->seq = t->delta_seq + 1;
+    w->base_sum = t->base_sum;
+    w->departed = ad_pipeline_departed(d->pipe, t->lp->topic, t->lp->partition);
     struct state_ctx sc = {d, w, t->state_full};
     struct ad_ckpt_req req = {.topic = t->lp->topic,
                               .partition = t->lp->partition,
@@ -233,13 +270,16 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
                               .created_ms = wall_ms(),
                               .fingerprint = d->fingerprint,
                               .unsealed = true,
-                              .each = d->state_reader ? state_series : NULL,
-                              .ud = &sc};
-    struct ad_ckpt_result res = {0, 0};
+                              .each = d->state_reader ? state_series : accept_series,
+                              .ud = &sc,
+                              /* forked: the series the state topic is to get
+                               * are the dirty ones, unless it wants them all */
+                              .delta = w->delta || (fork && !state_owed)};
+    struct ad_ckpt_result res = {0};
     struct ad_out out;
     ad_out_buf(&out, &w->buf);
     int rc = w->dir && w->topic ? 0 : AD_ENOMEM;
-    rc = rc ? rc : ad_pipeline_checkpoint(d->pipe, &req, fork ? NULL : &out, &res);
+    rc = rc ? rc : ad_pipeline_checkpoint(d->pipe, &req, fork && !w->delta ? NULL : &out, &res);
     w->nseries = res.nseries;
     w->bytes = w->buf.len;
     if (rc == 0 && d->state_reader)
@@ -272,12 +312,43 @@ static void ckpt_write(struct ckpt_work *w)
     }
     w->bytes = w->buf.len;
     struct ad_state_loc loc = {w->dir, w->topic, w->partition};
+    if (w->delta) {
+        struct ad_ckpt_delta rec = {.base_sum = w->base_sum,
+                                    .seq = w->seq,
+                                    .ckpt = w->buf.p,
+                                    .len = w->buf.len};
+        w->rc = ad_state_append_delta(&loc, &rec, w->err, sizeof(w->err));
+        return;
+    }
     w->rc = ad_state_write(&loc, w->buf.p, w->buf.len, w->err, sizeof(w->err));
+    if (w->rc == 0) {
+        w->sum = ad_ckpt_sum(w->buf.p, w->buf.len);
+        (void)ad_state_remove_delta(&loc); /* a log left behind follows another base */
+    }
 }
 
 static void ckpt_work_cb(uv_work_t *req)
 {
     ckpt_write(req->data);
+}
+
+/* Where t's delta log stands once w's file is done (written or not,
+ * whatever became of the state topic messages). */
+static void chain_settle(struct ad_daemon *d, struct tpart *t, const struct ckpt_work *w)
+{
+    uint64_t every = (uint64_t)d->cfg->full_every;
+    if (w->rc) {
+        t->base_sum = 0; /* the log may end in a torn record: a full one next */
+    } else if (w->delta) {
+        t->delta_seq = w->seq;
+        t->deltas_left--;
+        d->ckpt_deltas++;
+    } else {
+        t->base_sum = w->sum;
+        t->delta_seq = 0;
+        t->departed = w->departed;
+        t->deltas_left = t->bases++ ? every - 1 : (uint64_t)t->lp->partition % every;
+    }
 }
 
 /* When the file and every state message are done: the checkpoint is durable
@@ -288,8 +359,10 @@ static void ckpt_settle(struct ckpt_work *w)
         return;
     struct ad_daemon *d = w->d;
     struct tpart *t = ad_daemon_tp_by_id(d, w->tp_id);
-    if (t)
+    if (t) {
         ad_ckpt_set_state(t, AD_CKPT_IDLE);
+        chain_settle(d, t, w);
+    }
     if (w->rc || w->state_failed) {
         d->ckpt_failed++;
         if (w->rc)
@@ -340,7 +413,7 @@ static void ckpt_after_cb(uv_work_t *req, int status)
 
 void ad_ckpt_sync(struct ad_daemon *d, struct tpart *t)
 {
-    struct ckpt_work *w = ckpt_prepare(d, t, false);
+    struct ckpt_work *w = ckpt_prepare(d, t, false, false); /* a whole file to leave behind */
     if (!w)
         return;
     ad_ckpt_set_state(t, AD_CKPT_BUSY);
@@ -369,6 +442,7 @@ static void on_snap_done(uv_poll_t *h, int status, int events)
     w->rc = ad_snapshot_finish(&w->snap, w->err, sizeof(w->err));
     w->nseries = w->snap.series;
     w->bytes = w->snap.bytes;
+    w->sum = w->snap.sum;
     uv_close((uv_handle_t *)h, snap_closed);
 }
 
@@ -409,10 +483,11 @@ void ad_ckpt_start(struct ad_daemon *d, struct tpart *t)
     }
     ad_ckpt_set_state(t, AD_CKPT_IDLE);
     bool fork = d->cfg->checkpoint_fork;
-    struct ckpt_work *w = ckpt_prepare(d, t, fork);
+    struct ckpt_work *w = ckpt_prepare(d, t, fork, true);
     if (!w)
         return;
     ad_ckpt_set_state(t, AD_CKPT_BUSY);
+    fork = fork && !w->delta; /* an incremental one is serialized here already */
     if (fork && ckpt_fork(d, w))
         return;
     if (fork) {
@@ -447,8 +522,11 @@ void ad_ckpt_start(struct ad_daemon *d, struct tpart *t)
 void ad_ckpt_on_timer(uv_timer_t *timer)
 {
     struct ad_daemon *d = timer->data;
+    int64_t t0 = ad_clock_mono_ns();
     for (struct ad_ledger_part *p = d->ledger.parts; p; p = p->next)
         ad_ckpt_start(d, p->ud);
+    /* What the loop waited for this round: serializing (and forking). */
+    d->ckpt_stall_seconds = (double)(ad_clock_mono_ns() - t0) / 1e9;
 }
 
 /* ---- evicted series ------------------------------------------------------------ */
@@ -547,6 +625,8 @@ int64_t ad_ckpt_restore(struct ad_daemon *d, struct tpart *t)
 {
     int64_t off = -1, max_t = INT64_MIN;
     t->state_full = true;
+    t->base_sum = 0; /* the first checkpoint after a restore is a full one */
+    t->bases = 0;
     if (d->state_reader)
         restore_from_topic(d, t, &off, &max_t);
     struct ad_ckpt_header h;

@@ -61,6 +61,13 @@ struct tpart {
     enum ad_ckpt_state ckpt;
     bool state_full; /* the state topic is to get every series, not only changed ones */
     bool ckpt_owed;  /* restored from the state topic: write the local file too */
+    /* Incremental checkpoints (ad_ckpt_delta.h): the base this process
+     * wrote, and the delta records appended to its log since. */
+    uint64_t base_sum;    /* the base's checksum; 0 none (the next one is full) */
+    uint64_t delta_seq;   /* records in its log */
+    uint64_t deltas_left; /* incremental rounds before the next full one */
+    uint64_t departed;    /* ad_pipeline_departed() when the base was taken */
+    uint64_t bases;       /* full checkpoints written since the assignment */
 };
 
 struct ad_daemon {
@@ -102,7 +109,9 @@ struct ad_daemon {
     uint64_t fingerprint;
     uint64_t ckpt_written, ckpt_failed, ckpt_bytes, ckpt_series;
     double ckpt_seconds;
-    int64_t ckpt_last; /* when the newest checkpoint became durable (s since the epoch) */
+    double ckpt_stall_seconds; /* the loop's time in the newest checkpoint round */
+    uint64_t ckpt_deltas;      /* incremental checkpoints written */
+    int64_t ckpt_last;         /* when the newest checkpoint became durable (s since the epoch) */
 
     struct ad_httpd *httpd;
     struct ad_apiserve *api; /* with http.api.enabled; owned by httpd */

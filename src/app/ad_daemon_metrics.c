@@ -35,6 +35,7 @@ struct view {
     double series, evictions, resumed, spill_stored;
     double state_ok, state_error, state_restored, state_restore_errors;
     double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
+    double ckpt_stall, ckpt_deltas;
     double reload_ok, reload_error;
     double remote_status[7], remote_retries, breaker_state, remote_in_flight;
     double webhook_rows[3], webhook_pending;
@@ -224,6 +225,13 @@ static const struct family families[] = {
     PLAIN("anomalyd_checkpoint_duration_seconds", "gauge",
           "Time the newest checkpoint took, serialization and fsync included.", CHECKPOINTED,
           ckpt_seconds),
+    PLAIN("anomalyd_checkpoint_stall_seconds", "gauge",
+          "Time the loop spent in the newest checkpoint round (serializing, forking): what "
+          "consumption waited for; the writes run off the loop.",
+          CHECKPOINTED, ckpt_stall),
+    PLAIN("anomalyd_checkpoint_deltas_total", "counter",
+          "Incremental checkpoints written (only the series changed since the previous one).",
+          CHECKPOINTS, ckpt_deltas),
     LABELS("anomalyd_config_reloads_total", "counter", "Config reloads, by result.", ALWAYS,
            reload_ok, "result", results),
     LABELS("anomalyd_remote_requests_total", "counter", "Remote detector answers, by status.",
@@ -336,6 +344,8 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->ckpt_age = (double)(ad_clock_wall_us() / 1000000 - d->ckpt_last);
     v->ckpt_bytes = (double)d->ckpt_bytes;
     v->ckpt_seconds = d->ckpt_seconds;
+    v->ckpt_stall = d->ckpt_stall_seconds;
+    v->ckpt_deltas = (double)d->ckpt_deltas;
     v->reload_ok = (double)d->reloads;
     v->reload_error = (double)d->reload_failures;
     if (ad_engine_remote_stats(d->engine, &v->remote))

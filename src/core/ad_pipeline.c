@@ -9,6 +9,7 @@
 #include "ad_azure.h"
 #include "ad_buf.h"
 #include "ad_checkpoint.h"
+#include "ad_ckpt_delta.h"
 #include "ad_detector.h"
 #include "ad_err.h"
 #include "ad_hash.h"
@@ -901,10 +902,13 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
     struct ad_part *part = ad_window_part(p->win, req->topic, req->partition);
     struct ckpt_ctx c = {.p = p, .out = out, .each = req->each, .ud = req->ud};
     bool patch = out && ad_out_patchable(out);
+    uint64_t sum = 0;
     int rc = part ? 0 : AD_ENOMEM;
 
     if (rc == 0 && out && req->unsealed && !patch)
         rc = AD_EINVAL; /* a stream output cannot be sealed later */
+    if (rc == 0 && req->delta && ((out && !patch) || !req->each))
+        rc = AD_EINVAL; /* counted at the end, and the series marked clean */
     if (rc == 0 && out) {
         struct ad_ckpt_header h = {.fingerprint = req->fingerprint,
                                    .offset = req->offset,
@@ -914,22 +918,36 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
         snprintf(h.topic, sizeof(h.topic), "%s", req->topic);
         h.nseries = patch ? 0 : ad_window_part_count(p->win, part);
         rc = ad_ckpt_begin(out->buf, &h);
-        rc = rc ? rc : ad_window_part_export(p->win, part, req->each != NULL, ckpt_series, &c);
+        if (rc == 0 && req->delta)
+            rc = ad_window_part_export_dirty(p->win, part, ckpt_series, &c);
+        else if (rc == 0)
+            rc = ad_window_part_export(p->win, part, req->each != NULL, ckpt_series, &c);
         if (rc == 0 && patch)
             rc = ad_ckpt_set_count(out->buf, c.n);
         else if (rc == 0 && c.n != h.nseries)
             rc = AD_ESTATE;
         if (rc == 0 && !req->unsealed)
             rc = ad_ckpt_seal(out->buf, out->hash);
+        if (rc == 0 && !req->unsealed)
+            sum = ad_ckpt_sum(out->buf->p, out->buf->len);
         rc = rc ? rc : ad_out_flush(out, true);
+    } else if (rc == 0 && req->delta) {
+        rc = ad_window_part_export_dirty(p->win, part, ckpt_series, &c);
     } else if (rc == 0) {
         rc = ad_window_part_export(p->win, part, req->each != NULL, ckpt_series, &c);
     }
     if (res) {
         res->nseries = c.n;
         res->bytes = out ? ad_out_bytes(out) : 0;
+        res->sum = sum;
     }
     return rc;
+}
+
+uint64_t ad_pipeline_departed(struct ad_pipeline *p, const char *topic, int32_t partition)
+{
+    struct ad_part *part = ad_window_part(p->win, topic, partition);
+    return part ? ad_part_departed(part) : UINT64_MAX;
 }
 
 int ad_pipeline_restore(struct ad_pipeline *p, const char *topic, int32_t partition,

@@ -118,6 +118,7 @@ static bool series_eq(const void *val, const void *key)
 static void series_destroy(struct ad_window *w, struct ad_series *s)
 {
     (void)ad_htab_del(&w->series, series_hash(s->key, s->key_len, s->metric), s);
+    ad_win_series_leave(s);
     ad_win_act_unlink(s);
     lru_unlink(w, s);
     ad_free(s->ring);
@@ -249,6 +250,7 @@ void ad_window_free(struct ad_window *w)
     struct ad_part *p = w->parts, *pn;
     for (; p; p = pn) {
         pn = p->next;
+        ad_free(p->dirty);
         ad_free(p->topic);
         ad_free(p);
     }
@@ -338,6 +340,7 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
         s->last_t = INT64_MIN;
         s->closed_until = INT64_MIN;
         s->model_off = -1;
+        ad_win_series_leave(s);
         s->part = NULL;
     }
     struct ad_part **pp = &w->parts;
@@ -347,6 +350,7 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
         *pp = p->next;
     if (w->last_part == p)
         w->last_part = NULL;
+    ad_free(p->dirty);
     ad_free(p->topic);
     ad_free(p);
 }
@@ -386,8 +390,7 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
     lru_unlink(w, s);
     lru_append(w, s);
     if (s->part != p) {
-        ad_win_act_unlink(s);
-        s->part = p;
+        ad_win_series_move(s, p);
         s->model_off = -1; /* offsets of another partition do not compare */
     }
     if (!w->cfg.tumbling) {

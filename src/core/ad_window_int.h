@@ -42,7 +42,8 @@ struct ad_series {
     uint16_t nslots; /* slots allocated after the key */
     bool in_act;
     bool pending;
-    bool dirty; /* changed since the last export */
+    bool dirty;    /* changed since the last export */
+    uint32_t didx; /* 1 + its index in part->dirty when listed there, 0 not */
     char key[];
 };
 
@@ -54,6 +55,13 @@ struct ad_part {
     int64_t wm;
     int64_t deadline; /* no window of the act list closes before wm reaches it */
     struct ad_series *act_head, *act_tail;
+    /* The dirty series of the partition (an incremental checkpoint's walk,
+     * ad_window_dirty.c), and how many series left it (evicted, freed,
+     * moved, or not listed for want of memory): an incremental checkpoint
+     * cannot tell those, so a change of the count calls for a full one. */
+    struct ad_series **dirty;
+    uint32_t ndirty, dirty_cap;
+    uint64_t departed;
 };
 
 struct ad_window {
@@ -86,6 +94,17 @@ void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
  * the pending slide if its boundary is at or before limit. */
 void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
                         enum ad_window_reason reason);
+
+/* ad_window_dirty.c */
+/* s changed since the last export: listed on its partition's dirty list. */
+void ad_win_mark_dirty(struct ad_series *s);
+/* s is clean: off its partition's dirty list. */
+void ad_win_dirty_unlink(struct ad_series *s);
+/* Puts s (new, or of another partition) in partition p; one that moved is
+ * dirty there, and counted as departed from its old partition. */
+void ad_win_series_move(struct ad_series *s, struct ad_part *p);
+/* s is freed, or p dropped with it: off the dirty list, counted departed. */
+void ad_win_series_leave(struct ad_series *s);
 
 /* ad_window_state.c */
 /* Fills st from s; ring is the caller's buffer, grown as needed. */

@@ -79,7 +79,7 @@ void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
         .det = ad_win_series_det(w, s),
     };
     w->st.events++;
-    s->dirty = true;
+    ad_win_mark_dirty(s);
     if (w->cb(w->ud, &ev))
         ad_welford_add(&s->life, v);
 }
@@ -124,7 +124,7 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
     };
     w->st.slides++;
     w->st.events++;
-    s->dirty = true;
+    ad_win_mark_dirty(s);
     bool learn = w->cb(w->ud, &ev);
     if (w->cfg.window_scope) {
         if (!learn && cand->in_model) {
@@ -199,7 +199,7 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
 
     sl->count = 0;
     s->n_open--;
-    s->dirty = true;
+    ad_win_mark_dirty(s);
     if (end > s->closed_until)
         s->closed_until = end;
     if (off > s->model_off)

@@ -69,7 +69,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
         rc = ad_win_series_state(w, s, &ring, &cap, &st);
         rc = rc ? rc : fn(ud, &st);
         if (rc == 0 && clear_dirty && s->dirty)
-            s->dirty = false;
+            ad_win_dirty_unlink(s);
     }
     ad_free(ring);
     return rc;
@@ -79,10 +79,8 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
 int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
                         const struct ad_series_state *st)
 {
-    if (s->part != p) {
-        ad_win_act_unlink(s);
-        s->part = p;
-    }
+    if (s->part != p)
+        ad_win_series_move(s, p);
     s->life = st->life;
     s->win = st->win;
     s->model_off = st->model_off;
@@ -90,7 +88,10 @@ int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
     s->closed_until = st->closed_until;
     s->next_e = st->next_e;
     s->pending = st->pending && w->cfg.sliding;
-    s->dirty = st->dirty;
+    if (st->dirty)
+        ad_win_mark_dirty(s);
+    else
+        ad_win_dirty_unlink(s);
     s->rlen = 0;
     s->rhead = 0;
     uint32_t n = w->cfg.sliding ? st->rlen : 0;

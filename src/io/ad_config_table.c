@@ -216,6 +216,10 @@ const struct ad_option ad_config_table_[] = {
      (double)(100 * MS), (double)DAY, NULL, "time between checkpoints", 0},
     {"state.checkpoint_fork", AD_OPT_BOOL, OFF(checkpoint_fork), "false", 0, 0, NULL,
      "serialize checkpoints in a forked child instead of on the loop", 0},
+    {"state.full_every", AD_OPT_INT, OFF(full_every), "10", 1, 100000, NULL,
+     "every Nth checkpoint of a partition is full; the others append only the series changed "
+     "since the previous one (1: all full)",
+     0},
     {"state.topic", AD_OPT_STRING, OFF(state_topic), "", 0, 0, NULL,
      "compacted topic that also keeps series state, for scale-out; \"\" disables", 0},
 

@@ -18,8 +18,8 @@
 /* What the child reports through the pipe. */
 struct result {
     int32_t rc;
-    uint64_t series, bytes;
-    char err[488];
+    uint64_t series, bytes, sum;
+    char err[480];
 };
 
 struct job {
@@ -34,12 +34,13 @@ static int fill(void *ud, int fd)
 {
     struct job *j = ud;
     struct ad_out out;
-    struct ad_ckpt_result res = {0, 0};
+    struct ad_ckpt_result res = {0};
     ad_out_fd(&out, fd);
     int rc = ad_pipeline_checkpoint(j->p, j->req, &out, &res);
     ad_out_close(&out);
     j->r->series = res.nseries;
     j->r->bytes = res.bytes;
+    j->r->sum = res.sum;
     if (rc && rc != AD_EIO)
         errno = ENOMEM;
     return rc;
@@ -52,16 +53,19 @@ static void child(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_r
     memset(&r, 0, sizeof(r));
     struct ad_ckpt_req sreq = *req;
     sreq.unsealed = false;
-    sreq.each = NULL; /* only read the state: its pages are shared with the parent */
+    sreq.delta = false; /* the child writes whole files (bases) only */
+    sreq.each = NULL;   /* only read the state: its pages are shared with the parent */
     struct job j = {p, &sreq, &r};
     if (sync_fd >= 0 && fdatasync(sync_fd) != 0) {
         r.rc = AD_EIO;
         snprintf(r.err, sizeof(r.err), "while syncing the evicted series' store: %s",
                  strerror(errno));
     }
+    struct ad_state_loc loc = {dir, req->topic, req->partition};
     if (r.rc == 0)
-        r.rc = ad_state_write_stream(&(struct ad_state_loc){dir, req->topic, req->partition}, fill,
-                                     &j, r.err, sizeof(r.err));
+        r.rc = ad_state_write_stream(&loc, fill, &j, r.err, sizeof(r.err));
+    if (r.rc == 0)
+        (void)ad_state_remove_delta(&loc); /* a log left behind follows another base */
     (void)ad_write_all(out, &r, sizeof(r));
     _exit(r.rc ? 1 : 0);
 }
@@ -86,7 +90,7 @@ int ad_snapshot_start(struct ad_pipeline *p, const char *dir, const struct ad_ck
     fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     s->pid = pid;
     s->fd = fds[0];
-    s->series = s->bytes = 0;
+    s->series = s->bytes = s->sum = 0;
     return 0;
 }
 
@@ -117,6 +121,7 @@ int ad_snapshot_finish(struct ad_snapshot *s, char *err, size_t errlen)
     }
     s->series = r.series;
     s->bytes = r.bytes;
+    s->sum = r.sum;
     if (r.rc) {
         r.err[sizeof(r.err) - 1] = '\0';
         snprintf(err, errlen, "%s", r.err);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ad_alloc.h"
+#include "ad_ckpt_delta.h"
 #include "ad_err.h"
 #include "ad_fd.h"
 #include "ad_log.h"
@@ -208,6 +209,7 @@ struct gate {
     void *ud;
     const char *refused; /* why the file is not used, or NULL */
     bool older;          /* refused for being older than newer_than */
+    const char *log;     /* the partition's delta log (ad_state_delta_path) */
 };
 
 static bool gate_open(struct gate *g)
@@ -227,9 +229,49 @@ static int gate_cb(void *ud, const struct ad_series_state *st, const char *metri
     return g->cb(g->ud, st, metric);
 }
 
+/* The delta records that follow the base (buf, len) in g's log: *n of them
+ * in *log (owned), and the header of the state they lead to in g->h (the
+ * last record's offset, time and newest event time). A record of other
+ * settings ends the sequence. */
+static void load_deltas(struct gate *g, const void *buf, size_t len, char **log, size_t *log_len,
+                        size_t *n)
+{
+    size_t used = 0, pos = 0;
+    struct ad_ckpt_delta d;
+    char err[8];
+    if (!g->log || ad_state_delta_read(g->log, buf, len, log, log_len, n) != 0)
+        return;
+    while (used < *n && ad_ckpt_delta_next(*log, *log_len, &pos, &d, err, sizeof(err)) == 0 &&
+           d.h.fingerprint == g->h->fingerprint) {
+        g->h->offset = d.h.offset;
+        g->h->max_t = d.h.max_t;
+        g->h->created_ms = d.h.created_ms;
+        used++;
+    }
+    if (used < *n)
+        AD_WARN("state", "delta log %s: %zu of %zu records used (other settings)", g->log, used,
+                *n);
+    *n = used;
+}
+
+/* Restores the records load_deltas() kept, in order, after the base. */
+static int each_delta(const char *log, size_t log_len, size_t n, struct gate *g)
+{
+    size_t pos = 0;
+    struct ad_ckpt_delta d;
+    char err[8];
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
+        rc = rc ? rc : ad_ckpt_each(d.ckpt, d.len, gate_cb, g);
+    }
+    return rc;
+}
+
 /* Reads, checks and restores one file, reading it once (ad_ckpt_check checks
- * every byte before the first callback). Returns 0, AD_ENOENT (missing),
- * AD_ESTATE (not usable: logged) or the callback's error. */
+ * every byte before the first callback), then the delta records that follow
+ * it. Returns 0, AD_ENOENT (missing), AD_ESTATE (not usable: logged) or the
+ * callback's error. */
 static int load_file(const char *path, struct gate *g)
 {
     char err[256], *buf = NULL;
@@ -243,9 +285,17 @@ static int load_file(const char *path, struct gate *g)
     }
     g->refused = NULL;
     g->older = false;
+    char *log = NULL;
+    size_t nlog = 0, log_len = 0;
     rc = ad_ckpt_check(buf, len, g->h, err, sizeof(err));
+    if (rc == 0)
+        load_deltas(g, buf, len, &log, &log_len, &nlog);
     rc = rc ? rc : ad_ckpt_each(buf, len, gate_cb, g);
+    rc = rc ? rc : each_delta(log, log_len, nlog, g);
+    ad_free(log);
     ad_free(buf);
+    if (rc == 0 && nlog)
+        AD_INFO("state", "%s: %zu incremental checkpoints applied after it", path, nlog);
     if (rc == 0 && !gate_open(g))
         rc = AD_ESTATE; /* no series: the gate was not asked */
     if (rc == AD_ESTATE && g->older) {
@@ -264,12 +314,15 @@ int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t 
                   struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud)
 {
     char path[4096], prev[4200];
-    struct gate g = {h, fingerprint, newer_than, cb, ud, NULL, false};
+    char log[4200];
+    struct gate g = {h, fingerprint, newer_than, cb, ud, NULL, false, log};
     const char *topic = loc->topic;
     int32_t partition = loc->partition;
 
     if (ad_state_path(loc->dir, topic, partition, path, sizeof(path)))
         return AD_ENOENT;
+    if (ad_state_delta_path(loc, log, sizeof(log)) != 0)
+        g.log = NULL;
     snprintf(prev, sizeof(prev), "%s.prev", path);
     const char *used = path;
     int rc = load_file(path, &g);

@@ -1,0 +1,99 @@
+/* ad_ckpt_delta.c - the delta log's framing (ad_ckpt_delta.h). */
+#include "ad_ckpt_delta.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ad_err.h"
+#include "ad_hash.h"
+
+static const unsigned char delta_magic[8] = {'A', 'D', 'C', 'K', 'D', 'L', 0, 1};
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8); /* little-endian hosts only, as the checkpoint itself */
+    return v;
+}
+
+uint64_t ad_ckpt_sum(const void *ckpt, size_t len)
+{
+    if (len < 16)
+        return 0;
+    return get_u64((const unsigned char *)ckpt + len - 8);
+}
+
+void ad_ckpt_delta_head(unsigned char out[AD_CKPT_DELTA_HEAD], uint64_t base_sum, uint64_t seq,
+                        uint64_t len)
+{
+    memcpy(out, delta_magic, 8);
+    memcpy(out + 8, &base_sum, 8);
+    memcpy(out + 16, &seq, 8);
+    memcpy(out + 24, &len, 8);
+    uint64_t hs = ad_fnv1a64(AD_FNV64_BASIS, out, 32);
+    memcpy(out + 32, &hs, 8);
+}
+
+int ad_ckpt_delta_next(const void *log, size_t len, size_t *pos, struct ad_ckpt_delta *d, char *err,
+                       size_t errlen)
+{
+    const unsigned char *p = (const unsigned char *)log + *pos;
+    size_t left = len - *pos;
+    char why[160];
+
+    if (*pos >= len)
+        return AD_ENOENT;
+    if (left < AD_CKPT_DELTA_HEAD) {
+        snprintf(err, errlen, "torn record at byte %zu (%zu bytes of its frame)", *pos, left);
+        return AD_EPARSE;
+    }
+    if (memcmp(p, delta_magic, 8) != 0 || ad_fnv1a64(AD_FNV64_BASIS, p, 32) != get_u64(p + 32)) {
+        snprintf(err, errlen, "bad record frame at byte %zu", *pos);
+        return AD_EPARSE;
+    }
+    uint64_t n = get_u64(p + 24);
+    if (n > left - AD_CKPT_DELTA_HEAD) {
+        snprintf(err, errlen, "torn record at byte %zu (%zu of %llu bytes)", *pos,
+                 left - AD_CKPT_DELTA_HEAD, (unsigned long long)n);
+        return AD_EPARSE;
+    }
+    d->base_sum = get_u64(p + 8);
+    d->seq = get_u64(p + 16);
+    d->ckpt = p + AD_CKPT_DELTA_HEAD;
+    d->len = (size_t)n;
+    int rc = ad_ckpt_check(d->ckpt, d->len, &d->h, why, sizeof(why));
+    if (rc == AD_ENOMEM)
+        return rc;
+    if (rc) {
+        snprintf(err, errlen, "record %llu at byte %zu: %s", (unsigned long long)d->seq, *pos, why);
+        return AD_EPARSE;
+    }
+    *pos += AD_CKPT_DELTA_HEAD + d->len;
+    return 0;
+}
+
+size_t ad_ckpt_delta_valid(const void *log, size_t len, uint64_t base_sum, const char **why)
+{
+    size_t pos = 0, n = 0;
+    struct ad_ckpt_delta d;
+    char err[8];
+    *why = NULL;
+    for (;;) {
+        int rc = ad_ckpt_delta_next(log, len, &pos, &d, err, sizeof(err));
+        if (rc == AD_ENOENT)
+            return n;
+        if (rc) {
+            *why = rc == AD_ENOMEM ? "out of memory" : "a torn or corrupt record";
+            return n;
+        }
+        if (d.base_sum != base_sum) {
+            *why = "a record of another base checkpoint";
+            return n;
+        }
+        if (d.seq != n + 1) {
+            *why = "a record out of order";
+            return n;
+        }
+        n++;
+    }
+}
