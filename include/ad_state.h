@@ -83,6 +83,15 @@ int ad_state_remove_delta(const struct ad_state_loc *loc);
 int ad_state_delta_read(const char *log_path, const void *base, size_t base_len, char **log,
                         size_t *log_len, size_t *n);
 
+/* Reads the checkpoint file at path (not ad_state_load's choice: this very
+ * file, as `anomalyd model export` reads each) and its delta log, calling cb
+ * once per series with its newest state: the newest record's state of it,
+ * else the base's. *h is the base's header with the newest record's offset,
+ * times. Returns 0, AD_ENOENT, AD_EPARSE/AD_ERANGE (the base not usable,
+ * reason in err), AD_ENOMEM or cb's code. */
+int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
+                         char *err, size_t errlen);
+
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
 

@@ -247,14 +247,12 @@ static int export_spill(void *ud, const char *dir)
 /* Writes the series of one checkpoint file. */
 static void export_checkpoint(struct export_ctx *c, const char *path)
 {
-    char *buf = NULL, err[256];
-    size_t len;
+    char err[256];
     struct ad_ckpt_header h;
 
     c->h = &h;
-    if (ad_state_read_file(path, (size_t)4 << 30, &buf, &len) != 0 ||
-        ad_ckpt_check(buf, len, &h, err, sizeof(err)) != 0 ||
-        ad_ckpt_each(buf, len, export_series_cb, c) != 0) {
+    /* The base and its delta log (incremental checkpoints): newest states. */
+    if (ad_state_each_latest(path, &h, export_series_cb, c, err, sizeof(err)) != 0) {
         fprintf(stderr, "anomalyd: %s: not usable, skipped\n", path);
         c->status = AD_CMD_EXIT_FATAL;
     } else if (h.fingerprint != c->fp) {
@@ -262,7 +260,6 @@ static void export_checkpoint(struct export_ctx *c, const char *path)
                 path);
     }
     c->h = NULL;
-    free(buf);
 }
 
 /* The spilled series no checkpoint holds, in the order first read, and the

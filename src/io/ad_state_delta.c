@@ -3,6 +3,7 @@
  * to by incremental checkpoints, removed when a full one replaces the base,
  * read back after the base on restore. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "ad_alloc.h"
 #include "ad_ckpt_delta.h"
 #include "ad_err.h"
+#include "ad_hash.h"
+#include "ad_htab.h"
 #include "ad_log.h"
 #include "ad_state.h"
 
@@ -146,4 +149,123 @@ int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
         *log_len = 0;
     }
     return 0;
+}
+
+/* ---- the newest state of each series: base + log, for readers of files ---- */
+
+struct seen_ent {
+    size_t key_len;
+    char *metric; /* points into name */
+    char name[];  /* key bytes, then the metric's name, NUL-terminated */
+};
+
+struct latest {
+    struct ad_htab seen; /* of struct seen_ent: the series already handed over */
+    ad_ckpt_series_cb cb;
+    void *ud;
+    bool nomem;
+};
+
+struct seen_key {
+    const char *key;
+    size_t key_len;
+    const char *metric;
+};
+
+static bool seen_eq(const void *val, const void *key)
+{
+    const struct seen_ent *e = val;
+    const struct seen_key *k = key;
+    return e->key_len == k->key_len && memcmp(e->name, k->key, k->key_len) == 0 &&
+           strcmp(e->metric, k->metric) == 0;
+}
+
+/* Hands a series over the first time it is seen (the newest record first). */
+static int latest_cb(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct latest *l = ud;
+    struct seen_key k = {st->key, st->key_len, metric};
+    uint64_t h = ad_fnv1a64(ad_fnv1a64(AD_FNV64_BASIS, st->key, st->key_len), metric,
+                            strlen(metric) + 1);
+    if (ad_htab_find(&l->seen, h, seen_eq, &k))
+        return 0;
+    size_t ml = strlen(metric);
+    struct seen_ent *e = ad_malloc(sizeof(*e) + st->key_len + ml + 1);
+    if (!e || ad_htab_put(&l->seen, h, e) != 0) {
+        ad_free(e);
+        l->nomem = true;
+        return AD_ENOMEM;
+    }
+    e->key_len = st->key_len;
+    memcpy(e->name, st->key, st->key_len);
+    e->metric = e->name + st->key_len;
+    memcpy(e->metric, metric, ml + 1);
+    return l->cb(l->ud, st, metric);
+}
+
+static void latest_free(struct latest *l)
+{
+    for (size_t i = 0; l->seen.val && i <= l->seen.mask; i++)
+        ad_free(l->seen.val[i]);
+    ad_htab_free(&l->seen);
+}
+
+/* Walks the n records of log (which ad_state_delta_read() counted) newest
+ * first, then the base, through l. */
+static int latest_walk(struct latest *l, const char *log, size_t log_len, size_t n,
+                       const char *base, size_t base_len)
+{
+    size_t *at = ad_malloc((n ? n : 1) * sizeof(*at)), pos = 0;
+    struct ad_ckpt_delta d;
+    char err[8];
+    int rc = at ? 0 : AD_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        at[i] = pos;
+        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
+    }
+    for (size_t i = n; rc == 0 && i-- > 0;) {
+        pos = at[i];
+        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
+        rc = rc ? rc : ad_ckpt_each(d.ckpt, d.len, latest_cb, l);
+    }
+    ad_free(at);
+    return rc ? rc : ad_ckpt_each(base, base_len, latest_cb, l);
+}
+
+int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
+                         char *err, size_t errlen)
+{
+    char logp[4200], *base = NULL, *log = NULL;
+    size_t base_len = 0, log_len = 0, n = 0;
+    struct latest l = {.cb = cb, .ud = ud};
+    int rc = ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
+    if (rc) {
+        snprintf(err, errlen, "%s", ad_strerror(rc));
+        return rc;
+    }
+    rc = ad_ckpt_check(base, base_len, h, err, errlen);
+    snprintf(logp, sizeof(logp), "%s.delta", path);
+    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &log, &log_len, &n);
+    if (rc == 0 && n == 0)
+        rc = ad_ckpt_each(base, base_len, cb, ud);
+    else if (rc == 0)
+        rc = latest_walk(&l, log, log_len, n, base, base_len);
+    if (rc == 0 && n) {
+        /* The header of the newest record: where the state resumes. */
+        struct ad_ckpt_header last = *h;
+        size_t pos = 0;
+        struct ad_ckpt_delta d;
+        for (size_t i = 0; i < n && ad_ckpt_delta_next(log, log_len, &pos, &d, err, errlen) == 0;
+             i++)
+            last = d.h;
+        h->offset = last.offset;
+        h->max_t = last.max_t;
+        h->created_ms = last.created_ms;
+    }
+    if (l.nomem)
+        snprintf(err, errlen, "out of memory");
+    latest_free(&l);
+    ad_free(log);
+    ad_free(base);
+    return rc;
 }
