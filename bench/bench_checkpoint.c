@@ -18,7 +18,17 @@
  *    and taken by a forked child (state.checkpoint_fork, ad_snapshot.h), next
  *    to checkpoints off.
  *
- *   bench_checkpoint SERIES RECORDS DIR LARGE_RECORDS   (LARGE_RECORDS 0 skips 4) */
+ * 5. The loop's stall per checkpoint round (every partition once, as the
+ *    daemon's timer does) with SERIES series over 32 partitions: every
+ *    round full (state.full_every 1, the baseline) next to incremental
+ *    rounds (only the series changed since the previous round: CHANGED of
+ *    them, spread over the partitions) and a staggered round (one partition
+ *    full, the others incremental: what state.full_every N does at most once
+ *    per round). Serialization only (the seal and the write are the thread
+ *    pool's). Best of 5 rounds each, alternating.
+ *
+ *   bench_checkpoint SERIES RECORDS DIR LARGE_RECORDS   (LARGE_RECORDS 0 skips 4)
+ *   bench_checkpoint SERIES 0 DIR 0 "" 3 CHANGED        (only 1, 2 and 5: CHANGED 0 skips 5) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +375,99 @@ static void bench_large(uint64_t nseries, size_t large, const char *dir, const c
     remove_state(dir, "bench");
 }
 
+static int accept_all(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    (void)ud, (void)st, (void)metric;
+    return 0;
+}
+
+#define NPARTS 32
+
+/* One round over the 32 partitions; full_part: the partition that is full
+ * (-1 none, NPARTS all). Returns the seconds the loop would stand still. */
+static double round_stall(struct ad_pipeline *p, int full_part, struct ad_buf *b, uint64_t fp,
+                          uint64_t *nseries)
+{
+    double t0 = now_s();
+    *nseries = 0;
+    for (int part = 0; part < NPARTS; part++) {
+        bool full = full_part == NPARTS || part == full_part;
+        struct ad_ckpt_req req = {.topic = "bench",
+                                  .partition = part,
+                                  .offset = 1,
+                                  .fingerprint = fp,
+                                  .unsealed = true,
+                                  .each = accept_all,
+                                  .delta = !full};
+        struct ad_ckpt_result res = {0};
+        struct ad_out out;
+        ad_out_buf(&out, b);
+        if (ad_pipeline_checkpoint(p, &req, &out, &res) != 0) {
+            fprintf(stderr, "checkpoint failed\n");
+            exit(1);
+        }
+        *nseries += res.nseries;
+    }
+    return now_s() - t0;
+}
+
+/* Pushes one point to each of n series (series (start + k * step) % total,
+ * in partition series % 32), at event time pass. */
+static void touch(struct ad_pipeline *p, uint64_t total, uint64_t n, uint64_t start, uint64_t pass)
+{
+    char line[128];
+    struct ad_record_meta meta = {.topic = "bench", .timestamp_ms = -1};
+    for (uint64_t k = 0; k < n; k++) {
+        uint64_t s = (start + k * 7919) % total;
+        int len = snprintf(line, sizeof(line),
+                           "{\"id\":\"sensor-%08llu\",\"ts\":%llu,\"temp\":%.2f}",
+                           (unsigned long long)s,
+                           (unsigned long long)(1763632800000ull + pass * 1000ull),
+                           20.0 + (double)((s + pass) % 97) / 10);
+        meta.partition = (int32_t)(s % NPARTS);
+        meta.offset = (int64_t)(pass * total + s);
+        ad_pipeline_push(p, line, (size_t)len, &meta, 0);
+    }
+}
+
+static void bench_rounds(uint64_t nseries, uint64_t changed)
+{
+    struct ad_config cfg;
+    struct ad_pipeline *p = make(&cfg, (int64_t)nseries + 1);
+    uint64_t fp = fingerprint(&cfg), n;
+    struct ad_buf b;
+    ad_buf_init(&b, (size_t)1 << 33);
+    touch(p, nseries, nseries, 0, 0); /* every series, once */
+    double best[3] = {1e30, 1e30, 1e30};
+    uint64_t got[3] = {0, 0, 0};
+    for (int round = 0; round < 5; round++) {
+        /* full: every series, whatever changed */
+        touch(p, nseries, changed, (uint64_t)round * 104729, (uint64_t)round * 3 + 1);
+        double t = round_stall(p, NPARTS, &b, fp, &n);
+        best[0] = t < best[0] ? t : best[0], got[0] = n;
+        /* incremental: the changed ones */
+        touch(p, nseries, changed, (uint64_t)round * 104729 + 1, (uint64_t)round * 3 + 2);
+        t = round_stall(p, -1, &b, fp, &n);
+        best[1] = t < best[1] ? t : best[1], got[1] = n;
+        /* staggered: one partition full, the others incremental */
+        touch(p, nseries, changed, (uint64_t)round * 104729 + 2, (uint64_t)round * 3 + 3);
+        t = round_stall(p, round % NPARTS, &b, fp, &n);
+        best[2] = t < best[2] ? t : best[2], got[2] = n;
+    }
+    printf("loop stall per checkpoint round, %llu series over %d partitions, %llu changed "
+           "between rounds (best of 5):\n",
+           (unsigned long long)nseries, NPARTS, (unsigned long long)changed);
+    printf("  every partition full (full_every 1):   %8.2f ms  (%llu series serialized)  ratio 1\n",
+           best[0] * 1e3, (unsigned long long)got[0]);
+    printf("  incremental (the changed series only): %8.2f ms  (%llu series)  ratio %.4f\n",
+           best[1] * 1e3, (unsigned long long)got[1], best[1] / best[0]);
+    printf("  one partition full, 31 incremental:    %8.2f ms  (%llu series)  ratio %.4f\n",
+           best[2] * 1e3, (unsigned long long)got[2], best[2] / best[0]);
+    ad_buf_free(&b);
+    ad_pipeline_free(p);
+    ad_config_free(&cfg);
+}
+
 int main(int argc, char **argv)
 {
     uint64_t nseries = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
@@ -373,12 +476,16 @@ int main(int argc, char **argv)
     size_t large = argc > 4 ? strtoull(argv[4], NULL, 10) : 40000000;
     const char *only = argc > 5 ? argv[5] : ""; /* "off", "fork" or "loop": one run (profiling) */
     int rounds = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 3;
+    uint64_t changed = argc > 7 ? strtoull(argv[7], NULL, 10) : 10000;
     uint64_t fp;
 
     if (bench_one_checkpoint(nseries, dir, &fp) != 0)
         return 1;
-    bench_throughput(records, dir, fp);
+    if (records)
+        bench_throughput(records, dir, fp);
     if (large)
         bench_large(nseries, large, dir, only, rounds);
+    if (changed)
+        bench_rounds(nseries, changed);
     return 0;
 }

@@ -33,6 +33,21 @@ struct ad_kafka_sink_stats {
     uint64_t errors;                 /* alerts that could not even be made (out of memory) */
 };
 
+/* The alert latency histogram's upper bounds, in seconds (0.5 ms .. 1 s,
+ * then +Inf): anomalyd_alert_latency_seconds. */
+#define AD_ALERT_LATENCY_BUCKETS 12
+extern const double ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS];
+
+/* Alert latency: from the engine's emit (for the local detectors in the
+ * same loop turn as the window close that made the alert) to its delivery
+ * report. counts[i] per bucket (not cumulative), sum in seconds. */
+struct ad_kafka_sink_lat_hist {
+    uint64_t counts[AD_ALERT_LATENCY_BUCKETS];
+    double sum_s;
+};
+/* Copies the histogram into out; false without a sink. */
+bool ad_kafka_sink_latency_hist(const struct ad_kafka_sink *ks, struct ad_kafka_sink_lat_hist *out);
+
 /* Alert delivery latency (emitted -> delivery report), in microseconds. */
 struct ad_kafka_sink_latency {
     size_t n; /* samples (at most 2^20 are kept) */

@@ -143,6 +143,22 @@ static void test_alerts_delivered(void)
     AD_EXPECT(ad_kafka_sink_latency(f.ks, &lat));
     AD_EXPECT_UINT(lat.n, ==, 3);
     AD_EXPECT(lat.p50_us <= lat.max_us);
+    /* The histogram holds the same three, in the bucket of their latency. */
+    struct ad_kafka_sink_lat_hist h;
+    AD_EXPECT(ad_kafka_sink_latency_hist(f.ks, &h));
+    uint64_t n = 0;
+    for (int i = 0; i < AD_ALERT_LATENCY_BUCKETS; i++)
+        n += h.counts[i];
+    AD_EXPECT_UINT(n, ==, 3);
+    AD_EXPECT(h.sum_s >= 0 && h.sum_s <= 3 * (double)lat.max_us / 1e6 + 1e-6);
+    AD_EXPECT(h.sum_s >= (double)lat.max_us / 1e6 - 1e-6);
+    int want = 0; /* the max's bucket holds at least one */
+    while (want + 1 < AD_ALERT_LATENCY_BUCKETS &&
+           (double)lat.max_us / 1e6 > ad_alert_latency_bounds_s[want] + 1e-6)
+        want++;
+    AD_EXPECT_UINT(h.counts[want], >=, 1);
+    AD_EXPECT(ad_alert_latency_bounds_s[0] == 0.0005);
+    AD_EXPECT(ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS - 2] == 1.0);
     teardown(&f);
 }
 
@@ -162,6 +178,10 @@ static void test_given_up_keeps_offsets(void)
     AD_EXPECT_UINT(kafka_stats(f.e).failed, ==, 2);
     struct ad_kafka_sink_latency lat;
     AD_EXPECT(!ad_kafka_sink_latency(f.ks, &lat));
+    struct ad_kafka_sink_lat_hist h;
+    AD_EXPECT(ad_kafka_sink_latency_hist(f.ks, &h));
+    AD_EXPECT_UINT(h.counts[0] + h.counts[AD_ALERT_LATENCY_BUCKETS - 1], ==, 0);
+    AD_EXPECT(!ad_kafka_sink_latency_hist(NULL, &h));
     teardown(&f);
 }
 

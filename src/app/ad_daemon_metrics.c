@@ -36,6 +36,7 @@ struct view {
     double state_ok, state_error, state_restored, state_restore_errors;
     double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
     double ckpt_stall, ckpt_deltas;
+    struct ad_kafka_sink_lat_hist alert_lat;
     double reload_ok, reload_error;
     double remote_status[7], remote_retries, breaker_state, remote_in_flight;
     double webhook_rows[3], webhook_pending;
@@ -47,7 +48,18 @@ struct view {
 };
 
 /* When a family is shown. */
-enum when { ALWAYS = 0, SPILL, STATE_TOPIC, CHECKPOINTS, CHECKPOINTED, REMOTE, WEBHOOK, API, DASH };
+enum when {
+    ALWAYS = 0,
+    ALERT_TOPIC,
+    SPILL,
+    STATE_TOPIC,
+    CHECKPOINTS,
+    CHECKPOINTED,
+    REMOTE,
+    WEBHOOK,
+    API,
+    DASH
+};
 
 struct family {
     const char *name, *type, *help;
@@ -121,6 +133,13 @@ static void remote_latency(struct ad_buf *b, const struct family *f, const struc
     ad_prom_histogram(b, f->name, NULL, 0, &h);
 }
 
+static void alert_latency(struct ad_buf *b, const struct family *f, const struct view *v)
+{
+    struct ad_prom_hist h = {ad_alert_latency_bounds_s, v->alert_lat.counts,
+                             AD_ALERT_LATENCY_BUCKETS, v->alert_lat.sum_s};
+    ad_prom_histogram(b, f->name, NULL, 0, &h);
+}
+
 static void api_requests(struct ad_buf *b, const struct family *f, const struct view *v)
 {
     for (int e = 0; e < AD_API_EP_COUNT; e++)
@@ -179,6 +198,10 @@ static const struct family families[] = {
     PLAIN("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.", ALWAYS, windows),
     PLAIN("anomalyd_sliding_windows_total", "counter", "Sliding-window scoring events.", ALWAYS,
           slides),
+    CUSTOM("anomalyd_alert_latency_seconds", "histogram",
+           "Alert latency: window close (the engine's emit) to the alerts topic's delivery "
+           "report.",
+           ALERT_TOPIC, alert_latency),
     CUSTOM("anomalyd_alerts_total", "counter", "Alerts, by detector and direction.", ALWAYS,
            alerts),
     PLAIN("anomalyd_dead_letters_total", "counter", "Records sent to the dead-letter topic.",
@@ -346,6 +369,8 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->ckpt_seconds = d->ckpt_seconds;
     v->ckpt_stall = d->ckpt_stall_seconds;
     v->ckpt_deltas = (double)d->ckpt_deltas;
+    if (!ad_kafka_sink_latency_hist(d->ksink, &v->alert_lat))
+        memset(&v->alert_lat, 0, sizeof(v->alert_lat));
     v->reload_ok = (double)d->reloads;
     v->reload_error = (double)d->reload_failures;
     if (ad_engine_remote_stats(d->engine, &v->remote))
@@ -366,6 +391,8 @@ static bool shown(const struct ad_daemon *d, enum when w)
     switch (w) {
     case ALWAYS:
         return true;
+    case ALERT_TOPIC:
+        return d->ksink && d->cfg->sinks.kafka_topic[0];
     case SPILL:
         return d->spill != NULL;
     case STATE_TOPIC:

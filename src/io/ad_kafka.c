@@ -151,7 +151,9 @@ int ad_kafka_conf_new(const struct ad_config *cfg, enum ad_kafka_role role, rd_k
     } else {
         SET("enable.idempotence", "true");
         SET("acks", "all");
-        SET("linger.ms", "5");
+        /* Alerts leave as soon as their window closes: 1 ms at most of
+         * batching (docs/config.md; source.kafka.properties overrides). */
+        SET("linger.ms", "1");
     }
     for (size_t i = 0; i < cfg->kafka.properties.n; i++) {
         rc = set(conf, cfg->kafka.properties.k[i], cfg->kafka.properties.v[i],

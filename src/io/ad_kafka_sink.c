@@ -2,6 +2,7 @@
  * topic, on Kafka out (ad_kafka_sink.h). */
 #include "ad_kafka_sink.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,12 @@ struct ad_kafka_sink {
     size_t dl_max;    /* the producer's message.max.bytes: a dead letter's limit */
     uint32_t *lat_us; /* alert latencies, emitted -> delivery report */
     size_t nlat, lat_cap;
+    struct ad_kafka_sink_lat_hist hist; /* the same, all of them, as a histogram */
 };
+
+const double ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005,
+                                                                    0.01,   0.02,  0.05,  0.1,
+                                                                    0.2,    0.5,   1.0,   INFINITY};
 
 /* One alert, lent to Kafka out until its done callback. */
 struct out_msg {
@@ -34,8 +40,27 @@ struct out_msg {
 
 /* ---- latency --------------------------------------------------------------------- */
 
+static void hist_record(struct ad_kafka_sink *ks, double s)
+{
+    size_t i = 0;
+    while (i + 1 < AD_ALERT_LATENCY_BUCKETS && s > ad_alert_latency_bounds_s[i])
+        i++;
+    ks->hist.counts[i]++;
+    ks->hist.sum_s += s;
+}
+
+bool ad_kafka_sink_latency_hist(const struct ad_kafka_sink *ks, struct ad_kafka_sink_lat_hist *out)
+{
+    if (!ks)
+        return false;
+    *out = ks->hist;
+    return true;
+}
+
 static void lat_record(struct ad_kafka_sink *ks, int64_t t0_ns)
 {
+    int64_t dt = ad_clock_mono_ns() - t0_ns;
+    hist_record(ks, (double)(dt > 0 ? dt : 0) / 1e9);
     if (ks->nlat == ks->lat_cap) {
         if (ks->lat_cap >= LAT_MAX_SAMPLES)
             return;
@@ -46,7 +71,7 @@ static void lat_record(struct ad_kafka_sink *ks, int64_t t0_ns)
         ks->lat_us = n;
         ks->lat_cap = ncap;
     }
-    uint64_t us = (uint64_t)(ad_clock_mono_ns() - t0_ns) / 1000;
+    uint64_t us = (uint64_t)(dt > 0 ? dt : 0) / 1000;
     ks->lat_us[ks->nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
