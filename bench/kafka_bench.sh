@@ -26,10 +26,14 @@
 #            Time: partitions assigned -> the last sentinel handled.
 #            This is where kcat shows the raw consume rate.
 # "assigned" and "handled" are the same kind of event for all three, stamped
-# by this script as the contender writes it: kcat's "rebalanced ... assigned"
-# and "... revoked" (written as -c COUNT is reached) lines, the Python
-# script's "assigned" and "done" lines, anomalyd's "assigned" log lines and
-# the alert-log line of its last sentinel alert.
+# by this script as the contender writes it (each line read from a pipe the
+# moment it is written, stamped with $EPOCHREALTIME: microseconds, no
+# polling): kcat's "rebalanced ... assigned" and "... revoked" (written as -c
+# COUNT is reached) lines, the Python script's "assigned" and "done" lines,
+# anomalyd's "assigned" log lines and the alert-log line of its last sentinel
+# alert (the alert log is a FIFO here, one write() per line; it used to be
+# followed with tail -F, which polls once a second and put every anomalyd
+# time on a whole second).
 #
 # The contenders: kcat, anomalyd and python with their defaults, then
 # anomalyd-tuned and python-tuned, the same two with one librdkafka consumer
@@ -37,15 +41,22 @@
 # contender runs AD_KB_RUNS times, interleaved; the table has the best run and
 # every run's rate, and the CPU seconds each contender used (all its threads).
 # Latency: anomalyd alone on a fresh topic fed at AD_KB_LAT_RATE records/s
-# for AD_KB_LAT_SECONDS; the percentiles are the daemon's own, logged at SIGTERM.
+# for AD_KB_LAT_SECONDS; the percentiles are the daemon's own, logged at
+# SIGTERM. Twice, alternately: with the producer's linger.ms at 5 (the setting
+# before, the baseline) and with the default (1 ms now), and the ratio.
+# Idle CPU: anomalyd assigned every partition of a topic that gets nothing,
+# for AD_KB_IDLE_SECONDS (10): its CPU time over that time, next to kcat's
+# doing the same (the baseline: a librdkafka consumer that does nothing
+# else).
 #
 # Environment (defaults): AD_KB_RECORDS (1000000), AD_KB_PARTITIONS (32),
 # AD_KB_DEVICES (1000), AD_KB_SEED (7), AD_KB_STREAM_RATE (records/s of the
 # producer in stream mode, 1000000: as fast as it goes), AD_KB_MODES
-# ("stream backlog"), AD_KB_CONTENDERS ("kcat anomalyd python anomalyd-tuned
+# ("stream backlog"), AD_KB_CONTENDERS ("kcat kcat-tuned anomalyd python anomalyd-tuned
 # python-tuned"), AD_KB_RUNS (2), AD_KB_TUNED (queued.min.messages=1000000),
-# AD_KB_LAT_RATE (20000), AD_KB_LAT_SECONDS (25), AD_KB_KEEP=1 keeps the work
-# directory (logs of every process).
+# AD_KB_LAT_RATE (20000), AD_KB_LAT_SECONDS (25), AD_KB_IDLE_SECONDS (10),
+# AD_KB_SKIP_LAT=1 / AD_KB_SKIP_IDLE=1 skip those parts, AD_KB_KEEP=1 keeps
+# the work directory (logs of every process).
 set -euo pipefail
 
 BUILD=$(cd "${1:-build}" 2> /dev/null && pwd) ||
@@ -63,7 +74,7 @@ DEVICES=${AD_KB_DEVICES:-1000}
 SEED=${AD_KB_SEED:-7}
 STREAM_RATE=${AD_KB_STREAM_RATE:-1000000}
 MODES=${AD_KB_MODES:-stream backlog}
-CONTENDERS=${AD_KB_CONTENDERS:-kcat anomalyd python anomalyd-tuned python-tuned}
+CONTENDERS=${AD_KB_CONTENDERS:-kcat kcat-tuned anomalyd python anomalyd-tuned python-tuned}
 RUNS=${AD_KB_RUNS:-2}
 # librdkafka (before 2.4) stops fetching while the local queue holds more than
 # queued.min.messages (100000) and looks again only when its broker thread
@@ -72,6 +83,7 @@ RUNS=${AD_KB_RUNS:-2}
 TUNED=${AD_KB_TUNED:-queued.min.messages=1000000}
 LAT_RATE=${AD_KB_LAT_RATE:-20000}
 LAT_SECONDS=${AD_KB_LAT_SECONDS:-25}
+IDLE_SECONDS=${AD_KB_IDLE_SECONDS:-10}
 TIMEOUT=${AD_KB_TIMEOUT:-120} # seconds, for any one contender
 TOTAL=$((RECORDS + PARTS))    # what each contender consumes
 SENTINEL=999999
@@ -83,7 +95,7 @@ die() {
 
 for c in $CONTENDERS; do
     case $c in
-    kcat | anomalyd | python | anomalyd-tuned | python-tuned) ;;
+    kcat | anomalyd | python | kcat-tuned | anomalyd-tuned | python-tuned) ;;
     *) die "unknown contender '$c' in AD_KB_CONTENDERS" ;;
     esac
 done
@@ -180,8 +192,8 @@ watchdog() {
 
 # ---- the mock cluster ----------------------------------------------------------
 mkfifo "$WORK/mock.in"
-TOPICS=(--topic backlog:"$PARTS" --topic lat:"$PARTS" --topic alerts-anomalyd:1
-        --topic alerts-python:1)
+TOPICS=(--topic backlog:"$PARTS" --topic lat-1:"$PARTS" --topic lat-2:"$PARTS"
+        --topic idle:"$PARTS" --topic alerts-anomalyd:1 --topic alerts-python:1)
 for r in $(seq "$RUNS"); do
     for c in $CONTENDERS; do
         TOPICS+=(--topic "stream-$c-$r:$PARTS")
@@ -228,8 +240,10 @@ produce() {
 # record handled), GOT (records consumed) and ALERTS.
 
 start_kcat() {
+    local extra=()
+    [ "${3:-}" = tuned ] && extra=(-X "$TUNED")
     /usr/bin/time -f '%U %S' -o "$WORK/$2.time" \
-        kcat -C -b "$BROKERS" -G "g-$2" -o beginning -c "$TOTAL" "$1" > /dev/null \
+        kcat -C -b "$BROKERS" -G "g-$2" "${extra[@]}" -o beginning -c "$TOTAL" "$1" > /dev/null \
         2> >(stamp > "$WORK/$2.err") &
     CPID=$!
     READY="assigned:" READY_N=1
@@ -269,35 +283,38 @@ print(d["records"], d["alerts"], "%.2f" % d["cpu_seconds"])' < "$WORK/$1.out")
 start_anomalyd() {
     local extra=()
     [ "${3:-}" = tuned ] && extra=(--set "source.kafka.properties.$TUNED")
+    [ "${3:-}" = linger5 ] && extra=(--set source.kafka.properties.linger.ms=5)
+    # The alert log is where the sentinels show: a FIFO, each line stamped as
+    # it is written (read until the daemon closes it at exit).
+    rm -f "$WORK/$2.alerts.jsonl"
+    mkfifo "$WORK/$2.alerts.jsonl"
+    stamp < "$WORK/$2.alerts.jsonl" > "$WORK/$2.sent" &
+    SENT_PID=$!
     env -u ANOMALYD_MODEL "$AD" -c "$CFG" --set source.kafka.brokers="$BROKERS" \
         --set "source.kafka.topics=[$1]" --set source.kafka.group="g-$2" \
         --set source.kafka.start=earliest --set sinks.kafka.topic=alerts-anomalyd \
         --set sinks.alert_log.path="$WORK/$2.alerts.jsonl" --set log.level=info \
-        --set state.dir="$WORK/state-$2" \
+        --set state.dir="$WORK/state-$2" --set http.listen=127.0.0.1:0 \
         "${extra[@]}" > /dev/null 2> >(stamp > "$WORK/$2.err") &
     CPID=$!
-    # The alert log is where the sentinels show: stamp those as they are written.
-    tail --pid="$CPID" -n +1 -F "$WORK/$2.alerts.jsonl" 2> /dev/null |
-        grep --line-buffered -m "$PARTS" -F "\"value\":$SENTINEL," | stamp > "$WORK/$2.sent" &
-    SENT_PID=$!
     READY="] assigned " READY_N=$PARTS
 }
 finish_anomalyd() {
-    watchdog "$CPID"
-    wait "$SENT_PID" || true # ends at the last sentinel, or when anomalyd dies
-    kill "$WATCHDOG" 2> /dev/null || true
-    T1=$(last_stamp "$WORK/$1.sent" "$SENTINEL")
-    local n parts
-    n=$(grep -c . "$WORK/$1.sent" || true)
+    local pat="\"value\":$SENTINEL," n parts
+    wait_lines "$WORK/$1.sent" "$pat" "$PARTS" "$CPID" # the stamps are the reader's, not this poll's
+    T1=$(last_stamp "$WORK/$1.sent" "$pat")
+    n=$(grep -c -F -- "$pat" "$WORK/$1.sent" || true)
     CPU=$(cpu_of "$CPID")
     kill -TERM "$CPID" 2> /dev/null || true
     wait "$CPID" || die "anomalyd failed (see $WORK/$1.err)"
+    wait "$SENT_PID" || true # EOF: the daemon closed the FIFO
     nap 0.1
     [ "$n" -eq "$PARTS" ] || die "anomalyd flagged $n of $PARTS sentinels (see $WORK/$1.err)"
-    parts=$(sed -n 's/.*"partition":\([0-9]*\).*/\1/p' "$WORK/$1.sent" | sort -u | wc -l)
+    parts=$(grep -F -- "$pat" "$WORK/$1.sent" | sed -n 's/.*"partition":\([0-9]*\).*/\1/p' |
+        sort -u | wc -l)
     [ "$parts" -eq "$PARTS" ] || die "the sentinels came from $parts partitions, not $PARTS"
     GOT=$(sed -n 's/.*stopped: \([0-9]*\) records consumed.*/\1/p' "$WORK/$1.err")
-    ALERTS=$(grep -c . "$WORK/$1.alerts.jsonl" || true)
+    ALERTS=$(grep -c . "$WORK/$1.sent" || true)
 }
 
 # run RUN MODE CONTENDER: one contender on one copy of the records; appends
@@ -343,23 +360,68 @@ for r in $(seq "$RUNS"); do
 done
 
 # ---- latency at a steady rate ----------------------------------------------------------
-echo "kafka_bench: latency: $LAT_RATE records/s for $LAT_SECONDS s" >&2
-start_anomalyd lat latency
-wait_lines "$WORK/latency.err" "$READY" "$READY_N" "$CPID"
-"$AD" simulate --format sensor --brokers "$BROKERS" --topic lat --rate "$LAT_RATE" \
-    --count $((LAT_RATE * LAT_SECONDS)) --devices "$DEVICES" --seed $((SEED + 1)) \
-    > "$WORK/produce-lat.log" 2>&1 || die "simulate failed (see $WORK/produce-lat.log)"
-nap 1
-kill -TERM "$CPID"
-wait "$CPID" || die "anomalyd failed (see $WORK/latency.err)"
-nap 0.1
-LAT_LINE=$(grep -o 'p50=.*' "$WORK/latency.err" || echo "no alerts")
-LAT_GOT=$(sed -n 's/.*stopped: \([0-9]*\) records consumed.*/\1/p' "$WORK/latency.err")
+# lat_run TOPIC TAG [linger5]: LAT_RATE records/s for LAT_SECONDS s; sets LAT (the
+# daemon's "p50=... p99=... max=... n=..." line) and LAT_GOT.
+lat_run() {
+    start_anomalyd "$1" "$2" "${3:-}"
+    wait_lines "$WORK/$2.err" "$READY" "$READY_N" "$CPID"
+    "$AD" simulate --format sensor --brokers "$BROKERS" --topic "$1" --rate "$LAT_RATE" \
+        --count $((LAT_RATE * LAT_SECONDS)) --devices "$DEVICES" --seed $((SEED + 1)) \
+        > "$WORK/produce-$1.log" 2>&1 || die "simulate failed (see $WORK/produce-$1.log)"
+    nap 1
+    kill -TERM "$CPID"
+    wait "$CPID" || die "anomalyd failed (see $WORK/$2.err)"
+    wait "$SENT_PID" || true
+    nap 0.1
+    LAT=$(grep -o 'p50=.*' "$WORK/$2.err" || echo "no alerts")
+    LAT_GOT=$(sed -n 's/.*stopped: \([0-9]*\) records consumed.*/\1/p' "$WORK/$2.err")
+}
+ms_of() { sed -n "s/.*$1=\([0-9.]*\)ms.*/\1/p" <<< "$2"; } # KEY LATLINE
+LAT_LINE="skipped" LAT_BASE="skipped" LAT_RATIO=""
+if [ "${AD_KB_SKIP_LAT:-0}" != 1 ]; then
+    echo "kafka_bench: latency: $LAT_RATE records/s for $LAT_SECONDS s, linger.ms 5 then 1" >&2
+    lat_run lat-1 latency-linger5 linger5
+    LAT_BASE=$LAT
+    lat_run lat-2 latency
+    LAT_LINE="$LAT ($LAT_GOT consumed)"
+    LAT_RATIO=$(awk -v a="$(ms_of p50 "$LAT")" -v b="$(ms_of p50 "$LAT_BASE")" \
+        -v c="$(ms_of p99 "$LAT")" -v d="$(ms_of p99 "$LAT_BASE")" \
+        'BEGIN { if (b > 0 && d > 0) printf "p50 ratio %.3f, p99 ratio %.3f (now / linger.ms 5)", a / b, c / d }')
+fi
+
+# ---- idle CPU -------------------------------------------------------------------------------
+# idle_cpu PID: its CPU seconds over IDLE_SECONDS, as % of one core.
+idle_cpu() {
+    local c0 c1
+    c0=$(cpu_of "$1")
+    nap "$IDLE_SECONDS"
+    c1=$(cpu_of "$1")
+    awk -v a="$c0" -v b="$c1" -v s="$IDLE_SECONDS" 'BEGIN { printf "%.2f", 100 * (b - a) / s }'
+}
+IDLE_LINE="skipped"
+if [ "${AD_KB_SKIP_IDLE:-0}" != 1 ]; then
+    echo "kafka_bench: idle: $IDLE_SECONDS s assigned to an empty topic" >&2
+    start_anomalyd idle idle
+    wait_lines "$WORK/idle.err" "$READY" "$READY_N" "$CPID"
+    nap 2 # past the assignment's restores and first fetches
+    IDLE_AD=$(idle_cpu "$CPID")
+    kill -TERM "$CPID"
+    wait "$CPID" || die "anomalyd failed (see $WORK/idle.err)"
+    wait "$SENT_PID" || true
+    kcat -C -b "$BROKERS" -G g-idle-kcat idle > /dev/null 2> >(stamp > "$WORK/idle-kcat.err") &
+    KPID=$!
+    wait_lines "$WORK/idle-kcat.err" "assigned:" 1 "$KPID"
+    nap 2
+    IDLE_KC=$(idle_cpu "$KPID")
+    kill -TERM "$KPID" 2> /dev/null || true
+    wait "$KPID" 2> /dev/null || true
+    IDLE_LINE="anomalyd $IDLE_AD% of a core, kcat (the baseline) $IDLE_KC%"
+fi
 
 # ---- the table ---------------------------------------------------------------------------
 echo
-awk -v lat="$LAT_LINE" -v latrate="$LAT_RATE" -v latsecs="$LAT_SECONDS" -v latgot="$LAT_GOT" \
-    -v tuned="$TUNED" '
+awk -v lat="$LAT_LINE" -v latrate="$LAT_RATE" -v latsecs="$LAT_SECONDS" -v latbase="$LAT_BASE" \
+    -v latratio="$LAT_RATIO" -v idle="$IDLE_LINE" -v idlesecs="$IDLE_SECONDS" -v tuned="$TUNED" '
     # run mode contender records seconds alerts cpu mock_cpu producer_seconds
     {
         k = $2 SUBSEP $3
@@ -403,12 +465,23 @@ awk -v lat="$LAT_LINE" -v latrate="$LAT_RATE" -v latsecs="$LAT_SECONDS" -v latgo
                        m, sfx, sfx, a / py, (a / py >= 3) ? "met" : "MISSED", sfx, a / kc,
                        (a / kc >= 0.6) ? "met" : "MISSED"
             }
+            kt = best[m, "kcat-tuned"]
+            for (t = 0; t < 2 && kt; t++) {
+                sfx = t ? "-tuned" : ""
+                a = best[m, "anomalyd" sfx]
+                if (a)
+                    printf "%-8s anomalyd%s/kcat-tuned = %.2f (issue 15 goal >= 0.8: %s)\n", m, sfx,
+                           a / kt, (a / kt >= 0.8) ? "met" : "MISSED"
+            }
         }
         if (tuned_ran)
             print "(-tuned: the consumer runs with the librdkafka property " tuned ")"
         print "(cpu s: the contender process, all threads; mock s: the mock cluster during the same run)"
-        printf "latency, window close -> delivery report, at %d records/s for %d s (%d consumed): %s\n",
-               latrate, latsecs, latgot, lat
+        printf "latency, window close -> delivery report, at %d records/s for %d s: %s\n",
+               latrate, latsecs, lat
+        printf "  the same with linger.ms 5 (before; the baseline): %s\n", latbase
+        if (latratio != "") print "  " latratio
+        printf "idle CPU over %d s, every partition assigned, nothing to read: %s\n", idlesecs, idle
     }' "$WORK/results"
 echo "(CPUs busy before the start: $BUSY_BEFORE%, right after the end: $(busy_pct)%; load average" \
     "$(cut -d' ' -f1-3 /proc/loadavg))"

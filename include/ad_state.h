@@ -75,6 +75,16 @@ int ad_state_delta_path(const struct ad_state_loc *loc, char *out, size_t len);
  * Blocking. */
 int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_delta *rec,
                           char *err, size_t errlen);
+/* Compaction, the way a due full checkpoint is taken off the loop: merges
+ * the partition's base (whose checksum must be base_sum) and the nrec
+ * records of its log into a new base (every series' newest state, the last
+ * record's offset and times), written as the partition's checkpoint (the old
+ * one becomes .prev), and removes the log. Blocking (the thread pool's).
+ * Returns 0 with the new base's checksum in *sum, or an error with err
+ * (AD_ESTATE: the files are not the base and records expected; nothing
+ * changed then, nor on any failure before the write). */
+int ad_state_compact(const struct ad_state_loc *loc, uint64_t base_sum, uint64_t nrec,
+                     uint64_t *sum, char *err, size_t errlen);
 /* Removes the log (after a new base is durable). 0, AD_ELIMIT or AD_EIO. */
 int ad_state_remove_delta(const struct ad_state_loc *loc);
 /* Reads the log at log_path and counts the records that follow the base

@@ -4,7 +4,9 @@
 #   every round only appends a delta record) reads records produced at
 #   2500/s; once it has appended at least three delta records it is killed
 #   with SIGKILL, between a delta and any next full checkpoint. A second
-#   daemon (same group, same state.dir) restores base + deltas and finishes.
+#   daemon (same group, same state.dir, state.full_every=3: a compaction of
+#   base + log into a new base every third round) restores base + deltas and
+#   finishes.
 #   No point may be lost or counted twice:
 #   - the union of the alerts, duplicates identical, equals the reference's
 #     (tests/ref/reference.py through compare_alerts.py), id for id and
@@ -54,7 +56,7 @@ kt_log "d.1 killed after $(topic_count sensor-raw) records in;" \
 check "delta logs were left behind by the killed daemon" \
   eval 'ls "$W/d.state"/*.ckpt.delta >/dev/null 2>&1'
 
-run_daemon d.2 gd 1000
+run_daemon d.2 gd 3
 check "d.2 restored base + delta records" \
   wait_for 30 log_has d.2 "incremental checkpoints applied after it"
 kt_wait_exit sim 30 || fail "the simulator did not finish"
@@ -65,6 +67,8 @@ lag_zero() {
     awk '/^anomalyd_consumer_lag/ { n++; s += $2 } END { exit !(n >= 1 && s == 0) }'
 }
 wait_for 60 lag_zero || fail "d.2: lag did not reach zero"
+check "d.2 compacted base + log into new bases off the loop" \
+  eval '[ "$(metric d.2 anomalyd_checkpoint_compactions_total)" -ge 1 ]'
 kt_stop_ok d.2 "d.2" 15
 dump "$W/d.state" "$W/d.models"
 

@@ -225,6 +225,55 @@ static void test_files(void)
     AD_EXPECT_INT(system(cmd), ==, 0);
 }
 
+/* Compaction: base + log merged into a new base (newest states, the last
+ * record's offset), the log gone; refused, changing nothing, when the files
+ * are not the base and records expected. */
+static void test_compact(void)
+{
+    char dir[] = "/tmp/ad_delta_XXXXXX", logp[4200], err[300];
+    AD_EXPECT(mkdtemp(dir) != NULL);
+    struct ad_state_loc loc = {dir, "t", 0};
+    struct seen s;
+    struct ad_ckpt_header h;
+    struct stat sb;
+    AD_EXPECT_INT(ad_state_delta_path(&loc, logp, sizeof(logp)), ==, 0);
+    uint64_t sum = write_chain(&loc), nsum = 0;
+    AD_EXPECT_INT(ad_state_compact(&loc, sum + 1, 2, &nsum, err, sizeof(err)), ==, AD_ESTATE);
+    AD_EXPECT_INT(ad_state_compact(&loc, sum, 3, &nsum, err, sizeof(err)), ==, AD_ESTATE);
+    AD_EXPECT_INT(stat(logp, &sb), ==, 0);
+    load(&loc, &s, &h, 0);
+    AD_EXPECT_INT(s.calls, ==, 5); /* unchanged: base + 2 records */
+    AD_EXPECT_INT(ad_state_compact(&loc, sum, 2, &nsum, err, sizeof(err)), ==, 0);
+    AD_EXPECT_UINT(nsum, !=, sum);
+    AD_EXPECT_INT(stat(logp, &sb), ==, -1);
+    load(&loc, &s, &h, 0);
+    AD_EXPECT_INT(s.calls, ==, 3); /* one state per series */
+    AD_EXPECT_UINT(s.n[0], ==, 3);
+    AD_EXPECT_UINT(s.n[1], ==, 1);
+    AD_EXPECT_UINT(s.n[2], ==, 5);
+    AD_EXPECT_INT(h.offset, ==, 30);
+    AD_EXPECT_INT(h.max_t, ==, 30000);
+    AD_EXPECT_UINT(h.nseries, ==, 3);
+    /* Out of memory at each allocation: refused or done, never half done. */
+    for (uint64_t at = 1; at < 100; at++) {
+        sum = write_chain(&loc);
+        ad_alloc_fail_at(at, false);
+        int rc = ad_state_compact(&loc, sum, 2, &nsum, err, sizeof(err));
+        bool failed = ad_alloc_failed() > 0;
+        ad_alloc_fail_at(0, false);
+        load(&loc, &s, &h, 0);
+        AD_EXPECT_UINT(s.n[0], ==, 3);
+        AD_EXPECT_INT(h.offset, ==, 30);
+        if (!failed) {
+            AD_EXPECT_INT(rc, ==, 0);
+            break;
+        }
+    }
+    char cmd[4300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    AD_EXPECT_INT(system(cmd), ==, 0);
+}
+
 /* One call per series, with its newest state; the header resumes at the
  * newest record. Every allocation failing in turn: an error, never a crash
  * or a wrong answer. */
@@ -295,6 +344,15 @@ static int export_key(void *ud, const struct ad_series_state *st)
     return 0;
 }
 
+static int export_any(void *ud, const struct ad_series_state *st)
+{
+    struct keys *k = ud;
+    if (k->n < 16)
+        snprintf(k->k[k->n], 8, "%.*s", (int)st->key_len, st->key);
+    k->n++;
+    return 0;
+}
+
 static void push(struct ad_window *w, struct ad_part *p, const char *key, int64_t t_s, int64_t off)
 {
     struct ad_window_point pt = {key, strlen(key), 0, t_s * 1000000, 1.0, off};
@@ -343,8 +401,21 @@ static void test_dirty_lists(void)
     /* A full export with clear_dirty empties the list too. */
     ad_window_advance(w, p0, 9000000);
     AD_EXPECT_UINT(ad_part_dirty_count(p0), ==, 2);
+    k.n = 0;
     AD_EXPECT_INT(ad_window_part_export(w, p0, true, export_key, &k), ==, 0);
     AD_EXPECT_UINT(ad_part_dirty_count(p0), ==, 0);
+    /* A full export walks the partition's own series, least recent first. */
+    AD_EXPECT_INT(k.n, ==, 2);
+    AD_EXPECT_STR(k.k[0], "d");
+    AD_EXPECT_STR(k.k[1], "e");
+    AD_EXPECT_UINT(ad_window_part_count(w, p0), ==, 2);
+    AD_EXPECT_UINT(ad_window_part_count(w, p1), ==, 2);
+    ad_window_advance(w, p1, 9000000);
+    k.n = 0;
+    AD_EXPECT_INT(ad_window_part_export(w, p1, false, export_any, &k), ==, 0);
+    AD_EXPECT_INT(k.n, ==, 2);
+    AD_EXPECT_STR(k.k[0], "c");
+    AD_EXPECT_STR(k.k[1], "a");
     ad_window_part_drop(w, p1);
     ad_window_free(w);
 }
@@ -354,6 +425,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_framing);
     AD_TEST_RUN(argc, argv, test_files);
     AD_TEST_RUN(argc, argv, test_each_latest);
+    AD_TEST_RUN(argc, argv, test_compact);
     AD_TEST_RUN(argc, argv, test_dirty_lists);
     return 0;
 }

@@ -12,11 +12,16 @@
  * Incremental checkpoints (state.full_every > 1, ad_ckpt_delta.h): a full
  * checkpoint (the base) is followed by rounds that serialize only the
  * partition's dirty series (its dirty list: no walk over the others) and
- * append them to the base's delta log, until full_every - 1 such rounds,
- * a series leaving the partition, a failed write, the state topic asking
- * for every series, or a shutdown/revocation call for a full one again. The
- * first full one after an assignment comes early by partition % full_every
- * rounds, so that the partitions' full rounds fall apart. */
+ * append them to the base's delta log. After full_every - 1 such rounds a
+ * full one is due: the next round's record is appended and then, on the
+ * thread pool, merged with the base and the log into a new base
+ * (ad_state_compact), so the loop never serializes every series for it. A
+ * full one is serialized on the loop only when the log cannot lead to the
+ * state: the first one after an assignment, a series having left the
+ * partition, a failed write, the state topic asking for every series, and a
+ * shutdown or revocation. The first base after an assignment comes early by
+ * partition % full_every rounds, so that the partitions' compactions fall
+ * apart. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +81,8 @@ struct ckpt_work {
     int waits;                               /* the file, and each message not yet acknowledged */
     bool state_failed;                       /* a message was not delivered */
     bool delta;                              /* a record of the base's delta log */
+    bool compact, compacted;                 /* ... then merged with it into a new base */
+    char cerr[256];                          /* why the compaction failed */
     uint64_t seq, base_sum;                  /* ... its place in it */
     uint64_t departed;                       /* a full one: ad_pipeline_departed() then */
     uint64_t sum;                            /* a full one: the file's checksum, once written */
@@ -234,11 +241,11 @@ static int accept_series(void *ud, const struct ad_series_state *st, const char 
     return 0;
 }
 
-/* Whether t's next checkpoint may be incremental. */
+/* Whether t's next checkpoint can be incremental: its delta log still
+ * leads to its state. */
 static bool delta_ok(struct ad_daemon *d, struct tpart *t, bool state_owed)
 {
-    return d->cfg->full_every > 1 && t->base_sum != 0 && t->deltas_left > 0 && !state_owed &&
-           !t->ckpt_owed &&
+    return d->cfg->full_every > 1 && t->base_sum != 0 && !state_owed && !t->ckpt_owed &&
            ad_pipeline_departed(d->pipe, t->lp->topic, t->lp->partition) == t->departed;
 }
 
@@ -260,6 +267,8 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
     if (!w)
         return NULL;
     w->delta = may_delta && delta_ok(d, t, state_owed);
+    /* A full one is due: made off the loop, from the base and its log. */
+    w->compact = w->delta && t->deltas_left == 0;
     w->seq = t->delta_seq + 1;
     w->base_sum = t->base_sum;
     w->departed = ad_pipeline_departed(d->pipe, t->lp->topic, t->lp->partition);
@@ -318,6 +327,9 @@ static void ckpt_write(struct ckpt_work *w)
                                     .ckpt = w->buf.p,
                                     .len = w->buf.len};
         w->rc = ad_state_append_delta(&loc, &rec, w->err, sizeof(w->err));
+        if (w->rc == 0 && w->compact)
+            w->compacted = ad_state_compact(&loc, w->base_sum, w->seq, &w->sum, w->cerr,
+                                            sizeof(w->cerr)) == 0;
         return;
     }
     w->rc = ad_state_write(&loc, w->buf.p, w->buf.len, w->err, sizeof(w->err));
@@ -339,11 +351,15 @@ static void chain_settle(struct ad_daemon *d, struct tpart *t, const struct ckpt
     uint64_t every = (uint64_t)d->cfg->full_every;
     if (w->rc) {
         t->base_sum = 0; /* the log may end in a torn record: a full one next */
-    } else if (w->delta) {
+    } else if (w->delta && !w->compacted) {
         t->delta_seq = w->seq;
-        t->deltas_left--;
+        t->deltas_left -= t->deltas_left > 0;
         d->ckpt_deltas++;
+        if (w->compact)
+            AD_WARN("state", "%s (the log goes on; tried again next time)", w->cerr);
     } else {
+        d->ckpt_deltas += w->delta;
+        d->ckpt_compactions += w->compacted;
         t->base_sum = w->sum;
         t->delta_seq = 0;
         t->departed = w->departed;

@@ -111,6 +111,7 @@ struct ad_daemon {
     double ckpt_seconds;
     double ckpt_stall_seconds; /* the loop's time in the newest checkpoint round */
     uint64_t ckpt_deltas;      /* incremental checkpoints written */
+    uint64_t ckpt_compactions; /* due full ones made off the loop (base + deltas merged) */
     int64_t ckpt_last;         /* when the newest checkpoint became durable (s since the epoch) */
 
     struct ad_httpd *httpd;

@@ -35,7 +35,7 @@ struct view {
     double series, evictions, resumed, spill_stored;
     double state_ok, state_error, state_restored, state_restore_errors;
     double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
-    double ckpt_stall, ckpt_deltas;
+    double ckpt_stall, ckpt_deltas, ckpt_compactions;
     struct ad_kafka_sink_lat_hist alert_lat;
     double reload_ok, reload_error;
     double remote_status[7], remote_retries, breaker_state, remote_in_flight;
@@ -255,6 +255,9 @@ static const struct family families[] = {
     PLAIN("anomalyd_checkpoint_deltas_total", "counter",
           "Incremental checkpoints written (only the series changed since the previous one).",
           CHECKPOINTS, ckpt_deltas),
+    PLAIN("anomalyd_checkpoint_compactions_total", "counter",
+          "Full checkpoints made off the loop by merging a base and its delta log.", CHECKPOINTS,
+          ckpt_compactions),
     LABELS("anomalyd_config_reloads_total", "counter", "Config reloads, by result.", ALWAYS,
            reload_ok, "result", results),
     LABELS("anomalyd_remote_requests_total", "counter", "Remote detector answers, by status.",
@@ -369,6 +372,7 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->ckpt_seconds = d->ckpt_seconds;
     v->ckpt_stall = d->ckpt_stall_seconds;
     v->ckpt_deltas = (double)d->ckpt_deltas;
+    v->ckpt_compactions = (double)d->ckpt_compactions;
     if (!ad_kafka_sink_latency_hist(d->ksink, &v->alert_lat))
         memset(&v->alert_lat, 0, sizeof(v->alert_lat));
     v->reload_ok = (double)d->reloads;

@@ -300,10 +300,8 @@ int64_t ad_part_watermark(const struct ad_part *p)
 
 uint64_t ad_window_part_count(const struct ad_window *w, const struct ad_part *p)
 {
-    uint64_t n = 0;
-    for (const struct ad_series *s = w->lru_head; s; s = s->lru_next)
-        n += s->part == p;
-    return n;
+    (void)w;
+    return p->nseries;
 }
 
 int64_t ad_part_max_time(const struct ad_part *p)
@@ -389,6 +387,7 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
     s->last_seen_ms = now_ms;
     lru_unlink(w, s);
     lru_append(w, s);
+    ad_win_part_touch(s);
     if (s->part != p) {
         ad_win_series_move(s, p);
         s->model_off = -1; /* offsets of another partition do not compare */

@@ -1,8 +1,11 @@
-/* ad_window_dirty.c - each partition's list of dirty series (changed since
- * the last export), what an incremental checkpoint walks instead of every
- * series: an array of series pointers, each series holding its index, so
- * that listing, unlisting (swap with the last) and walking cost O(1) per
- * series and nothing per clean one. */
+/* ad_window_dirty.c - each partition's own lists, so that a checkpoint
+ * never walks another partition's series:
+ * - the dirty series (changed since the last export), what an incremental
+ *   checkpoint walks: an array of series pointers, each series holding its
+ *   index, so that listing, unlisting (swap with the last) and walking cost
+ *   O(1) per series and nothing per clean one;
+ * - all its series in the global LRU order (a full checkpoint's walk; a
+ *   restore rebuilds the LRU order from the file's). */
 #include "ad_alloc.h"
 #include "ad_window_int.h"
 
@@ -38,14 +41,56 @@ void ad_win_mark_dirty(struct ad_series *s)
     s->didx = p->ndirty;
 }
 
+static void plru_unlink(struct ad_series *s)
+{
+    struct ad_part *p = s->part;
+    if (!p)
+        return;
+    if (s->plru_prev)
+        s->plru_prev->plru_next = s->plru_next;
+    else
+        p->plru_head = s->plru_next;
+    if (s->plru_next)
+        s->plru_next->plru_prev = s->plru_prev;
+    else
+        p->plru_tail = s->plru_prev;
+    s->plru_prev = s->plru_next = NULL;
+    p->nseries--;
+}
+
+static void plru_append(struct ad_series *s)
+{
+    struct ad_part *p = s->part;
+    if (!p)
+        return;
+    s->plru_prev = p->plru_tail;
+    s->plru_next = NULL;
+    if (p->plru_tail)
+        p->plru_tail->plru_next = s;
+    else
+        p->plru_head = s;
+    p->plru_tail = s;
+    p->nseries++;
+}
+
+void ad_win_part_touch(struct ad_series *s)
+{
+    if (s->part && s->part->plru_tail != s) {
+        plru_unlink(s);
+        plru_append(s);
+    }
+}
+
 void ad_win_series_move(struct ad_series *s, struct ad_part *p)
 {
     struct ad_part *old = s->part;
     ad_win_dirty_unlink(s);
+    plru_unlink(s);
     ad_win_act_unlink(s);
     if (old)
         old->departed++;
     s->part = p;
+    plru_append(s);
     if (old && p)
         ad_win_mark_dirty(s);
 }
@@ -53,6 +98,7 @@ void ad_win_series_move(struct ad_series *s, struct ad_part *p)
 void ad_win_series_leave(struct ad_series *s)
 {
     ad_win_dirty_unlink(s);
+    plru_unlink(s);
     if (s->part)
         s->part->departed++;
 }

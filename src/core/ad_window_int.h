@@ -23,6 +23,7 @@ struct slot {
 struct ad_series {
     struct ad_series *lru_prev, *lru_next;
     struct ad_series *act_prev, *act_next;
+    struct ad_series *plru_prev, *plru_next; /* the partition's own LRU order */
     struct ad_part *part;
     int64_t last_seen_ms;
     int64_t last_t;         /* event time of the previous point (de-duplication) */
@@ -62,6 +63,10 @@ struct ad_part {
     struct ad_series **dirty;
     uint32_t ndirty, dirty_cap;
     uint64_t departed;
+    /* Its series in the order of the global LRU list (a full checkpoint's
+     * walk: the partition's series only, in the order a restore rebuilds). */
+    struct ad_series *plru_head, *plru_tail;
+    uint64_t nseries;
 };
 
 struct ad_window {
@@ -103,8 +108,11 @@ void ad_win_dirty_unlink(struct ad_series *s);
 /* Puts s (new, or of another partition) in partition p; one that moved is
  * dirty there, and counted as departed from its old partition. */
 void ad_win_series_move(struct ad_series *s, struct ad_part *p);
-/* s is freed, or p dropped with it: off the dirty list, counted departed. */
+/* s is freed, or p dropped with it: off the partition's lists, counted
+ * departed. */
 void ad_win_series_leave(struct ad_series *s);
+/* s went to the tail of the global LRU list: to its partition's tail too. */
+void ad_win_part_touch(struct ad_series *s);
 
 /* ad_window_state.c */
 /* Fills st from s; ring is the caller's buffer, grown as needed. */

@@ -62,9 +62,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
     size_t cap = 0;
     int rc = 0;
 
-    for (struct ad_series *s = w->lru_head; s && rc == 0; s = s->lru_next) {
-        if (s->part != p)
-            continue;
+    for (struct ad_series *s = p->plru_head; s && rc == 0; s = s->plru_next) {
         struct ad_series_state st;
         rc = ad_win_series_state(w, s, &ring, &cap, &st);
         rc = rc ? rc : fn(ud, &st);

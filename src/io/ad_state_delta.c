@@ -269,3 +269,84 @@ int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_ser
     ad_free(base);
     return rc;
 }
+
+/* ---- compaction: base + log -> a new base, off the loop ---------------------- */
+
+struct compact_ctx {
+    struct ad_buf *series; /* the series records, newest states */
+    uint64_t n;
+};
+
+static int compact_cb(void *ud, const struct ad_series_state *st, const char *metric)
+{
+    struct compact_ctx *c = ud;
+    c->n++;
+    return ad_ckpt_add(c->series, st, metric);
+}
+
+/* Writes the new base: header (the newest record's offset and times, the
+ * count), the series, the checksum. */
+static int compact_write(const struct ad_state_loc *loc, struct ad_ckpt_header *h,
+                         const struct compact_ctx *c, uint64_t *sum, char *err, size_t errlen)
+{
+    struct ad_buf b;
+    ad_buf_init(&b, DELTA_LOG_MAX);
+    h->nseries = c->n;
+    int rc = ad_ckpt_begin(&b, h);
+    rc = rc ? rc : ad_buf_add(&b, c->series->p, c->series->len);
+    rc = rc ? rc : ad_ckpt_seal(&b, AD_FNV64_BASIS);
+    if (rc)
+        snprintf(err, errlen, "%s[%d]: compaction: %s", loc->topic, loc->partition,
+                 ad_strerror(rc));
+    rc = rc ? rc : ad_state_write(loc, b.p, b.len, err, errlen);
+    if (rc == 0) {
+        *sum = ad_ckpt_sum(b.p, b.len);
+        (void)ad_state_remove_delta(loc); /* it follows the old base */
+    }
+    ad_buf_free(&b);
+    return rc;
+}
+
+int ad_state_compact(const struct ad_state_loc *loc, uint64_t base_sum, uint64_t nrec,
+                     uint64_t *sum, char *err, size_t errlen)
+{
+    char path[4096], logp[4200], *base = NULL, *log = NULL;
+    size_t base_len = 0, log_len = 0, n = 0;
+    struct ad_ckpt_header h = {0}, last;
+    struct ad_buf series;
+    struct compact_ctx c = {&series, 0};
+    struct latest l = {.cb = compact_cb, .ud = &c};
+    err[0] = '\0';
+    ad_buf_init(&series, DELTA_LOG_MAX);
+    int rc = ad_state_path(loc->dir, loc->topic, loc->partition, path, sizeof(path));
+    rc = rc ? rc : ad_state_delta_path(loc, logp, sizeof(logp));
+    rc = rc ? rc : ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
+    rc = rc ? rc : ad_ckpt_check(base, base_len, &h, err, errlen);
+    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &log, &log_len, &n);
+    if (rc == 0 && (ad_ckpt_sum(base, base_len) != base_sum || n != nrec)) {
+        snprintf(err, errlen, "%s: not the base and %llu records written", path,
+                 (unsigned long long)nrec);
+        rc = AD_ESTATE;
+    }
+    rc = rc ? rc : latest_walk(&l, log, log_len, n, base, base_len);
+    last = h;
+    size_t pos = 0;
+    struct ad_ckpt_delta d;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, errlen);
+        last = d.h;
+    }
+    if (rc == 0 && n) {
+        h.offset = last.offset;
+        h.max_t = last.max_t;
+        h.created_ms = last.created_ms;
+    }
+    rc = rc ? rc : compact_write(loc, &h, &c, sum, err, errlen);
+    if (rc && !err[0])
+        snprintf(err, errlen, "%s: compaction: %s", path, ad_strerror(rc));
+    latest_free(&l);
+    ad_buf_free(&series);
+    ad_free(log);
+    ad_free(base);
+    return rc;
+}
