@@ -202,7 +202,7 @@ done
 "$MOCK" "${TOPICS[@]}" --addr-file "$WORK/addr" < "$WORK/mock.in" > "$WORK/mock.log" 2>&1 &
 MOCK_PID=$!
 exec 9> "$WORK/mock.in"
-for _ in $(seq 100); do
+for _ in $(seq 400); do # 20 s: slow on a loaded machine
     [ -s "$WORK/addr" ] && break
     nap 0.05
 done
