@@ -297,6 +297,7 @@ static struct ckpt_work *ckpt_prepare(struct ad_daemon *d, struct tpart *t, bool
         AD_ERROR("state", "while serializing the state of %s[%d]: %s", t->lp->topic,
                  t->lp->partition, ad_strerror(rc));
         d->ckpt_failed++;
+        t->base_sum = 0; /* series taken off the dirty list were not saved: a full one next */
         ckpt_free(w);
         return NULL;
     }
