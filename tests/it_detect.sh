@@ -100,11 +100,15 @@ assert [(c["key"], c["time"], c["is_anomaly"]) for c in crow] == \
 print("ok scores: %d rows, JSONL and CSV agree, in order per series" % len(rows))
 PY
 
-# Which detector a config gets: none set and no model block -> welford; the
+# Which detector a config gets: none set and no model block -> auto (the
+# default interface.md promises); model.welford.* and no detector -> welford; the
 # example (detector: auto) -> auto; --set wins.
 printf 'input: {key: /id}\n' >"$work/min.yaml"
-"$bin" -c "$work/min.yaml" --check-config | grep -qx '  detector: welford' ||
-  { echo "FAIL a config without a model block is not welford"; fail=1; }
+"$bin" -c "$work/min.yaml" --check-config | grep -qx '  detector: auto' ||
+  { echo "FAIL a config without a model block is not auto"; fail=1; }
+printf 'model: {welford: {threshold: 3}}\n' >"$work/wf.yaml"
+"$bin" -c "$work/wf.yaml" --check-config | grep -qx '  detector: welford' ||
+  { echo "FAIL model.welford.* without a detector is not welford"; fail=1; }
 printf 'model: {auto: {sensitivity: 80}}\n' >"$work/auto.yaml"
 "$bin" -c "$work/auto.yaml" --check-config | grep -qx '  detector: auto' ||
   { echo "FAIL model.auto.* without a detector is not auto"; fail=1; }

@@ -34,8 +34,8 @@ static int detector_of(const char *yaml, struct ad_pipeline_cfg *pc)
 static void test_which_detector(void)
 {
     struct ad_pipeline_cfg pc;
-    /* No model key at all: welford (configs written before the detectors). */
-    AD_EXPECT_INT(detector_of("input: {key: /id}\n", &pc), ==, AD_DET_WELFORD);
+    /* No model key at all: the default, auto (interface.md). */
+    AD_EXPECT_INT(detector_of("input: {key: /id}\n", &pc), ==, AD_DET_AUTO);
     /* model.welford.* and no detector: welford. */
     AD_EXPECT_INT(detector_of("model: {welford: {threshold: 3}}\n", &pc), ==, AD_DET_WELFORD);
     AD_EXPECT(pc.score.threshold == 3);

@@ -201,9 +201,10 @@ static void test_file_sinks(void)
     close(fd);
     char set_log[300];
     snprintf(set_log, sizeof(set_log), "sinks.alert_log.path=%s", logpath);
-    const char *sets[] = {"input.time_format=epoch_ms", set_log};
+    /* The Welford model, as the bytes below expect (auto is the default). */
+    const char *sets[] = {"input.time_format=epoch_ms", "model.detector=welford", set_log};
     struct ad_config cfg;
-    load(&cfg, sets, 2);
+    load(&cfg, sets, 3);
     FILE *out = tmpfile();
     struct ledger l = {0};
     struct ad_engine_ledger led = {l_hold, l_release, l_error, &l};

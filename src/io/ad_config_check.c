@@ -188,15 +188,13 @@ static bool any_set_under(const struct ad_config *cfg, const char *prefix)
 }
 
 /* The effective detector: model.detector when set; else welford for a config
- * that sets model.welford.* or no model key at all (configs written before
- * the detectors keep their alerts; model.import seeds welford models), else
- * the default (auto). */
+ * that sets model.welford.* (its threshold and scope keep their meaning) or
+ * model.import (which seeds welford models), else the default (auto). */
 int ad_config_effective_detector(const struct ad_config *cfg)
 {
     if (ad_config_is_set(cfg, "model.detector"))
         return cfg->model.detector;
-    return any_set_under(cfg, "model.welford") || ad_config_is_set(cfg, "model.import") ||
-                   !any_set_under(cfg, "model")
+    return any_set_under(cfg, "model.welford") || ad_config_is_set(cfg, "model.import")
                ? AD_CFG_DET_WELFORD
                : AD_CFG_DET_AUTO;
 }
