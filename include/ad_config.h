@@ -90,6 +90,7 @@ struct ad_config {
         int64_t seasonal_utc_offset_min;
         int64_t seasonal_day_bins;
         bool seasonal_weekly;
+        bool seasonal_data_period;
         double seasonal_threshold;
         double change_k, change_h, change_var_ratio;
         int64_t change_flat_min;

@@ -17,7 +17,7 @@
  *
  * Detectors: "welford" (the interface.md rule, exact), "robust" (median/MAD
  * over a bounded window), "seasonal" (per-phase baseline by time of day and
- * of week), "change" (level shift, variance change and flatline findings),
+ * of week, or by a period found in the data), "change" (level shift, variance change and flatline findings),
  * "auto" (all of them with one sensitivity knob). Any of them may be followed
  * by the anomaly-likelihood post-stage (params.likelihood). */
 #ifndef AD_DETECT_H
@@ -66,6 +66,7 @@ struct ad_detect_params {
         int32_t utc_offset_s; /* local time = UTC + offset, for day and week phases */
         uint32_t day_bins;    /* bins per day, 24..1440 (288 = 5 minutes) */
         bool weekly;          /* also learn an hour-of-week profile (168 bins) */
+        bool data_period;     /* also find the period from the data (ad_seasonal.c) */
         double threshold;     /* robust |z| of the residual for is_anomaly */
     } seasonal;
     struct {

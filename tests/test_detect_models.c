@@ -3,6 +3,7 @@
  * range, one level-shift finding then a new baseline, a variance change, a
  * flatline, and auto with its sensitivity knob. */
 #include <stdint.h>
+#include <string.h>
 
 #include "ad_detect.h"
 #include "ad_test.h"
@@ -84,6 +85,11 @@ static double shifted(size_t i)
 static double noisier(size_t i)
 {
     return 50 + gauss() * (i >= 1500 ? 6 : 1);
+}
+
+static double quieter(size_t i)
+{
+    return 50 + gauss() * (i >= 1500 ? 0.2 : 1);
 }
 
 static double stuck(size_t i)
@@ -191,6 +197,71 @@ static void test_seasonal_uses_the_utc_offset(void)
     AD_EXPECT(aligned * 5 < misaligned);
 }
 
+/* A period of 37 points (3 h 5 min at 5-minute steps): no divisor of a day,
+ * so only a period found in the data can model it. From point 700 on, a
+ * stretch of 12 points is out of phase: in range, wrong for its phase. */
+#define P37 37
+static double odd_period(size_t i)
+{
+    size_t ph = (i >= 700 && i < 712) ? (i + P37 / 2) % P37 : i % P37;
+    return 100 + 30 * sin(6.283185307179586 * (double)ph / P37) + gauss();
+}
+
+/* Mean |error| of the predictions over points [400, 690) and the tally of
+ * anomalies from point 400 on. */
+static double odd_period_run(const struct ad_detect_params *p, struct tally *t)
+{
+    struct ad_detect_result r;
+    double err = 0;
+    size_t scored = 0;
+
+    memset(t, 0, sizeof(*t));
+    rng_state = 37;
+    ad_detect_init(st, p);
+    for (size_t i = 0; i < 900; i++) {
+        double x = odd_period(i);
+        ad_detect_step(st, p, T0 + (int64_t)i * STEP, x, &r);
+        if (i >= 400 && i < 690 && r.scored) {
+            err += fabs(x - r.expected);
+            scored++;
+        }
+        if (i >= 400 && r.is_anomaly) {
+            t->anomalies++;
+            t->by_kind[r.kind]++;
+            if (!t->first_at[r.kind])
+                t->first_at[r.kind] = i + 1;
+        }
+    }
+    return scored ? err / (double)scored : 1e9;
+}
+
+static void test_seasonal_period_from_the_data(void)
+{
+    struct ad_detect_params p;
+    struct tally t;
+    double with, without;
+
+    ad_detect_defaults(&p, AD_DET_SEASONAL);
+    AD_EXPECT(p.seasonal.data_period);
+    with = odd_period_run(&p, &t);
+    /* noise is N(0, 1): mean |error| ~ 0.8 when the phase is right */
+    AD_EXPECT(with < 2.0);
+    AD_EXPECT_UINT(t.by_kind[AD_KIND_SEASONAL], >=, 1);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_SEASONAL], >=, 701);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_SEASONAL], <=, 712);
+    /* timestamps alone: the day profile cannot follow it (or is not warm) */
+    p.seasonal.data_period = false;
+    without = odd_period_run(&p, &t);
+    AD_EXPECT(without > 4 * with);
+    /* auto holds the same profile: it finds the out-of-phase stretch too */
+    ad_detect_defaults(&p, AD_DET_AUTO);
+    odd_period_run(&p, &t);
+    AD_EXPECT_UINT(t.anomalies, >=, 1);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_SEASONAL] + t.first_at[AD_KIND_SPIKE] +
+                       t.first_at[AD_KIND_DIP],
+                   >=, 701);
+}
+
 static void test_change_one_level_shift_then_quiet(void)
 {
     struct ad_detect_params p;
@@ -216,7 +287,22 @@ static void test_change_variance_and_flatline(void)
     AD_EXPECT_UINT(t.by_kind[AD_KIND_VARIANCE_CHANGE], >=, 1);
     AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], >, 1500);
     AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], <=, 1530);
+    /* a decrease is a variance change too, found once */
+    run(&p, quieter, 2000, 200, &t);
+    AD_EXPECT_UINT(t.by_kind[AD_KIND_VARIANCE_CHANGE], ==, 1);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], >, 1500);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], <=, 1540);
+    AD_EXPECT_UINT(t.anomalies, ==, 1);
+    /* the same through auto */
+    ad_detect_defaults(&p, AD_DET_AUTO);
+    run(&p, quieter, 2000, 200, &t);
+    AD_EXPECT_UINT(t.by_kind[AD_KIND_VARIANCE_CHANGE], ==, 1);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], >, 1500);
+    AD_EXPECT_UINT(t.first_at[AD_KIND_VARIANCE_CHANGE], <=, 1540);
+    ad_detect_defaults(&p, AD_DET_CHANGE);
+    /* a flat stretch stays a flatline, not a variance change */
     run(&p, stuck, 2000, 200, &t);
+    AD_EXPECT_UINT(t.by_kind[AD_KIND_VARIANCE_CHANGE], ==, 0);
     AD_EXPECT_UINT(t.by_kind[AD_KIND_FLATLINE], ==, 1);
     AD_EXPECT_UINT(t.first_at[AD_KIND_FLATLINE], ==, 1500 + p.change.flat_min);
     /* the recovery is judged against the values before the sensor stuck */
@@ -271,6 +357,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_robust_finds_spikes_not_noise);
     AD_TEST_RUN(argc, argv, test_seasonal_point_in_range);
     AD_TEST_RUN(argc, argv, test_seasonal_uses_the_utc_offset);
+    AD_TEST_RUN(argc, argv, test_seasonal_period_from_the_data);
     AD_TEST_RUN(argc, argv, test_change_one_level_shift_then_quiet);
     AD_TEST_RUN(argc, argv, test_change_variance_and_flatline);
     AD_TEST_RUN(argc, argv, test_auto_finds_each_kind);

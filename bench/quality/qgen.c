@@ -85,8 +85,28 @@ struct recipe {
     int shape;
     size_t n;
     double step, level, amp, noise, slope, phi, phase, weekend;
+    double period; /* seconds of the seasonal pattern: a day, or odd (q_set_odd_periods) */
     int64_t start_us;
 };
+
+static bool odd_periods;
+
+void q_set_odd_periods(bool on)
+{
+    odd_periods = on;
+}
+
+/* A period of 20..90 steps that is no divisor (nor multiple) of a day. */
+static double odd_period(struct rng *r, double step)
+{
+    double pts = floor(between(r, 20, 90)), k;
+
+    for (;; pts++) {
+        k = DAY / (pts * step);
+        if (fabs(k - round(k)) > 0.05 && fabs(1 / k - round(1 / k)) > 0.05)
+            return pts * step;
+    }
+}
 
 static void pick_recipe(struct rng *r, int shape, struct recipe *rc)
 {
@@ -103,6 +123,9 @@ static void pick_recipe(struct rng *r, int shape, struct recipe *rc)
     rc->weekend = shape == S_WEEKLY || shape == S_HOURLY ? between(r, 0.3, 0.7) : 1;
     rc->slope = shape == S_TREND ? between(r, -1, 1) * 8 * rc->noise / (double)rc->n : 0;
     rc->phi = shape == S_AR1 ? between(r, 0.9, 0.98) : 0;
+    rc->period = odd_periods && seasonal_shape(shape) ? odd_period(r, rc->step) : DAY;
+    if (odd_periods)
+        rc->weekend = 1; /* one period, no weekly pattern on top */
     /* 2024-01-01 plus up to a year, aligned to the step. */
     int64_t start = 1704067200 + (int64_t)between(r, 0, 365) * 86400;
     rc->start_us = (start - start % (int64_t)rc->step) * 1000000;
@@ -113,7 +136,7 @@ static void pick_recipe(struct rng *r, int shape, struct recipe *rc)
 static double det_at(const struct recipe *rc, size_t i, double dt, bool flat)
 {
     double ts = (double)rc->start_us / 1e6 + (double)i * rc->step + dt;
-    double h = fmod(ts, DAY) / 3600.0, v = rc->level + rc->slope * (double)i;
+    double h = fmod(ts, rc->period) / rc->period * 24.0, v = rc->level + rc->slope * (double)i;
     int dow = (int)fmod(floor(ts / DAY) + 3, 7); /* 0 = Monday */
 
     if (rc->amp > 0 && !flat) {
@@ -200,7 +223,7 @@ static void render(struct rng *r, const struct recipe *rc, int type, const struc
                 scale = 3 + 2 * in->mag[j];
             if (type == Q_SEASONAL && (double)(i - in->at[j]) * rc->step < DAY) {
                 flat = in->mag[j] < 0.4;
-                dt = flat ? 0 : (in->mag[j] < 0.7 ? 6 : 10) * 3600.0;
+                dt = flat ? 0 : (in->mag[j] < 0.7 ? 6 : 10) / 24.0 * rc->period;
             }
         }
         base = det_at(rc, i, dt, flat);

@@ -9,6 +9,7 @@
 #ifndef QGEN_H
 #define QGEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,11 @@ struct q_corpus {
     size_t n;
     struct q_series *s; /* owned */
 };
+
+/* From now on, seasonal shapes repeat every 20..90 steps, a period that is
+ * no divisor of a day (so timestamps alone cannot model it), with no weekly
+ * pattern; default off (daily and weekly profiles). */
+void q_set_odd_periods(bool on);
 
 /* Builds the corpus of seed. Returns 0 or -1 (out of memory). */
 int q_corpus_make(struct q_corpus *c, uint64_t seed);

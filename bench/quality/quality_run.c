@@ -4,7 +4,7 @@
  * profile, at the detector's corpus-wide best threshold), next to the best
  * Welford configuration of the same run.
  *
- *   quality_run [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--series]
+ *   quality_run [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--odd-periods] [--series]
  *
  * Several --seed options pool their corpora (default: seeds 2 and 3; seed 1
  * is the one the defaults were tuned on, see docs/detection.md). */
@@ -56,6 +56,7 @@ static int apply_sets(struct ad_detect_params *p)
         SET_("robust.window", robust.window)
         SET_("seasonal.day_bins", seasonal.day_bins)
         SET_("seasonal.weekly", seasonal.weekly)
+        SET_("seasonal.data_period", seasonal.data_period)
 #undef SET_
         return -1;
     }
@@ -274,11 +275,14 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsets < 16)
             sets[nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--odd-periods") == 0)
+            q_set_odd_periods(true);
         else if (strcmp(argv[i], "--series") == 0)
             verbose = 1;
         else {
             fprintf(stderr,
-                    "usage: %s [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--series]\n",
+                    "usage: %s [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--odd-periods] "
+                    "[--series]\n",
                     argv[0]);
             return 2;
         }

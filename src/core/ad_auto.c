@@ -235,7 +235,7 @@ static bool a_valid(const void *state, const struct ad_detect_params *p)
 const struct ad_detect_ops ad_detect_auto_ops = {
     .name = "auto",
     .id = AD_DET_AUTO,
-    .version = 1,
+    .version = 2, /* 2: the seasonal profile's data period */
     .check = a_check,
     .size = a_size,
     .init = a_init,

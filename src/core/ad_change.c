@@ -7,7 +7,11 @@
  *   when a sum passes h, the mean residual of its run is the size of the
  *   shift, handed back so the caller moves its baseline by it;
  * - a variance change: a short exponentially weighted variance of the
- *   residual (in sigmas, around its own short mean) past var_ratio^2;
+ *   residual (in sigmas, around its own short mean) past var_ratio^2 (an
+ *   increase), or a faster weighted mean of z^2 under 1/var_ratio^2 (a
+ *   decrease: the series became quieter than its band says), once LOW_WARM
+ *   points have been seen since the last finding and not during a run of
+ *   equal values (that is a flatline's to report);
  * - a flatline: a run of equal values at least flat_min long and more than
  *   twice the longest run seen before; the run is reported once, and while it
  *   lasts the caller's baseline does not learn, so the recovery is judged
@@ -21,11 +25,14 @@
 
 #define Z_CLIP    4.0
 #define VAR_ALPHA 0.05
+#define LOW_ALPHA 0.1 /* faster: the baseline's band adapts to a quieter series */
+#define LOW_WARM  64.0
 
 void ad_change_init(struct ad_change *c)
 {
     memset(c, 0, sizeof(*c));
     c->var_short = 1;
+    c->var_low = 1;
 }
 
 static bool same_value(double a, double b)
@@ -107,18 +114,24 @@ int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double
         o->run = run > AD_CHANGE_RECENT ? AD_CHANGE_RECENT : run < 1 ? 1 : (uint64_t)run;
         o->delta = recent_median(c, (size_t)o->run);
         c->spos = c->sneg = c->rpos = c->rneg = c->cpos = c->cneg = 0;
-        c->var_short = 1;
+        c->var_short = c->var_low = 1;
         c->mean_short = 0;
+        c->since_event = 0;
         return o->event = AD_CHANGE_SHIFT;
     }
     zz = zc * zc;
     c->mean_short += VAR_ALPHA * (zc - c->mean_short);
     c->var_short += VAR_ALPHA * (zz - c->var_short);
+    c->var_low += LOW_ALPHA * (zz - c->var_low);
+    c->since_event++;
     v = c->var_short - c->mean_short * c->mean_short;
-    if (v > p->change.var_ratio * p->change.var_ratio) {
-        o->delta = sqrt(v);
-        c->var_short = 1;
+    if (v > p->change.var_ratio * p->change.var_ratio ||
+        (c->since_event >= LOW_WARM && c->flat_run == 0 &&
+         c->var_low * p->change.var_ratio * p->change.var_ratio < 1)) {
+        o->delta = v > 1 ? sqrt(v) : sqrt(c->var_low);
+        c->var_short = c->var_low = 1;
         c->mean_short = 0;
+        c->since_event = 0;
         return o->event = AD_CHANGE_VARIANCE;
     }
     return AD_CHANGE_NONE;
@@ -140,8 +153,8 @@ bool ad_change_valid(const struct ad_change *c)
     size_t nd = (sizeof(*c) - sizeof(c->n)) / sizeof(double);
 
     return ad_detect_finite(d, nd) && c->spos >= 0 && c->sneg >= 0 && c->cpos >= 0 &&
-           c->cneg >= 0 && c->var_short >= 0 && c->flat_run >= 0 && c->flat_max >= 0 &&
-           (c->flagged_flat == 0 || c->flagged_flat == 1);
+           c->cneg >= 0 && c->var_short >= 0 && c->var_low >= 0 && c->since_event >= 0 &&
+           c->flat_run >= 0 && c->flat_max >= 0 && (c->flagged_flat == 0 || c->flagged_flat == 1);
 }
 
 /* ---- the "change" detector: the robust window as its baseline ----------- */
@@ -235,7 +248,7 @@ static bool c_valid(const void *state, const struct ad_detect_params *p)
 const struct ad_detect_ops ad_detect_change_ops = {
     .name = "change",
     .id = AD_DET_CHANGE,
-    .version = 1,
+    .version = 2, /* 2: var_low and since_event (variance decreases) */
     .check = c_check,
     .size = c_size,
     .init = c_init,

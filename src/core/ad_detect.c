@@ -35,6 +35,7 @@ void ad_detect_defaults(struct ad_detect_params *p, int id)
     p->seasonal.utc_offset_s = 0;
     p->seasonal.day_bins = 288;
     p->seasonal.weekly = true;
+    p->seasonal.data_period = true;
     p->seasonal.threshold = 6.0;
     p->change.k = 1.0;
     p->change.h = 16.0;

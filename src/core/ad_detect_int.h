@@ -86,9 +86,15 @@ struct ad_season {
     double mad_day, mad_week; /* mean |residual| with day / day+week terms */
     double mad_flat;          /* mean |x - mean| (no seasonal term) */
     double q99;               /* for ad_detect_tail_adjust() (the seasonal detector's) */
+    int64_t period_pts;       /* data period in points; 0 undecided, -1 none (timestamps) */
+    int64_t period_us;        /* its length (period_pts x the buffer's step); 0: a day */
+    int64_t origin_t;         /* phase 0 of the data period (the first point) */
     /* then: float day[bins], float week[168], uint32 day_set[(bins+31)/32],
-     * uint32 week_set[6] */
+     * uint32 week_set[6], float warm[AD_SEASON_WARM] (with data_period: the
+     * first values, relative to base, until the period is decided) */
 };
+#define AD_SEASON_WARM       192 /* points the data period is found from */
+#define AD_SEASON_MIN_PERIOD 4   /* shortest data period, in points */
 size_t ad_season_size(const struct ad_detect_params *p);
 void ad_season_init(struct ad_season *s, const struct ad_detect_params *p);
 /* The seasonal prediction for time t; false when the phase has not been seen
@@ -118,6 +124,8 @@ struct ad_change {
     double flat_run, flat_max; /* current run of equal values, longest normal run */
     double last;
     double flagged_flat;             /* 1 while the current run has been reported */
+    double var_low;                  /* faster EWMA of z^2 (a variance decrease) */
+    double since_event;              /* points since the last shift or variance finding */
     double recent[AD_CHANGE_RECENT]; /* the last residuals, by n */
 };
 enum ad_change_event { AD_CHANGE_NONE = 0, AD_CHANGE_SHIFT, AD_CHANGE_VARIANCE, AD_CHANGE_FLAT };
@@ -125,7 +133,8 @@ void ad_change_init(struct ad_change *c);
 /* What one point told the change finder. */
 struct ad_change_out {
     int event;    /* enum ad_change_event */
-    double delta; /* shift: new level - old (add it to the baseline); variance: spread ratio */
+    double delta; /* shift: new level - old (add it to the baseline); variance: spread ratio
+                   * (above 1: an increase, below 1: a decrease) */
     double stat;  /* the larger CUSUM sum over h (a graded score) */
     uint64_t run; /* shift: points of the run that raised it (already at the new level) */
 };

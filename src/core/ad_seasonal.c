@@ -2,15 +2,22 @@
  *
  * The period comes from the timestamps: the local time of day (UTC plus a
  * configured offset) in day_bins bins, and optionally the hour of the week
- * (168 bins). The model is additive: a slow level, a per-bin day offset and a
+ * (168 bins). Or from the data (params.seasonal.data_period): the first
+ * AD_SEASON_WARM values are kept; once the buffer is full, the strongest
+ * autocorrelation peak of the detrended buffer (lags 4..AD_SEASON_WARM/2)
+ * is the period in points, used instead of the day when it is not a
+ * divisor of the day that the day bins already resolve. The profile then
+ * has one bin per point of that period, phased from the first point, and is
+ * relearnt at once from the buffer; the week term is off. The model is additive: a slow level, a per-bin day offset and a
  * per-hour week offset, each an exponentially weighted mean of what the
  * other terms leave (backfitting, one pass per point). The data decide
  * whether the profile is worth using: the mean absolute residual with the day
  * term, with day and week terms, and with the level alone are tracked, and
  * the week term is used only when it predicts better.
  *
- * State (288 day bins, weekly): 64 bytes + 456 floats + 15 bitmap words,
- * about 1.9 KiB per series whatever the step of the series. */
+ * State (288 day bins, weekly, data period): 88 bytes + 456 floats + 15
+ * bitmap words + AD_SEASON_WARM floats, about 2.9 KiB per series whatever
+ * the step of the series. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,10 +62,20 @@ static uint32_t *week_set(const struct ad_season *s, const struct ad_detect_para
     return day_set(s, p) + day_words(p);
 }
 
+static uint32_t warm_len(const struct ad_detect_params *p)
+{
+    return p->seasonal.data_period ? AD_SEASON_WARM : 0;
+}
+
+static float *warm_arr(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    return (float *)(void *)(week_set(s, p) + (p->seasonal.weekly ? WEEK_WORDS : 0));
+}
+
 size_t ad_season_size(const struct ad_detect_params *p)
 {
     size_t words = p->seasonal.day_bins + week_bins(p) + day_words(p) +
-                   (p->seasonal.weekly ? WEEK_WORDS : 0);
+                   (p->seasonal.weekly ? WEEK_WORDS : 0) + warm_len(p);
     return AD_ALIGN8(sizeof(struct ad_season) + words * 4);
 }
 
@@ -73,9 +90,22 @@ static bool bit(const uint32_t *set, uint32_t i)
     return (set[i / 32] >> (i % 32)) & 1u;
 }
 
-/* Day bin and hour of week of t (microseconds since the epoch, UTC), in
- * integer seconds (no fmod on the hot path). */
-static void phases(const struct ad_detect_params *p, int64_t t_us, uint32_t *db, uint32_t *wh)
+/* Length of the profile's period in seconds: the data's, or a day. */
+static double period_s(const struct ad_season *s)
+{
+    return s->period_us > 0 ? (double)s->period_us / 1e6 : DAY_S;
+}
+
+/* Bins of the profile in use. */
+static uint32_t nbins(const struct ad_season *s, const struct ad_detect_params *p)
+{
+    return s->period_us > 0 ? (uint32_t)s->period_pts : p->seasonal.day_bins;
+}
+
+/* Profile bin and hour of week of t (microseconds since the epoch, UTC), in
+ * integer arithmetic (no fmod on the hot path). */
+static void phases(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                   uint32_t *db, uint32_t *wh)
 {
     int64_t local = t_us / 1000000 + p->seasonal.utc_offset_s;
     int64_t d = local % 86400, w = local % (7 * 86400);
@@ -86,19 +116,29 @@ static void phases(const struct ad_detect_params *p, int64_t t_us, uint32_t *db,
         w += 7 * 86400;
     *db = (uint32_t)(d * (int64_t)p->seasonal.day_bins / 86400);
     *wh = (uint32_t)(w / 3600);
+    if (s->period_us > 0) {
+        /* Half a step earlier, so a point on the grid is mid-bin. */
+        int64_t per = s->period_us, half = per / (2 * s->period_pts);
+        int64_t ph = (t_us - s->origin_t + half) % per;
+        if (ph < 0)
+            ph += per;
+        *db = (uint32_t)((ph / (double)per) * (double)s->period_pts);
+        if (*db >= (uint32_t)s->period_pts)
+            *db = (uint32_t)s->period_pts - 1;
+    }
 }
 
 static double age_days(const struct ad_season *s, int64_t t_us)
 {
-    return s->n ? ((double)t_us - (double)s->first_t) / (DAY_S * 1e6) : 0;
+    return s->n ? ((double)t_us - (double)s->first_t) / (period_s(s) * 1e6) : 0;
 }
 
 /* Whether the week term is in use at t. */
 static bool use_week(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
                      uint32_t wh)
 {
-    return p->seasonal.weekly && bit(week_set(s, p), wh) && age_days(s, t_us) >= 7.5 &&
-           s->mad_week < 0.9 * s->mad_day;
+    return p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) &&
+           age_days(s, t_us) >= 7.5 && s->mad_week < 0.9 * s->mad_day;
 }
 
 bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
@@ -109,7 +149,7 @@ bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params 
 
     if (s->n == 0 || age_days(s, t_us) < 1.0 || !(s->mad_day > 0))
         return false;
-    phases(p, t_us, &db, &wh);
+    phases(s, p, t_us, &db, &wh);
     if (!bit(day_set(s, p), db))
         return false;
     *expected = s->base + s->level + day_arr(s)[db];
@@ -152,20 +192,21 @@ static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, 
     if (!dset || age_days(s, t_us) < 1.0)
         return;
     ewma_abs(&s->mad_day, x - e_day, 6);
-    if (p->seasonal.weekly && bit(week_set(s, p), wh) && age_days(s, t_us) >= 7.0)
+    if (p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) &&
+        age_days(s, t_us) >= 7.0)
         ewma_abs(&s->mad_week, x - e_day - week_arr(s, p)[wh], 6);
     else
         s->mad_week = s->mad_day;
 }
 
-void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
-                     double clip)
+static void learn_point(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                        double x, double clip)
 {
     uint32_t db, wh, *ds = day_set(s, p);
     float *day = day_arr(s), *week = week_arr(s, p);
     double e, sig, lim = 0, step, hits_day, hits_hour, a_lvl, wterm = 0;
 
-    phases(p, t_us, &db, &wh);
+    phases(s, p, t_us, &db, &wh);
     if (s->n == 0) {
         s->first_t = t_us;
         s->base = x;
@@ -178,7 +219,7 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         lim = clip * sig;
     learn_errors(s, p, t_us, x, db, wh);
     step = s->step_s > 0 ? s->step_s : 60;
-    hits_day = DAY_S / p->seasonal.day_bins / step;
+    hits_day = period_s(s) / nbins(s, p) / step;
     hits_hour = 3600.0 / step;
     if (hits_day < 1)
         hits_day = 1;
@@ -191,7 +232,7 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
     /* The level: a drift of the deseasonalised series over about a day,
      * from 0; the bins hold values relative to the first one (base), so no
      * bin learns against a level that was still settling. */
-    a_lvl = step / DAY_S;
+    a_lvl = step / period_s(s);
     if (a_lvl > 0.05)
         a_lvl = 0.05;
     s->mean += (a_lvl > 1.0 / (double)(s->n + 1) ? a_lvl : 1.0 / (double)(s->n + 1)) *
@@ -211,7 +252,7 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
         day[db] = ad_detect_to_float(day[db] + rate / hits_day *
                                                    clipped(x - s->level - wterm - day[db], lim));
     }
-    if (p->seasonal.weekly && s->n > 0 && age_days(s, t_us) >= 1.0) {
+    if (p->seasonal.weekly && s->period_us == 0 && s->n > 0 && age_days(s, t_us) >= 1.0) {
         uint32_t *ws = week_set(s, p);
         double r = x - s->level - day[db];
         if (!bit(ws, wh)) {
@@ -224,6 +265,99 @@ void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int6
     }
     s->n++;
     s->last_t = t_us;
+}
+
+/* The autocorrelation of the detrended buffer at lag l (biased: lags are
+ * compared on one scale). y is n values, c0 their sum of squares. */
+static double acf_at(const double *y, uint32_t n, uint32_t l, double c0)
+{
+    double c = 0;
+    for (uint32_t i = 0; i + l < n; i++)
+        c += y[i] * y[i + l];
+    return c / c0;
+}
+
+/* The period, in points, of the buffer v (n values, evenly spaced): the
+ * smallest autocorrelation peak within 15% of the highest, itself at least
+ * 0.3; 0 when none. */
+static uint32_t buffer_period(const float *v, uint32_t n)
+{
+    double y[AD_SEASON_WARM], mx = 0, my = 0, sxy = 0, sxx = 0, c0 = 0, best = 0;
+    double acf[AD_SEASON_WARM / 2 + 2];
+    uint32_t maxl = n / 2, found = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        mx += i;
+        my += v[i];
+    }
+    mx /= n;
+    my /= n;
+    for (uint32_t i = 0; i < n; i++) {
+        sxy += (i - mx) * (v[i] - my);
+        sxx += (i - mx) * (i - mx);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        y[i] = v[i] - my - (sxy / sxx) * (i - mx);
+        c0 += y[i] * y[i];
+    }
+    if (!(c0 > 0))
+        return 0;
+    for (uint32_t l = 1; l <= maxl + 1; l++)
+        acf[l] = acf_at(y, n, l, c0);
+    for (uint32_t l = AD_SEASON_MIN_PERIOD; l <= maxl; l++)
+        if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] > best)
+            best = acf[l];
+    if (best < 0.3)
+        return 0;
+    for (uint32_t l = AD_SEASON_MIN_PERIOD; l <= maxl && !found; l++)
+        if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] >= 0.85 * best)
+            found = l;
+    return found;
+}
+
+/* Whether the timestamps' day (or week) profile already resolves a period
+ * of per seconds: a divisor of the day at least 4 day bins long, or a week. */
+static bool time_period_covers(const struct ad_detect_params *p, double per)
+{
+    double k = DAY_S / per;
+
+    if (p->seasonal.weekly && fabs(per - 7 * DAY_S) < 0.02 * per)
+        return true;
+    return k >= 1 - 0.02 && fabs(k - floor(k + 0.5)) < 0.02 * k &&
+           per >= 4 * DAY_S / p->seasonal.day_bins;
+}
+
+/* The warm-up buffer is full: find its period; if the timestamps cannot
+ * model it, restart the profile on it and relearn the buffer. */
+static void decide_period(struct ad_season *s, const struct ad_detect_params *p, double clip)
+{
+    const float *w = warm_arr(s, p);
+    int64_t t0 = s->first_t, step_us = (s->last_t - s->first_t) / (AD_SEASON_WARM - 1);
+    uint32_t per = buffer_period(w, AD_SEASON_WARM);
+    double base = s->base, q99 = s->q99;
+
+    s->period_pts = -1;
+    if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins ||
+        time_period_covers(p, (double)per * (double)step_us / 1e6))
+        return;
+    memset(s, 0, sizeof(*s) + (ad_season_size(p) - sizeof(*s) - (size_t)warm_len(p) * 4));
+    s->q99 = q99;
+    s->period_pts = per;
+    s->period_us = (int64_t)per * step_us;
+    s->origin_t = t0;
+    for (uint32_t i = 0; i < AD_SEASON_WARM; i++)
+        learn_point(s, p, t0 + (int64_t)i * step_us, base + w[i], clip);
+}
+
+void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
+                     double clip)
+{
+    learn_point(s, p, t_us, x, clip);
+    if (!p->seasonal.data_period || s->period_pts != 0)
+        return;
+    warm_arr(s, p)[s->n - 1] = ad_detect_to_float(x - s->base);
+    if (s->n == AD_SEASON_WARM)
+        decide_period(s, p, clip);
 }
 
 double ad_season_gain(const struct ad_season *s)
@@ -247,7 +381,10 @@ size_t ad_season_segs(const struct ad_detect_params *p, struct ad_detect_seg *se
 
     n = ad_detect_seg_add(seg, n, max, 0, (uint32_t)(sizeof(struct ad_season) / 8), 8);
     n = ad_detect_seg_add(seg, n, max, off, f, 4);
-    return ad_detect_seg_add(seg, n, max, off + (size_t)f * 4, u, 4);
+    n = ad_detect_seg_add(seg, n, max, off + (size_t)f * 4, u, 4);
+    if (warm_len(p))
+        n = ad_detect_seg_add(seg, n, max, off + (size_t)(f + u) * 4, warm_len(p), 4);
+    return n;
 }
 
 bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p)
@@ -259,8 +396,19 @@ bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p
     if (!ad_detect_finite(fixed, 8) || s->q99 < 0.5 || s->step_s < 0 || s->mad_day < 0 ||
         s->mad_week < 0 || s->mad_flat < 0 || (s->n > 0 && s->last_t < s->first_t))
         return false;
+    /* The data period: undecided (only while the buffer fills), none, or
+     * a period the profile's bins can hold. */
+    if (s->period_pts < -1 || s->period_pts > (int64_t)p->seasonal.day_bins ||
+        (!p->seasonal.data_period && s->period_pts != 0) ||
+        (p->seasonal.data_period && s->period_pts == 0 && s->n >= AD_SEASON_WARM) ||
+        (s->period_pts > 0 && (s->period_pts < AD_SEASON_MIN_PERIOD || s->period_us <= 0)) ||
+        (s->period_pts <= 0 && s->period_us != 0))
+        return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
         if (!(fabsf(f[i]) <= 1e37f))
+            return false;
+    for (uint32_t i = 0; i < warm_len(p); i++)
+        if (!(fabsf(warm_arr(s, p)[i]) <= 1e37f))
             return false;
     return true;
 }
@@ -327,7 +475,7 @@ static bool s_valid(const void *state, const struct ad_detect_params *p)
 const struct ad_detect_ops ad_detect_seasonal_ops = {
     .name = "seasonal",
     .id = AD_DET_SEASONAL,
-    .version = 1,
+    .version = 2, /* 2: the data period and its warm-up buffer */
     .check = s_check,
     .size = s_size,
     .init = s_init,

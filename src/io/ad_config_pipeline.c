@@ -38,6 +38,7 @@ static void detect_params(const struct ad_config *cfg, struct ad_detect_params *
     d->seasonal.utc_offset_s = (int32_t)(cfg->model.seasonal_utc_offset_min * 60);
     d->seasonal.day_bins = (uint32_t)cfg->model.seasonal_day_bins;
     d->seasonal.weekly = cfg->model.seasonal_weekly;
+    d->seasonal.data_period = cfg->model.seasonal_data_period;
     d->seasonal.threshold = cfg->model.seasonal_threshold;
     d->change.k = cfg->model.change_k;
     d->change.h = cfg->model.change_h;

@@ -89,6 +89,8 @@ const struct ad_option ad_config_table_[] = {
      "bins per day of the daily profile (288 = 5 minutes)", 0},
     {"model.seasonal.weekly", AD_OPT_BOOL, OFF(model.seasonal_weekly), "true", 0, 0, NULL,
      "also learn an hour-of-week profile", 0},
+    {"model.seasonal.data_period", AD_OPT_BOOL, OFF(model.seasonal_data_period), "true", 0, 0, NULL,
+     "also find the period from the data (first 192 points), for periods the timestamps miss", 0},
     {"model.seasonal.threshold", AD_OPT_DOUBLE, OFF(model.seasonal_threshold), "6.0", 0, 1e6, NULL,
      "robust |z| of the residual above which a point is anomalous", AD_OPT_F_MIN_EXCL},
     {"model.change.k", AD_OPT_DOUBLE, OFF(model.change_k), "1.0", 0, 1e3, NULL,
