@@ -127,6 +127,7 @@ struct ad_config {
         int64_t webhook_max_pending;
         int webhook_format; /* enum ad_webhook_format */
         char *dead_letter_topic;
+        char *scores_topic; /* every scored point, keyed by series */
     } sinks;
     char *http_listen;
     struct {

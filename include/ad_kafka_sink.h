@@ -9,7 +9,9 @@
  * (its offsets then stay held: never committed). A failed delivery is
  * produced again until ad_kafka_sink_stop(). A dead letter carries the
  * source topic, partition, offset and the reason in headers; it holds no
- * offsets.
+ * offsets. Every scored point goes to the scores topic (sinks.scores.topic)
+ * the same way: keyed by its series, the value the JSON object of replay's
+ * --scores (ad_scores.h) without the newline; it holds no offsets either.
  *
  * Threads: the loop thread of the Kafka out it is built on. */
 #ifndef AD_KAFKA_SINK_H
@@ -30,6 +32,7 @@ struct ad_kafka_sink_stats {
     uint64_t dead_letters;           /* dead letters reported delivered */
     uint64_t dead_letter_errors;     /* dead letters lost: produce or delivery failed */
     uint64_t dead_letters_truncated; /* dead letters sent as a copy cut to fit */
+    uint64_t scores;                 /* scored points sent to the scores topic */
     uint64_t errors;                 /* alerts that could not even be made (out of memory) */
 };
 
@@ -72,6 +75,11 @@ int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, str
  * dead_letter_errors). buf, meta and reason are copied. */
 void ad_kafka_sink_dead_letter(struct ad_kafka_sink *ks, const void *buf, size_t len,
                                const struct ad_record_meta *meta, const char *reason);
+
+/* Sends one scored point to sinks.scores.topic (nothing without one); row
+ * is copied. The shape of ad_pipeline_score_cb: subscribe it with
+ * ad_pipeline_on_score(pipe, ad_kafka_sink_score, ks). */
+void ad_kafka_sink_score(void *ks, const struct ad_score_row *row);
 
 /* From now on a failed delivery is not produced again (shutdown). */
 void ad_kafka_sink_stop(struct ad_kafka_sink *ks);

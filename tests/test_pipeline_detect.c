@@ -252,6 +252,34 @@ static void test_tumbling_rows(void)
 
 /* A zeroed detect cfg is the Welford path: its alerts are the interface.md
  * rule's (zscore, stddev, n), and every point still gets a row. */
+/* The score hook is a tiny list: every subscriber gets every row (the
+ * scores topic and the dashboard both subscribe); one past
+ * AD_PIPELINE_MAX_SCORERS is refused. */
+static void count_row(void *ud, const struct ad_score_row *r)
+{
+    (void)r;
+    (*(size_t *)ud)++;
+}
+
+static void test_score_subscribers(void)
+{
+    struct ad_pipeline_cfg c = detect_cfg(AD_DET_AUTO);
+    struct seen s;
+    struct ad_pipeline *p = make(&c, &s);
+    size_t counts[AD_PIPELINE_MAX_SCORERS] = {0};
+
+    for (size_t i = 1; i < AD_PIPELINE_MAX_SCORERS; i++)
+        AD_EXPECT_INT(ad_pipeline_on_score(p, count_row, &counts[i]), ==, 0);
+    AD_EXPECT_INT(ad_pipeline_on_score(p, count_row, &counts[0]), ==, AD_ELIMIT);
+    feed(p, 0, 50);
+    AD_EXPECT_UINT(s.n_rows, ==, 100);
+    for (size_t i = 1; i < AD_PIPELINE_MAX_SCORERS; i++)
+        AD_EXPECT_UINT(counts[i], ==, 100);
+    AD_EXPECT_UINT(counts[0], ==, 0);
+    ad_pipeline_free(p);
+    seen_free(&s);
+}
+
 static void test_welford_path(void)
 {
     struct ad_pipeline_cfg c = ad_test_pipeline_cfg();
@@ -279,5 +307,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_evicted_store);
     AD_TEST_RUN(argc, argv, test_tumbling_rows);
     AD_TEST_RUN(argc, argv, test_welford_path);
+    AD_TEST_RUN(argc, argv, test_score_subscribers);
     return ad_test_done();
 }

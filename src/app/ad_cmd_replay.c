@@ -60,6 +60,11 @@ static void print_summary(const struct ad_pipeline_stats *st, double secs)
                   (unsigned long long)st->alerts, (unsigned long long)st->alerts_positive,
                   (unsigned long long)st->alerts_negative, (unsigned long long)st->win.series,
                   (unsigned long long)st->win.evictions);
+    if (st->detect_fresh)
+        ad_buf_printf(&b,
+                      "replay: %llu series restarted their detector fresh (a saved state of "
+                      "another detector or parameters)\n",
+                      (unsigned long long)st->detect_fresh);
     ad_buf_printf(&b, "replay: %.3f s, %.0f records/s\n", secs,
                   secs > 0 ? (double)st->records / secs : 0.0);
     fputs(b.p ? b.p : "", stderr);

@@ -560,6 +560,9 @@ static int kafka_open(struct ad_daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "while adding the Kafka sink: out of memory");
         rc = AD_ENOMEM;
     }
+    if (rc == 0 && d->cfg->sinks.scores_topic[0] &&
+        (rc = ad_pipeline_on_score(d->pipe, ad_kafka_sink_score, d->ksink)) != 0)
+        snprintf(err, errlen, "while subscribing the scores topic: %s", ad_strerror(rc));
     rc = rc ? rc : ad_kafka_in_new(d->loop, d->cfg, &cbs, &d->in, err, errlen);
     if (rc == 0 && d->cfg->state_topic[0])
         rc = state_topic_open(d, err, errlen);

@@ -32,7 +32,7 @@ struct view {
     struct ad_webhook_stats webhook;
     double start_time, points, late, duplicates, windows, slides;
     double dead_letters, producer_errors, queue_depth, queue_full, rebalances;
-    double series, evictions, resumed, spill_stored;
+    double series, evictions, resumed, spill_stored, detect_fresh, scores_sent;
     double state_ok, state_error, state_restored, state_restore_errors;
     double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
     double ckpt_stall, ckpt_deltas, ckpt_compactions;
@@ -227,6 +227,12 @@ static const struct family families[] = {
           ALWAYS, evictions),
     PLAIN("anomalyd_series_resumed_total", "counter",
           "Evicted series seen again and resumed from their stored state.", ALWAYS, resumed),
+    PLAIN("anomalyd_detector_state_fresh_total", "counter",
+          "Series whose saved detector state did not fit the detector's parameters and restarted "
+          "fresh.",
+          ALWAYS, detect_fresh),
+    PLAIN("anomalyd_scores_sent_total", "counter", "Scored points sent to sinks.scores.topic.",
+          ALWAYS, scores_sent),
     PLAIN("anomalyd_evicted_series_stored", "gauge", "Series states in the evicted series' store.",
           SPILL, spill_stored),
     LABELS("anomalyd_state_topic_messages_total", "counter",
@@ -360,6 +366,8 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->series = (double)v->pipe.win.series;
     v->evictions = (double)v->pipe.win.evictions;
     v->resumed = (double)v->pipe.win.resumed;
+    v->detect_fresh = (double)v->pipe.detect_fresh;
+    v->scores_sent = (double)ks.scores;
     v->spill_stored = d->spill ? (double)ad_spill_count(d->spill) : 0;
     v->state_ok = (double)d->state_sent;
     v->state_error = (double)d->state_failed;

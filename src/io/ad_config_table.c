@@ -180,6 +180,8 @@ const struct ad_option ad_config_table_[] = {
      "rows: scenario B's dashboard rows; alertmanager: Alertmanager's /api/v2/alerts array", 0},
     {"sinks.dead_letter.topic", AD_OPT_STRING, OFF(sinks.dead_letter_topic), "", 0, 0, NULL,
      "topic for undecodable and late records; \"\" disables", 0},
+    {"sinks.scores.topic", AD_OPT_STRING, OFF(sinks.scores_topic), "", 0, 0, NULL,
+     "topic for every scored point (the fields of replay --scores, JSON); \"\" disables", 0},
 
     {"http.listen", AD_OPT_STRING, OFF(http_listen), "127.0.0.1:9464", 0, 0, NULL,
      "host:port of /metrics, /healthz, /readyz and the dashboard; \"\" disables", 0},

@@ -7,11 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_buf.h"
 #include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_scores.h"
 
 #define LAT_MAX_SAMPLES (1u << 20)
+#define SCORE_ROW_MAX   (64u * 1024) /* a row: a key (<= limits.max_key_bytes) and numbers */
 
 struct ad_kafka_sink {
     struct ad_kafka_out *out;
@@ -22,6 +25,7 @@ struct ad_kafka_sink {
     uint32_t *lat_us; /* alert latencies, emitted -> delivery report */
     size_t nlat, lat_cap;
     struct ad_kafka_sink_lat_hist hist; /* the same, all of them, as a histogram */
+    struct ad_buf row; /* a scores row being formatted, reused */
 };
 
 const double ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005,
@@ -297,6 +301,44 @@ static size_t producer_max_bytes(struct ad_kafka_out *out)
     return end == v || x < 4096 ? 1000000 : (size_t)x;
 }
 
+/* A scored point is done: produced again after a failed delivery (not once
+ * stopping), else dropped; it holds no offsets and counts in no alert stat. */
+static bool score_done(struct ad_kafka_msg *km, int status, const char *error)
+{
+    struct out_msg *m = (struct out_msg *)km;
+    if (status == AD_EAGAIN && !m->ks->stopping) {
+        AD_WARN("kafka", "while delivering to %s: %s; retrying", km->topic, error);
+        return true;
+    }
+    free(m);
+    return false;
+}
+
+void ad_kafka_sink_score(void *self, const struct ad_score_row *row)
+{
+    struct ad_kafka_sink *ks = self;
+    struct ad_buf *b;
+
+    if (!ks || !ks->cfg->sinks.scores_topic || !ks->cfg->sinks.scores_topic[0])
+        return;
+    b = &ks->row;
+    ad_buf_reset(b);
+    if (ad_scores_format_row(row, AD_SCORES_JSONL, b) != 0 || b->len < 1) {
+        ks->st.errors++;
+        return;
+    }
+    /* The topic's value is the JSON object without the newline. */
+    struct out_msg *m = out_msg_new(ks, row->key, row->key_len, b->p, b->len - 1);
+    if (!m) {
+        ks->st.errors++;
+        return;
+    }
+    m->msg.topic = ks->cfg->sinks.scores_topic;
+    m->msg.done = score_done;
+    ks->st.scores++;
+    ad_kafka_out_send(ks->out, &m->msg);
+}
+
 /* ---- the sink ------------------------------------------------------------------------ */
 
 int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, struct ad_engine *e,
@@ -308,6 +350,7 @@ int ad_kafka_sink_new(struct ad_kafka_out *out, const struct ad_config *cfg, str
     s->out = out;
     s->cfg = cfg;
     s->dl_max = producer_max_bytes(out);
+    ad_buf_init(&s->row, SCORE_ROW_MAX);
     if (cfg->sinks.kafka_topic[0] && ad_engine_add_sink(e, &alert_ops, s, NULL) != 0) {
         free(s);
         return AD_ENOMEM;
@@ -335,5 +378,6 @@ void ad_kafka_sink_free(struct ad_kafka_sink *ks)
     if (!ks)
         return;
     free(ks->lat_us);
+    ad_buf_free(&ks->row);
     free(ks);
 }
