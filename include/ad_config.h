@@ -34,7 +34,8 @@ enum ad_cfg_detector {
     AD_CFG_DET_WELFORD,
     AD_CFG_DET_ROBUST,
     AD_CFG_DET_SEASONAL,
-    AD_CFG_DET_CHANGE
+    AD_CFG_DET_CHANGE,
+    AD_CFG_DET_UVAD
 };
 
 /* Every duration is held in microseconds. */
@@ -94,6 +95,9 @@ struct ad_config {
         double seasonal_threshold;
         double change_k, change_h, change_var_ratio;
         int64_t change_flat_min;
+        int64_t uvad_window;
+        int64_t uvad_sensitivity;
+        double uvad_max_anomaly_ratio;
         int rules_direction; /* enum ad_direction */
         double rules_min_abs_dev, rules_min_rel_dev;
         int64_t rules_cooldown_us;

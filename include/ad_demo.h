@@ -18,4 +18,12 @@ struct ad_demo_opts {
 /* Returns the exit status. */
 int ad_demo_run(const struct ad_demo_opts *opts);
 
+/* `demo --scenarios`: scenarios A and B's example configs replay the
+ * simulator's records in-process (no Kafka, no remote service) and the
+ * recall and precision of what they flag against the injected anomalies are
+ * printed (ad_demo_scen.c). remote: NULL (the local auto detector), or
+ * "confirm" / "always": the in-process Anomaly Detector (endpoint: local)
+ * is asked too. Returns the exit status. */
+int ad_demo_scenarios(const char *remote);
+
 #endif

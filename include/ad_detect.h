@@ -18,8 +18,10 @@
  * Detectors: "welford" (the interface.md rule, exact), "robust" (median/MAD
  * over a bounded window), "seasonal" (per-phase baseline by time of day and
  * of week, or by a period found in the data), "change" (level shift, variance change and flatline findings),
- * "auto" (all of them with one sensitivity knob). Any of them may be followed
- * by the anomaly-likelihood post-stage (params.likelihood). */
+ * "auto" (all of them with one sensitivity knob), "uvad" (the retired Anomaly
+ * Detector service's algorithm, ad_uvad.h, on a ring of the last points; it
+ * needs caller-owned scratch: ad_detect_scratch_size()). Any of them may be
+ * followed by the anomaly-likelihood post-stage (params.likelihood). */
 #ifndef AD_DETECT_H
 #define AD_DETECT_H
 
@@ -46,8 +48,10 @@ enum ad_detector_id {
     AD_DET_ROBUST = 2,
     AD_DET_SEASONAL = 3,
     AD_DET_CHANGE = 4,
-    AD_DET_AUTO = 5
+    AD_DET_AUTO = 5,
+    AD_DET_UVAD = 6
 };
+#define AD_DETECT_UVAD_MAX_WINDOW 1024
 
 /* Parameters, one block per detector (the config's model.<detector>.*). */
 struct ad_detect_params {
@@ -78,6 +82,11 @@ struct ad_detect_params {
         double sensitivity; /* 0..100, higher = more alerts */
         double event_score; /* score of a change finding (internal; 0.75) */
     } autod;
+    struct {
+        uint32_t window;          /* points judged together, 12..1024 (the ring) */
+        int sensitivity;          /* the service's sensitivity, 0..99 */
+        double max_anomaly_ratio; /* the service's maxAnomalyRatio, (0, 0.49] */
+    } uvad;
     bool likelihood; /* follow the detector with the anomaly-likelihood stage */
 };
 
@@ -119,10 +128,17 @@ struct ad_detect_ops {
     size_t (*segs)(const struct ad_detect_params *p, struct ad_detect_seg *out, size_t max);
     /* After a restore: true when the state is one step() can run on. */
     bool (*valid)(const void *state, const struct ad_detect_params *p);
+    /* Optional (NULL: none): bytes of scratch one step needs, shared by all
+     * series of a caller and reused at every step (16-byte aligned), and
+     * the step that uses it; step() without scratch then learns the point
+     * but leaves it unscored. */
+    size_t (*scratch)(const struct ad_detect_params *p);
+    void (*step_scratch)(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                         void *scratch, struct ad_detect_result *out);
 };
 
 /* The table of a detector by name ("welford", "robust", "seasonal",
- * "change", "auto") or id; NULL when unknown. Static; never freed. */
+ * "change", "auto", "uvad") or id; NULL when unknown. Static; never freed. */
 const struct ad_detect_ops *ad_detect_find(const char *name);
 const struct ad_detect_ops *ad_detect_by_id(int id);
 
@@ -140,6 +156,13 @@ void ad_detect_init(void *state, const struct ad_detect_params *p);
  * is unchanged. */
 void ad_detect_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                     struct ad_detect_result *out);
+/* Bytes of scratch ad_detect_step_scratch() needs for p: 0 for every
+ * detector but uvad. The caller owns it (16-byte aligned, e.g. from malloc),
+ * one buffer for all its series, never touched between calls. */
+size_t ad_detect_scratch_size(const struct ad_detect_params *p);
+/* ad_detect_step() with that scratch (NULL when the size is 0). */
+void ad_detect_step_scratch(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                            void *scratch, struct ad_detect_result *out);
 /* Bytes ad_detect_save() writes for p. */
 size_t ad_detect_encoded_size(const struct ad_detect_params *p);
 /* Writes the state's encoding: "AD", detector id, layout version, a flags

@@ -19,11 +19,12 @@ enum ad_detector_kind {
     AD_DETECTOR_CHANGE,
     AD_DETECTOR_AUTO,
     AD_DETECTOR_WELFORD_LIK, /* welford + the likelihood stage: "welford_likelihood" */
+    AD_DETECTOR_UVAD,        /* the Anomaly Detector algorithm as a local detector: "uvad" */
     AD_DETECTOR_COUNT
 };
 
 /* "welford", "anomaly_detector", "robust", "seasonal", "change", "auto",
- * "welford_likelihood"; NULL for any other value. */
+ * "welford_likelihood", "uvad"; NULL for any other value. */
 const char *ad_detector_name(enum ad_detector_kind kind);
 
 struct ad_azure_verdict;

@@ -123,6 +123,18 @@ int ad_uv_detect(const struct ad_uv_request *req, struct ad_uv_result *out,
 /* Releases the result's arrays and zeroes it. Accepts NULL. */
 void ad_uv_result_free(struct ad_uv_result *r);
 
+/* ad_uv_detect() with every allocation, the result's arrays included, carved
+ * out of the caller's scratch buffer (len bytes, 16-byte aligned): the call
+ * never touches the heap. A scratch of ad_uv_scratch_bytes(req->n) bytes is
+ * enough for any request of n points (AD_ENOMEM when it was too small). The
+ * result lives in scratch: read it before scratch is reused, and do not pass
+ * it to ad_uv_result_free(). Same errors as ad_uv_detect(). */
+int ad_uv_detect_scratch(const struct ad_uv_request *req, struct ad_uv_result *out,
+                         struct ad_uv_error *err, void *scratch, size_t len);
+/* Bytes of scratch ad_uv_detect_scratch() needs for a request of n points
+ * (measured peak, with a margin; docs/detection.md). */
+size_t ad_uv_scratch_bytes(size_t n);
+
 /* The period the service would detect for these (already gap-free) values at
  * this granularity: the granularity's usual periods checked first, then the
  * spectrum. Returns 0 when none is found. Pure; allocates scratch. */

@@ -118,5 +118,35 @@ rc=0
 "$bin" -c "$work/auto.yaml" --set model.detector=bogus --check-config >/dev/null 2>&1 || rc=$?
 [ "$rc" = 78 ] || { echo "FAIL an unknown detector exits $rc, want 78"; fail=1; }
 
+# The demo shows the same offline: scenarios A and B's example configs, the
+# local detectors, recall and precision printed (the floors above).
+"$bin" demo --scenarios >"$work/demo.out" 2>"$work/demo.err" ||
+  { echo "FAIL demo --scenarios: $(cat "$work/demo.err")"; fail=1; }
+cat "$work/demo.out"
+"$py" - "$work/demo.out" <<'PY' || fail=1
+import re, sys
+got = {}
+for l in open(sys.argv[1]):
+    m = re.match(r"scenario ([AB]) .*: recall ([0-9.]+) .*precision ([0-9.]+)", l)
+    if m:
+        got[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+assert set(got) == {"A", "B"}, got
+assert got["B"][0] >= 0.8 and got["B"][1] >= 0.8, got
+assert got["A"][0] >= 0.25 and got["A"][1] >= 0.9, got
+print("ok demo --scenarios: %s" % got)
+PY
+# model.detector: uvad, the Anomaly Detector algorithm as a local detector.
+"$bin" -c "$src/config/examples/scenario-b-iot.yaml" --input "$work/b.jsonl" --input-format kcat \
+  --set model.detector=uvad --set model.uvad.window=30 --scores "$work/bu.scores" \
+  >"$work/bu.alerts" 2>"$work/bu.log" || { echo "FAIL uvad replay: $(cat "$work/bu.log")"; fail=1; }
+"$py" - "$work/bu.scores" "$work/bu.alerts" <<'PY' || fail=1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+alerts = [json.loads(l) for l in open(sys.argv[2])]
+assert len(rows) == 5000 and sum(r["expected"] is not None for r in rows) >= 4900, len(rows)
+assert alerts and all(a["detector"] == "uvad" for a in alerts), alerts[:1]
+print("ok uvad: %d rows, %d alerts" % (len(rows), len(alerts)))
+PY
+
 [ "$fail" = 0 ] && echo "it_detect: ok"
 exit "$fail"

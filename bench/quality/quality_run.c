@@ -4,11 +4,13 @@
  * profile, at the detector's corpus-wide best threshold), next to the best
  * Welford configuration of the same run.
  *
- *   quality_run [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--odd-periods] [--series]
+ *   quality_run [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--odd-periods] [--uvad]
+ *               [--series]
  *
  * Several --seed options pool their corpora (default: seeds 2 and 3; seed 1
  * is the one the defaults were tuned on, see docs/detection.md). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,8 @@ struct config {
 /* --set NAME=VALUE overrides for the detectors' parameters (tuning). */
 static const char *sets[16];
 static int nsets;
+static bool
+    with_uvad; /* --uvad: also the Anomaly Detector algorithm (slow: O(window log window)) */
 
 static int apply_sets(struct ad_detect_params *p)
 {
@@ -101,6 +105,10 @@ static int make_configs(struct config *c)
     ad_detect_defaults(&c[n++].p, AD_DET_CHANGE);
     c[n].name = "auto";
     ad_detect_defaults(&c[n++].p, AD_DET_AUTO);
+    if (with_uvad) {
+        c[n].name = "uvad";
+        ad_detect_defaults(&c[n++].p, AD_DET_UVAD);
+    }
     for (int i = 7; i < n; i++)
         if (apply_sets(&c[i].p) != 0)
             return -1;
@@ -147,19 +155,23 @@ static double run_series(const struct config *c, void *state, const struct q_ser
     const struct ad_detect_params *p = &c->p;
     double t0 = now_s();
     struct ad_detect_result r;
+    size_t sb = ad_detect_scratch_size(p);
+    void *scratch = sb ? malloc(sb) : NULL;
 
     ad_detect_init(state, p);
     if (c->tumble_us > 0) {
         run_tumbling(c, state, s, out);
         for (size_t i = 0; i < s->n; i++)
             decided[i] = -1; /* not measured */
+        free(scratch);
         return now_s() - t0;
     }
     for (size_t i = 0; i < s->n; i++) {
-        ad_detect_step(state, p, s->t_us[i], s->v[i], &r);
+        ad_detect_step_scratch(state, p, s->t_us[i], s->v[i], scratch, &r);
         out[i] = r.scored ? r.score : 0;
         decided[i] = r.is_anomaly ? 1 : 0;
     }
+    free(scratch);
     return now_s() - t0;
 }
 
@@ -275,6 +287,8 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsets < 16)
             sets[nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--uvad") == 0)
+            with_uvad = true;
         else if (strcmp(argv[i], "--odd-periods") == 0)
             q_set_odd_periods(true);
         else if (strcmp(argv[i], "--series") == 0)
@@ -282,7 +296,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--seed N]... [--only NAME] [--set PARAM=VALUE]... [--odd-periods] "
-                    "[--series]\n",
+                    "[--uvad] [--series]\n",
                     argv[0]);
             return 2;
         }

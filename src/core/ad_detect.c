@@ -43,13 +43,18 @@ void ad_detect_defaults(struct ad_detect_params *p, int id)
     p->change.flat_min = 12;
     p->autod.sensitivity = 50;
     p->autod.event_score = 0.75;
+    p->uvad.window = 97; /* 4 x 24 + 1: the service's last/detect window for a daily period */
+    p->uvad.sensitivity = 95;
+    p->uvad.max_anomaly_ratio = 0.25;
     p->likelihood = false;
 }
 
 static const struct ad_detect_ops *const registry[] = {&ad_detect_welford_ops,
                                                        &ad_detect_robust_ops,
                                                        &ad_detect_seasonal_ops,
-                                                       &ad_detect_change_ops, &ad_detect_auto_ops};
+                                                       &ad_detect_change_ops,
+                                                       &ad_detect_auto_ops,
+                                                       &ad_detect_uvad_ops};
 #define N_REGISTRY (sizeof(registry) / sizeof(registry[0]))
 
 const struct ad_detect_ops *ad_detect_find(const char *name)
@@ -156,15 +161,31 @@ void ad_detect_init(void *state, const struct ad_detect_params *p)
         ad_likelihood_init((struct ad_likelihood *)((char *)state + base_size(ops, p)));
 }
 
+size_t ad_detect_scratch_size(const struct ad_detect_params *p)
+{
+    const struct ad_detect_ops *ops = ad_detect_by_id(p->detector);
+
+    return ops && ops->scratch ? ops->scratch(p) : 0;
+}
+
 void ad_detect_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                     struct ad_detect_result *out)
+{
+    ad_detect_step_scratch(state, p, t_us, x, NULL, out);
+}
+
+void ad_detect_step_scratch(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                            void *scratch, struct ad_detect_result *out)
 {
     const struct ad_detect_ops *ops = ad_detect_by_id(p->detector);
 
     memset(out, 0, sizeof(*out));
     if (!isfinite(x) || (p->detector != AD_DET_WELFORD && fabs(x) > AD_DETECT_MAX_ABS))
         return;
-    ops->step(state, p, t_us, x, out);
+    if (ops->step_scratch)
+        ops->step_scratch(state, p, t_us, x, scratch, out);
+    else
+        ops->step(state, p, t_us, x, out);
     if (p->likelihood) {
         struct ad_likelihood *lk = (struct ad_likelihood *)((char *)state + base_size(ops, p));
         double ls = ad_likelihood_update(lk, out->scored ? out->raw : 0);

@@ -17,6 +17,7 @@ extern const struct ad_detect_ops ad_detect_robust_ops;
 extern const struct ad_detect_ops ad_detect_seasonal_ops;
 extern const struct ad_detect_ops ad_detect_change_ops;
 extern const struct ad_detect_ops ad_detect_auto_ops;
+extern const struct ad_detect_ops ad_detect_uvad_ops;
 
 #define AD_SQRT_PI   1.7724538509055160273
 #define AD_ALIGN8(n) (((n) + (size_t)7) & ~(size_t)7)

@@ -24,6 +24,8 @@ const char *ad_detector_name(enum ad_detector_kind kind)
         return "auto";
     case AD_DETECTOR_WELFORD_LIK:
         return "welford_likelihood";
+    case AD_DETECTOR_UVAD:
+        return "uvad";
     default:
         return NULL;
     }

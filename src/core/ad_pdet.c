@@ -30,6 +30,7 @@ struct ad_pdet {
     int64_t step_us;
     size_t state_size;
     uint64_t fresh_restores;
+    void *scratch; /* the detector's scratch, shared by every series (uvad) */
 };
 
 int ad_pdet_new(const struct ad_detect_params *dp, const struct ad_detect_rules *r, int fill,
@@ -46,12 +47,19 @@ int ad_pdet_new(const struct ad_detect_params *dp, const struct ad_detect_rules 
     d->fill = fill;
     d->step_us = step_us > 0 ? step_us : 0;
     d->state_size = ad_detect_size(dp);
+    size_t sb = ad_detect_scratch_size(dp);
+    if (sb && !(d->scratch = malloc(sb))) {
+        free(d);
+        return AD_ENOMEM;
+    }
     *out = d;
     return 0;
 }
 
 void ad_pdet_free(struct ad_pdet *d)
 {
+    if (d)
+        free(d->scratch);
     free(d);
 }
 
@@ -71,6 +79,8 @@ enum ad_detector_kind ad_pdet_kind(const struct ad_pdet *d)
         return AD_DETECTOR_CHANGE;
     case AD_DET_AUTO:
         return AD_DETECTOR_AUTO;
+    case AD_DET_UVAD:
+        return AD_DETECTOR_UVAD;
     default:
         return AD_DETECTOR_WELFORD_LIK;
     }
@@ -107,7 +117,8 @@ static void fill_gap(const struct ad_pdet *d, void *area, int64_t t_us, double x
     uint64_t gap = (uint64_t)slots - 1;
     for (uint64_t k = 1; k <= gap; k++)
         if (ad_fill_value(d->fill, h->prev_value, x, k, gap, &v))
-            ad_detect_step(state_of(area), &d->p, h->prev_t_us + (int64_t)k * d->step_us, v, &r);
+            ad_detect_step_scratch(state_of(area), &d->p, h->prev_t_us + (int64_t)k * d->step_us, v,
+                                   d->scratch, &r);
 }
 
 bool ad_pdet_point(struct ad_pdet *d, void *area, int64_t t_us, double x,
@@ -121,7 +132,7 @@ bool ad_pdet_point(struct ad_pdet *d, void *area, int64_t t_us, double x,
     if (h->prev_t_us != INT64_MIN && t_us <= h->prev_t_us)
         return false;
     fill_gap(d, area, t_us, x);
-    ad_detect_step(state_of(area), &d->p, t_us, x, res);
+    ad_detect_step_scratch(state_of(area), &d->p, t_us, x, d->scratch, res);
     if (!res->scored)
         res->is_anomaly = false;
     ad_detect_rules_apply(&d->rules, &h->last_alert_us, t_us, x, res);

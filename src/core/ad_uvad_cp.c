@@ -24,8 +24,8 @@ void ad_uv_cp_result_free(struct ad_uv_cp_result *r)
 {
     if (!r)
         return;
-    free(r->is_change);
-    free(r->confidence);
+    uv_free(r->is_change);
+    uv_free(r->confidence);
     memset(r, 0, sizeof(*r));
 }
 
@@ -79,13 +79,13 @@ static int prepare(const struct ad_uv_cp_request *q, double *x, size_t all)
                                 : ad_uv_detect_period(x, all, q->granularity, q->custom_interval);
     if (period < 2 || all < 2 * (size_t)period + 1)
         return period < 0 ? 0 : period;
-    double *trend = malloc(all * sizeof(double)), *season = malloc(all * sizeof(double));
+    double *trend = uv_malloc(all * sizeof(double)), *season = uv_malloc(all * sizeof(double));
     int rc = AD_ENOMEM;
     if (trend && season && (rc = ad_uv_stl(x, all, (size_t)period, trend, season)) == 0)
         for (size_t i = 0; i < all; i++)
             x[i] -= season[i];
-    free(trend);
-    free(season);
+    uv_free(trend);
+    uv_free(season);
     return rc ? rc : period;
 }
 
@@ -93,8 +93,8 @@ static int alloc_cp(struct ad_uv_cp_result *r, size_t n)
 {
     memset(r, 0, sizeof(*r));
     r->n = n;
-    r->is_change = calloc(n, 1);
-    r->confidence = calloc(n, sizeof(double));
+    r->is_change = uv_calloc(n, 1);
+    r->confidence = uv_calloc(n, sizeof(double));
     if (!r->is_change || !r->confidence) {
         ad_uv_cp_result_free(r);
         return AD_ENOMEM;
@@ -123,8 +123,8 @@ int ad_uv_changepoint(const struct ad_uv_cp_request *q, struct ad_uv_cp_result *
         return AD_EINVAL;
     }
     size_t w = (size_t)q->stable_trend_window;
-    double *x = malloc(all * sizeof(double)), *cs = malloc((all + 1) * sizeof(double));
-    double *z = malloc(2 * all * sizeof(double));
+    double *x = uv_malloc(all * sizeof(double)), *cs = uv_malloc((all + 1) * sizeof(double));
+    double *z = uv_malloc(2 * all * sizeof(double));
     int rc = AD_ENOMEM;
     if (!x || !cs || !z)
         goto err;
@@ -154,8 +154,8 @@ int ad_uv_changepoint(const struct ad_uv_cp_request *q, struct ad_uv_cp_result *
         out->is_change[j] = peak;
     }
 err:
-    free(x);
-    free(cs);
-    free(z);
+    uv_free(x);
+    uv_free(cs);
+    uv_free(z);
     return rc;
 }

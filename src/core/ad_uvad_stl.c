@@ -332,15 +332,15 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t ns = 10 * n + 1;
     size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
     size_t nl = next_odd((double)np);
-    struct loess_tab *tab = malloc(sizeof(*tab));
+    struct loess_tab *tab = uv_malloc(sizeof(*tab));
     struct loess_cfg cs = {ns, 0, (ns + 9) / 10, NULL, NULL};
     struct loess_cfg ct = {nt, 1, (nt + 9) / 10, NULL, tab};
     struct loess_cfg cl = {nl, 1, (nl + 9) / 10, NULL, tab};
     size_t clen = n + 2 * np;
-    double *c = malloc(clen * sizeof(double)), *a = malloc(clen * sizeof(double));
-    double *b = malloc(clen * sizeof(double)), *d = malloc(n * sizeof(double));
-    double *rw = malloc(n * sizeof(double));
-    double *work = malloc(3 * (n / np + 3) * sizeof(double));
+    double *c = uv_malloc(clen * sizeof(double)), *a = uv_malloc(clen * sizeof(double));
+    double *b = uv_malloc(clen * sizeof(double)), *d = uv_malloc(n * sizeof(double));
+    double *rw = uv_malloc(n * sizeof(double));
+    double *work = uv_malloc(3 * (n / np + 3) * sizeof(double));
     int rc = AD_ENOMEM;
     if (!c || !a || !b || !d || !rw || !work || !tab)
         goto err;
@@ -380,12 +380,12 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     }
     rc = 0;
 err:
-    free(c);
-    free(a);
-    free(b);
-    free(d);
-    free(rw);
-    free(work);
-    free(tab);
+    uv_free(c);
+    uv_free(a);
+    uv_free(b);
+    uv_free(d);
+    uv_free(rw);
+    uv_free(work);
+    uv_free(tab);
     return rc;
 }

@@ -20,6 +20,8 @@ static int detector_id(int cfg_detector)
         return AD_DET_SEASONAL;
     case AD_CFG_DET_CHANGE:
         return AD_DET_CHANGE;
+    case AD_CFG_DET_UVAD:
+        return AD_DET_UVAD;
     default:
         return AD_DET_AUTO;
     }
@@ -45,6 +47,9 @@ static void detect_params(const struct ad_config *cfg, struct ad_detect_params *
     d->change.var_ratio = cfg->model.change_var_ratio;
     d->change.flat_min = (uint32_t)cfg->model.change_flat_min;
     d->autod.sensitivity = cfg->model.auto_sensitivity;
+    d->uvad.window = (uint32_t)cfg->model.uvad_window;
+    d->uvad.sensitivity = (int)cfg->model.uvad_sensitivity;
+    d->uvad.max_anomaly_ratio = cfg->model.uvad_max_anomaly_ratio;
     d->likelihood = cfg->model.likelihood;
 }
 

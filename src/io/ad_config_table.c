@@ -14,8 +14,8 @@ static const char *const webhook_format_names[] = {"rows", "alertmanager", NULL}
 static const char *const agg_names[] = {"mean", "min", "max", "sum", "count", "last", NULL};
 static const char *const scope_names[] = {"lifetime", "window", NULL};
 static const char *const direction_names[] = {"both", "positive", "negative", NULL};
-static const char *const detector_names[] = {"auto",     "welford", "robust",
-                                             "seasonal", "change",  NULL};
+static const char *const detector_names[] = {"auto",   "welford", "robust", "seasonal",
+                                             "change", "uvad",    NULL};
 static const char *const missing_names[] = {"skip", "previous", "linear", "zero", NULL};
 static const char *const mode_names[] = {"off", "confirm", "always", NULL};
 static const char *const api_version_names[] = {"v1.0", "v1.1", NULL};
@@ -74,7 +74,8 @@ const struct ad_option ad_config_table_[] = {
      (double)(30 * DAY), NULL, "close the windows of a key silent this long (processing time)", 0},
 
     {"model.detector", AD_OPT_ENUM, OFF(model.detector), "auto", 0, 0, detector_names,
-     "auto | welford | robust | seasonal | change (no detector but welford.* set: welford)", 0},
+     "auto | welford | robust | seasonal | change | uvad (no detector but welford.* set: welford)",
+     0},
     {"model.likelihood", AD_OPT_BOOL, OFF(model.likelihood), "false", 0, 0, NULL,
      "follow the detector with the anomaly-likelihood stage (auto has its own)", 0},
     {"model.auto.sensitivity", AD_OPT_DOUBLE, OFF(model.auto_sensitivity), "50", 0, 100, NULL,
@@ -101,6 +102,12 @@ const struct ad_option ad_config_table_[] = {
      "short/long spread ratio that is a variance change", AD_OPT_F_MIN_EXCL},
     {"model.change.flat_min", AD_OPT_INT, OFF(model.change_flat_min), "12", 2, 1e9, NULL,
      "shortest run of equal values that can be a flatline", 0},
+    {"model.uvad.window", AD_OPT_INT, OFF(model.uvad_window), "97", 12, 1024, NULL,
+     "points judged together (the last ones); cost per point O(window log window)", 0},
+    {"model.uvad.sensitivity", AD_OPT_INT, OFF(model.uvad_sensitivity), "95", 0, 99, NULL,
+     "the Anomaly Detector's sensitivity: lower = wider margins, fewer anomalies", 0},
+    {"model.uvad.max_anomaly_ratio", AD_OPT_DOUBLE, OFF(model.uvad_max_anomaly_ratio), "0.25", 0,
+     0.49, NULL, "the Anomaly Detector's maxAnomalyRatio", AD_OPT_F_MIN_EXCL},
     {"model.rules.direction", AD_OPT_ENUM, OFF(model.rules_direction), "both", 0, 0,
      direction_names, "both | positive | negative: which anomalies alert (not welford)", 0},
     {"model.rules.min_abs_dev", AD_OPT_DOUBLE, OFF(model.rules_min_abs_dev), "0", 0, 1e300, NULL,
