@@ -74,7 +74,7 @@ port=$(cat "$work/port")
 
 # run MODE I: one replay; its stderr goes to MODE.I.err
 run() {
-  local mode=$1 i=$2 args=()
+  local mode=$1 i=$2 args=(--set remote.anomaly_detector.mode=off) # the example asks in-process
   if [ "$mode" = confirm ]; then
     args=(--set remote.anomaly_detector.mode=confirm
           --set remote.anomaly_detector.endpoint=http://127.0.0.1:$port

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Integration: the local detectors through the real binary. Scenario A and B's
-# example configs (model.detector: auto, no remote endpoint) replay the
-# simulator's data; recall and precision against `simulate --truth` are
-# printed and must clear a floor. Also: --scores rows (JSONL and CSV, one per
+# example configs (model.detector: auto; their in-process Anomaly Detector
+# switched off for this part) replay the simulator's data; recall and
+# precision against `simulate --truth` are printed and must clear a floor.
+# Then the examples as they are (auto + the algorithm in-process, mode
+# always), end to end, and the demo that shows both. Also: --scores rows (JSONL and CSV, one per
 # scored point, in order), alerts that explain themselves, and which detector
 # a config gets.
 #   it_detect.sh ANOMALYD SOURCE_DIR
@@ -55,24 +57,29 @@ if recall < min_r or precision < min_p or not ok_alerts:
 PY
 }
 
+# The local detectors alone first (an alert per flagged point): the examples
+# also ask the in-process Anomaly Detector (mode: always, endpoint: local),
+# checked below.
+LOCAL=(--set remote.anomaly_detector.mode=off)
+
 # Scenario B: 5 devices, a record every 10 s, 1-minute max.
 "$bin" simulate --format iot --devices 5 --count 30000 --seed 5 --interval 10s \
   --anomaly-rate 0.01 --output-format kcat --truth "$work/b.truth" >"$work/b.jsonl"
 "$bin" -c "$src/config/examples/scenario-b-iot.yaml" --input "$work/b.jsonl" --input-format kcat \
-  --scores "$work/b.scores" >"$work/b.alerts" 2>"$work/b.log"
+  "${LOCAL[@]}" --scores "$work/b.scores" >"$work/b.alerts" 2>"$work/b.log"
 quality scenario-b "$work/b.truth" "$work/b.scores" "$work/b.alerts" 60 positive 0.8 0.8
 # Another seed, to see that the floor is not one lucky draw.
 "$bin" simulate --format iot --devices 5 --count 30000 --seed 17 --interval 10s \
   --anomaly-rate 0.01 --output-format kcat --truth "$work/b2.truth" >"$work/b2.jsonl"
 "$bin" -c "$src/config/examples/scenario-b-iot.yaml" --input "$work/b2.jsonl" --input-format kcat \
-  --scores "$work/b2.scores" >"$work/b2.alerts" 2>"$work/b2.log"
+  "${LOCAL[@]}" --scores "$work/b2.scores" >"$work/b2.alerts" 2>"$work/b2.log"
 quality scenario-b-seed17 "$work/b2.truth" "$work/b2.scores" "$work/b2.alerts" 60 positive 0.8 0.8
 
 # Scenario A: one series, a tweet every 20 minutes, hourly means.
 "$bin" simulate --format tweet --count 3000 --seed 3 --interval 20m --anomaly-rate 0.05 \
   --truth "$work/a.truth" >"$work/a.jsonl"
 "$bin" -c "$src/config/examples/scenario-a-tweets.yaml" --input "$work/a.jsonl" \
-  --scores "$work/a.scores" >"$work/a.alerts" 2>"$work/a.log"
+  "${LOCAL[@]}" --scores "$work/a.scores" >"$work/a.alerts" 2>"$work/a.log"
 quality scenario-a "$work/a.truth" "$work/a.scores" "$work/a.alerts" 3600 both 0.25 0.9
 
 # --scores: one row per tumbling point (5 devices x 1000 minutes), in time
@@ -80,7 +87,7 @@ quality scenario-a "$work/a.truth" "$work/a.scores" "$work/a.alerts" 3600 both 0
 n=$(wc -l <"$work/b.scores")
 [ "$n" = 5000 ] || { echo "FAIL scores: $n rows, want 5000"; fail=1; }
 "$bin" -c "$src/config/examples/scenario-b-iot.yaml" --input "$work/b.jsonl" --input-format kcat \
-  --scores - --scores-format csv >"$work/b.csv" 2>/dev/null
+  "${LOCAL[@]}" --scores - --scores-format csv >"$work/b.csv" 2>/dev/null
 head -1 "$work/b.csv" | grep -qx 'key,metric,time,value,expected,lower,upper,score,is_anomaly,kind' ||
   { echo "FAIL scores csv header: $(head -1 "$work/b.csv")"; fail=1; }
 [ "$(wc -l <"$work/b.csv")" = 5001 ] || { echo "FAIL scores csv rows"; fail=1; }
@@ -118,8 +125,32 @@ rc=0
 "$bin" -c "$work/auto.yaml" --set model.detector=bogus --check-config >/dev/null 2>&1 || rc=$?
 [ "$rc" = 78 ] || { echo "FAIL an unknown detector exits $rc, want 78"; fail=1; }
 
+# The examples as they are, end to end: auto and the in-process Anomaly
+# Detector (always, endpoint: local): every slide asked, every verdict ok,
+# each alert with both verdicts.
+for sc in b a; do
+  f=$src/config/examples/scenario-b-iot.yaml args=(--input-format kcat)
+  [ $sc = a ] && f=$src/config/examples/scenario-a-tweets.yaml args=()
+  "$bin" -c "$f" --input "$work/$sc.jsonl" "${args[@]}" >"$work/$sc.rem.alerts" \
+    2>"$work/$sc.rem.log" || { echo "FAIL $sc as configured: $(tail -3 "$work/$sc.rem.log")"; fail=1; }
+  "$py" - "$work/$sc.rem.alerts" "$work/$sc.rem.log" "$sc" <<'PY' || fail=1
+import json, re, sys
+alerts = [json.loads(l) for l in open(sys.argv[1])]
+log = open(sys.argv[2]).read()
+m = re.search(r"replay: remote: (\d+) requests, (\d+) ok", log)
+assert m and int(m.group(1)) > 0 and m.group(1) == m.group(2), log[-500:]
+# Before min_points a slide is not sent: its local alert says "skipped".
+assert alerts and all(a["remote"]["status"] in ("ok", "skipped") for a in alerts), alerts[:1]
+assert sum(a["remote"]["status"] == "ok" for a in alerts) > len(alerts) // 2, alerts[:1]
+assert all(a["detector"] in ("auto", "anomaly_detector") for a in alerts), alerts[:1]
+print("ok scenario %s as configured: %s requests, all ok; %d alerts with the remote verdict" % (
+    sys.argv[3].upper(), m.group(1), len(alerts)))
+PY
+done
+
 # The demo shows the same offline: scenarios A and B's example configs, the
-# local detectors, recall and precision printed (the floors above).
+# local detectors alone and as configured, recall and precision printed (the
+# floors above for the local detectors; per slide with the remote stage).
 "$bin" demo --scenarios >"$work/demo.out" 2>"$work/demo.err" ||
   { echo "FAIL demo --scenarios: $(cat "$work/demo.err")"; fail=1; }
 cat "$work/demo.out"
@@ -127,17 +158,21 @@ cat "$work/demo.out"
 import re, sys
 got = {}
 for l in open(sys.argv[1]):
-    m = re.match(r"scenario ([AB]) .*: recall ([0-9.]+) .*precision ([0-9.]+)", l)
+    m = re.match(r"scenario ([AB]) .*\((auto alone|auto \+ remote mode always)\): "
+                 r"recall ([0-9.]+) .*precision ([0-9.]+)", l)
     if m:
-        got[m.group(1)] = (float(m.group(2)), float(m.group(3)))
-assert set(got) == {"A", "B"}, got
+        got[m.group(1) + (" remote" if "remote" in m.group(2) else "")] = (
+            float(m.group(3)), float(m.group(4)))
+assert set(got) == {"A", "B", "A remote", "B remote"}, got
 assert got["B"][0] >= 0.8 and got["B"][1] >= 0.8, got
 assert got["A"][0] >= 0.25 and got["A"][1] >= 0.9, got
+assert got["B remote"][0] >= 0.9 and got["B remote"][1] >= 0.9, got
+assert got["A remote"][0] >= got["A"][0] and got["A remote"][1] >= 0.9, got
 print("ok demo --scenarios: %s" % got)
 PY
 # model.detector: uvad, the Anomaly Detector algorithm as a local detector.
 "$bin" -c "$src/config/examples/scenario-b-iot.yaml" --input "$work/b.jsonl" --input-format kcat \
-  --set model.detector=uvad --set model.uvad.window=30 --scores "$work/bu.scores" \
+  "${LOCAL[@]}" --set model.detector=uvad --set model.uvad.window=30 --scores "$work/bu.scores" \
   >"$work/bu.alerts" 2>"$work/bu.log" || { echo "FAIL uvad replay: $(cat "$work/bu.log")"; fail=1; }
 "$py" - "$work/bu.scores" "$work/bu.alerts" <<'PY' || fail=1
 import json, sys
