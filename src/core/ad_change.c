@@ -8,8 +8,8 @@
  *   shift, handed back so the caller moves its baseline by it;
  * - a variance change: a short exponentially weighted variance of the
  *   residual (in sigmas, around its own short mean) past var_ratio^2 (an
- *   increase), or a faster weighted mean of z^2 under 1/var_ratio^2 (a
- *   decrease: the series became quieter than its band says), once LOW_WARM
+ *   increase), or a faster weighted mean of z^2 under 1/(1.2 var_ratio)^2
+ *   (a decrease: the series became quieter than its band says), once LOW_WARM
  *   points have been seen since the last finding and not during a run of
  *   equal values (that is a flatline's to report);
  * - a flatline: a run of equal values at least flat_min long and more than
@@ -23,10 +23,11 @@
 #include "ad_detect_int.h"
 #include "ad_err.h"
 
-#define Z_CLIP    4.0
-#define VAR_ALPHA 0.05
-#define LOW_ALPHA 0.1 /* faster: the baseline's band adapts to a quieter series */
-#define LOW_WARM  64.0
+#define Z_CLIP     4.0
+#define VAR_ALPHA  0.05
+#define LOW_ALPHA  0.15 /* faster: the baseline's band adapts to a quieter series */
+#define LOW_WARM   128.0
+#define LOW_FACTOR 1.2 /* a decrease must be this much larger than var_ratio */
 
 void ad_change_init(struct ad_change *c)
 {
@@ -127,7 +128,7 @@ int ad_change_feed(struct ad_change *c, const struct ad_detect_params *p, double
     v = c->var_short - c->mean_short * c->mean_short;
     if (v > p->change.var_ratio * p->change.var_ratio ||
         (c->since_event >= LOW_WARM && c->flat_run == 0 &&
-         c->var_low * p->change.var_ratio * p->change.var_ratio < 1)) {
+         c->var_low * LOW_FACTOR * p->change.var_ratio * LOW_FACTOR * p->change.var_ratio < 1)) {
         o->delta = v > 1 ? sqrt(v) : sqrt(c->var_low);
         c->var_short = c->var_low = 1;
         c->mean_short = 0;

@@ -4,7 +4,7 @@
  * configured offset) in day_bins bins, and optionally the hour of the week
  * (168 bins). Or from the data (params.seasonal.data_period): the first
  * AD_SEASON_WARM values are kept; once the buffer is full, the strongest
- * autocorrelation peak of the detrended buffer (lags 4..AD_SEASON_WARM/2)
+ * autocorrelation peak of the detrended buffer (lags 4..AD_SEASON_WARM/3, confirmed at twice the lag)
  * is the period in points, used instead of the day when it is not a
  * divisor of the day that the day bins already resolve. The profile then
  * has one bin per point of that period, phased from the first point, and is
@@ -31,6 +31,9 @@
 #define ERR_ALPHA  0.02
 #define DAY_RATE   0.25 /* per day, for one bin */
 #define WEEK_RATE  0.3  /* per week, for one hour bin */
+#define PEAK_MIN   0.4  /* a data period's autocorrelation, at least */
+#define DEPTH_MIN  0.6  /* and its swing from the lowest before it */
+#define REPEAT_MIN 0.6  /* the autocorrelation at twice the lag, relative to it */
 
 static uint32_t day_words(const struct ad_detect_params *p)
 {
@@ -279,12 +282,15 @@ static double acf_at(const double *y, uint32_t n, uint32_t l, double c0)
 
 /* The period, in points, of the buffer v (n values, evenly spaced): the
  * smallest autocorrelation peak within 15% of the highest, itself at least
- * 0.3; 0 when none. */
+ * PEAK_MIN and at least DEPTH_MIN above the lowest autocorrelation before it
+ * (a true cycle swings down and back), and repeating at twice its lag (a
+ * wandering series, AR(1) or a random walk, can swing once by chance, rarely
+ * twice); so at most n / 3 points; 0 when none. */
 static uint32_t buffer_period(const float *v, uint32_t n)
 {
     double y[AD_SEASON_WARM], mx = 0, my = 0, sxy = 0, sxx = 0, c0 = 0, best = 0;
-    double acf[AD_SEASON_WARM / 2 + 2];
-    uint32_t maxl = n / 2, found = 0;
+    double acf[2 * (AD_SEASON_WARM / 3) + 2];
+    uint32_t maxl = n / 3, found = 0;
 
     for (uint32_t i = 0; i < n; i++) {
         mx += i;
@@ -302,16 +308,27 @@ static uint32_t buffer_period(const float *v, uint32_t n)
     }
     if (!(c0 > 0))
         return 0;
-    for (uint32_t l = 1; l <= maxl + 1; l++)
+    for (uint32_t l = 1; l <= 2 * maxl + 1; l++)
         acf[l] = acf_at(y, n, l, c0);
-    for (uint32_t l = AD_SEASON_MIN_PERIOD; l <= maxl; l++)
-        if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] > best)
+    double low = acf[1];
+    for (uint32_t l = 2; l <= maxl; l++) {
+        bool peak = l >= AD_SEASON_MIN_PERIOD && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] &&
+                    acf[2 * l] >= REPEAT_MIN * acf[l];
+        if (peak && acf[l] > best && acf[l] >= PEAK_MIN && acf[l] - low >= DEPTH_MIN)
             best = acf[l];
-    if (best < 0.3)
+        if (acf[l] < low)
+            low = acf[l];
+    }
+    if (best <= 0)
         return 0;
-    for (uint32_t l = AD_SEASON_MIN_PERIOD; l <= maxl && !found; l++)
-        if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] >= 0.85 * best)
+    low = acf[1];
+    for (uint32_t l = 2; l <= maxl && !found; l++) {
+        if (l >= AD_SEASON_MIN_PERIOD && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] &&
+            acf[2 * l] >= REPEAT_MIN * acf[l] && acf[l] >= 0.85 * best && acf[l] - low >= DEPTH_MIN)
             found = l;
+        if (acf[l] < low)
+            low = acf[l];
+    }
     return found;
 }
 
