@@ -285,8 +285,9 @@ static double acf_at(const double *y, uint32_t n, uint32_t l, double c0)
  * PEAK_MIN and at least DEPTH_MIN above the lowest autocorrelation before it
  * (a true cycle swings down and back), and repeating at twice its lag (a
  * wandering series, AR(1) or a random walk, can swing once by chance, rarely
- * twice); so at most n / 3 points; 0 when none. */
-static uint32_t buffer_period(const float *v, uint32_t n)
+ * twice); so at most n / 3 points; 0 when none. *refined is the peak's
+ * lag to a fraction of a point (a parabola through it and its neighbours). */
+static uint32_t buffer_period(const float *v, uint32_t n, double *refined)
 {
     double y[AD_SEASON_WARM], mx = 0, my = 0, sxy = 0, sxx = 0, c0 = 0, best = 0;
     double acf[2 * (AD_SEASON_WARM / 3) + 2];
@@ -329,19 +330,26 @@ static uint32_t buffer_period(const float *v, uint32_t n)
         if (acf[l] < low)
             low = acf[l];
     }
+    if (found) {
+        double a = acf[found - 1], b = acf[found], c = acf[found + 1], den = a - 2 * b + c;
+        double d = den < 0 ? 0.5 * (a - c) / den : 0;
+        *refined = found + (d > 0.5 ? 0.5 : d < -0.5 ? -0.5 : d);
+    }
     return found;
 }
 
 /* Whether the timestamps' day (or week) profile already resolves a period
- * of per seconds: a divisor of the day at least 4 day bins long, or a week. */
-static bool time_period_covers(const struct ad_detect_params *p, double per)
+ * of per seconds at steps of step seconds: a divisor of the day (its whole
+ * cycles in a day miss the day by at most half a step or 3% of a period: a
+ * peak found a point off by noise is still the day's) at least 4 day bins
+ * long, or a week. */
+static bool time_period_covers(const struct ad_detect_params *p, double per, double step)
 {
-    double k = DAY_S / per;
+    double k = floor(DAY_S / per + 0.5), tol = 0.03 * per > 0.5 * step ? 0.03 * per : 0.5 * step;
 
-    if (p->seasonal.weekly && fabs(per - 7 * DAY_S) < 0.02 * per)
+    if (p->seasonal.weekly && fabs(per - 7 * DAY_S) <= 7 * tol)
         return true;
-    return k >= 1 - 0.02 && fabs(k - floor(k + 0.5)) < 0.02 * k &&
-           per >= 4 * DAY_S / p->seasonal.day_bins;
+    return k >= 1 && fabs(k * per - DAY_S) <= tol && per >= 4 * DAY_S / p->seasonal.day_bins;
 }
 
 /* The warm-up buffer is full: find its period; if the timestamps cannot
@@ -350,12 +358,15 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
 {
     const float *w = warm_arr(s, p);
     int64_t t0 = s->first_t, step_us = (s->last_t - s->first_t) / (AD_SEASON_WARM - 1);
-    uint32_t per = buffer_period(w, AD_SEASON_WARM);
+    double exact = 0;
+    uint32_t per = buffer_period(w, AD_SEASON_WARM, &exact);
     double base = s->base, q99 = s->q99;
 
     s->period_pts = -1;
+    /* The day's test on the refined lag: a noisy peak one point off a
+     * day's period is still the day's. */
     if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins ||
-        time_period_covers(p, (double)per * (double)step_us / 1e6))
+        time_period_covers(p, exact * (double)step_us / 1e6, (double)step_us / 1e6))
         return;
     memset(s, 0, sizeof(*s) + (ad_season_size(p) - sizeof(*s) - (size_t)warm_len(p) * 4));
     s->q99 = q99;
