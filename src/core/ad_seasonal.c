@@ -342,12 +342,14 @@ static uint32_t buffer_period(const float *v, uint32_t n, double *refined)
  * of per seconds at steps of step seconds: a divisor of the day (its whole
  * cycles in a day miss the day by at most half a step or 3% of a period: a
  * peak found a point off by noise is still the day's) at least 4 day bins
- * long, or a week. */
+ * long, a whole number of days (the day's pattern found again at a multiple
+ * of its lag), or a week. */
 static bool time_period_covers(const struct ad_detect_params *p, double per, double step)
 {
     double k = floor(DAY_S / per + 0.5), tol = 0.03 * per > 0.5 * step ? 0.03 * per : 0.5 * step;
+    double days = floor(per / DAY_S + 0.5);
 
-    if (p->seasonal.weekly && fabs(per - 7 * DAY_S) <= 7 * tol)
+    if (days >= 1 && fabs(per - days * DAY_S) <= tol)
         return true;
     return k >= 1 && fabs(k * per - DAY_S) <= tol && per >= 4 * DAY_S / p->seasonal.day_bins;
 }
