@@ -28,8 +28,9 @@
 #include "ad_sim.h"
 #include "ad_types.h"
 
-#define MAX_KEYS 64
-#define KEY_MAX  32
+#define MAX_KEYS  64
+#define TRUTH_MAX 65536 /* injected anomalies counted (the scenarios hold a few hundred) */
+#define KEY_MAX   32
 
 /* A span of a series' time, in seconds: [w, end). */
 struct win {
@@ -181,11 +182,10 @@ static int write_records(const struct scen *sc, int fd, struct winset *truth, do
         rc = ad_buf_adds(&env, "}\n");
         if (rc == 0 && write(fd, env.p, env.len) != (ssize_t)env.len)
             rc = AD_EIO;
-        if (rc == 0 && r.anomaly) {
-            deltas[truth->n < 65536 ? truth->n : 65535] = r.delta;
-            rc = truth->n < 65536 ? winset_add(truth, r.device, strlen(r.device),
-                                               r.time_us / 1000000, r.time_us / 1000000 + 1)
-                                  : 0;
+        if (rc == 0 && r.anomaly && truth->n < TRUTH_MAX) {
+            deltas[truth->n] = r.delta;
+            rc = winset_add(truth, r.device, strlen(r.device), r.time_us / 1000000,
+                            r.time_us / 1000000 + 1);
         }
     }
     ad_buf_free(&rec);
@@ -264,7 +264,7 @@ static int run_one(const struct scen *sc, const char *mode)
     struct ad_engine *e = NULL;
     struct tally t = {.size_s = sc->size_s};
     struct winset truth = {0};
-    double *deltas = calloc(65536, sizeof(double));
+    double *deltas = calloc(TRUTH_MAX, sizeof(double));
     char err[1024] = "out of memory";
     FILE *tmp = tmpfile();
     int rc = deltas && tmp ? load(sc, mode, &cfg, err, sizeof(err)) : AD_ENOMEM;
