@@ -72,7 +72,9 @@ static struct ad_pipeline *make(struct ad_config *cfg, int64_t max_series)
 {
     struct ad_pipeline *p;
     char err[512];
-    if (ad_config_init(cfg) || ad_config_set(cfg, "input.time_format=epoch_ms", err, sizeof(err))) {
+    /* Welford models, as measured before auto became the default detector. */
+    if (ad_config_init(cfg) || ad_config_set(cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
+        ad_config_set(cfg, "model.detector=welford", err, sizeof(err))) {
         fprintf(stderr, "config: %s\n", err);
         exit(1);
     }
