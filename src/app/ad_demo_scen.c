@@ -56,6 +56,7 @@ struct scen {
 struct tally {
     int64_t size_s;
     int64_t slide_s; /* a remote alert stands for its slide's new points */
+    bool by_alert;   /* the remote stage: flagged spans come from the alerts */
     struct winset flagged;
     struct win first[MAX_KEYS]; /* each series' first window */
     size_t nfirst;
@@ -115,14 +116,15 @@ static int64_t first_of(const struct tally *t, const char *key)
     return INT64_MAX;
 }
 
-/* The local verdict of every scored point (the --scores rows). */
+/* Every scored point (the --scores rows): the series' first window, and
+ * without the remote stage the local verdict. */
 static void on_row(void *ud, const struct ad_score_row *r)
 {
     struct tally *t = ud;
     int64_t w = floor_div(r->t_us / 1000000, t->size_s) * t->size_s;
 
     note_first(t, r->key, r->key_len, w);
-    if (r->is_anomaly)
+    if (r->is_anomaly && !t->by_alert)
         winset_add(&t->flagged, r->key, r->key_len, w, w + t->size_s);
 }
 
@@ -216,10 +218,10 @@ static void report(const struct scen *sc, const struct tally *t, const struct wi
 
     for (size_t i = 0; i < truth->n; i++) {
         int64_t w = floor_div(truth->v[i].w, t->size_s) * t->size_s;
+        int64_t first = first_of(t, truth->v[i].key); /* INT64_MAX: a series never scored */
         bool flagged = winset_meets(&t->flagged, truth->v[i].key, w, w + t->size_s);
         if (seen_window(truth, deltas, i, t->size_s, sc->spikes_only) ||
-            (sc->spikes_only && deltas[i] <= 0) ||
-            w < first_of(t, truth->v[i].key) + 20 * t->size_s)
+            (sc->spikes_only && deltas[i] <= 0) || first == INT64_MAX || w < first + 20 * t->size_s)
             continue;
         want++;
         found += flagged;
@@ -282,10 +284,12 @@ static int run_one(const struct scen *sc, const char *mode)
                                     .kcat_envelope = true,
                                     .pump = ad_engine_has_loop(e) ? ad_engine_pump : NULL,
                                     .pump_ud = e};
-        if (remote)
+        /* Rows give each series' first window (the warm-up); with the remote
+         * stage the alerts, not the rows, say what was flagged. */
+        t.by_alert = remote;
+        rc = ad_pipeline_on_score(ad_engine_pipeline(e), on_row, &t);
+        if (rc == 0 && remote)
             rc = ad_engine_add_sink(e, &alert_ops, &t, NULL);
-        else
-            rc = ad_pipeline_on_score(ad_engine_pipeline(e), on_row, &t);
         rc = rc ? rc : write_records(sc, fileno(tmp), &truth, deltas);
         if (rc == 0 && lseek(fileno(tmp), 0, SEEK_SET) != 0)
             rc = AD_EIO;
