@@ -25,7 +25,7 @@ struct ad_kafka_sink {
     uint32_t *lat_us; /* alert latencies, emitted -> delivery report */
     size_t nlat, lat_cap;
     struct ad_kafka_sink_lat_hist hist; /* the same, all of them, as a histogram */
-    struct ad_buf row; /* a scores row being formatted, reused */
+    struct ad_buf row;                  /* a scores row being formatted, reused */
 };
 
 const double ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005,
