@@ -41,10 +41,11 @@
     "demo options:\n"                                                                              \
     "  --rate N --devices N --seed N   simulator settings             [1000 100 1]\n"              \
     "  --duration DURATION             stop after this long           [until Ctrl-C]\n"            \
-    "  --scenarios                     instead: scenarios A and B offline (their example\n"        \
-    "                                  configs, local detectors), recall and precision\n"          \
-    "  --remote confirm|always         with --scenarios: also ask the in-process Anomaly\n"        \
-    "                                  Detector (endpoint: local)\n"
+    "  --scenarios                     instead: scenarios A and B offline, recall and\n"           \
+    "                                  precision of their example configs (the local\n"            \
+    "                                  detector alone, then as configured)\n"                      \
+    "  --remote confirm|always         with --scenarios: the remote mode of the second\n"          \
+    "                                  view (the examples': always, endpoint: local)\n"
 #define EXIT_CODES "exit codes: 0 clean stop, 78 bad config or usage, 1 fatal runtime error\n"
 
 const char ad_cmd_usage[] =
