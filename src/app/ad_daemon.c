@@ -232,9 +232,28 @@ static void in_rebalance(void *ud, bool assigned)
     }
 }
 
+/* The source cluster's id, once: it goes into every checkpoint, and a
+ * checkpoint of another cluster is not restored. */
+static void learn_cluster(struct ad_daemon *d)
+{
+    char id[sizeof(d->cluster_id)];
+    if (d->cluster_id[0] || !d->checkpoints)
+        return;
+    if (ad_kafka_in_cluster_id(d->in, 0, id, sizeof(id)) != 0 &&
+        ad_kafka_in_cluster_id(d->in, AD_DAEMON_CLUSTER_WAIT_MS, id, sizeof(id)) != 0) {
+        AD_WARN("state", "the cluster id is not known yet: checkpoints are checked against "
+                         "the consumer group only");
+        return;
+    }
+    snprintf(d->cluster_id, sizeof(d->cluster_id), "%s", id);
+    ad_pipeline_set_identity(d->pipe, d->cluster_id, d->cfg->kafka.group);
+    AD_INFO("state", "state of cluster %s, group %s", d->cluster_id, d->cfg->kafka.group);
+}
+
 static int64_t in_assign(void *ud, const char *topic, int32_t partition)
 {
     struct ad_daemon *d = ud;
+    learn_cluster(d);
     struct tpart *t = tp_add(d, topic, partition);
     int64_t off = t && d->checkpoints ? ad_ckpt_restore(d, t) : -1;
     if (off >= 0) {
@@ -442,8 +461,10 @@ static int state_dir_open(struct ad_daemon *d, char *err, size_t errlen)
 {
     const struct ad_config *cfg = d->cfg;
     int rc = ad_state_dir_init(cfg->state_dir, err, errlen);
+    rc = rc ? rc : ad_state_lock(cfg->state_dir, &d->state_lock, err, errlen);
     if (rc)
         return rc;
+    ad_pipeline_set_identity(d->pipe, NULL, cfg->kafka.group);
     struct ad_pipeline_cfg pc;
     ad_config_to_pipeline(cfg, &pc);
     d->checkpoints = true;
@@ -585,6 +606,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct a
     d->loop = loop;
     d->cfg = cfg;
     d->opts = *opts;
+    d->state_lock = -1;
     ad_ledger_init(&d->ledger);
     ad_buf_init(&d->skey, 64 * 1024);
     ad_buf_init(&d->sval, (size_t)1 << 24);
@@ -732,6 +754,7 @@ void ad_daemon_free(struct ad_daemon *d)
     ad_dash_free(d->dash);     /* after the engine: its sink feeds the dashboard */
     ad_kafka_sink_free(d->ksink);
     ad_spill_close(d->spill);
+    ad_state_unlock(d->state_lock);
     ad_buf_free(&d->skey);
     ad_buf_free(&d->sval);
     free(d);
