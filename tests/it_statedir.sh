@@ -21,6 +21,7 @@ bad() { echo "FAIL $1"; fail=1; }
 cat >"$work/a.yaml" <<EOF2
 source: {kafka: {brokers: "127.0.0.1:9", group: gs}}
 http: {listen: ""}
+sinks: {alert_log: {path: "$work/alerts.jsonl"}}
 EOF2
 
 # start NAME STATE_DIR: a daemon in the background; its pid in $started.
@@ -37,17 +38,19 @@ wait_log() {
   done
   return 1
 }
-# exit_of PID: its exit status within 10 s, or "running".
+# exit_of PID [SECONDS]: sets rc to its exit status within SECONDS (10), or
+# to "running".
 exit_of() {
-  for _ in $(seq 100); do
+  local i
+  for ((i = 0; i < ${2:-10} * 10; i++)); do
     if ! kill -0 "$1" 2>/dev/null; then
       wait "$1"
-      echo $?
+      rc=$?
       return
     fi
     sleep 0.1
   done
-  echo running
+  rc=running
 }
 
 start first "$work/state"
@@ -55,7 +58,7 @@ first=$started
 if wait_log first "consuming"; then ok "first daemon started"; else bad "first daemon did not start"; fi
 
 start second "$work/state"
-rc=$(exit_of "$started")
+exit_of "$started"
 if [ "$rc" = 78 ] && grep -q "in use by another anomalyd (pid $first" "$work/second.log"; then
   ok "second daemon on the same state.dir exits 78 naming pid $first"
 else
@@ -64,7 +67,7 @@ else
 fi
 
 start other "$work/other-state"
-if wait_log other "consuming" && [ "$(exit_of "$started")" = running ]; then
+if wait_log other "consuming" && exit_of "$started" 2 && [ "$rc" = running ]; then
   ok "control: a daemon with its own state.dir runs beside it"
 else
   bad "control: a daemon with its own state.dir did not start"
@@ -76,13 +79,13 @@ kill -9 "$first"
 wait "$first" 2>/dev/null
 if [ -s "$work/state/lock" ]; then ok "the killed daemon's lock file stays behind"; else bad "no lock file"; fi
 start third "$work/state"
-if wait_log third "consuming" && [ "$(exit_of "$started")" = running ]; then
+if wait_log third "consuming" && exit_of "$started" 2 && [ "$rc" = running ]; then
   ok "a stale lock file of a dead daemon does not block"
 else
   bad "third daemon did not start after the first was killed"
   sed 's/^/    /' "$work/third.log" | head -5
 fi
 kill -TERM "$started" 2>/dev/null
-rc=$(exit_of "$started")
+exit_of "$started" 60
 if [ "$rc" = 0 ]; then ok "third daemon stops cleanly"; else bad "third daemon: exit $rc on SIGTERM"; fi
 exit $fail

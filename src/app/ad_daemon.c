@@ -442,8 +442,9 @@ static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
                     "processes sharing %s are not seen)",
                     dir, AD_SPILL_FILE, sd);
     }
-    if (rc == AD_EIO && !strstr(e, "in use")) {
-        /* Unreadable: keep it for inspection, start an empty one. */
+    if (rc == AD_EPARSE || (rc == AD_EIO && !strstr(e, "in use"))) {
+        /* Damaged or unreadable: keep it for inspection, start an empty one
+         * (never a crash loop on it). */
         snprintf(path, sizeof(path), "%s/%s", sd, AD_SPILL_FILE);
         snprintf(aside, sizeof(aside), "%s.bad-%lld", path,
                  (long long)(ad_clock_wall_us() / 1000000));

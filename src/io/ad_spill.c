@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include "ad_alloc.h"
 #include "ad_err.h"
@@ -34,6 +36,7 @@ struct ad_spill {
     uint64_t batch_puts; /* since the last commit */
     size_t batch_bytes;
     int failing; /* an error was logged; quiet until a commit succeeds */
+    int lock_fd; /* the file, flock'ed while the store is open */
     char path[4096];
 };
 
@@ -166,11 +169,39 @@ static int txn_open(struct ad_spill *s)
     return rc;
 }
 
+/* MDB_NOLOCK leaves exclusion to us: flock on a descriptor of our own, per
+ * open file description, so a second open in this process conflicts too;
+ * then, the lock held, the file is checked before LMDB maps it. */
+static int lock_and_check(struct ad_spill *s, char *err, size_t errlen)
+{
+    char why[512];
+    s->lock_fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (s->lock_fd < 0) {
+        snprintf(err, errlen, "%s: open: %s", s->path, strerror(errno));
+        return AD_EIO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(s->lock_fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s: in use by another spill store (locked)", s->path);
+        else
+            snprintf(err, errlen, "%s: lock: %s", s->path, strerror(e));
+        return AD_EIO;
+    }
+    int rc = ad_spill_check_file(s->path, why, sizeof(why));
+    if (rc == 0)
+        return 0;
+    close(s->lock_fd);
+    snprintf(err, errlen, "%s: %s: %s", s->path, rc == AD_EPARSE ? "damaged" : "check", why);
+    return rc == AD_EPARSE || rc == AD_ENOMEM ? rc : AD_EIO;
+}
+
 int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errlen)
 {
     struct ad_spill *s;
     MDB_stat st;
-    int fd, rc;
+    int rc;
     const char *step = "open";
 
     *out = NULL;
@@ -185,29 +216,21 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
         ad_free(s);
         return AD_EIO;
     }
+    rc = lock_and_check(s, err, errlen);
+    if (rc) {
+        ad_free(s);
+        return rc;
+    }
     rc = mdb_env_create(&s->env);
     if (rc) {
         snprintf(err, errlen, "%s: %s", s->path, mdb_strerror(rc));
+        close(s->lock_fd);
         ad_free(s);
         return AD_EIO;
     }
     rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
     if (!rc)
         rc = mdb_env_open(s->env, s->path, MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOLOCK, 0640);
-    if (rc)
-        goto fail;
-    /* MDB_NOLOCK leaves exclusion to us: flock, per open file description,
-     * so a second open in this process conflicts too. */
-    step = "lock";
-    rc = mdb_env_get_fd(s->env, &fd);
-    if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0)
-        rc = errno;
-    if (rc == EWOULDBLOCK) {
-        snprintf(err, errlen, "%s: in use by another spill store (locked)", s->path);
-        mdb_env_close(s->env);
-        ad_free(s);
-        return AD_EIO;
-    }
     if (rc)
         goto fail;
     step = "open the database";
@@ -235,6 +258,7 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
 fail:
     snprintf(err, errlen, "%s: %s: %s", s->path, step, mdb_strerror(rc));
     mdb_env_close(s->env);
+    close(s->lock_fd);
     ad_free(s);
     return AD_EIO;
 }
@@ -245,6 +269,7 @@ void ad_spill_close(struct ad_spill *s)
         return;
     ad_spill_commit(s);
     mdb_env_close(s->env);
+    close(s->lock_fd);
     ad_free(s);
 }
 
