@@ -261,6 +261,10 @@ void ad_pipeline_restore_clock(struct ad_pipeline *p, const char *topic, int32_t
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
 
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out);
+/* Points, series states and outputs lost for want of memory so far: the
+ * pipeline's and the window stage's nomem counts together (cheap; a caller
+ * compares it before and after a push or a tick). */
+uint64_t ad_pipeline_nomem(const struct ad_pipeline *p);
 
 /* The lowest source offset of (topic, partition) still held by an open
  * window, or -1 when none is. */

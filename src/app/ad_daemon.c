@@ -35,6 +35,7 @@
 #define TICK_MS            1000
 #define FLUSH_TIMEOUT_MS   5000
 #define REJECTS_SUMMARY_MS 60000 /* per-record problems: one summary a minute */
+#define LOST_REPORT_MS     60000 /* data lost for want of memory: a report a minute at most */
 #define REJECTS_LOGGED     10    /* per-record problems logged one by one, then summarized */
 
 /* ---- partitions and offsets ------------------------------------------------------ */
@@ -283,6 +284,35 @@ static void in_revoked(void *ud, const char *topic, int32_t partition)
         tp_remove(d, t);
 }
 
+/* The pipeline lost points, series states or outputs for want of memory
+ * while t's record at low (or, t NULL, on a tick) was processed: the
+ * offsets from there on are never committed or checkpointed while the
+ * partition stays assigned (the ledger's pin), so that they are consumed
+ * again after a restart or a rebalance. Logged at once per partition, then
+ * at most every LOST_REPORT_MS. */
+static void lost_points(struct ad_daemon *d, struct tpart *t, int64_t low)
+{
+    for (struct ad_ledger_part *p = d->ledger.parts; p; p = p->next) {
+        if ((t && p != t->lp) || !ad_ledger_pin(p, t ? low : -1))
+            continue;
+        AD_ERROR("pipeline",
+                 "%s[%d]: data lost for want of memory%s: its offset is not committed past "
+                 "%lld while it stays assigned, so that it is consumed again from there after a "
+                 "restart (restart once memory is available; anomalyd_points_lost_total)",
+                 p->topic, (int)p->partition, t ? "" : " on a timer",
+                 (long long)(p->pinned >= 0 ? p->pinned : p->stored));
+    }
+    uint64_t n = ad_pipeline_nomem(d->pipe), now = uv_now(d->loop);
+    if (n != d->lost_logged && now - d->lost_report_ms >= LOST_REPORT_MS) {
+        AD_ERROR("pipeline",
+                 "%llu points, series states or outputs lost for want of memory so far (%llu "
+                 "since the last report)",
+                 (unsigned long long)n, (unsigned long long)(n - d->lost_logged));
+        d->lost_logged = n;
+        d->lost_report_ms = now;
+    }
+}
+
 static void in_record(void *ud, const void *buf, size_t len, const struct ad_record_meta *meta)
 {
     struct ad_daemon *d = ud;
@@ -298,9 +328,13 @@ static void in_record(void *ud, const void *buf, size_t len, const struct ad_rec
                 "truncated or recreated; the restored models may not belong to it",
                 meta->topic, (int)meta->partition, (long long)meta->offset,
                 (long long)t->ckpt_offset);
+    uint64_t lost = ad_pipeline_nomem(d->pipe);
+    int64_t low = ad_pipeline_low_offset(d->pipe, meta->topic, meta->partition);
     ad_pipeline_push(d->pipe, buf, len, meta, (int64_t)uv_now(d->loop));
     if (t)
         ad_ledger_processed(t->lp, meta->offset);
+    if (ad_pipeline_nomem(d->pipe) != lost && t)
+        lost_points(d, t, low >= 0 && low < meta->offset ? low : meta->offset);
 }
 
 static void in_lag(void *ud, const char *topic, int32_t partition, int64_t lag)
@@ -338,7 +372,10 @@ static void on_tick(uv_timer_t *h)
     struct ad_daemon *d = h->data;
     ad_kafka_in_drain(d->in);
     ad_kafka_out_poll(d->out);
+    uint64_t lost = ad_pipeline_nomem(d->pipe);
     ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
+    if (ad_pipeline_nomem(d->pipe) != lost)
+        lost_points(d, NULL, -1);
     ad_daemon_store_offsets(d, NULL);
     if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
         AD_WARN("decode",

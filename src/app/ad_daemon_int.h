@@ -98,6 +98,8 @@ struct ad_daemon {
     uint64_t consumed;
     struct ad_tally *tallies;               /* by partition, every partition ever consumed */
     uint64_t hold_errors;                   /* holds the ledger could not record (out of memory) */
+    uint64_t lost_logged;                   /* the nomem count at the last report */
+    uint64_t lost_report_ms;                /* when it was (loop time) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;
 

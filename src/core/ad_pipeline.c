@@ -721,6 +721,13 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *ou
     ad_window_stats(p->win, &out->win);
 }
 
+uint64_t ad_pipeline_nomem(const struct ad_pipeline *p)
+{
+    struct ad_window_stats ws;
+    ad_window_stats(p->win, &ws);
+    return p->st.nomem + ws.nomem;
+}
+
 int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t partition)
 {
     struct ad_part *part = ad_window_part(p->win, topic, partition);
