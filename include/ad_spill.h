@@ -98,6 +98,14 @@ int ad_spill_commit(struct ad_spill *s);
  * another thread while the owner keeps putting and committing. */
 int ad_spill_sync(struct ad_spill *s);
 
+/* Bounds what the store keeps in memory: after each ad_spill_sync(), when
+ * the file is larger than bytes (0, the default: never), its pages are
+ * dropped from this process's map (madvise MADV_DONTNEED: RssFile) and from
+ * the page cache (posix_fadvise POSIX_FADV_DONTNEED); a returning series is
+ * then read from the disk. Any thread. ad_spill_trims() counts the trims. */
+void ad_spill_set_cache_bound(struct ad_spill *s, uint64_t bytes);
+uint64_t ad_spill_trims(struct ad_spill *s);
+
 /* Called for every entry (committed and pending), in the order of the LMDB
  * keys; key, metric and val are valid during the call only, val is not
  * aligned. fn must not call into the store. */

@@ -491,6 +491,8 @@ static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
     }
     if (rc)
         snprintf(err, errlen, "state.dir: %s", e);
+    else
+        ad_spill_set_cache_bound(d->spill, (uint64_t)d->cfg->evicted_cache_bytes);
     return rc;
 }
 
