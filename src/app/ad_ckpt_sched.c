@@ -618,6 +618,7 @@ static int restore_from_topic(struct ad_daemon *d, struct tpart *t, int64_t *off
                                       .cb = restore_series,
                                       .ud = &rc,
                                       .fingerprint = d->fingerprint,
+                                      .group = d->cfg->kafka.group,
                                       .alive = restore_alive,
                                       .alive_ud = d};
     char e[512];
