@@ -74,7 +74,11 @@ static double read_all(const char *path)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? atol(argv[1]) : 500000;
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 500000;
+    if (n < AD_SPILL_BATCH_PUTS) {
+        fprintf(stderr, "usage: bench_spill [ENTRIES >= %d] [DIR]\n", AD_SPILL_BATCH_PUTS);
+        return 2;
+    }
     const char *dir = argc > 2 ? argv[2] : "/tmp";
     char path[4200], err[512];
     struct stat st;
