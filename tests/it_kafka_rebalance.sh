@@ -27,7 +27,8 @@ wait_for 30 eval '[ "$(n_assigned A)" -ge 4 ]' || fail "rebalance: A did not get
 # 1500 records/s for 13 s.
 kt_bg sim "$KT_BIN" simulate "${SIM[@]}" --brokers "$ADDR" --topic sensor-raw --rate 1500
 wait_for 30 topic_has sensor-raw 2000 || fail "rebalance: records do not flow"
-kt_daemon B
+# B has a state.dir of its own: one daemon per state.dir (issue 17 item 1).
+kt_daemon B --set state.dir="$W/state.B"
 if wait_for 30 eval '[ "$(n_assigned B)" -ge 1 ] && log_has A "\[kafka\] revoked"'; then
   ok "rebalance: B joined and got partitions $(assigned B | tr -d '\n'), A gave them up"
 else
