@@ -125,10 +125,12 @@ void ad_state_unlock(int fd);
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* ---- the rest of state.dir's layout ------------------------------------------
- * Besides the checkpoint files, state.dir holds the evicted series' stores
- * (ad_spill.h): dir/evicted.mdb, and dir/spill-1/ .. dir/spill-16/ for
- * further processes sharing dir (each store belongs to one process at a
- * time), and the seed models of `anomalyd model import`. Only this module
+ * Besides the checkpoint files, state.dir holds the daemon's lock file
+ * (dir/lock, ad_state_lock), checkpoints of another owner moved aside
+ * ("*.ckpt.mismatch-<time>", never read again), the evicted series' stores
+ * (ad_spill.h): dir/evicted.mdb, and dir/spill-1/ .. dir/spill-16/ when
+ * another process holds that one (each store belongs to one process at a
+ * time: `model export` reading it as the daemon starts), and the seed models of `anomalyd model import`. Only this module
  * knows these names. */
 #define AD_STATE_SPILL_DIRS 16 /* spill-1 .. spill-16 */
 #define AD_STATE_SEED_FILE  "seed.m2.jsonl"
