@@ -462,7 +462,7 @@ static void bench_compaction(struct ad_pipeline *p, uint64_t nseries, uint64_t c
 {
     struct ad_buf b;
     char err[512];
-    struct ad_state_loc loc = {dir, "bench-c", 0};
+    struct ad_state_loc loc = {.dir = dir, .topic = "bench-c", .partition = 0};
     ad_buf_init(&b, (size_t)1 << 33);
     part0(p, false, &b, fp);
     uint64_t sum = ad_ckpt_sum(b.p, b.len), nsum;
