@@ -118,8 +118,10 @@ static double run(struct ad_pipeline *p, const char *data, const size_t *off, si
         ad_pipeline_push(p, data + off[i], off[i + 1] - off[i], &meta, 0);
         if (dir && (i & 1023) == 0 && now_s() >= next) {
             if (ckpt_into(p, (int64_t)i + 1, fp, false, &b, NULL) ||
-                ad_state_write(&(struct ad_state_loc){dir, "bench-run", 0}, b.p, b.len, err,
-                               sizeof(err))) {
+                ad_state_write(&(struct ad_state_loc){.dir = dir,
+                                                      .topic = "bench-run",
+                                                      .partition = 0},
+                               b.p, b.len, err, sizeof(err))) {
                 fprintf(stderr, "checkpoint: %s\n", err);
                 exit(1);
             }
@@ -255,7 +257,8 @@ static int bench_one_checkpoint(uint64_t nseries, const char *dir, uint64_t *fp)
     double t_ser = now_s() - t0;
     t0 = now_s();
     if (ad_ckpt_seal(&b, AD_FNV64_BASIS) ||
-        ad_state_write(&(struct ad_state_loc){dir, "bench", 0}, b.p, b.len, err, sizeof(err))) {
+        ad_state_write(&(struct ad_state_loc){.dir = dir, .topic = "bench", .partition = 0}, b.p,
+                       b.len, err, sizeof(err))) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -272,7 +275,8 @@ static int bench_one_checkpoint(uint64_t nseries, const char *dir, uint64_t *fp)
     struct ad_ckpt_header h;
     t0 = now_s();
     /* The daemon's way: the file read, checked and restored by ad_state_load. */
-    if (ad_state_load(&(struct ad_state_loc){dir, "bench", 0}, *fp, -1, &h, restore_cb, &rc) != 0) {
+    if (ad_state_load(&(struct ad_state_loc){.dir = dir, .topic = "bench", .partition = 0}, *fp, -1,
+                      &h, restore_cb, &rc) != 0) {
         fprintf(stderr, "restore failed\n");
         return 1;
     }
@@ -458,7 +462,7 @@ static void bench_compaction(struct ad_pipeline *p, uint64_t nseries, uint64_t c
 {
     struct ad_buf b;
     char err[512];
-    struct ad_state_loc loc = {dir, "bench-c", 0};
+    struct ad_state_loc loc = {.dir = dir, .topic = "bench-c", .partition = 0};
     ad_buf_init(&b, (size_t)1 << 33);
     part0(p, false, &b, fp);
     uint64_t sum = ad_ckpt_sum(b.p, b.len), nsum;

@@ -4,7 +4,7 @@
  * to be consumed again. Pure encoding and decoding; the file handling
  * (temp file, fsync, rename, directory fsync) is in ad_state.h.
  *
- * Layout (little-endian), version 3:
+ * Layout (little-endian), version 4:
  *   "ADCKPT\0\3"  magic (8 bytes; the last byte is the version)
  *   u64 fingerprint   settings the state depends on (ad_ckpt_fingerprint)
  *   i64 offset        consume the partition again from here
@@ -14,6 +14,9 @@
  *                     still read (as INT64_MIN)
  *   i32 partition, u16 topic length, topic bytes
  *   u64 series count
+ *   u8 cluster id length, cluster id, u8 group length, group: whose state it
+ *     is (the Kafka cluster id and consumer group; empty when unknown); not
+ *     in versions 1 to 3, which are still read (as empty)
  *   per series: u16 key length, key, u8 metric-name length, metric name,
  *     u64 n, f64 mean, f64 m2 (lifetime), u64 n, f64 mean, f64 m2 (window),
  *     i64 model_off, i64 last_t, i64 closed_until, i64 next_e, u8 pending,
@@ -34,9 +37,10 @@
 #include "ad_buf.h"
 #include "ad_window.h"
 
-#define AD_CKPT_VERSION  3
+#define AD_CKPT_VERSION  4
 #define AD_CKPT_MAX_RING 17280
 #define AD_CKPT_MAX_DET  (1u << 20) /* bytes of one series' detector state */
+#define AD_CKPT_ID_MAX   255        /* bytes of a cluster id or group kept (longer: cut) */
 
 struct ad_ckpt_header {
     uint64_t fingerprint;
@@ -46,6 +50,10 @@ struct ad_ckpt_header {
     int32_t partition;
     char topic[256];
     uint64_t nseries;
+    /* Whose state: the source cluster's id (rd_kafka_clusterid) and the
+     * consumer group, "" when unknown (and in files before version 4). */
+    char cluster[AD_CKPT_ID_MAX + 1];
+    char group[AD_CKPT_ID_MAX + 1];
 };
 
 /* A hash of the settings a checkpoint's state depends on (windows, scope,

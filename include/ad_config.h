@@ -157,6 +157,7 @@ struct ad_config {
     int64_t max_message_bytes;
     int64_t max_series;
     int64_t max_key_bytes;
+    int64_t evicted_cache_bytes;
     int log_level; /* enum ad_log_level */
 
     /* Private bookkeeping of the loader: where each option was last set. */

@@ -80,6 +80,11 @@ bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in);
  * statistics.interval.ms=0, or no connection wanted). */
 int ad_kafka_in_brokers_up(const struct ad_kafka_in *in);
 
+/* The source cluster's id (rd_kafka_clusterid: from the metadata, waiting
+ * at most timeout_ms for it; 0: only when known already) into out. Returns
+ * 0 or AD_ENOENT (not known). Loop thread. */
+int ad_kafka_in_cluster_id(struct ad_kafka_in *in, int timeout_ms, char *out, size_t len);
+
 /* Stops consuming (no more records are delivered). */
 void ad_kafka_in_stop(struct ad_kafka_in *in);
 

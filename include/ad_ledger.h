@@ -15,6 +15,13 @@
  * offset stays at or below the lowest offset any of them held. The caller
  * reports the error; the guarantee stands.
  *
+ * A record whose points were lost (not folded into the state for want of
+ * memory) pins its partition (ad_ledger_pin): the safe offset never passes
+ * it again while the partition is tracked, so neither a commit nor a
+ * checkpoint covers it; the partition is consumed from there again when it
+ * is assigned anew (after a restart or a rebalance), when memory may be
+ * there. Until then the partition is processed but its offset stands still.
+ *
  * Pure: no I/O, no clock, no logging. One ledger is used from one thread.
  * The ledger owns its partitions and their topic names; the ud of a
  * partition is the caller's. */
@@ -43,6 +50,8 @@ struct ad_ledger_part {
     uint64_t next_seq;
     uint64_t coarse;    /* coarse holds outstanding */
     int64_t coarse_low; /* the lowest offset they hold, INT64_MAX none */
+    int64_t pinned;     /* the lowest offset of a record with lost points, INT64_MAX none,
+                           -1: nothing is safe (a loss before anything was stored) */
 };
 
 struct ad_ledger {
@@ -94,11 +103,19 @@ struct ad_ledger_part *ad_ledger_release(struct ad_ledger *l, const struct ad_le
 /* Records that the record at offset was processed. */
 void ad_ledger_processed(struct ad_ledger_part *p, int64_t offset);
 
+/* Records that points of the record at offset were lost: the safe offset
+ * of p stays at or below offset while p is tracked. A negative offset (a
+ * loss not tied to a record, e.g. on a timer) pins p at what was stored
+ * last, or when nothing was, makes nothing safe (ad_ledger_safe -1) while p
+ * is tracked. Returns true when p was not pinned before. */
+bool ad_ledger_pin(struct ad_ledger_part *p, int64_t offset);
+
 /* Whether p has outputs in flight. */
 bool ad_ledger_pending(const struct ad_ledger_part *p);
 
 /* The offset up to which p is safe to store: the lowest of next_off,
- * window_low (the oldest record of an open window, -1 none) and every hold.
+ * window_low (the oldest record of an open window, -1 none), every hold and
+ * the pin.
  * -1 before any record was processed. */
 int64_t ad_ledger_safe(const struct ad_ledger_part *p, int64_t window_low);
 

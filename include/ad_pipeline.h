@@ -99,6 +99,7 @@ struct ad_pipeline_stats {
     uint64_t remote_fallback; /* windows decided locally: the remote gave no verdict */
     uint64_t detect_fresh;    /* series whose saved detector state could not be restored
                                  (another detector, parameters or layout): started fresh */
+    uint64_t store_mismatch;  /* evicted series' states of another cluster or group: not loaded */
     struct ad_window_stats win;
 };
 
@@ -242,6 +243,12 @@ struct ad_pipeline_store {
 };
 void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
                            uint64_t fingerprint);
+/* Whose state the pipeline holds: the source's Kafka cluster id and consumer
+ * group (NULL or "" when unknown; copied, cut at AD_CKPT_ID_MAX bytes). Every
+ * checkpoint and evicted series' state written from now on records them; an
+ * evicted series' state recording another one is not loaded (the series
+ * starts afresh, counted in stats.store_mismatch). */
+void ad_pipeline_set_identity(struct ad_pipeline *p, const char *cluster, const char *group);
 
 /* A partition's newest event time, or INT64_MIN. */
 int64_t ad_pipeline_max_time(struct ad_pipeline *p, const char *topic, int32_t partition);
@@ -254,6 +261,10 @@ void ad_pipeline_restore_clock(struct ad_pipeline *p, const char *topic, int32_t
 void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_t partition);
 
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out);
+/* Points, series states and outputs lost for want of memory so far: the
+ * pipeline's and the window stage's nomem counts together (cheap; a caller
+ * compares it before and after a push or a tick). */
+uint64_t ad_pipeline_nomem(const struct ad_pipeline *p);
 
 /* The lowest source offset of (topic, partition) still held by an open
  * window, or -1 when none is. */

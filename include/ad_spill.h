@@ -52,10 +52,23 @@ struct ad_spill;
 /* Opens (creating, mode 0640) dir/evicted.mdb: one file (MDB_NOSUBDIR), no
  * lock file (MDB_NOLOCK: one process, one thread of transactions; the file
  * is flock'ed instead), commits not synced (MDB_NOSYNC), a 1 TiB map
- * (address space only; the file grows as needed). Returns 0, AD_ENOMEM, or
- * AD_EIO with a message naming the file and the cause in err (the store in
- * use by another opener, a corrupt file, ...). */
+ * (address space only; the file grows as needed). The file is checked
+ * (ad_spill_check_file) once locked and before LMDB maps it. Returns 0,
+ * AD_ENOMEM, AD_EPARSE for a damaged file ("damaged: " and what in err: the
+ * caller moves it aside), or AD_EIO with a message naming the file and the
+ * cause in err (the store in use by another opener, a file LMDB rejects,
+ * ...). */
 int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errlen);
+
+/* Checks an LMDB data file without mapping it (pread only, so a damaged or
+ * truncated one cannot fault the process): the meta pages, the file size
+ * against the newest transaction's last page, and every page of the main
+ * and free-page trees reachable from the newest meta (page numbers, kinds,
+ * bounds, node offsets, overflow pages, depth and entry counts, free-list
+ * ids). Cost: one read of every page in use. Returns 0 (sound, or an empty
+ * file), AD_ENOENT, AD_EPARSE with what is wrong in err, AD_EIO, AD_ENOMEM.
+ * A file being written by another process may fail: lock it first. */
+int ad_spill_check_file(const char *path, char *err, size_t errlen);
 
 /* Commits what is pending (no sync; a failure is logged) and closes.
  * Accepts NULL. */
@@ -84,6 +97,14 @@ int ad_spill_commit(struct ad_spill *s);
  * fdatasync of the file). Returns 0 or AD_EIO (logged). Blocking; may run on
  * another thread while the owner keeps putting and committing. */
 int ad_spill_sync(struct ad_spill *s);
+
+/* Bounds what the store keeps in memory: after each ad_spill_sync(), when
+ * the file is larger than bytes (0, the default: never), its pages are
+ * dropped from this process's map (madvise MADV_DONTNEED: RssFile) and from
+ * the page cache (posix_fadvise POSIX_FADV_DONTNEED); a returning series is
+ * then read from the disk. Any thread. ad_spill_trims() counts the trims. */
+void ad_spill_set_cache_bound(struct ad_spill *s, uint64_t bytes);
+uint64_t ad_spill_trims(struct ad_spill *s);
 
 /* Called for every entry (committed and pending), in the order of the LMDB
  * keys; key, metric and val are valid during the call only, val is not

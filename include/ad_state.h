@@ -17,11 +17,15 @@
 #include "ad_checkpoint.h"
 #include "ad_ckpt_delta.h"
 
-/* A partition's checkpoint: "dir/<topic>-<partition>.ckpt". Borrowed. */
+/* A partition's checkpoint: "dir/<topic>-<partition>.ckpt". Borrowed.
+ * cluster and group (NULL or "" when unknown) are whose state is wanted:
+ * ad_state_load() refuses a file of another one. */
 struct ad_state_loc {
     const char *dir;
     const char *topic;
     int32_t partition;
+    const char *cluster;
+    const char *group;
 };
 
 /* Writes "dir/<topic>-<partition>.ckpt" into out. Returns 0 or AD_ELIMIT. */
@@ -53,7 +57,12 @@ int ad_state_write(const struct ad_state_loc *loc, const void *buf, size_t len, 
 
 /* Loads the partition's checkpoint: the current file, or when it is missing,
  * corrupt, of another version or written under other settings (fingerprint),
- * the previous one. Every problem is logged. Returns 0 (cb has seen every
+ * the previous one. Every problem is logged. A file whose header names
+ * another topic or partition, or another cluster or group than loc (where
+ * both are known), is not restored: it is renamed to
+ * "<file>.mismatch-<unix seconds>" and logged with both identities. A file
+ * without a cluster or group (written before version 4) is restored with a
+ * warning. Returns 0 (cb has seen every
  * series, *h is filled), AD_ENOENT when there is no usable checkpoint (a cold
  * start), or the callback's error. A checkpoint that resumes at or before
  * newer_than (state newer than it was restored from elsewhere) is not used
@@ -102,14 +111,26 @@ int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
 int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
                          char *err, size_t errlen);
 
+/* One daemon per state.dir: an fcntl write lock on dir/lock, which holds
+ * the holder's pid. The lock goes with the process (a stale file of a dead
+ * one does not block; a forked child does not inherit it). Returns 0 and
+ * the descriptor in *fd (keep it open; ad_state_unlock() or exit releases
+ * it), AD_ECONFIG when another process holds it (err names its pid), or
+ * AD_EIO with err. */
+int ad_state_lock(const char *dir, int *fd, char *err, size_t errlen);
+/* Releases the lock (removing nothing: the file stays). Accepts -1. */
+void ad_state_unlock(int fd);
+
 /* Reads a whole file (at most max bytes) into a malloc'd buffer. */
 int ad_state_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* ---- the rest of state.dir's layout ------------------------------------------
- * Besides the checkpoint files, state.dir holds the evicted series' stores
- * (ad_spill.h): dir/evicted.mdb, and dir/spill-1/ .. dir/spill-16/ for
- * further processes sharing dir (each store belongs to one process at a
- * time), and the seed models of `anomalyd model import`. Only this module
+ * Besides the checkpoint files, state.dir holds the daemon's lock file
+ * (dir/lock, ad_state_lock), checkpoints of another owner moved aside
+ * ("*.ckpt.mismatch-<time>", never read again), the evicted series' stores
+ * (ad_spill.h): dir/evicted.mdb, and dir/spill-1/ .. dir/spill-16/ when
+ * another process holds that one (each store belongs to one process at a
+ * time: `model export` reading it as the daemon starts), and the seed models of `anomalyd model import`. Only this module
  * knows these names. */
 #define AD_STATE_SPILL_DIRS 16 /* spill-1 .. spill-16 */
 #define AD_STATE_SEED_FILE  "seed.m2.jsonl"

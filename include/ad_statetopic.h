@@ -53,6 +53,8 @@ struct ad_statetopic_restore {
     ad_ckpt_series_cb cb;    /* called with ud for every series state read */
     void *ud;
     uint64_t fingerprint;    /* of this config: other settings' state is skipped */
+    const char *group;       /* the consumer group: another group's state is skipped (NULL:
+                                any; messages before version 4 record none: taken) */
     int64_t offset;          /* out: the newest marker's offset, -1 when none */
     int64_t max_t;           /* out: the newest marker's partition clock (ad_checkpoint.h) */
     int64_t low, high;       /* out: the state partition's offsets read */

@@ -113,7 +113,7 @@ damage() { # HOW: corrupt the current file, run, expect the report and no crash
     empty) : >"$ck" ;;
   esac
   rm -f "$KT_WORK/c.pid" "$KT_WORK/c.rc"
-  run_daemon c gc-$1 "${@:2}"
+  run_daemon c gc "${@:2}" # the checkpoint's own group: another one's is moved aside
   wait_for 20 log_has c "checkpoint .* not used" || true
   kt_signal c TERM
   kt_wait_exit c 15
@@ -139,9 +139,22 @@ check "damaged checkpoint with a good .prev: the previous one is restored" \
 cp "$ck.keep" "$ck"
 rm -f "$ck.prev" "$KT_WORK/c.pid" "$KT_WORK/c.rc"
 : >"$KT_WORK/c.log"
-run_daemon c gc-settings --set windows.tumbling.size=1m
+run_daemon c gc --set windows.tumbling.size=1m
 wait_for 20 log_has c "not used" || true
 kt_signal c TERM
 kt_wait_exit c 15
 check "checkpoint of other settings: not restored" log_has c "written under other window/model settings"
+# Another consumer group's state (issue 17 item 1): not restored, moved aside
+# as NAME.mismatch-<time>, logged with both identities; the group starts cold.
+cp "$ck.keep" "$ck"
+rm -f "$ck.prev" "$KT_WORK/c.pid" "$KT_WORK/c.rc" "$ck".mismatch-*
+: >"$KT_WORK/c.log"
+run_daemon c gc-other
+wait_for 20 finished c 3000 || fail "run c (group gc-other): did not read"
+kt_signal c TERM
+kt_wait_exit c 15
+check "another group's checkpoint: not restored, both groups named" \
+  log_has c 'not restored: another cluster.s or consumer group.s checkpoint .*group "gc"; wanted: .*group "gc-other"'
+check "another group's checkpoint: moved aside" ls "$ck".mismatch-*
+check "another group's checkpoint: nothing restored" eval '! log_has c "restored .* series"'
 kt_done

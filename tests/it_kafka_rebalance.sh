@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration: revoke/assign. Daemon A runs; daemon B joins the same group
 # while records flow and both get partitions; B stops (SIGTERM) mid-way and A
-# takes its partitions back. Every expected alert id must be on the output
+# takes its partitions back (each with its own state.dir, the state handed
+# over through the state topic). Every expected alert id must be on the output
 # topic (the union of A's and B's), a re-emitted id must carry the identical
 # alert, and nothing the reference does not expect may appear.
 #   it_kafka_rebalance.sh ANOMALYD SOURCE_DIR
@@ -21,13 +22,16 @@ kt_seed "$W/data.jsonl" "$W/expected"
 assigned() { grep -o '\[kafka\] assigned sensor-raw\[[0-9]*\]' "$W/$1.log" 2>/dev/null | grep -o '\[[0-9]*\]$' | sort -u; }
 n_assigned() { grep -c '\[kafka\] assigned sensor-raw' "$W/$1.log" 2>/dev/null || true; }
 
-kt_broker sensor-raw:4 anomalies:4 dlq:1
-kt_daemon A
+kt_broker sensor-raw:4 anomalies:4 dlq:1 anomalyd-state:4
+# One daemon per state.dir (issue 17 item 1): A and B each have their own and
+# hand partitions over through the state topic (docs/operations.md,
+# "Scale-out"), so that the partition's new owner resumes its models.
+kt_daemon A --set state.topic=anomalyd-state
 wait_for 30 eval '[ "$(n_assigned A)" -ge 4 ]' || fail "rebalance: A did not get all 4 partitions"
 # 1500 records/s for 13 s.
 kt_bg sim "$KT_BIN" simulate "${SIM[@]}" --brokers "$ADDR" --topic sensor-raw --rate 1500
 wait_for 30 topic_has sensor-raw 2000 || fail "rebalance: records do not flow"
-kt_daemon B
+kt_daemon B --set state.dir="$W/state.B" --set state.topic=anomalyd-state
 if wait_for 30 eval '[ "$(n_assigned B)" -ge 1 ] && log_has A "\[kafka\] revoked"'; then
   ok "rebalance: B joined and got partitions $(assigned B | tr -d '\n'), A gave them up"
 else

@@ -185,8 +185,14 @@ static void test_clock_and_version_1(void)
     AD_EXPECT_INT(ckpt_read(b.p, b.len, &h, collect, &g, err, sizeof(err)), ==, 0);
     AD_EXPECT_INT(h.max_t, ==, 1763632800000000LL);
     AD_EXPECT_INT(g.n, ==, 1);
-    /* The same as version 1: no max_t field after created_ms (byte 32), and
-     * no detector length (the 4 bytes before the checksum) after the series. */
+    /* The same as version 1: no identity (its two empty lengths after the
+     * series count, bytes 55 and 56), no max_t field after created_ms (byte
+     * 32), and no detector length (the 4 bytes before the checksum) after
+     * the series. */
+    AD_EXPECT_INT(b.p[55], ==, 0);
+    AD_EXPECT_INT(b.p[56], ==, 0);
+    memmove(b.p + 55, b.p + 57, b.len - 57);
+    b.len -= 2;
     memmove(b.p + b.len - 12, b.p + b.len - 8, 8);
     b.len -= 4;
     memmove(b.p + 32, b.p + 40, b.len - 40);
@@ -245,7 +251,7 @@ static void test_stale_temps(void)
     AD_EXPECT(!exists(dir, gone));
     AD_EXPECT(exists(dir, "t-2.ckpt.tmp"));
     AD_EXPECT(exists(dir, "notes.tmp.x"));
-    struct ad_state_loc loc = {dir, "t", 3};
+    struct ad_state_loc loc = {.dir = dir, .topic = "t", .partition = 3};
     AD_EXPECT_INT(ad_state_write(&loc, "abc", 3, err, sizeof(err)), ==, 0);
     AD_EXPECT(exists(dir, "t-3.ckpt"));
     snprintf(mine, sizeof(mine), "t-3.ckpt.tmp.%d", (int)getpid());

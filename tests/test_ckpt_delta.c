@@ -158,7 +158,7 @@ static void test_files(void)
 {
     char dir[] = "/tmp/ad_delta_XXXXXX", path[4200], logp[4200];
     AD_EXPECT(mkdtemp(dir) != NULL);
-    struct ad_state_loc loc = {dir, "t", 0};
+    struct ad_state_loc loc = {.dir = dir, .topic = "t", .partition = 0};
     struct seen s;
     struct ad_ckpt_header h;
     AD_EXPECT_INT(ad_state_path(dir, "t", 0, path, sizeof(path)), ==, 0);
@@ -232,7 +232,7 @@ static void test_compact(void)
 {
     char dir[] = "/tmp/ad_delta_XXXXXX", logp[4200], err[300];
     AD_EXPECT(mkdtemp(dir) != NULL);
-    struct ad_state_loc loc = {dir, "t", 0};
+    struct ad_state_loc loc = {.dir = dir, .topic = "t", .partition = 0};
     struct seen s;
     struct ad_ckpt_header h;
     struct stat sb;
@@ -281,7 +281,7 @@ static void test_each_latest(void)
 {
     char dir[] = "/tmp/ad_delta_XXXXXX", path[4200], err[200];
     AD_EXPECT(mkdtemp(dir) != NULL);
-    struct ad_state_loc loc = {dir, "t", 0};
+    struct ad_state_loc loc = {.dir = dir, .topic = "t", .partition = 0};
     AD_EXPECT_INT(ad_state_path(dir, "t", 0, path, sizeof(path)), ==, 0);
     write_chain(&loc);
     struct seen s = {0};

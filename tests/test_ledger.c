@@ -214,6 +214,50 @@ static void test_growth_failure_keeps_table(void)
     ad_ledger_close(&l);
 }
 
+/* Issue 17 item 6: a record whose points were lost pins its partition: the
+ * safe offset (so every commit and checkpoint) stays at it, whatever is
+ * processed or released later, until the partition is removed; a loss on a
+ * timer pins at what was stored, or before anything was stored, makes
+ * nothing safe. */
+static void test_pin(void)
+{
+    struct ad_ledger l;
+    ad_ledger_init(&l);
+    struct ad_ledger_part *a = add(&l, "in", 0), *b = add(&l, "in", 1);
+    for (int64_t off = 100; off < 110; off++)
+        ad_ledger_processed(a, off);
+    AD_EXPECT_INT(ad_ledger_advance(a, -1, INT64_MAX), ==, 110);
+    ad_ledger_processed(a, 110);
+    AD_EXPECT(ad_ledger_pin(a, 110));  /* the record at 110 lost a point */
+    AD_EXPECT(!ad_ledger_pin(a, 112)); /* pinned already; a later one changes nothing */
+    for (int64_t off = 111; off < 200; off++)
+        ad_ledger_processed(a, off);
+    AD_EXPECT_INT(ad_ledger_safe(a, -1), ==, 110);
+    AD_EXPECT_INT(ad_ledger_advance(a, -1, INT64_MAX), ==, -1); /* 110 stored already */
+    AD_EXPECT_INT(ad_ledger_safe(a, 105), ==, 105);             /* an older window still rules */
+    ad_ledger_pin(a, 107);                                      /* an earlier loss lowers it */
+    AD_EXPECT_INT(ad_ledger_safe(a, -1), ==, 107);
+    AD_EXPECT_INT(ad_ledger_advance(a, -1, INT64_MAX), ==, -1); /* never backwards */
+    /* A timer's loss: at what was stored; before anything was: nothing safe. */
+    struct ad_ledger_part *c = add(&l, "in", 2);
+    ad_ledger_processed(c, 5);
+    AD_EXPECT(ad_ledger_pin(c, -1));
+    ad_ledger_processed(c, 6);
+    AD_EXPECT_INT(ad_ledger_safe(c, -1), ==, -1);
+    AD_EXPECT_INT(ad_ledger_advance(c, -1, INT64_MAX), ==, -1);
+    ad_ledger_processed(b, 7);
+    AD_EXPECT_INT(ad_ledger_advance(b, -1, INT64_MAX), ==, 8); /* other partitions go on */
+    AD_EXPECT(ad_ledger_pin(b, -1));
+    ad_ledger_processed(b, 9);
+    AD_EXPECT_INT(ad_ledger_safe(b, -1), ==, 8);
+    /* Assigned anew: consumed again from the pin, a fresh start. */
+    ad_ledger_remove(&l, a);
+    a = add(&l, "in", 0);
+    ad_ledger_processed(a, 110);
+    AD_EXPECT_INT(ad_ledger_advance(a, -1, INT64_MAX), ==, 111);
+    ad_ledger_close(&l);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_add_find_remove);
@@ -224,5 +268,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_add_allocation_failure);
     AD_TEST_RUN(argc, argv, test_hold_allocation_failure);
     AD_TEST_RUN(argc, argv, test_growth_failure_keeps_table);
+    AD_TEST_RUN(argc, argv, test_pin);
     return ad_test_done();
 }

@@ -1,11 +1,14 @@
 /* Spill store: round trips, persistence across reopen, long and binary ids,
  * auto-commit, errors, and a sync from another thread during puts. */
+#define _DEFAULT_SOURCE /* mincore */
 #include "ad_test.h"
 
 #include <lmdb.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -470,6 +473,74 @@ static void test_sync_thread(void)
     ad_spill_close(s);
 }
 
+/* The fraction of the store file's pages in the page cache (mincore on a
+ * map of our own). */
+static double cached_fraction(void)
+{
+    char p[128];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", dir, AD_SPILL_FILE);
+    int fd = open(p, O_RDONLY);
+    AD_EXPECT(fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0);
+    size_t pages = ((size_t)st.st_size + 4095) / 4096, in = 0;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    unsigned char *vec = malloc(pages);
+    AD_EXPECT(m != MAP_FAILED && vec != NULL);
+    AD_EXPECT_INT(mincore(m, (size_t)st.st_size, vec), ==, 0);
+    for (size_t i = 0; i < pages; i++)
+        in += vec[i] & 1;
+    munmap(m, (size_t)st.st_size);
+    free(vec);
+    close(fd);
+    return (double)in / (double)pages;
+}
+
+static int count_entry(void *ud, const char *key, size_t key_len, const char *metric,
+                       const void *val, size_t val_len)
+{
+    (void)key, (void)key_len, (void)metric, (void)val, (void)val_len;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Issue 17 item 6: limits.evicted_cache_bytes. Without a bound the store's
+ * pages stay cached; with one, a sync drops them, and every entry reads
+ * back all the same. */
+static void test_cache_bound(void)
+{
+    struct ad_spill *s = open_tmp();
+    char key[32], val[300];
+    int n = 0;
+    memset(val, 'x', sizeof(val));
+    for (int i = 0; i < 20000; i++) {
+        int kl = snprintf(key, sizeof(key), "s%d", i);
+        AD_EXPECT_INT(ad_spill_put(s, key, (size_t)kl, "temp", val, sizeof(val)), ==, 0);
+    }
+    AD_EXPECT_INT(ad_spill_commit(s), ==, 0);
+    AD_EXPECT_INT(ad_spill_foreach(s, count_entry, &n), ==, 0);
+    AD_EXPECT_INT(ad_spill_sync(s), ==, 0);
+    AD_EXPECT_UINT(ad_spill_trims(s), ==, 0); /* no bound: nothing dropped */
+    double before = cached_fraction();
+    AD_EXPECT(before > 0.9);
+    ad_spill_set_cache_bound(s, 1 << 20);
+    AD_EXPECT_INT(ad_spill_sync(s), ==, 0);
+    AD_EXPECT_UINT(ad_spill_trims(s), ==, 1);
+    double after = cached_fraction();
+    printf("# store pages cached: %.0f%% before the trim, %.0f%% after\n", before * 100,
+           after * 100);
+    AD_EXPECT(after < 0.2);
+    n = 0;
+    AD_EXPECT_INT(ad_spill_foreach(s, count_entry, &n), ==, 0);
+    AD_EXPECT_INT(n, ==, 20000);
+    struct ad_buf b;
+    ad_buf_init(&b, 1 << 20);
+    AD_EXPECT_INT(ad_spill_get(s, "s7", 2, "temp", &b), ==, 0);
+    AD_EXPECT_UINT(b.len, ==, sizeof(val));
+    AD_EXPECT(memcmp(b.p, val, sizeof(val)) == 0);
+    ad_buf_free(&b);
+    ad_spill_close(s);
+}
+
 int main(int argc, char **argv)
 {
     AD_TEST_RUN(argc, argv, test_round_trip);
@@ -485,5 +556,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_write_failure);
     AD_TEST_RUN(argc, argv, test_many_autocommit);
     AD_TEST_RUN(argc, argv, test_sync_thread);
+    AD_TEST_RUN(argc, argv, test_cache_bound);
     return ad_test_done();
 }

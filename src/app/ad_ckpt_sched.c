@@ -187,6 +187,8 @@ static int state_series(void *ud, const struct ad_series_state *st, const char *
                                .offset = c->w->offset,
                                .partition = c->w->partition};
     snprintf(h.topic, sizeof(h.topic), "%s", c->w->topic);
+    snprintf(h.cluster, sizeof(h.cluster), "%s", d->cluster_id);
+    snprintf(h.group, sizeof(h.group), "%s", d->cfg->kafka.group);
     int rc = ad_ckpt_one(&d->sval, &h, st, metric);
     rc = rc ? rc
             : ad_statetopic_series_key(&d->skey, c->w->topic, c->w->partition, metric, st->key,
@@ -204,6 +206,8 @@ static int add_marker(struct ad_daemon *d, struct ckpt_work *w, struct tpart *t,
                                                              t->lp->partition),
                                .partition = t->lp->partition};
     snprintf(h.topic, sizeof(h.topic), "%s", t->lp->topic);
+    snprintf(h.cluster, sizeof(h.cluster), "%s", d->cluster_id);
+    snprintf(h.group, sizeof(h.group), "%s", d->cfg->kafka.group);
     int rc = ad_ckpt_begin(&d->sval, &h);
     rc = rc ? rc : ad_ckpt_finish(&d->sval, 0);
     rc = rc ? rc : ad_statetopic_marker_key(&d->skey, t->lp->topic, t->lp->partition);
@@ -321,7 +325,7 @@ static void ckpt_write(struct ckpt_work *w)
         return;
     }
     w->bytes = w->buf.len;
-    struct ad_state_loc loc = {w->dir, w->topic, w->partition};
+    struct ad_state_loc loc = {.dir = w->dir, .topic = w->topic, .partition = w->partition};
     if (w->delta) {
         struct ad_ckpt_delta rec = {.base_sum = w->base_sum,
                                     .seq = w->seq,
@@ -614,6 +618,7 @@ static int restore_from_topic(struct ad_daemon *d, struct tpart *t, int64_t *off
                                       .cb = restore_series,
                                       .ud = &rc,
                                       .fingerprint = d->fingerprint,
+                                      .group = d->cfg->kafka.group,
                                       .alive = restore_alive,
                                       .alive_ud = d};
     char e[512];
@@ -648,7 +653,8 @@ int64_t ad_ckpt_restore(struct ad_daemon *d, struct tpart *t)
         restore_from_topic(d, t, &off, &max_t);
     struct ad_ckpt_header h;
     struct restore_ctx rc = {d, t->lp->topic, t->lp->partition};
-    struct ad_state_loc loc = {d->cfg->state_dir, t->lp->topic, t->lp->partition};
+    struct ad_state_loc loc = {d->cfg->state_dir, t->lp->topic, t->lp->partition, d->cluster_id,
+                               d->cfg->kafka.group};
     if (ad_state_load(&loc, d->fingerprint, off, &h, restore_series, &rc) == 0) {
         off = h.offset;
         max_t = h.max_t;

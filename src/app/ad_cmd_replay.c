@@ -229,6 +229,14 @@ static int report(const struct ad_config *cfg, struct ad_engine *e, double secs,
 
     ad_pipeline_stats(ad_engine_pipeline(e), &st);
     print_summary(&st, secs);
+    uint64_t lost = ad_pipeline_nomem(ad_engine_pipeline(e));
+    if (lost) {
+        fprintf(stderr,
+                "anomalyd: %llu points, series states or outputs lost for want of memory: the "
+                "result is incomplete (raise the memory limit or lower limits.max_series)\n",
+                (unsigned long long)lost);
+        status = AD_CMD_EXIT_FATAL;
+    }
     if (hint && st.rejected)
         fprintf(stderr, "replay: %s\n", hint);
     if (max_rejected >= 0 && (double)st.rejected > max_rejected * (double)st.records) {

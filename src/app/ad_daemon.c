@@ -35,6 +35,7 @@
 #define TICK_MS            1000
 #define FLUSH_TIMEOUT_MS   5000
 #define REJECTS_SUMMARY_MS 60000 /* per-record problems: one summary a minute */
+#define LOST_REPORT_MS     60000 /* data lost for want of memory: a report a minute at most */
 #define REJECTS_LOGGED     10    /* per-record problems logged one by one, then summarized */
 
 /* ---- partitions and offsets ------------------------------------------------------ */
@@ -232,9 +233,28 @@ static void in_rebalance(void *ud, bool assigned)
     }
 }
 
+/* The source cluster's id, once: it goes into every checkpoint, and a
+ * checkpoint of another cluster is not restored. */
+static void learn_cluster(struct ad_daemon *d)
+{
+    char id[sizeof(d->cluster_id)];
+    if (d->cluster_id[0] || !d->checkpoints)
+        return;
+    if (ad_kafka_in_cluster_id(d->in, 0, id, sizeof(id)) != 0 &&
+        ad_kafka_in_cluster_id(d->in, AD_DAEMON_CLUSTER_WAIT_MS, id, sizeof(id)) != 0) {
+        AD_WARN("state", "the cluster id is not known yet: checkpoints are checked against "
+                         "the consumer group only");
+        return;
+    }
+    snprintf(d->cluster_id, sizeof(d->cluster_id), "%s", id);
+    ad_pipeline_set_identity(d->pipe, d->cluster_id, d->cfg->kafka.group);
+    AD_INFO("state", "state of cluster %s, group %s", d->cluster_id, d->cfg->kafka.group);
+}
+
 static int64_t in_assign(void *ud, const char *topic, int32_t partition)
 {
     struct ad_daemon *d = ud;
+    learn_cluster(d);
     struct tpart *t = tp_add(d, topic, partition);
     int64_t off = t && d->checkpoints ? ad_ckpt_restore(d, t) : -1;
     if (off >= 0) {
@@ -264,6 +284,35 @@ static void in_revoked(void *ud, const char *topic, int32_t partition)
         tp_remove(d, t);
 }
 
+/* The pipeline lost points, series states or outputs for want of memory
+ * while t's record at low (or, t NULL, on a tick) was processed: the
+ * offsets from there on are never committed or checkpointed while the
+ * partition stays assigned (the ledger's pin), so that they are consumed
+ * again after a restart or a rebalance. Logged at once per partition, then
+ * at most every LOST_REPORT_MS. */
+static void lost_points(struct ad_daemon *d, struct tpart *t, int64_t low)
+{
+    for (struct ad_ledger_part *p = d->ledger.parts; p; p = p->next) {
+        if ((t && p != t->lp) || !ad_ledger_pin(p, t ? low : -1))
+            continue;
+        AD_ERROR("pipeline",
+                 "%s[%d]: data lost for want of memory%s: its offset is not committed past "
+                 "%lld while it stays assigned, so that it is consumed again from there after a "
+                 "restart (restart once memory is available; anomalyd_points_lost_total)",
+                 p->topic, (int)p->partition, t ? "" : " on a timer",
+                 (long long)(p->pinned >= 0 ? p->pinned : p->stored));
+    }
+    uint64_t n = ad_pipeline_nomem(d->pipe), now = uv_now(d->loop);
+    if (n != d->lost_logged && now - d->lost_report_ms >= LOST_REPORT_MS) {
+        AD_ERROR("pipeline",
+                 "%llu points, series states or outputs lost for want of memory so far (%llu "
+                 "since the last report)",
+                 (unsigned long long)n, (unsigned long long)(n - d->lost_logged));
+        d->lost_logged = n;
+        d->lost_report_ms = now;
+    }
+}
+
 static void in_record(void *ud, const void *buf, size_t len, const struct ad_record_meta *meta)
 {
     struct ad_daemon *d = ud;
@@ -279,9 +328,13 @@ static void in_record(void *ud, const void *buf, size_t len, const struct ad_rec
                 "truncated or recreated; the restored models may not belong to it",
                 meta->topic, (int)meta->partition, (long long)meta->offset,
                 (long long)t->ckpt_offset);
+    uint64_t lost = ad_pipeline_nomem(d->pipe);
+    int64_t low = ad_pipeline_low_offset(d->pipe, meta->topic, meta->partition);
     ad_pipeline_push(d->pipe, buf, len, meta, (int64_t)uv_now(d->loop));
     if (t)
         ad_ledger_processed(t->lp, meta->offset);
+    if (ad_pipeline_nomem(d->pipe) != lost && t)
+        lost_points(d, t, low >= 0 && low < meta->offset ? low : meta->offset);
 }
 
 static void in_lag(void *ud, const char *topic, int32_t partition, int64_t lag)
@@ -319,7 +372,10 @@ static void on_tick(uv_timer_t *h)
     struct ad_daemon *d = h->data;
     ad_kafka_in_drain(d->in);
     ad_kafka_out_poll(d->out);
+    uint64_t lost = ad_pipeline_nomem(d->pipe);
     ad_pipeline_tick(d->pipe, (int64_t)uv_now(d->loop));
+    if (ad_pipeline_nomem(d->pipe) != lost)
+        lost_points(d, NULL, -1);
     ad_daemon_store_offsets(d, NULL);
     if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
         AD_WARN("decode",
@@ -423,8 +479,9 @@ static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
                     "processes sharing %s are not seen)",
                     dir, AD_SPILL_FILE, sd);
     }
-    if (rc == AD_EIO && !strstr(e, "in use")) {
-        /* Unreadable: keep it for inspection, start an empty one. */
+    if (rc == AD_EPARSE || (rc == AD_EIO && !strstr(e, "in use"))) {
+        /* Damaged or unreadable: keep it for inspection, start an empty one
+         * (never a crash loop on it). */
         snprintf(path, sizeof(path), "%s/%s", sd, AD_SPILL_FILE);
         snprintf(aside, sizeof(aside), "%s.bad-%lld", path,
                  (long long)(ad_clock_wall_us() / 1000000));
@@ -434,6 +491,8 @@ static int spill_open(struct ad_daemon *d, char *err, size_t errlen)
     }
     if (rc)
         snprintf(err, errlen, "state.dir: %s", e);
+    else
+        ad_spill_set_cache_bound(d->spill, (uint64_t)d->cfg->evicted_cache_bytes);
     return rc;
 }
 
@@ -442,8 +501,10 @@ static int state_dir_open(struct ad_daemon *d, char *err, size_t errlen)
 {
     const struct ad_config *cfg = d->cfg;
     int rc = ad_state_dir_init(cfg->state_dir, err, errlen);
+    rc = rc ? rc : ad_state_lock(cfg->state_dir, &d->state_lock, err, errlen);
     if (rc)
         return rc;
+    ad_pipeline_set_identity(d->pipe, NULL, cfg->kafka.group);
     struct ad_pipeline_cfg pc;
     ad_config_to_pipeline(cfg, &pc);
     d->checkpoints = true;
@@ -585,6 +646,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct a
     d->loop = loop;
     d->cfg = cfg;
     d->opts = *opts;
+    d->state_lock = -1;
     ad_ledger_init(&d->ledger);
     ad_buf_init(&d->skey, 64 * 1024);
     ad_buf_init(&d->sval, (size_t)1 << 24);
@@ -732,6 +794,7 @@ void ad_daemon_free(struct ad_daemon *d)
     ad_dash_free(d->dash);     /* after the engine: its sink feeds the dashboard */
     ad_kafka_sink_free(d->ksink);
     ad_spill_close(d->spill);
+    ad_state_unlock(d->state_lock);
     ad_buf_free(&d->skey);
     ad_buf_free(&d->sval);
     free(d);

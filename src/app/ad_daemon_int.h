@@ -25,6 +25,8 @@
 #include "ad_kafka_out.h"
 #include "ad_ledger.h"
 
+#define AD_DAEMON_CLUSTER_WAIT_MS 2000 /* for the cluster id at the first assignment */
+
 struct ad_pipeline;
 struct ad_engine;
 struct ad_kafka_sink;
@@ -96,11 +98,15 @@ struct ad_daemon {
     uint64_t consumed;
     struct ad_tally *tallies;               /* by partition, every partition ever consumed */
     uint64_t hold_errors;                   /* holds the ledger could not record (out of memory) */
+    uint64_t lost_logged;                   /* the nomem count at the last report */
+    uint64_t lost_report_ms;                /* when it was (loop time) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;
 
     /* checkpoints (ad_ckpt_sched.c) */
     bool checkpoints;         /* state.dir is set */
+    int state_lock;           /* state.dir's lock (ad_state_lock), -1 none */
+    char cluster_id[256];     /* the source cluster's id, "" until known */
     struct ad_spill *spill;   /* evicted series' state, with checkpoints */
     rd_kafka_t *state_reader; /* reads the state topic on assignment, with state.topic */
     int32_t state_nparts;

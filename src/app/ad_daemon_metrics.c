@@ -33,6 +33,7 @@ struct view {
     double start_time, points, late, duplicates, windows, slides;
     double dead_letters, producer_errors, queue_depth, queue_full, rebalances;
     double series, evictions, resumed, spill_stored, detect_fresh, scores_sent;
+    double lost_nomem, pinned;
     double state_ok, state_error, state_restored, state_restore_errors;
     double ckpt_ok, ckpt_error, ckpt_age, ckpt_bytes, ckpt_seconds;
     double ckpt_stall, ckpt_deltas, ckpt_compactions;
@@ -160,6 +161,7 @@ static void api_latency(struct ad_buf *b, const struct family *f, const struct v
 /* ---- the table -------------------------------------------------------------------- */
 
 static const char *const results[] = {"ok", "error", NULL};
+static const char *const lost_reasons[] = {"nomem", NULL};
 static const char *const remote_statuses[] = {"ok",       "skipped",      "unavailable", "timeout",
                                               "rejected", "breaker_open", "overloaded",  NULL};
 static const char *const webhook_results[] = {"delivered", "dropped", "refused", NULL};
@@ -195,6 +197,12 @@ static const struct family families[] = {
           late),
     PLAIN("anomalyd_duplicate_points_total", "counter", "Points dropped as duplicates.", ALWAYS,
           duplicates),
+    LABELS("anomalyd_points_lost_total", "counter",
+           "Points, series states and outputs lost, by reason (nomem: allocation failure).", ALWAYS,
+           lost_nomem, "reason", lost_reasons),
+    PLAIN("anomalyd_partitions_pinned", "gauge",
+          "Assigned partitions whose offset is held at a loss (not committed past it).", ALWAYS,
+          pinned),
     PLAIN("anomalyd_windows_closed_total", "counter", "Tumbling windows closed.", ALWAYS, windows),
     PLAIN("anomalyd_sliding_windows_total", "counter", "Sliding-window scoring events.", ALWAYS,
           slides),
@@ -368,6 +376,9 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->resumed = (double)v->pipe.win.resumed;
     v->detect_fresh = (double)v->pipe.detect_fresh;
     v->scores_sent = (double)ks.scores;
+    v->lost_nomem = (double)ad_pipeline_nomem(d->pipe);
+    for (const struct ad_ledger_part *p = d->ledger.parts; p; p = p->next)
+        v->pinned += p->pinned != INT64_MAX;
     v->spill_stored = d->spill ? (double)ad_spill_count(d->spill) : 0;
     v->state_ok = (double)d->state_sent;
     v->state_error = (double)d->state_failed;

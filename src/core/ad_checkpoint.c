@@ -46,6 +46,14 @@ static int put_welford(struct ad_buf *b, const struct ad_welford *w)
     return rc ? rc : PUT(b, w->m2);
 }
 
+/* An identity string: u8 length, the bytes (at most AD_CKPT_ID_MAX). */
+static int put_id(struct ad_buf *b, const char *s, size_t cap)
+{
+    uint8_t l = (uint8_t)strnlen(s, cap - 1 < AD_CKPT_ID_MAX ? cap - 1 : AD_CKPT_ID_MAX);
+    int rc = PUT(b, l);
+    return rc ? rc : put(b, s, l);
+}
+
 int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h)
 {
     uint16_t tl = (uint16_t)strnlen(h->topic, sizeof(h->topic) - 1);
@@ -60,7 +68,9 @@ int ad_ckpt_begin(struct ad_buf *b, const struct ad_ckpt_header *h)
     rc = rc ? rc : PUT(b, tl);
     rc = rc ? rc : put(b, h->topic, tl);
     (void)zero;
-    return rc ? rc : PUT(b, h->nseries); /* the series count, or 0 patched by ad_ckpt_finish */
+    rc = rc ? rc : PUT(b, h->nseries); /* the series count, or 0 patched by ad_ckpt_finish */
+    rc = rc ? rc : put_id(b, h->cluster, sizeof(h->cluster));
+    return rc ? rc : put_id(b, h->group, sizeof(h->group));
 }
 
 int ad_ckpt_add(struct ad_buf *b, const struct ad_series_state *st, const char *metric)
@@ -163,6 +173,18 @@ static bool welford_ok(const struct ad_welford *w)
     return isfinite(w->mean) && isfinite(w->m2) && w->m2 >= 0;
 }
 
+/* Reads an identity string (u8 length, bytes) into out (AD_CKPT_ID_MAX + 1
+ * bytes), NUL-terminated; one holding a NUL byte is malformed. */
+static void get_id(struct rd *r, char *out)
+{
+    uint8_t l;
+    GET(r, l);
+    get(r, out, l);
+    out[r->bad ? 0 : l] = '\0';
+    if (strlen(out) != l)
+        r->bad = true;
+}
+
 /* Reads the header of buf (whose last 8 bytes are the checksum, not checked
  * here) into *h and leaves r at the first series. */
 static int read_header(struct rd *r, const void *buf, size_t len, struct ad_ckpt_header *h,
@@ -197,6 +219,10 @@ static int read_header(struct rd *r, const void *buf, size_t len, struct ad_ckpt
     else
         get(r, h->topic, tl);
     GET(r, h->nseries);
+    if (m[7] >= 4) {
+        get_id(r, h->cluster);
+        get_id(r, h->group);
+    }
     if (r->bad || h->nseries > (r->len - r->off) / 80 + 1) {
         snprintf(err, errlen, "malformed header");
         return AD_EPARSE;

@@ -80,6 +80,7 @@ int ad_ledger_add(struct ad_ledger *l, const char *topic, int32_t partition,
     p->next_off = -1;
     p->stored = -1;
     p->coarse_low = INT64_MAX;
+    p->pinned = INT64_MAX;
     p->next = l->parts;
     l->parts = p;
     l->nparts++;
@@ -172,6 +173,16 @@ void ad_ledger_processed(struct ad_ledger_part *p, int64_t offset)
     p->next_off = offset + 1;
 }
 
+bool ad_ledger_pin(struct ad_ledger_part *p, int64_t offset)
+{
+    bool first = p->pinned == INT64_MAX;
+    if (offset < 0)
+        offset = p->stored >= 0 ? p->stored : -1;
+    if (offset < p->pinned)
+        p->pinned = offset;
+    return first;
+}
+
 bool ad_ledger_pending(const struct ad_ledger_part *p)
 {
     if (p->coarse)
@@ -191,6 +202,8 @@ int64_t ad_ledger_safe(const struct ad_ledger_part *p, int64_t window_low)
         low = window_low;
     if (p->coarse && p->coarse_low < low)
         low = p->coarse_low;
+    if (p->pinned < low)
+        low = p->pinned; /* -1: nothing is safe */
     for (size_t i = 0; i < p->qlen; i++) {
         const struct ad_ledger_entry *e = &p->q[(p->qhead + i) % p->qcap];
         if (!e->released && e->low < low)

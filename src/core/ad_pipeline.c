@@ -68,6 +68,7 @@ struct ad_pipeline {
     struct ad_tpoint *points; /* scratch: a window's series */
     struct ad_pipeline_store store;
     uint64_t fingerprint;
+    char id_cluster[AD_CKPT_ID_MAX + 1], id_group[AD_CKPT_ID_MAX + 1]; /* whose state */
     struct ad_buf sbuf;          /* scratch: a one-series checkpoint */
     struct ad_ring_point *sring; /* scratch: its ring, while it is restored */
     size_t sring_cap;
@@ -720,6 +721,13 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *ou
     ad_window_stats(p->win, &out->win);
 }
 
+uint64_t ad_pipeline_nomem(const struct ad_pipeline *p)
+{
+    struct ad_window_stats ws;
+    ad_window_stats(p->win, &ws);
+    return p->st.nomem + ws.nomem;
+}
+
 int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t partition)
 {
     struct ad_part *part = ad_window_part(p->win, topic, partition);
@@ -760,6 +768,19 @@ static void det_decode(struct ad_pipeline *p, struct ad_series_state *s)
     s->det_len = ad_pdet_area_size(p->det);
 }
 
+static void set_header_id(const struct ad_pipeline *p, struct ad_ckpt_header *h)
+{
+    memcpy(h->cluster, p->id_cluster, sizeof(h->cluster));
+    memcpy(h->group, p->id_group, sizeof(h->group));
+}
+
+/* Whether a checkpoint header names another owner than p (both known). */
+static bool other_owner(const struct ad_pipeline *p, const struct ad_ckpt_header *h)
+{
+    return (p->id_cluster[0] && h->cluster[0] && strcmp(p->id_cluster, h->cluster) != 0) ||
+           (p->id_group[0] && h->group[0] && strcmp(p->id_group, h->group) != 0);
+}
+
 static void store_evicted(void *ud, const struct ad_part *part, const struct ad_series_state *raw)
 {
     struct ad_pipeline *p = ud;
@@ -773,6 +794,7 @@ static void store_evicted(void *ud, const struct ad_part *part, const struct ad_
                                .offset = -1,
                                .partition = part ? ad_part_partition(part) : -1};
     snprintf(h.topic, sizeof(h.topic), "%s", part ? ad_part_topic(part) : "");
+    set_header_id(p, &h);
     if (ad_ckpt_one(&p->sbuf, &h, st, metric) == 0)
         p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric, p->sbuf.p,
                          p->sbuf.len);
@@ -822,12 +844,22 @@ static int store_load(void *ud, const struct ad_part *part, const char *key, siz
     if (h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
         memcmp(st->key, key, key_len) != 0)
         return AD_ENOENT;
+    if (other_owner(p, &h)) {
+        p->st.store_mismatch++;
+        return AD_ENOENT;
+    }
     det_decode(p, st);
     st->metric = metric;
     st->dirty = true; /* the state topic is to have it again, under its partition */
     if (h.partition != ad_part_partition(part) || strcmp(h.topic, ad_part_topic(part)) != 0)
         st->model_off = -1; /* offsets of another partition do not compare */
     return 0;
+}
+
+void ad_pipeline_set_identity(struct ad_pipeline *p, const char *cluster, const char *group)
+{
+    snprintf(p->id_cluster, sizeof(p->id_cluster), "%s", cluster ? cluster : "");
+    snprintf(p->id_group, sizeof(p->id_group), "%s", group ? group : "");
 }
 
 void ad_pipeline_set_store(struct ad_pipeline *p, const struct ad_pipeline_store *store,
@@ -916,6 +948,7 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
                                    .partition = req->partition,
                                    .max_t = ad_part_max_time(part)};
         snprintf(h.topic, sizeof(h.topic), "%s", req->topic);
+        set_header_id(p, &h);
         h.nseries = patch ? 0 : ad_window_part_count(p->win, part);
         rc = ad_ckpt_begin(out->buf, &h);
         if (rc == 0 && req->delta)

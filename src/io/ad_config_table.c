@@ -240,6 +240,11 @@ const struct ad_option ad_config_table_[] = {
      "most (key, metric) series held at once", 0},
     {"limits.max_key_bytes", AD_OPT_INT, OFF(max_key_bytes), "256", 1, 1024, NULL,
      "longest series key accepted", 0},
+    {"limits.evicted_cache_bytes", AD_OPT_INT, OFF(evicted_cache_bytes), "0", 0,
+     1024.0 * 1024 * 1024 * 1024, NULL,
+     "evicted series' store larger than this: its cached pages are dropped at each checkpoint; "
+     "0 never",
+     0},
 
     {"log.level", AD_OPT_ENUM, OFF(log_level), "info", 0, 0, log_level_names,
      "error | warn | info | debug", 0},

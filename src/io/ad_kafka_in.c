@@ -323,6 +323,16 @@ int ad_kafka_in_brokers_up(const struct ad_kafka_in *in)
     return in ? in->cl.brokers_up : -1;
 }
 
+int ad_kafka_in_cluster_id(struct ad_kafka_in *in, int timeout_ms, char *out, size_t len)
+{
+    char *id = in && in->cl.rk ? rd_kafka_clusterid(in->cl.rk, timeout_ms) : NULL;
+    if (!id)
+        return AD_ENOENT;
+    snprintf(out, len, "%s", id);
+    rd_kafka_mem_free(in->cl.rk, id);
+    return 0;
+}
+
 bool ad_kafka_in_assigned_once(const struct ad_kafka_in *in)
 {
     return in->assigned_once;

@@ -61,7 +61,7 @@ static void child(struct ad_pipeline *p, const char *dir, const struct ad_ckpt_r
         snprintf(r.err, sizeof(r.err), "while syncing the evicted series' store: %s",
                  strerror(errno));
     }
-    struct ad_state_loc loc = {dir, req->topic, req->partition};
+    struct ad_state_loc loc = {.dir = dir, .topic = req->topic, .partition = req->partition};
     if (r.rc == 0)
         r.rc = ad_state_write_stream(&loc, fill, &j, r.err, sizeof(r.err));
     if (r.rc == 0)

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* madvise, MADV_DONTNEED */
 #include "ad_spill.h"
 
 #include <errno.h>
@@ -5,7 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "ad_alloc.h"
 #include "ad_err.h"
@@ -34,6 +40,9 @@ struct ad_spill {
     uint64_t batch_puts; /* since the last commit */
     size_t batch_bytes;
     int failing; /* an error was logged; quiet until a commit succeeds */
+    int lock_fd; /* the file, flock'ed while the store is open */
+    void *map;   /* LMDB's map of the file (read-only) */
+    _Atomic uint64_t cache_bound, trims;
     char path[4096];
 };
 
@@ -166,11 +175,61 @@ static int txn_open(struct ad_spill *s)
     return rc;
 }
 
+/* Where LMDB mapped the file (LMDB does not say unless MDB_FIXEDMAP): the
+ * mapping of its inode in /proc/self/maps, or NULL. */
+static void *find_map(int fd)
+{
+    struct stat st;
+    char line[4400];
+    void *map = NULL;
+    FILE *f = fstat(fd, &st) == 0 ? fopen("/proc/self/maps", "re") : NULL;
+    while (f && !map && fgets(line, sizeof(line), f)) {
+        unsigned long long start, end, off, ino;
+        unsigned maj, min;
+        if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &start, &end, &off, &maj, &min, &ino) ==
+                6 &&
+            ino == (unsigned long long)st.st_ino && off == 0 && maj == major(st.st_dev) &&
+            min == minor(st.st_dev))
+            map = (void *)(uintptr_t)start;
+    }
+    if (f)
+        fclose(f);
+    return map;
+}
+
+/* MDB_NOLOCK leaves exclusion to us: flock on a descriptor of our own, per
+ * open file description, so a second open in this process conflicts too;
+ * then, the lock held, the file is checked before LMDB maps it. */
+static int lock_and_check(struct ad_spill *s, char *err, size_t errlen)
+{
+    char why[512];
+    s->lock_fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (s->lock_fd < 0) {
+        snprintf(err, errlen, "%s: open: %s", s->path, strerror(errno));
+        return AD_EIO;
+    }
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(s->lock_fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "%s: in use by another spill store (locked)", s->path);
+        else
+            snprintf(err, errlen, "%s: lock: %s", s->path, strerror(e));
+        return AD_EIO;
+    }
+    int rc = ad_spill_check_file(s->path, why, sizeof(why));
+    if (rc == 0)
+        return 0;
+    close(s->lock_fd);
+    snprintf(err, errlen, "%s: %s: %s", s->path, rc == AD_EPARSE ? "damaged" : "check", why);
+    return rc == AD_EPARSE || rc == AD_ENOMEM ? rc : AD_EIO;
+}
+
 int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errlen)
 {
     struct ad_spill *s;
     MDB_stat st;
-    int fd, rc;
+    int rc;
     const char *step = "open";
 
     *out = NULL;
@@ -185,29 +244,21 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
         ad_free(s);
         return AD_EIO;
     }
+    rc = lock_and_check(s, err, errlen);
+    if (rc) {
+        ad_free(s);
+        return rc;
+    }
     rc = mdb_env_create(&s->env);
     if (rc) {
         snprintf(err, errlen, "%s: %s", s->path, mdb_strerror(rc));
+        close(s->lock_fd);
         ad_free(s);
         return AD_EIO;
     }
     rc = mdb_env_set_mapsize(s->env, MAP_SIZE);
     if (!rc)
         rc = mdb_env_open(s->env, s->path, MDB_NOSUBDIR | MDB_NOSYNC | MDB_NOLOCK, 0640);
-    if (rc)
-        goto fail;
-    /* MDB_NOLOCK leaves exclusion to us: flock, per open file description,
-     * so a second open in this process conflicts too. */
-    step = "lock";
-    rc = mdb_env_get_fd(s->env, &fd);
-    if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0)
-        rc = errno;
-    if (rc == EWOULDBLOCK) {
-        snprintf(err, errlen, "%s: in use by another spill store (locked)", s->path);
-        mdb_env_close(s->env);
-        ad_free(s);
-        return AD_EIO;
-    }
     if (rc)
         goto fail;
     step = "open the database";
@@ -229,12 +280,14 @@ int ad_spill_open(const char *dir, struct ad_spill **out, char *err, size_t errl
     if (rc)
         goto fail;
     s->entries = s->committed = st.ms_entries;
+    s->map = find_map(s->lock_fd);
     *out = s;
     return 0;
 
 fail:
     snprintf(err, errlen, "%s: %s: %s", s->path, step, mdb_strerror(rc));
     mdb_env_close(s->env);
+    close(s->lock_fd);
     ad_free(s);
     return AD_EIO;
 }
@@ -245,6 +298,7 @@ void ad_spill_close(struct ad_spill *s)
         return;
     ad_spill_commit(s);
     mdb_env_close(s->env);
+    close(s->lock_fd);
     ad_free(s);
 }
 
@@ -375,6 +429,24 @@ int ad_spill_commit(struct ad_spill *s)
  * commit running meanwhile may reach the disk in part, as the kernel's own
  * writeback may do at any time under MDB_NOSYNC: the sync adds no risk.
  * mdb_env_sync(force) only reads the environment's flags and descriptor. */
+/* After a sync (every page written so far is clean): when the file exceeds
+ * the bound, drop its pages from the process's map and from the page cache.
+ * Reads fault them in again from the file; nothing is lost. */
+static void trim(struct ad_spill *s)
+{
+    struct stat st;
+    uint64_t bound = s->cache_bound;
+    int fd = -1;
+    if (!bound || !s->map || mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0 ||
+        (uint64_t)st.st_size <= bound)
+        return;
+    size_t len = (size_t)st.st_size < MAP_SIZE ? (size_t)st.st_size : MAP_SIZE;
+    if (madvise(s->map, len, MADV_DONTNEED) != 0 ||
+        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0)
+        AD_WARN("spill", "%s: dropping cached pages: %s", s->path, strerror(errno));
+    s->trims++;
+}
+
 int ad_spill_sync(struct ad_spill *s)
 {
     int rc;
@@ -386,7 +458,19 @@ int ad_spill_sync(struct ad_spill *s)
         AD_ERROR("spill", "%s: sync: %s", s->path, mdb_strerror(rc));
         return AD_EIO;
     }
+    trim(s);
     return 0;
+}
+
+void ad_spill_set_cache_bound(struct ad_spill *s, uint64_t bytes)
+{
+    if (s)
+        s->cache_bound = bytes;
+}
+
+uint64_t ad_spill_trims(struct ad_spill *s)
+{
+    return s ? s->trims : 0;
 }
 
 int ad_spill_foreach(struct ad_spill *s, ad_spill_fn fn, void *ud)

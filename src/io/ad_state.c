@@ -12,6 +12,7 @@
 
 #include "ad_alloc.h"
 #include "ad_ckpt_delta.h"
+#include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_fd.h"
 #include "ad_log.h"
@@ -199,22 +200,35 @@ int ad_state_read_file(const char *path, size_t max, char **out, size_t *len)
 }
 
 /* Stands in front of the restore callback: the header (filled before the
- * first series) must be of these settings and newer than newer_than, or
- * nothing is restored. */
+ * first series) must be of these settings, this partition and identity and
+ * newer than newer_than, or nothing is restored. */
 struct gate {
     struct ad_ckpt_header *h;
+    const struct ad_state_loc *loc;
     uint64_t fingerprint;
     int64_t newer_than;
     ad_ckpt_series_cb cb;
     void *ud;
     const char *refused; /* why the file is not used, or NULL */
     bool older;          /* refused for being older than newer_than */
+    bool mismatch;       /* refused for being another partition's or owner's */
     const char *log;     /* the partition's delta log (ad_state_delta_path) */
 };
 
+/* Whether a and b differ, both being known. */
+static bool id_differs(const char *want, const char *have)
+{
+    return want && want[0] && have[0] && strcmp(want, have) != 0;
+}
+
 static bool gate_open(struct gate *g)
 {
-    if (g->h->fingerprint != g->fingerprint)
+    const struct ad_state_loc *loc = g->loc;
+    if (strcmp(g->h->topic, loc->topic) != 0 || g->h->partition != loc->partition)
+        g->refused = "another partition's checkpoint", g->mismatch = true;
+    else if (id_differs(loc->cluster, g->h->cluster) || id_differs(loc->group, g->h->group))
+        g->refused = "another cluster's or consumer group's checkpoint", g->mismatch = true;
+    else if (g->h->fingerprint != g->fingerprint)
         g->refused = "written under other window/model settings";
     else if (g->h->offset <= g->newer_than)
         g->refused = "older than the state restored from the state topic", g->older = true;
@@ -268,6 +282,27 @@ static int each_delta(const char *log, size_t log_len, size_t n, struct gate *g)
     return rc;
 }
 
+/* A file of another partition, topic, cluster or group: renamed aside (kept
+ * for inspection, never restored again) and logged with both identities. */
+static void move_aside(const char *path, const struct gate *g)
+{
+    char aside[4300];
+    const struct ad_state_loc *loc = g->loc;
+    const struct ad_ckpt_header *h = g->h;
+    long long now = (long long)(ad_clock_wall_us() / 1000000);
+    snprintf(aside, sizeof(aside), "%s.mismatch-%lld", path, now);
+    for (int i = 1; i < 100 && access(aside, F_OK) == 0; i++) /* never replace an earlier one */
+        snprintf(aside, sizeof(aside), "%s.mismatch-%lld.%d", path, now, i);
+    bool moved = rename(path, aside) == 0;
+    AD_ERROR("state",
+             "checkpoint %s not restored: %s (the file: topic %s partition %d cluster \"%s\" "
+             "group \"%s\"; wanted: topic %s partition %d cluster \"%s\" group \"%s\"); %s%s",
+             path, g->refused, h->topic, (int)h->partition, h->cluster, h->group, loc->topic,
+             (int)loc->partition, loc->cluster ? loc->cluster : "", loc->group ? loc->group : "",
+             moved ? "moved aside to " : "could not move it aside: ",
+             moved ? aside : strerror(errno));
+}
+
 /* Reads, checks and restores one file, reading it once (ad_ckpt_check checks
  * every byte before the first callback), then the delta records that follow
  * it. Returns 0, AD_ENOENT (missing), AD_ESTATE (not usable: logged) or the
@@ -284,7 +319,7 @@ static int load_file(const char *path, struct gate *g)
         return AD_ESTATE;
     }
     g->refused = NULL;
-    g->older = false;
+    g->older = g->mismatch = false;
     char *log = NULL;
     size_t nlog = 0, log_len = 0;
     rc = ad_ckpt_check(buf, len, g->h, err, sizeof(err));
@@ -301,12 +336,19 @@ static int load_file(const char *path, struct gate *g)
     if (rc == AD_ESTATE && g->older) {
         AD_INFO("state", "checkpoint %s (offset %lld) is %s (offset %lld): not used", path,
                 (long long)g->h->offset, g->refused, (long long)g->newer_than);
+    } else if (rc == AD_ESTATE && g->mismatch) {
+        move_aside(path, g);
     } else if (rc == AD_ESTATE) {
         AD_WARN("state", "checkpoint %s not used: %s", path, g->refused);
     } else if (rc == AD_EPARSE || rc == AD_ERANGE) {
         AD_WARN("state", "checkpoint %s not used: %s", path, err);
         rc = AD_ESTATE;
     }
+    if (rc == 0 && !g->h->group[0] && g->loc->group && g->loc->group[0])
+        AD_WARN("state",
+                "checkpoint %s records no cluster or consumer group (written before version "
+                "4): restored as group %s's state",
+                path, g->loc->group);
     return rc;
 }
 
@@ -315,7 +357,7 @@ int ad_state_load(const struct ad_state_loc *loc, uint64_t fingerprint, int64_t 
 {
     char path[4096], prev[4200];
     char log[4200];
-    struct gate g = {h, fingerprint, newer_than, cb, ud, NULL, false, log};
+    struct gate g = {h, loc, fingerprint, newer_than, cb, ud, NULL, false, false, log};
     const char *topic = loc->topic;
     int32_t partition = loc->partition;
 
@@ -421,4 +463,59 @@ void ad_state_files_free(struct ad_state_files *f)
     free(f->paths);
     f->paths = NULL;
     f->n = 0;
+}
+
+/* ---- one daemon per state.dir ------------------------------------------------------ */
+
+/* The pid recorded in the lock file, or 0. */
+static long lock_file_pid(int fd)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    char *end;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    long pid = strtol(buf, &end, 10);
+    return end != buf && pid > 0 ? pid : 0;
+}
+
+int ad_state_lock(const char *dir, int *fd, char *err, size_t errlen)
+{
+    char path[4200], pid[32];
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (f < 0) {
+        snprintf(err, errlen, "state.dir lock %s: %s", path, strerror(errno));
+        return AD_EIO;
+    }
+    if (fcntl(f, F_SETLK, &fl) != 0) {
+        int e = errno;
+        struct flock q = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        long holder = fcntl(f, F_GETLK, &q) == 0 && q.l_type != F_UNLCK ? (long)q.l_pid : 0;
+        if (!holder)
+            holder = lock_file_pid(f);
+        close(f);
+        if (e != EACCES && e != EAGAIN) {
+            snprintf(err, errlen, "state.dir lock %s: %s", path, strerror(e));
+            return AD_EIO;
+        }
+        snprintf(err, errlen,
+                 "state.dir %s is in use by another anomalyd (pid %ld, holding %s); give every "
+                 "instance its own state.dir",
+                 dir, holder, path);
+        return AD_ECONFIG;
+    }
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) != 0 || pwrite(f, pid, (size_t)n, 0) != n)
+        AD_WARN("state", "could not record the pid in %s: %s", path, strerror(errno));
+    *fd = f;
+    return 0;
+}
+
+void ad_state_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing releases the process's lock */
 }

@@ -160,8 +160,10 @@ kt_broker_stop() {
 # rebalance only when every old member rejoined or its session timed out,
 # even after an explicit LeaveGroup (it waits session.timeout.ms - 1 s); a
 # short session ($KT_SESSION_MS, default 6 s; librdkafka's default: 45 s)
-# keeps a restart or a member leaving to a few seconds. state.dir is shared
-# by the daemons of one cluster; each daemon's HTTP endpoint gets a free port.
+# keeps a restart or a member leaving to a few seconds. state.dir is the
+# cluster's $KT_STATE, which one daemon at a time may hold (a second one on
+# it exits 78): a daemon running beside another sets a state.dir of its own.
+# Each daemon's HTTP endpoint gets a free port.
 kt_daemon() {
   local name=$1; shift
   kt_bg "$name" "$KT_BIN" -c "$KT_CFG" \
