@@ -5,9 +5,13 @@
  * - a hash table (ad_htab) of series keyed by (key, metric);
  * - a global LRU list of series by processing time (eviction at max_series);
  * - per partition, an "active" list of the series that hold an open tumbling
- *   window or a pending slide, also in processing-time order (idle closing
- *   walks it from the head), plus the earliest deadline among them so that a
- *   watermark advance only scans when some window can actually close.
+ *   window or a pending slide, in the order of their last point (idle closing
+ *   walks it from the head and stops at the first series not idle), and a
+ *   timer wheel (ad_wheel) of the same series by the event time the watermark
+ *   must reach for something of theirs to close, so that a watermark advance
+ *   touches only the series it closes: they come out of the wheel in
+ *   act-list order (the wheel's seq is the act-list position), which is the
+ *   order a walk of the list would close them in.
  *
  * Each series has K = floor(lateness / size) + 2 tumbling slots (the most
  * windows that can be open at once under the watermark rule), indexed by
@@ -66,9 +70,11 @@ void ad_win_act_unlink(struct ad_series *s)
         p->act_tail = s->act_prev;
     s->act_prev = s->act_next = NULL;
     s->in_act = false;
+    if (s->dl.in)
+        ad_wheel_del(&p->due, &s->dl);
 }
 
-void ad_win_act_append(struct ad_series *s)
+void ad_win_act_append(const struct ad_window *w, struct ad_series *s)
 {
     struct ad_part *p = s->part;
     s->act_prev = p->act_tail;
@@ -79,10 +85,10 @@ void ad_win_act_append(struct ad_series *s)
         p->act_head = s;
     p->act_tail = s;
     s->in_act = true;
+    ad_wheel_add(&p->due, &s->dl, ad_win_deadline(w, s), ++p->seq);
 }
 
-/* The event time the watermark must reach before something of s can close. */
-static int64_t series_deadline(const struct ad_window *w, const struct ad_series *s)
+int64_t ad_win_deadline(const struct ad_window *w, const struct ad_series *s)
 {
     int64_t d = INT64_MAX;
     if (s->n_open)
@@ -90,6 +96,15 @@ static int64_t series_deadline(const struct ad_window *w, const struct ad_series
     if (s->pending && s->next_e < d)
         d = s->next_e;
     return d;
+}
+
+void ad_win_rekey(const struct ad_window *w, struct ad_series *s)
+{
+    int64_t d = ad_win_deadline(w, s);
+    if (!s->dl.in || s->dl.key == d)
+        return;
+    ad_wheel_del(&s->part->due, &s->dl);
+    ad_wheel_add(&s->part->due, &s->dl, d, s->dl.seq);
 }
 
 /* ---- series table ------------------------------------------------------------ */
@@ -251,6 +266,7 @@ void ad_window_free(struct ad_window *w)
     for (; p; p = pn) {
         pn = p->next;
         ad_free(p->dirty);
+        ad_wheel_free(&p->due);
         ad_free(p->topic);
         ad_free(p);
     }
@@ -277,7 +293,14 @@ struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t p
     p->partition = partition;
     p->max_t = INT64_MIN;
     p->wm = INT64_MIN;
-    p->deadline = INT64_MAX;
+    if (w->cfg.tumbling) {
+        int64_t span = (w->cfg.lateness_us + w->cfg.slide_us) / w->cfg.size_us + 3;
+        if (ad_wheel_init(&p->due, w->cfg.size_us, (uint32_t)(span > 65536 ? 65536 : span))) {
+            ad_free(p->topic);
+            ad_free(p);
+            return NULL;
+        }
+    }
     p->next = w->parts;
     w->parts = p;
     return w->last_part = p;
@@ -349,6 +372,7 @@ void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
     if (w->last_part == p)
         w->last_part = NULL;
     ad_free(p->dirty);
+    ad_wheel_free(&p->due);
     ad_free(p->topic);
     ad_free(p);
 }
@@ -461,28 +485,37 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
 
     if (s->in_act)
         ad_win_act_unlink(s);
-    ad_win_act_append(s);
-    int64_t d = series_deadline(w, s);
-    if (d < p->deadline)
-        p->deadline = d;
+    ad_win_act_append(w, s);
     return AD_PUSH_OK;
 }
 
-static void part_scan(struct ad_window *w, struct ad_part *p)
+static struct ad_series *series_of(struct ad_wheel_node *x)
 {
-    int64_t deadline = INT64_MAX;
-    struct ad_series *s = p->act_head, *next;
-    for (; s; s = next) {
-        next = s->act_next;
-        if (series_deadline(w, s) <= p->wm)
-            ad_win_close_until(w, s, p->wm, AD_WCLOSE_WATERMARK);
+    return (struct ad_series *)(void *)((char *)x - offsetof(struct ad_series, dl));
+}
+
+/* Closes what the watermark passed: the due series, in act-list order (as a
+ * walk of that list would), each up to the watermark; those with windows
+ * still open go back into the wheel, in the same order, with their place in
+ * the act list (seq) kept. */
+static void part_due(struct ad_window *w, struct ad_part *p)
+{
+    struct ad_wheel_node *x = ad_wheel_due(&p->due, p->wm), *next;
+    struct ad_wheel_node again = {0}, *tail = &again;
+    for (; x; x = next) {
+        next = x->next;
+        struct ad_series *s = series_of(x);
+        ad_win_close_until(w, s, p->wm, AD_WCLOSE_WATERMARK);
         if (s->in_act) {
-            int64_t d = series_deadline(w, s);
-            if (d < deadline)
-                deadline = d;
+            tail->next = x;
+            tail = x;
         }
     }
-    p->deadline = deadline;
+    tail->next = NULL;
+    for (x = again.next; x; x = next) {
+        next = x->next;
+        ad_wheel_add(&p->due, x, ad_win_deadline(w, series_of(x)), x->seq);
+    }
 }
 
 void ad_window_advance(struct ad_window *w, struct ad_part *p, int64_t t_us)
@@ -493,8 +526,8 @@ void ad_window_advance(struct ad_window *w, struct ad_part *p, int64_t t_us)
     int64_t wm = t_us - w->cfg.lateness_us;
     if (wm > p->wm)
         p->wm = wm;
-    if (p->wm >= p->deadline)
-        part_scan(w, p);
+    if (p->due.n)
+        part_due(w, p);
 }
 
 void ad_window_tick(struct ad_window *w, int64_t now_ms)
@@ -515,7 +548,6 @@ void ad_window_flush(struct ad_window *w)
     for (struct ad_part *p = w->parts; p; p = p->next) {
         while (p->act_head)
             ad_win_close_until(w, p->act_head, INT64_MAX, AD_WCLOSE_FLUSH);
-        p->deadline = INT64_MAX;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ad_htab.h"
+#include "ad_wheel.h"
 #include "ad_window.h"
 
 struct slot {
@@ -24,6 +25,8 @@ struct ad_series {
     struct ad_series *lru_prev, *lru_next;
     struct ad_series *act_prev, *act_next;
     struct ad_series *plru_prev, *plru_next; /* the partition's own LRU order */
+    struct ad_wheel_node dl; /* in the partition's wheel by its deadline while active;
+                                dl.seq orders the act list */
     struct ad_part *part;
     int64_t last_seen_ms;
     int64_t last_t;         /* event time of the previous point (de-duplication) */
@@ -54,7 +57,8 @@ struct ad_part {
     int32_t partition;
     int64_t max_t;
     int64_t wm;
-    int64_t deadline; /* no window of the act list closes before wm reaches it */
+    struct ad_wheel due; /* the act list's series by deadline (with tumbling windows) */
+    uint64_t seq;        /* the last act-list sequence number given */
     struct ad_series *act_head, *act_tail;
     /* The dirty series of the partition (an incremental checkpoint's walk,
      * ad_window_dirty.c), and how many series left it (evicted, freed,
@@ -84,8 +88,15 @@ struct ad_window {
 };
 
 /* ad_window.c */
+/* Takes s out of its partition's act list and deadline wheel. */
 void ad_win_act_unlink(struct ad_series *s);
-void ad_win_act_append(struct ad_series *s);
+/* Appends s (not in the act list) to its partition's act list and wheel. */
+void ad_win_act_append(const struct ad_window *w, struct ad_series *s);
+/* The event time the watermark must reach before something of s can close. */
+int64_t ad_win_deadline(const struct ad_window *w, const struct ad_series *s);
+/* After a change of s's deadline: moves s (if in the wheel) to its bucket,
+ * keeping its place in the act order. */
+void ad_win_rekey(const struct ad_window *w, struct ad_series *s);
 /* The series' detector area (cfg.det_bytes after its key and slots), or
  * NULL without one. */
 void *ad_win_series_det(const struct ad_window *w, const struct ad_series *s);

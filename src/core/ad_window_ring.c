@@ -227,4 +227,6 @@ void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
         emit_slide(w, s, reason);
     if (s->n_open == 0 && !s->pending)
         ad_win_act_unlink(s);
+    else
+        ad_win_rekey(w, s);
 }

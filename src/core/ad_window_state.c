@@ -113,11 +113,10 @@ int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
         memcpy(det, st->det, st->det_len);
     else if (det)
         memset(det, 0, w->cfg.det_bytes); /* none saved: a fresh detector */
-    if (s->pending && !s->in_act) {
-        ad_win_act_append(s);
-        if (s->next_e < p->deadline)
-            p->deadline = s->next_e;
-    }
+    if (s->pending && !s->in_act)
+        ad_win_act_append(w, s);
+    else if (s->in_act)
+        ad_win_rekey(w, s);
     return 0;
 }
 
