@@ -21,6 +21,19 @@ struct slot {
     int64_t min_off, max_off;
 };
 
+/* The compact sliding ring of a series: its points' values (v[cap]) and,
+ * after them, their times as uint32 tq[cap], each (t - base) / unit with bit
+ * 31 the point's in_model flag: 12 bytes a point. unit is the tumbling size
+ * (points are tumbling windows' starts). The source offsets are kept for the
+ * newest point only: it is the one a slide scores, and so the only one whose
+ * offsets an event reports (the commit hold of an open window comes from the
+ * tumbling slots, not from the ring). */
+struct ad_cring {
+    int64_t base, unit;
+    int64_t off, low_off; /* of the newest point */
+    double v[];
+};
+
 struct ad_series {
     struct ad_series *lru_prev, *lru_next;
     struct ad_series *act_prev, *act_next;
@@ -37,7 +50,7 @@ struct ad_series {
     struct ad_welford life; /* lifetime model */
     struct ad_welford win;  /* window-scope model over the ring's in_model points */
     struct slot *slots;
-    struct ad_ring_point *ring;
+    struct ad_cring *ring;
     uint32_t rhead, rlen, rcap;
     uint32_t unlearned; /* newest ring points not yet in life (lifetime scope) */
     uint32_t metric;
@@ -102,7 +115,17 @@ void ad_win_rekey(const struct ad_window *w, struct ad_series *s);
 void *ad_win_series_det(const struct ad_window *w, const struct ad_series *s);
 
 /* ad_window_ring.c */
-struct ad_ring_point *ad_win_ring_at(const struct ad_series *s, uint32_t i);
+/* Point i of s's ring (0: the oldest): its time, its value, all of it (the
+ * offsets of all but the newest are -1: not kept). */
+int64_t ad_win_ring_t(const struct ad_series *s, uint32_t i);
+double ad_win_ring_v(const struct ad_series *s, uint32_t i);
+void ad_win_ring_get(const struct ad_series *s, uint32_t i, struct ad_ring_point *out);
+/* Sets s's ring (emptied first) from the newest of the n points pts (oldest
+ * first): as many as the ring holds and its encoding can represent (a run of
+ * points on a common grid of the tumbling size, within 2^31 steps). Returns
+ * how many it took, or AD_ENOMEM (the ring left empty). */
+int ad_win_ring_load(struct ad_window *w, struct ad_series *s, const struct ad_ring_point *pts,
+                     uint32_t n);
 /* Emits a scoring event for one value (a raw point or a tumbling window). */
 void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start, int64_t end,
                         double v, int64_t off, int64_t low_off, enum ad_window_reason reason);

@@ -33,7 +33,7 @@ int ad_win_series_state(const struct ad_window *w, const struct ad_series *s,
         *cap = s->rlen;
     }
     for (uint32_t i = 0; i < s->rlen; i++)
-        (*ring)[i] = *ad_win_ring_at(s, i);
+        ad_win_ring_get(s, i, &(*ring)[i]);
     *st = (struct ad_series_state){
         .key = s->key,
         .key_len = s->key_len,
@@ -90,24 +90,10 @@ int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
         ad_win_mark_dirty(s);
     else
         ad_win_dirty_unlink(s);
-    s->rlen = 0;
-    s->rhead = 0;
-    uint32_t n = w->cfg.sliding ? st->rlen : 0;
-    if (n > w->ring_max)
-        n = w->ring_max;
-    if (n > s->rcap) {
-        struct ad_ring_point *nr = ad_malloc((size_t)n * sizeof(*nr));
-        if (!nr)
-            return AD_ENOMEM;
-        ad_free(s->ring);
-        s->ring = nr;
-        s->rcap = n;
-    }
-    const struct ad_ring_point *src = st->ring + (st->rlen - n); /* the newest n */
-    if (n)
-        memcpy(s->ring, src, (size_t)n * sizeof(*src));
-    s->rlen = n;
-    s->unlearned = st->unlearned > n ? n : st->unlearned;
+    int n = ad_win_ring_load(w, s, st->ring, w->cfg.sliding ? st->rlen : 0);
+    if (n < 0)
+        return n;
+    s->unlearned = st->unlearned > (uint32_t)n ? (uint32_t)n : st->unlearned;
     void *det = ad_win_series_det(w, s);
     if (det && st->det_len == w->cfg.det_bytes)
         memcpy(det, st->det, st->det_len);
@@ -140,12 +126,12 @@ size_t ad_window_event_points(const struct ad_window_event *ev, struct ad_tpoint
         return 1;
     }
     for (uint32_t i = 0; i < s->rlen; i++) {
-        const struct ad_ring_point *p = ad_win_ring_at(s, i);
-        if (p->t_us < ev->start_us || p->t_us >= ev->end_us)
+        int64_t t = ad_win_ring_t(s, i);
+        if (t < ev->start_us || t >= ev->end_us)
             continue;
         if (n < max) {
-            out[n].t_us = p->t_us;
-            out[n].v = p->v;
+            out[n].t_us = t;
+            out[n].v = ad_win_ring_v(s, i);
         }
         n++;
     }
