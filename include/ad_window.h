@@ -125,8 +125,10 @@ struct ad_tpoint {
 };
 
 /* A closed tumbling point of a sliding window's ring: an ad_tpoint (the same
- * leading members) with the source offsets it depends on. The ring holds
- * these, and checkpoints carry them. 40 bytes. */
+ * leading members) with the source offsets it depends on, as checkpoints
+ * carry it. The ring itself is compact (12 bytes a point) and keeps the
+ * offsets of its newest point only, the one a slide scores: exported points
+ * but the newest have off and low_off -1. */
 struct ad_ring_point {
     int64_t t_us; /* the tumbling window's start */
     double v;     /* its aggregate */

@@ -24,13 +24,17 @@ struct slot {
 /* The compact sliding ring of a series: its points' values (v[cap]) and,
  * after them, their times as uint32 tq[cap], each (t - base) / unit with bit
  * 31 the point's in_model flag: 12 bytes a point. unit is the tumbling size
- * (points are tumbling windows' starts). The source offsets are kept for the
- * newest point only: it is the one a slide scores, and so the only one whose
- * offsets an event reports (the commit hold of an open window comes from the
- * tumbling slots, not from the ring). */
+ * (points are tumbling windows' starts). A time that does not fit (2^31 steps
+ * past the base, or off its grid) makes the ring wide until it empties: then
+ * int64 t[cap] and uint8 in_model[cap] follow the values (17 bytes a point).
+ * The source offsets are kept for the newest point only: it is the one a
+ * slide scores, and so the only one whose offsets an event reports (the
+ * commit hold of an open window comes from the tumbling slots, not from the
+ * ring). */
 struct ad_cring {
     int64_t base, unit;
     int64_t off, low_off; /* of the newest point */
+    bool wide;
     double v[];
 };
 
@@ -121,9 +125,8 @@ int64_t ad_win_ring_t(const struct ad_series *s, uint32_t i);
 double ad_win_ring_v(const struct ad_series *s, uint32_t i);
 void ad_win_ring_get(const struct ad_series *s, uint32_t i, struct ad_ring_point *out);
 /* Sets s's ring (emptied first) from the newest of the n points pts (oldest
- * first): as many as the ring holds and its encoding can represent (a run of
- * points on a common grid of the tumbling size, within 2^31 steps). Returns
- * how many it took, or AD_ENOMEM (the ring left empty). */
+ * first), as many as the ring holds. Returns how many it took, or AD_ENOMEM
+ * (the ring left empty). */
 int ad_win_ring_load(struct ad_window *w, struct ad_series *s, const struct ad_ring_point *pts,
                      uint32_t n);
 /* Emits a scoring event for one value (a raw point or a tumbling window). */

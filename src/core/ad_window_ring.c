@@ -15,9 +15,51 @@
 #define TQ_IN_MODEL 0x80000000u
 #define TQ_MAX      0x7fffffffu
 
-static uint32_t *ring_tq(const struct ad_series *s)
+/* Bytes of a ring of cap points: compact, the values then uint32 tq[cap];
+ * wide, the values then int64 t[cap] then uint8 in_model[cap]. */
+static size_t ring_bytes(uint32_t cap, bool wide)
 {
-    return (uint32_t *)(void *)(s->ring->v + s->rcap);
+    size_t per = sizeof(double) + (wide ? sizeof(int64_t) + 1 : sizeof(uint32_t));
+    return sizeof(struct ad_cring) + (size_t)cap * per;
+}
+
+static uint32_t *tq_of(const struct ad_cring *r, uint32_t cap)
+{
+    return (uint32_t *)(uintptr_t)(r->v + cap);
+}
+
+static int64_t *t64_of(const struct ad_cring *r, uint32_t cap)
+{
+    return (int64_t *)(uintptr_t)(r->v + cap);
+}
+
+static uint8_t *im_of(const struct ad_cring *r, uint32_t cap)
+{
+    return (uint8_t *)(t64_of(r, cap) + cap);
+}
+
+static int64_t t_at(const struct ad_cring *r, uint32_t cap, uint32_t j)
+{
+    if (r->wide)
+        return t64_of(r, cap)[j];
+    return r->base + (int64_t)(tq_of(r, cap)[j] & TQ_MAX) * r->unit;
+}
+
+static bool im_at(const struct ad_cring *r, uint32_t cap, uint32_t j)
+{
+    return r->wide ? im_of(r, cap)[j] != 0 : (tq_of(r, cap)[j] & TQ_IN_MODEL) != 0;
+}
+
+/* Writes a point at j (compact: t is on the base's grid, within TQ_MAX). */
+static void put_at(struct ad_cring *r, uint32_t cap, uint32_t j, int64_t t, double v, bool im)
+{
+    r->v[j] = v;
+    if (r->wide) {
+        t64_of(r, cap)[j] = t;
+        im_of(r, cap)[j] = im;
+    } else {
+        tq_of(r, cap)[j] = (uint32_t)((t - r->base) / r->unit) | (im ? TQ_IN_MODEL : 0);
+    }
 }
 
 static uint32_t ring_idx(const struct ad_series *s, uint32_t i)
@@ -25,15 +67,9 @@ static uint32_t ring_idx(const struct ad_series *s, uint32_t i)
     return (s->rhead + i) % s->rcap;
 }
 
-static size_t ring_bytes(uint32_t cap)
-{
-    return sizeof(struct ad_cring) + (size_t)cap * (sizeof(double) + sizeof(uint32_t));
-}
-
 int64_t ad_win_ring_t(const struct ad_series *s, uint32_t i)
 {
-    uint32_t q = ring_tq(s)[ring_idx(s, i)] & TQ_MAX;
-    return s->ring->base + (int64_t)q * s->ring->unit;
+    return t_at(s->ring, s->rcap, ring_idx(s, i));
 }
 
 double ad_win_ring_v(const struct ad_series *s, uint32_t i)
@@ -43,7 +79,7 @@ double ad_win_ring_v(const struct ad_series *s, uint32_t i)
 
 static bool ring_in_model(const struct ad_series *s, uint32_t i)
 {
-    return (ring_tq(s)[ring_idx(s, i)] & TQ_IN_MODEL) != 0;
+    return im_at(s->ring, s->rcap, ring_idx(s, i));
 }
 
 void ad_win_ring_get(const struct ad_series *s, uint32_t i, struct ad_ring_point *out)
@@ -56,13 +92,10 @@ void ad_win_ring_get(const struct ad_series *s, uint32_t i, struct ad_ring_point
                                   .in_model = ring_in_model(s, i)};
 }
 
-/* Writes point pt as the ring's newest (room made, base set, t encodable). */
+/* Writes pt as the ring's newest point (room made; compact: t fits). */
 static void ring_store(struct ad_series *s, const struct ad_ring_point *pt)
 {
-    uint32_t j = ring_idx(s, s->rlen);
-    uint32_t q = (uint32_t)((pt->t_us - s->ring->base) / s->ring->unit);
-    s->ring->v[j] = pt->v;
-    ring_tq(s)[j] = q | (pt->in_model ? TQ_IN_MODEL : 0);
+    put_at(s->ring, s->rcap, ring_idx(s, s->rlen), pt->t_us, pt->v, pt->in_model);
     s->ring->off = pt->off;
     s->ring->low_off = pt->low_off;
     s->rlen++;
@@ -72,28 +105,28 @@ static void ring_store(struct ad_series *s, const struct ad_ring_point *pt)
 static bool ring_fits(const struct ad_series *s, int64_t t)
 {
     const struct ad_cring *r = s->ring;
-    if (s->rlen == 0)
+    if (r->wide || s->rlen == 0)
         return true;
     if (t < r->base || (t - r->base) % r->unit)
         return false;
     return (t - r->base) / r->unit <= TQ_MAX;
 }
 
-/* A new ring of cap points holding s's points (oldest at 0), or NULL. */
-static struct ad_cring *ring_copy(const struct ad_series *s, uint32_t cap, int64_t unit)
+/* A new ring of cap points (wide or not) holding s's points from index 0,
+ * or NULL. A compact copy keeps the base, so its points must fit it. */
+static struct ad_cring *ring_copy(const struct ad_window *w, const struct ad_series *s,
+                                  uint32_t cap, bool wide)
 {
-    struct ad_cring *nr = ad_malloc(ring_bytes(cap));
+    struct ad_cring *nr = ad_malloc(ring_bytes(cap, wide));
     if (!nr)
         return NULL;
     *nr = (struct ad_cring){.base = s->ring ? s->ring->base : 0,
-                            .unit = unit,
+                            .unit = w->cfg.size_us,
                             .off = s->ring ? s->ring->off : -1,
-                            .low_off = s->ring ? s->ring->low_off : -1};
-    uint32_t *tq = (uint32_t *)(void *)(nr->v + cap);
-    for (uint32_t i = 0; i < s->rlen; i++) {
-        nr->v[i] = s->ring->v[ring_idx(s, i)];
-        tq[i] = ring_tq(s)[ring_idx(s, i)];
-    }
+                            .low_off = s->ring ? s->ring->low_off : -1,
+                            .wide = wide};
+    for (uint32_t i = 0; i < s->rlen; i++)
+        put_at(nr, cap, i, ad_win_ring_t(s, i), ad_win_ring_v(s, i), ring_in_model(s, i));
     return nr;
 }
 
@@ -112,44 +145,13 @@ static void ring_drop_oldest(struct ad_window *w, struct ad_series *s)
     s->rlen--;
 }
 
-/* Makes the ring able to take t when its offset from the base does not fit
- * (t before the base, off the base's grid, or 2^31 steps past it): first the
- * points no later window can hold (t's own window ends at t + size; a window
- * ending there or later starts at t + size - win or later) are dropped as a
- * later slide would drop them, then the base moves to the oldest point (or
- * t); a point still in the way (possible only for a ring restored from a
- * checkpoint of another granularity) is dropped too. */
-static void ring_refit(struct ad_window *w, struct ad_series *s, int64_t t)
-{
-    int64_t keep_from = t + w->cfg.size_us - w->cfg.win_us;
-    while (s->rlen && ad_win_ring_t(s, 0) < keep_from)
-        ring_drop_oldest(w, s);
-    struct ad_cring *r = s->ring;
-    for (; s->rlen; ring_drop_oldest(w, s)) {
-        int64_t nb = ad_win_ring_t(s, 0), hi = t;
-        nb = t < nb ? t : nb;
-        for (uint32_t i = 0; i < s->rlen; i++)
-            hi = ad_win_ring_t(s, i) > hi ? ad_win_ring_t(s, i) : hi;
-        if ((r->base - nb) % r->unit || (t - nb) % r->unit || (hi - nb) / r->unit > TQ_MAX)
-            continue;
-        for (uint32_t i = 0; i < s->rlen; i++) {
-            uint32_t *q = &ring_tq(s)[ring_idx(s, i)];
-            uint32_t nq = (uint32_t)((ad_win_ring_t(s, i) - nb) / r->unit); /* <= TQ_MAX */
-            *q = nq | (*q & TQ_IN_MODEL);
-        }
-        r->base = nb;
-        return;
-    }
-    r->base = t;
-}
-
 static void ring_push(struct ad_window *w, struct ad_series *s, const struct ad_ring_point *pt)
 {
     if (s->rlen == s->rcap && s->rcap < w->ring_max) {
         uint32_t ncap = s->rcap ? s->rcap * 2 : 4;
         if (ncap > w->ring_max)
             ncap = w->ring_max;
-        struct ad_cring *nr = ring_copy(s, ncap, w->cfg.size_us);
+        struct ad_cring *nr = ring_copy(w, s, ncap, s->ring && s->ring->wide);
         if (!nr) {
             /* Out of memory: the point, or the oldest one (which the full
              * window still needed), is lost to the sliding window. */
@@ -165,10 +167,22 @@ static void ring_push(struct ad_window *w, struct ad_series *s, const struct ad_
     }
     if (s->rlen == s->rcap)
         ring_drop_oldest(w, s);
-    if (s->rlen == 0)
+    if (s->rlen == 0) {
+        s->ring->wide = false; /* a wide block has room for the compact form */
         s->ring->base = pt->t_us;
-    else if (!ring_fits(s, pt->t_us))
-        ring_refit(w, s, pt->t_us);
+    } else if (!ring_fits(s, pt->t_us)) {
+        /* A time off the base's grid or 2^31 steps past it (a long gap with
+         * a fine granularity, or a ring restored from another one): the
+         * ring goes wide (int64 times) until it is empty again. */
+        struct ad_cring *nr = ring_copy(w, s, s->rcap, true);
+        if (!nr) {
+            w->st.nomem++; /* the point is lost to the sliding window */
+            return;
+        }
+        ad_free(s->ring);
+        s->ring = nr;
+        s->rhead = 0;
+    }
     ring_store(s, pt);
 }
 
@@ -177,36 +191,32 @@ int ad_win_ring_load(struct ad_window *w, struct ad_series *s, const struct ad_r
 {
     s->rlen = 0;
     s->rhead = 0;
-    if (n > w->ring_max)
+    if (n > w->ring_max) {
+        pts += n - w->ring_max; /* the newest ring_max */
         n = w->ring_max;
+    }
     if (n == 0)
         return 0;
-    /* The longest run of newest points on the newest one's grid within
-     * 2^31 steps of the oldest of them. */
-    const struct ad_ring_point *last = &pts[n - 1];
-    int64_t G = w->cfg.size_us, lo = last->t_us, hi = last->t_us;
-    uint32_t k = 1;
-    for (; k < n; k++) {
-        int64_t t = pts[n - 1 - k].t_us;
-        int64_t nlo = t < lo ? t : lo, nhi = t > hi ? t : hi;
-        if ((last->t_us - t) % G || (nhi - nlo) / G > TQ_MAX)
-            break;
-        lo = nlo;
-        hi = nhi;
+    int64_t G = w->cfg.size_us, lo = pts[0].t_us, hi = pts[0].t_us;
+    bool wide = false;
+    for (uint32_t i = 1; i < n; i++) {
+        lo = pts[i].t_us < lo ? pts[i].t_us : lo;
+        hi = pts[i].t_us > hi ? pts[i].t_us : hi;
+        wide = wide || (pts[i].t_us - pts[0].t_us) % G != 0;
     }
-    if (k > s->rcap) {
-        struct ad_cring *nr = ad_malloc(ring_bytes(k));
+    wide = wide || (uint64_t)hi - (uint64_t)lo > (uint64_t)TQ_MAX * (uint64_t)G;
+    if (n > s->rcap || wide) {
+        struct ad_cring *nr = ad_malloc(ring_bytes(n, wide));
         if (!nr)
             return AD_ENOMEM;
         ad_free(s->ring);
         s->ring = nr;
-        s->rcap = k;
+        s->rcap = n;
     }
-    s->ring->unit = G;
-    s->ring->base = lo;
-    for (uint32_t i = n - k; i < n; i++)
+    *s->ring = (struct ad_cring){.base = lo, .unit = G, .wide = wide};
+    for (uint32_t i = 0; i < n; i++)
         ring_store(s, &pts[i]);
-    return (int)k;
+    return (int)n;
 }
 
 /* ---- emitting --------------------------------------------------------------- */
@@ -279,7 +289,7 @@ static void emit_slide(struct ad_window *w, struct ad_series *s, enum ad_window_
     if (w->cfg.window_scope) {
         if (!learn && cand.in_model) {
             ad_welford_remove(&s->win, cand.v);
-            ring_tq(s)[ring_idx(s, s->rlen - 1)] &= ~TQ_IN_MODEL;
+            put_at(s->ring, s->rcap, ring_idx(s, s->rlen - 1), cand.t_us, cand.v, false);
         }
     } else {
         if (learn && s->unlearned)
