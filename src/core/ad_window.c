@@ -13,10 +13,12 @@
  *   act-list order (the wheel's seq is the act-list position), which is the
  *   order a walk of the list would close them in.
  *
- * Each series has K = floor(lateness / size) + 2 tumbling slots (the most
- * windows that can be open at once under the watermark rule), indexed by
- * window number mod K, and, with a sliding window, a ring of closed tumbling
- * points that grows on demand up to (size + slide) / granularity. */
+ * A series may hold up to K = floor(lateness / size) + 2 open tumbling
+ * windows (the most the watermark rule allows at once), under the rule of K
+ * slots indexed by window number mod K; it carries two slots after its key
+ * and gets an array of more only when more are open. With a sliding window
+ * it has a compact ring of closed tumbling points (ad_window_ring.c) that
+ * grows on demand up to (size + slide) / granularity. */
 #include "ad_window.h"
 
 #include <stdlib.h>
@@ -130,14 +132,33 @@ static bool series_eq(const void *val, const void *key)
     return s->metric == k->metric && s->key_len == k->len && memcmp(s->key, k->key, k->len) == 0;
 }
 
+static size_t align8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* The slots carried after the key (the detector area follows them). */
+static struct slot *inline_slots(const struct ad_series *s)
+{
+    return (struct slot *)(uintptr_t)((char *)(uintptr_t)s +
+                                      align8(sizeof(struct ad_series) + s->key_len + 1));
+}
+
+static void series_free(struct ad_series *s)
+{
+    if (s->slots && s->slots != inline_slots(s))
+        ad_free(s->slots);
+    ad_free(s->ring);
+    ad_free(s);
+}
+
 static void series_destroy(struct ad_window *w, struct ad_series *s)
 {
     (void)ad_htab_del(&w->series, series_hash(s->key, s->key_len, s->metric), s);
     ad_win_series_leave(s);
     ad_win_act_unlink(s);
     lru_unlink(w, s);
-    ad_free(s->ring);
-    ad_free(s);
+    series_free(s);
     w->st.series--;
 }
 
@@ -163,11 +184,6 @@ static void evict_one(struct ad_window *w)
     series_destroy(w, victim);
 }
 
-static size_t align8(size_t n)
-{
-    return (n + 7) & ~(size_t)7;
-}
-
 /* The series' detector area (cfg.det_bytes after its key and slots), or
  * NULL without one. */
 void *ad_win_series_det(const struct ad_window *w, const struct ad_series *s)
@@ -175,7 +191,7 @@ void *ad_win_series_det(const struct ad_window *w, const struct ad_series *s)
     if (!w->cfg.det_bytes)
         return NULL;
     size_t head = align8(sizeof(struct ad_series) + s->key_len + 1);
-    size_t slots = align8((size_t)s->nslots * sizeof(struct slot));
+    size_t slots = s->slots ? align8(AD_WIN_INLINE_SLOTS * sizeof(struct slot)) : 0;
     return (char *)(uintptr_t)s + head + slots;
 }
 
@@ -192,7 +208,7 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
         evict_one(w);
 
     size_t head = align8(sizeof(struct ad_series) + len + 1);
-    size_t slots = w->cfg.tumbling ? (size_t)w->nslots * sizeof(struct slot) : 0;
+    size_t slots = w->cfg.tumbling ? AD_WIN_INLINE_SLOTS * sizeof(struct slot) : 0;
     s = ad_calloc(1, head + align8(slots) + align8(w->cfg.det_bytes));
     if (!s)
         return NULL;
@@ -204,7 +220,7 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
     s->closed_until = INT64_MIN;
     s->model_off = -1;
     s->slots = slots ? (struct slot *)(void *)((char *)s + head) : NULL;
-    s->nslots = slots ? (uint16_t)w->nslots : 0;
+    s->nslots = slots ? AD_WIN_INLINE_SLOTS : 0;
     if (ad_htab_put(&w->series, h, s) != 0) {
         ad_free(s);
         return NULL;
@@ -259,8 +275,7 @@ void ad_window_free(struct ad_window *w)
     struct ad_series *s = w->lru_head, *next;
     for (; s; s = next) {
         next = s->lru_next;
-        ad_free(s->ring);
-        ad_free(s);
+        series_free(s);
     }
     struct ad_part *p = w->parts, *pn;
     for (; p; p = pn) {
@@ -397,6 +412,73 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
     return s ? ad_win_series_apply(w, s, p, st) : AD_ENOMEM;
 }
 
+/* The slot for the window starting at ws: its open one, or a free one. Keeps
+ * the rule of K slots indexed by window number mod K: an open window with
+ * the same index (possible only when a series moved between partitions whose
+ * watermarks differ, or a point came from far ahead of the watermark) is
+ * closed first, with what is older. Returns NULL when more slots are needed
+ * and there is no memory for them. */
+static struct slot *slot_get(struct ad_window *w, struct ad_series *s, int64_t ws)
+{
+    int64_t G = w->cfg.size_us;
+    uint64_t idx = (uint64_t)(ws / G) % w->nslots;
+    struct slot *free_sl = NULL;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        struct slot *sl = &s->slots[i];
+        if (!sl->count) {
+            free_sl = free_sl ? free_sl : sl;
+        } else if (sl->start == ws) {
+            return sl;
+        } else if ((uint64_t)(sl->start / G) % w->nslots == idx) {
+            ad_win_close_until(w, s, sl->start + G, AD_WCLOSE_WATERMARK);
+            return sl; /* closed now; no other open window has this index */
+        }
+    }
+    if (free_sl)
+        return free_sl;
+    uint32_t ncap = s->nslots * 2u > w->nslots ? w->nslots : s->nslots * 2u;
+    struct slot *ns = ad_calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return NULL;
+    memcpy(ns, s->slots, s->nslots * sizeof(*ns));
+    if (s->slots != inline_slots(s))
+        ad_free(s->slots);
+    s->slots = ns;
+    free_sl = &ns[s->nslots];
+    s->nslots = (uint16_t)ncap;
+    return free_sl;
+}
+
+/* Folds point (t, v, offset) into the open slot sl. */
+static void slot_add(const struct ad_window *w, struct slot *sl, int64_t t, double v,
+                     int64_t offset)
+{
+    sl->count++;
+    switch (w->cfg.aggregate) {
+    case AD_AGG_MIN:
+        sl->acc = v < sl->acc ? v : sl->acc;
+        break;
+    case AD_AGG_MAX:
+        sl->acc = v > sl->acc ? v : sl->acc;
+        break;
+    case AD_AGG_LAST:
+        if (t >= sl->last_t) {
+            sl->acc = v;
+            sl->last_t = t;
+        }
+        break;
+    case AD_AGG_COUNT:
+        break;
+    default: /* sum, mean */
+        sl->acc += v;
+        break;
+    }
+    if (offset < sl->min_off)
+        sl->min_off = offset;
+    if (offset > sl->max_off)
+        sl->max_off = offset;
+}
+
 enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
                                    const struct ad_window_point *pt, int64_t now_ms)
 {
@@ -446,41 +528,25 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
         w->st.duplicates++;
         return AD_PUSH_DUPLICATE;
     }
-    s->last_t = t_us;
-    struct slot *sl = &s->slots[(uint64_t)(ws / G) % w->nslots];
-    if (sl->count && sl->start != ws) {
-        /* Only reachable when a series moved between partitions whose
-         * watermarks differ: close what occupies the slot, oldest first. */
-        ad_win_close_until(w, s, sl->start + G, AD_WCLOSE_WATERMARK);
+    struct slot *sl = slot_get(w, s, ws);
+    if (!sl) {
+        w->st.nomem++; /* more windows open than slots, and no memory for more */
+        return AD_PUSH_NOMEM;
     }
+    s->last_t = t_us;
     if (!sl->count) {
-        sl->start = ws;
-        sl->count = 0;
-        sl->sum = 0;
-        sl->min = v;
-        sl->max = v;
-        sl->last = v;
-        sl->last_t = t_us;
-        sl->min_off = offset;
-        sl->max_off = offset;
+        *sl = (struct slot){.start = ws,
+                            .acc = w->cfg.aggregate == AD_AGG_SUM || w->cfg.aggregate == AD_AGG_MEAN
+                                       ? 0
+                                       : v,
+                            .last_t = t_us,
+                            .min_off = offset,
+                            .max_off = offset};
         if (s->n_open == 0 || ws < s->oldest_start)
             s->oldest_start = ws;
         s->n_open++;
     }
-    sl->count++;
-    sl->sum += v;
-    if (v < sl->min)
-        sl->min = v;
-    if (v > sl->max)
-        sl->max = v;
-    if (t_us >= sl->last_t) {
-        sl->last = v;
-        sl->last_t = t_us;
-    }
-    if (offset < sl->min_off)
-        sl->min_off = offset;
-    if (offset > sl->max_off)
-        sl->max_off = offset;
+    slot_add(w, sl, t_us, v, offset);
     w->st.points++;
 
     if (s->in_act)

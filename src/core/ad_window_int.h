@@ -13,13 +13,20 @@
 #include "ad_wheel.h"
 #include "ad_window.h"
 
+/* An open tumbling window: 48 bytes. acc is what the aggregate needs: the
+ * sum (mean, sum), the minimum, the maximum, or the last value (last, with
+ * last_t); count alone makes count. */
 struct slot {
     int64_t start;
     uint64_t count; /* 0 = free */
-    double sum, min, max, last;
+    double acc;
     int64_t last_t;
     int64_t min_off, max_off;
 };
+
+/* Slots a series carries after its key; more (up to K = lateness / size + 2,
+ * the most that can be open at once) are allocated when that many are open. */
+#define AD_WIN_INLINE_SLOTS 2
 
 /* The compact sliding ring of a series: its points' values (v[cap]) and,
  * after them, their times as uint32 tq[cap], each (t - base) / unit with bit
@@ -60,7 +67,8 @@ struct ad_series {
     uint32_t metric;
     uint32_t key_len;
     uint16_t n_open;
-    uint16_t nslots; /* slots allocated after the key */
+    uint16_t nslots; /* slots at `slots`: AD_WIN_INLINE_SLOTS after the key, or
+                        more in an array of their own */
     bool in_act;
     bool pending;
     bool dirty;    /* changed since the last export */
@@ -136,6 +144,8 @@ void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
  * the pending slide if its boundary is at or before limit. */
 void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
                         enum ad_window_reason reason);
+/* The open slot of s whose window starts at start, or NULL. */
+struct slot *ad_win_slot_find(const struct ad_series *s, int64_t start);
 
 /* ad_window_dirty.c */
 /* s changed since the last export: listed on its partition's dirty list. */

@@ -327,24 +327,29 @@ static double slot_value(const struct ad_window *w, const struct slot *sl)
 {
     switch (w->cfg.aggregate) {
     case AD_AGG_MIN:
-        return sl->min;
     case AD_AGG_MAX:
-        return sl->max;
     case AD_AGG_SUM:
-        return sl->sum;
+    case AD_AGG_LAST:
+        return sl->acc;
     case AD_AGG_COUNT:
         return (double)sl->count;
-    case AD_AGG_LAST:
-        return sl->last;
     default:
-        return sl->sum / (double)sl->count;
+        return sl->acc / (double)sl->count;
     }
 }
 
-static void find_oldest(const struct ad_window *w, struct ad_series *s)
+struct slot *ad_win_slot_find(const struct ad_series *s, int64_t start)
+{
+    for (uint32_t i = 0; i < s->nslots; i++)
+        if (s->slots[i].count && s->slots[i].start == start)
+            return &s->slots[i];
+    return NULL;
+}
+
+static void find_oldest(struct ad_series *s)
 {
     int64_t best = INT64_MAX;
-    for (uint32_t i = 0; i < w->nslots; i++)
+    for (uint32_t i = 0; i < s->nslots; i++)
         if (s->slots[i].count && s->slots[i].start < best)
             best = s->slots[i].start;
     s->oldest_start = best;
@@ -365,7 +370,7 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
     if (off > s->model_off)
         s->model_off = off;
     if (s->n_open)
-        find_oldest(w, s);
+        find_oldest(s);
     w->st.windows++;
     if (w->cfg.sliding)
         slide_append(w, s, start, v, off, low_off, reason);
@@ -378,10 +383,8 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
 void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
                         enum ad_window_reason reason)
 {
-    while (s->n_open && s->oldest_start + w->cfg.size_us <= limit) {
-        uint32_t idx = (uint32_t)((uint64_t)(s->oldest_start / w->cfg.size_us) % w->nslots);
-        close_slot(w, s, &s->slots[idx], reason);
-    }
+    while (s->n_open && s->oldest_start + w->cfg.size_us <= limit)
+        close_slot(w, s, ad_win_slot_find(s, s->oldest_start), reason);
     /* Windows still open end after limit, so none holds a point of the slide. */
     if (s->pending && s->next_e <= limit)
         emit_slide(w, s, reason);
