@@ -12,7 +12,8 @@
  * - with sliding windows, partition moves and restores, the wheel's own
  *   invariants after every step (every active series in the wheel under its
  *   current deadline, past the watermark or within reach of the next scan;
- *   act-list order = seq order). */
+ *   act-list order = seq order) and the partition's lowest open offset equal
+ *   to a walk over its open windows (offsets rising, and not). */
 #include <stdio.h>
 #include <string.h>
 
@@ -175,6 +176,8 @@ static void expect_same(const struct evlog *got, const struct evlog *want, int s
     }
 }
 
+static void check_invariants(const struct ad_window *w);
+
 static void key_name(char *buf, int k)
 {
     snprintf(buf, 4, "k%02d", k);
@@ -228,6 +231,7 @@ static void run_model(int64_t lateness_s, int steps)
             m_advance(&m, clock_us);
         }
         expect_same(&got, &m.out, step);
+        check_invariants(w);
     }
     ad_window_free(w);
 }
@@ -243,6 +247,17 @@ static void test_tumbling_lateness_against_model(void)
 }
 
 /* ---- invariants (sliding, moves between partitions, restores) ---- */
+
+/* The lowest offset of p's open windows as a walk over them finds it. */
+static int64_t walk_low(const struct ad_part *p)
+{
+    int64_t low = -1;
+    for (const struct ad_series *s = p->act_head; s; s = s->act_next)
+        for (uint32_t i = 0; i < s->nslots; i++)
+            if (s->slots[i].count && (low < 0 || s->slots[i].min_off < low))
+                low = s->slots[i].min_off;
+    return low;
+}
 
 static void check_invariants(const struct ad_window *w)
 {
@@ -261,6 +276,7 @@ static void check_invariants(const struct ad_window *w)
             n++;
         }
         AD_EXPECT_UINT(p->due.n, ==, n);
+        AD_EXPECT_INT(ad_part_low_offset(p), ==, walk_low(p));
     }
 }
 
@@ -317,8 +333,10 @@ static void run_invariants(bool window_scope, int64_t lateness_s)
                 clock[pi] += (int64_t)((r >> 24) % 15000000);
             int64_t t = clock[pi] - (int64_t)((r >> 32) % (uint64_t)(cfg.lateness_us + 1500000));
             now_ms += (int64_t)((r >> 52) % 40);
+            /* offsets: mostly rising, sometimes unknown (-1) or going back */
+            int64_t off = (r >> 20) % 500 == 0 ? -1 : (r >> 20) % 500 == 1 ? step / 2 : step;
             struct ad_window_point pt = {key, 3, (uint32_t)((r >> 60) & 1), t, (double)(r % 1000),
-                                         step};
+                                         off};
             (void)ad_window_push(w, parts[pi], &pt, now_ms);
             ad_window_advance(w, parts[pi], clock[pi]);
         }

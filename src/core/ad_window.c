@@ -308,6 +308,7 @@ struct ad_part *ad_window_part(struct ad_window *w, const char *topic, int32_t p
     p->partition = partition;
     p->max_t = INT64_MIN;
     p->wm = INT64_MIN;
+    p->lo_last = INT64_MIN;
     if (w->cfg.tumbling) {
         int64_t span = (w->cfg.lateness_us + w->cfg.slide_us) / w->cfg.size_us + 3;
         if (ad_wheel_init(&p->due, w->cfg.size_us, (uint32_t)(span > 65536 ? 65536 : span))) {
@@ -347,8 +348,49 @@ int64_t ad_part_max_time(const struct ad_part *p)
     return p->max_t;
 }
 
+void ad_win_lo_append(struct ad_part *p, struct slot *sl)
+{
+    sl->lo_next = NULL;
+    sl->lo_prev = p->lo_tail;
+    if (p->lo_tail)
+        p->lo_tail->lo_next = sl;
+    else
+        p->lo_head = sl;
+    p->lo_tail = sl;
+}
+
+void ad_win_lo_unlink(struct ad_part *p, struct slot *sl)
+{
+    if (sl->lo_prev)
+        sl->lo_prev->lo_next = sl->lo_next;
+    else
+        p->lo_head = sl->lo_next;
+    if (sl->lo_next)
+        sl->lo_next->lo_prev = sl->lo_prev;
+    else
+        p->lo_tail = sl->lo_prev;
+    sl->lo_prev = sl->lo_next = NULL;
+    if (!p->lo_head) {
+        p->lo_walk = false; /* nothing open: the order holds again */
+        p->lo_last = INT64_MIN;
+    }
+}
+
+void ad_win_slots_move(struct ad_series *s, struct ad_part *p)
+{
+    for (uint32_t i = 0; i < s->nslots && s->n_open; i++) {
+        if (!s->slots[i].count)
+            continue;
+        ad_win_lo_unlink(s->part, &s->slots[i]);
+        ad_win_lo_append(p, &s->slots[i]);
+        p->lo_walk = true; /* its offsets are another partition's */
+    }
+}
+
 int64_t ad_part_low_offset(const struct ad_part *p)
 {
+    if (!p->lo_walk)
+        return p->lo_head ? p->lo_head->min_off : -1;
     int64_t low = -1;
     for (const struct ad_series *s = p->act_head; s; s = s->act_next) {
         if (!s->n_open)
@@ -412,6 +454,36 @@ int ad_window_restore(struct ad_window *w, struct ad_part *p, const struct ad_se
     return s ? ad_win_series_apply(w, s, p, st) : AD_ENOMEM;
 }
 
+/* Where x (a slot in the old array of n, or elsewhere) is now. */
+static struct slot *moved(struct slot *x, const struct slot *old, uint32_t n, struct slot *nw)
+{
+    uintptr_t a = (uintptr_t)x, lo = (uintptr_t)old, hi = (uintptr_t)(old + n);
+    return a >= lo && a < hi ? nw + (a - lo) / sizeof(*x) : x;
+}
+
+/* The n slots at old were copied to nw: the open ones' list links follow. */
+static void relink(struct ad_part *p, const struct slot *old, uint32_t n, struct slot *nw)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (!nw[i].count)
+            continue;
+        nw[i].lo_prev = moved(nw[i].lo_prev, old, n, nw);
+        nw[i].lo_next = moved(nw[i].lo_next, old, n, nw);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (!nw[i].count)
+            continue;
+        if (nw[i].lo_prev)
+            nw[i].lo_prev->lo_next = &nw[i];
+        else
+            p->lo_head = &nw[i];
+        if (nw[i].lo_next)
+            nw[i].lo_next->lo_prev = &nw[i];
+        else
+            p->lo_tail = &nw[i];
+    }
+}
+
 /* The slot for the window starting at ws: its open one, or a free one. Keeps
  * the rule of K slots indexed by window number mod K: an open window with
  * the same index (possible only when a series moved between partitions whose
@@ -441,6 +513,7 @@ static struct slot *slot_get(struct ad_window *w, struct ad_series *s, int64_t w
     if (!ns)
         return NULL;
     memcpy(ns, s->slots, s->nslots * sizeof(*ns));
+    relink(s->part, s->slots, s->nslots, ns);
     if (s->slots != inline_slots(s))
         ad_free(s->slots);
     s->slots = ns;
@@ -495,6 +568,7 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
     lru_append(w, s);
     ad_win_part_touch(s);
     if (s->part != p) {
+        ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
         s->model_off = -1; /* offsets of another partition do not compare */
     }
@@ -545,7 +619,12 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
         if (s->n_open == 0 || ws < s->oldest_start)
             s->oldest_start = ws;
         s->n_open++;
+        ad_win_lo_append(p, sl);
     }
+    if (offset < 0 || offset < p->lo_last)
+        p->lo_walk = true;
+    else
+        p->lo_last = offset;
     slot_add(w, sl, t_us, v, offset);
     w->st.points++;
 

@@ -13,7 +13,7 @@
 #include "ad_wheel.h"
 #include "ad_window.h"
 
-/* An open tumbling window: 48 bytes. acc is what the aggregate needs: the
+/* An open tumbling window: 64 bytes. acc is what the aggregate needs: the
  * sum (mean, sum), the minimum, the maximum, or the last value (last, with
  * last_t); count alone makes count. */
 struct slot {
@@ -22,6 +22,7 @@ struct slot {
     double acc;
     int64_t last_t;
     int64_t min_off, max_off;
+    struct slot *lo_prev, *lo_next; /* the partition's open slots, in opening order */
 };
 
 /* Slots a series carries after its key; more (up to K = lateness / size + 2,
@@ -84,6 +85,13 @@ struct ad_part {
     int64_t wm;
     struct ad_wheel due; /* the act list's series by deadline (with tumbling windows) */
     uint64_t seq;        /* the last act-list sequence number given */
+    /* Every open slot of the partition's series, in the order they opened.
+     * While the offsets of the points accepted are non-negative and never
+     * go down (a Kafka partition), the first holds the lowest offset; else
+     * (lo_walk) the lowest is found by a walk, until the list empties. */
+    struct slot *lo_head, *lo_tail;
+    int64_t lo_last; /* the offset of the last point accepted */
+    bool lo_walk;
     struct ad_series *act_head, *act_tail;
     /* The dirty series of the partition (an incremental checkpoint's walk,
      * ad_window_dirty.c), and how many series left it (evicted, freed,
@@ -144,6 +152,13 @@ void ad_win_emit_simple(struct ad_window *w, struct ad_series *s, int64_t start,
  * the pending slide if its boundary is at or before limit. */
 void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
                         enum ad_window_reason reason);
+
+/* Adds the (just opened) slot sl to p's open slots; takes it out. */
+void ad_win_lo_append(struct ad_part *p, struct slot *sl);
+void ad_win_lo_unlink(struct ad_part *p, struct slot *sl);
+/* s is about to move to partition p: its open slots go to p's list (call
+ * before ad_win_series_move()). */
+void ad_win_slots_move(struct ad_series *s, struct ad_part *p);
 /* The open slot of s whose window starts at start, or NULL. */
 struct slot *ad_win_slot_find(const struct ad_series *s, int64_t start);
 

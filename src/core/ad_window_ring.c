@@ -363,6 +363,7 @@ static void close_slot(struct ad_window *w, struct ad_series *s, struct slot *sl
     int64_t off = sl->max_off, low_off = sl->min_off;
 
     sl->count = 0;
+    ad_win_lo_unlink(s->part, sl);
     s->n_open--;
     ad_win_mark_dirty(s);
     if (end > s->closed_until)
