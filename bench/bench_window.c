@@ -90,7 +90,7 @@ static int run_mem(const char *setup, uint64_t n)
         cfg.aggregate = AD_AGG_LAST;
         cfg.win_us = 60 * G;
         cfg.slide_us = 60 * G;
-        windows = 150;
+        windows = 125;
     } else {
         fprintf(stderr, "unknown setup %s\n", setup);
         return 2;

@@ -7,7 +7,7 @@
 #       (defaults: 1000000 records, 5 rounds, config/examples/scenario-c-sensors.yaml)
 #
 # The input is scenario C telemetry from the candidate's simulator (1,000
-# sensors), written once to a temporary file; alerts go to /dev/null. Time is
+# sensors, or DEVICES from the environment), written once to a temporary file; alerts go to /dev/null. Time is
 # wall time of the whole replay process (read, decode, window, score, format).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ rounds=${4:-5}
 cfg=${5:-$root/config/examples/scenario-c-sensors.yaml}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$cand" simulate --format sensor --count "$records" --devices 1000 --seed 7 \
+"$cand" simulate --format sensor --count "$records" --devices "${DEVICES:-1000}" --seed 7 \
   --output "$work/in.jsonl"
 
 run() { # BIN -> seconds on stdout

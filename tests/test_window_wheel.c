@@ -265,14 +265,15 @@ static void check_invariants(const struct ad_window *w)
         uint64_t n = 0, prev = 0;
         for (const struct ad_series *s = p->act_head; s; s = s->act_next) {
             AD_EXPECT(s->in_act && s->part == p);
-            AD_EXPECT(s->dl.in);
-            AD_EXPECT_INT(s->dl.key, ==, ad_win_deadline(w, s));
+            const struct ad_wheel_node *x = ad_win_node(s);
+            AD_EXPECT(x->in);
+            AD_EXPECT_INT(x->key, ==, ad_win_deadline(w, s));
             /* past the watermark, or else (a series that came from a
              * partition further behind) found by the next advance's scan */
-            if (s->dl.key <= p->wm)
-                AD_EXPECT_INT(s->dl.key / p->due.unit, >=, p->due.scan_from);
-            AD_EXPECT_UINT(s->dl.seq, >, prev);
-            prev = s->dl.seq;
+            if (x->key <= p->wm)
+                AD_EXPECT_INT(x->key / p->due.unit, >=, p->due.scan_from);
+            AD_EXPECT_UINT(x->seq, >, prev);
+            prev = x->seq;
             n++;
         }
         AD_EXPECT_UINT(p->due.n, ==, n);

@@ -72,8 +72,8 @@ void ad_win_act_unlink(struct ad_series *s)
         p->act_tail = s->act_prev;
     s->act_prev = s->act_next = NULL;
     s->in_act = false;
-    if (s->dl.in)
-        ad_wheel_del(&p->due, &s->dl);
+    if (ad_win_node(s)->in)
+        ad_wheel_del(&p->due, ad_win_node(s));
 }
 
 void ad_win_act_append(const struct ad_window *w, struct ad_series *s)
@@ -87,7 +87,7 @@ void ad_win_act_append(const struct ad_window *w, struct ad_series *s)
         p->act_head = s;
     p->act_tail = s;
     s->in_act = true;
-    ad_wheel_add(&p->due, &s->dl, ad_win_deadline(w, s), ++p->seq);
+    ad_wheel_add(&p->due, ad_win_node(s), ad_win_deadline(w, s), ++p->seq);
 }
 
 int64_t ad_win_deadline(const struct ad_window *w, const struct ad_series *s)
@@ -103,10 +103,11 @@ int64_t ad_win_deadline(const struct ad_window *w, const struct ad_series *s)
 void ad_win_rekey(const struct ad_window *w, struct ad_series *s)
 {
     int64_t d = ad_win_deadline(w, s);
-    if (!s->dl.in || s->dl.key == d)
+    struct ad_wheel_node *x = ad_win_node(s);
+    if (!x->in || x->key == d)
         return;
-    ad_wheel_del(&s->part->due, &s->dl);
-    ad_wheel_add(&s->part->due, &s->dl, d, s->dl.seq);
+    ad_wheel_del(&s->part->due, x);
+    ad_wheel_add(&s->part->due, x, d, x->seq);
 }
 
 /* ---- series table ------------------------------------------------------------ */
@@ -144,12 +145,18 @@ static struct slot *inline_slots(const struct ad_series *s)
                                       align8(sizeof(struct ad_series) + s->key_len + 1));
 }
 
-static void series_free(struct ad_series *s)
+/* Bytes allocated before each series (its wheel node, with tumbling). */
+static size_t pre_room(const struct ad_window *w)
+{
+    return w->cfg.tumbling ? AD_WIN_NODE_ROOM : 0;
+}
+
+static void series_free(const struct ad_window *w, struct ad_series *s)
 {
     if (s->slots && s->slots != inline_slots(s))
         ad_free(s->slots);
     ad_free(s->ring);
-    ad_free(s);
+    ad_free((char *)s - pre_room(w));
 }
 
 static void series_destroy(struct ad_window *w, struct ad_series *s)
@@ -158,7 +165,7 @@ static void series_destroy(struct ad_window *w, struct ad_series *s)
     ad_win_series_leave(s);
     ad_win_act_unlink(s);
     lru_unlink(w, s);
-    series_free(s);
+    series_free(w, s);
     w->st.series--;
 }
 
@@ -209,9 +216,10 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
 
     size_t head = align8(sizeof(struct ad_series) + len + 1);
     size_t slots = w->cfg.tumbling ? AD_WIN_INLINE_SLOTS * sizeof(struct slot) : 0;
-    s = ad_calloc(1, head + align8(slots) + align8(w->cfg.det_bytes));
-    if (!s)
+    char *mem = ad_calloc(1, pre_room(w) + head + align8(slots) + align8(w->cfg.det_bytes));
+    if (!mem)
         return NULL;
+    s = (struct ad_series *)(void *)(mem + pre_room(w)); /* the node: zeroed, not in */
     memcpy(s->key, key, len);
     s->key[len] = '\0';
     s->key_len = (uint32_t)len;
@@ -222,7 +230,7 @@ static struct ad_series *series_get(struct ad_window *w, const char *key, size_t
     s->slots = slots ? (struct slot *)(void *)((char *)s + head) : NULL;
     s->nslots = slots ? AD_WIN_INLINE_SLOTS : 0;
     if (ad_htab_put(&w->series, h, s) != 0) {
-        ad_free(s);
+        ad_free(mem);
         return NULL;
     }
     lru_append(w, s);
@@ -275,7 +283,7 @@ void ad_window_free(struct ad_window *w)
     struct ad_series *s = w->lru_head, *next;
     for (; s; s = next) {
         next = s->lru_next;
-        series_free(s);
+        series_free(w, s);
     }
     struct ad_part *p = w->parts, *pn;
     for (; p; p = pn) {
@@ -636,7 +644,7 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
 
 static struct ad_series *series_of(struct ad_wheel_node *x)
 {
-    return (struct ad_series *)(void *)((char *)x - offsetof(struct ad_series, dl));
+    return ad_win_node_series(x);
 }
 
 /* Closes what the watermark passed: the due series, in act-list order (as a

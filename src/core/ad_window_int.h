@@ -50,8 +50,6 @@ struct ad_series {
     struct ad_series *lru_prev, *lru_next;
     struct ad_series *act_prev, *act_next;
     struct ad_series *plru_prev, *plru_next; /* the partition's own LRU order */
-    struct ad_wheel_node dl; /* in the partition's wheel by its deadline while active;
-                                dl.seq orders the act list */
     struct ad_part *part;
     int64_t last_seen_ms;
     int64_t last_t;         /* event time of the previous point (de-duplication) */
@@ -119,6 +117,21 @@ struct ad_window {
     uint32_t ring_max;
     struct ad_window_stats st;
 };
+
+/* A series with tumbling windows is allocated with its wheel node just
+ * before it (raw series have none): in the partition's wheel by its
+ * deadline while active; the node's seq orders the act list. */
+#define AD_WIN_NODE_ROOM ((sizeof(struct ad_wheel_node) + 7) & ~(size_t)7)
+
+static inline struct ad_wheel_node *ad_win_node(const struct ad_series *s)
+{
+    return (struct ad_wheel_node *)(uintptr_t)((const char *)s - AD_WIN_NODE_ROOM);
+}
+
+static inline struct ad_series *ad_win_node_series(struct ad_wheel_node *x)
+{
+    return (struct ad_series *)(void *)((char *)x + AD_WIN_NODE_ROOM);
+}
 
 /* ad_window.c */
 /* Takes s out of its partition's act list and deadline wheel. */
