@@ -77,8 +77,7 @@ int ad_window_part_export(struct ad_window *w, const struct ad_part *p, bool cle
 int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part *p,
                         const struct ad_series_state *st)
 {
-    if (s->part != p)
-    {
+    if (s->part != p) {
         ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
     }
