@@ -56,6 +56,11 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
 int ad_cmd_model_export(const struct ad_config *cfg, const char *out_path);
 int ad_cmd_model_import(const struct ad_config *cfg, const char *path);
 
+/* --check-config [--probe]: the effective config and the start checks
+ * (ad_config_preflight.h); 0, 78 for a config the daemon would refuse, 1
+ * for a broker or endpoint that does not answer the probe. */
+int ad_cmd_check_config(const struct ad_config *cfg, bool probe);
+
 /* simulate / demo: argv[0] is the command's name; they parse their options. */
 int ad_cmd_simulate(int argc, char **argv);
 int ad_cmd_demo(int argc, char **argv);

@@ -52,7 +52,10 @@ const char ad_cmd_usage[] =
     "usage:\n"
     "  anomalyd [-c FILE]                 run the daemon (default FILE: " AD_CMD_DEFAULT_CONFIG
     ")\n"
-    "  anomalyd -c FILE --check-config    validate, print the effective config, exit 0 or 78\n"
+    "  anomalyd -c FILE --check-config    validate, print the effective config, run the\n"
+    "                                     daemon's start checks; exit 0 or 78\n"
+    "  anomalyd -c FILE --check-config --probe  also reach the brokers and the HTTP\n"
+    "                                     endpoints (exit 1 when one does not answer)\n"
     "  anomalyd -c FILE --input PATH|-    offline replay of JSON lines; alerts to stdout\n"
     "  anomalyd -c FILE --set PATH=VALUE  override one config key (repeatable)\n"
     "  anomalyd demo                      the main job on an embedded default\n"

@@ -18,6 +18,7 @@
 #include "ad_apiserve.h"
 #include "ad_checkpoint.h"
 #include "ad_clock.h"
+#include "ad_config_preflight.h"
 #include "ad_daemon_int.h"
 #include "ad_engine.h"
 #include "ad_err.h"
@@ -651,7 +652,8 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct a
     ad_buf_init(&d->skey, 64 * 1024);
     ad_buf_init(&d->sval, (size_t)1 << 24);
     d->start_time = ad_clock_wall_us() / 1000000;
-    rc = engine_open(d, err, errlen);
+    rc = ad_config_preflight(cfg, NULL, err, errlen); /* what --check-config checks */
+    rc = rc ? rc : engine_open(d, err, errlen);
     if (rc == 0 && cfg->state_dir[0])
         rc = state_dir_open(d, err, errlen);
     if (rc == 0 && cfg->http_listen[0]) {

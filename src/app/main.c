@@ -23,6 +23,7 @@ struct args {
     enum command cmd;
     const char *config_path, *input, *export_path, *output, *model_path, *scores, *report;
     bool kcat;
+    bool probe; /* --check-config --probe */
     int scores_format;
     uint64_t report_series; /* --report-series; 0: the default */
     double max_rejected;    /* --max-rejected; negative: no limit */
@@ -37,6 +38,7 @@ static int parse_opts(int argc, char **argv, struct args *a)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, 'C'},
+        {"probe", no_argument, NULL, 'P'},
         {"input", required_argument, NULL, 'i'},
         {"set", required_argument, NULL, 's'},
         {"export-model", required_argument, NULL, 'e'},
@@ -60,6 +62,9 @@ static int parse_opts(int argc, char **argv, struct args *a)
             break;
         case 'C':
             check = true;
+            break;
+        case 'P':
+            a->probe = true;
             break;
         case 'i':
             a->input = optarg;
@@ -118,6 +123,8 @@ static int parse_opts(int argc, char **argv, struct args *a)
         return ad_cmd_usage_error("unexpected argument '%s'", argv[optind]);
     if (a->cmd == CMD_DAEMON)
         a->cmd = check ? CMD_CHECK : a->input ? CMD_REPLAY : CMD_DAEMON;
+    if (a->probe && a->cmd != CMD_CHECK)
+        return ad_cmd_usage_error("%s", "--probe needs --check-config");
     if (a->scores && a->cmd != CMD_REPLAY)
         return ad_cmd_usage_error("%s", "--scores needs --input (replay)");
     if ((a->report || a->report_series) && a->cmd != CMD_REPLAY)
@@ -163,7 +170,7 @@ static int dispatch(const struct args *a, const struct ad_config *cfg)
     case CMD_IMPORT:
         return ad_cmd_model_import(cfg, a->model_path);
     case CMD_CHECK:
-        return ad_config_print(cfg, stdout) == 0 ? 0 : AD_CMD_EXIT_FATAL;
+        return ad_cmd_check_config(cfg, a->probe);
     case CMD_REPLAY: {
         struct ad_cmd_replay_opts o = {.input = a->input,
                                        .kcat = a->kcat,
