@@ -201,6 +201,7 @@ struct ad_option {
 
 /* Limits of the loader. */
 #define AD_CONFIG_MAX_FILE       (1024 * 1024) /* bytes of one config file or buffer */
+#define AD_CONFIG_MAX_NESTING    64            /* nesting levels of a YAML document */
 #define AD_CONFIG_MAX_SCALAR     (64 * 1024)   /* bytes of one value after ${VAR} expansion */
 #define AD_CONFIG_MAX_REMOTE_KEY 480           /* bytes of remote.anomaly_detector.key */
 #define AD_CONFIG_MAX_ENV_NAME   255           /* characters of a ${NAME} */
