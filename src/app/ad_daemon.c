@@ -417,30 +417,91 @@ static void reload_apply(struct ad_daemon *d, const struct ad_config *nc)
             d->opts.config_path);
 }
 
-/* SIGHUP: reopen the alert log, reload what can be reloaded. */
+/* A SIGHUP reload: the file is read and parsed on the thread pool, so that a
+ * large or slow file does not stall the loop (/healthz, the watchdog, Kafka);
+ * the result is applied on the loop. The job reads only d->opts, which does
+ * not change after the start. */
+struct ad_reload_job {
+    uv_work_t req;
+    struct ad_daemon *d;
+    struct ad_config nc;
+    bool inited;
+    int rc;
+    char err[1024];
+};
+
+static void reload_work(uv_work_t *req)
+{
+    struct ad_reload_job *j = req->data;
+    const struct ad_daemon_opts *o = &j->d->opts;
+    int rc = ad_config_init(&j->nc);
+    j->inited = rc == 0;
+    if (rc)
+        snprintf(j->err, sizeof(j->err), "%s", ad_strerror(rc));
+    if (rc == 0 && o->config_path)
+        rc = ad_config_load_file(&j->nc, o->config_path, j->err, sizeof(j->err));
+    for (size_t i = 0; rc == 0 && i < o->nsets; i++)
+        rc = ad_config_set(&j->nc, o->sets[i], j->err, sizeof(j->err));
+    if (rc == 0)
+        rc = ad_config_validate(&j->nc, j->err, sizeof(j->err));
+    j->rc = rc;
+}
+
+static void reload(struct ad_daemon *d);
+
+static void reload_done(uv_work_t *req, int status)
+{
+    struct ad_reload_job *j = req->data;
+    struct ad_daemon *d = j->d;
+    d->reload_job = NULL;
+    if (!d->stopping && status == 0) {
+        if (j->rc) {
+            d->reload_failures++;
+            AD_ERROR("daemon", "while reloading the config: %s; keeping the running config",
+                     j->err);
+        } else if (d->opts.config_path) {
+            reload_apply(d, &j->nc);
+        }
+    }
+    if (j->inited)
+        ad_config_free(&j->nc);
+    free(j);
+    if (d->stopping)
+        return;
+    ad_notify("READY=1");
+    if (d->reload_again) {
+        d->reload_again = false;
+        reload(d);
+    }
+}
+
+/* SIGHUP: reopen the alert log now, and start reloading what can be
+ * reloaded (one reload at a time). */
 static void reload(struct ad_daemon *d)
 {
-    struct ad_config nc;
     char err[1024];
-    int rc;
+    struct ad_reload_job *j;
 
-    ad_notify("RELOADING=1");
-    rc = ad_config_init(&nc);
-    if (rc == 0 && d->opts.config_path)
-        rc = ad_config_load_file(&nc, d->opts.config_path, err, sizeof(err));
-    for (size_t i = 0; rc == 0 && i < d->opts.nsets; i++)
-        rc = ad_config_set(&nc, d->opts.sets[i], err, sizeof(err));
-    if (rc == 0)
-        rc = ad_config_validate(&nc, err, sizeof(err));
-    if (rc) {
-        d->reload_failures++;
-        AD_ERROR("daemon", "while reloading the config: %s; keeping the running config", err);
-    } else if (d->opts.config_path) {
-        reload_apply(d, &nc);
-    }
-    ad_config_free(&nc);
     if (ad_engine_reopen(d->engine, err, sizeof(err)) != 0)
         AD_ERROR("sink", "while reopening the alert log: %s", err);
+    if (d->reload_job) {
+        d->reload_again = true;
+        return;
+    }
+    ad_notify("RELOADING=1");
+    j = calloc(1, sizeof(*j));
+    if (j) {
+        j->d = d;
+        j->req.data = j;
+        if (uv_queue_work(d->loop, &j->req, reload_work, reload_done) == 0) {
+            d->reload_job = j;
+            return;
+        }
+        free(j);
+    }
+    d->reload_failures++;
+    AD_ERROR("daemon", "while reloading the config: cannot start the reload; keeping the "
+                       "running config");
     ad_notify("READY=1");
 }
 

@@ -91,6 +91,8 @@ struct ad_daemon {
     bool ready_sent, stopping;
     int status;
     uint64_t rebalances, reloads, reload_failures;
+    struct ad_reload_job *reload_job; /* the reload being read off the loop, or NULL */
+    bool reload_again;                /* a SIGHUP came during it: one more after it */
 
     /* outputs: the engine's sinks, and the daemon's own counts */
     struct ad_kafka_sink *ksink;              /* the alerts topic (an engine sink), dead letters */
