@@ -101,6 +101,17 @@ int64_t ad_daemon_tp_safe(struct ad_daemon *d, struct tpart *t)
     return ad_ledger_safe(t->lp, ad_pipeline_low_offset(d->pipe, t->lp->topic, t->lp->partition));
 }
 
+bool ad_daemon_ckpt_current(const struct ad_daemon *d)
+{
+    for (const struct ad_ledger_part *p = d->ledger.parts; p; p = p->next) {
+        const struct tpart *t = p->ud;
+        if (t &&
+            (t->consumed != t->ckpt_consumed || t->ckpt_owed || (d->state_reader && t->state_full)))
+            return false;
+    }
+    return true;
+}
+
 void ad_daemon_store_offsets(struct ad_daemon *d, struct tpart *only)
 {
     size_t n = 0;
@@ -378,6 +389,8 @@ static void on_tick(uv_timer_t *h)
     if (ad_pipeline_nomem(d->pipe) != lost)
         lost_points(d, NULL, -1);
     ad_daemon_store_offsets(d, NULL);
+    if (d->checkpoints && ad_daemon_ckpt_current(d)) /* anomalyd_checkpoint_age_seconds */
+        d->ckpt_current_at = ad_clock_wall_us() / 1000000;
     if (d->rejects_since && uv_now(d->loop) - d->rejects_summary_ms >= REJECTS_SUMMARY_MS) {
         AD_WARN("decode",
                 "%llu more records rejected since the last report "
@@ -713,6 +726,7 @@ int ad_daemon_start(uv_loop_t *loop, const struct ad_config *cfg, const struct a
     ad_buf_init(&d->skey, 64 * 1024);
     ad_buf_init(&d->sval, (size_t)1 << 24);
     d->start_time = ad_clock_wall_us() / 1000000;
+    d->ckpt_current_at = d->start_time;
     rc = ad_config_preflight(cfg, NULL, err, errlen); /* what --check-config checks */
     rc = rc ? rc : engine_open(d, err, errlen);
     if (rc == 0 && cfg->state_dir[0])

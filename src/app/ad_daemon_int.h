@@ -121,6 +121,7 @@ struct ad_daemon {
     uint64_t ckpt_deltas;      /* incremental checkpoints written */
     uint64_t ckpt_compactions; /* due full ones made off the loop (base + deltas merged) */
     int64_t ckpt_last;         /* when the newest checkpoint became durable (s since the epoch) */
+    int64_t ckpt_current_at;   /* when every partition's state was last found saved (s) */
 
     struct ad_httpd *httpd;
     struct ad_apiserve *api; /* with http.api.enabled; owned by httpd */
@@ -136,6 +137,9 @@ void ad_daemon_store_offsets(struct ad_daemon *d, struct tpart *only);
 void ad_daemon_released(struct ad_daemon *d, struct ad_ledger_part *p);
 /* The safe offset of t now. */
 int64_t ad_daemon_tp_safe(struct ad_daemon *d, struct tpart *t);
+/* True when every assigned partition's state is in its newest durable
+ * checkpoint (nothing consumed since, nothing owed). */
+bool ad_daemon_ckpt_current(const struct ad_daemon *d);
 
 /* ad_ckpt_sched.c */
 void ad_ckpt_set_state(struct tpart *t, enum ad_ckpt_state s);

@@ -256,7 +256,8 @@ static const struct family families[] = {
     LABELS("anomalyd_checkpoints_total", "counter", "Checkpoints written, by result.", CHECKPOINTS,
            ckpt_ok, "result", results),
     PLAIN("anomalyd_checkpoint_age_seconds", "gauge",
-          "Seconds since the newest durable checkpoint.", CHECKPOINTED, ckpt_age),
+          "Seconds the state has waited to be saved (0: in the newest durable checkpoint).",
+          CHECKPOINTS, ckpt_age),
     PLAIN("anomalyd_checkpoint_bytes", "gauge", "Size of the newest checkpoint.", CHECKPOINTED,
           ckpt_bytes),
     PLAIN("anomalyd_checkpoint_duration_seconds", "gauge",
@@ -335,6 +336,18 @@ static void read_api(const struct ad_apiserve *a, struct view *v)
     v->api_in_flight = (double)v->api.in_flight;
 }
 
+/* How long the state has been waiting to be saved: 0 when every partition's
+ * state is in its newest durable checkpoint, else the seconds since the
+ * later of that checkpoint and the last time (checked every second) the
+ * state was found saved. An idle topic stays at 0; state that checkpoints
+ * fail to save, or that changes faster than they run, ages. */
+static double ckpt_age(const struct ad_daemon *d)
+{
+    int64_t now = ad_clock_wall_us() / 1000000;
+    int64_t since = d->ckpt_last > d->ckpt_current_at ? d->ckpt_last : d->ckpt_current_at;
+    return ad_daemon_ckpt_current(d) || now < since ? 0 : (double)(now - since);
+}
+
 static void read_view(const struct ad_daemon *d, struct view *v)
 {
     memset(v, 0, sizeof(*v));
@@ -386,7 +399,7 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     v->state_restore_errors = (double)d->state_restore_errors;
     v->ckpt_ok = (double)d->ckpt_written;
     v->ckpt_error = (double)d->ckpt_failed;
-    v->ckpt_age = (double)(ad_clock_wall_us() / 1000000 - d->ckpt_last);
+    v->ckpt_age = ckpt_age(d);
     v->ckpt_bytes = (double)d->ckpt_bytes;
     v->ckpt_seconds = d->ckpt_seconds;
     v->ckpt_stall = d->ckpt_stall_seconds;
