@@ -48,6 +48,10 @@ if run help-global 0 "$bin" --help && has help-global "simulate options:" &&
   has help-global "demo options:"; then ok help-global; fi
 
 base='source: {kafka: {brokers: "b:9092"}}'
+# --check-config also runs the daemon's start checks (it_check_config.sh):
+# paths on this machine for the configs that must pass.
+mkdir -p "$work/state"
+here=(--set "sinks.alert_log.path=$work/alerts.jsonl" --set "state.dir=$work/state")
 
 # ---- item 8: URLs shown without their credentials ----
 cat >"$work/url.yaml" <<EOF
@@ -55,14 +59,14 @@ $base
 sinks: {webhook: {url: "https://user:PA55WD@hook.example:8443/x?token=T0KEN"}}
 remote: {anomaly_detector: {endpoint: "https://e.example.com/?code=C0DE"}}
 EOF
-if run url-mask 0 "$bin" -c "$work/url.yaml" --check-config &&
+if run url-mask 0 "$bin" -c "$work/url.yaml" "${here[@]}" --check-config &&
   hasnt url-mask PA55WD && hasnt url-mask T0KEN && hasnt url-mask C0DE &&
   has url-mask 'url: "https://***@hook.example:8443/x?***"'; then ok url-mask; fi
 
 # ---- item 11: secrets through two paths, the key as a header, LimitCORE ----
 printf 'source: {kafka: {brokers: "b:9092", properties: {sasl.oauthbearer.config: "%s"}}}\n' \
   'principal=p extension_x=OAUTHSECRET' >"$work/oauth.yaml"
-if run oauth-mask 0 "$bin" -c "$work/oauth.yaml" --check-config && hasnt oauth-mask OAUTHSECRET &&
+if run oauth-mask 0 "$bin" -c "$work/oauth.yaml" "${here[@]}" --check-config && hasnt oauth-mask OAUTHSECRET &&
   has oauth-mask 'sasl.oauthbearer.config: "***"'; then ok oauth-mask; fi
 
 printf '%s\nremote: {anomaly_detector: {key: "Sup3r${Secr3tTail"}}\n' "$base" >"$work/dollar.yaml"
@@ -90,7 +94,7 @@ for d in 1m1m 30m1h 1s1m 1h1h30m; do
     ok "dur-$d"
   fi
 done
-if run dur-ok 0 "$bin" -c /dev/null --set "source.kafka.brokers=b:9092" \
+if run dur-ok 0 "$bin" -c /dev/null --set "source.kafka.brokers=b:9092" "${here[@]}" \
   --set "windows.allowed_lateness=1h30m" --check-config && has dur-ok "allowed_lateness: 1h30m"
 then ok dur-ok; fi
 name=$(head -c 256 /dev/zero | tr '\0' V)
