@@ -158,7 +158,8 @@ struct ad_config {
     int64_t max_series;
     int64_t max_key_bytes;
     int64_t evicted_cache_bytes;
-    int log_level; /* enum ad_log_level */
+    int log_level;  /* enum ad_log_level */
+    int log_format; /* enum ad_log_format */
 
     /* Private bookkeeping of the loader: where each option was last set. */
     struct ad_config_origin *origin_;

@@ -1,13 +1,19 @@
 /* ad_log.h - leveled logging to stderr.
  *
  * One macro per level; the level is checked before the arguments are
- * evaluated. Lines are "TIME LEVEL [module] message"; under journald
- * (JOURNAL_STREAM set) they carry a "<N>" priority prefix and no timestamp.
- * Alerts are data and never go through here; secrets are never passed here. */
+ * evaluated. Lines are "TIME LEVEL [module] message", or with log.format
+ * json one object per line: {"time":"2026-01-02T03:04:05.678Z","level":
+ * "info","module":"http","msg":"..."} (the message escaped; bytes that are
+ * not UTF-8 become U+FFFD). Under journald (stderr is the stream that
+ * JOURNAL_STREAM names: its device and inode) a line starts with a "<N>"
+ * priority prefix, and a text line has no timestamp. Alerts are data and
+ * never go through here; secrets are never passed here. */
 #ifndef AD_LOG_H
 #define AD_LOG_H
 
 enum ad_log_level { AD_LOG_ERROR = 0, AD_LOG_WARN, AD_LOG_INFO, AD_LOG_DEBUG };
+/* log.format's values, in the order of the option's names. */
+enum ad_log_format { AD_LOG_FORMAT_TEXT = 0, AD_LOG_FORMAT_JSON };
 
 extern int ad_log_level_current;
 
@@ -15,7 +21,10 @@ extern int ad_log_level_current;
 int ad_log_level_parse(const char *s);
 const char *ad_log_level_name(int level);
 void ad_log_set_level(int level);
-/* Decides the output format from the environment (JOURNAL_STREAM). */
+/* enum ad_log_format; anything else is ignored. */
+void ad_log_set_format(int format);
+/* Decides whether stderr is journald's (JOURNAL_STREAM, checked against
+ * stderr's device and inode). */
 void ad_log_init(void);
 
 #if defined(__GNUC__)

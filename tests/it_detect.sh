@@ -110,16 +110,20 @@ PY
 # Which detector a config gets: none set and no model block -> auto (the
 # default interface.md promises); model.welford.* and no detector -> welford; the
 # example (detector: auto) -> auto; --set wins.
+# (--check-config also checks the paths: this machine's.)
+mkdir -p "$work/st"
+here=(--set "sinks.alert_log.path=$work/a.jsonl" --set "state.dir=$work/st")
 printf 'input: {key: /id}\n' >"$work/min.yaml"
-"$bin" -c "$work/min.yaml" --check-config | grep -qx '  detector: auto' ||
+"$bin" -c "$work/min.yaml" "${here[@]}" --check-config | grep -qx '  detector: auto' ||
   { echo "FAIL a config without a model block is not auto"; fail=1; }
 printf 'model: {welford: {threshold: 3}}\n' >"$work/wf.yaml"
-"$bin" -c "$work/wf.yaml" --check-config | grep -qx '  detector: welford' ||
+"$bin" -c "$work/wf.yaml" "${here[@]}" --check-config | grep -qx '  detector: welford' ||
   { echo "FAIL model.welford.* without a detector is not welford"; fail=1; }
 printf 'model: {auto: {sensitivity: 80}}\n' >"$work/auto.yaml"
-"$bin" -c "$work/auto.yaml" --check-config | grep -qx '  detector: auto' ||
+"$bin" -c "$work/auto.yaml" "${here[@]}" --check-config | grep -qx '  detector: auto' ||
   { echo "FAIL model.auto.* without a detector is not auto"; fail=1; }
-"$bin" -c "$src/config/examples/scenario-b-iot.yaml" --set model.detector=robust --check-config |
+"$bin" -c "$src/config/examples/scenario-b-iot.yaml" "${here[@]}" --set model.detector=robust \
+  --check-config |
   grep -qx '  detector: robust' || { echo "FAIL --set model.detector"; fail=1; }
 rc=0
 "$bin" -c "$work/auto.yaml" --set model.detector=bogus --check-config >/dev/null 2>&1 || rc=$?

@@ -419,13 +419,14 @@ static void reload_apply(struct ad_daemon *d, const struct ad_config *nc)
     char err[1024];
     struct ad_pipeline_cfg pc;
     ad_log_set_level(nc->log_level);
+    ad_log_set_format(nc->log_format);
     ad_config_to_pipeline(nc, &pc);
     ad_pipeline_reload_score(d->pipe, &pc.score);
     if (ad_engine_set_alert_log(d->engine, nc->sinks.alert_log_path, err, sizeof(err)) != 0)
         AD_ERROR("sink", "%s; keeping the old one", err);
     d->reloads++;
     AD_INFO("daemon",
-            "config reloaded from %s (log.level, model.welford.* and "
+            "config reloaded from %s (log.level, log.format, model.welford.* and "
             "sinks.alert_log.path applied; other changes need a restart)",
             d->opts.config_path);
 }

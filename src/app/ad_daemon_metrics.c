@@ -19,6 +19,7 @@
 #include "ad_kafka_sink.h"
 #include "ad_metrics.h"
 #include "ad_pipeline.h"
+#include "ad_proc.h"
 #include "ad_remote.h"
 #include "ad_spill.h"
 #include "ad_webhook.h"
@@ -46,6 +47,7 @@ struct view {
     struct ad_apiserve_stats api;
     double api_rejected[AD_API_REJECT_COUNT], api_in_flight;
     double dash_clients, dash_dropped, dash_refused, dash_history_bytes, dash_history_series;
+    struct ad_proc_stats proc; /* the process_* families */
 };
 
 /* When a family is shown. */
@@ -184,6 +186,19 @@ static const char *const api_rejections[] = {"401", "413", "429", "503", NULL};
 /* Each family's samples form one group (text format 0.0.4). */
 static const struct family families[] = {
     CUSTOM("anomalyd_build_info", "gauge", "Build information.", ALWAYS, build_info),
+    /* The process_* families of the Prometheus client libraries. */
+    PLAIN("process_cpu_seconds_total", "counter",
+          "Total user and system CPU time spent in seconds.", ALWAYS, proc.cpu_seconds),
+    PLAIN("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", ALWAYS,
+          proc.resident_bytes),
+    PLAIN("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", ALWAYS,
+          proc.virtual_bytes),
+    PLAIN("process_open_fds", "gauge", "Number of open file descriptors.", ALWAYS, proc.open_fds),
+    PLAIN("process_max_fds", "gauge", "Maximum number of open file descriptors.", ALWAYS,
+          proc.max_fds),
+    PLAIN("process_start_time_seconds", "gauge",
+          "Start time of the process since unix epoch in seconds.", ALWAYS,
+          proc.start_time_seconds),
     PLAIN("anomalyd_process_start_time_seconds", "gauge", "Start time since the epoch.", ALWAYS,
           start_time),
     CUSTOM("anomalyd_records_consumed_total", "counter", "Records consumed, by partition.", ALWAYS,
@@ -367,6 +382,7 @@ static void read_view(const struct ad_daemon *d, struct view *v)
     struct ad_kafka_sink_stats ks;
     ad_kafka_sink_stats(d->ksink, &ks);
     v->start_time = (double)d->start_time;
+    ad_proc_read(&v->proc); /* zeros where /proc cannot be read */
     v->points = (double)v->pipe.win.points;
     v->late = (double)v->pipe.win.late;
     v->duplicates = (double)v->pipe.win.duplicates;

@@ -159,6 +159,7 @@ static int load_config(const struct args *a, struct ad_config *cfg)
         return AD_CONFIG_EXIT;
     }
     ad_log_set_level(cfg->log_level);
+    ad_log_set_format(cfg->log_format);
     return 0;
 }
 

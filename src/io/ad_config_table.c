@@ -23,6 +23,7 @@ static const char *const granularity_names[] = {"yearly", "monthly",  "weekly", 
                                                 "hourly", "minutely", "secondly", "microsecond",
                                                 "none",   NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL}; /* enum ad_log_format */
 
 #define OFF(f) offsetof(struct ad_config, f)
 
@@ -248,6 +249,8 @@ const struct ad_option ad_config_table_[] = {
 
     {"log.level", AD_OPT_ENUM, OFF(log_level), "info", 0, 0, log_level_names,
      "error | warn | info | debug", 0},
+    {"log.format", AD_OPT_ENUM, OFF(log_format), "text", 0, 0, log_format_names,
+     "text | json: one JSON object per line", 0},
 };
 
 const size_t ad_config_table_len_ = sizeof(ad_config_table_) / sizeof(ad_config_table_[0]);

@@ -3,13 +3,17 @@
 #include "ad_clock.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int ad_log_level_current = AD_LOG_INFO;
 static int log_journal;
+static int log_format = AD_LOG_FORMAT_TEXT;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 /* syslog priorities: err, warning, info, debug */
@@ -34,40 +38,130 @@ void ad_log_set_level(int level)
         ad_log_level_current = level;
 }
 
-void ad_log_init(void)
+void ad_log_set_format(int format)
+{
+    if (format == AD_LOG_FORMAT_TEXT || format == AD_LOG_FORMAT_JSON)
+        log_format = format;
+}
+
+/* systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connected
+ * to stderr; a child whose stderr was redirected (to a file, a pipe) inherits
+ * the variable, so it counts only when stderr is still that stream. */
+static bool stderr_is_journal(void)
 {
     const char *js = getenv("JOURNAL_STREAM");
-    log_journal = js != NULL && *js != '\0';
+    unsigned long long dev, ino;
+    char tail;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2)
+        return false;
+    if (fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void ad_log_init(void)
+{
+    log_journal = stderr_is_journal();
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+        return 0; /* overlong, surrogate, above U+10FFFF */
+    return len;
+}
+
+/* Appends src as the inside of a JSON string to dst (size bytes, at *off);
+ * bytes that are not UTF-8 become U+FFFD. Stops short of the end. */
+static void json_escape(char *dst, size_t size, size_t *off, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = *off, n = strlen(src);
+    for (size_t i = 0; i < n && o + 12 < size;) {
+        unsigned char c = s[i];
+        size_t u = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+        if (c == '"' || c == '\\') {
+            dst[o++] = '\\';
+            dst[o++] = (char)c;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            dst[o++] = '\\';
+            dst[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(dst + o, size - o, "\\u%04x", c);
+        } else if (u == 0) {
+            memcpy(dst + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            u = 1;
+        } else {
+            memcpy(dst + o, s + i, u);
+            o += u;
+        }
+        i += u ? u : 1;
+    }
+    *off = o;
+}
+
+static size_t put_time(char *line, size_t size)
+{
+    int64_t us = ad_clock_wall_us();
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    int n = snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (long)(us % 1000000 / 1000));
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The JSON form: {"time","level","module","msg"} on one line. */
+static size_t json_line(char *line, size_t size, size_t off, int level, const char *module,
+                        const char *msg)
+{
+    char t[40];
+    put_time(t, sizeof(t));
+    off += (size_t)snprintf(line + off, size - off,
+                            "{\"time\":\"%s\",\"level\":\"%s\",\"module\":\"", t,
+                            level_names[level]);
+    json_escape(line, size, &off, module);
+    off += (size_t)snprintf(line + off, size - off, "\",\"msg\":\"");
+    json_escape(line, size, &off, msg);
+    off += (size_t)snprintf(line + off, size - off, "\"}");
+    return off;
 }
 
 void ad_log_write(int level, const char *module, const char *fmt, ...)
 {
-    char line[2048];
+    char line[4096], msg[2048];
     size_t off = 0;
     int n;
+    va_list ap;
 
     if (level < 0 || level > 3)
         level = AD_LOG_ERROR;
-    if (log_journal) {
-        n = snprintf(line, sizeof(line), "<%d>", level_prio[level]);
+    va_start(ap, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        msg[0] = 0;
+    if (log_journal)
+        off = (size_t)snprintf(line, sizeof(line), "<%d>", level_prio[level]);
+    if (log_format == AD_LOG_FORMAT_JSON) {
+        off = json_line(line, sizeof(line) - 1, off, level, module, msg);
     } else {
-        int64_t us = ad_clock_wall_us();
-        time_t secs = (time_t)(us / 1000000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (long)(us % 1000000 / 1000), level_names[level]);
-    }
-    off = n > 0 ? (size_t)n : 0;
-    n = snprintf(line + off, sizeof(line) - off, "[%s] ", module);
-    if (n > 0)
-        off += (size_t)n;
-    if (off < sizeof(line)) {
-        va_list ap;
-        va_start(ap, fmt);
-        n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
-        va_end(ap);
+        if (!log_journal) {
+            off = put_time(line, sizeof(line));
+            off += (size_t)snprintf(line + off, sizeof(line) - off, " %-5s ", level_names[level]);
+        }
+        n = snprintf(line + off, sizeof(line) - off, "[%s] %s", module, msg);
         if (n > 0)
             off += (size_t)n;
     }
