@@ -91,4 +91,15 @@ done
 cc probe-down 1 'source.kafka.brokers' --probe
 kt_broker t:1
 cc probe-up 0 'brokers: reachable' --probe "source.kafka.brokers=$ADDR"
+# The HTTP endpoints: a TCP listener answers (the mock broker's port), a
+# closed port does not.
+cc probe-webhook-up 0 'sinks.webhook.url: reachable (http://127.0.0.1:' --probe \
+  "source.kafka.brokers=$ADDR" "sinks.webhook.url=http://127.0.0.1:${ADDR##*:}/hook?token=T0K"
+cc probe-webhook-down 1 'sinks.webhook.url: cannot connect to http://127.0.0.1:1/hook?***' \
+  --probe "source.kafka.brokers=$ADDR" "sinks.webhook.url=http://127.0.0.1:1/hook?token=T0K"
+if grep -q T0K "$w/probe-webhook-up.out" "$w/probe-webhook-down.out"; then
+  fail "probe: the webhook's token is printed"
+else
+  ok probe-masked
+fi
 kt_done
