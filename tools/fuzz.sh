@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/) and runs each for
 # SECONDS (default 60) on a copy of its corpus. A crash fails the run and
-# leaves the reproducer in build-fuzz/.
+# leaves the reproducer in build-fuzz/. With FUZZ_RUNS=N a target also stops
+# after N executions, and libFuzzer's final statistics are printed (the long
+# runs recorded in docs/development.md:
+#   FUZZ_RUNS=10000000 nice -n 19 tools/fuzz.sh 600 TARGET).
 #   tools/fuzz.sh [SECONDS] [TARGET]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +20,13 @@ for src in "$root"/fuzz/fuzz_*.c; do
   work=$(mktemp -d)
   cp -r "$root/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
   echo "fuzz: $name for ${secs}s"
-  ./fuzz/"$name" -max_total_time="$secs" -max_len=65536 -print_final_stats=0 \
-    -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 | tail -n 3
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    ./fuzz/"$name" -max_total_time="$secs" -runs="$FUZZ_RUNS" -max_len=65536 \
+      -print_final_stats=1 -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 |
+      grep -E '^(#[0-9]+ +DONE|Done|stat::|==[0-9]+==ERROR|SUMMARY)'
+  else
+    ./fuzz/"$name" -max_total_time="$secs" -max_len=65536 -print_final_stats=0 \
+      -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 | tail -n 3
+  fi
   rm -rf "$work"
 done

@@ -593,7 +593,7 @@ static int ld_parse(struct ld *L, const char *text, size_t len, yaml_document_t 
 {
     yaml_parser_t parser;
     yaml_document_t more;
-    int rc = ld_depth(L, text, len);
+    int rc = L->user ? ld_depth(L, text, len) : 0; /* the defaults are ours */
 
     if (rc)
         return rc;
