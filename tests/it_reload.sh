@@ -62,8 +62,11 @@ sleep 0.3
 kt_signal a HUP
 sleep 0.3
 feed "$KT_CFG"
+# (The second write waits for the first read to end: a writer that opened the
+# FIFO while the first reader still had it would add to that reader's file.)
+check "the first of them applied" wait_for 10 eval '[ "$(reloads ok)" = 2 ]'
 feed "$KT_CFG"
-check "two more reloads applied" wait_for 10 eval '[ "$(reloads ok)" = 3 ]'
+check "the queued one applied after it" wait_for 10 eval '[ "$(reloads ok)" = 3 ]'
 
 kt_signal a TERM
 kt_wait_exit a 15
