@@ -107,9 +107,17 @@ static size_t tree_depth(json_t *v)
     return 0;
 }
 
-/* Differential check of the decoder's nesting limit against the tree. */
+/* Differential check of the decoder's nesting limit against the tree. A raw
+ * NUL byte makes a record invalid JSON before anything else is looked at
+ * (jansson's lexer would end a number at it: {"b":2\0} parses), so such an
+ * input is checked for that reason alone. */
 static void check_depth(const uint8_t *buf, size_t size, enum ad_reject r)
 {
+    if (size && memchr(buf, '\0', size)) {
+        if (r != AD_REJECT_INVALID_JSON && r != AD_REJECT_TOO_LARGE)
+            abort();
+        return;
+    }
     json_error_t e;
     json_t *j = json_loadb((const char *)buf, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
     if (!j) {
