@@ -11,8 +11,9 @@
  *
  * On request it prints the Kafka settings derived from the config (those
  * that differ from librdkafka's defaults, secrets masked by ad_secret.h) and
- * probes what the daemon will talk to: a metadata request to the brokers and
- * a connection to each HTTP endpoint, with a deadline. */
+ * probes what the daemon will talk to: a metadata request to the brokers
+ * (and for state.topic, which must exist, as at the daemon's start) and a
+ * connection to each HTTP endpoint, with a deadline. */
 #ifndef AD_CONFIG_PREFLIGHT_H
 #define AD_CONFIG_PREFLIGHT_H
 

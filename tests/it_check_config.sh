@@ -91,6 +91,10 @@ done
 cc probe-down 1 'source.kafka.brokers' --probe
 kt_broker t:1
 cc probe-up 0 'brokers: reachable' --probe "source.kafka.brokers=$ADDR"
+# state.topic is looked up as the daemon does at start (a cluster without it
+# is a 78 there; the mock creates topics on demand, so only the lookup is
+# seen here).
+cc probe-state 0 'state.topic: t, 1 partition(s)' --probe "source.kafka.brokers=$ADDR" state.topic=t
 # The HTTP endpoints: a TCP listener answers (the mock broker's port), a
 # closed port does not.
 cc probe-webhook-up 0 'sinks.webhook.url: reachable (http://127.0.0.1:' --probe \

@@ -14,6 +14,7 @@
 #include "ad_httpd.h"
 #include "ad_kafka.h"
 #include "ad_secret.h"
+#include "ad_statetopic.h"
 
 #define PROBE_MS 5000
 
@@ -206,10 +207,31 @@ static void print_kafka(FILE *f, const char *role, rd_kafka_conf_t *conf)
     rd_kafka_conf_destroy(def);
 }
 
+/* state.topic as the daemon checks it at start (ad_statetopic_partitions,
+ * through the same kind of client): a topic that does not exist is the
+ * config's error. */
+static int probe_state_topic(rd_kafka_t *rk, const struct ad_config *cfg, int ms, FILE *report,
+                             char *err, size_t errlen)
+{
+    char e[512];
+    int n = ad_statetopic_partitions(rk, cfg->state_topic, ms, e, sizeof(e));
+    if (n == AD_ENOENT) {
+        snprintf(err, errlen, "state.topic: %s", e);
+        return AD_ECONFIG;
+    }
+    if (n < 0) {
+        snprintf(err, errlen, "state.topic: %s", e);
+        return AD_EAGAIN;
+    }
+    if (report)
+        fprintf(report, "# state.topic: %s, %d partition(s)\n", cfg->state_topic, n);
+    return 0;
+}
+
 /* Asks the brokers for the cluster's metadata with a producer built from
- * conf (which it takes). */
-static int probe_brokers(rd_kafka_conf_t *conf, const struct ad_preflight_opts *o, char *err,
-                         size_t errlen)
+ * conf (which it takes), then for state.topic's. */
+static int probe_brokers(const struct ad_config *cfg, rd_kafka_conf_t *conf,
+                         const struct ad_preflight_opts *o, char *err, size_t errlen)
 {
     char e[512];
     const struct rd_kafka_metadata *md = NULL;
@@ -233,6 +255,8 @@ static int probe_brokers(rd_kafka_conf_t *conf, const struct ad_preflight_opts *
     }
     if (md)
         rd_kafka_metadata_destroy(md);
+    if (rc == 0 && cfg->state_topic[0])
+        rc = probe_state_topic(rk, cfg, ms, o->report, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -254,7 +278,7 @@ static int check_kafka(const struct ad_config *cfg, const struct ad_preflight_op
         if (o->report)
             print_kafka(o->report, roles[r], conf);
         if (o->probe && r == AD_KAFKA_PRODUCER)
-            rc = probe_brokers(conf, o, err, errlen); /* takes conf */
+            rc = probe_brokers(cfg, conf, o, err, errlen); /* takes conf */
         else
             rd_kafka_conf_destroy(conf);
     }
