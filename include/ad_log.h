@@ -3,13 +3,16 @@
  * One macro per level; the level is checked before the arguments are
  * evaluated. Lines are "TIME LEVEL [module] message", or with log.format
  * json one object per line: {"time":"2026-01-02T03:04:05.678Z","level":
- * "info","module":"http","msg":"..."} (the message escaped; bytes that are
+ * "info","module":"http","msg":"..."}, with "fields":{...} for a line
+ * written with AD_LOGF (the message escaped; bytes that are
  * not UTF-8 become U+FFFD). Under journald (stderr is the stream that
  * JOURNAL_STREAM names: its device and inode) a line starts with a "<N>"
  * priority prefix, and a text line has no timestamp. Alerts are data and
  * never go through here; secrets are never passed here. */
 #ifndef AD_LOG_H
 #define AD_LOG_H
+
+#include <stddef.h>
 
 enum ad_log_level { AD_LOG_ERROR = 0, AD_LOG_WARN, AD_LOG_INFO, AD_LOG_DEBUG };
 /* log.format's values, in the order of the option's names. */
@@ -32,6 +35,21 @@ __attribute__((format(printf, 3, 4)))
 #endif
 void ad_log_write(int level, const char *module, const char *fmt, ...);
 
+/* One structured field of a log line, for the JSON form's "fields" object:
+ * a string (str) or, when str is NULL, the integer num. The text form shows
+ * only the message, which should say the same. Never a secret. */
+struct ad_log_field {
+    const char *key;
+    const char *str;
+    long long num;
+};
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+void ad_log_write_fields(int level, const char *module, const struct ad_log_field *f, size_t n,
+                         const char *fmt, ...);
+
 #define AD_LOG_(lvl, mod, ...)                                                                     \
     do {                                                                                           \
         if ((lvl) <= ad_log_level_current)                                                         \
@@ -42,6 +60,12 @@ void ad_log_write(int level, const char *module, const char *fmt, ...);
 #define AD_WARN(mod, ...)  AD_LOG_(AD_LOG_WARN, mod, __VA_ARGS__)
 #define AD_INFO(mod, ...)  AD_LOG_(AD_LOG_INFO, mod, __VA_ARGS__)
 #define AD_DEBUG(mod, ...) AD_LOG_(AD_LOG_DEBUG, mod, __VA_ARGS__)
+/* A line with fields (f: an array of n struct ad_log_field). */
+#define AD_LOGF(lvl, mod, f, n, ...)                                                               \
+    do {                                                                                           \
+        if ((lvl) <= ad_log_level_current)                                                         \
+            ad_log_write_fields((lvl), (mod), (f), (n), __VA_ARGS__);                              \
+    } while (0)
 
 /* Invariants only, never input. */
 #define AD_ASSERT(cond)                                                                            \

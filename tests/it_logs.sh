@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration (issue 17, item 23): the daemon's log and process metrics.
 #  - log.format json: every line on stderr is one JSON object with time,
-#    level, module and msg, and no secret;
+#    level, module and msg (and fields, for a rejected record), and no secret;
 #  - JOURNAL_STREAM inherited while stderr is a file (not the journal's
 #    stream): no "<N>" priority prefixes, timestamps kept;
 #  - /metrics has the process_* families with this process's figures.
@@ -25,6 +25,9 @@ kt_wait_exit t 15
 kt_daemon j --set log.format=json --set source.kafka.group=g2 \
   --set 'source.kafka.properties.sasl.password=S3CRETPW'
 P=$(port_of j)
+# A record that is not JSON: its rejection is logged with fields.
+printf 'not json\n' | kcat -P -b "$ADDR" -t sensor-raw 9>&-
+wait_for 20 log_has j "record rejected" || fail "json: no rejection logged"
 curl -s -m 5 "http://127.0.0.1:$P/metrics" >"$W/metrics" || true
 kt_signal j TERM
 kt_wait_exit j 15
@@ -38,17 +41,24 @@ for i, line in enumerate(open(sys.argv[1], "rb").read().split(b"\n")[:-1], 1):
         o = json.loads(line)
     except Exception as e:
         bad.append("line %d not JSON: %r" % (i, line[:120])); continue
-    if set(o) != {"time", "level", "module", "msg"}:
-        bad.append("line %d keys %s" % (i, sorted(o)))
-    elif not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"]) or \
+    if set(o) - {"fields"} != {"time", "level", "module", "msg"}:
+        bad.append("line %d keys %s" % (i, sorted(o))); continue
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", o["time"]) or \
             o["level"] not in ("error", "warn", "info", "debug"):
-        bad.append("line %d: %r" % (i, o))
-    else:
-        mods.add(o["module"])
+        bad.append("line %d: %r" % (i, o)); continue
+    mods.add(o["module"])
+    if o["msg"].startswith("record rejected"):
+        f = o.get("fields", {})
+        off = f.get("offset")
+        if f == {"reason": "invalid_json", "topic": "sensor-raw", "partition": 0, "offset": off,
+                 "bytes": 8} and isinstance(off, int) and off >= 0:
+            mods.add("rejected-with-fields")
+        else:
+            bad.append("line %d fields %r" % (i, f))
 print("%d lines, modules %s" % (n, sorted(mods)))
 for b in bad[:5]:
     print(b)
-sys.exit(1 if bad or n < 3 or "daemon" not in mods else 0)
+sys.exit(1 if bad or n < 3 or "daemon" not in mods or "rejected-with-fields" not in mods else 0)
 PY
 rc=$?
 check "json: every line one object with time, level, module, msg ($(head -1 "$W/json.check"))" \

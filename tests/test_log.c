@@ -104,6 +104,48 @@ static void test_json(void)
     AD_EXPECT_STR(json_string_value(json_object_get(o, "level")), "warn");
     json_decref(o);
 
+    /* Fields: an object of strings and numbers; the text form shows the
+     * message alone. */
+    const struct ad_log_field f[] = {{"reason", "invalid_json", 0},
+                                     {"topic", "t\"x", 0},
+                                     {"offset", NULL, -12345678901LL}};
+    fd = capture_begin(&saved, stream, sizeof(stream));
+    AD_LOGF(AD_LOG_WARN, "decode", f, 3, "record rejected: %s", "invalid_json");
+    capture_end(fd, saved);
+    o = json_loads(out, 0, &je);
+    AD_EXPECT(o != NULL);
+    json_t *fo = json_object_get(o, "fields");
+    AD_EXPECT(json_is_object(fo) && json_object_size(fo) == 3);
+    AD_EXPECT_STR(json_string_value(json_object_get(fo, "reason")), "invalid_json");
+    AD_EXPECT_STR(json_string_value(json_object_get(fo, "topic")), "t\"x");
+    AD_EXPECT(json_integer_value(json_object_get(fo, "offset")) == -12345678901LL);
+    AD_EXPECT_STR(json_string_value(json_object_get(o, "msg")), "record rejected: invalid_json");
+    json_decref(o);
+    ad_log_set_format(AD_LOG_FORMAT_TEXT);
+    fd = capture_begin(&saved, stream, sizeof(stream));
+    AD_LOGF(AD_LOG_WARN, "decode", f, 3, "record rejected: %s", "invalid_json");
+    capture_end(fd, saved);
+    AD_EXPECT_CONTAINS(out, "Z warn  [decode] record rejected: invalid_json\n");
+    ad_log_set_format(AD_LOG_FORMAT_JSON);
+
+    /* A message longer than a line stays one valid JSON object. */
+    char big[3000];
+    memset(big, '"', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    fd = capture_begin(&saved, stream, sizeof(stream));
+    AD_LOGF(AD_LOG_WARN, "decode", f, 3, "%s", big);
+    capture_end(fd, saved);
+    o = json_loads(out, 0, &je);
+    AD_EXPECT(o != NULL);
+    AD_EXPECT(json_object_size(json_object_get(o, "fields")) == 3);
+    json_decref(o);
+    fd = capture_begin(&saved, stream, sizeof(stream));
+    AD_WARN("decode", "%s", big);
+    capture_end(fd, saved);
+    o = json_loads(out, 0, &je);
+    AD_EXPECT(o != NULL);
+    json_decref(o);
+
     /* Under journald: the priority prefix, then the object. */
     log_with_stream("self");
     AD_EXPECT(strncmp(out, "<6>{\"time\":\"", 12) == 0);

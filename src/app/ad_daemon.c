@@ -198,8 +198,14 @@ static void on_reject(void *ud, const void *buf, size_t len, const struct ad_rec
     struct ad_daemon *d = ud;
     if (d->rejects_logged < REJECTS_LOGGED) {
         d->rejects_logged++;
-        AD_WARN("decode", "record rejected: reason=%s source=%s[%d]@%lld bytes=%zu%s", reason,
-                meta->topic, (int)meta->partition, (long long)meta->offset, len,
+        const struct ad_log_field f[] = {{"reason", reason, 0},
+                                         {"topic", meta->topic, 0},
+                                         {"partition", NULL, meta->partition},
+                                         {"offset", NULL, meta->offset},
+                                         {"bytes", NULL, (long long)len}};
+        AD_LOGF(AD_LOG_WARN, "decode", f, 5,
+                "record rejected: reason=%s source=%s[%d]@%lld bytes=%zu%s", reason, meta->topic,
+                (int)meta->partition, (long long)meta->offset, len,
                 d->rejects_logged == REJECTS_LOGGED ? " (further ones are summarized every minute)"
                                                     : "");
     } else {

@@ -122,40 +122,76 @@ static size_t put_time(char *line, size_t size)
     return n > 0 ? (size_t)n : 0;
 }
 
-/* The JSON form: {"time","level","module","msg"} on one line. */
+/* Appends the formatted text at *off, never past size - 1. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void
+addf(char *line, size_t size, size_t *off, const char *fmt, ...)
+{
+    va_list ap;
+    if (*off >= size - 1)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + *off, size - *off, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *off = *off + (size_t)n < size - 1 ? *off + (size_t)n : size - 1;
+}
+
+/* The "fields" member of the JSON form: strings escaped, numbers as they are. */
+static void json_fields(char *line, size_t size, size_t *off, const struct ad_log_field *f,
+                        size_t n)
+{
+    addf(line, size, off, ",\"fields\":{");
+    for (size_t i = 0; i < n && *off + 40 < size; i++) {
+        addf(line, size, off, "%s\"", i ? "," : "");
+        json_escape(line, size, off, f[i].key);
+        if (f[i].str) {
+            addf(line, size, off, "\":\"");
+            json_escape(line, size, off, f[i].str);
+            addf(line, size, off, "\"");
+        } else {
+            addf(line, size, off, "\":%lld", f[i].num);
+        }
+    }
+    addf(line, size, off, "}");
+}
+
+/* The JSON form: {"time","level","module","msg"[,"fields"]} on one line. */
 static size_t json_line(char *line, size_t size, size_t off, int level, const char *module,
-                        const char *msg)
+                        const char *msg, const struct ad_log_field *f, size_t n)
 {
     char t[40];
     put_time(t, sizeof(t));
-    off += (size_t)snprintf(line + off, size - off,
-                            "{\"time\":\"%s\",\"level\":\"%s\",\"module\":\"", t,
-                            level_names[level]);
+    addf(line, size, &off, "{\"time\":\"%s\",\"level\":\"%s\",\"module\":\"", t,
+         level_names[level]);
     json_escape(line, size, &off, module);
-    off += (size_t)snprintf(line + off, size - off, "\",\"msg\":\"");
-    json_escape(line, size, &off, msg);
-    off += (size_t)snprintf(line + off, size - off, "\"}");
+    addf(line, size, &off, "\",\"msg\":\"");
+    json_escape(line, n ? size - 256 : size, &off, msg); /* room for the fields */
+    addf(line, size, &off, "\"");
+    if (n)
+        json_fields(line, size, &off, f, n);
+    addf(line, size, &off, "}");
     return off;
 }
 
-void ad_log_write(int level, const char *module, const char *fmt, ...)
+static void log_vwrite(int level, const char *module, const struct ad_log_field *f, size_t nf,
+                       const char *fmt, va_list ap)
 {
     char line[4096], msg[2048];
     size_t off = 0;
     int n;
-    va_list ap;
 
     if (level < 0 || level > 3)
         level = AD_LOG_ERROR;
-    va_start(ap, fmt);
     n = vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (n < 0)
         msg[0] = 0;
     if (log_journal)
         off = (size_t)snprintf(line, sizeof(line), "<%d>", level_prio[level]);
     if (log_format == AD_LOG_FORMAT_JSON) {
-        off = json_line(line, sizeof(line) - 1, off, level, module, msg);
+        off = json_line(line, sizeof(line) - 1, off, level, module, msg, f, nf);
     } else {
         if (!log_journal) {
             off = put_time(line, sizeof(line));
@@ -171,6 +207,23 @@ void ad_log_write(int level, const char *module, const char *fmt, ...)
     /* One write per line: lines from threads never interleave mid-line. */
     fwrite(line, 1, off, stderr);
     fflush(stderr);
+}
+
+void ad_log_write(int level, const char *module, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, module, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void ad_log_write_fields(int level, const char *module, const struct ad_log_field *f, size_t n,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, module, f, n, fmt, ap);
+    va_end(ap);
 }
 
 void ad_assert_fail(const char *expr, const char *file, int line)
