@@ -76,7 +76,7 @@ size_t ad_ckpt_delta_valid(const void *log, size_t len, uint64_t base_sum, const
 {
     size_t pos = 0, n = 0;
     struct ad_ckpt_delta d;
-    char err[8];
+    char err[256]; /* the reason is not passed on, but gcc checks the bound */
     *why = NULL;
     for (;;) {
         int rc = ad_ckpt_delta_next(log, len, &pos, &d, err, sizeof(err));

@@ -116,10 +116,16 @@ static size_t put_time(char *line, size_t size)
     time_t secs = (time_t)(us / 1000000);
     struct tm tm;
     gmtime_r(&secs, &tm);
-    int n = snprintf(line, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+    char ts[128]; /* room for any int fields: gcc's -O3 bound check needs it */
+    int n = snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      (long)(us % 1000000 / 1000));
-    return n > 0 ? (size_t)n : 0;
+    if (n <= 0 || size == 0)
+        return 0;
+    size_t len = (size_t)n < size ? (size_t)n : size - 1;
+    memcpy(line, ts, len);
+    line[len] = '\0';
+    return len;
 }
 
 /* Appends the formatted text at *off, never past size - 1. */
