@@ -27,6 +27,21 @@
 static int ad_test_failed_;
 static int ad_test_passed_;
 
+/* Seeded test data: a 64-bit LCG (the same numbers on every platform) and a
+ * Box-Muller normal deviate drawn from it. Seed by assigning ad_test_rng. */
+static uint64_t ad_test_rng;
+
+static inline double ad_test_unif(void)
+{
+    ad_test_rng = ad_test_rng * 6364136223846793005ull + 1442695040888963407ull;
+    return ((double)(ad_test_rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static inline double ad_test_gauss(void)
+{
+    return sqrt(-2.0 * log(ad_test_unif())) * cos(6.283185307179586 * ad_test_unif());
+}
+
 #define AD_FAIL_(...)                                                                              \
     do {                                                                                           \
         fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                                            \

@@ -13,18 +13,6 @@
 #define DAY_PTS 288
 
 static _Alignas(8) unsigned char st[65536];
-static uint64_t rng_state;
-
-static double unif(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-    return sqrt(-2.0 * log(unif())) * cos(6.283185307179586 * unif());
-}
 
 struct tally {
     size_t anomalies, by_kind[AD_KIND_COUNT_];
@@ -40,7 +28,7 @@ static void run(const struct ad_detect_params *p, series_fn f, size_t n, size_t 
     struct ad_detect_result r;
 
     memset(t, 0, sizeof(*t));
-    rng_state = 2024;
+    ad_test_rng = 2024;
     ad_detect_init(st, p);
     for (size_t i = 0; i < n; i++) {
         ad_detect_step(st, p, T0 + (int64_t)i * STEP, f(i), &r);
@@ -58,13 +46,13 @@ static void run(const struct ad_detect_params *p, series_fn f, size_t n, size_t 
 static double noise(size_t i)
 {
     (void)i;
-    return 50 + gauss();
+    return 50 + ad_test_gauss();
 }
 
 static double daily(size_t i)
 {
     double h = (double)(i % DAY_PTS) / 12.0;
-    return 100 + 30 * sin(6.283185307179586 * h / 24) + gauss();
+    return 100 + 30 * sin(6.283185307179586 * h / 24) + ad_test_gauss();
 }
 
 /* The fourth day at 06:00-08:00 looks like 18:00-20:00: in range, wrong time. */
@@ -72,39 +60,39 @@ static double daily_broken(size_t i)
 {
     if (i >= 3 * DAY_PTS + 72 && i < 3 * DAY_PTS + 96) {
         double h = (double)(i % DAY_PTS) / 12.0 + 12;
-        return 100 + 30 * sin(6.283185307179586 * h / 24) + gauss();
+        return 100 + 30 * sin(6.283185307179586 * h / 24) + ad_test_gauss();
     }
     return daily(i);
 }
 
 static double shifted(size_t i)
 {
-    return 50 + gauss() + (i >= 1500 ? 12 : 0);
+    return 50 + ad_test_gauss() + (i >= 1500 ? 12 : 0);
 }
 
 static double noisier(size_t i)
 {
-    return 50 + gauss() * (i >= 1500 ? 6 : 1);
+    return 50 + ad_test_gauss() * (i >= 1500 ? 6 : 1);
 }
 
 static double quieter(size_t i)
 {
-    return 50 + gauss() * (i >= 1500 ? 0.2 : 1);
+    return 50 + ad_test_gauss() * (i >= 1500 ? 0.2 : 1);
 }
 
 static double stuck(size_t i)
 {
     static double held;
     if (i == 1499)
-        held = 50 + gauss();
+        held = 50 + ad_test_gauss();
     if (i >= 1500 && i < 1600)
         return held;
-    return 50 + gauss();
+    return 50 + ad_test_gauss();
 }
 
 static double spiky(size_t i)
 {
-    return 50 + gauss() + (i == 1500 ? 15 : 0) - (i == 1800 ? 15 : 0);
+    return 50 + ad_test_gauss() + (i == 1500 ? 15 : 0) - (i == 1800 ? 15 : 0);
 }
 
 static void test_robust_median_and_band(void)
@@ -163,7 +151,7 @@ static void test_seasonal_point_in_range(void)
 static double block(size_t i)
 {
     size_t minute = (i % DAY_PTS) * 5;
-    return (minute >= 30 && minute < 90 ? 10 : 0) + 0.01 * gauss();
+    return (minute >= 30 && minute < 90 ? 10 : 0) + 0.01 * ad_test_gauss();
 }
 
 static double day4_error(const struct ad_detect_params *p)
@@ -171,7 +159,7 @@ static double day4_error(const struct ad_detect_params *p)
     struct ad_detect_result r;
     double err = 0;
 
-    rng_state = 1;
+    ad_test_rng = 1;
     ad_detect_init(st, p);
     for (size_t i = 0; i < 4 * DAY_PTS; i++) {
         ad_detect_step(st, p, T0 + (int64_t)i * STEP, block(i), &r);
@@ -204,7 +192,7 @@ static void test_seasonal_uses_the_utc_offset(void)
 static double odd_period(size_t i)
 {
     size_t ph = (i >= 700 && i < 712) ? (i + P37 / 2) % P37 : i % P37;
-    return 100 + 30 * sin(6.283185307179586 * (double)ph / P37) + gauss();
+    return 100 + 30 * sin(6.283185307179586 * (double)ph / P37) + ad_test_gauss();
 }
 
 /* Mean |error| of the predictions over points [400, 690) and the tally of
@@ -216,7 +204,7 @@ static double odd_period_run(const struct ad_detect_params *p, struct tally *t)
     size_t scored = 0;
 
     memset(t, 0, sizeof(*t));
-    rng_state = 37;
+    ad_test_rng = 37;
     ad_detect_init(st, p);
     for (size_t i = 0; i < 900; i++) {
         double x = odd_period(i);

@@ -18,24 +18,12 @@
 #define STEP 300000000LL
 
 static _Alignas(16) unsigned char st[16384], st2[16384];
-static uint64_t rng_state;
-
-static double unif(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-    return sqrt(-2.0 * log(unif())) * cos(6.283185307179586 * unif());
-}
 
 /* A daily-ish pattern of 24 points, noise, spikes at 150 and 260. */
 static double value(size_t i)
 {
-    return 50 + 10 * sin(6.283185307179586 * (double)i / 24) + gauss() + (i == 150 ? 15 : 0) +
-           (i == 260 ? -15 : 0);
+    return 50 + 10 * sin(6.283185307179586 * (double)i / 24) + ad_test_gauss() +
+           (i == 150 ? 15 : 0) + (i == 260 ? -15 : 0);
 }
 
 /* The service's last/detect on v[0..n) (heap), as the reference. */
@@ -68,7 +56,7 @@ static void test_same_as_last_detect(void)
     AD_EXPECT(sb > 0);
     void *scratch = malloc(sb);
     AD_EXPECT(scratch != NULL);
-    rng_state = 7;
+    ad_test_rng = 7;
     ad_detect_init(st, &p);
     for (size_t i = 0; i < 400; i++) {
         hist[i] = value(i);
@@ -106,7 +94,7 @@ static void test_save_restore_and_no_scratch(void)
 
     ad_detect_defaults(&p, AD_DET_UVAD);
     void *scratch = malloc(ad_detect_scratch_size(&p));
-    rng_state = 3;
+    ad_test_rng = 3;
     ad_detect_init(st, &p);
     for (size_t i = 0; i < 130; i++)
         ad_detect_step_scratch(st, &p, T0 + (int64_t)i * STEP, value(i), scratch, &a);
@@ -138,13 +126,13 @@ static void test_scratch_bound(void)
         size_t n = ns[a], sb = ad_uv_scratch_bytes(n);
         void *scratch = malloc(sb);
         for (int shape = 0; shape < 5; shape++) {
-            rng_state = 11 + (uint64_t)shape;
+            ad_test_rng = 11 + (uint64_t)shape;
             for (size_t i = 0; i < n; i++)
-                v[i] = shape == 0   ? gauss()
-                       : shape == 1 ? 10 * sin(6.283185307179586 * (double)i / 24) + gauss()
-                       : shape == 2 ? 0.1 * (double)i + gauss()
-                       : shape == 3 ? (i > n / 2 ? 10 : 0) + gauss()
-                                    : gauss() + (i % 37 == 0 ? 20 : 0);
+                v[i] = shape == 0   ? ad_test_gauss()
+                       : shape == 1 ? 10 * sin(6.283185307179586 * (double)i / 24) + ad_test_gauss()
+                       : shape == 2 ? 0.1 * (double)i + ad_test_gauss()
+                       : shape == 3 ? (i > n / 2 ? 10 : 0) + ad_test_gauss()
+                                    : ad_test_gauss() + (i % 37 == 0 ? 20 : 0);
             for (int mode = 0; mode < 2; mode++) {
                 struct ad_uv_request q;
                 struct ad_uv_result r = {0}, h = {0};
