@@ -359,7 +359,11 @@ static bool time_period_covers(const struct ad_detect_params *p, double per, dou
 static void decide_period(struct ad_season *s, const struct ad_detect_params *p, double clip)
 {
     const float *w = warm_arr(s, p);
-    int64_t t0 = s->first_t, step_us = (s->last_t - s->first_t) / (AD_SEASON_WARM - 1);
+    /* a restored state may hold any times: a span that does not fit is no grid */
+    int64_t span = 0;
+    if (s->last_t > s->first_t && (s->first_t >= 0 || s->last_t <= INT64_MAX + s->first_t))
+        span = s->last_t - s->first_t;
+    int64_t t0 = s->first_t, step_us = span / (AD_SEASON_WARM - 1);
     double exact = 0;
     uint32_t per = buffer_period(w, AD_SEASON_WARM, &exact);
     double base = s->base, q99 = s->q99;
@@ -367,7 +371,7 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
     s->period_pts = -1;
     /* The day's test on the refined lag: a noisy peak one point off a
      * day's period is still the day's. */
-    if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins ||
+    if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins || step_us > INT64_MAX / per ||
         time_period_covers(p, exact * (double)step_us / 1e6, (double)step_us / 1e6))
         return;
     memset(s, 0, sizeof(*s) + (ad_season_size(p) - sizeof(*s) - (size_t)warm_len(p) * 4));
