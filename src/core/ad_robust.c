@@ -70,11 +70,20 @@ double ad_detect_sigma_floor(double x)
     {                                                                                              \
         size_t at;                                                                                 \
         if (old && n > 0) {                                                                        \
+            /* one shift of the values between the old place and the new */                        \
             size_t i = name##_lower(a, n, *old);                                                   \
             if (i >= n)                                                                            \
                 i = n - 1; /* not found: cannot happen while the arrays agree */                   \
-            n--;                                                                                   \
-            memmove(a + i, a + i + 1, (n - i) * sizeof(T));                                        \
+            if (!(v < a[i])) {                                                                     \
+                at = i + 1 + name##_lower(a + i + 1, n - i - 1, v);                                \
+                memmove(a + i, a + i + 1, (at - i - 1) * sizeof(T));                               \
+                a[at - 1] = v;                                                                     \
+            } else {                                                                               \
+                at = name##_lower(a, i, v);                                                        \
+                memmove(a + at + 1, a + at, (i - at) * sizeof(T));                                 \
+                a[at] = v;                                                                         \
+            }                                                                                      \
+            return;                                                                                \
         }                                                                                          \
         at = name##_lower(a, n, v);                                                                \
         memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                         \

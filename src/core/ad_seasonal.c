@@ -25,6 +25,10 @@
 #include "ad_detect_int.h"
 #include "ad_err.h"
 
+/* The longest data period kept (about 142 years in microseconds): bounds
+ * the phase arithmetic of a restored state. */
+#define AD_SEASON_MAX_PERIOD_US (INT64_C(1) << 52)
+
 #define DAY_S      86400.0
 #define WEEK_H     168
 #define WEEK_WORDS ((WEEK_H + 31) / 32)
@@ -122,7 +126,7 @@ static void phases(const struct ad_season *s, const struct ad_detect_params *p, 
     if (s->period_us > 0) {
         /* Half a step earlier, so a point on the grid is mid-bin. */
         int64_t per = s->period_us, half = per / (2 * s->period_pts);
-        int64_t ph = (t_us - s->origin_t + half) % per;
+        int64_t ph = (t_us % per - s->origin_t % per + half) % per; /* no overflow */
         if (ph < 0)
             ph += per;
         *db = (uint32_t)((ph / (double)per) * (double)s->period_pts);
@@ -371,7 +375,8 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
     s->period_pts = -1;
     /* The day's test on the refined lag: a noisy peak one point off a
      * day's period is still the day's. */
-    if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins || step_us > INT64_MAX / per ||
+    if (per == 0 || step_us <= 0 || per > p->seasonal.day_bins ||
+        step_us > AD_SEASON_MAX_PERIOD_US / per ||
         time_period_covers(p, exact * (double)step_us / 1e6, (double)step_us / 1e6))
         return;
     memset(s, 0, sizeof(*s) + (ad_season_size(p) - sizeof(*s) - (size_t)warm_len(p) * 4));
@@ -436,7 +441,7 @@ bool ad_season_valid(const struct ad_season *s, const struct ad_detect_params *p
         (!p->seasonal.data_period && s->period_pts != 0) ||
         (p->seasonal.data_period && s->period_pts == 0 && s->n >= AD_SEASON_WARM) ||
         (s->period_pts > 0 && (s->period_pts < AD_SEASON_MIN_PERIOD || s->period_us <= 0)) ||
-        (s->period_pts <= 0 && s->period_us != 0))
+        (s->period_pts <= 0 && s->period_us != 0) || s->period_us > AD_SEASON_MAX_PERIOD_US)
         return false;
     for (uint32_t i = 0; i < p->seasonal.day_bins + week_bins(p); i++)
         if (!(fabsf(f[i]) <= 1e37f))
