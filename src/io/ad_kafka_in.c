@@ -14,7 +14,7 @@
 #include "ad_kafka_client.h"
 #include "ad_log.h"
 
-#define DRAIN_BUDGET     20000 /* messages per loop iteration before yielding */
+#define DRAIN_BUDGET     1000 /* messages per loop iteration before yielding */
 #define HARD_PAUSE_MS    30000
 #define CLOSE_TIMEOUT_MS 5000
 
