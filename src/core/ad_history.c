@@ -1,5 +1,5 @@
-/* ad_history.c - see ad_history.h. Slots live in one array; a chained hash
- * table over (key, metric) finds them. Claiming a slot when none is free
+/* ad_history.c - see ad_history.h. Slots live in one array; the core's hash
+ * table (ad_htab.h) over (key, metric) finds them. Claiming a slot when none is free
  * takes the one nobody watches that was flagged (or watched) longest ago. */
 #include "ad_history.h"
 
@@ -9,14 +9,12 @@
 #include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_hash.h"
-
-#define NIL (-1)
+#include "ad_htab.h"
 
 struct slot {
     char *id; /* key, '\0', metric, '\0' (owned) */
     size_t key_len, id_len;
     uint64_t hash;
-    int32_t next; /* chain */
     bool used;
     int64_t watch_until; /* ms; watched while now < watch_until */
     int64_t last_ms;     /* last flagged or watched */
@@ -27,17 +25,24 @@ struct slot {
 struct ad_history {
     struct ad_history_cfg cfg;
     struct slot *slots;
-    int32_t *bucket;
-    size_t nbucket, used, ring_bytes, key_bytes;
+    struct ad_htab idx; /* the used slots by (key, metric); sized never to grow */
+    size_t used, ring_bytes, key_bytes;
     int64_t last_now;
     uint64_t evictions, refused;
 };
 
-static uint64_t id_hash(const char *key, size_t key_len, const char *metric)
+struct name {
+    const char *key;
+    size_t key_len;
+    const char *metric;
+};
+
+static bool slot_is(const void *val, const void *key)
 {
-    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, key, key_len);
-    h = ad_fnv1a64(h, "", 1);
-    return ad_fnv1a64(h, metric, strlen(metric));
+    const struct slot *s = val;
+    const struct name *k = key;
+    return s->key_len == k->key_len && memcmp(s->id, k->key, k->key_len) == 0 &&
+           strcmp(s->id + k->key_len + 1, k->metric) == 0;
 }
 
 int ad_history_new(const struct ad_history_cfg *cfg, struct ad_history **out)
@@ -48,17 +53,11 @@ int ad_history_new(const struct ad_history_cfg *cfg, struct ad_history **out)
     if (!h)
         return AD_ENOMEM;
     h->cfg = *cfg;
-    h->nbucket = 16;
-    while (h->nbucket < 2 * cfg->series)
-        h->nbucket *= 2;
     h->slots = ad_calloc(cfg->series, sizeof(*h->slots));
-    h->bucket = ad_malloc(h->nbucket * sizeof(*h->bucket));
-    if (!h->slots || !h->bucket) {
+    if (!h->slots || ad_htab_init(&h->idx, cfg->series) != 0) {
         ad_history_free(h);
         return AD_ENOMEM;
     }
-    for (size_t i = 0; i < h->nbucket; i++)
-        h->bucket[i] = NIL;
     *out = h;
     return 0;
 }
@@ -72,31 +71,20 @@ void ad_history_free(struct ad_history *h)
         ad_free(h->slots[i].ring);
     }
     ad_free(h->slots);
-    ad_free(h->bucket);
+    ad_htab_free(&h->idx);
     ad_free(h);
 }
 
 static struct slot *find(const struct ad_history *h, const char *key, size_t key_len,
                          const char *metric, uint64_t hash)
 {
-    size_t mlen = strlen(metric);
-    for (int32_t i = h->bucket[hash & (h->nbucket - 1)]; i != NIL; i = h->slots[i].next) {
-        struct slot *s = &h->slots[i];
-        if (s->hash == hash && s->key_len == key_len && s->id_len == key_len + 1 + mlen + 1 &&
-            memcmp(s->id, key, key_len) == 0 && strcmp(s->id + key_len + 1, metric) == 0)
-            return s;
-    }
-    return NULL;
+    struct name k = {key, key_len, metric};
+    return ad_htab_find(&h->idx, hash, slot_is, &k);
 }
 
 static void unlink_slot(struct ad_history *h, struct slot *s)
 {
-    int32_t idx = (int32_t)(s - h->slots);
-    int32_t *pp = &h->bucket[s->hash & (h->nbucket - 1)];
-    while (*pp != NIL && *pp != idx)
-        pp = &h->slots[*pp].next;
-    if (*pp == idx)
-        *pp = s->next;
+    ad_htab_del(&h->idx, s->hash, s);
     h->key_bytes -= s->id_len;
     ad_free(s->id);
     s->id = NULL;
@@ -149,14 +137,16 @@ static struct slot *claim(struct ad_history *h, const char *key, size_t key_len,
     memcpy(s->id + key_len + 1, metric, mlen + 1);
     s->key_len = key_len;
     s->id_len = key_len + mlen + 2;
+    if (ad_htab_put(&h->idx, hash, s) != 0) { /* cannot happen: sized for every slot */
+        ad_free(s->id);
+        s->id = NULL;
+        goto err;
+    }
     s->hash = hash;
     s->used = true;
     s->head = s->n = 0;
     s->watch_until = 0;
     s->last_ms = now_ms;
-    int32_t *b = &h->bucket[hash & (h->nbucket - 1)];
-    s->next = *b;
-    *b = (int32_t)(s - h->slots);
     h->used++;
     h->key_bytes += s->id_len;
     return s;
@@ -188,7 +178,7 @@ void ad_history_score(struct ad_history *h, const struct ad_score_row *row, int6
     if (h->used == 0 && !row->is_anomaly)
         return; /* nothing held: the common case costs nothing */
     h->last_now = now_ms;
-    uint64_t hash = id_hash(row->key, row->key_len, row->metric);
+    uint64_t hash = ad_series_name_hash(row->key, row->key_len, row->metric);
     struct slot *s = find(h, row->key, row->key_len, row->metric, hash);
     if (!s && row->is_anomaly)
         s = claim(h, row->key, row->key_len, row->metric, hash, now_ms);
@@ -202,7 +192,7 @@ void ad_history_score(struct ad_history *h, const struct ad_score_row *row, int6
 int ad_history_alert(struct ad_history *h, const struct ad_hist_alert *a, int64_t now_ms)
 {
     h->last_now = now_ms;
-    uint64_t hash = id_hash(a->key, a->key_len, a->metric);
+    uint64_t hash = ad_series_name_hash(a->key, a->key_len, a->metric);
     struct slot *s = find(h, a->key, a->key_len, a->metric, hash);
     if (!s)
         s = claim(h, a->key, a->key_len, a->metric, hash, now_ms);
@@ -235,7 +225,7 @@ int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, cons
     if (key_len > h->cfg.max_key)
         return AD_EINVAL;
     h->last_now = now_ms;
-    uint64_t hash = id_hash(key, key_len, metric);
+    uint64_t hash = ad_series_name_hash(key, key_len, metric);
     struct slot *s = find(h, key, key_len, metric, hash);
     if (!s && watched(h, now_ms) >= (h->cfg.series + 1) / 2) {
         h->refused++; /* the other half stays for flagged series */
@@ -253,7 +243,7 @@ int ad_history_watch(struct ad_history *h, const char *key, size_t key_len, cons
 size_t ad_history_read(const struct ad_history *h, const char *key, size_t key_len,
                        const char *metric, struct ad_hist_point *out, size_t max)
 {
-    const struct slot *s = find(h, key, key_len, metric, id_hash(key, key_len, metric));
+    const struct slot *s = find(h, key, key_len, metric, ad_series_name_hash(key, key_len, metric));
     if (!s)
         return 0;
     size_t n = s->n < max ? s->n : max;
@@ -268,19 +258,21 @@ bool ad_history_wants(const struct ad_history *h, const char *key, size_t key_le
 {
     if (is_anomaly)
         return true;
-    return h->used && find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;
+    return h->used &&
+           find(h, key, key_len, metric, ad_series_name_hash(key, key_len, metric)) != NULL;
 }
 
 bool ad_history_has(const struct ad_history *h, const char *key, size_t key_len, const char *metric)
 {
-    return find(h, key, key_len, metric, id_hash(key, key_len, metric)) != NULL;
+    return find(h, key, key_len, metric, ad_series_name_hash(key, key_len, metric)) != NULL;
 }
 
 void ad_history_stats(const struct ad_history *h, struct ad_history_stats *out)
 {
     *out = (struct ad_history_stats){
-        .bytes = sizeof(*h) + h->cfg.series * sizeof(*h->slots) + h->nbucket * sizeof(*h->bucket) +
-                 h->ring_bytes + h->key_bytes,
+        .bytes = sizeof(*h) + h->cfg.series * sizeof(*h->slots) +
+                 (h->idx.mask + 1) * (sizeof(*h->idx.val) + sizeof(*h->idx.tag)) + h->ring_bytes +
+                 h->key_bytes,
         .series = h->used,
         .evictions = h->evictions,
         .refused = h->refused,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 #include "ad_hash.h"
 #include "ad_report_int.h"
@@ -17,13 +18,6 @@ struct series_key {
     const char *metric;
 };
 
-static uint64_t series_hash(const char *key, size_t key_len, const char *metric)
-{
-    uint64_t h = ad_fnv1a64(AD_FNV64_BASIS, key, key_len);
-    h = ad_fnv1a64(h, "\0", 1);
-    return ad_fnv1a64(h, metric, strlen(metric));
-}
-
 static bool series_eq(const void *val, const void *key)
 {
     const struct rpt_series *s = val;
@@ -34,17 +28,17 @@ static bool series_eq(const void *val, const void *key)
 
 static struct rpt_series *series_find(const struct ad_report *r, const struct series_key *k)
 {
-    return ad_htab_find(&r->idx, series_hash(k->key, k->key_len, k->metric), series_eq, k);
+    return ad_htab_find(&r->idx, ad_series_name_hash(k->key, k->key_len, k->metric), series_eq, k);
 }
 
 static void series_free(struct rpt_series *s)
 {
     if (!s)
         return;
-    free(s->key);
-    free(s->metric);
-    free(s->pts);
-    free(s);
+    ad_free(s->key);
+    ad_free(s->metric);
+    ad_free(s->pts);
+    ad_free(s);
 }
 
 /* The series of k, added when new. NULL: out of memory. */
@@ -55,18 +49,18 @@ static struct rpt_series *series_get(struct ad_report *r, const struct series_ke
         return s;
     if (r->nseries == r->series_cap) {
         size_t cap = r->series_cap ? r->series_cap * 2 : 64;
-        struct rpt_series **v = realloc(r->series, cap * sizeof(*v));
+        struct rpt_series **v = ad_realloc(r->series, cap * sizeof(*v));
         if (!v)
             return NULL;
         r->series = v;
         r->series_cap = cap;
     }
     size_t mlen = strlen(k->metric);
-    s = calloc(1, sizeof(*s));
+    s = ad_calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->key = malloc(k->key_len + 1);
-    s->metric = malloc(mlen + 1);
+    s->key = ad_malloc(k->key_len + 1);
+    s->metric = ad_malloc(mlen + 1);
     if (!s->key || !s->metric)
         goto err;
     memcpy(s->key, k->key, k->key_len);
@@ -74,7 +68,7 @@ static struct rpt_series *series_get(struct ad_report *r, const struct series_ke
     memcpy(s->metric, k->metric, mlen + 1);
     s->key_len = k->key_len;
     s->stride = 1;
-    if (ad_htab_put(&r->idx, series_hash(k->key, k->key_len, k->metric), s) != 0)
+    if (ad_htab_put(&r->idx, ad_series_name_hash(k->key, k->key_len, k->metric), s) != 0)
         goto err;
     r->series[r->nseries++] = s;
     return s;
@@ -90,7 +84,7 @@ int ad_report_new(const struct ad_report_opts *o, struct ad_report **out)
     *out = NULL;
     if (o && o->max_series > AD_REPORT_MAX_SERIES)
         return AD_EINVAL;
-    r = calloc(1, sizeof(*r));
+    r = ad_calloc(1, sizeof(*r));
     if (!r)
         return AD_ENOMEM;
     if (o)
@@ -109,10 +103,10 @@ void ad_report_free(struct ad_report *r)
         return;
     for (size_t i = 0; i < r->nseries; i++)
         series_free(r->series[i]);
-    free(r->series);
-    free(r->rows);
+    ad_free(r->series);
+    ad_free(r->rows);
     ad_htab_free(&r->idx);
-    free(r);
+    ad_free(r);
 }
 
 int ad_report_alert(struct ad_report *r, const struct ad_alert *a)
@@ -132,7 +126,7 @@ int ad_report_alert(struct ad_report *r, const struct ad_alert *a)
     if (r->nrows == r->rows_cap) {
         size_t cap = r->rows_cap ? r->rows_cap * 2 : 256;
         cap = cap > r->o.max_alerts ? r->o.max_alerts : cap;
-        struct rpt_alert *v = realloc(r->rows, cap * sizeof(*v));
+        struct rpt_alert *v = ad_realloc(r->rows, cap * sizeof(*v));
         if (!v)
             return AD_ENOMEM;
         r->rows = v;
@@ -217,7 +211,7 @@ int ad_report_point(struct ad_report *r, const struct ad_score_row *row)
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         cap = cap > full ? full : cap;
-        struct rpt_point *v = realloc(s->pts, cap * sizeof(*v));
+        struct rpt_point *v = ad_realloc(s->pts, cap * sizeof(*v));
         if (!v)
             return AD_ENOMEM;
         s->pts = v;

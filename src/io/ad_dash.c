@@ -166,6 +166,8 @@ void ad_dash_alert(struct ad_dash *d, const struct ad_alert *a, const char *line
     remember(d, a, line, len);
     struct ad_hist_alert ha = {a->key, a->key_len, a->metric, a->window_start_us, d->seq};
     ad_history_alert(d->hist, &ha, (int64_t)uv_now(d->loop));
+    if (d->nclients == 0)
+        return; /* nobody to write the event to */
     const struct ad_dash_recent *r = &d->recent[d->seq % AD_DASH_RECENT];
     struct ad_buf b;
     ad_buf_init(&b, 1u << 20);

@@ -125,8 +125,6 @@ static int api_series(struct ad_dash *d, struct ad_httpd_get *g)
     if (query_param(g->query, "metric", metric, sizeof(metric)) < 0)
         return json_error(g, 400, "metric= is required");
     int rc = ad_history_watch(d->hist, key, (size_t)klen, metric, (int64_t)uv_now(d->loop));
-    struct ad_history_stats hs;
-    ad_history_stats(d->hist, &hs);
     size_t max = d->points;
     struct ad_hist_point *pts = max ? malloc(max * sizeof(*pts)) : NULL;
     if (!pts)
