@@ -427,5 +427,5 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_each_latest);
     AD_TEST_RUN(argc, argv, test_compact);
     AD_TEST_RUN(argc, argv, test_dirty_lists);
-    return 0;
+    return ad_test_done();
 }

@@ -10,6 +10,8 @@ Rules (docs/development.md, "Checks"):
   lines    a source file over MAX_FILE_LINES lines
   function a function over MAX_FUNC_LINES lines (signature to closing brace)
   params   a function declared in include/ with more than MAX_PARAMS parameters
+  testexit a unit test (tests/test_*.c) whose main does not return ad_test_done():
+           its failures would be printed but the binary would exit 0 under ctest
 The last three take exceptions from tools/limits-allow.txt, one a line:
   file     PATH                 REASON...
   function PATH:FUNCTION        REASON...
@@ -323,6 +325,14 @@ class Checker:
             for m in re.finditer(r"(?<![\w.>])(%s)\s*\(" % "|".join(CLOCK_CALLS), code):
                 self.report(rel, line_of(code, m.start()), "layer",
                             f"core reads a clock ({m.group(1)}); time comes in as an argument")
+
+        name = os.path.basename(rel)
+        if (rel.split(os.sep)[0] == "tests" and name.startswith("test_") and name.endswith(".c")
+                and re.search(r"\bint\s+main\s*\(", code)
+                and not re.search(r"\breturn\s+ad_test_done\s*\(\s*\)\s*;", code)):
+            m = re.search(r"\bint\s+main\s*\(", code)
+            self.report(rel, line_of(code, m.start()), "testexit",
+                        "main() does not return ad_test_done(): failures would exit 0")
 
         public = rel.split(os.sep)[0] == "include"
         for kind, head, start, end in top_level_items(code):

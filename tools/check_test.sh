@@ -66,6 +66,10 @@ EOF
   echo '}'
 } >"$t/src/app/ad_c.c"
 for _ in $(seq 1 1001); do echo; done >"$t/tests/test_big.c"
+printf 'int main(int argc, char **argv)\n{\n    AD_TEST_RUN(argc, argv, t);\n    return 0;\n}\n' \
+  >"$t/tests/test_noexit.c"
+printf 'int main(int argc, char **argv)\n{\n    AD_TEST_RUN(argc, argv, t);\n    return ad_test_done();\n}\n' \
+  >"$t/tests/test_exits.c"
 cat >"$t/tools/limits-allow.txt" <<'EOF'
 # comment
 function src/app/ad_c.c:allowed_long   a reason
@@ -83,7 +87,8 @@ src/core/ad_a.c:10: layer: core reads a clock (uv_hrtime); time comes in as an a
 src/io/ad_b.c:2: layer: io includes ad_c.h, a header of the app layer
 tests/test_big.c:1001: lines: 1001 lines (limit 1000)
 include/ad_b.h:3: params: ad_b_many() takes 7 parameters (limit 6)
-include/ad_b.h:5: params: ad_b_fmt() takes 7 parameters (limit 6)"
+include/ad_b.h:5: params: ad_b_fmt() takes 7 parameters (limit 6)
+tests/test_noexit.c:1: testexit: main() does not return ad_test_done(): failures would exit 0"
 
 status=0
 got=$(/usr/bin/python3 "$t/tools/check.py" 2>"$t/stderr") || status=$?
