@@ -173,4 +173,10 @@ void ad_httpd_close(struct ad_httpd *s);
 /* Parses "host:port" / "[v6]:port" into host and port. Returns 0 or AD_EINVAL. */
 int ad_hostport_parse(const char *s, char *host, size_t hostlen, int *port);
 
+/* http.listen as the listener binds it: HOST:PORT with a numeric address,
+ * into *addr (the caller's). Returns 0 or AD_ECONFIG with the reason in err.
+ * ad_httpd_start() and --check-config both use it. */
+int ad_httpd_listen_addr(const char *listen, struct sockaddr_storage *addr, char *err,
+                         size_t errlen);
+
 #endif

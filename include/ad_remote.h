@@ -51,6 +51,12 @@ struct ad_remote_opts {
 
 /* Creates the client into *out. Returns 0, AD_ENOMEM, or AD_ECONFIG (with
  * err) for settings the contract does not accept. */
+/* The start check of remote.anomaly_detector.endpoint, also run by
+ * --check-config: "local", or a URL ad_http_url_check() accepts. Returns 0 or
+ * AD_ECONFIG with the reason in err (the URL is not quoted: it may carry a
+ * token). */
+int ad_remote_endpoint_check(const char *endpoint, char *err, size_t errlen);
+
 int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err, size_t errlen);
 
 /* Asks about one job. cb runs once for it, possibly before this returns. */

@@ -76,6 +76,7 @@ cases=(
   "webhook-space|sinks.webhook.url|sinks.webhook.url=http://exa mple.com/x"
   "webhook-bracket|sinks.webhook.url|sinks.webhook.url=http://[::1/x"
   "endpoint|remote.anomaly_detector.endpoint|remote.anomaly_detector.endpoint=https://a b/"
+  'webhook-header|sinks.webhook.headers.X:Y|sinks.webhook={url: "http://127.0.0.1:9/x", headers: {"X:Y": v}}'
   "state-dir|state.dir|state.dir=$w/no/such/dir"
 )
 for c in "${cases[@]}"; do

@@ -13,8 +13,10 @@
 #include "ad_err.h"
 #include "ad_httpd.h"
 #include "ad_kafka.h"
+#include "ad_remote.h"
 #include "ad_secret.h"
 #include "ad_statetopic.h"
+#include "ad_webhook.h"
 
 #define PROBE_MS 5000
 
@@ -94,60 +96,6 @@ static int check_alert_log(const char *path, char *err, size_t errlen)
     }
     snprintf(err, errlen, "sinks.alert_log.path: the alert log cannot be written: %s", why);
     return AD_ECONFIG;
-}
-
-/* ---- addresses and URLs ---------------------------------------------------------------- */
-
-/* http.listen as ad_httpd_start reads it: HOST:PORT, HOST a numeric
- * address. */
-static int check_listen(const char *listen, char *err, size_t errlen)
-{
-    char host[256];
-    int port;
-    struct sockaddr_in a4;
-    struct sockaddr_in6 a6;
-    if (!listen[0])
-        return 0;
-    if (ad_hostport_parse(listen, host, sizeof(host), &port) == 0 &&
-        (uv_ip4_addr(host, port, &a4) == 0 || uv_ip6_addr(host, port, &a6) == 0))
-        return 0;
-    snprintf(err, errlen, "http.listen: \"%s\" is not HOST:PORT with a numeric address", listen);
-    return AD_ECONFIG;
-}
-
-/* An http(s) URL as libcurl parses it, with a host. The URL itself is not
- * quoted (it may carry a token). */
-static int check_url(const char *key, const char *url, char *err, size_t errlen)
-{
-    char *scheme = NULL, *host = NULL;
-    CURLUcode uc;
-    CURLU *u;
-    int rc = 0;
-
-    if (!url[0])
-        return 0;
-    u = curl_url();
-    if (!u)
-        return AD_ENOMEM;
-    uc = curl_url_set(u, CURLUPART_URL, url, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-    if (uc == CURLUE_OK)
-        uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
-    if (uc != CURLUE_OK) {
-        snprintf(err, errlen, "%s: not a valid URL (%s)", key, curl_url_strerror(uc));
-        rc = AD_ECONFIG;
-    } else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        snprintf(err, errlen, "%s: not an http:// or https:// URL", key);
-        rc = AD_ECONFIG;
-    } else if (!host[0]) {
-        snprintf(err, errlen, "%s: the URL has no host", key);
-        rc = AD_ECONFIG;
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return rc;
 }
 
 /* ---- Kafka ------------------------------------------------------------------------------ */
@@ -337,11 +285,14 @@ int ad_config_preflight(const struct ad_config *cfg, const struct ad_preflight_o
     /* In the order the daemon meets them: the sinks, state.dir, http.listen,
      * Kafka. */
     rc = check_alert_log(cfg->sinks.alert_log_path, err, errlen);
-    rc = rc ? rc : check_url("sinks.webhook.url", cfg->sinks.webhook_url, err, errlen);
-    if (rc == 0 && strcmp(ep, "local") != 0)
-        rc = check_url("remote.anomaly_detector.endpoint", ep, err, errlen);
+    rc = rc ? rc : ad_webhook_check(cfg, err, errlen);
+    if (rc == 0 && ep[0])
+        rc = ad_remote_endpoint_check(ep, err, errlen);
     rc = rc ? rc : check_state_dir(cfg->state_dir, err, errlen);
-    rc = rc ? rc : check_listen(cfg->http_listen, err, errlen);
+    if (rc == 0 && cfg->http_listen[0]) {
+        struct sockaddr_storage addr;
+        rc = ad_httpd_listen_addr(cfg->http_listen, &addr, err, errlen);
+    }
     rc = rc ? rc : check_kafka(cfg, o, err, errlen);
     if (rc == 0 && o->probe)
         rc = probe_http(cfg, o, err, errlen);

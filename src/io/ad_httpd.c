@@ -713,23 +713,33 @@ static void on_listener_closed(uv_handle_t *h)
     s->open_handles--;
     maybe_free(s);
 }
+int ad_httpd_listen_addr(const char *listen, struct sockaddr_storage *addr, char *err,
+                         size_t errlen)
+{
+    char host[256];
+    int port;
+
+    if (ad_hostport_parse(listen, host, sizeof(host), &port) != 0 ||
+        (uv_ip4_addr(host, port, (struct sockaddr_in *)addr) != 0 &&
+         uv_ip6_addr(host, port, (struct sockaddr_in6 *)addr) != 0)) {
+        snprintf(err, errlen, "http.listen: \"%s\" is not HOST:PORT with a numeric address",
+                 listen);
+        return AD_ECONFIG;
+    }
+    return 0;
+}
+
 int ad_httpd_start(const struct ad_httpd_opts *o, struct ad_httpd **out, char *err, size_t errlen)
 {
     uv_loop_t *loop = o->loop;
     const char *listen = o->listen;
     ad_httpd_handler h = o->handler;
     void *ud = o->ud;
-    char host[256];
-    int port, rc;
+    int rc;
     struct sockaddr_storage addr;
 
-    if (ad_hostport_parse(listen, host, sizeof(host), &port) != 0 ||
-        (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
-         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)) {
-        snprintf(err, errlen, "http.listen: \"%s\" is not HOST:PORT with a numeric address",
-                 listen);
-        return AD_ECONFIG;
-    }
+    if ((rc = ad_httpd_listen_addr(listen, &addr, err, errlen)) != 0)
+        return rc;
     struct ad_httpd *s = calloc(1, sizeof(*s));
     if (!s)
         return AD_ENOMEM;

@@ -407,6 +407,15 @@ static void start_next(struct ad_remote *r)
     }
 }
 
+int ad_remote_endpoint_check(const char *endpoint, char *err, size_t errlen)
+{
+    char why[256];
+    if (strcmp(endpoint, "local") == 0 || ad_http_url_check(endpoint, why, sizeof(why)) == 0)
+        return 0;
+    snprintf(err, errlen, "remote.anomaly_detector.endpoint: %s", why);
+    return AD_ECONFIG;
+}
+
 int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *err, size_t errlen)
 {
     uv_loop_t *loop = o->loop;
@@ -441,9 +450,7 @@ int ad_remote_new(const struct ad_remote_opts *o, struct ad_remote **out, char *
         return AD_ECONFIG;
     }
     r->local = strcmp(cfg->remote.endpoint, "local") == 0;
-    char why[256];
-    if (!r->local && ad_http_url_check(cfg->remote.endpoint, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "remote.anomaly_detector.endpoint: %s", why);
+    if (ad_remote_endpoint_check(cfg->remote.endpoint, err, errlen) != 0) {
         free(r);
         return AD_ECONFIG;
     }
