@@ -159,5 +159,11 @@ int ad_daemon_dash_open(struct ad_daemon *d, char *err, size_t errlen);
 
 /* ad_daemon_metrics.c */
 int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype);
+/* Why the daemon is not ready, or NULL when it is: the one rule behind
+ * /readyz and the dashboard's health ("stopping", "producer failed", "no
+ * broker reachable", "no partitions assigned", "alert log failing"). Brokers:
+ * 0 connected at the latest statistics (each second) or all reported down is
+ * not ready; unknown (-1) is not held against. */
+const char *ad_daemon_not_ready(const struct ad_daemon *d);
 
 #endif

@@ -503,6 +503,22 @@ static void render_metrics(const struct ad_daemon *d, struct ad_buf *b)
             render_family(b, &families[i], &v);
 }
 
+const char *ad_daemon_not_ready(const struct ad_daemon *d)
+{
+    int in_up = ad_kafka_in_brokers_up(d->in), out_up = ad_kafka_out_brokers_up(d->out);
+    if (d->stopping)
+        return "stopping";
+    if (ad_kafka_out_failed(d->out))
+        return "producer failed";
+    if (in_up == 0 || out_up == 0)
+        return "no broker reachable";
+    if (!d->in || !ad_kafka_in_assigned_once(d->in) || !d->ledger.parts)
+        return "no partitions assigned";
+    if (ad_engine_alert_log_failing(d->engine))
+        return "alert log failing";
+    return NULL;
+}
+
 int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char **ctype)
 {
     struct ad_daemon *d = ud;
@@ -517,14 +533,10 @@ int ad_daemon_on_http(void *ud, const char *path, struct ad_buf *out, const char
         return 200;
     }
     if (!strcmp(path, "/readyz")) {
-        /* Brokers: 0 connected at the latest statistics (each second) or
-         * all reported down is not ready; unknown (-1) is not held against. */
         int in_up = ad_kafka_in_brokers_up(d->in), out_up = ad_kafka_out_brokers_up(d->out);
-        bool producer_ok = !ad_kafka_out_failed(d->out) && out_up != 0;
         bool has_parts = d->ledger.parts != NULL;
         bool alog_failing = ad_engine_alert_log_failing(d->engine);
-        bool ready = !d->stopping && d->in && ad_kafka_in_assigned_once(d->in) && has_parts &&
-                     producer_ok && in_up != 0 && !alog_failing;
+        bool ready = ad_daemon_not_ready(d) == NULL;
         ad_buf_printf(out, "%s\nconfig: loaded\npartitions: %s\nproducer: %s\n",
                       ready ? "ready" : "not ready", has_parts ? "assigned" : "none",
                       ad_kafka_out_failed(d->out) ? "failed"

@@ -9,26 +9,8 @@
 #include "ad_engine.h"
 #include "ad_err.h"
 #include "ad_httpd.h"
-#include "ad_kafka_in.h"
-#include "ad_kafka_out.h"
 #include "ad_log.h"
 #include "ad_pipeline.h"
-
-static const char *health(const struct ad_daemon *d, bool *ready)
-{
-    int in_up = ad_kafka_in_brokers_up(d->in), out_up = ad_kafka_out_brokers_up(d->out);
-    *ready = false;
-    if (d->stopping)
-        return "stopping";
-    if (ad_kafka_out_failed(d->out))
-        return "producer failed";
-    if (in_up == 0 || out_up == 0)
-        return "no broker reachable";
-    if (!d->in || !ad_kafka_in_assigned_once(d->in) || !d->ledger.parts)
-        return "no partitions assigned";
-    *ready = true;
-    return "ok";
-}
 
 static void overview(void *ud, struct ad_dash_overview *o)
 {
@@ -46,7 +28,9 @@ static void overview(void *ud, struct ad_dash_overview *o)
         if (t->lag >= 0)
             o->lag = (o->lag < 0 ? 0 : o->lag) + t->lag;
     }
-    o->health = health(d, &o->ready);
+    const char *why = ad_daemon_not_ready(d);
+    o->ready = why == NULL;
+    o->health = why ? why : "ok";
 }
 
 static int each_series(void *ud, ad_pipeline_each_fn fn, void *fn_ud)
