@@ -213,6 +213,9 @@ const struct ad_option *ad_config_options(size_t *count);
 
 /* Returns the option of that exact path, or NULL. */
 const struct ad_option *ad_config_option_find(const char *path);
+/* The name value v of the enum option o has in the config; NULL when o is
+ * NULL, not an enum, or v is out of range. */
+const char *ad_config_enum_name(const struct ad_option *o, int v);
 
 /* Sets every option to its default. Defaults are YAML text that goes through
  * the loader, ${VAR} expansion included (source.kafka.brokers defaults to

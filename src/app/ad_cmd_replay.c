@@ -126,21 +126,6 @@ static int scores_close(struct scores_out *s, const char *path)
     return bad;
 }
 
-/* The score hook: --scores and --report each see every point. */
-struct score_hooks {
-    struct scores_out *so; /* so->f NULL: no --scores */
-    struct ad_report_file *rf;
-};
-
-static void on_score_hooks(void *ud, const struct ad_score_row *row)
-{
-    struct score_hooks *h = ud;
-    if (h->so->f)
-        on_score(h->so, row);
-    if (h->rf)
-        ad_report_file_score(h->rf, row);
-}
-
 /* Opens --report and takes the engine's alerts. 0, or the exit status. */
 static int report_open(const struct ad_cmd_replay_opts *o, struct ad_engine *e,
                        struct ad_report_file **rf)
@@ -158,18 +143,6 @@ static int report_open(const struct ad_cmd_replay_opts *o, struct ad_engine *e,
     return AD_CMD_EXIT_FATAL;
 }
 
-/* The name an enum option's value has in the config, or NULL. */
-static const char *enum_name(const char *path, int v)
-{
-    const struct ad_option *opt = ad_config_option_find(path);
-    if (!opt || !opt->enum_names || v < 0)
-        return NULL;
-    for (int i = 0; opt->enum_names[i]; i++)
-        if (i == v)
-            return opt->enum_names[i];
-    return NULL;
-}
-
 /* Writes --report: 0, or non-zero when it could not be written. */
 static int report_finish(const struct ad_config *cfg, const struct ad_cmd_replay_opts *o,
                          struct ad_engine *e, struct ad_report_file *rf)
@@ -185,8 +158,10 @@ static int report_finish(const struct ad_config *cfg, const struct ad_cmd_replay
     struct ad_report_page pg = {
         .input = strcmp(o->input, "-") == 0 ? "stdin" : o->input,
         .config = base ? base + 1 : o->config_path,
-        .detector = enum_name("model.detector", cfg->model.detector),
-        .remote = enum_name("remote.anomaly_detector.mode", cfg->remote.mode),
+        .detector = ad_config_enum_name(ad_config_option_find("model.detector"),
+                                        cfg->model.detector),
+        .remote = ad_config_enum_name(ad_config_option_find("remote.anomaly_detector.mode"),
+                                      cfg->remote.mode),
         .version = AD_VERSION,
         .stats = &st,
     };
@@ -263,7 +238,6 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
     bool scores_stdout = o->scores_path && strcmp(o->scores_path, "-") == 0;
     struct scores_out so = {0};
     struct ad_report_file *rf = NULL;
-    struct score_hooks hooks = {.so = &so};
     /* In replay the alert log is written only when the config asks for it
      * explicitly, so that a replay never appends to a production log by default. */
     struct ad_engine_opts eo = {
@@ -307,9 +281,11 @@ int ad_cmd_replay(const struct ad_config *cfg, const struct ad_cmd_replay_opts *
         ad_engine_free(e);
         return AD_CMD_EXIT_FATAL;
     }
-    hooks.rf = rf;
-    if (o->scores_path || rf)
-        ad_pipeline_on_score(ad_engine_pipeline(e), on_score_hooks, &hooks);
+    /* the pipeline hands every point to each subscriber, in this order */
+    if (so.f)
+        ad_pipeline_on_score(ad_engine_pipeline(e), on_score, &so);
+    if (rf)
+        ad_pipeline_on_score(ad_engine_pipeline(e), ad_report_file_score, rf);
     int64_t t0 = ad_clock_mono_ms();
     rc = ad_replay_fd(ad_engine_pipeline(e), fd, &opts);
     int64_t t1 = ad_clock_mono_ms();

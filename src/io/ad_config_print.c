@@ -126,10 +126,9 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
             return ad_buf_printf(b, "%s.0", tmp);
         return ad_buf_adds(b, tmp);
     case AD_OPT_ENUM: {
-        int e = *(const int *)f, n = 0;
-        while (o->enum_names[n])
-            n++;
-        return e >= 0 && e < n ? ad_buf_adds(b, o->enum_names[e]) : ad_buf_printf(b, "%d", e);
+        int e = *(const int *)f;
+        const char *name = ad_config_enum_name(o, e);
+        return name ? ad_buf_adds(b, name) : ad_buf_printf(b, "%d", e);
     }
     case AD_OPT_STRLIST: {
         const struct ad_strlist *l = f;

@@ -270,6 +270,16 @@ const struct ad_option *ad_config_option_find(const char *path)
     return NULL;
 }
 
+const char *ad_config_enum_name(const struct ad_option *o, int v)
+{
+    if (!o || o->type != AD_OPT_ENUM || !o->enum_names || v < 0)
+        return NULL;
+    int n = 0;
+    while (n < v && o->enum_names[n])
+        n++;
+    return o->enum_names[n]; /* NULL past the last name */
+}
+
 /* True when s starts with prefix followed by '.' (prefix "" matches all). */
 bool ad_config_path_under(const char *s, const char *prefix)
 {
