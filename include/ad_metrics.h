@@ -35,4 +35,9 @@ struct ad_prom_hist {
 int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *labels, size_t nlabels,
                       const struct ad_prom_hist *h);
 
+/* Counts observation v in counts[] (n buckets, not cumulative: the first
+ * whose upper bound is >= v, the last, +Inf, for anything larger) and adds
+ * it to *sum: what ad_prom_histogram() renders. */
+void ad_prom_hist_observe(const double *bounds, size_t n, uint64_t *counts, double *sum, double v);
+
 #endif

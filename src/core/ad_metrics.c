@@ -117,3 +117,12 @@ int ad_prom_histogram(struct ad_buf *b, const char *name, const char *const *lab
         rc = add_labels(b, labels, nlabels, NULL, NULL);
     return rc ? rc : ad_buf_printf(b, " %llu\n", (unsigned long long)cum);
 }
+
+void ad_prom_hist_observe(const double *bounds, size_t n, uint64_t *counts, double *sum, double v)
+{
+    size_t i = 0;
+    while (i + 1 < n && v > bounds[i])
+        i++;
+    counts[i]++;
+    *sum += v;
+}

@@ -12,6 +12,7 @@
 #include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_metrics.h"
 #include "ad_uvad_api.h"
 
 #define RESPONSE_MAX  (32 * 1024 * 1024)
@@ -94,12 +95,8 @@ static void count_answer(struct ad_apiserve *a, enum ad_api_ep e, int status)
 
 static void count_latency(struct ad_apiserve *a, int64_t ns)
 {
-    double s = (double)ns / 1e9;
-    int i = 0;
-    while (i < AD_API_LATENCY_BUCKETS - 1 && s > ad_api_latency_bounds_s[i])
-        i++;
-    a->st.latency[i]++;
-    a->st.latency_sum_s += s;
+    ad_prom_hist_observe(ad_api_latency_bounds_s, AD_API_LATENCY_BUCKETS, a->st.latency,
+                         &a->st.latency_sum_s, (double)ns / 1e9);
 }
 
 static void free_keys(char **keys, size_t n)

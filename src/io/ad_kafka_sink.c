@@ -11,6 +11,7 @@
 #include "ad_clock.h"
 #include "ad_err.h"
 #include "ad_log.h"
+#include "ad_metrics.h"
 #include "ad_scores.h"
 
 #define LAT_MAX_SAMPLES (1u << 20)
@@ -46,11 +47,8 @@ struct out_msg {
 
 static void hist_record(struct ad_kafka_sink *ks, double s)
 {
-    size_t i = 0;
-    while (i + 1 < AD_ALERT_LATENCY_BUCKETS && s > ad_alert_latency_bounds_s[i])
-        i++;
-    ks->hist.counts[i]++;
-    ks->hist.sum_s += s;
+    ad_prom_hist_observe(ad_alert_latency_bounds_s, AD_ALERT_LATENCY_BUCKETS, ks->hist.counts,
+                         &ks->hist.sum_s, s);
 }
 
 bool ad_kafka_sink_latency_hist(const struct ad_kafka_sink *ks, struct ad_kafka_sink_lat_hist *out)
