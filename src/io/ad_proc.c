@@ -10,14 +10,18 @@
 #include "ad_err.h"
 
 /* Seconds since the epoch at which the machine booted ("btime" of
- * /proc/stat), or -1. */
+ * /proc/stat), or -1. Read once: it does not change, and /proc/stat is
+ * costly to generate on a machine with many CPUs (every scrape asked). */
 static double boot_time(void)
 {
+    static double cached = -2; /* -2: not read yet */
     char line[256];
     double bt = -1;
+    if (cached > -2)
+        return cached;
     FILE *f = fopen("/proc/stat", "r");
     if (!f)
-        return -1;
+        return cached = -1;
     while (fgets(line, sizeof(line), f)) {
         unsigned long long v;
         if (sscanf(line, "btime %llu", &v) == 1) {
@@ -26,7 +30,7 @@ static double boot_time(void)
         }
     }
     fclose(f);
-    return bt;
+    return cached = bt;
 }
 
 /* /proc/self/stat: utime (14), stime (15), starttime (22), vsize (23) and
