@@ -52,6 +52,12 @@ void ad_sim_free(struct ad_sim *s);
 /* Appends the next record's JSON (no newline) to out and describes it in rec. */
 int ad_sim_next(struct ad_sim *s, struct ad_buf *out, struct ad_sim_record *rec);
 
+/* Appends the record (payload, len bytes) of rec wrapped as `kcat -J` prints
+ * it, at the given offset of partition 0 of topic "sim" (no newline); an IoT
+ * record carries its device id as the iothub-connection-device-id header. */
+int ad_sim_kcat_envelope(const struct ad_sim_record *rec, enum ad_sim_format format,
+                         uint64_t offset, const char *payload, size_t len, struct ad_buf *out);
+
 /* Appends the ground-truth line of an injected anomaly (with '\n'). */
 int ad_sim_truth_line(const struct ad_sim_record *rec, const char *metric, struct ad_buf *out);
 

@@ -76,19 +76,7 @@ static void kcat_wrap(const struct sim_opts *so, uint64_t i, const struct ad_sim
                       struct ad_buf *rec, struct ad_buf *env)
 {
     ad_buf_reset(env);
-    ad_buf_printf(env,
-                  "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,"
-                  "\"tstype\":\"create\",\"ts\":%lld,\"headers\":[",
-                  (unsigned long long)i, (long long)(r->time_us / 1000));
-    if (so->sc.format == AD_SIM_IOT) {
-        ad_buf_adds(env, "\"iothub-connection-device-id\",");
-        ad_buf_add_json_str(env, r->device, strlen(r->device));
-    }
-    ad_buf_adds(env, "],\"key\":");
-    ad_buf_add_json_str(env, r->device, strlen(r->device));
-    ad_buf_adds(env, ",\"payload\":");
-    ad_buf_add_json_str(env, rec->p, rec->len);
-    ad_buf_adds(env, "}");
+    ad_sim_kcat_envelope(r, so->sc.format, i, rec->p, rec->len, env);
     ad_buf_reset(rec);
     ad_buf_add(rec, env->p, env->len);
 }

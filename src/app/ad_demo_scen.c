@@ -169,19 +169,8 @@ static int write_records(const struct scen *sc, int fd, struct winset *truth, do
         rc = ad_sim_next(sim, &rec, &r);
         if (rc)
             break;
-        ad_buf_printf(&env,
-                      "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,\"tstype\":\"create\","
-                      "\"ts\":%lld,\"headers\":[",
-                      (unsigned long long)i, (long long)(r.time_us / 1000));
-        if (sc->format == AD_SIM_IOT) {
-            ad_buf_adds(&env, "\"iothub-connection-device-id\",");
-            ad_buf_add_json_str(&env, r.device, strlen(r.device));
-        }
-        ad_buf_adds(&env, "],\"key\":");
-        ad_buf_add_json_str(&env, r.device, strlen(r.device));
-        ad_buf_adds(&env, ",\"payload\":");
-        ad_buf_add_json_str(&env, rec.p, rec.len);
-        rc = ad_buf_adds(&env, "}\n");
+        ad_sim_kcat_envelope(&r, sc->format, i, rec.p, rec.len, &env);
+        rc = ad_buf_adds(&env, "\n");
         if (rc == 0 && write(fd, env.p, env.len) != (ssize_t)env.len)
             rc = AD_EIO;
         if (rc == 0 && r.anomaly && truth->n < TRUTH_MAX) {

@@ -135,6 +135,24 @@ int ad_sim_next(struct ad_sim *s, struct ad_buf *out, struct ad_sim_record *rec)
     return rc;
 }
 
+int ad_sim_kcat_envelope(const struct ad_sim_record *rec, enum ad_sim_format format,
+                         uint64_t offset, const char *payload, size_t len, struct ad_buf *out)
+{
+    ad_buf_printf(out,
+                  "{\"topic\":\"sim\",\"partition\":0,\"offset\":%llu,"
+                  "\"tstype\":\"create\",\"ts\":%lld,\"headers\":[",
+                  (unsigned long long)offset, (long long)(rec->time_us / 1000));
+    if (format == AD_SIM_IOT) {
+        ad_buf_adds(out, "\"iothub-connection-device-id\",");
+        ad_buf_add_json_str(out, rec->device, strlen(rec->device));
+    }
+    ad_buf_adds(out, "],\"key\":");
+    ad_buf_add_json_str(out, rec->device, strlen(rec->device));
+    ad_buf_adds(out, ",\"payload\":");
+    ad_buf_add_json_str(out, payload, len);
+    return ad_buf_adds(out, "}");
+}
+
 int ad_sim_truth_line(const struct ad_sim_record *rec, const char *metric, struct ad_buf *out)
 {
     char ts[AD_TIME_STRLEN];
