@@ -256,24 +256,25 @@ static void job_submit(struct ad_pipeline *p, const struct ad_window_event *ev,
     p->remote_cb(p->remote_ud, &j->pub); /* may complete it at once */
 }
 
-/* Whether a subscriber wants the row of (key, metric) (asked before the row
- * is built: the Welford row's score costs an erfc). */
-static bool score_wanted(const struct ad_pipeline *p, const char *key, size_t key_len,
-                         const char *metric, bool is_anomaly)
+/* Which subscribers want the row of (key, metric): bit i for subscriber i.
+ * Asked once, before the row is built (the Welford row's score costs an
+ * erfc; the dashboard's want is a hash lookup). */
+static unsigned score_wanted(const struct ad_pipeline *p, const char *key, size_t key_len,
+                             const char *metric, bool is_anomaly)
 {
+    unsigned mask = 0;
     for (size_t i = 0; i < p->nscorers; i++)
         if (!p->scorers[i].want ||
             p->scorers[i].want(p->scorers[i].ud, key, key_len, metric, is_anomaly))
-            return true;
-    return false;
+            mask |= 1u << i;
+    return mask;
 }
 
-/* Hands a scored point to every subscriber that wants it. */
-static void score_out(struct ad_pipeline *p, const struct ad_score_row *r)
+/* Hands a scored point to the subscribers of mask. */
+static void score_out(struct ad_pipeline *p, const struct ad_score_row *r, unsigned mask)
 {
     for (size_t i = 0; i < p->nscorers; i++)
-        if (!p->scorers[i].want ||
-            p->scorers[i].want(p->scorers[i].ud, r->key, r->key_len, r->metric, r->is_anomaly))
+        if (mask & (1u << i))
             p->scorers[i].cb(p->scorers[i].ud, r);
 }
 
@@ -285,7 +286,8 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
     size_t key_len;
     const char *key = ad_series_key(ev->series, &key_len);
     const char *metric = ad_decoder_metric_name(p->dec, ad_series_metric(ev->series));
-    if (!score_wanted(p, key, key_len, metric, v->anomalous))
+    unsigned mask = score_wanted(p, key, key_len, metric, v->anomalous);
+    if (!mask)
         return;
     struct ad_score_row r = {
         .key = key,
@@ -303,7 +305,7 @@ static void welford_row(struct ad_pipeline *p, const struct ad_window_event *ev,
                 : v->direction == AD_DIR_POSITIVE ? AD_KIND_SPIKE
                                                   : AD_KIND_DIP,
     };
-    score_out(p, &r);
+    score_out(p, &r, mask);
 }
 
 /* The alert of a local detector's point (t_us, x) with result res. */
@@ -361,7 +363,9 @@ static void detect_row(struct ad_pipeline *p, const struct ad_window_event *ev, 
         .kind = r->kind,
     };
     row.key = ad_series_key(ev->series, &row.key_len);
-    score_out(p, &row);
+    unsigned mask = score_wanted(p, row.key, row.key_len, row.metric, row.is_anomaly);
+    if (mask)
+        score_out(p, &row, mask);
 }
 
 /* The scoring stage with a local detector (ad_detect.h): each new point is
