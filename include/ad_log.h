@@ -12,7 +12,9 @@
 #ifndef AD_LOG_H
 #define AD_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum ad_log_level { AD_LOG_ERROR = 0, AD_LOG_WARN, AD_LOG_INFO, AD_LOG_DEBUG };
 /* log.format's values, in the order of the option's names. */
@@ -66,6 +68,27 @@ void ad_log_write_fields(int level, const char *module, const struct ad_log_fiel
         if ((lvl) <= ad_log_level_current)                                                         \
             ad_log_write_fields((lvl), (mod), (f), (n), __VA_ARGS__);                              \
     } while (0)
+
+/* A throttle for a warning that can repeat on every record or request: at
+ * most burst lines per window of every_ms; the first call after a window
+ * ended opens the next one and is told how many calls the limiter left out
+ * in between. With burst 1 that is "log the first, then at most one line per
+ * every_ms saying how many were left out". Zero-initialize it; one per
+ * warning (or group of warnings), used from one thread. A caller may read
+ * the fields: window_ms (when the current window opened, in the caller's
+ * clock) and logged (lines allowed in it). */
+struct ad_log_limit {
+    int64_t window_ms; /* when the current window opened */
+    unsigned logged;   /* lines allowed in it; 0 only before the first call */
+    uint64_t left;     /* calls left out in it */
+};
+
+/* May the line be logged at now_ms (any clock in ms, the same on every
+ * call)? burst >= 1. left_out (or NULL) gets the count of calls left out
+ * in the previous window when this call opens a new one (then it is always
+ * allowed), else 0. */
+bool ad_log_limit_allow(struct ad_log_limit *l, int64_t now_ms, unsigned burst, int64_t every_ms,
+                        uint64_t *left_out);
 
 /* Invariants only, never input. */
 #define AD_ASSERT(cond)                                                                            \

@@ -6,6 +6,8 @@
 #include "ad_test.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "ad_config.h"
 #include "ad_engine.h"
@@ -252,6 +254,56 @@ static void test_dead_letter_too_large_for_producer(void)
     teardown(&f);
 }
 
+/* Counts the lines of text that contain needle. */
+static int count_lines(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* No broker answers: every score's delivery fails and is retried, again and
+ * again, but the retry warning is logged once (then once a minute). */
+static void test_score_retries_logged_once(void)
+{
+    struct fixture f;
+    setup(&f, "      message.timeout.ms: \"100\"\n",
+          "  kafka: {topic: \"\"}\n  scores: {topic: scores}\n");
+    ad_log_set_level(AD_LOG_WARN);
+    char path[] = "/tmp/test_kafka_sink.XXXXXX";
+    int fd = mkstemp(path);
+    AD_EXPECT(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    int saved = dup(2);
+    AD_EXPECT(saved >= 0 && dup2(fd, 2) == 2);
+    for (int i = 0; i < 3; i++) {
+        struct ad_score_row r = {.key = "sim-1", .key_len = 5, .metric = "temp", .value = i};
+        ad_kafka_sink_score(f.ks, &r);
+    }
+    struct ad_kafka_out_stats os = {0};
+    for (int i = 0; i < 1000 && os.errors < 9; i++) {
+        ad_kafka_out_flush(f.out, true, 10);
+        ad_kafka_out_poll(f.out);
+        ad_kafka_out_stats(f.out, &os);
+    }
+    ad_kafka_sink_stop(f.ks);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    static char text[65536];
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    text[n > 0 ? n : 0] = 0;
+    AD_EXPECT_UINT(os.errors, >=, 9); /* each of the three failed three times */
+    AD_EXPECT_INT(count_lines(text, "; retrying"), ==, 1);
+    AD_EXPECT_CONTAINS(text, "while delivering to scores: ");
+    AD_EXPECT_CONTAINS(text, "(further retries of scores are summarized every minute)");
+    ad_log_set_level(AD_LOG_ERROR);
+    teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     ad_log_set_level(AD_LOG_ERROR);
@@ -259,5 +311,6 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_given_up_keeps_offsets);
     AD_TEST_RUN(argc, argv, test_dead_letter_without_alerts_topic);
     AD_TEST_RUN(argc, argv, test_dead_letter_too_large_for_producer);
+    AD_TEST_RUN(argc, argv, test_score_retries_logged_once);
     return ad_test_done();
 }

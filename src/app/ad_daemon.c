@@ -320,14 +320,14 @@ static void lost_points(struct ad_daemon *d, struct tpart *t, int64_t low)
                  p->topic, (int)p->partition, t ? "" : " on a timer",
                  (long long)(p->pinned >= 0 ? p->pinned : p->stored));
     }
-    uint64_t n = ad_pipeline_nomem(d->pipe), now = uv_now(d->loop);
-    if (n != d->lost_logged && now - d->lost_report_ms >= LOST_REPORT_MS) {
+    uint64_t n = ad_pipeline_nomem(d->pipe);
+    if (n != d->lost_logged &&
+        ad_log_limit_allow(&d->lost_limit, (int64_t)uv_now(d->loop), 1, LOST_REPORT_MS, NULL)) {
         AD_ERROR("pipeline",
                  "%llu points, series states or outputs lost for want of memory so far (%llu "
                  "since the last report)",
                  (unsigned long long)n, (unsigned long long)(n - d->lost_logged));
         d->lost_logged = n;
-        d->lost_report_ms = now;
     }
 }
 

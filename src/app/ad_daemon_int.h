@@ -24,6 +24,7 @@
 #include "ad_kafka_in.h"
 #include "ad_kafka_out.h"
 #include "ad_ledger.h"
+#include "ad_log.h"
 
 #define AD_DAEMON_CLUSTER_WAIT_MS 2000 /* for the cluster id at the first assignment */
 
@@ -101,7 +102,7 @@ struct ad_daemon {
     struct ad_tally *tallies;               /* by partition, every partition ever consumed */
     uint64_t hold_errors;                   /* holds the ledger could not record (out of memory) */
     uint64_t lost_logged;                   /* the nomem count at the last report */
-    uint64_t lost_report_ms;                /* when it was (loop time) */
+    struct ad_log_limit lost_limit;         /* its reports: one a minute at most (loop time) */
     uint64_t rejects_logged, rejects_since; /* the first few, then summaries */
     uint64_t rejects_summary_ms;
 

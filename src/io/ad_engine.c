@@ -28,8 +28,7 @@ struct ad_engine_sink {
     const struct ad_engine_sink_ops *ops;
     void *self;
     uint64_t emitted, delivered, refused, failed, pending;
-    int64_t warned_ms; /* when a refused line was last logged (0: never) */
-    uint64_t unwarned; /* refused lines since, not logged */
+    struct ad_log_limit warn_limit; /* refused lines: one logged a minute */
 };
 
 struct ad_engine_delivery {
@@ -141,22 +140,18 @@ static void sink_refused(struct ad_engine_sink *s, int rc)
     s->refused++;
     if (!s->e->log_failures)
         return;
-    int64_t now = ad_clock_mono_ms();
-    if (s->warned_ms && now - s->warned_ms < SINK_WARN_EVERY_MS) {
-        s->unwarned++;
+    uint64_t left;
+    if (!ad_log_limit_allow(&s->warn_limit, ad_clock_mono_ms(), 1, SINK_WARN_EVERY_MS, &left))
         return;
-    }
-    if (s->unwarned)
+    if (left)
         AD_WARN("sink",
                 "while writing an alert to %s: %s (%llu more failed since the last warning)",
-                s->ops->name, ad_strerror(rc), (unsigned long long)s->unwarned);
+                s->ops->name, ad_strerror(rc), (unsigned long long)left);
     else
         AD_WARN("sink",
                 "while writing an alert to %s: %s (further failures are summarized every "
                 "minute)",
                 s->ops->name, ad_strerror(rc));
-    s->warned_ms = now;
-    s->unwarned = 0;
 }
 
 /* Hands the line to s; an asynchronous sink only with a delivery record (d

@@ -27,6 +27,7 @@ struct ad_kafka_sink {
     size_t nlat, lat_cap;
     struct ad_kafka_sink_lat_hist hist; /* the same, all of them, as a histogram */
     struct ad_buf row;                  /* a scores row being formatted, reused */
+    struct ad_log_limit score_warn;     /* scores' retries: one logged a minute */
 };
 
 const double ad_alert_latency_bounds_s[AD_ALERT_LATENCY_BUCKETS] = {0.0005, 0.001, 0.002, 0.005,
@@ -300,12 +301,29 @@ static size_t producer_max_bytes(struct ad_kafka_out *out)
 }
 
 /* A scored point is done: produced again after a failed delivery (not once
- * stopping), else dropped; it holds no offsets and counts in no alert stat. */
+ * stopping), else dropped; it holds no offsets and counts in no alert stat.
+ * A failed delivery usually fails for every point: the first retry is
+ * logged, then at most one line a minute says how many more there were. */
+#define SCORE_WARN_EVERY_MS 60000
+
 static bool score_done(struct ad_kafka_msg *km, int status, const char *error)
 {
     struct out_msg *m = (struct out_msg *)km;
-    if (status == AD_EAGAIN && !m->ks->stopping) {
-        AD_WARN("kafka", "while delivering to %s: %s; retrying", km->topic, error);
+    struct ad_kafka_sink *ks = m->ks;
+    uint64_t left;
+    if (status == AD_EAGAIN && !ks->stopping) {
+        if (!ad_log_limit_allow(&ks->score_warn, ad_clock_mono_ms(), 1, SCORE_WARN_EVERY_MS, &left))
+            return true;
+        if (left)
+            AD_WARN("kafka",
+                    "while delivering to %s: %s; retrying (%llu more retried since the "
+                    "last warning)",
+                    km->topic, error, (unsigned long long)left);
+        else
+            AD_WARN("kafka",
+                    "while delivering to %s: %s; retrying (further retries of scores "
+                    "are summarized every minute)",
+                    km->topic, error);
         return true;
     }
     free(m);

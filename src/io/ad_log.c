@@ -237,3 +237,24 @@ void ad_assert_fail(const char *expr, const char *file, int line)
     fprintf(stderr, "assertion failed: %s (%s:%d)\n", expr, file, line);
     abort();
 }
+
+/* ---- the limiter ------------------------------------------------------------- */
+
+bool ad_log_limit_allow(struct ad_log_limit *l, int64_t now_ms, unsigned burst, int64_t every_ms,
+                        uint64_t *left_out)
+{
+    AD_ASSERT(burst >= 1);
+    uint64_t left = 0;
+    if (l->logged == 0 || now_ms - l->window_ms >= every_ms) {
+        left = l->left;
+        *l = (struct ad_log_limit){.window_ms = now_ms};
+    }
+    if (left_out)
+        *left_out = left;
+    if (l->logged < burst) {
+        l->logged++;
+        return true;
+    }
+    l->left++;
+    return false;
+}

@@ -70,30 +70,23 @@ struct ad_remote {
     size_t in_flight, queued, open_timers;
     bool closing;
     struct ad_remote_stats st;
-    uint64_t warn_window_ms;          /* start of the current warning window */
-    unsigned warns, warns_suppressed; /* logged and left out in it */
+    struct ad_log_limit warn_limit; /* WARN_BURST warnings per WARN_WINDOW ms */
 };
 
 /* May a warning be logged now? WARN_BURST per WARN_WINDOW ms; the ones left
  * out are summed up in one line when the next window opens. */
 static bool warn_allowed(struct ad_remote *r)
 {
-    uint64_t now = uv_now(r->loop);
-    if (r->warns == 0 || now - r->warn_window_ms >= WARN_WINDOW) {
-        if (r->warns_suppressed)
-            AD_WARN("remote", "%u further remote warnings left out in the last %u s",
-                    r->warns_suppressed, (unsigned)((now - r->warn_window_ms) / 1000));
-        r->warn_window_ms = now;
-        r->warns = 0;
-        r->warns_suppressed = 0;
-    }
-    if (r->warns < WARN_BURST) {
-        if (++r->warns == WARN_BURST)
-            AD_WARN("remote", "further remote warnings are summarized every minute");
-        return true;
-    }
-    r->warns_suppressed++;
-    return false;
+    int64_t now = (int64_t)uv_now(r->loop), opened = r->warn_limit.window_ms;
+    uint64_t left;
+    if (!ad_log_limit_allow(&r->warn_limit, now, WARN_BURST, WARN_WINDOW, &left))
+        return false;
+    if (left)
+        AD_WARN("remote", "%llu further remote warnings left out in the last %u s",
+                (unsigned long long)left, (unsigned)((now - opened) / 1000));
+    if (r->warn_limit.logged == WARN_BURST)
+        AD_WARN("remote", "further remote warnings are summarized every minute");
+    return true;
 }
 
 static void maybe_free(struct ad_remote *r)
