@@ -102,7 +102,7 @@ void ad_report_counts(const struct ad_report *r, struct ad_report_counts *out);
 /* A JSON string that is safe inside an HTML <script> data block: '<', '>',
  * '&', U+2028 and U+2029 escaped as \uXXXX besides JSON's own escapes
  * (control characters, '"' and '\'). Other bytes are copied. 0 or the
- * buffer's errors. */
+ * buffer's errors. (ad_buf_add_json_str_flags() with AD_JSON_HTML.) */
 int ad_report_json_str(struct ad_buf *out, const char *s, size_t len);
 
 /* The CSP source for an inline script or style: "'sha256-" + base64 of the

@@ -1,6 +1,7 @@
 #include "ad_buf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,42 +106,67 @@ int ad_buf_printf(struct ad_buf *b, const char *fmt, ...)
     return 0;
 }
 
-int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len)
+size_t ad_json_esc(unsigned char c, unsigned flags, char out[6])
 {
     static const char hex[] = "0123456789abcdef";
-    size_t start = b->len;
+    bool html = (flags & AD_JSON_HTML) != 0;
+    char two = 0;
+
+    if (c == '"' || c == '\\')
+        two = (char)c;
+    else if (!html)
+        two = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : 0;
+    if (two) {
+        out[0] = '\\';
+        out[1] = two;
+        return 2;
+    }
+    if (c >= 0x20 && (html ? c != '<' && c != '>' && c != '&' : c != 0x7f))
+        return 0;
+    memcpy(out, "\\u00", 4);
+    out[4] = hex[c >> 4];
+    out[5] = hex[c & 15];
+    return 6;
+}
+
+/* U+2028 or U+2029 (E2 80 A8/A9) at s, n bytes available. */
+static bool is_line_sep(const unsigned char *s, size_t n)
+{
+    return n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9);
+}
+
+int ad_buf_add_json_str_flags(struct ad_buf *b, const char *s, size_t len, unsigned flags)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t start = b->len, run = 0; /* run: plain bytes before i, not yet copied */
     int rc = ad_buf_addc(b, '"');
 
     for (size_t i = 0; rc == 0 && i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        switch (c) {
-        case '"':
-            rc = ad_buf_add(b, "\\\"", 2);
-            break;
-        case '\\':
-            rc = ad_buf_add(b, "\\\\", 2);
-            break;
-        case '\n':
-            rc = ad_buf_add(b, "\\n", 2);
-            break;
-        case '\r':
-            rc = ad_buf_add(b, "\\r", 2);
-            break;
-        case '\t':
-            rc = ad_buf_add(b, "\\t", 2);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f) {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-                rc = ad_buf_add(b, esc, 6);
-            } else {
-                rc = ad_buf_addc(b, (char)c);
-            }
+        char e[6];
+        size_t n = ad_json_esc(u[i], flags, e), skip = 0;
+        if (n == 0 && (flags & AD_JSON_HTML) && is_line_sep(u + i, len - i)) {
+            memcpy(e, "\\u202", 5);
+            e[5] = u[i + 2] == 0xa8 ? '8' : '9';
+            n = 6;
+            skip = 2;
         }
+        if (n == 0) {
+            run++;
+            continue;
+        }
+        rc = ad_buf_add(b, s + i - run, run);
+        rc = rc ? rc : ad_buf_add(b, e, n);
+        run = 0;
+        i += skip;
     }
-    if (rc == 0)
-        rc = ad_buf_addc(b, '"');
+    rc = rc ? rc : ad_buf_add(b, s + len - run, run);
+    rc = rc ? rc : ad_buf_addc(b, '"');
     return rc ? ad_buf_rollback(b, start, rc) : 0;
+}
+
+int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len)
+{
+    return ad_buf_add_json_str_flags(b, s, len, 0);
 }
 
 int ad_buf_add_double(struct ad_buf *b, double v)

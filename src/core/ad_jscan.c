@@ -23,6 +23,7 @@
  * - Nesting past AD_JSCAN_MAX_DEPTH (the decoder's limit) is left to jansson,
  *   which then says TOO_DEEP or whatever else is wrong first. */
 #include "ad_jscan.h"
+#include "ad_utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -118,34 +119,6 @@ static bool scan_escape(struct scan *s)
     return true;
 }
 
-/* One UTF-8 sequence of 2-4 bytes at s->i. */
-static bool scan_utf8(struct scan *s)
-{
-    unsigned c = s->b[s->i];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 2;
-        lo = c == 0xE0 ? 0xA0 : lo;
-        hi = c == 0xED ? 0x9F : hi;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 3;
-        lo = c == 0xF0 ? 0x90 : lo;
-        hi = c == 0xF4 ? 0x8F : hi;
-    } else {
-        return false;
-    }
-    if (s->len - s->i <= n || s->b[s->i + 1] < lo || s->b[s->i + 1] > hi)
-        return false;
-    for (size_t k = 2; k <= n; k++)
-        if ((s->b[s->i + k] & 0xC0) != 0x80)
-            return false;
-    s->i += n + 1;
-    return true;
-}
-
 /* A string at s->i (the opening quote). Sets its content span and whether it
  * holds an escape; leaves s->i after the closing quote. */
 static bool scan_string(struct scan *s, size_t *start, size_t *end, bool *escaped)
@@ -166,10 +139,13 @@ static bool scan_string(struct scan *s, size_t *start, size_t *end, bool *escape
             *escaped = true;
             if (!scan_escape(s))
                 return false;
-        } else if (!scan_utf8(s)) {
-            return false;
+            i = s->i;
+        } else {
+            size_t u = ad_utf8_len(b + i, s->len - i); /* 2-4 here: b[i] >= 0x80 */
+            if (u == 0)
+                return false;
+            i += u;
         }
-        i = s->i;
     }
     *end = i;
     s->i = i + 1;

@@ -113,32 +113,7 @@ int ad_report_csp_hash(struct ad_buf *out, const void *p, size_t len)
 
 int ad_report_json_str(struct ad_buf *out, const char *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t start = out->len, run = 0;
-    int rc = ad_buf_addc(out, '"');
-
-    for (size_t i = 0; rc == 0 && i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool ls = c == 0xe2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
-                  ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9);
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && !ls) {
-            run++;
-            continue;
-        }
-        rc = ad_buf_add(out, s + i - run, run);
-        run = 0;
-        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (rc == 0 && (c == '"' || c == '\\'))
-            rc = ad_buf_add(out, (char[]){'\\', (char)c}, 2);
-        else if (rc == 0 && ls)
-            rc = ad_buf_adds(out, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
-        else if (rc == 0)
-            rc = ad_buf_add(out, e, sizeof(e));
-        i += ls ? 2 : 0;
-    }
-    rc = rc ? rc : ad_buf_add(out, s + len - run, run);
-    rc = rc ? rc : ad_buf_addc(out, '"');
-    return rc ? ad_buf_rollback(out, start, rc) : 0;
+    return ad_buf_add_json_str_flags(out, s, len, AD_JSON_HTML);
 }
 
 /* ---- the data block ----------------------------------------------------------- */

@@ -1,6 +1,8 @@
 #include "ad_log.h"
 
+#include "ad_buf.h"
 #include "ad_clock.h"
+#include "ad_utf8.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -65,39 +67,18 @@ void ad_log_init(void)
     log_journal = stderr_is_journal();
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-        return 0; /* overlong, surrogate, above U+10FFFF */
-    return len;
-}
-
-/* Appends src as the inside of a JSON string to dst (size bytes, at *off);
- * bytes that are not UTF-8 become U+FFFD. Stops short of the end. */
+/* Appends src as the inside of a JSON string to dst (size bytes, at *off):
+ * ad_buf_add_json_str's escapes, and bytes that are not UTF-8 become U+FFFD.
+ * Stops short of the end; allocates nothing. */
 static void json_escape(char *dst, size_t size, size_t *off, const char *src)
 {
     const unsigned char *s = (const unsigned char *)src;
     size_t o = *off, n = strlen(src);
     for (size_t i = 0; i < n && o + 12 < size;) {
-        unsigned char c = s[i];
-        size_t u = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
-        if (c == '"' || c == '\\') {
-            dst[o++] = '\\';
-            dst[o++] = (char)c;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            dst[o++] = '\\';
-            dst[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(dst + o, size - o, "\\u%04x", c);
-        } else if (u == 0) {
+        size_t e = ad_json_esc(s[i], 0, dst + o), u = 1;
+        if (e) {
+            o += e;
+        } else if ((u = ad_utf8_len(s + i, n - i)) == 0) {
             memcpy(dst + o, "\xef\xbf\xbd", 3);
             o += 3;
             u = 1;
@@ -105,7 +86,7 @@ static void json_escape(char *dst, size_t size, size_t *off, const char *src)
             memcpy(dst + o, s + i, u);
             o += u;
         }
-        i += u ? u : 1;
+        i += u;
     }
     *off = o;
 }
