@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "ad_retry.h"
+
 struct ad_http;
 
 struct ad_http_request {
@@ -26,13 +28,15 @@ struct ad_http_request {
 };
 
 struct ad_http_response {
-    int transport_error; /* 0, or a CURLcode: no HTTP status then */
-    bool permanent;      /* the transport error will recur on a retry (a
-                          * malformed URL, an unsupported protocol, a TLS or
-                          * certificate failure) */
-    const char *error;   /* text of the transport error, or "" */
-    long status;         /* HTTP status, 0 when the transport failed */
-    const char *body;    /* borrowed for the callback; NUL-terminated */
+    int transport_error;               /* 0, or a CURLcode: no HTTP status then */
+    enum ad_retry_transport transport; /* OK, or whether the failure will recur
+                                        * on a retry (PERMANENT: a malformed URL,
+                                        * an unsupported protocol, a TLS or
+                                        * certificate failure): what
+                                        * ad_retry_classify() takes */
+    const char *error;                 /* text of the transport error, or "" */
+    long status;                       /* HTTP status, 0 when the transport failed */
+    const char *body;                  /* borrowed for the callback; NUL-terminated */
     size_t body_len;
     const char *retry_after;  /* the Retry-After header, or NULL */
     const char *x_error_code; /* the x-ms-error-code header, or NULL */

@@ -156,10 +156,11 @@ static void finish(struct xfer *x, CURLcode code)
     curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &total);
     if (code == CURLE_WRITE_ERROR && x->too_big) {
         r.transport_error = CURLE_FILESIZE_EXCEEDED;
+        r.transport = AD_TRANSPORT_TRANSIENT;
         r.error = "response body too large";
     } else if (code != CURLE_OK) {
         r.transport_error = (int)code;
-        r.permanent = permanent_failure(code);
+        r.transport = permanent_failure(code) ? AD_TRANSPORT_PERMANENT : AD_TRANSPORT_TRANSIENT;
         r.error = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
     } else {
         r.error = "";

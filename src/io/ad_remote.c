@@ -298,10 +298,7 @@ static void on_response(void *ud, const struct ad_http_response *resp)
     uv_update_time(r->loop); /* the loop's cached time may lag: retries wait from now */
     uint64_t now = uv_now(r->loop);
     bool transport = resp->transport_error != 0;
-    enum ad_retry_class cls = ad_retry_classify(resp->status, !transport ? AD_TRANSPORT_OK
-                                                              : resp->permanent
-                                                                  ? AD_TRANSPORT_PERMANENT
-                                                                  : AD_TRANSPORT_TRANSIENT);
+    enum ad_retry_class cls = ad_retry_classify(resp->status, resp->transport);
     char err[256], detail[128];
 
     q->in_flight = false;

@@ -106,7 +106,7 @@ static void schedule(struct ad_webhook *w)
 static void drop_batch(struct ad_webhook *w, const struct ad_http_response *resp, const char *why)
 {
     w->st.failures++;
-    if (resp->transport_error && resp->permanent) {
+    if (resp->transport == AD_TRANSPORT_PERMANENT) {
         w->st.permanent++;
         if (strcmp(w->last_permanent, why) != 0) {
             snprintf(w->last_permanent, sizeof(w->last_permanent), "%s", why);
@@ -125,10 +125,7 @@ static void drop_batch(struct ad_webhook *w, const struct ad_http_response *resp
 static void on_response(void *ud, const struct ad_http_response *resp)
 {
     struct ad_webhook *w = ud;
-    enum ad_retry_transport tr = !resp->transport_error ? AD_TRANSPORT_OK
-                                 : resp->permanent      ? AD_TRANSPORT_PERMANENT
-                                                        : AD_TRANSPORT_TRANSIENT;
-    enum ad_retry_class cls = ad_retry_classify(resp->status, tr);
+    enum ad_retry_class cls = ad_retry_classify(resp->status, resp->transport);
     char why[512]; /* the transport's error, the URL's credentials masked */
 
     snprintf(why, sizeof(why), "%s", resp->error ? resp->error : "");
