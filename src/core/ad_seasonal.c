@@ -478,10 +478,11 @@ static void s_init(void *state, const struct ad_detect_params *p)
 }
 
 static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct ad_season *s = state;
     double e, sig, thr = p->seasonal.threshold;
+    (void)scratch;
 
     if (ad_season_predict(s, p, t_us, &e, &sig)) {
         double z = (x - e) / sig;

@@ -103,8 +103,8 @@ static void judge(const struct ad_detect_params *p, const double *v, size_t n, d
         out->kind = r.is_negative[n - 1] && !r.is_positive[n - 1] ? AD_KIND_DIP : AD_KIND_SPIKE;
 }
 
-static void u_step_scratch(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                           void *scratch, struct ad_detect_result *out)
+static void u_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                   void *scratch, struct ad_detect_result *out)
 {
     struct uvad_state *s = state;
     (void)t_us;
@@ -119,12 +119,6 @@ static void u_step_scratch(void *state, const struct ad_detect_params *p, int64_
     s->head = (s->head + 1) % p->uvad.window;
     if (s->n < p->uvad.window)
         s->n++;
-}
-
-static void u_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
-{
-    u_step_scratch(state, p, t_us, x, NULL, out);
 }
 
 static size_t u_scratch(const struct ad_detect_params *p)
@@ -159,5 +153,4 @@ const struct ad_detect_ops ad_detect_uvad_ops = {
     .segs = u_segs,
     .valid = u_valid,
     .scratch = u_scratch,
-    .step_scratch = u_step_scratch,
 };
