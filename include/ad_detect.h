@@ -121,20 +121,19 @@ struct ad_detect_ops {
     int (*check)(const struct ad_detect_params *p, char *err, size_t errlen);
     size_t (*size)(const struct ad_detect_params *p);
     void (*init)(void *state, const struct ad_detect_params *p);
-    /* Scores (t_us, x) against the past, then learns it. x is finite. */
+    /* Scores (t_us, x) against the past, then learns it. x is finite.
+     * scratch: scratch(p) bytes, or NULL (see scratch below); a detector
+     * without a scratch op ignores it. */
     void (*step)(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                 struct ad_detect_result *out);
+                 void *scratch, struct ad_detect_result *out);
     /* Describes the state's words; returns the number of segments. */
     size_t (*segs)(const struct ad_detect_params *p, struct ad_detect_seg *out, size_t max);
     /* After a restore: true when the state is one step() can run on. */
     bool (*valid)(const void *state, const struct ad_detect_params *p);
     /* Optional (NULL: none): bytes of scratch one step needs, shared by all
-     * series of a caller and reused at every step (16-byte aligned), and
-     * the step that uses it; step() without scratch then learns the point
-     * but leaves it unscored. */
+     * series of a caller and reused at every step (16-byte aligned); step()
+     * given NULL instead then learns the point but leaves it unscored. */
     size_t (*scratch)(const struct ad_detect_params *p);
-    void (*step_scratch)(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                         void *scratch, struct ad_detect_result *out);
 };
 
 /* The table of a detector by name ("welford", "robust", "seasonal",
@@ -153,7 +152,8 @@ void ad_detect_init(void *state, const struct ad_detect_params *p);
 #define AD_DETECT_MAX_ABS 1e30
 /* Scores then learns one point. A non-finite x (or, but for welford, one
  * beyond +-AD_DETECT_MAX_ABS) is refused: out->scored is false and the state
- * is unchanged. */
+ * is unchanged. Runs without scratch: a detector that needs some (uvad)
+ * learns the point but leaves it unscored (ad_detect_step_scratch()). */
 void ad_detect_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                     struct ad_detect_result *out);
 /* Bytes of scratch ad_detect_step_scratch() needs for p: 0 for every

@@ -1,7 +1,8 @@
 /* ad_fft.h - a double-precision complex discrete Fourier transform of any
  * length: iterative radix-2 for powers of two, Bluestein's chirp-z for every
  * other length (itself computed with the radix-2 code). Pure and reentrant:
- * no global state, scratch comes from the caller or from malloc per call.
+ * no global state, scratch comes from the caller or from ad_malloc (ad_alloc.h)
+ * per call.
  *
  * Conventions (numpy's): forward X[k] = sum_j x[j] * exp(-2*pi*i*j*k/n);
  * inverse x[j] = (1/n) * sum_k X[k] * exp(+2*pi*i*j*k/n). */

@@ -123,8 +123,10 @@ static double now_s(void)
 }
 
 /* Scores the means of tumbling windows of c->tumble_us: a window's score
- * lands on its last point (it closes there), the others score 0. */
-static void run_tumbling(const struct config *c, void *state, const struct q_series *s, double *out)
+ * lands on its last point (it closes there), the others score 0. scratch:
+ * the detector's (ad_detect_scratch_size()), or NULL when it needs none. */
+static void run_tumbling(const struct config *c, void *state, const struct q_series *s,
+                         void *scratch, double *out)
 {
     struct ad_detect_result r;
     int64_t win = INT64_MIN;
@@ -134,7 +136,8 @@ static void run_tumbling(const struct config *c, void *state, const struct q_ser
     for (size_t i = 0; i <= s->n; i++) {
         int64_t w = i < s->n ? s->t_us[i] / c->tumble_us : INT64_MAX;
         if (w != win && cnt > 0) {
-            ad_detect_step(state, &c->p, win * c->tumble_us, sum / (double)cnt, &r);
+            ad_detect_step_scratch(state, &c->p, win * c->tumble_us, sum / (double)cnt, scratch,
+                                   &r);
             out[i - 1] = r.scored ? r.score : 0;
             sum = 0;
             cnt = 0;
@@ -148,22 +151,20 @@ static void run_tumbling(const struct config *c, void *state, const struct q_ser
     }
 }
 
-/* Scores every point of s with detector c into out; returns the seconds. */
-static double run_series(const struct config *c, void *state, const struct q_series *s, double *out,
-                         double *decided)
+/* Scores every point of s with detector c into out (scratch as for
+ * run_tumbling()); returns the seconds. */
+static double run_series(const struct config *c, void *state, void *scratch,
+                         const struct q_series *s, double *out, double *decided)
 {
     const struct ad_detect_params *p = &c->p;
     double t0 = now_s();
     struct ad_detect_result r;
-    size_t sb = ad_detect_scratch_size(p);
-    void *scratch = sb ? malloc(sb) : NULL;
 
     ad_detect_init(state, p);
     if (c->tumble_us > 0) {
-        run_tumbling(c, state, s, out);
+        run_tumbling(c, state, s, scratch, out);
         for (size_t i = 0; i < s->n; i++)
             decided[i] = -1; /* not measured */
-        free(scratch);
         return now_s() - t0;
     }
     for (size_t i = 0; i < s->n; i++) {
@@ -171,7 +172,6 @@ static double run_series(const struct config *c, void *state, const struct q_ser
         out[i] = r.scored ? r.score : 0;
         decided[i] = r.is_anomaly ? 1 : 0;
     }
-    free(scratch);
     return now_s() - t0;
 }
 
@@ -210,19 +210,20 @@ static int evaluate(const struct config *c, const struct q_series *all, size_t n
     struct q_scored *sc = calloc(ns, sizeof(*sc));
     double **bufs = calloc(ns, sizeof(*bufs)), **dec = calloc(ns, sizeof(*dec));
     struct q_scored *dsc = calloc(ns, sizeof(*dsc));
-    size_t bytes = ad_detect_size(&c->p), points = 0;
+    size_t bytes = ad_detect_size(&c->p), points = 0, sb = ad_detect_scratch_size(&c->p);
     void *state = aligned_alloc(8, bytes);
+    void *scratch = sb ? malloc(sb) : NULL; /* one for every series, as a job has */
     double secs = 0;
     int rc = -1;
 
-    if (!sc || !bufs || !dec || !dsc || !state)
+    if (!sc || !bufs || !dec || !dsc || !state || (sb && !scratch))
         goto err;
     for (size_t i = 0; i < ns; i++) {
         double *out = bufs[i] = malloc(all[i].n * sizeof(double));
         double *d = dec[i] = malloc(all[i].n * sizeof(double));
         if (!out || !d)
             goto err;
-        secs += run_series(c, state, &all[i], out, d);
+        secs += run_series(c, state, scratch, &all[i], out, d);
         points += all[i].n;
         sc[i] = (struct q_scored){all[i].n, out, all[i].nwin, all[i].lo, all[i].hi};
         dsc[i] = (struct q_scored){all[i].n, d, all[i].nwin, all[i].lo, all[i].hi};
@@ -257,6 +258,7 @@ err:
     free(dsc);
     free(sc);
     free(state);
+    free(scratch);
     return rc;
 }
 

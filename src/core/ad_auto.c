@@ -150,13 +150,14 @@ static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, d
 }
 
 static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct auto_state *a = state;
     double e = 0, sig = 1, z, zt, ls, rmed = 0, thr = threshold_of(p->autod.sensitivity);
     struct ad_change_out o;
     bool seasonal, rok;
     int ev;
+    (void)scratch;
 
     a->n++;
     if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal, &rok, &rmed)) {

@@ -195,7 +195,7 @@ static void c_init(void *state, const struct ad_detect_params *p)
 }
 
 static void c_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct change_state *cs = state;
     double med = 0, sig;
@@ -203,6 +203,7 @@ static void c_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     bool ok = ad_robust_win_stats(&cs->w, p->robust.window, &med, &sig);
     int ev;
     (void)t_us;
+    (void)scratch;
 
     if (ok) {
         double z = (x - med) / sig;

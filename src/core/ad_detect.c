@@ -182,10 +182,7 @@ void ad_detect_step_scratch(void *state, const struct ad_detect_params *p, int64
     memset(out, 0, sizeof(*out));
     if (!isfinite(x) || (p->detector != AD_DET_WELFORD && fabs(x) > AD_DETECT_MAX_ABS))
         return;
-    if (ops->step_scratch)
-        ops->step_scratch(state, p, t_us, x, scratch, out);
-    else
-        ops->step(state, p, t_us, x, out);
+    ops->step(state, p, t_us, x, scratch, out);
     if (p->likelihood) {
         struct ad_likelihood *lk = (struct ad_likelihood *)((char *)state + base_size(ops, p));
         double ls = ad_likelihood_update(lk, out->scored ? out->raw : 0);

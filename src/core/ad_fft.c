@@ -8,8 +8,8 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 
+#include "ad_alloc.h"
 #include "ad_err.h"
 
 #define AD_FFT_PI 3.14159265358979323846
@@ -155,10 +155,10 @@ int ad_fft(double *re, double *im, size_t n, int inverse)
 {
     if (!re || !im || n == 0 || n > AD_FFT_MAX_N)
         return AD_EINVAL;
-    double *scratch = malloc(ad_fft_scratch_bytes(n));
+    double *scratch = ad_malloc(ad_fft_scratch_bytes(n));
     if (!scratch)
         return AD_ENOMEM;
     int rc = ad_fft_scratch(re, im, n, inverse, scratch);
-    free(scratch);
+    ad_free(scratch);
     return rc;
 }

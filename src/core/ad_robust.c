@@ -216,12 +216,13 @@ static void r_init(void *state, const struct ad_detect_params *p)
 }
 
 static void r_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct ad_robust_win *w = state;
     double med = 0, sig, thr = p->robust.threshold;
     bool ok = ad_robust_win_stats(w, p->robust.window, &med, &sig);
     (void)t_us;
+    (void)scratch;
 
     if (ok) {
         double z = (x - med) / sig;

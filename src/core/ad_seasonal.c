@@ -379,7 +379,8 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
         step_us > AD_SEASON_MAX_PERIOD_US / per ||
         time_period_covers(p, exact * (double)step_us / 1e6, (double)step_us / 1e6))
         return;
-    memset(s, 0, sizeof(*s) + (ad_season_size(p) - sizeof(*s) - (size_t)warm_len(p) * 4));
+    /* everything before the warm-up buffer, which is relearnt below */
+    memset(s, 0, (size_t)((const char *)w - (char *)s));
     s->q99 = q99;
     s->period_pts = per;
     s->period_us = (int64_t)per * step_us;
@@ -478,10 +479,11 @@ static void s_init(void *state, const struct ad_detect_params *p)
 }
 
 static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct ad_season *s = state;
     double e, sig, thr = p->seasonal.threshold;
+    (void)scratch;
 
     if (ad_season_predict(s, p, t_us, &e, &sig)) {
         double z = (x - e) / sig;

@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ad_err.h"
@@ -44,13 +43,13 @@ void ad_uv_result_free(struct ad_uv_result *r)
 {
     if (!r)
         return;
-    uv_free(r->expected);
-    uv_free(r->upper);
-    uv_free(r->lower);
-    uv_free(r->severity);
-    uv_free(r->is_anomaly);
-    uv_free(r->is_positive);
-    uv_free(r->is_negative);
+    ad_free(r->expected);
+    ad_free(r->upper);
+    ad_free(r->lower);
+    ad_free(r->severity);
+    ad_free(r->is_anomaly);
+    ad_free(r->is_positive);
+    ad_free(r->is_negative);
     memset(r, 0, sizeof(*r));
 }
 
@@ -322,11 +321,11 @@ static bool use_spectral_residual(const struct ad_uv_request *q, const double *v
                 (q->granularity == AD_UV_GRAN_SECONDLY && q->custom_interval < 3600);
     if (!gran)
         return false;
-    double *tmp = uv_malloc(2 * m * sizeof(double));
+    double *tmp = ad_malloc(2 * m * sizeof(double));
     if (!tmp)
         return false;
     double mad = ad_uv_mad(v, m, tmp);
-    uv_free(tmp);
+    ad_free(tmp);
     return fabs(mad) >= AD_UV_EPS;
 }
 
@@ -334,13 +333,13 @@ static int alloc_result(struct ad_uv_result *r, size_t n)
 {
     memset(r, 0, sizeof(*r));
     r->n = n;
-    r->expected = uv_malloc(n * sizeof(double));
-    r->upper = uv_malloc(n * sizeof(double));
-    r->lower = uv_malloc(n * sizeof(double));
-    r->severity = uv_malloc(n * sizeof(double));
-    r->is_anomaly = uv_calloc(n, 1);
-    r->is_positive = uv_calloc(n, 1);
-    r->is_negative = uv_calloc(n, 1);
+    r->expected = ad_malloc(n * sizeof(double));
+    r->upper = ad_malloc(n * sizeof(double));
+    r->lower = ad_malloc(n * sizeof(double));
+    r->severity = ad_malloc(n * sizeof(double));
+    r->is_anomaly = ad_calloc(n, 1);
+    r->is_positive = ad_calloc(n, 1);
+    r->is_negative = ad_calloc(n, 1);
     if (!r->expected || !r->upper || !r->lower || !r->severity || !r->is_anomaly ||
         !r->is_positive || !r->is_negative) {
         ad_uv_result_free(r);
@@ -418,8 +417,8 @@ static int run_model(struct run *w, struct ad_uv_result *out)
     double maj = majority_ratio(w->g.v, w->g.n);
     if (last && maj > 0.6)
         ratio = fmax((1.0 - maj) * ratio, fmin(0.05, ratio));
-    double *ex = uv_malloc(m * sizeof(double)), *sc = uv_calloc(m, sizeof(double));
-    unsigned char *fl = uv_calloc(3 * m, 1);
+    double *ex = ad_malloc(m * sizeof(double)), *sc = ad_calloc(m, sizeof(double));
+    unsigned char *fl = ad_calloc(3 * m, 1);
     struct ad_uv_raw raw = {m, w->series, ex, sc, fl, fl + m, fl + 2 * m, AD_UV_MODEL_DYNAMIC};
     int rc = AD_ENOMEM;
     if (!ex || !sc || !fl)
@@ -450,9 +449,9 @@ static int run_model(struct run *w, struct ad_uv_result *out)
     out->period = w->period;
     out->suggested_window = suggested_window(w->period, q->granularity);
 err:
-    uv_free(ex);
-    uv_free(sc);
-    uv_free(fl);
+    ad_free(ex);
+    ad_free(sc);
+    ad_free(fl);
     return rc;
 }
 
@@ -467,7 +466,7 @@ int ad_uv_detect(const struct ad_uv_request *q, struct ad_uv_result *out, struct
     w.g.n = q->n;
     w.g.idx = q->index;
     if (!q->index) {
-        if (!(w.own_idx = uv_malloc(q->n * sizeof(int64_t))))
+        if (!(w.own_idx = ad_malloc(q->n * sizeof(int64_t))))
             return AD_ENOMEM;
         for (size_t i = 0; i < q->n; i++)
             w.own_idx[i] = (int64_t)i;
@@ -475,8 +474,8 @@ int ad_uv_detect(const struct ad_uv_request *q, struct ad_uv_result *out, struct
     }
     w.g.all = (size_t)w.g.idx[q->n - 1] + 1;
     size_t cap = w.g.all <= AD_UV_MAX_FILLED ? w.g.all : 1;
-    w.full = uv_malloc(cap * sizeof(double));
-    w.given = uv_malloc(cap);
+    w.full = ad_malloc(cap * sizeof(double));
+    w.given = ad_malloc(cap);
     rc = AD_ENOMEM;
     if (!w.full || !w.given)
         goto out;
@@ -484,9 +483,9 @@ int ad_uv_detect(const struct ad_uv_request *q, struct ad_uv_result *out, struct
         goto out;
     rc = run_model(&w, out);
 out:
-    uv_free(w.own_idx);
-    uv_free(w.full);
-    uv_free(w.given);
+    ad_free(w.own_idx);
+    ad_free(w.full);
+    ad_free(w.given);
     return rc;
 }
 
@@ -497,9 +496,9 @@ int ad_uv_detect_scratch(const struct ad_uv_request *req, struct ad_uv_result *o
 
     if (!scratch || len == 0)
         return AD_EINVAL;
-    uv_arena_set(scratch, len);
+    ad_alloc_arena_set(scratch, len);
     rc = ad_uv_detect(req, out, err);
-    uv_arena_set(NULL, 0);
+    ad_alloc_arena_set(NULL, 0);
     return rc;
 }
 

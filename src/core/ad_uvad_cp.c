@@ -14,7 +14,6 @@
  *      z is the largest within w points either side (one point per shift). */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ad_err.h"
@@ -24,8 +23,8 @@ void ad_uv_cp_result_free(struct ad_uv_cp_result *r)
 {
     if (!r)
         return;
-    uv_free(r->is_change);
-    uv_free(r->confidence);
+    ad_free(r->is_change);
+    ad_free(r->confidence);
     memset(r, 0, sizeof(*r));
 }
 
@@ -79,13 +78,13 @@ static int prepare(const struct ad_uv_cp_request *q, double *x, size_t all)
                                 : ad_uv_detect_period(x, all, q->granularity, q->custom_interval);
     if (period < 2 || all < 2 * (size_t)period + 1)
         return period < 0 ? 0 : period;
-    double *trend = uv_malloc(all * sizeof(double)), *season = uv_malloc(all * sizeof(double));
+    double *trend = ad_malloc(all * sizeof(double)), *season = ad_malloc(all * sizeof(double));
     int rc = AD_ENOMEM;
     if (trend && season && (rc = ad_uv_stl(x, all, (size_t)period, trend, season)) == 0)
         for (size_t i = 0; i < all; i++)
             x[i] -= season[i];
-    uv_free(trend);
-    uv_free(season);
+    ad_free(trend);
+    ad_free(season);
     return rc ? rc : period;
 }
 
@@ -93,8 +92,8 @@ static int alloc_cp(struct ad_uv_cp_result *r, size_t n)
 {
     memset(r, 0, sizeof(*r));
     r->n = n;
-    r->is_change = uv_calloc(n, 1);
-    r->confidence = uv_calloc(n, sizeof(double));
+    r->is_change = ad_calloc(n, 1);
+    r->confidence = ad_calloc(n, sizeof(double));
     if (!r->is_change || !r->confidence) {
         ad_uv_cp_result_free(r);
         return AD_ENOMEM;
@@ -123,8 +122,8 @@ int ad_uv_changepoint(const struct ad_uv_cp_request *q, struct ad_uv_cp_result *
         return AD_EINVAL;
     }
     size_t w = (size_t)q->stable_trend_window;
-    double *x = uv_malloc(all * sizeof(double)), *cs = uv_malloc((all + 1) * sizeof(double));
-    double *z = uv_malloc(2 * all * sizeof(double));
+    double *x = ad_malloc(all * sizeof(double)), *cs = ad_malloc((all + 1) * sizeof(double));
+    double *z = ad_malloc(2 * all * sizeof(double));
     int rc = AD_ENOMEM;
     if (!x || !cs || !z)
         goto err;
@@ -154,8 +153,8 @@ int ad_uv_changepoint(const struct ad_uv_cp_request *q, struct ad_uv_cp_result *
         out->is_change[j] = peak;
     }
 err:
-    uv_free(x);
-    uv_free(cs);
-    uv_free(z);
+    ad_free(x);
+    ad_free(cs);
+    ad_free(z);
     return rc;
 }

@@ -73,12 +73,18 @@ static size_t series(const struct uvad_state *s, const struct ad_detect_params *
     return k;
 }
 
+/* Bytes the series of n values takes at the front of scratch, rounded up to
+ * 16 so that the algorithm's arena after it starts 16-byte aligned. */
+static size_t series_bytes(size_t n)
+{
+    return (n * sizeof(double) + 15) & ~(size_t)15;
+}
+
 static void judge(const struct ad_detect_params *p, const double *v, size_t n, double x,
                   unsigned char *scratch, struct ad_detect_result *out)
 {
     struct ad_uv_request q;
     struct ad_uv_result r = {0};
-    size_t skip = AD_ALIGN8(n * sizeof(double) + 15) & ~(size_t)15;
 
     ad_uv_request_init(&q);
     q.values = v;
@@ -86,7 +92,7 @@ static void judge(const struct ad_detect_params *p, const double *v, size_t n, d
     q.mode = AD_UV_LAST;
     q.sensitivity = p->uvad.sensitivity;
     q.max_anomaly_ratio = p->uvad.max_anomaly_ratio;
-    if (ad_uv_detect_scratch(&q, &r, NULL, scratch + skip, ad_uv_scratch_bytes(n)) != 0)
+    if (ad_uv_detect_scratch(&q, &r, NULL, scratch + series_bytes(n), ad_uv_scratch_bytes(n)) != 0)
         return; /* a series the algorithm refuses (e.g. too flat): unscored */
     double e = r.expected[n - 1], up = r.upper[n - 1], lo = r.lower[n - 1];
     double margin = x >= e ? up : lo, d = fabs(x - e);
@@ -103,8 +109,8 @@ static void judge(const struct ad_detect_params *p, const double *v, size_t n, d
         out->kind = r.is_negative[n - 1] && !r.is_positive[n - 1] ? AD_KIND_DIP : AD_KIND_SPIKE;
 }
 
-static void u_step_scratch(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                           void *scratch, struct ad_detect_result *out)
+static void u_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
+                   void *scratch, struct ad_detect_result *out)
 {
     struct uvad_state *s = state;
     (void)t_us;
@@ -121,16 +127,14 @@ static void u_step_scratch(void *state, const struct ad_detect_params *p, int64_
         s->n++;
 }
 
-static void u_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
-{
-    u_step_scratch(state, p, t_us, x, NULL, out);
-}
-
 static size_t u_scratch(const struct ad_detect_params *p)
 {
     size_t n = (size_t)p->uvad.window + 1;
-    return ((n * sizeof(double) + 15) & ~(size_t)15) + 16 + ad_uv_scratch_bytes(n);
+
+    /* judge() needs at most series_bytes(n) + ad_uv_scratch_bytes(n); the 16
+     * bytes of slack are kept so that the size (docs/detection.md's figures)
+     * stays what it was when judge() rounded its offset differently. */
+    return series_bytes(n) + 16 + ad_uv_scratch_bytes(n);
 }
 
 static size_t u_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
@@ -159,5 +163,4 @@ const struct ad_detect_ops ad_detect_uvad_ops = {
     .segs = u_segs,
     .valid = u_valid,
     .scratch = u_scratch,
-    .step_scratch = u_step_scratch,
 };

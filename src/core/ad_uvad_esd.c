@@ -197,7 +197,7 @@ struct series_ctx {
 
 static int prepare(const double *x, size_t n, struct series_ctx *c, double *tmp)
 {
-    c->s = uv_malloc(n * sizeof(*c->s));
+    c->s = ad_malloc(n * sizeof(*c->s));
     if (!c->s)
         return AD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -222,11 +222,11 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
     if (n / 2 >= 1 && max_out > n / 2 - 1)
         max_out = n / 2 - 1;
     struct series_ctx d = {0}, r = {0};
-    double *tmp = uv_malloc(2 * n * sizeof(double));
-    size_t *flag = uv_malloc(n * sizeof(size_t)), *score = uv_malloc(n * sizeof(size_t));
-    size_t *order = uv_malloc(n * sizeof(size_t));
-    struct keyed *keyed = uv_malloc(n * sizeof(*keyed));
-    struct crit_cache cc = {uv_malloc((n + 1) * sizeof(double))};
+    double *tmp = ad_malloc(2 * n * sizeof(double));
+    size_t *flag = ad_malloc(n * sizeof(size_t)), *score = ad_malloc(n * sizeof(size_t));
+    size_t *order = ad_malloc(n * sizeof(size_t));
+    struct keyed *keyed = ad_malloc(n * sizeof(*keyed));
+    struct crit_cache cc = {ad_malloc((n + 1) * sizeof(double))};
     int rc = AD_ENOMEM;
     if (!tmp || !flag || !score || !order || !keyed || !cc.v)
         goto err;
@@ -256,13 +256,13 @@ int ad_uv_esd_vote(const double *data, const double *remainder, size_t n, double
     }
     rc = 0;
 err:
-    uv_free(d.s);
-    uv_free(r.s);
-    uv_free(tmp);
-    uv_free(flag);
-    uv_free(score);
-    uv_free(order);
-    uv_free(keyed);
-    uv_free(cc.v);
+    ad_free(d.s);
+    ad_free(r.s);
+    ad_free(tmp);
+    ad_free(flag);
+    ad_free(score);
+    ad_free(order);
+    ad_free(keyed);
+    ad_free(cc.v);
     return rc;
 }

@@ -9,25 +9,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ad_alloc.h"
 #include "ad_uvad.h"
 
 #define AD_UV_EPS        1e-8
 #define AD_UV_MIN_PERIOD 4
 
-/* ---- memory (ad_uvad_util.c) ---------------------------------------------
- * Every allocation of the ad_uvad*.c files goes through these. By default
- * they are malloc, calloc and free. While ad_uv_detect_scratch() runs on a
- * thread, they instead carve blocks out of its caller's scratch buffer (a
- * bump arena: uv_free of an arena block does nothing, and the whole arena is
- * dropped when the call returns), so that call never touches the heap. */
-void *uv_malloc(size_t size);
-void *uv_calloc(size_t n, size_t size);
-void uv_free(void *p);
-/* ad_fft() through uv_malloc for its scratch. */
-int uv_fft(double *re, double *im, size_t n, int inverse);
-/* Installs the arena [buf, buf + len) for this thread (NULL: none) and
- * returns the bytes the previous one had used (its high-water mark). */
-size_t uv_arena_set(void *buf, size_t len);
+/* ---- memory ---------------------------------------------------------------
+ * Every allocation of the ad_uvad*.c files goes through ad_alloc.h: the heap
+ * by default; while ad_uv_detect_scratch() runs on a thread, the arena it
+ * installs there (ad_alloc_arena_set()) over its caller's scratch buffer, so
+ * that call never touches the heap. */
 
 /* ---- statistics (ad_uvad_util.c) ---------------------------------------- */
 

@@ -98,8 +98,8 @@ static int stl_fit(const double *y, size_t n, size_t p, bool logt, bool last, do
 static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, bool last, double *trend,
                          double *season)
 {
-    double *x = uv_calloc(n, sizeof(double)), *tmp = uv_malloc((5 * n + 5) * sizeof(double));
-    size_t *cnt = uv_calloc(p, sizeof(size_t));
+    double *x = ad_calloc(n, sizeof(double)), *tmp = ad_malloc((5 * n + 5) * sizeof(double));
+    size_t *cnt = ad_calloc(p, sizeof(size_t));
     int rc = AD_ENOMEM;
     if (!x || !tmp || !cnt)
         goto err;
@@ -132,9 +132,9 @@ static int stl_deoutlier(const double *v, size_t n, size_t p, bool logt, bool la
         x[i] += trend[i];
     rc = stl_fit(x, n, p, logt, last, trend, season, tmp);
 err:
-    uv_free(x);
-    uv_free(tmp);
-    uv_free(cnt);
+    ad_free(x);
+    ad_free(tmp);
+    ad_free(cnt);
     return rc;
 }
 
@@ -154,15 +154,15 @@ static int decompose(const double *v, size_t n, size_t p, bool last, double *tre
     int rc = stl_deoutlier(v, n, p, false, last, trend, season);
     if (rc != 0 || !(mape(v, n, trend, season) > MAPE_UB))
         return rc;
-    double *t2 = uv_malloc(n * sizeof(double)), *s2 = uv_malloc(n * sizeof(double));
+    double *t2 = ad_malloc(n * sizeof(double)), *s2 = ad_malloc(n * sizeof(double));
     rc = AD_ENOMEM;
     if (t2 && s2 && (rc = stl_deoutlier(v, n, p, true, last, t2, s2)) == 0 &&
         mape(v, n, t2, s2) < MAPE_LB) {
         memcpy(trend, t2, n * sizeof(double));
         memcpy(season, s2, n * sizeof(double));
     }
-    uv_free(t2);
-    uv_free(s2);
+    ad_free(t2);
+    ad_free(s2);
     return rc;
 }
 
@@ -184,8 +184,8 @@ int ad_uv_model_seasonal(const double *v, size_t n, int period, double ratio, bo
                          struct ad_uv_raw *raw)
 {
     size_t p = (size_t)period;
-    double *trend = uv_malloc(n * sizeof(double)), *season = uv_malloc(n * sizeof(double));
-    double *de = uv_malloc(n * sizeof(double)), *rem = uv_malloc(n * sizeof(double));
+    double *trend = ad_malloc(n * sizeof(double)), *season = ad_malloc(n * sizeof(double));
+    double *de = ad_malloc(n * sizeof(double)), *rem = ad_malloc(n * sizeof(double));
     int rc = AD_ENOMEM;
     if (!trend || !season || !de || !rem)
         goto err;
@@ -220,16 +220,16 @@ int ad_uv_model_seasonal(const double *v, size_t n, int period, double ratio, bo
         raw->expected[i] = trend[i] + season[i];
     set_directions(raw);
 err:
-    uv_free(trend);
-    uv_free(season);
-    uv_free(de);
-    uv_free(rem);
+    ad_free(trend);
+    ad_free(season);
+    ad_free(de);
+    ad_free(rem);
     return rc;
 }
 
 int ad_uv_model_dynamic(const double *v, size_t n, double ratio, struct ad_uv_raw *raw)
 {
-    double *x = uv_malloc(n * sizeof(double));
+    double *x = ad_malloc(n * sizeof(double));
     int rc = AD_ENOMEM;
     if (!x)
         return rc;
@@ -253,7 +253,7 @@ int ad_uv_model_dynamic(const double *v, size_t n, double ratio, struct ad_uv_ra
     if (rc == 0)
         set_directions(raw);
 err:
-    uv_free(x);
+    ad_free(x);
     return rc;
 }
 
@@ -297,14 +297,14 @@ static int lookback(const double *v, size_t n, bool robust, double w[SR_LOOKBACK
         }
         return 0;
     }
-    double *s = uv_malloc(n * sizeof(double));
+    double *s = ad_malloc(n * sizeof(double));
     if (!s)
         return AD_ENOMEM;
     memcpy(s, v, n * sizeof(double));
     qsort(s, n, sizeof(double), cmp_double);
     double q75 = quantile_sorted(s, n, 0.75), q50 = quantile_sorted(s, n, 0.5);
     double q25 = quantile_sorted(s, n, 0.25);
-    uv_free(s);
+    ad_free(s);
     double hi = q75 + 1.5 * (q75 - q25), lo = q25 - 1.5 * (q75 - q25);
     for (size_t k = 0; k <= SR_LOOKBACK; k++)
         w[k] = q50;
@@ -320,11 +320,11 @@ static int lookback(const double *v, size_t n, bool robust, double w[SR_LOOKBACK
  * are overwritten. */
 static int saliency(double *re, double *im, size_t m, double *out)
 {
-    int rc = uv_fft(re, im, m, 0);
+    int rc = ad_fft(re, im, m, 0);
     if (rc != 0)
         return rc;
-    double *mag = uv_malloc(m * sizeof(double)), *lg = uv_malloc(m * sizeof(double));
-    double *avg = uv_malloc(m * sizeof(double));
+    double *mag = ad_malloc(m * sizeof(double)), *lg = ad_malloc(m * sizeof(double));
+    double *avg = ad_malloc(m * sizeof(double));
     if (!mag || !lg || !avg) {
         rc = AD_ENOMEM;
         goto err;
@@ -346,14 +346,14 @@ static int saliency(double *re, double *im, size_t m, double *out)
         re[k] *= g;
         im[k] *= g;
     }
-    if ((rc = uv_fft(re, im, m, 1)) != 0)
+    if ((rc = ad_fft(re, im, m, 1)) != 0)
         goto err;
     for (size_t k = 0; k < m; k++)
         out[k] = sqrt(re[k] * re[k] + im[k] * im[k]);
 err:
-    uv_free(mag);
-    uv_free(lg);
-    uv_free(avg);
+    ad_free(mag);
+    ad_free(lg);
+    ad_free(avg);
     return rc;
 }
 
@@ -361,8 +361,8 @@ int ad_uv_sr_scores(const double *v, size_t n, bool robust_extend, double *score
 {
     size_t m = n + SR_EXTEND;
     double w[SR_LOOKBACK + 1];
-    double *re = uv_malloc(m * sizeof(double)), *im = uv_calloc(m, sizeof(double));
-    double *mag = uv_malloc(m * sizeof(double)), *avg = uv_malloc(n * sizeof(double));
+    double *re = ad_malloc(m * sizeof(double)), *im = ad_calloc(m, sizeof(double));
+    double *mag = ad_malloc(m * sizeof(double)), *avg = ad_malloc(n * sizeof(double));
     int rc = AD_ENOMEM;
     if (!re || !im || !mag || !avg)
         goto err;
@@ -380,10 +380,10 @@ int ad_uv_sr_scores(const double *v, size_t n, bool robust_extend, double *score
         scores[i] = fabs(mag[i] - a) / a;
     }
 err:
-    uv_free(re);
-    uv_free(im);
-    uv_free(mag);
-    uv_free(avg);
+    ad_free(re);
+    ad_free(im);
+    ad_free(mag);
+    ad_free(avg);
     return rc;
 }
 
@@ -405,10 +405,10 @@ static int sr_last_scores(const double *v, size_t n, size_t max_out, double *sc,
             cut = i;
             break;
         }
-    double *f = uv_malloc((cut + 1) * sizeof(double)), *fs = uv_malloc((cut + 1) * sizeof(double));
+    double *f = ad_malloc((cut + 1) * sizeof(double)), *fs = ad_malloc((cut + 1) * sizeof(double));
     if (!f || !fs) {
-        uv_free(f);
-        uv_free(fs);
+        ad_free(f);
+        ad_free(fs);
         return AD_ENOMEM;
     }
     memcpy(f, v, cut * sizeof(double));
@@ -427,8 +427,8 @@ static int sr_last_scores(const double *v, size_t n, size_t max_out, double *sc,
             *model = AD_UV_MODEL_SR_ZSCORE;
         }
     }
-    uv_free(f);
-    uv_free(fs);
+    ad_free(f);
+    ad_free(fs);
     return rc;
 }
 
@@ -450,12 +450,12 @@ static int sr_expected(const double *v, size_t n, const double *sc, bool last, d
         ex[n - 1] = used ? s / (double)used : v[n - 1];
         return 0;
     }
-    double *cs = uv_malloc((n + 1) * sizeof(double)), *cc = uv_malloc((n + 1) * sizeof(double));
-    double *tmp = uv_malloc(n * sizeof(double));
+    double *cs = ad_malloc((n + 1) * sizeof(double)), *cc = ad_malloc((n + 1) * sizeof(double));
+    double *tmp = ad_malloc(n * sizeof(double));
     if (!cs || !cc || !tmp) {
-        uv_free(cs);
-        uv_free(cc);
-        uv_free(tmp);
+        ad_free(cs);
+        ad_free(cc);
+        ad_free(tmp);
         return AD_ENOMEM;
     }
     cs[0] = cc[0] = 0.0;
@@ -469,9 +469,9 @@ static int sr_expected(const double *v, size_t n, const double *sc, bool last, d
         tmp[i] = c == 0.0 ? all / (double)(i + 1) : (cs[i + 1] - cs[i / 2]) / c;
     }
     ad_uv_average_filter(tmp, n, 5, false, ex);
-    uv_free(cs);
-    uv_free(cc);
-    uv_free(tmp);
+    ad_free(cs);
+    ad_free(cc);
+    ad_free(tmp);
     return 0;
 }
 
@@ -493,7 +493,7 @@ int ad_uv_model_sr(const double *v, size_t n, double ratio, bool last, struct ad
     size_t max_out = (size_t)((double)n * ratio);
     if (max_out < 1)
         max_out = 1;
-    struct scored *top = uv_malloc(n * sizeof(*top));
+    struct scored *top = ad_malloc(n * sizeof(*top));
     int rc = AD_ENOMEM;
     if (!top)
         return rc;
@@ -520,6 +520,6 @@ int ad_uv_model_sr(const double *v, size_t n, double ratio, bool last, struct ad
                              1.0);
     set_directions(raw);
 err:
-    uv_free(top);
+    ad_free(top);
     return rc;
 }

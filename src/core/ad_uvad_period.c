@@ -19,9 +19,9 @@
 static int welch(const double *v, size_t n, size_t seg, double *pw)
 {
     size_t step = seg - seg / 2, nb = seg / 2 + 1;
-    double *re = uv_malloc(seg * sizeof(double)), *im = uv_malloc(seg * sizeof(double));
-    double *w = uv_malloc(seg * sizeof(double));
-    double *scratch = uv_malloc(ad_fft_scratch_bytes(seg));
+    double *re = ad_malloc(seg * sizeof(double)), *im = ad_malloc(seg * sizeof(double));
+    double *w = ad_malloc(seg * sizeof(double));
+    double *scratch = ad_malloc(ad_fft_scratch_bytes(seg));
     int rc = AD_ENOMEM;
     if (!re || !im || !w || !scratch)
         goto err;
@@ -51,10 +51,10 @@ static int welch(const double *v, size_t n, size_t seg, double *pw)
         pw[k] /= (double)nseg;
     rc = 0;
 err:
-    uv_free(re);
-    uv_free(im);
-    uv_free(w);
-    uv_free(scratch);
+    ad_free(re);
+    ad_free(im);
+    ad_free(w);
+    ad_free(scratch);
     return rc;
 }
 
@@ -66,8 +66,8 @@ int ad_uv_periodogram_peaks(const double *v, size_t n, double thresh, struct ad_
     if (seg < 4 || maxp < 1)
         return 0;
     size_t nb = seg / 2 + 1;
-    double *pw = uv_malloc(nb * sizeof(double));
-    int *per = uv_malloc(nb * sizeof(int));
+    double *pw = ad_malloc(nb * sizeof(double));
+    int *per = ad_malloc(nb * sizeof(int));
     int rc = AD_ENOMEM, count = 0;
     if (!pw || !per)
         goto err;
@@ -118,8 +118,8 @@ int ad_uv_periodogram_peaks(const double *v, size_t n, double thresh, struct ad_
         pw[best] = 0.0;
     }
 err:
-    uv_free(pw);
-    uv_free(per);
+    ad_free(pw);
+    ad_free(per);
     return rc ? rc : count;
 }
 
@@ -137,14 +137,14 @@ static int spectral_round(double *v, size_t n)
 {
     if (n < 12)
         return 0;
-    double *trend = uv_malloc(n * sizeof(double));
+    double *trend = ad_malloc(n * sizeof(double));
     if (!trend)
         return AD_ENOMEM;
     ad_uv_smooth_spikes(v, n);
     int rc = ad_uv_trend(v, n, -1, trend);
     for (size_t i = 0; rc == 0 && i < n; i++)
         v[i] -= trend[i];
-    uv_free(trend);
+    ad_free(trend);
     if (rc != 0)
         return rc;
     double var = ad_uv_var(v, n);
@@ -185,7 +185,7 @@ static int spectral_round(double *v, size_t n)
  * multiply it while they are found. */
 static int spectral_period(const double *v, size_t n)
 {
-    double *x = uv_malloc(n * sizeof(double)), *y = uv_malloc(n * sizeof(double));
+    double *x = ad_malloc(n * sizeof(double)), *y = ad_malloc(n * sizeof(double));
     int period = 0;
     if (!x || !y) {
         period = AD_ENOMEM;
@@ -214,8 +214,8 @@ static int spectral_period(const double *v, size_t n)
         }
     }
 out:
-    uv_free(x);
-    uv_free(y);
+    ad_free(x);
+    ad_free(y);
     return period;
 }
 
@@ -305,11 +305,11 @@ static int valid_usual_period(const double *v, size_t n, int p, double *a, doubl
     int rc = explains(b, n, p, false);
     if (rc != 0)
         return rc;
-    double *tmp = uv_malloc(((size_t)p + 2) * sizeof(double));
+    double *tmp = ad_malloc(((size_t)p + 2) * sizeof(double));
     if (!tmp)
         return AD_ENOMEM;
     ad_uv_median_filter(a, n, (size_t)p, true, b, tmp);
-    uv_free(tmp);
+    ad_free(tmp);
     for (size_t i = 0; i < n; i++)
         b[i] = a[i] - b[i];
     ad_uv_smooth_spikes(b, n);
@@ -321,7 +321,7 @@ static int valid_usual_period(const double *v, size_t n, int p, double *a, doubl
 static int usual_period(const double *v, size_t n, enum ad_uv_gran g, int ci)
 {
     int cand[3], nc = usual_periods(g, ci, cand), found = 0;
-    double *a = uv_malloc(n * sizeof(double)), *b = uv_malloc(n * sizeof(double));
+    double *a = ad_malloc(n * sizeof(double)), *b = ad_malloc(n * sizeof(double));
     if (!a || !b) {
         found = AD_ENOMEM;
         goto out;
@@ -344,8 +344,8 @@ static int usual_period(const double *v, size_t n, enum ad_uv_gran g, int ci)
             found = sp;
     }
 out:
-    uv_free(a);
-    uv_free(b);
+    ad_free(a);
+    ad_free(b);
     return found;
 }
 

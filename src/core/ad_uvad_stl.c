@@ -8,7 +8,6 @@
  * loess fits are evaluated every ceil(span / 10) points and interpolated
  * linearly in between, as the reference implementation does. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ad_err.h"
@@ -332,15 +331,15 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t ns = 10 * n + 1;
     size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
     size_t nl = next_odd((double)np);
-    struct loess_tab *tab = uv_malloc(sizeof(*tab));
+    struct loess_tab *tab = ad_malloc(sizeof(*tab));
     struct loess_cfg cs = {ns, 0, (ns + 9) / 10, NULL, NULL};
     struct loess_cfg ct = {nt, 1, (nt + 9) / 10, NULL, tab};
     struct loess_cfg cl = {nl, 1, (nl + 9) / 10, NULL, tab};
     size_t clen = n + 2 * np;
-    double *c = uv_malloc(clen * sizeof(double)), *a = uv_malloc(clen * sizeof(double));
-    double *b = uv_malloc(clen * sizeof(double)), *d = uv_malloc(n * sizeof(double));
-    double *rw = uv_malloc(n * sizeof(double));
-    double *work = uv_malloc(3 * (n / np + 3) * sizeof(double));
+    double *c = ad_malloc(clen * sizeof(double)), *a = ad_malloc(clen * sizeof(double));
+    double *b = ad_malloc(clen * sizeof(double)), *d = ad_malloc(n * sizeof(double));
+    double *rw = ad_malloc(n * sizeof(double));
+    double *work = ad_malloc(3 * (n / np + 3) * sizeof(double));
     int rc = AD_ENOMEM;
     if (!c || !a || !b || !d || !rw || !work || !tab)
         goto err;
@@ -380,12 +379,12 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     }
     rc = 0;
 err:
-    uv_free(c);
-    uv_free(a);
-    uv_free(b);
-    uv_free(d);
-    uv_free(rw);
-    uv_free(work);
-    uv_free(tab);
+    ad_free(c);
+    ad_free(a);
+    ad_free(b);
+    ad_free(d);
+    ad_free(rw);
+    ad_free(work);
+    ad_free(tab);
     return rc;
 }

@@ -3,75 +3,11 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ad_err.h"
 #include "ad_fft.h"
 #include "ad_uvad_int.h"
-
-/* ---- memory: the heap, or the caller's scratch (see ad_uvad_int.h) ------ */
-
-/* Per thread, like ad_alloc's counters: calls on other threads keep the
- * heap, and a pool thread's call has its own arena. */
-static _Thread_local unsigned char *arena_buf;
-static _Thread_local size_t arena_len, arena_used;
-
-size_t uv_arena_set(void *buf, size_t len)
-{
-    size_t used = arena_used;
-
-    arena_buf = buf;
-    arena_len = buf ? len : 0;
-    arena_used = 0;
-    return used;
-}
-
-void *uv_malloc(size_t size)
-{
-    size_t need = (size + 15) & ~(size_t)15;
-
-    if (!arena_buf)
-        return malloc(size);
-    if (size == 0 || need < size || need > arena_len - arena_used)
-        return NULL;
-    void *p = arena_buf + arena_used;
-    arena_used += need;
-    return p;
-}
-
-void *uv_calloc(size_t n, size_t size)
-{
-    if (!arena_buf)
-        return calloc(n, size);
-    if (size && n > SIZE_MAX / size)
-        return NULL;
-    void *p = uv_malloc(n * size);
-    if (p)
-        memset(p, 0, n * size);
-    return p;
-}
-
-void uv_free(void *p)
-{
-    unsigned char *c = p;
-
-    if (arena_buf && c >= arena_buf && c < arena_buf + arena_len)
-        return;
-    free(p);
-}
-
-int uv_fft(double *re, double *im, size_t n, int inverse)
-{
-    if (!re || !im || n == 0 || n > AD_FFT_MAX_N)
-        return AD_EINVAL;
-    double *scratch = uv_malloc(ad_fft_scratch_bytes(n));
-    if (!scratch)
-        return AD_ENOMEM;
-    int rc = ad_fft_scratch(re, im, n, inverse, scratch);
-    uv_free(scratch);
-    return rc;
-}
 
 double ad_uv_mean(const double *v, size_t n)
 {
@@ -463,13 +399,13 @@ int ad_uv_aglet(const double *src, size_t n, size_t w, double *dst)
     size_t half = w / 2;
     if (half == 0)
         return 0;
-    double *tmp = uv_malloc((w * (w - 1) / 2 + 1) * sizeof(double));
+    double *tmp = ad_malloc((w * (w - 1) / 2 + 1) * sizeof(double));
     if (!tmp)
         return AD_ENOMEM;
     double left = ad_uv_theil_slope(src, w, tmp);
     double right = ad_uv_theil_slope(src + n - w, w, tmp);
     double l0 = src[half], r0 = src[n - half - 1];
-    uv_free(tmp);
+    ad_free(tmp);
     for (size_t k = 0; k < half; k++) {
         dst[k] = -(double)(half - k) * left + l0;
         dst[n - half + k] = (double)(k + 1) * right + r0;
@@ -549,8 +485,8 @@ int ad_uv_spline_fit(const double *v, size_t n, size_t nsegs, double *out)
             out[i] = mu;
         return 0;
     }
-    double *t = uv_malloc(nt * sizeof(double)), *y = uv_calloc(m, sizeof(double));
-    double(*a)[4] = uv_calloc(m, sizeof(*a));
+    double *t = ad_malloc(nt * sizeof(double)), *y = ad_calloc(m, sizeof(double));
+    double(*a)[4] = ad_calloc(m, sizeof(*a));
     int rc = AD_ENOMEM;
     if (!t || !y || !a)
         goto err;
@@ -579,9 +515,9 @@ int ad_uv_spline_fit(const double *v, size_t n, size_t nsegs, double *out)
         out[i] = b[0] * y[s] + b[1] * y[s + 1] + b[2] * y[s + 2] + b[3] * y[s + 3];
     }
 err:
-    uv_free(t);
-    uv_free(y);
-    uv_free(a);
+    ad_free(t);
+    ad_free(y);
+    ad_free(a);
     return rc;
 }
 
@@ -592,7 +528,7 @@ static int guess_trended_period(const double *v, size_t n, int *out)
 {
     size_t maxp = n / 3 < 512 ? n / 3 : 512;
     size_t w = 2 * maxp - 1;
-    double *broad = uv_malloc(n * sizeof(double)), *tmp = uv_malloc((w + 1) * sizeof(double));
+    double *broad = ad_malloc(n * sizeof(double)), *tmp = ad_malloc((w + 1) * sizeof(double));
     struct ad_uv_peak peaks[64];
     int rc = AD_ENOMEM;
     if (!broad || !tmp)
@@ -617,8 +553,8 @@ static int guess_trended_period(const double *v, size_t n, int *out)
         *out = (int)nearbyint(sp / sw);
     rc = 0;
 err:
-    uv_free(broad);
-    uv_free(tmp);
+    ad_free(broad);
+    ad_free(tmp);
     return rc;
 }
 
@@ -651,8 +587,8 @@ int ad_uv_cubic_interp(const int64_t *x, const double *y, size_t n, double *out)
     if (n < 4)
         return AD_EINVAL;
     size_t m = n - 2; /* unknown second derivatives M[1..n-2] */
-    double *h = uv_malloc((n - 1) * sizeof(double)), *M = uv_calloc(n, sizeof(double));
-    double *cp = uv_malloc(m * sizeof(double)), *dp = uv_malloc(m * sizeof(double));
+    double *h = ad_malloc((n - 1) * sizeof(double)), *M = ad_calloc(n, sizeof(double));
+    double *cp = ad_malloc(m * sizeof(double)), *dp = ad_malloc(m * sizeof(double));
     int rc = AD_ENOMEM;
     if (!h || !M || !cp || !dp)
         goto err;
@@ -693,10 +629,10 @@ int ad_uv_cubic_interp(const int64_t *x, const double *y, size_t n, double *out)
     out[x[n - 1]] = y[n - 1];
     rc = 0;
 err:
-    uv_free(h);
-    uv_free(M);
-    uv_free(cp);
-    uv_free(dp);
+    ad_free(h);
+    ad_free(M);
+    ad_free(cp);
+    ad_free(dp);
     return rc;
 }
 
@@ -847,7 +783,7 @@ double ad_uv_esd_critical_floor(int i, double alpha, size_t n)
 double ad_uv_gcv(const double *v, size_t n, int period, double *seasons)
 {
     size_t p = (size_t)period;
-    double *sum = uv_calloc(3 * p, sizeof(double));
+    double *sum = ad_calloc(3 * p, sizeof(double));
     if (!sum)
         return -1.0;
     double *sum2 = sum + p, *cnt = sum2 + p;
@@ -866,7 +802,7 @@ double ad_uv_gcv(const double *v, size_t n, int period, double *seasons)
             mse += r * r * (sum2[k] - sum[k] * sum[k] / cnt[k]);
         }
     }
-    uv_free(sum);
+    ad_free(sum);
     mse /= (double)n;
     return ad_uv_isclose(mse, 0.0) ? 0.0 : mse;
 }

@@ -36,12 +36,13 @@ static void w_init(void *state, const struct ad_detect_params *p)
 }
 
 static void w_step(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                   struct ad_detect_result *out)
+                   void *scratch, struct ad_detect_result *out)
 {
     struct ad_score_cfg cfg = {p->welford.threshold, p->welford.min_samples, p->welford.direction,
                                p->welford.learn_anomalies};
     struct ad_verdict v;
     (void)t_us;
+    (void)scratch;
 
     ad_score_eval(&cfg, state, x, &v);
     if (ad_score_learns(&cfg, &v))
