@@ -45,10 +45,8 @@
 #include "ad_config.h"
 #include "ad_hash.h"
 #include "ad_pipeline.h"
-#include "ad_sim.h"
 #include "ad_snapshot.h"
 #include "ad_state.h"
-#include "ad_time.h"
 #include "bench_util.h"
 
 /* A checkpoint of partition bench[0], resuming at offset, into b (reset). */
@@ -70,22 +68,9 @@ static int ckpt_into(struct ad_pipeline *p, int64_t offset, uint64_t fp, bool un
 
 static struct ad_pipeline *make(struct ad_config *cfg, int64_t max_series)
 {
-    struct ad_pipeline *p;
-    char err[512];
     /* Welford models, as measured before auto became the default detector. */
-    if (ad_config_init(cfg) || ad_config_set(cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
-        ad_config_set(cfg, "model.detector=welford", err, sizeof(err))) {
-        fprintf(stderr, "config: %s\n", err);
-        exit(1);
-    }
-    cfg->max_series = max_series;
-    struct ad_pipeline_cfg pc;
-    ad_config_to_pipeline(cfg, &pc);
-    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
-        fprintf(stderr, "pipeline: %s\n", err);
-        exit(1);
-    }
-    return p;
+    static const char *const sets[] = {"model.detector=welford", NULL};
+    return bench_pipeline(sets, max_series, cfg);
 }
 
 static uint64_t fingerprint(const struct ad_config *cfg)
@@ -298,37 +283,23 @@ static void bench_throughput(size_t records, const char *dir, uint64_t fp)
 {
     struct ad_config cfg;
     struct ad_pipeline *p;
-    struct ad_sim_cfg sc = {.format = AD_SIM_SENSOR,
-                            .seed = 7,
-                            .devices = 1000,
-                            .interval_us = 1000000,
-                            .anomaly_rate = 0.001,
-                            .noise = 0.5};
-    struct ad_sim *sim;
-    struct ad_sim_record r;
-    struct ad_buf data;
-    size_t *off = malloc((records + 1) * sizeof(size_t));
-    ad_time_parse_rfc3339("2026-11-20T10:00:00Z", 20, &sc.start_us);
-    ad_sim_new(&sc, &sim);
-    ad_buf_init(&data, (size_t)1 << 34);
-    for (size_t i = 0; i < records; i++) {
-        off[i] = data.len;
-        ad_sim_next(sim, &data, &r);
+    struct lines L;
+    if (generate(&L, records, 1000)) {
+        fprintf(stderr, "throughput: could not generate %zu records\n", records);
+        exit(1);
     }
-    off[records] = data.len;
-    ad_sim_free(sim);
     double best_off = 1e30, best_on = 1e30;
     int ckpts = 0;
     for (int round = 0; round < 3; round++) {
         int c = 0;
         p = make(&cfg, 1000000);
-        double t = run(p, data.p, off, records, NULL, fp, &c);
+        double t = run(p, L.data, L.off, records, NULL, fp, &c);
         ad_pipeline_free(p);
         ad_config_free(&cfg);
         if (t < best_off)
             best_off = t;
         p = make(&cfg, 1000000);
-        t = run(p, data.p, off, records, dir, fp, &c);
+        t = run(p, L.data, L.off, records, dir, fp, &c);
         ad_pipeline_free(p);
         ad_config_free(&cfg);
         if (t < best_on) {
@@ -344,8 +315,8 @@ static void bench_throughput(size_t records, const char *dir, uint64_t fp)
     printf("  ratio on/off:               %10.3f  (target >= 0.95 at every 10 s)\n",
            best_off / best_on);
     remove_state(dir, "bench-run");
-    free(off);
-    ad_buf_free(&data);
+    free(L.off);
+    free(L.data);
 }
 
 /* large records over nseries live series, checkpoints off, in a forked child

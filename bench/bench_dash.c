@@ -54,16 +54,6 @@ struct run {
     double c0, c1; /* the loop thread's CPU */
 };
 
-/* CPU seconds of the calling thread: the loop's, where the pipeline, the
- * HTTP server and the dashboard all run (the viewers stand for browsers on
- * other machines, so their own CPU is not the daemon's). */
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- a viewer: a thread doing what the page does ---------------------------------- */
 
 struct viewer {
@@ -177,28 +167,9 @@ static void on_idle(uv_idle_t *h)
     if (r->next == r->L->n) {
         ad_pipeline_flush(r->p);
         r->t1 = now_s();
-        r->c1 = thread_cpu_s();
+        r->c1 = cpu_s(); /* the loop's: pipeline, HTTP server and dashboard */
         uv_idle_stop(h);
     }
-}
-
-static struct ad_pipeline *make_pipeline(void)
-{
-    struct ad_config cfg;
-    struct ad_pipeline *p = NULL;
-    char err[512];
-    struct ad_pipeline_cfg pc;
-    if (ad_config_init(&cfg) ||
-        ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
-        ad_config_set(&cfg, "model.welford.min_samples=30", err, sizeof(err)))
-        exit(1);
-    ad_config_to_pipeline(&cfg, &pc);
-    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
-        fprintf(stderr, "pipeline: %s\n", err);
-        exit(1);
-    }
-    ad_config_free(&cfg);
-    return p;
 }
 
 static void dash_open(struct run *r)
@@ -230,7 +201,8 @@ static double run_once(const struct lines *L, enum setup s, double *wall, struct
     struct viewer v[VIEWERS];
     atomic_int stop = 0;
     uv_loop_init(&r.loop);
-    r.p = make_pipeline();
+    static const char *const sets[] = {"model.welford.min_samples=30", NULL};
+    r.p = bench_pipeline(sets, 0, NULL);
     ad_pipeline_on_alert(r.p, on_alert, &r);
     if (s != OFF)
         dash_open(&r);
@@ -247,7 +219,7 @@ static double run_once(const struct lines *L, enum setup s, double *wall, struct
     uv_idle_init(&r.loop, &r.idle);
     r.idle.data = &r;
     r.t0 = now_s();
-    r.c0 = thread_cpu_s();
+    r.c0 = cpu_s();
     uv_idle_start(&r.idle, on_idle);
     while (r.t1 == 0)
         uv_run(&r.loop, UV_RUN_ONCE);

@@ -39,25 +39,10 @@ static const char *const detectors[] = {"welford", "auto", "robust", "seasonal",
  * path, exactly the default scenario C scoring). */
 static struct ad_pipeline *make_pipeline(const char *det, int64_t max_series)
 {
-    struct ad_config cfg;
-    struct ad_pipeline *p = NULL;
-    char err[512], set[64];
+    char set[64];
     snprintf(set, sizeof(set), "model.detector=%s", det);
-    if (ad_config_init(&cfg) ||
-        ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
-        ad_config_set(&cfg, set, err, sizeof(err)) || ad_config_validate(&cfg, err, sizeof(err))) {
-        fprintf(stderr, "config: %s\n", err);
-        exit(1);
-    }
-    cfg.max_series = max_series;
-    struct ad_pipeline_cfg pc;
-    ad_config_to_pipeline(&cfg, &pc);
-    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
-        fprintf(stderr, "pipeline: %s\n", err);
-        exit(1);
-    }
-    ad_config_free(&cfg);
-    return p;
+    const char *const sets[] = {set, NULL};
+    return bench_pipeline(sets, max_series, NULL);
 }
 
 static double run(const char *det, const struct lines *L, uint64_t *alerts)

@@ -49,24 +49,9 @@ static double run_baseline(const struct lines *L)
 
 static struct ad_pipeline *make_pipeline(int64_t max_series)
 {
-    struct ad_config cfg;
-    struct ad_pipeline *p = NULL;
-    char err[512];
     /* The scenario C example: every reading scored with a lifetime model. */
-    if (ad_config_init(&cfg) ||
-        ad_config_set(&cfg, "input.time_format=epoch_ms", err, sizeof(err)) ||
-        ad_config_set(&cfg, "model.welford.min_samples=30", err, sizeof(err))) {
-        fprintf(stderr, "config: %s\n", err);
-        exit(1);
-    }
-    cfg.max_series = max_series;
-    struct ad_pipeline_cfg pc;
-    ad_config_to_pipeline(&cfg, &pc);
-    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
-        fprintf(stderr, "pipeline: %s\n", err);
-        exit(1);
-    }
-    ad_config_free(&cfg);
+    static const char *const sets[] = {"model.welford.min_samples=30", NULL};
+    struct ad_pipeline *p = bench_pipeline(sets, max_series, NULL);
     ad_pipeline_on_alert(p, count_alert, NULL);
     return p;
 }

@@ -20,13 +20,7 @@
 #include <unistd.h>
 
 #include "ad_spill.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 /* Puts n entries into a fresh store in dir; returns the seconds taken. */
 static double fill(const char *dir, long n, int sync_each)

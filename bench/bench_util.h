@@ -1,7 +1,8 @@
-/* bench_util.h - what the benchmarks share: a monotonic clock in seconds,
- * the process's resident memory, and scenario C records generated in memory
- * (so that disk speed is never measured). Header-only: each benchmark is one
- * file and one binary. */
+/* bench_util.h - what the benchmarks share: a monotonic clock and the
+ * thread's CPU time in seconds, the process's resident memory, scenario C
+ * records generated in memory (so that disk speed is never measured), and a
+ * pipeline built from a few config settings. Header-only: each benchmark is
+ * one file and one binary. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "ad_buf.h"
+#include "ad_config.h"
+#include "ad_pipeline.h"
 #include "ad_sim.h"
 #include "ad_time.h"
 
@@ -19,6 +22,15 @@ static inline double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of the calling thread: on a shared machine the wall clock also
+ * counts the time other processes held the core. */
+static inline double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -73,6 +85,42 @@ static inline int generate(struct lines *L, uint64_t records, uint32_t sensors)
     L->data = b.p;
     ad_sim_free(sim);
     return 0;
+}
+
+/* A pipeline for epoch-millisecond records (scenario C) with the config's
+ * defaults, then each "key=value" of the NULL-terminated sets (may be NULL),
+ * validated; max_series > 0 replaces the config's. The config is freed, or,
+ * when keep is not NULL, left in *keep for the caller (ad_config_free).
+ * Exits the process on any error. The caller owns the pipeline. */
+static inline struct ad_pipeline *bench_pipeline(const char *const *sets, int64_t max_series,
+                                                 struct ad_config *keep)
+{
+    struct ad_config own, *cfg = keep ? keep : &own;
+    struct ad_pipeline_cfg pc;
+    struct ad_pipeline *p = NULL;
+    char err[512] = "out of memory";
+    int rc = ad_config_init(cfg);
+
+    if (!rc)
+        rc = ad_config_set(cfg, "input.time_format=epoch_ms", err, sizeof(err));
+    for (size_t i = 0; !rc && sets && sets[i]; i++)
+        rc = ad_config_set(cfg, sets[i], err, sizeof(err));
+    if (!rc)
+        rc = ad_config_validate(cfg, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "config: %s\n", err);
+        exit(1);
+    }
+    if (max_series > 0)
+        cfg->max_series = max_series;
+    ad_config_to_pipeline(cfg, &pc);
+    if (ad_pipeline_new(&pc, &p, err, sizeof(err))) {
+        fprintf(stderr, "pipeline: %s\n", err);
+        exit(1);
+    }
+    if (!keep)
+        ad_config_free(cfg);
+    return p;
 }
 
 #endif

@@ -20,21 +20,16 @@
 
 #include "ad_buf.h"
 #include "ad_uvad_api.h"
+#include "bench_util.h"
 
+/* Milliseconds of the wall clock and of this thread's CPU (bench_util.h). */
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return now_s() * 1e3;
 }
-
-/* CPU time of this thread: on a shared machine the wall clock also counts
- * the time other processes held the core. */
 static double cpu_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return cpu_s() * 1e3;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -7,13 +7,9 @@
 set -uo pipefail
 source "$2/tests/lib/kafka.sh"
 kt_init "$1" "$2"
-W=$KT_WORK
 kt_broker sensor-raw:1 anomalies:1 dlq:1
 
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
-metric() { # NAME PORT: the gauge's value, "" when absent
-  curl -s -m 2 "http://127.0.0.1:$2/metrics" | awk -v n="$1" '$1 == n { print int($2) }'
-}
+age() { kt_metric "$1" anomalyd_checkpoint_age_seconds | awk '{ print int($1) }'; } # NAME
 produce() { # N FIRST_TS: N records of sensor s1 into sensor-raw
   /usr/bin/python3 -c 'import sys
 n, t0 = int(sys.argv[1]), int(sys.argv[2])
@@ -24,12 +20,11 @@ for i in range(n):
 
 # 1. Checkpoints every second; records, then 8 s of nothing.
 kt_daemon a --set state.checkpoint_interval=1s
-P=$(port_of a)
 produce 50 1700000000000
 check "a: checkpoints taken" wait_for 20 eval \
-  'curl -s "http://127.0.0.1:$P/metrics" | grep -q "^anomalyd_checkpoints_total{result=\"ok\"} [1-9]"'
+  '[ "$(kt_metric a "anomalyd_checkpoints_total{result=\"ok\"}")" -ge 1 ] 2>/dev/null'
 sleep 8
-age=$(metric anomalyd_checkpoint_age_seconds "$P")
+age=$(age a)
 check "a: idle for 8 s, the age stays within an interval or two (age $age)" \
   eval '[ -n "$age" ] && [ "$age" -le 2 ]'
 kt_signal a TERM
@@ -37,12 +32,11 @@ kt_wait_exit a 15
 
 # 2. Checkpoints every hour: the state changes and is not saved, so it ages.
 kt_daemon b --set state.checkpoint_interval=1h --set source.kafka.group=g2
-P=$(port_of b)
 sleep 1
 produce 50 1700001000000
-wait_for 20 eval 'curl -s "http://127.0.0.1:$P/metrics" | grep -q "^anomalyd_points_total [1-9]"'
+wait_for 20 eval '[ "$(kt_metric b anomalyd_points_total)" -ge 1 ] 2>/dev/null'
 sleep 5
-age=$(metric anomalyd_checkpoint_age_seconds "$P")
+age=$(age b)
 check "b: unsaved state for 5 s ages (age $age)" eval '[ -n "$age" ] && [ "$age" -ge 4 ]'
 kt_signal b TERM
 kt_wait_exit b 15

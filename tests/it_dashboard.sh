@@ -358,7 +358,7 @@ kt_bg sim "$KT_BIN" simulate --format sensor --count 0 --devices 50 --seed 11 \
   --anomaly-rate 0.01 --brokers "$ADDR" --topic sensor-raw --rate 300
 kt_daemon d --set limits.max_key_bytes=1024 --set http.dashboard.client_queue=16384 \
   --set http.dashboard.max_clients=100
-PORT=$(grep -o 'port [0-9]*' "$W/d.log" | head -1 | cut -d' ' -f2)
+PORT=$(kt_port d)
 [ -n "$PORT" ] || { fail "setup: no HTTP port in the daemon's log"; kt_done; }
 wait_for 30 log_has d "assigned sensor-raw" || fail "setup: no partitions assigned"
 wait_for 30 eval 'curl -s "http://127.0.0.1:$PORT/api/overview" | grep -q "\"records\":[1-9]"' ||

@@ -12,11 +12,9 @@ source "$2/tests/lib/kafka.sh"
 kt_init "$1" "$2"
 W=$KT_WORK
 
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
-
 kt_broker sensor-raw:2 anomalies:2 dlq:1
 kt_daemon h
-port=$(port_of h)
+port=$(kt_port h)
 [ -n "$port" ] || fail "no HTTP port in the log"
 
 "$KT_PY" - "$port" "$W/h.starve.json" <<'PY' 9>&-

@@ -32,12 +32,7 @@ run_daemon() { # NAME GROUP FULL_EVERY
     --set state.checkpoint_interval=200ms --set state.full_every="$3" \
     --set sinks.kafka.topic= --set source.kafka.properties.statistics.interval.ms=500
 }
-metric() { # NAME METRIC: the sum of METRIC's samples in NAME's /metrics
-  local port
-  port=$(grep -o 'port [0-9]*' "$W/$1.log" | tail -1 | cut -d' ' -f2)
-  curl -s "127.0.0.1:$port/metrics" 2>/dev/null |
-    awk -v m="$2" '$1 == m || index($1, m "{") == 1 { n += $2 } END { print n + 0 }'
-}
+metric() { local v; v=$(kt_metric "$1" "$2"); echo "${v:-0}"; } # NAME FAMILY: 0 when absent
 dump() { # STATE OUT: the models of a state.dir, sorted
   "$KT_BIN" model export -c "$KT_CFG" --set state.dir="$1" --output "$2" 9>&- 2>>"$W/export.log" &&
     sort -o "$2" "$2"
@@ -61,10 +56,8 @@ check "d.2 restored base + delta records" \
   wait_for 30 log_has d.2 "incremental checkpoints applied after it"
 kt_wait_exit sim 30 || fail "the simulator did not finish"
 lag_zero() {
-  local port
-  port=$(grep -o 'port [0-9]*' "$W/d.2.log" | tail -1 | cut -d' ' -f2)
-  curl -s "127.0.0.1:$port/metrics" |
-    awk '/^anomalyd_consumer_lag/ { n++; s += $2 } END { exit !(n >= 1 && s == 0) }'
+  kt_get d.2 /metrics "$W/d.2.metrics" >/dev/null || return 1
+  awk '/^anomalyd_consumer_lag/ { n++; s += $2 } END { exit !(n >= 1 && s == 0) }' "$W/d.2.metrics"
 }
 wait_for 60 lag_zero || fail "d.2: lag did not reach zero"
 check "d.2 compacted base + log into new bases off the loop" \

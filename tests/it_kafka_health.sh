@@ -17,13 +17,10 @@ source "$2/tests/lib/kafka.sh"
 kt_init "$1" "$2"
 W=$KT_WORK
 
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
-# get NAME PATH OUT: the HTTP status of NAME's PATH, the body in OUT
-get() { curl -s -m 3 -o "$3" -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")$2" 9>&-; }
-readyz_is() { [ "$(get "$1" /readyz "$W/$1.readyz")" = "$2" ]; } # NAME STATUS
+readyz_is() { [ "$(kt_get "$1" /readyz "$W/$1.readyz")" = "$2" ]; } # NAME STATUS
 # consumed NAME OUT: "partition count" lines of NAME's consumed counter
 consumed() {
-  get "$1" /metrics "$W/$1.metrics" >/dev/null
+  kt_get "$1" /metrics "$W/$1.metrics" >/dev/null
   sed -n 's/^anomalyd_records_consumed_total{topic="sensor-raw",partition="\([0-9]*\)"} \([0-9.e+]*\)$/\1 \2/p' \
     "$W/$1.metrics" | sort -n >"$2"
 }

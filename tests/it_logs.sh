@@ -11,7 +11,6 @@ source "$2/tests/lib/kafka.sh"
 kt_init "$1" "$2"
 W=$KT_WORK
 kt_broker sensor-raw:1 anomalies:1 dlq:1
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
 
 # 1. Text lines, a JOURNAL_STREAM that is not stderr's.
 JOURNAL_STREAM=8:424242 kt_daemon t
@@ -24,11 +23,10 @@ kt_wait_exit t 15
 # 2. JSON lines, with a secret in the config.
 kt_daemon j --set log.format=json --set source.kafka.group=g2 \
   --set 'source.kafka.properties.sasl.password=S3CRETPW'
-P=$(port_of j)
 # A record that is not JSON: its rejection is logged with fields.
 printf 'not json\n' | kcat -P -b "$ADDR" -t sensor-raw 9>&-
 wait_for 20 log_has j "record rejected" || fail "json: no rejection logged"
-curl -s -m 5 "http://127.0.0.1:$P/metrics" >"$W/metrics" || true
+kt_get j /metrics "$W/metrics" 5 >/dev/null
 kt_signal j TERM
 kt_wait_exit j 15
 check "json: exit 0" [ "$(kt_rc j)" = 0 ]

@@ -16,16 +16,12 @@ kt_broker sensor-raw:1 anomalies:1 dlq:1
 mkfifo "$W/cfg.fifo"
 
 feed() { cat "$1" >"$W/cfg.fifo"; } # FILE: into the FIFO (waits for the reader)
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
-healthz() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$P/healthz")" = 200 ]; }
-reloads() { # RESULT: anomalyd_config_reloads_total{result=RESULT}
-  curl -s -m 2 "http://127.0.0.1:$P/metrics" |
-    sed -n "s/^anomalyd_config_reloads_total{result=\"$1\"} \([0-9]*\).*/\1/p"
-}
+healthz() { [ "$(kt_get a /healthz /dev/null 2)" = 200 ]; }
+reloads() { kt_metric a "anomalyd_config_reloads_total{result=\"$1\"}"; } # RESULT
 
 kt_bg feed0 feed "$KT_CFG"
 kt_daemon a -c "$W/cfg.fifo"
-P=$(port_of a)
+P=$(kt_port a)
 check "started with the config read from the FIFO" [ -n "$P" ]
 check "healthz before the reload" healthz
 

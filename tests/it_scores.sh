@@ -25,12 +25,6 @@ if ! "$KT_BIN" simulate "${SIM[@]}" --brokers "$ADDR" --topic sensor-raw --rate 
 fi
 
 AUTO=(--set model.detector=auto --set sinks.scores.topic=scores)
-metrics() { # NAME: the running daemon's /metrics
-  local port
-  port=$(grep -o 'port [0-9]*' "$W/$1.log" | tail -1 | cut -d' ' -f2)
-  curl -s -m 2 "127.0.0.1:$port/metrics" 2>/dev/null
-}
-m() { metrics "$1" | awk -v f="$2" '$1 == f { print $2 }'; } # NAME FAMILY
 
 # ---- 1. one message per scored point ---------------------------------------------------------
 kt_daemon s1 "${AUTO[@]}" --set state.checkpoint_interval=200ms
@@ -39,7 +33,7 @@ if wait_for 60 topic_has scores "$N"; then
 else
   fail "scores: only $(topic_count scores) of $N rows arrived within 60 s"
 fi
-check "scores: anomalyd_scores_sent_total is $N" [ "$(m s1 anomalyd_scores_sent_total)" = "$N" ]
+check "scores: anomalyd_scores_sent_total is $N" [ "$(kt_metric s1 anomalyd_scores_sent_total)" = "$N" ]
 kt_stop_ok s1 scores
 consume scores "$W/scores.json"
 
@@ -77,7 +71,7 @@ PY
 kt_daemon s2 "${AUTO[@]}" --set model.robust.window=32 --set source.kafka.start=earliest
 wait_for 20 log_has s2 "restored .* series" ||
   fail "fresh: the restart did not restore from checkpoints: $(tail -3 "$W/s2.log")"
-fresh=$(m s2 anomalyd_detector_state_fresh_total)
+fresh=$(kt_metric s2 anomalyd_detector_state_fresh_total)
 check "fresh: anomalyd_detector_state_fresh_total counts the 6 series ($fresh)" \
   [ "${fresh:-0}" = 6 ]
 kt_stop_ok s2 fresh

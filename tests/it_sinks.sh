@@ -15,12 +15,7 @@ source "$2/tests/lib/kafka.sh"
 kt_init "$1" "$2"
 W=$KT_WORK
 
-port_of() { sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$W/$1.log" | head -1; }
-get() { curl -s -m 3 -o "$3" -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")$2" 9>&-; }
-metric() { # NAME METRIC_WITH_LABELS: its value in NAME's /metrics, or "none"
-  get "$1" /metrics "$W/$1.metrics" >/dev/null
-  awk -v m="$2" '$1 == m { print $2; f = 1 } END { if (!f) print "none" }' "$W/$1.metrics"
-}
+metric() { local v; v=$(kt_metric "$1" "$2"); echo "${v:-none}"; } # NAME METRIC{LABELS}
 
 # ---- 1. dead letters as they came ---------------------------------------------------------
 kt_broker sensor-raw:2 anomalies:2 dlq:1
@@ -116,7 +111,7 @@ n_alerts=$(topic_count anomalies)
 errs=$(metric f 'anomalyd_sink_errors_total{sink="alert_log"}')
 check "failing log: anomalyd_sink_errors_total{sink=\"alert_log\"} counts the failures ($errs)" \
   eval '[ "$errs" != none ] && [ "${errs%.*}" -ge 10 ]'
-code=$(get f /readyz "$W/f.readyz")
+code=$(kt_get f /readyz "$W/f.readyz")
 check "failing log: /readyz is 503 and says why ($code: $(tr '\n' ' ' <"$W/f.readyz"))" \
   eval '[ "$code" = 503 ] && grep -q "alert_log: failing" "$W/f.readyz"'
 kt_stop_ok f "failing log"

@@ -19,24 +19,11 @@ static _Alignas(8) unsigned char st_a[MAX_STATE + 64];
 static _Alignas(8) unsigned char st_b[MAX_STATE + 64];
 static uint8_t enc_a[MAX_STATE], enc_b[MAX_STATE];
 
-static uint64_t rng_state = 12345;
-
-static double unif(void)
-{
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return ((double)(rng_state >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double gauss(void)
-{
-    return sqrt(-2.0 * log(unif())) * cos(6.283185307179586 * unif());
-}
-
 /* A daily pattern with noise, a spike and a level shift. */
 static double series_value(size_t i)
 {
     double h = (double)(i % 288) / 12.0, v = 100 + 20 * sin(6.283185307179586 * h / 24);
-    v += 2 * gauss();
+    v += 2 * ad_test_gauss();
     if (i == 1500)
         v += 60;
     if (i >= 2500)
@@ -106,9 +93,9 @@ static void test_welford_is_exact(void)
         p.welford.direction = AD_DIR_POSITIVE;
         p.welford.learn_anomalies = learn != 0;
         ad_detect_init(st_a, &p);
-        rng_state = 7;
+        ad_test_rng = 7;
         for (size_t i = 0; i < 3000; i++) {
-            double x = 10 + gauss() + (i % 97 == 0 ? 8 : 0) - (i % 89 == 0 ? 8 : 0);
+            double x = 10 + ad_test_gauss() + (i % 97 == 0 ? 8 : 0) - (i % 89 == 0 ? 8 : 0);
             struct ad_verdict v;
             ad_score_eval(&cfg, &ref, x, &v);
             if (ad_score_learns(&cfg, &v))
@@ -155,7 +142,7 @@ static void test_save_restore_round_trip(void)
         AD_EXPECT_UINT(size, <=, MAX_STATE);
         memset(st_b, 0xa5, sizeof(st_b));
         ad_detect_init(st_a, p);
-        rng_state = 99;
+        ad_test_rng = 99;
         run_points(st_a, p, 0, 2000, &ra);
         AD_EXPECT_INT(ad_detect_save(st_a, p, enc_a, sizeof(enc_a), &na), ==, 0);
         AD_EXPECT_UINT(na, ==, ad_detect_encoded_size(p));
@@ -214,7 +201,7 @@ static void test_restore_refuses_bad_encodings(void)
 
     ad_detect_defaults(&p, AD_DET_AUTO);
     ad_detect_init(st_a, &p);
-    rng_state = 5;
+    ad_test_rng = 5;
     run_points(st_a, &p, 0, 800, &r);
     AD_EXPECT_INT(ad_detect_save(st_a, &p, enc_a, sizeof(enc_a), &n), ==, 0);
     /* a fresh state, for comparison with a refused restore */
@@ -257,7 +244,7 @@ static void test_nan_never_reaches_a_model(void)
         struct ad_detect_result r;
         size_t size = ad_detect_size(&ps[k]);
         ad_detect_init(st_a, &ps[k]);
-        rng_state = 3;
+        ad_test_rng = 3;
         run_points(st_a, &ps[k], 0, 1000, &r);
         memcpy(st_b, st_a, size);
         for (int b = 0; b < 3; b++) {
@@ -410,6 +397,7 @@ static void test_fill(void)
 
 int main(int argc, char **argv)
 {
+    ad_test_rng = 12345; /* the noise's seed for a test that does not set one */
     AD_TEST_RUN(argc, argv, test_registry_and_check);
     AD_TEST_RUN(argc, argv, test_welford_is_exact);
     AD_TEST_RUN(argc, argv, test_save_restore_round_trip);

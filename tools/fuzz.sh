@@ -20,13 +20,17 @@ for src in "$root"/fuzz/fuzz_*.c; do
   work=$(mktemp -d)
   cp -r "$root/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
   echo "fuzz: $name for ${secs}s"
+  args=(-max_total_time="$secs" -max_len=65536 -artifact_prefix="$root/build-fuzz/$name-")
   if [ -n "${FUZZ_RUNS:-}" ]; then
-    ./fuzz/"$name" -max_total_time="$secs" -runs="$FUZZ_RUNS" -max_len=65536 \
-      -print_final_stats=1 -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 |
-      grep -E '^(#[0-9]+ +DONE|Done|stat::|==[0-9]+==ERROR|SUMMARY)'
+    args+=(-runs="$FUZZ_RUNS" -print_final_stats=1)
   else
-    ./fuzz/"$name" -max_total_time="$secs" -max_len=65536 -print_final_stats=0 \
-      -artifact_prefix="$root/build-fuzz/$name-" "$work" 2>&1 | tail -n 3
+    args+=(-print_final_stats=0)
   fi
+  ./fuzz/"$name" "${args[@]}" "$work" 2>&1 |
+    if [ -n "${FUZZ_RUNS:-}" ]; then
+      grep -E '^(#[0-9]+ +DONE|Done|stat::|==[0-9]+==ERROR|SUMMARY)'
+    else
+      tail -n 3
+    fi
   rm -rf "$work"
 done

@@ -9,6 +9,7 @@
 #   kt_daemon a --set source.kafka.group=g1 ...  # $KT_WORK/a.{pid,log,out,rc}
 #   wait_for 30 topic_has anomalies 58
 #   kt_signal a TERM; kt_wait_exit a 10; rc=$(kt_rc a)
+#   n=$(kt_metric a anomalyd_points_total)      # also kt_port a, kt_get a /readyz OUT
 #   kt_done                                      # prints the summary, exits
 #
 # Every background process is started through kt_bg, which records its pid;
@@ -122,6 +123,26 @@ kt_stop_ok() {
 }
 log_has() { grep -q -- "$2" "$KT_WORK/$1.log" 2>/dev/null; }     # NAME PATTERN
 log_count() { grep -c -- "$2" "$KT_WORK/$1.log" 2>/dev/null || true; }
+
+# kt_port NAME: the HTTP port NAME's daemon logged it serves /metrics on
+# ("" before that line is written).
+kt_port() {
+  sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$KT_WORK/$1.log" 2>/dev/null | head -1
+}
+# kt_get NAME PATH OUT [SECONDS]: GET PATH from NAME's daemon, the body into
+# OUT; prints the HTTP status (000 when nothing answered within SECONDS, 3).
+kt_get() {
+  curl -s -m "${4:-3}" -o "$3" -w '%{http_code}' "http://127.0.0.1:$(kt_port "$1")$2" 9>&-
+}
+# kt_metric NAME FAMILY: the sum of FAMILY's samples over all their labels in
+# NAME's /metrics, "" when it has none (or nothing answered). A FAMILY given
+# with its labels (x{a="b"}) selects that one sample.
+kt_metric() {
+  rm -f "$KT_WORK/$1.metrics"
+  kt_get "$1" /metrics "$KT_WORK/$1.metrics" >/dev/null
+  awk -v m="$2" '$1 == m || index($1, m "{") == 1 { n += $2; f = 1 }
+                 END { if (f) printf "%.15g\n", n }' "$KT_WORK/$1.metrics" 2>/dev/null
+}
 
 # kt_broker TOPIC:PARTS...: starts the mock cluster with these topics, sets
 # $ADDR, and a fresh state directory $KT_STATE for the daemons using it.
