@@ -243,42 +243,32 @@ static int gate_cb(void *ud, const struct ad_series_state *st, const char *metri
     return g->cb(g->ud, st, metric);
 }
 
-/* The delta records that follow the base (buf, len) in g's log: *n of them
- * in *log (owned), and the header of the state they lead to in g->h (the
- * last record's offset, time and newest event time). A record of other
- * settings ends the sequence. */
-static void load_deltas(struct gate *g, const void *buf, size_t len, char **log, size_t *log_len,
-                        size_t *n)
+/* The delta records that follow the base (buf, len) in g's log, in *dl
+ * (owned), and the header of the state they lead to in g->h (the last
+ * record's offset, time and newest event time). A record of other settings
+ * ends the sequence. */
+static void load_deltas(struct gate *g, const void *buf, size_t len, struct ad_state_deltas *dl)
 {
-    size_t used = 0, pos = 0;
-    struct ad_ckpt_delta d;
-    char err[8];
-    if (!g->log || ad_state_delta_read(g->log, buf, len, log, log_len, n) != 0)
+    size_t used = 0;
+    if (!g->log || ad_state_delta_read(g->log, buf, len, dl) != 0)
         return;
-    while (used < *n && ad_ckpt_delta_next(*log, *log_len, &pos, &d, err, sizeof(err)) == 0 &&
-           d.h.fingerprint == g->h->fingerprint) {
-        g->h->offset = d.h.offset;
-        g->h->max_t = d.h.max_t;
-        g->h->created_ms = d.h.created_ms;
-        used++;
+    for (; used < dl->n && dl->rec[used].h.fingerprint == g->h->fingerprint; used++) {
+        g->h->offset = dl->rec[used].h.offset;
+        g->h->max_t = dl->rec[used].h.max_t;
+        g->h->created_ms = dl->rec[used].h.created_ms;
     }
-    if (used < *n)
+    if (used < dl->n)
         AD_WARN("state", "delta log %s: %zu of %zu records used (other settings)", g->log, used,
-                *n);
-    *n = used;
+                dl->n);
+    dl->n = used;
 }
 
 /* Restores the records load_deltas() kept, in order, after the base. */
-static int each_delta(const char *log, size_t log_len, size_t n, struct gate *g)
+static int each_delta(const struct ad_state_deltas *dl, struct gate *g)
 {
-    size_t pos = 0;
-    struct ad_ckpt_delta d;
-    char err[8];
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
-        rc = rc ? rc : ad_ckpt_each(d.ckpt, d.len, gate_cb, g);
-    }
+    for (size_t i = 0; i < dl->n && rc == 0; i++)
+        rc = ad_ckpt_each(dl->rec[i].ckpt, dl->rec[i].len, gate_cb, g);
     return rc;
 }
 
@@ -320,14 +310,14 @@ static int load_file(const char *path, struct gate *g)
     }
     g->refused = NULL;
     g->older = g->mismatch = false;
-    char *log = NULL;
-    size_t nlog = 0, log_len = 0;
+    struct ad_state_deltas dl = {0};
     rc = ad_ckpt_check(buf, len, g->h, err, sizeof(err));
     if (rc == 0)
-        load_deltas(g, buf, len, &log, &log_len, &nlog);
+        load_deltas(g, buf, len, &dl);
     rc = rc ? rc : ad_ckpt_each(buf, len, gate_cb, g);
-    rc = rc ? rc : each_delta(log, log_len, nlog, g);
-    ad_free(log);
+    rc = rc ? rc : each_delta(&dl, g);
+    size_t nlog = dl.n;
+    ad_state_deltas_free(&dl);
     ad_free(buf);
     if (rc == 0 && nlog)
         AD_INFO("state", "%s: %zu incremental checkpoints applied after it", path, nlog);
