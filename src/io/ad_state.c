@@ -17,6 +17,7 @@
 #include "ad_fd.h"
 #include "ad_log.h"
 #include "ad_spill.h"
+#include "ad_state_int.h"
 
 #define CKPT_MAX ((size_t)4 << 30)
 
@@ -76,9 +77,12 @@ int ad_state_dir_init(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-static int fsync_dir(const char *dir)
+int ad_state_fsync_parent(const char *path)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int rc = fsync(fd);
@@ -107,14 +111,10 @@ int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool ke
 int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill, void *ud,
                         char *err, size_t errlen)
 {
-    char tmp[4200], prev[4200], dir[4096];
+    char tmp[4200], prev[4200];
     const char *step = "open";
-    const char *slash = strrchr(path, '/');
     int fd = -1;
 
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    if (!dir[0])
-        snprintf(dir, sizeof(dir), "/");
     /* Per process: a forked checkpoint that outlives a killed parent must
      * not write into the file its restarted successor writes. */
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
@@ -140,7 +140,7 @@ int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill,
     if (rename(tmp, path) != 0)
         goto fail;
     step = "fsync of the directory";
-    if (fsync_dir(dir) != 0)
+    if (ad_state_fsync_parent(path) != 0)
         goto fail;
     return 0;
 fail:

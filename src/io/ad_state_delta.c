@@ -8,16 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ad_alloc.h"
 #include "ad_ckpt_delta.h"
 #include "ad_err.h"
+#include "ad_fd.h"
 #include "ad_hash.h"
 #include "ad_htab.h"
 #include "ad_log.h"
 #include "ad_state.h"
+#include "ad_state_int.h"
 
 #define DELTA_LOG_MAX ((size_t)4 << 30)
 
@@ -28,42 +29,6 @@ int ad_state_delta_path(const struct ad_state_loc *loc, char *out, size_t len)
         return AD_ELIMIT;
     int n = snprintf(out, len, "%s.delta", base);
     return n >= 0 && (size_t)n < len ? 0 : AD_ELIMIT;
-}
-
-static int fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Writes both parts, retrying short writes. */
-static int write_record(int fd, const unsigned char *head, const void *ckpt, size_t len)
-{
-    struct iovec iov[2] = {{(void *)(uintptr_t)head, AD_CKPT_DELTA_HEAD},
-                           {(void *)(uintptr_t)ckpt, len}};
-    size_t total = AD_CKPT_DELTA_HEAD + len, done = 0;
-    while (done < total) {
-        ssize_t n = writev(fd, iov, 2);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return AD_EIO;
-        done += (size_t)n;
-        for (int i = 0; i < 2; i++) {
-            size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-            iov[i].iov_base = (char *)iov[i].iov_base + k;
-            iov[i].iov_len -= k;
-            n -= (ssize_t)k;
-        }
-    }
-    return 0;
 }
 
 int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_delta *rec,
@@ -90,7 +55,7 @@ int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_d
         goto err;
     ad_ckpt_delta_head(head, rec->base_sum, seq, rec->len);
     step = "write";
-    if (write_record(fd, head, rec->ckpt, rec->len) != 0)
+    if (ad_write_all(fd, head, sizeof(head)) != 0 || ad_write_all(fd, rec->ckpt, rec->len) != 0)
         goto err;
     step = "fdatasync";
     if (fdatasync(fd) != 0)
@@ -101,7 +66,7 @@ int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_d
     if (c != 0)
         goto err;
     step = "fsync of the directory";
-    if (seq == 1 && fsync_parent(path) != 0)
+    if (seq == 1 && ad_state_fsync_parent(path) != 0)
         goto err;
     return 0;
 err:
@@ -121,7 +86,7 @@ int ad_state_remove_delta(const struct ad_state_loc *loc)
         return AD_ELIMIT;
     if (unlink(path) != 0)
         return errno == ENOENT ? 0 : AD_EIO;
-    return fsync_parent(path) == 0 ? 0 : AD_EIO;
+    return ad_state_fsync_parent(path) == 0 ? 0 : AD_EIO;
 }
 
 int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
@@ -223,25 +188,35 @@ static int latest_walk(struct latest *l, const struct ad_state_deltas *dl, const
     return rc ? rc : ad_ckpt_each(base, base_len, latest_cb, l);
 }
 
-int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
-                         char *err, size_t errlen)
+/* What compaction expects to find: the base of checksum base_sum and nrec
+ * records after it. */
+struct expect {
+    uint64_t base_sum, nrec;
+};
+
+/* The newest state of each series of a base (base, base_len: as read from
+ * path) and its log at logp, through l->cb: checks the base (header in *h),
+ * reads the log, and, when want is not NULL, that they are what it expects
+ * (AD_ESTATE otherwise); then hands over each series once (a reader without
+ * want and without records reads the base straight) and sets h's offset and
+ * times to the newest record's. Returns 0 or an error (err when there is a
+ * reason). */
+static int latest_read(const char *path, const char *base, size_t base_len, const char *logp,
+                       const struct expect *want, struct ad_ckpt_header *h, struct latest *l,
+                       char *err, size_t errlen)
 {
-    char logp[4200], *base = NULL;
-    size_t base_len = 0;
     struct ad_state_deltas dl = {0};
-    struct latest l = {.cb = cb, .ud = ud};
-    int rc = ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
-    if (rc) {
-        snprintf(err, errlen, "%s", ad_strerror(rc));
-        return rc;
-    }
-    rc = ad_ckpt_check(base, base_len, h, err, errlen);
-    snprintf(logp, sizeof(logp), "%s.delta", path);
+    int rc = ad_ckpt_check(base, base_len, h, err, errlen);
     rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &dl);
-    if (rc == 0 && dl.n == 0)
-        rc = ad_ckpt_each(base, base_len, cb, ud);
+    if (rc == 0 && want && (ad_ckpt_sum(base, base_len) != want->base_sum || dl.n != want->nrec)) {
+        snprintf(err, errlen, "%s: not the base and %llu records written", path,
+                 (unsigned long long)want->nrec);
+        rc = AD_ESTATE;
+    }
+    if (rc == 0 && dl.n == 0 && !want)
+        rc = ad_ckpt_each(base, base_len, l->cb, l->ud);
     else if (rc == 0)
-        rc = latest_walk(&l, &dl, base, base_len);
+        rc = latest_walk(l, &dl, base, base_len);
     if (rc == 0 && dl.n) {
         /* The header of the newest record: where the state resumes. */
         const struct ad_ckpt_header *last = &dl.rec[dl.n - 1].h;
@@ -249,10 +224,26 @@ int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_ser
         h->max_t = last->max_t;
         h->created_ms = last->created_ms;
     }
+    ad_state_deltas_free(&dl);
+    return rc;
+}
+
+int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
+                         char *err, size_t errlen)
+{
+    char logp[4200], *base = NULL;
+    size_t base_len = 0;
+    struct latest l = {.cb = cb, .ud = ud};
+    int rc = ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
+    if (rc) {
+        snprintf(err, errlen, "%s", ad_strerror(rc));
+        return rc;
+    }
+    snprintf(logp, sizeof(logp), "%s.delta", path);
+    rc = latest_read(path, base, base_len, logp, NULL, h, &l, err, errlen);
     if (l.nomem)
         snprintf(err, errlen, "out of memory");
     latest_free(&l);
-    ad_state_deltas_free(&dl);
     ad_free(base);
     return rc;
 }
@@ -299,36 +290,22 @@ int ad_state_compact(const struct ad_state_loc *loc, uint64_t base_sum, uint64_t
 {
     char path[4096], logp[4200], *base = NULL;
     size_t base_len = 0;
-    struct ad_state_deltas dl = {0};
     struct ad_ckpt_header h = {0};
     struct ad_buf series;
     struct compact_ctx c = {&series, 0};
     struct latest l = {.cb = compact_cb, .ud = &c};
+    struct expect want = {base_sum, nrec};
     err[0] = '\0';
     ad_buf_init(&series, DELTA_LOG_MAX);
     int rc = ad_state_path(loc->dir, loc->topic, loc->partition, path, sizeof(path));
     rc = rc ? rc : ad_state_delta_path(loc, logp, sizeof(logp));
     rc = rc ? rc : ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
-    rc = rc ? rc : ad_ckpt_check(base, base_len, &h, err, errlen);
-    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &dl);
-    if (rc == 0 && (ad_ckpt_sum(base, base_len) != base_sum || dl.n != nrec)) {
-        snprintf(err, errlen, "%s: not the base and %llu records written", path,
-                 (unsigned long long)nrec);
-        rc = AD_ESTATE;
-    }
-    rc = rc ? rc : latest_walk(&l, &dl, base, base_len);
-    if (rc == 0 && dl.n) {
-        const struct ad_ckpt_header *last = &dl.rec[dl.n - 1].h;
-        h.offset = last->offset;
-        h.max_t = last->max_t;
-        h.created_ms = last->created_ms;
-    }
+    rc = rc ? rc : latest_read(path, base, base_len, logp, &want, &h, &l, err, errlen);
     rc = rc ? rc : compact_write(loc, &h, &c, sum, err, errlen);
     if (rc && !err[0])
         snprintf(err, errlen, "%s: compaction: %s", path, ad_strerror(rc));
     latest_free(&l);
     ad_buf_free(&series);
-    ad_state_deltas_free(&dl);
     ad_free(base);
     return rc;
 }
