@@ -215,18 +215,12 @@ struct gate {
     const char *log;     /* the partition's delta log (ad_state_delta_path) */
 };
 
-/* Whether a and b differ, both being known. */
-static bool id_differs(const char *want, const char *have)
-{
-    return want && want[0] && have[0] && strcmp(want, have) != 0;
-}
-
 static bool gate_open(struct gate *g)
 {
     const struct ad_state_loc *loc = g->loc;
     if (strcmp(g->h->topic, loc->topic) != 0 || g->h->partition != loc->partition)
         g->refused = "another partition's checkpoint", g->mismatch = true;
-    else if (id_differs(loc->cluster, g->h->cluster) || id_differs(loc->group, g->h->group))
+    else if (ad_ckpt_other_owner(g->h, loc->cluster, loc->group))
         g->refused = "another cluster's or consumer group's checkpoint", g->mismatch = true;
     else if (g->h->fingerprint != g->fingerprint)
         g->refused = "written under other window/model settings";
