@@ -412,9 +412,8 @@ int64_t ad_part_low_offset(const struct ad_part *p)
 
 void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
 {
-    for (struct ad_series *s = w->lru_head; s; s = s->lru_next) {
-        if (s->part != p)
-            continue;
+    for (struct ad_series *s = p->plru_head, *next; s; s = next) {
+        next = s->plru_next; /* ad_win_series_leave() unlinks s */
         ad_win_act_unlink(s);
         for (uint32_t i = 0; s->slots && i < s->nslots; i++)
             s->slots[i].count = 0;
