@@ -575,7 +575,6 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
     lru_append(w, s);
     ad_win_part_touch(s);
     if (s->part != p) {
-        ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
         s->model_off = -1; /* offsets of another partition do not compare */
     }

@@ -78,7 +78,6 @@ int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
                         const struct ad_series_state *st)
 {
     if (s->part != p) {
-        ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
     }
     s->life = st->life;
