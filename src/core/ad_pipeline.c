@@ -727,9 +727,7 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *ou
 
 uint64_t ad_pipeline_nomem(const struct ad_pipeline *p)
 {
-    struct ad_window_stats ws;
-    ad_window_stats(p->win, &ws);
-    return p->st.nomem + ws.nomem;
+    return p->st.nomem + ad_window_nomem(p->win);
 }
 
 int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t partition)

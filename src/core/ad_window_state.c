@@ -160,3 +160,8 @@ void ad_window_stats(const struct ad_window *w, struct ad_window_stats *out)
 {
     *out = w->st;
 }
+
+uint64_t ad_window_nomem(const struct ad_window *w)
+{
+    return w->st.nomem;
+}
