@@ -14,8 +14,16 @@
  *   bench_window advance [SERIES]     watermark advances over SERIES sparse
  *                                     series (one point a minute each, 60 s
  *                                     lateness): time inside ad_window_advance
+ *   bench_window aligned [SERIES]     aligned 1 s tumbling deadlines, half of
+ *                                     the series reporting every second and
+ *                                     half every other second: the longest
+ *                                     and the total time inside
+ *                                     ad_window_advance (the due series that
+ *                                     stay open go back into the timer wheel
+ *                                     among fresher ones)
  *
- * Defaults: 200000 series for mem, 1000000 for tick and advance. Each mode is
+ * Defaults: 200000 series for mem, 1000000 for tick and advance, 100000 for
+ * aligned. Each mode is
  * one process, so that RSS is its own. */
 #include <malloc.h>
 #include <stdio.h>
@@ -185,6 +193,43 @@ static int run_advance(uint64_t n)
     return 0;
 }
 
+static int run_aligned(uint64_t n)
+{
+    struct ad_window_cfg cfg = {.tumbling = true, .size_us = G, .lateness_us = 3 * G / 2};
+    struct ad_window *w = make(&cfg);
+    struct ad_part *p = ad_window_part(w, "t", 0);
+    const int seconds = 20;
+    double in_adv = 0, worst = 0;
+    uint64_t records = 0;
+    /* even series report every second, odd ones every even second, spread
+     * over the second in series order: when the watermark passes a second's
+     * end every series is due at once, and the even ones that reported late
+     * in the last second go back into the wheel among the odd ones */
+    for (int s = 0; s < seconds; s++) {
+        for (uint64_t i = 0; i < n; i++) {
+            if ((i & 1) && (s & 1))
+                continue;
+            int64_t t = 1000 * G + s * G + (int64_t)(i * (uint64_t)G / (n + 1));
+            push(w, p, i, t, 1.0, (int64_t)records, 0);
+            double t0 = now_s();
+            ad_window_advance(w, p, t);
+            double d = now_s() - t0;
+            in_adv += d;
+            if (d > worst)
+                worst = d;
+            records++;
+        }
+    }
+    struct ad_window_stats st;
+    ad_window_stats(w, &st);
+    printf("aligned series %llu, %llu records: %.3f s inside ad_window_advance, longest call "
+           "%.3f s, %llu windows closed\n",
+           (unsigned long long)n, (unsigned long long)records, in_adv, worst,
+           (unsigned long long)st.windows);
+    ad_window_free(w);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -194,6 +239,9 @@ int main(int argc, char **argv)
         return run_tick(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000);
     if (strcmp(mode, "advance") == 0)
         return run_advance(argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000);
-    fprintf(stderr, "usage: bench_window mem SETUP [SERIES] | tick [SERIES] | advance [SERIES]\n");
+    if (strcmp(mode, "aligned") == 0)
+        return run_aligned(argc > 2 ? strtoull(argv[2], NULL, 10) : 100000);
+    fprintf(stderr, "usage: bench_window mem SETUP [SERIES] | tick [SERIES] | advance [SERIES] | "
+                    "aligned [SERIES]\n");
     return 2;
 }

@@ -31,6 +31,7 @@
 #ifndef AD_CHECKPOINT_H
 #define AD_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -84,6 +85,14 @@ int ad_ckpt_finish(struct ad_buf *b, uint64_t nseries);
  * the spill store of evicted series keep per series. */
 int ad_ckpt_one(struct ad_buf *b, const struct ad_ckpt_header *h, const struct ad_series_state *st,
                 const char *metric);
+
+/* Whose state a header says it is: sets h->cluster and h->group (NULL: "",
+ * unknown; longer than AD_CKPT_ID_MAX bytes: cut). */
+void ad_ckpt_set_owner(struct ad_ckpt_header *h, const char *cluster, const char *group);
+/* Whether h is another owner's state than cluster and group: true when
+ * either differs from h's, both being known (not NULL, not ""). A NULL
+ * cluster is not checked. */
+bool ad_ckpt_other_owner(const struct ad_ckpt_header *h, const char *cluster, const char *group);
 
 /* Called per series while reading; returning non-zero stops the read. */
 typedef int (*ad_ckpt_series_cb)(void *ud, const struct ad_series_state *st, const char *metric);

@@ -53,10 +53,17 @@ void ad_ckpt_delta_head(unsigned char out[AD_CKPT_DELTA_HEAD], uint64_t base_sum
 int ad_ckpt_delta_next(const void *log, size_t len, size_t *pos, struct ad_ckpt_delta *d, char *err,
                        size_t errlen);
 
-/* Counts the records of a log that follow the base of checksum base_sum:
+/* Indexes the records of a log that follow the base of checksum base_sum:
  * those read in order from the start with that base_sum and seq 1, 2, ...
- * Stops at the first that is not; *why then tells why (a static string),
- * NULL when the log ended cleanly. */
+ * (checked from the frame before the record's checkpoint is), each checked
+ * once, whole (ad_ckpt_check). Stops at the first that is not one of them;
+ * *why then tells why (a static string: also "out of memory"), NULL when the
+ * log ended cleanly. Returns the count; when recs is not NULL, *recs gets
+ * the records in order (owned: ad_free; their ckpt borrowed from log; NULL
+ * when none). */
+size_t ad_ckpt_delta_index(const void *log, size_t len, uint64_t base_sum,
+                           struct ad_ckpt_delta **recs, const char **why);
+/* ad_ckpt_delta_index() without the records: their count. */
 size_t ad_ckpt_delta_valid(const void *log, size_t len, uint64_t base_sum, const char **why);
 
 #endif

@@ -262,8 +262,8 @@ void ad_pipeline_drop_partition(struct ad_pipeline *p, const char *topic, int32_
 
 void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *out);
 /* Points, series states and outputs lost for want of memory so far: the
- * pipeline's and the window stage's nomem counts together (cheap; a caller
- * compares it before and after a push or a tick). */
+ * pipeline's and the window stage's nomem counts together (O(1), no stats
+ * copied; a caller compares it before and after a push or a tick). */
 uint64_t ad_pipeline_nomem(const struct ad_pipeline *p);
 
 /* The lowest source offset of (topic, partition) still held by an open

@@ -96,11 +96,20 @@ int ad_state_compact(const struct ad_state_loc *loc, uint64_t base_sum, uint64_t
                      uint64_t *sum, char *err, size_t errlen);
 /* Removes the log (after a new base is durable). 0, AD_ELIMIT or AD_EIO. */
 int ad_state_remove_delta(const struct ad_state_loc *loc);
-/* Reads the log at log_path and counts the records that follow the base
+/* A delta log as read: the records that follow a base, each checked once. */
+struct ad_state_deltas {
+    char *log; /* the log's bytes (owned; NULL when n is 0) */
+    size_t log_len;
+    struct ad_ckpt_delta *rec; /* the records in order (owned; ckpt points into log) */
+    size_t n;
+};
+/* Reads the log at log_path and indexes the records that follow the base
  * (base, base_len: the checkpoint as read), logging why it stops early.
- * Returns 0 with *log (owned: ad_free; NULL when *n is 0), *log_len, *n. */
-int ad_state_delta_read(const char *log_path, const void *base, size_t base_len, char **log,
-                        size_t *log_len, size_t *n);
+ * Returns 0 with *out filled (release with ad_state_deltas_free()). */
+int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
+                        struct ad_state_deltas *out);
+/* Releases what ad_state_delta_read() filled in (accepts a zeroed struct). */
+void ad_state_deltas_free(struct ad_state_deltas *d);
 
 /* Reads the checkpoint file at path (not ad_state_load's choice: this very
  * file, as `anomalyd model export` reads each) and its delta log, calling cb

@@ -4,15 +4,16 @@
  *
  * Keys are event times; a key's tick is floor(key / unit) and its bucket the
  * tick modulo the bucket count (a power of two at least span). Each bucket is
- * a doubly-linked list kept in seq order, so that ad_wheel_due() hands the due
- * elements back in seq order by merging the due buckets; a node whose seq is
- * the largest so far goes to its bucket's tail in O(1). Keys further apart
- * than span ticks share buckets: still correct, at the cost of skipping the
- * ones not due when their bucket is scanned.
+ * a doubly-linked list in add order (a node goes to its bucket's tail in
+ * O(1)); ad_wheel_due() sorts the due nodes by seq (a merge sort over all the
+ * due buckets), so that it hands them back in seq order whatever order they
+ * were added in. Keys further apart than span ticks share buckets: still
+ * correct, at the cost of skipping the ones not due when their bucket is
+ * scanned.
  *
- * Costs: add/del O(1) (add: plus the nodes of its bucket with a larger seq),
- * due O(ticks advanced, at most the bucket count + due nodes x log of the due
- * buckets + nodes skipped). Nothing here allocates but ad_wheel_init().
+ * Costs: add/del O(1), due O(ticks advanced, at most the bucket count + due
+ * nodes x log of the due nodes + nodes skipped). Nothing here allocates but
+ * ad_wheel_init().
  *
  * Ownership: the wheel owns its bucket arrays (ad_wheel_free()); the nodes
  * are the caller's. */
@@ -44,8 +45,8 @@ int ad_wheel_init(struct ad_wheel *wh, int64_t unit, uint32_t span);
 /* Releases the buckets (not the nodes). Accepts a zeroed struct. */
 void ad_wheel_free(struct ad_wheel *wh);
 
-/* Adds node x (not in a wheel) with key and seq, after the nodes of its
- * bucket with a smaller seq. */
+/* Adds node x (not in a wheel) with key and seq, at its bucket's tail
+ * (O(1), whatever its seq). */
 void ad_wheel_add(struct ad_wheel *wh, struct ad_wheel_node *x, int64_t key, uint64_t seq);
 /* Takes x, which is in wh, out of it. */
 void ad_wheel_del(struct ad_wheel *wh, struct ad_wheel_node *x);

@@ -252,5 +252,8 @@ uint32_t ad_series_metric(const struct ad_series *s);
 const struct ad_welford *ad_series_model(const struct ad_series *s);
 
 void ad_window_stats(const struct ad_window *w, struct ad_window_stats *out);
+/* ad_window_stats()'s nomem alone, without copying the stats (O(1): the
+ * pipeline reads it around every push). */
+uint64_t ad_window_nomem(const struct ad_window *w);
 
 #endif

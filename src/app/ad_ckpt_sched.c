@@ -187,8 +187,7 @@ static int state_series(void *ud, const struct ad_series_state *st, const char *
                                .offset = c->w->offset,
                                .partition = c->w->partition};
     snprintf(h.topic, sizeof(h.topic), "%s", c->w->topic);
-    snprintf(h.cluster, sizeof(h.cluster), "%s", d->cluster_id);
-    snprintf(h.group, sizeof(h.group), "%s", d->cfg->kafka.group);
+    ad_ckpt_set_owner(&h, d->cluster_id, d->cfg->kafka.group);
     int rc = ad_ckpt_one(&d->sval, &h, st, metric);
     rc = rc ? rc
             : ad_statetopic_series_key(&d->skey, c->w->topic, c->w->partition, metric, st->key,
@@ -206,8 +205,7 @@ static int add_marker(struct ad_daemon *d, struct ckpt_work *w, struct tpart *t,
                                                              t->lp->partition),
                                .partition = t->lp->partition};
     snprintf(h.topic, sizeof(h.topic), "%s", t->lp->topic);
-    snprintf(h.cluster, sizeof(h.cluster), "%s", d->cluster_id);
-    snprintf(h.group, sizeof(h.group), "%s", d->cfg->kafka.group);
+    ad_ckpt_set_owner(&h, d->cluster_id, d->cfg->kafka.group);
     int rc = ad_ckpt_begin(&d->sval, &h);
     rc = rc ? rc : ad_ckpt_finish(&d->sval, 0);
     rc = rc ? rc : ad_statetopic_marker_key(&d->skey, t->lp->topic, t->lp->partition);

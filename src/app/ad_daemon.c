@@ -245,6 +245,7 @@ static void in_rebalance(void *ud, bool assigned)
 {
     struct ad_daemon *d = ud;
     d->rebalances++;
+    d->cluster_asked = false; /* asked again (once) at this assignment's first partition */
     if (assigned && !d->ready_sent) {
         ad_notify("READY=1\nSTATUS=consuming");
         d->ready_sent = true;
@@ -252,7 +253,9 @@ static void in_rebalance(void *ud, bool assigned)
 }
 
 /* The source cluster's id, once: it goes into every checkpoint, and a
- * checkpoint of another cluster is not restored. */
+ * checkpoint of another cluster is not restored. Asked at most once per
+ * rebalance (rd_kafka_clusterid may wait AD_DAEMON_CLUSTER_WAIT_MS), before
+ * the assignment's first restore. */
 static void learn_cluster(struct ad_daemon *d)
 {
     char id[sizeof(d->cluster_id)];
@@ -272,7 +275,10 @@ static void learn_cluster(struct ad_daemon *d)
 static int64_t in_assign(void *ud, const char *topic, int32_t partition)
 {
     struct ad_daemon *d = ud;
-    learn_cluster(d);
+    if (!d->cluster_asked) {
+        d->cluster_asked = true;
+        learn_cluster(d);
+    }
     struct tpart *t = tp_add(d, topic, partition);
     int64_t off = t && d->checkpoints ? ad_ckpt_restore(d, t) : -1;
     if (off >= 0) {

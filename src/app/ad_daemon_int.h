@@ -110,6 +110,7 @@ struct ad_daemon {
     bool checkpoints;         /* state.dir is set */
     int state_lock;           /* state.dir's lock (ad_state_lock), -1 none */
     char cluster_id[256];     /* the source cluster's id, "" until known */
+    bool cluster_asked;       /* learn_cluster() ran in this rebalance's assignment */
     struct ad_spill *spill;   /* evicted series' state, with checkpoints */
     rd_kafka_t *state_reader; /* reads the state topic on assignment, with state.topic */
     int32_t state_nparts;

@@ -362,3 +362,20 @@ int ad_ckpt_each(const void *buf, size_t len, ad_ckpt_series_cb cb, void *ud)
         return AD_EPARSE;
     return walk(buf, len, &h, cb, ud, err, sizeof(err));
 }
+
+void ad_ckpt_set_owner(struct ad_ckpt_header *h, const char *cluster, const char *group)
+{
+    snprintf(h->cluster, sizeof(h->cluster), "%s", cluster ? cluster : "");
+    snprintf(h->group, sizeof(h->group), "%s", group ? group : "");
+}
+
+/* Whether want and have differ, both being known. */
+static bool id_differs(const char *want, const char *have)
+{
+    return want && want[0] && have[0] && strcmp(want, have) != 0;
+}
+
+bool ad_ckpt_other_owner(const struct ad_ckpt_header *h, const char *cluster, const char *group)
+{
+    return id_differs(cluster, h->cluster) || id_differs(group, h->group);
+}

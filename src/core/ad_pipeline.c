@@ -727,9 +727,7 @@ void ad_pipeline_stats(const struct ad_pipeline *p, struct ad_pipeline_stats *ou
 
 uint64_t ad_pipeline_nomem(const struct ad_pipeline *p)
 {
-    struct ad_window_stats ws;
-    ad_window_stats(p->win, &ws);
-    return p->st.nomem + ws.nomem;
+    return p->st.nomem + ad_window_nomem(p->win);
 }
 
 int64_t ad_pipeline_low_offset(struct ad_pipeline *p, const char *topic, int32_t partition)
@@ -772,19 +770,6 @@ static void det_decode(struct ad_pipeline *p, struct ad_series_state *s)
     s->det_len = ad_pdet_area_size(p->det);
 }
 
-static void set_header_id(const struct ad_pipeline *p, struct ad_ckpt_header *h)
-{
-    memcpy(h->cluster, p->id_cluster, sizeof(h->cluster));
-    memcpy(h->group, p->id_group, sizeof(h->group));
-}
-
-/* Whether a checkpoint header names another owner than p (both known). */
-static bool other_owner(const struct ad_pipeline *p, const struct ad_ckpt_header *h)
-{
-    return (p->id_cluster[0] && h->cluster[0] && strcmp(p->id_cluster, h->cluster) != 0) ||
-           (p->id_group[0] && h->group[0] && strcmp(p->id_group, h->group) != 0);
-}
-
 static void store_evicted(void *ud, const struct ad_part *part, const struct ad_series_state *raw)
 {
     struct ad_pipeline *p = ud;
@@ -798,7 +783,7 @@ static void store_evicted(void *ud, const struct ad_part *part, const struct ad_
                                .offset = -1,
                                .partition = part ? ad_part_partition(part) : -1};
     snprintf(h.topic, sizeof(h.topic), "%s", part ? ad_part_topic(part) : "");
-    set_header_id(p, &h);
+    ad_ckpt_set_owner(&h, p->id_cluster, p->id_group);
     if (ad_ckpt_one(&p->sbuf, &h, st, metric) == 0)
         p->store.evicted(p->store.ud, h.topic, h.partition, st->key, st->key_len, metric, p->sbuf.p,
                          p->sbuf.len);
@@ -848,7 +833,7 @@ static int store_load(void *ud, const struct ad_part *part, const char *key, siz
     if (h.nseries != 1 || h.fingerprint != p->fingerprint || st->key_len != key_len ||
         memcmp(st->key, key, key_len) != 0)
         return AD_ENOENT;
-    if (other_owner(p, &h)) {
+    if (ad_ckpt_other_owner(&h, p->id_cluster, p->id_group)) {
         p->st.store_mismatch++;
         return AD_ENOENT;
     }
@@ -952,7 +937,7 @@ int ad_pipeline_checkpoint(struct ad_pipeline *p, const struct ad_ckpt_req *req,
                                    .partition = req->partition,
                                    .max_t = ad_part_max_time(part)};
         snprintf(h.topic, sizeof(h.topic), "%s", req->topic);
-        set_header_id(p, &h);
+        ad_ckpt_set_owner(&h, p->id_cluster, p->id_group);
         h.nseries = patch ? 0 : ad_window_part_count(p->win, part);
         rc = ad_ckpt_begin(out->buf, &h);
         if (rc == 0 && req->delta)

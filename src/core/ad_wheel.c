@@ -3,9 +3,12 @@
  * scan_from is the lowest tick that may hold a node: ad_wheel_add() lowers it
  * to the node's tick, ad_wheel_due() raises it past what it scanned. A due
  * call scans the buckets of ticks scan_from..tick(limit) (each bucket once at
- * most), takes the due nodes of each out in their (seq) order and merges
- * those lists like a bottom-up merge sort: a binary counter of lists whose
- * slot k holds a merge of 2^k of them. */
+ * most), takes the due nodes of each out (in bucket order, which is add
+ * order, not seq order) and sorts them all by seq like a bottom-up merge
+ * sort: each node enters a binary counter of lists as a run of one, and slot
+ * k holds a merge of 2^k runs. Buckets are not kept sorted because a series
+ * re-added with its old seq (ad_window.c part_due) would otherwise walk back
+ * past every later node of its bucket. */
 #include "ad_wheel.h"
 
 #include "ad_alloc.h"
@@ -50,23 +53,17 @@ void ad_wheel_free(struct ad_wheel *wh)
 void ad_wheel_add(struct ad_wheel *wh, struct ad_wheel_node *x, int64_t key, uint64_t seq)
 {
     uint32_t b = bucket_of(wh, key);
-    struct ad_wheel_node *after = wh->tail[b];
 
     x->key = key;
     x->seq = seq;
     x->in = true;
-    while (after && after->seq > seq)
-        after = after->prev;
-    x->prev = after;
-    x->next = after ? after->next : wh->head[b];
-    if (x->next)
-        x->next->prev = x;
-    else
-        wh->tail[b] = x;
-    if (after)
-        after->next = x;
+    x->prev = wh->tail[b];
+    x->next = NULL;
+    if (x->prev)
+        x->prev->next = x;
     else
         wh->head[b] = x;
+    wh->tail[b] = x;
     wh->n++;
     int64_t t = tick_of(wh, key);
     if (t < wh->scan_from)
@@ -111,7 +108,7 @@ static struct ad_wheel_node *merge(struct ad_wheel_node *a, struct ad_wheel_node
     return head.next;
 }
 
-/* Takes the nodes of bucket b with key <= limit out, in order; *keep is set
+/* Takes the nodes of bucket b with key <= limit out, in bucket order; *keep is set
  * when a node of tick <= last stays (its key is past limit in that tick). */
 static struct ad_wheel_node *take_due(struct ad_wheel *wh, uint32_t b, int64_t limit, int64_t last,
                                       bool *keep)
@@ -145,15 +142,18 @@ struct ad_wheel_node *ad_wheel_due(struct ad_wheel *wh, int64_t limit)
 
     for (uint64_t i = 0; i < count; i++) {
         uint32_t b = (uint32_t)(((uint64_t)wh->scan_from + i) & wh->mask);
-        struct ad_wheel_node *l = wh->head[b] ? take_due(wh, b, limit, last, &keep) : NULL;
-        if (!l)
-            continue;
-        int k = 0;
-        for (; k < 63 && runs[k]; k++) {
-            l = merge(runs[k], l);
-            runs[k] = NULL;
+        struct ad_wheel_node *x = wh->head[b] ? take_due(wh, b, limit, last, &keep) : NULL;
+        while (x) {
+            struct ad_wheel_node *l = x;
+            x = x->next;
+            l->next = NULL;
+            int k = 0;
+            for (; k < 63 && runs[k]; k++) {
+                l = merge(runs[k], l);
+                runs[k] = NULL;
+            }
+            runs[k] = runs[k] ? merge(runs[k], l) : l;
         }
-        runs[k] = runs[k] ? merge(runs[k], l) : l;
     }
     struct ad_wheel_node *out = NULL;
     for (int k = 0; k < 64; k++)

@@ -412,9 +412,8 @@ int64_t ad_part_low_offset(const struct ad_part *p)
 
 void ad_window_part_drop(struct ad_window *w, struct ad_part *p)
 {
-    for (struct ad_series *s = w->lru_head; s; s = s->lru_next) {
-        if (s->part != p)
-            continue;
+    for (struct ad_series *s = p->plru_head, *next; s; s = next) {
+        next = s->plru_next; /* ad_win_series_leave() unlinks s */
         ad_win_act_unlink(s);
         for (uint32_t i = 0; s->slots && i < s->nslots; i++)
             s->slots[i].count = 0;
@@ -576,7 +575,6 @@ enum ad_push_result ad_window_push(struct ad_window *w, struct ad_part *p,
     lru_append(w, s);
     ad_win_part_touch(s);
     if (s->part != p) {
-        ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
         s->model_off = -1; /* offsets of another partition do not compare */
     }

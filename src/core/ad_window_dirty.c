@@ -84,6 +84,7 @@ void ad_win_part_touch(struct ad_series *s)
 void ad_win_series_move(struct ad_series *s, struct ad_part *p)
 {
     struct ad_part *old = s->part;
+    ad_win_slots_move(s, p); /* while s->part is still the old one */
     ad_win_dirty_unlink(s);
     plru_unlink(s);
     ad_win_act_unlink(s);

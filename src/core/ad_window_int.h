@@ -169,8 +169,8 @@ void ad_win_close_until(struct ad_window *w, struct ad_series *s, int64_t limit,
 /* Adds the (just opened) slot sl to p's open slots; takes it out. */
 void ad_win_lo_append(struct ad_part *p, struct slot *sl);
 void ad_win_lo_unlink(struct ad_part *p, struct slot *sl);
-/* s is about to move to partition p: its open slots go to p's list (call
- * before ad_win_series_move()). */
+/* s is about to move to partition p: its open slots go to p's list (called
+ * by ad_win_series_move(), before s->part changes). */
 void ad_win_slots_move(struct ad_series *s, struct ad_part *p);
 /* The open slot of s whose window starts at start, or NULL. */
 struct slot *ad_win_slot_find(const struct ad_series *s, int64_t start);
@@ -180,8 +180,9 @@ struct slot *ad_win_slot_find(const struct ad_series *s, int64_t start);
 void ad_win_mark_dirty(struct ad_series *s);
 /* s is clean: off its partition's dirty list. */
 void ad_win_dirty_unlink(struct ad_series *s);
-/* Puts s (new, or of another partition) in partition p; one that moved is
- * dirty there, and counted as departed from its old partition. */
+/* Puts s (new, or of another partition) in partition p, its open slots
+ * with it (ad_win_slots_move()); one that moved is dirty there, and counted
+ * as departed from its old partition. */
 void ad_win_series_move(struct ad_series *s, struct ad_part *p);
 /* s is freed, or p dropped with it: off the partition's lists, counted
  * departed. */

@@ -78,7 +78,6 @@ int ad_win_series_apply(struct ad_window *w, struct ad_series *s, struct ad_part
                         const struct ad_series_state *st)
 {
     if (s->part != p) {
-        ad_win_slots_move(s, p);
         ad_win_series_move(s, p);
     }
     s->life = st->life;
@@ -160,4 +159,9 @@ const struct ad_welford *ad_series_model(const struct ad_series *s)
 void ad_window_stats(const struct ad_window *w, struct ad_window_stats *out)
 {
     *out = w->st;
+}
+
+uint64_t ad_window_nomem(const struct ad_window *w)
+{
+    return w->st.nomem;
 }

@@ -17,6 +17,7 @@
 #include "ad_fd.h"
 #include "ad_log.h"
 #include "ad_spill.h"
+#include "ad_state_int.h"
 
 #define CKPT_MAX ((size_t)4 << 30)
 
@@ -76,9 +77,12 @@ int ad_state_dir_init(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-static int fsync_dir(const char *dir)
+int ad_state_fsync_parent(const char *path)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int rc = fsync(fd);
@@ -107,14 +111,10 @@ int ad_state_write_atomic(const char *path, const void *buf, size_t len, bool ke
 int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill, void *ud,
                         char *err, size_t errlen)
 {
-    char tmp[4200], prev[4200], dir[4096];
+    char tmp[4200], prev[4200];
     const char *step = "open";
-    const char *slash = strrchr(path, '/');
     int fd = -1;
 
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    if (!dir[0])
-        snprintf(dir, sizeof(dir), "/");
     /* Per process: a forked checkpoint that outlives a killed parent must
      * not write into the file its restarted successor writes. */
     snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
@@ -140,7 +140,7 @@ int ad_state_write_with(const char *path, bool keep_prev, ad_state_fill_fn fill,
     if (rename(tmp, path) != 0)
         goto fail;
     step = "fsync of the directory";
-    if (fsync_dir(dir) != 0)
+    if (ad_state_fsync_parent(path) != 0)
         goto fail;
     return 0;
 fail:
@@ -215,18 +215,12 @@ struct gate {
     const char *log;     /* the partition's delta log (ad_state_delta_path) */
 };
 
-/* Whether a and b differ, both being known. */
-static bool id_differs(const char *want, const char *have)
-{
-    return want && want[0] && have[0] && strcmp(want, have) != 0;
-}
-
 static bool gate_open(struct gate *g)
 {
     const struct ad_state_loc *loc = g->loc;
     if (strcmp(g->h->topic, loc->topic) != 0 || g->h->partition != loc->partition)
         g->refused = "another partition's checkpoint", g->mismatch = true;
-    else if (id_differs(loc->cluster, g->h->cluster) || id_differs(loc->group, g->h->group))
+    else if (ad_ckpt_other_owner(g->h, loc->cluster, loc->group))
         g->refused = "another cluster's or consumer group's checkpoint", g->mismatch = true;
     else if (g->h->fingerprint != g->fingerprint)
         g->refused = "written under other window/model settings";
@@ -243,42 +237,32 @@ static int gate_cb(void *ud, const struct ad_series_state *st, const char *metri
     return g->cb(g->ud, st, metric);
 }
 
-/* The delta records that follow the base (buf, len) in g's log: *n of them
- * in *log (owned), and the header of the state they lead to in g->h (the
- * last record's offset, time and newest event time). A record of other
- * settings ends the sequence. */
-static void load_deltas(struct gate *g, const void *buf, size_t len, char **log, size_t *log_len,
-                        size_t *n)
+/* The delta records that follow the base (buf, len) in g's log, in *dl
+ * (owned), and the header of the state they lead to in g->h (the last
+ * record's offset, time and newest event time). A record of other settings
+ * ends the sequence. */
+static void load_deltas(struct gate *g, const void *buf, size_t len, struct ad_state_deltas *dl)
 {
-    size_t used = 0, pos = 0;
-    struct ad_ckpt_delta d;
-    char err[8];
-    if (!g->log || ad_state_delta_read(g->log, buf, len, log, log_len, n) != 0)
+    size_t used = 0;
+    if (!g->log || ad_state_delta_read(g->log, buf, len, dl) != 0)
         return;
-    while (used < *n && ad_ckpt_delta_next(*log, *log_len, &pos, &d, err, sizeof(err)) == 0 &&
-           d.h.fingerprint == g->h->fingerprint) {
-        g->h->offset = d.h.offset;
-        g->h->max_t = d.h.max_t;
-        g->h->created_ms = d.h.created_ms;
-        used++;
+    for (; used < dl->n && dl->rec[used].h.fingerprint == g->h->fingerprint; used++) {
+        g->h->offset = dl->rec[used].h.offset;
+        g->h->max_t = dl->rec[used].h.max_t;
+        g->h->created_ms = dl->rec[used].h.created_ms;
     }
-    if (used < *n)
+    if (used < dl->n)
         AD_WARN("state", "delta log %s: %zu of %zu records used (other settings)", g->log, used,
-                *n);
-    *n = used;
+                dl->n);
+    dl->n = used;
 }
 
 /* Restores the records load_deltas() kept, in order, after the base. */
-static int each_delta(const char *log, size_t log_len, size_t n, struct gate *g)
+static int each_delta(const struct ad_state_deltas *dl, struct gate *g)
 {
-    size_t pos = 0;
-    struct ad_ckpt_delta d;
-    char err[8];
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
-        rc = rc ? rc : ad_ckpt_each(d.ckpt, d.len, gate_cb, g);
-    }
+    for (size_t i = 0; i < dl->n && rc == 0; i++)
+        rc = ad_ckpt_each(dl->rec[i].ckpt, dl->rec[i].len, gate_cb, g);
     return rc;
 }
 
@@ -320,14 +304,14 @@ static int load_file(const char *path, struct gate *g)
     }
     g->refused = NULL;
     g->older = g->mismatch = false;
-    char *log = NULL;
-    size_t nlog = 0, log_len = 0;
+    struct ad_state_deltas dl = {0};
     rc = ad_ckpt_check(buf, len, g->h, err, sizeof(err));
     if (rc == 0)
-        load_deltas(g, buf, len, &log, &log_len, &nlog);
+        load_deltas(g, buf, len, &dl);
     rc = rc ? rc : ad_ckpt_each(buf, len, gate_cb, g);
-    rc = rc ? rc : each_delta(log, log_len, nlog, g);
-    ad_free(log);
+    rc = rc ? rc : each_delta(&dl, g);
+    size_t nlog = dl.n;
+    ad_state_deltas_free(&dl);
     ad_free(buf);
     if (rc == 0 && nlog)
         AD_INFO("state", "%s: %zu incremental checkpoints applied after it", path, nlog);

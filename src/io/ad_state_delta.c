@@ -8,16 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ad_alloc.h"
 #include "ad_ckpt_delta.h"
 #include "ad_err.h"
+#include "ad_fd.h"
 #include "ad_hash.h"
 #include "ad_htab.h"
 #include "ad_log.h"
 #include "ad_state.h"
+#include "ad_state_int.h"
 
 #define DELTA_LOG_MAX ((size_t)4 << 30)
 
@@ -28,42 +29,6 @@ int ad_state_delta_path(const struct ad_state_loc *loc, char *out, size_t len)
         return AD_ELIMIT;
     int n = snprintf(out, len, "%s.delta", base);
     return n >= 0 && (size_t)n < len ? 0 : AD_ELIMIT;
-}
-
-static int fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Writes both parts, retrying short writes. */
-static int write_record(int fd, const unsigned char *head, const void *ckpt, size_t len)
-{
-    struct iovec iov[2] = {{(void *)(uintptr_t)head, AD_CKPT_DELTA_HEAD},
-                           {(void *)(uintptr_t)ckpt, len}};
-    size_t total = AD_CKPT_DELTA_HEAD + len, done = 0;
-    while (done < total) {
-        ssize_t n = writev(fd, iov, 2);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return AD_EIO;
-        done += (size_t)n;
-        for (int i = 0; i < 2; i++) {
-            size_t k = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-            iov[i].iov_base = (char *)iov[i].iov_base + k;
-            iov[i].iov_len -= k;
-            n -= (ssize_t)k;
-        }
-    }
-    return 0;
 }
 
 int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_delta *rec,
@@ -90,7 +55,7 @@ int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_d
         goto err;
     ad_ckpt_delta_head(head, rec->base_sum, seq, rec->len);
     step = "write";
-    if (write_record(fd, head, rec->ckpt, rec->len) != 0)
+    if (ad_write_all(fd, head, sizeof(head)) != 0 || ad_write_all(fd, rec->ckpt, rec->len) != 0)
         goto err;
     step = "fdatasync";
     if (fdatasync(fd) != 0)
@@ -101,7 +66,7 @@ int ad_state_append_delta(const struct ad_state_loc *loc, const struct ad_ckpt_d
     if (c != 0)
         goto err;
     step = "fsync of the directory";
-    if (seq == 1 && fsync_parent(path) != 0)
+    if (seq == 1 && ad_state_fsync_parent(path) != 0)
         goto err;
     return 0;
 err:
@@ -121,17 +86,15 @@ int ad_state_remove_delta(const struct ad_state_loc *loc)
         return AD_ELIMIT;
     if (unlink(path) != 0)
         return errno == ENOENT ? 0 : AD_EIO;
-    return fsync_parent(path) == 0 ? 0 : AD_EIO;
+    return ad_state_fsync_parent(path) == 0 ? 0 : AD_EIO;
 }
 
-int ad_state_delta_read(const char *log_path, const void *base, size_t base_len, char **log,
-                        size_t *log_len, size_t *n)
+int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
+                        struct ad_state_deltas *out)
 {
     const char *why = NULL;
-    *log = NULL;
-    *log_len = 0;
-    *n = 0;
-    int rc = ad_state_read_file(log_path, DELTA_LOG_MAX, log, log_len);
+    *out = (struct ad_state_deltas){0};
+    int rc = ad_state_read_file(log_path, DELTA_LOG_MAX, &out->log, &out->log_len);
     if (rc == AD_ENOENT)
         return 0;
     if (rc) {
@@ -139,16 +102,21 @@ int ad_state_delta_read(const char *log_path, const void *base, size_t base_len,
                 ad_strerror(rc));
         return 0;
     }
-    *n = ad_ckpt_delta_valid(*log, *log_len, ad_ckpt_sum(base, base_len), &why);
+    out->n = ad_ckpt_delta_index(out->log, out->log_len, ad_ckpt_sum(base, base_len), &out->rec,
+                                 &why);
     if (why)
-        AD_WARN("state", "delta log %s: %zu records used, the rest ignored (%s)", log_path, *n,
+        AD_WARN("state", "delta log %s: %zu records used, the rest ignored (%s)", log_path, out->n,
                 why);
-    if (*n == 0) {
-        ad_free(*log);
-        *log = NULL;
-        *log_len = 0;
-    }
+    if (out->n == 0)
+        ad_state_deltas_free(out);
     return 0;
+}
+
+void ad_state_deltas_free(struct ad_state_deltas *d)
+{
+    ad_free(d->rec);
+    ad_free(d->log);
+    *d = (struct ad_state_deltas){0};
 }
 
 /* ---- the newest state of each series: base + log, for readers of files ---- */
@@ -210,62 +178,72 @@ static void latest_free(struct latest *l)
     ad_htab_free(&l->seen);
 }
 
-/* Walks the n records of log (which ad_state_delta_read() counted) newest
- * first, then the base, through l. */
-static int latest_walk(struct latest *l, const char *log, size_t log_len, size_t n,
-                       const char *base, size_t base_len)
+/* Walks the records of dl newest first, then the base, through l. */
+static int latest_walk(struct latest *l, const struct ad_state_deltas *dl, const char *base,
+                       size_t base_len)
 {
-    size_t *at = ad_malloc((n ? n : 1) * sizeof(*at)), pos = 0;
-    struct ad_ckpt_delta d;
-    char err[8];
-    int rc = at ? 0 : AD_ENOMEM;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        at[i] = pos;
-        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
-    }
-    for (size_t i = n; rc == 0 && i-- > 0;) {
-        pos = at[i];
-        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, sizeof(err));
-        rc = rc ? rc : ad_ckpt_each(d.ckpt, d.len, latest_cb, l);
-    }
-    ad_free(at);
+    int rc = 0;
+    for (size_t i = dl->n; rc == 0 && i-- > 0;)
+        rc = ad_ckpt_each(dl->rec[i].ckpt, dl->rec[i].len, latest_cb, l);
     return rc ? rc : ad_ckpt_each(base, base_len, latest_cb, l);
+}
+
+/* What compaction expects to find: the base of checksum base_sum and nrec
+ * records after it. */
+struct expect {
+    uint64_t base_sum, nrec;
+};
+
+/* The newest state of each series of a base (base, base_len: as read from
+ * path) and its log at logp, through l->cb: checks the base (header in *h),
+ * reads the log, and, when want is not NULL, that they are what it expects
+ * (AD_ESTATE otherwise); then hands over each series once (a reader without
+ * want and without records reads the base straight) and sets h's offset and
+ * times to the newest record's. Returns 0 or an error (err when there is a
+ * reason). */
+static int latest_read(const char *path, const char *base, size_t base_len, const char *logp,
+                       const struct expect *want, struct ad_ckpt_header *h, struct latest *l,
+                       char *err, size_t errlen)
+{
+    struct ad_state_deltas dl = {0};
+    int rc = ad_ckpt_check(base, base_len, h, err, errlen);
+    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &dl);
+    if (rc == 0 && want && (ad_ckpt_sum(base, base_len) != want->base_sum || dl.n != want->nrec)) {
+        snprintf(err, errlen, "%s: not the base and %llu records written", path,
+                 (unsigned long long)want->nrec);
+        rc = AD_ESTATE;
+    }
+    if (rc == 0 && dl.n == 0 && !want)
+        rc = ad_ckpt_each(base, base_len, l->cb, l->ud);
+    else if (rc == 0)
+        rc = latest_walk(l, &dl, base, base_len);
+    if (rc == 0 && dl.n) {
+        /* The header of the newest record: where the state resumes. */
+        const struct ad_ckpt_header *last = &dl.rec[dl.n - 1].h;
+        h->offset = last->offset;
+        h->max_t = last->max_t;
+        h->created_ms = last->created_ms;
+    }
+    ad_state_deltas_free(&dl);
+    return rc;
 }
 
 int ad_state_each_latest(const char *path, struct ad_ckpt_header *h, ad_ckpt_series_cb cb, void *ud,
                          char *err, size_t errlen)
 {
-    char logp[4200], *base = NULL, *log = NULL;
-    size_t base_len = 0, log_len = 0, n = 0;
+    char logp[4200], *base = NULL;
+    size_t base_len = 0;
     struct latest l = {.cb = cb, .ud = ud};
     int rc = ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
     if (rc) {
         snprintf(err, errlen, "%s", ad_strerror(rc));
         return rc;
     }
-    rc = ad_ckpt_check(base, base_len, h, err, errlen);
     snprintf(logp, sizeof(logp), "%s.delta", path);
-    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &log, &log_len, &n);
-    if (rc == 0 && n == 0)
-        rc = ad_ckpt_each(base, base_len, cb, ud);
-    else if (rc == 0)
-        rc = latest_walk(&l, log, log_len, n, base, base_len);
-    if (rc == 0 && n) {
-        /* The header of the newest record: where the state resumes. */
-        struct ad_ckpt_header last = *h;
-        size_t pos = 0;
-        struct ad_ckpt_delta d;
-        for (size_t i = 0; i < n && ad_ckpt_delta_next(log, log_len, &pos, &d, err, errlen) == 0;
-             i++)
-            last = d.h;
-        h->offset = last.offset;
-        h->max_t = last.max_t;
-        h->created_ms = last.created_ms;
-    }
+    rc = latest_read(path, base, base_len, logp, NULL, h, &l, err, errlen);
     if (l.nomem)
         snprintf(err, errlen, "out of memory");
     latest_free(&l);
-    ad_free(log);
     ad_free(base);
     return rc;
 }
@@ -310,43 +288,24 @@ static int compact_write(const struct ad_state_loc *loc, struct ad_ckpt_header *
 int ad_state_compact(const struct ad_state_loc *loc, uint64_t base_sum, uint64_t nrec,
                      uint64_t *sum, char *err, size_t errlen)
 {
-    char path[4096], logp[4200], *base = NULL, *log = NULL;
-    size_t base_len = 0, log_len = 0, n = 0;
-    struct ad_ckpt_header h = {0}, last;
+    char path[4096], logp[4200], *base = NULL;
+    size_t base_len = 0;
+    struct ad_ckpt_header h = {0};
     struct ad_buf series;
     struct compact_ctx c = {&series, 0};
     struct latest l = {.cb = compact_cb, .ud = &c};
+    struct expect want = {base_sum, nrec};
     err[0] = '\0';
     ad_buf_init(&series, DELTA_LOG_MAX);
     int rc = ad_state_path(loc->dir, loc->topic, loc->partition, path, sizeof(path));
     rc = rc ? rc : ad_state_delta_path(loc, logp, sizeof(logp));
     rc = rc ? rc : ad_state_read_file(path, DELTA_LOG_MAX, &base, &base_len);
-    rc = rc ? rc : ad_ckpt_check(base, base_len, &h, err, errlen);
-    rc = rc ? rc : ad_state_delta_read(logp, base, base_len, &log, &log_len, &n);
-    if (rc == 0 && (ad_ckpt_sum(base, base_len) != base_sum || n != nrec)) {
-        snprintf(err, errlen, "%s: not the base and %llu records written", path,
-                 (unsigned long long)nrec);
-        rc = AD_ESTATE;
-    }
-    rc = rc ? rc : latest_walk(&l, log, log_len, n, base, base_len);
-    last = h;
-    size_t pos = 0;
-    struct ad_ckpt_delta d;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = ad_ckpt_delta_next(log, log_len, &pos, &d, err, errlen);
-        last = d.h;
-    }
-    if (rc == 0 && n) {
-        h.offset = last.offset;
-        h.max_t = last.max_t;
-        h.created_ms = last.created_ms;
-    }
+    rc = rc ? rc : latest_read(path, base, base_len, logp, &want, &h, &l, err, errlen);
     rc = rc ? rc : compact_write(loc, &h, &c, sum, err, errlen);
     if (rc && !err[0])
         snprintf(err, errlen, "%s: compaction: %s", path, ad_strerror(rc));
     latest_free(&l);
     ad_buf_free(&series);
-    ad_free(log);
     ad_free(base);
     return rc;
 }

@@ -95,10 +95,9 @@ struct msg_gate {
 
 static bool header_ok(const struct msg_gate *g)
 {
-    const char *group = g->r->group;
     return g->h->fingerprint == g->r->fingerprint && g->h->partition == g->partition &&
            strcmp(g->h->topic, g->topic) == 0 && g->h->nseries == (g->kind == 's') &&
-           (!group || !group[0] || !g->h->group[0] || strcmp(g->h->group, group) == 0);
+           !ad_ckpt_other_owner(g->h, NULL, g->r->group);
 }
 
 static int gate_cb(void *ud, const struct ad_series_state *st, const char *metric)
