@@ -163,8 +163,9 @@ static size_t json_line(char *line, size_t size, size_t off, int level, const ch
     return off;
 }
 
-static void log_vwrite(int level, const char *module, const struct ad_log_field *f, size_t nf,
-                       const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static void log_vwrite(int level, const char *module,
+                                                             const struct ad_log_field *f,
+                                                             size_t nf, const char *fmt, va_list ap)
 {
     char line[4096], msg[2048];
     size_t off = 0;
