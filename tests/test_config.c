@@ -97,6 +97,45 @@ static void test_defaults_follow_env(void)
     ad_config_free(&c);
 }
 
+/* ad_config_init applies the plain defaults without the YAML parser: each
+ * default must come out the same as when it is parsed (--set PATH=DEFAULT),
+ * ${VAR} references both set and unset. */
+static void test_defaults_as_parsed(void)
+{
+    size_t n;
+    const struct ad_option *o = ad_config_options(&n);
+
+    for (int env = 0; env < 2; env++) {
+        struct ad_config a, b;
+        if (env) {
+            setenv("KAFKA_BROKERS", "k1:9092,k2:9092", 1);
+            setenv("ANOMALY_DETECTOR_KEY", "s3cr3t-key", 1);
+        } else {
+            unset_config_env();
+        }
+        AD_EXPECT_INT(ad_config_init(&a), ==, 0);
+        AD_EXPECT_INT(ad_config_init(&b), ==, 0);
+        for (size_t i = 0; i < n; i++) {
+            char set[512];
+            if (!o[i].def)
+                continue;
+            AD_EXPECT_INT(snprintf(set, sizeof(set), "%s=%s", o[i].path, o[i].def), <,
+                          (int)sizeof(set));
+            err[0] = '\0';
+            if (ad_config_set(&b, set, err, sizeof(err)) != 0)
+                AD_FAIL_("--set %s: %s", set, err);
+        }
+        /* --set opens the optional blocks above what it sets; init does not. */
+        for (size_t i = 0; i < n; i++)
+            if (o[i].type == AD_OPT_BLOCK)
+                *(bool *)((char *)&b + o[i].offset) = *(bool *)((char *)&a + o[i].offset);
+        expect_same(&a, &b, false);
+        ad_config_free(&a);
+        ad_config_free(&b);
+    }
+    unset_config_env();
+}
+
 static void test_table(void)
 {
     size_t n;
@@ -845,6 +884,7 @@ int main(int argc, char **argv)
     unset_config_env();
     AD_TEST_RUN(argc, argv, test_defaults);
     AD_TEST_RUN(argc, argv, test_defaults_follow_env);
+    AD_TEST_RUN(argc, argv, test_defaults_as_parsed);
     AD_TEST_RUN(argc, argv, test_table);
     AD_TEST_RUN(argc, argv, test_every_type);
     AD_TEST_RUN(argc, argv, test_bools_and_textual_scalars);

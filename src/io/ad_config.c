@@ -254,10 +254,12 @@ static bool secret_path(const char *path)
 {
     if (ad_secret_name(path))
         return true;
+    /* The rows' types and flags first: only a few are secret, and the path
+     * compares are what every scalar of every load (defaults too) pays. */
     for (size_t i = 0; i < ad_config_table_len_; i++) {
         const struct ad_option *o = &ad_config_table_[i];
-        if ((strcmp(path, o->path) == 0 || ad_config_path_under(path, o->path)) &&
-            (o->type == AD_OPT_SECRET || (o->flags & (AD_OPT_F_SECRET_VALUES | AD_OPT_F_URL))))
+        if ((o->type == AD_OPT_SECRET || (o->flags & (AD_OPT_F_SECRET_VALUES | AD_OPT_F_URL))) &&
+            (strcmp(path, o->path) == 0 || ad_config_path_under(path, o->path)))
             return true;
     }
     return false;
@@ -278,7 +280,9 @@ static int scalar_text(struct ld *L, const yaml_node_t *n, const char *path, con
     }
     if (memchr(v, '\0', len))
         return ld_fail(L, ld_pos(L, n->start_mark), path, "value contains a NUL byte");
-    rc = expand_env(v, len, secret_path(path), &L->text, why, sizeof(why));
+    /* Whether the value is a secret only matters to the message about a
+     * malformed ${...} reference, so a text without '$' skips the lookup. */
+    rc = expand_env(v, len, memchr(v, '$', len) && secret_path(path), &L->text, why, sizeof(why));
     if (rc == AD_ENOMEM)
         return ld_oom(L);
     if (rc)
@@ -674,6 +678,26 @@ void ad_config_free(struct ad_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
 }
 
+/* Is the default text s one plain YAML scalar whose value is s itself (a
+ * word, number, duration, path, host:port or ${VAR} reference)? Then
+ * ad_config_init applies it without a parser: a parser and its buffers per
+ * option were most of the cost of an init. Conservative: a first character
+ * that is no YAML indicator, no blank, quote, '#' or ',', and no ':' at the
+ * end (a mapping key); the rest go through libyaml. test_config checks that
+ * both ways give the same config. */
+static bool plain_default(const char *s)
+{
+    const char *p = s;
+
+    if (!(isalnum((unsigned char)*p) || *p == '/' || *p == '$' ||
+          (*p == '-' && isdigit((unsigned char)p[1]))))
+        return false;
+    for (; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._/:-${}", *p))
+            return false;
+    return p[-1] != ':';
+}
+
 int ad_config_init(struct ad_config *cfg)
 {
     struct ld L;
@@ -694,7 +718,15 @@ int ad_config_init(struct ad_config *cfg)
 
         if (!o->def)
             continue;
-        if ((rc = ld_parse(&L, o->def, strlen(o->def), &doc)) == 0) {
+        if (!*o->def) { /* what libyaml makes of an empty text */
+            rc = apply_option(&L, o, p, &null_node);
+        } else if (plain_default(o->def)) {
+            yaml_node_t n = {.type = YAML_SCALAR_NODE,
+                             .data.scalar = {.value = (yaml_char_t *)(uintptr_t)o->def,
+                                             .length = strlen(o->def),
+                                             .style = YAML_PLAIN_SCALAR_STYLE}};
+            rc = apply_option(&L, o, p, &n);
+        } else if ((rc = ld_parse(&L, o->def, strlen(o->def), &doc)) == 0) {
             L.doc = &doc;
             rc = apply_option(&L, o, p, ld_root(&doc));
             yaml_document_delete(&doc);

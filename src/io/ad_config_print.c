@@ -62,9 +62,16 @@ static int put_quoted(struct ad_buf *b, const char *s, bool dollar)
 
     while (rc == 0 && *p) {
         uint32_t cp;
-        size_t n;
+        size_t n = 0;
 
-        if (*p == '"' || *p == '\\') {
+        /* A run of printable ASCII that needs no escape goes in one piece. */
+        while (p[n] >= 0x20 && p[n] < 0x7f && p[n] != '"' && p[n] != '\\' &&
+               !(p[n] == '$' && dollar))
+            n++;
+        if (n) {
+            rc = ad_buf_add(b, p, n);
+            p += n;
+        } else if (*p == '"' || *p == '\\') {
             rc = ad_buf_printf(b, "\\%c", *p++);
         } else if (*p == '$' && dollar) {
             rc = ad_buf_adds(b, "$$");
@@ -77,8 +84,6 @@ static int put_quoted(struct ad_buf *b, const char *s, bool dollar)
             p++;
         } else if (*p < 0x20 || *p == 0x7f) {
             rc = ad_buf_printf(b, "\\x%02x", *p++);
-        } else if (*p < 0x80) {
-            rc = ad_buf_addc(b, (char)*p++);
         } else if ((n = utf8_decode(p, &cp)) == 0) {
             rc = ad_buf_addc(b, (char)*p++); /* not UTF-8 (only from the environment) */
         } else {
