@@ -678,24 +678,72 @@ void ad_config_free(struct ad_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
 }
 
-/* Is the default text s one plain YAML scalar whose value is s itself (a
- * word, number, duration, path, host:port or ${VAR} reference)? Then
- * ad_config_init applies it without a parser: a parser and its buffers per
- * option were most of the cost of an init. Conservative: a first character
- * that is no YAML indicator, no blank, quote, '#' or ',', and no ':' at the
- * end (a mapping key); the rest go through libyaml. test_config checks that
- * both ways give the same config. */
-static bool plain_default(const char *s)
+/* Is s[0..len) one plain YAML scalar whose value is the text itself (a word,
+ * number, duration, path, host:port; outside a flow collection also a ${VAR}
+ * reference)? Conservative: no blank, quote, '#' or ',', a first character
+ * that is no YAML indicator, no ':' at the end (a mapping key). */
+static bool plain_text(const char *s, size_t len, bool flow)
 {
-    const char *p = s;
+    const char *ok = flow ? "._/-" : "._/:-${}";
 
-    if (!(isalnum((unsigned char)*p) || *p == '/' || *p == '$' ||
-          (*p == '-' && isdigit((unsigned char)p[1]))))
+    if (len == 0 || !(isalnum((unsigned char)s[0]) || s[0] == '/' || (!flow && s[0] == '$') ||
+                      (s[0] == '-' && len > 1 && isdigit((unsigned char)s[1]))))
         return false;
-    for (; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._/:-${}", *p))
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr(ok, s[i]))
             return false;
-    return p[-1] != ':';
+    return s[len - 1] != ':';
+}
+
+/* The nodes libyaml makes of a default, for the defaults of the table:
+ * "" (no root: null), one plain scalar, "[]", "{}" or "[SCALAR]". A parser
+ * and its buffers per option were most of the cost of an init; with these
+ * no default needs one. */
+struct def_doc {
+    yaml_node_t n[2];      /* n[0] the root, n[1] a list's item */
+    yaml_node_item_t item; /* the list's item: node 2 */
+    yaml_document_t doc;   /* holds n for ld_node */
+};
+
+static void def_scalar(yaml_node_t *n, const char *s, size_t len)
+{
+    n->type = YAML_SCALAR_NODE;
+    n->data.scalar.value = (yaml_char_t *)(uintptr_t)s; /* only read */
+    n->data.scalar.length = len;
+    n->data.scalar.style = YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* Fills d for def and returns its root, or NULL when def is none of the
+ * above (libyaml parses it). test_config checks both ways agree. */
+static yaml_node_t *def_nodes(const char *def, struct def_doc *d)
+{
+    size_t len = strlen(def);
+
+    memset(d, 0, sizeof(*d));
+    d->doc.nodes.start = d->n;
+    d->doc.nodes.end = d->doc.nodes.top = d->n + 2;
+    if (len == 0)
+        return &null_node;
+    if (plain_text(def, len, false)) {
+        def_scalar(&d->n[0], def, len);
+        return &d->n[0];
+    }
+    if (strcmp(def, "{}") == 0) {
+        d->n[0].type = YAML_MAPPING_NODE;
+        d->n[0].data.mapping.style = YAML_FLOW_MAPPING_STYLE;
+        return &d->n[0];
+    }
+    if (def[0] != '[' || def[len - 1] != ']' || (len > 2 && !plain_text(def + 1, len - 2, true)))
+        return NULL;
+    d->n[0].type = YAML_SEQUENCE_NODE;
+    d->n[0].data.sequence.style = YAML_FLOW_SEQUENCE_STYLE;
+    if (len > 2) {
+        d->item = 2;
+        d->n[0].data.sequence.items.start = &d->item;
+        d->n[0].data.sequence.items.end = d->n[0].data.sequence.items.top = &d->item + 1;
+        def_scalar(&d->n[1], def + 1, len - 2);
+    }
+    return &d->n[0];
 }
 
 int ad_config_init(struct ad_config *cfg)
@@ -714,18 +762,15 @@ int ad_config_init(struct ad_config *cfg)
     for (size_t i = 0; i < ad_config_table_len_ && rc == 0; i++) {
         const struct ad_option *o = &ad_config_table_[i];
         yaml_document_t doc;
+        struct def_doc dd;
+        yaml_node_t *root;
         struct pos p = {1, 1};
 
         if (!o->def)
             continue;
-        if (!*o->def) { /* what libyaml makes of an empty text */
-            rc = apply_option(&L, o, p, &null_node);
-        } else if (plain_default(o->def)) {
-            yaml_node_t n = {.type = YAML_SCALAR_NODE,
-                             .data.scalar = {.value = (yaml_char_t *)(uintptr_t)o->def,
-                                             .length = strlen(o->def),
-                                             .style = YAML_PLAIN_SCALAR_STYLE}};
-            rc = apply_option(&L, o, p, &n);
+        if ((root = def_nodes(o->def, &dd)) != NULL) {
+            L.doc = &dd.doc;
+            rc = apply_option(&L, o, p, root);
         } else if ((rc = ld_parse(&L, o->def, strlen(o->def), &doc)) == 0) {
             L.doc = &doc;
             rc = apply_option(&L, o, p, ld_root(&doc));
