@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ad_buf.h"
@@ -173,16 +174,27 @@ static int put_value(struct ad_buf *b, const struct ad_config *cfg, const struct
     }
 }
 
-/* Is o, or a block above it, an absent optional block? */
-static bool hidden(const struct ad_config *cfg, const struct ad_option *o)
+/* Is o, or a block above it, one of the n absent optional blocks? */
+static bool hidden(const struct ad_option *const *absent, size_t n, const struct ad_option *o)
 {
-    for (size_t i = 0; i < ad_config_table_len_; i++) {
-        const struct ad_option *bo = &ad_config_table_[i];
-        if (bo->type == AD_OPT_BLOCK && !*(const bool *)ad_config_cfield(cfg, bo) &&
-            (bo == o || ad_config_path_under(o->path, bo->path)))
+    for (size_t i = 0; i < n; i++)
+        if (absent[i] == o || ad_config_path_under(o->path, absent[i]->path))
             return true;
-    }
     return false;
+}
+
+/* The absent optional blocks of cfg (owned; NULL when out of memory), found
+ * once per print instead of once per row. */
+static const struct ad_option **absent_blocks(const struct ad_config *cfg, size_t *n)
+{
+    const struct ad_option **v = malloc(ad_config_table_len_ * sizeof(*v));
+
+    *n = 0;
+    for (size_t i = 0; v && i < ad_config_table_len_; i++)
+        if (ad_config_table_[i].type == AD_OPT_BLOCK &&
+            !*(const bool *)ad_config_cfield(cfg, &ad_config_table_[i]))
+            v[(*n)++] = &ad_config_table_[i];
+    return v;
 }
 
 /* Splits a table path into at most AD_CONFIG_MAX_DEPTH components. */
@@ -204,14 +216,18 @@ int ad_config_print(const struct ad_config *cfg, FILE *out)
     struct ad_buf b;
     char open[AD_CONFIG_MAX_DEPTH][48], comp[AD_CONFIG_MAX_DEPTH][48];
     int nopen = 0, rc;
+    size_t nabsent;
+    const struct ad_option **absent = absent_blocks(cfg, &nabsent);
 
+    if (!absent)
+        return AD_ENOMEM;
     ad_buf_init(&b, 64u * 1024 * 1024);
     rc = ad_buf_adds(&b, "# anomalyd effective configuration (secrets masked)\n");
     for (size_t i = 0; rc == 0 && i < ad_config_table_len_; i++) {
         const struct ad_option *o = &ad_config_table_[i];
         int n, j = 0;
 
-        if (hidden(cfg, o))
+        if (hidden(absent, nabsent, o))
             continue;
         n = split_path(o->path, comp);
         while (j < nopen && j < n - 1 && strcmp(open[j], comp[j]) == 0)
@@ -239,5 +255,6 @@ int ad_config_print(const struct ad_config *cfg, FILE *out)
     if (rc == 0 && b.len && (fwrite(b.p, 1, b.len, out) != b.len || fflush(out) != 0))
         rc = AD_EIO;
     ad_buf_free(&b);
+    free(absent);
     return rc == AD_ELIMIT ? AD_ENOMEM : rc;
 }
