@@ -224,6 +224,14 @@ const char *ad_config_enum_name(const struct ad_option *o, int v);
  * zeroed, and ad_config_free() on it is harmless. */
 int ad_config_init(struct ad_config *cfg);
 
+/* Makes dst (uninitialized memory) a deep copy of src: every string and
+ * list, and where each option was set, so that the copy validates, prints
+ * and reports errors as src does. A copy of a config after ad_config_init()
+ * saves parsing the defaults again (what the environment held then is kept).
+ * Returns 0 or AD_ENOMEM (dst is then zeroed, ad_config_free() on it
+ * harmless). */
+int ad_config_copy(struct ad_config *dst, const struct ad_config *src);
+
 /* Loads a YAML file over the current values. Returns 0, or AD_ECONFIG with
  * "file:line:col key.path: reason" in err (AD_EIO when the file cannot be
  * read, with the path and strerror in err). */

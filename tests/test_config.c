@@ -136,6 +136,52 @@ static void test_defaults_as_parsed(void)
     unset_config_env();
 }
 
+/* A copy holds its own strings, lists and origins: it compares, prints,
+ * answers ad_config_is_set and reports validation errors (whose positions
+ * come from the origins) as the original, after the original is freed. */
+static void test_copy(void)
+{
+    static const char yaml[] = "source:\n  kafka:\n    topics: [a, b]\n    properties:\n"
+                               "      sasl.password: pw\n      client.id: c\n"
+                               "input:\n  metrics: [/x, /y]\n"
+                               "windows:\n  tumbling: {size: 7m}\n  sliding: {}\n"
+                               "sinks:\n  webhook:\n    url: https://u:p@h/x?k=v\n"
+                               "    headers: {Authorization: Bearer t}\n";
+    struct ad_config a, b, c;
+    char e1[256], e2[256];
+
+    AD_EXPECT_INT(load(yaml), ==, 0);
+    AD_EXPECT_INT(ad_config_set(&cfg, "remote.anomaly_detector.key=k3y", err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ad_config_copy(&a, &cfg), ==, 0);
+    AD_EXPECT_INT(ad_config_copy(&b, &cfg), ==, 0);
+    char *want = print_str(&cfg);
+    AD_EXPECT_INT(ad_config_validate(&cfg, e1, sizeof(e1)), ==, AD_ECONFIG);
+    AD_EXPECT_STR(e1, "t.yaml:10:14 windows.tumbling.size: windows.sliding.size must be a "
+                      "multiple of windows.tumbling.size (7m)");
+    AD_EXPECT_INT(ad_config_init(&c), ==, 0);
+    AD_EXPECT_INT(ad_config_load_buffer(&c, "t.yaml", yaml, strlen(yaml), err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ad_config_set(&c, "remote.anomaly_detector.key=k3y", err, sizeof(err)), ==, 0);
+    ad_config_free(&cfg);
+    expect_same(&a, &c, false);
+    char *got = print_str(&a);
+    AD_EXPECT_STR(got, want);
+    AD_EXPECT(ad_config_is_set(&a, "source.kafka.topics"));
+    AD_EXPECT(ad_config_is_set(&a, "remote.anomaly_detector.key"));
+    AD_EXPECT(!ad_config_is_set(&a, "input.key"));
+    AD_EXPECT_INT(ad_config_validate(&a, e2, sizeof(e2)), ==, AD_ECONFIG);
+    AD_EXPECT_STR(e2, e1);
+    /* The copies share nothing: changing one leaves the other. */
+    AD_EXPECT_INT(ad_config_set(&a, "source.kafka.topics=[z]", err, sizeof(err)), ==, 0);
+    AD_EXPECT_INT(ad_config_set(&a, "source.kafka.properties.client.id=d", err, sizeof(err)), ==,
+                  0);
+    ad_config_free(&a);
+    expect_same(&b, &c, false);
+    ad_config_free(&b);
+    ad_config_free(&c);
+    free(got);
+    free(want);
+}
+
 static void test_table(void)
 {
     size_t n;
@@ -885,6 +931,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_defaults);
     AD_TEST_RUN(argc, argv, test_defaults_follow_env);
     AD_TEST_RUN(argc, argv, test_defaults_as_parsed);
+    AD_TEST_RUN(argc, argv, test_copy);
     AD_TEST_RUN(argc, argv, test_table);
     AD_TEST_RUN(argc, argv, test_every_type);
     AD_TEST_RUN(argc, argv, test_bools_and_textual_scalars);
