@@ -89,6 +89,49 @@ static void test_json_str(void)
     ad_buf_free(&b);
 }
 
+/* Every byte alone, and before and after plain text, under both policies:
+ * what ad_json_esc() says, or the byte itself when it says nothing (the
+ * escaper skips the bytes it need not look at by a table of its own), also
+ * into a buffer with no room to spare (the escaper then counts the length
+ * before it reserves) or one byte too little. */
+static void test_json_str_bytes(void)
+{
+    struct ad_buf b, want;
+    ad_buf_init(&b, 1024);
+    ad_buf_init(&want, 1024);
+    for (unsigned flags = 0; flags <= AD_JSON_HTML; flags += AD_JSON_HTML) {
+        for (unsigned c = 0; c < 256; c++) {
+            char in[3] = {'a', (char)c, 'z'}, e[6];
+            size_t n = ad_json_esc((unsigned char)c, flags, e);
+            ad_buf_reset(&b);
+            ad_buf_reset(&want);
+            AD_EXPECT_INT(ad_buf_add_json_str_flags(&b, in, sizeof(in), flags), ==, 0);
+            AD_EXPECT_INT(ad_buf_adds(&want, "\"a"), ==, 0);
+            AD_EXPECT_INT(n ? ad_buf_add(&want, e, n) : ad_buf_addc(&want, (char)c), ==, 0);
+            AD_EXPECT_INT(ad_buf_adds(&want, "z\""), ==, 0);
+            if (b.len != want.len || memcmp(b.p, want.p, b.len) != 0)
+                AD_FAIL_("byte 0x%02x, flags %u: \"%s\" vs \"%s\"", c, flags, b.p, want.p);
+            /* A buffer whose maximum is the exact length, and one byte short. */
+            struct ad_buf tight;
+            ad_buf_init(&tight, want.len);
+            AD_EXPECT_INT(ad_buf_add_json_str_flags(&tight, in, sizeof(in), flags), ==, 0);
+            AD_EXPECT(tight.len == want.len && memcmp(tight.p, want.p, want.len) == 0);
+            ad_buf_free(&tight);
+            ad_buf_init(&tight, want.len);
+            AD_EXPECT_INT(ad_buf_addc(&tight, '-'), ==, 0);
+            AD_EXPECT_INT(ad_buf_add_json_str_flags(&tight, in, sizeof(in), flags), ==, AD_ELIMIT);
+            AD_EXPECT_STR(tight.p, "-");
+            ad_buf_free(&tight);
+            ad_buf_reset(&b);
+            AD_EXPECT_INT(ad_buf_add_json_str_flags(&b, in + 1, 1, flags), ==, 0);
+            AD_EXPECT_UINT(b.len, ==, want.len - 2);
+            AD_EXPECT(b.p[0] == '"' && memcmp(b.p + 1, want.p + 2, b.len - 2) == 0);
+        }
+    }
+    ad_buf_free(&b);
+    ad_buf_free(&want);
+}
+
 static void test_spool_round_trip(void)
 {
     struct ad_buf b;
@@ -414,6 +457,7 @@ int main(int argc, char **argv)
     AD_TEST_RUN(argc, argv, test_sha256);
     AD_TEST_RUN(argc, argv, test_csp_hash);
     AD_TEST_RUN(argc, argv, test_json_str);
+    AD_TEST_RUN(argc, argv, test_json_str_bytes);
     AD_TEST_RUN(argc, argv, test_spool_round_trip);
     AD_TEST_RUN(argc, argv, test_select_and_caps);
     AD_TEST_RUN(argc, argv, test_thinning);

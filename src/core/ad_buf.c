@@ -135,33 +135,78 @@ static bool is_line_sep(const unsigned char *s, size_t n)
     return n >= 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9);
 }
 
+/* The bytes ad_buf_add_json_str_flags() must look at: bit 1 those that
+ * ad_json_esc() escapes without flags, bit 2 those it escapes under
+ * AD_JSON_HTML plus 0xe2 (U+2028/9 start with it). Every other byte is copied
+ * at the cost of one lookup. test_report's test_json_str_bytes holds the
+ * table to ad_json_esc() for every byte. */
+#define JSON_CLASS_CTL8 3, 3, 3, 3, 3, 3, 3, 3
+static const unsigned char json_class[256] = {
+    JSON_CLASS_CTL8, JSON_CLASS_CTL8, JSON_CLASS_CTL8, JSON_CLASS_CTL8, /* 0x00 to 0x1f */
+    ['"'] = 3,       ['\\'] = 3,      ['<'] = 2,       ['>'] = 2,
+    ['&'] = 2,       [0x7f] = 1,      [0xe2] = 2,
+};
+#undef JSON_CLASS_CTL8
+
+/* The escape of u[i] (len bytes in all) under flags, into e: its length (0:
+ * the byte is copied), with *skip the further input bytes it stands for. */
+static size_t json_esc_at(const unsigned char *u, size_t i, size_t len, unsigned flags, char e[6],
+                          size_t *skip)
+{
+    size_t n = ad_json_esc(u[i], flags, e);
+
+    *skip = 0;
+    if (n == 0 && (flags & AD_JSON_HTML) && is_line_sep(u + i, len - i)) {
+        memcpy(e, "\\u202", 5);
+        e[5] = u[i + 2] == 0xa8 ? '8' : '9';
+        *skip = 2;
+        return 6;
+    }
+    return n;
+}
+
 int ad_buf_add_json_str_flags(struct ad_buf *b, const char *s, size_t len, unsigned flags)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t start = b->len, run = 0; /* run: plain bytes before i, not yet copied */
-    int rc = ad_buf_addc(b, '"');
+    const unsigned char look = (flags & AD_JSON_HTML) ? 2 : 1;
+    size_t need = len + 2, n, skip;
+    char e[6], *w;
+    int rc;
 
-    for (size_t i = 0; rc == 0 && i < len; i++) {
-        char e[6];
-        size_t n = ad_json_esc(u[i], flags, e), skip = 0;
-        if (n == 0 && (flags & AD_JSON_HTML) && is_line_sep(u + i, len - i)) {
-            memcpy(e, "\\u202", 5);
-            e[5] = u[i + 2] == 0xa8 ? '8' : '9';
-            n = 6;
-            skip = 2;
-        }
-        if (n == 0) {
-            run++;
+    /* One reservation makes room (or fails with the buffer as it was), then
+     * the bytes are written in place: room for the longest escape of every
+     * byte when the buffer's maximum allows it, else for the exact length,
+     * counted first. */
+    if (len > b->max)
+        return AD_ELIMIT;
+    bool worst = b->max >= 2 && len <= (b->max - 2) / 6 && b->len <= b->max - (6 * len + 2);
+    if (worst)
+        need = 6 * len + 2;
+    for (size_t i = 0; !worst && i < len; i++) {
+        if (!(json_class[u[i]] & look) || (n = json_esc_at(u, i, len, flags, e, &skip)) == 0)
+            continue;
+        need += n - 1 - skip;
+        i += skip;
+        if (need > b->max)
+            return AD_ELIMIT;
+    }
+    if ((rc = buf_reserve(b, need)) != 0)
+        return rc;
+    w = b->p + b->len;
+    *w++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        if (!(json_class[u[i]] & look) || (n = json_esc_at(u, i, len, flags, e, &skip)) == 0) {
+            *w++ = (char)u[i];
             continue;
         }
-        rc = ad_buf_add(b, s + i - run, run);
-        rc = rc ? rc : ad_buf_add(b, e, n);
-        run = 0;
+        memcpy(w, e, n);
+        w += n;
         i += skip;
     }
-    rc = rc ? rc : ad_buf_add(b, s + len - run, run);
-    rc = rc ? rc : ad_buf_addc(b, '"');
-    return rc ? ad_buf_rollback(b, start, rc) : 0;
+    *w++ = '"';
+    b->len = (size_t)(w - b->p);
+    b->p[b->len] = '\0';
+    return 0;
 }
 
 int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len)
