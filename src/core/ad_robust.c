@@ -49,44 +49,47 @@ double ad_detect_sigma_floor(double x)
 }
 
 /* Sorted arrays kept in step with their rings: a point costs two binary
- * searches and two short memmoves, no data-dependent branching per element
- * (a quickselect per point spent most of its time in mispredictions).
+ * searches and one short memmove. The searches are branch-free (the next
+ * half is picked with a conditional move, so the loop runs a fixed
+ * log2(n) rounds and never mispredicts on the data; a branchy search spent
+ * most of its time in mispredictions, as a quickselect per point did).
  * name_replace(a, n, old, v) replaces one occurrence of *old (present) by v
- * in a[0..n), or appends v when old is NULL; a stays sorted. */
+ * in a[0..n), or appends v when old is NULL; a stays sorted. Either way the
+ * result is the same array: the first element equal to *old leaves, and v
+ * goes before the first remaining element that is not less than it. */
 #define SORTED_FNS(T, name)                                                                        \
     static size_t name##_lower(const T *a, size_t n, T v)                                          \
     {                                                                                              \
-        size_t lo = 0, hi = n;                                                                     \
-        while (lo < hi) {                                                                          \
-            size_t mid = lo + (hi - lo) / 2;                                                       \
-            if (a[mid] < v)                                                                        \
-                lo = mid + 1;                                                                      \
-            else                                                                                   \
-                hi = mid;                                                                          \
+        size_t lo = 0;                                                                             \
+        if (n == 0)                                                                                \
+            return 0;                                                                              \
+        while (n > 1) {                                                                            \
+            size_t half = n / 2;                                                                   \
+            /* a mask, not a branch: the compiler keeps a branch for ?: */                        \
+            lo += ((size_t)0 - (size_t)(a[lo + half - 1] < v)) & half;                             \
+            n -= half;                                                                             \
         }                                                                                          \
-        return lo;                                                                                 \
+        return lo + (a[lo] < v);                                                                   \
     }                                                                                              \
     static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
     {                                                                                              \
-        size_t at;                                                                                 \
-        if (old && n > 0) {                                                                        \
-            /* one shift of the values between the old place and the new */                        \
-            size_t i = name##_lower(a, n, *old);                                                   \
-            if (i >= n)                                                                            \
-                i = n - 1; /* not found: cannot happen while the arrays agree */                   \
-            if (!(v < a[i])) {                                                                     \
-                at = i + 1 + name##_lower(a + i + 1, n - i - 1, v);                                \
-                memmove(a + i, a + i + 1, (at - i - 1) * sizeof(T));                               \
-                a[at - 1] = v;                                                                     \
-            } else {                                                                               \
-                at = name##_lower(a, i, v);                                                        \
-                memmove(a + at + 1, a + at, (i - at) * sizeof(T));                                 \
-                a[at] = v;                                                                         \
-            }                                                                                      \
+        size_t i, at;                                                                              \
+        if (!old || n == 0) {                                                                      \
+            at = name##_lower(a, n, v);                                                            \
+            memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                     \
+            a[at] = v;                                                                             \
             return;                                                                                \
         }                                                                                          \
-        at = name##_lower(a, n, v);                                                                \
-        memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                         \
+        i = name##_lower(a, n, *old);                                                              \
+        if (i >= n)                                                                                \
+            i = n - 1; /* not found: cannot happen while the arrays agree */                       \
+        /* v's place once a[i] is out: a[i] counted among the smaller ones                        \
+         * when it is less than v, so one less */                                                  \
+        at = name##_lower(a, n, v) - (a[i] < v);                                                   \
+        if (at > i)                                                                                \
+            memmove(a + i, a + i + 1, (at - i) * sizeof(T));                                       \
+        else if (at < i)                                                                           \
+            memmove(a + at + 1, a + at, (i - at) * sizeof(T));                                     \
         a[at] = v;                                                                                 \
     }                                                                                              \
     static double name##_median(const T *a, size_t n)                                              \
@@ -122,7 +125,9 @@ void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const
         fsort_replace(rsorted(w, window), (size_t)w->rn, w->rn == window ? &ring[w->rhead] : NULL,
                       f);
         ring[w->rhead] = f;
-        w->rhead = (w->rhead + 1) % window;
+        /* not % window: a division by a variable is dearer than the rest */
+        if (++w->rhead >= window)
+            w->rhead = 0;
         if (w->rn < window)
             w->rn++;
         /* 1.2533 turns a mean absolute deviation into a Gaussian sigma; the
