@@ -168,7 +168,7 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     z = (x - e) / sig;
     ev = ad_change_feed(&a->c, p, x, x - e, z, &o);
     zt = ad_detect_tail_adjust(&a->q99, z);
-    ls = ad_likelihood_update(&a->lk, fabs(zt));
+    ls = ad_likelihood_update_beside(&a->lk, fabs(zt));
     out->scored = true;
     out->raw = fabs(z);
     out->expected = e;

@@ -43,6 +43,12 @@ float ad_detect_to_float(double v);
 #define AD_Q99_GAUSS 2.5758
 double ad_detect_tail_adjust(double *q99, double z);
 
+/* ad_likelihood_update() for a caller that keeps the larger of its result
+ * and ad_detect_tail_score(raw): the same state change, and the same larger
+ * one, but 0 where the likelihood provably could not be the larger (it is
+ * then not computed). */
+double ad_likelihood_update_beside(struct ad_likelihood *lk, double raw);
+
 /* ---- robust window: the median of the last AD_ROBUST_SHORT values is the
  * prediction; the band comes from the median of the last 'window' absolute
  * prediction errors (one-step residuals), so a drifting or seasonal series

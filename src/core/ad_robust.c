@@ -50,9 +50,9 @@ double ad_detect_sigma_floor(double x)
 
 /* Sorted arrays kept in step with their rings: a point costs two binary
  * searches and one short memmove. The searches are branch-free (the next
- * half is picked with a conditional move, so the loop runs a fixed
- * log2(n) rounds and never mispredicts on the data; a branchy search spent
- * most of its time in mispredictions, as a quickselect per point did).
+ * half is picked with a mask, so the loop runs a fixed log2(n) rounds and
+ * never mispredicts on the data; a branchy search spent most of its time in
+ * mispredictions, as a quickselect per point did).
  * name_replace(a, n, old, v) replaces one occurrence of *old (present) by v
  * in a[0..n), or appends v when old is NULL; a stays sorted. Either way the
  * result is the same array: the first element equal to *old leaves, and v
