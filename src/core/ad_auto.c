@@ -100,24 +100,25 @@ static void track_err(double *m, double r)
     *m = *m == 0 ? v : *m + ERR_ALPHA * (v - *m);
 }
 
-/* Picks the baseline; false when neither is warm. */
+/* Picks the baseline; false when neither is warm. *pt is the seasonal
+ * profile's look at t (for its learning of the point). */
 static bool baseline(struct auto_state *a, void *state, const struct ad_detect_params *p,
                      int64_t t_us, double x, double *e, double *sig, bool *seasonal,
-                     bool *robust_ok, double *rmed)
+                     bool *robust_ok, double *rmed, struct ad_season_pt *pt)
 {
-    double er = 0, sr = 0, es = 0, ss = 0;
+    double er = 0, sr = 0;
     bool rok = *robust_ok = ad_robust_win_stats(robust_of(state, p), p->robust.window, &er, &sr);
-    bool sok = ad_season_predict(season_of(state), p, t_us, &es, &ss);
+    bool sok = ad_season_look(season_of(state), p, t_us, pt);
 
     if (rok && sok) {
         track_err(&a->err_rob, x - er);
-        track_err(&a->err_sea, x - es);
+        track_err(&a->err_sea, x - pt->expected);
     }
     *rmed = er;
     *seasonal = sok && a->err_sea < SEASON_WIN * a->err_rob;
     if (*seasonal) {
-        *e = es;
-        *sig = ss;
+        *e = pt->expected;
+        *sig = pt->sigma;
     } else if (rok) {
         *e = er;
         *sig = sr;
@@ -125,15 +126,19 @@ static bool baseline(struct auto_state *a, void *state, const struct ad_detect_p
     return *seasonal || rok;
 }
 
+/* pt: the profile's look at t, or NULL when the profile changed since. */
 static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
-                  const double *rmed)
+                  const double *rmed, const struct ad_season_pt *pt)
 {
     struct auto_state *a = state;
 
     if (ad_change_in_flat(&a->c))
         return;
     ad_robust_win_add(robust_of(state, p), p->robust.window, x, rmed);
-    ad_season_learn(season_of(state), p, t_us, x, 4.0);
+    if (pt)
+        ad_season_learn_pt(season_of(state), p, t_us, x, 4.0, pt);
+    else
+        ad_season_learn(season_of(state), p, t_us, x, 4.0);
 }
 
 static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, double x)
@@ -155,14 +160,15 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     struct auto_state *a = state;
     double e = 0, sig = 1, z, zt, ls, rmed = 0, thr = threshold_of(p->autod.sensitivity);
     struct ad_change_out o;
-    bool seasonal, rok;
+    struct ad_season_pt pt;
+    bool seasonal, rok, reseasoned = false;
     int ev;
     (void)scratch;
 
     a->n++;
-    if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal, &rok, &rmed)) {
+    if (!baseline(a, state, p, t_us, x, &e, &sig, &seasonal, &rok, &rmed, &pt)) {
         ad_change_feed(&a->c, p, x, 0, 0, &o);
-        learn(state, p, t_us, x, NULL);
+        learn(state, p, t_us, x, NULL, &pt);
         return;
     }
     z = (x - e) / sig;
@@ -196,12 +202,14 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
          * found on its own residuals (a shift found on the robust window's
          * may be its lag on a daily swing). */
         ad_robust_win_shift(robust_of(state, p), o.delta, o.run);
-        if (seasonal)
+        if (seasonal) {
             ad_season_shift(season_of(state), o.delta);
+            reseasoned = true;
+        }
     }
     if (ev != AD_CHANGE_NONE)
         ad_likelihood_forget_recent(&a->lk);
-    learn(state, p, t_us, x, rok ? &rmed : NULL);
+    learn(state, p, t_us, x, rok ? &rmed : NULL, reseasoned ? NULL : &pt);
 }
 
 static size_t a_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)

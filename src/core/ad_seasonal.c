@@ -140,34 +140,54 @@ static double age_days(const struct ad_season *s, int64_t t_us)
     return s->n ? ((double)t_us - (double)s->first_t) / (period_s(s) * 1e6) : 0;
 }
 
-/* Whether the week term is in use at t. */
-static bool use_week(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+/* Whether the week term is in use at hour of week wh, age periods old. */
+static bool use_week(const struct ad_season *s, const struct ad_detect_params *p, double age,
                      uint32_t wh)
 {
-    return p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) &&
-           age_days(s, t_us) >= 7.5 && s->mad_week < 0.9 * s->mad_day;
+    return p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) && age >= 7.5 &&
+           s->mad_week < 0.9 * s->mad_day;
+}
+
+/* The prediction at pt's time (its bins and age already known). */
+static bool predict_pt(const struct ad_season *s, const struct ad_detect_params *p,
+                       struct ad_season_pt *pt)
+{
+    double mad, e;
+
+    pt->ok = false;
+    if (s->n == 0 || pt->age < 1.0 || !(s->mad_day > 0) || !bit(day_set(s, p), pt->db))
+        return false;
+    e = s->base + s->level + day_arr(s)[pt->db];
+    mad = s->mad_day;
+    if (use_week(s, p, pt->age, pt->wh)) {
+        e += week_arr(s, p)[pt->wh];
+        mad = s->mad_week;
+    }
+    pt->expected = e;
+    pt->sigma = 1.2533 * mad;
+    if (pt->sigma < ad_detect_sigma_floor(e))
+        pt->sigma = ad_detect_sigma_floor(e);
+    pt->ok = true;
+    return true;
+}
+
+bool ad_season_look(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                    struct ad_season_pt *pt)
+{
+    phases(s, p, t_us, &pt->db, &pt->wh);
+    pt->age = age_days(s, t_us);
+    return predict_pt(s, p, pt);
 }
 
 bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
                        double *expected, double *sigma)
 {
-    uint32_t db, wh;
-    double mad;
+    struct ad_season_pt pt;
 
-    if (s->n == 0 || age_days(s, t_us) < 1.0 || !(s->mad_day > 0))
+    if (!ad_season_look(s, p, t_us, &pt))
         return false;
-    phases(s, p, t_us, &db, &wh);
-    if (!bit(day_set(s, p), db))
-        return false;
-    *expected = s->base + s->level + day_arr(s)[db];
-    mad = s->mad_day;
-    if (use_week(s, p, t_us, wh)) {
-        *expected += week_arr(s, p)[wh];
-        mad = s->mad_week;
-    }
-    *sigma = 1.2533 * mad;
-    if (*sigma < ad_detect_sigma_floor(*expected))
-        *sigma = ad_detect_sigma_floor(*expected);
+    *expected = pt.expected;
+    *sigma = pt.sigma;
     return true;
 }
 
@@ -189,31 +209,32 @@ static void ewma_abs(double *m, double r, double cap)
 }
 
 /* Tracks the errors of the flat, day and day+week predictions of x. */
-static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                         double x, uint32_t db, uint32_t wh)
+static void learn_errors(struct ad_season *s, const struct ad_detect_params *p, double x,
+                         const struct ad_season_pt *pt)
 {
+    uint32_t db = pt->db, wh = pt->wh;
     bool dset = bit(day_set(s, p), db);
     double e_day = s->base + s->level + day_arr(s)[db];
 
     ewma_abs(&s->mad_flat, x - s->mean, 6);
-    if (!dset || age_days(s, t_us) < 1.0)
+    if (!dset || pt->age < 1.0)
         return;
     ewma_abs(&s->mad_day, x - e_day, 6);
-    if (p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) &&
-        age_days(s, t_us) >= 7.0)
+    if (p->seasonal.weekly && s->period_us == 0 && bit(week_set(s, p), wh) && pt->age >= 7.0)
         ewma_abs(&s->mad_week, x - e_day - week_arr(s, p)[wh], 6);
     else
         s->mad_week = s->mad_day;
 }
 
+/* Learns x at t; pt is what ad_season_look() said about t on this state
+ * (its bins, age and prediction: computed once for both). */
 static void learn_point(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                        double x, double clip)
+                        double x, double clip, const struct ad_season_pt *pt)
 {
-    uint32_t db, wh, *ds = day_set(s, p);
+    uint32_t db = pt->db, wh = pt->wh, *ds = day_set(s, p);
     float *day = day_arr(s), *week = week_arr(s, p);
-    double e, sig, lim = 0, step, hits_day, hits_hour, a_lvl, wterm = 0;
+    double lim = 0, step, hits_day, a_lvl, wterm = 0;
 
-    phases(s, p, t_us, &db, &wh);
     if (s->n == 0) {
         s->first_t = t_us;
         s->base = x;
@@ -222,19 +243,16 @@ static void learn_point(struct ad_season *s, const struct ad_detect_params *p, i
         double dt = ((double)t_us - (double)s->last_t) / 1e6;
         s->step_s = s->step_s == 0 ? dt : s->step_s + 0.05 * (dt - s->step_s);
     }
-    if (ad_season_predict(s, p, t_us, &e, &sig))
-        lim = clip * sig;
-    learn_errors(s, p, t_us, x, db, wh);
+    if (pt->ok)
+        lim = clip * pt->sigma;
+    learn_errors(s, p, x, pt);
     step = s->step_s > 0 ? s->step_s : 60;
     hits_day = period_s(s) / nbins(s, p) / step;
-    hits_hour = 3600.0 / step;
     if (hits_day < 1)
         hits_day = 1;
-    if (hits_hour < 1)
-        hits_hour = 1;
     /* The week term takes part only once it is in use: before that it
      * learns what the day term leaves, and the day term ignores it. */
-    if (use_week(s, p, t_us, wh))
+    if (use_week(s, p, pt->age, wh))
         wterm = week[wh];
     /* The level: a drift of the deseasonalised series over about a day,
      * from 0; the bins hold values relative to the first one (base), so no
@@ -252,20 +270,24 @@ static void learn_point(struct ad_season *s, const struct ad_detect_params *p, i
         ds[db / 32] |= 1u << (db % 32);
     } else {
         /* The first days average (each bin is about once a day), then the
-         * rate settles at DAY_RATE per day. */
-        double days = floor(age_days(s, t_us)), rate = 1.0 / (days + 1.0);
+         * rate settles at DAY_RATE per day (1 / (days + 1) is DAY_RATE or
+         * less from day 3 on: not divided out). */
+        double days = floor(pt->age), rate = days >= 3 ? DAY_RATE : 1.0 / (days + 1.0);
         if (rate < DAY_RATE)
             rate = DAY_RATE;
         day[db] = ad_detect_to_float(day[db] + rate / hits_day *
                                                    clipped(x - s->level - wterm - day[db], lim));
     }
-    if (p->seasonal.weekly && s->period_us == 0 && s->n > 0 && age_days(s, t_us) >= 1.0) {
+    if (p->seasonal.weekly && s->period_us == 0 && s->n > 0 && pt->age >= 1.0) {
         uint32_t *ws = week_set(s, p);
         double r = x - s->level - day[db];
         if (!bit(ws, wh)) {
             week[wh] = ad_detect_to_float(r);
             ws[wh / 32] |= 1u << (wh % 32);
         } else {
+            double hits_hour = 3600.0 / step;
+            if (hits_hour < 1)
+                hits_hour = 1;
             week[wh] = ad_detect_to_float(week[wh] +
                                           WEEK_RATE / hits_hour * clipped(r - week[wh], lim));
         }
@@ -385,14 +407,27 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
     s->period_pts = per;
     s->period_us = (int64_t)per * step_us;
     s->origin_t = t0;
-    for (uint32_t i = 0; i < AD_SEASON_WARM; i++)
-        learn_point(s, p, t0 + (int64_t)i * step_us, base + w[i], clip);
+    for (uint32_t i = 0; i < AD_SEASON_WARM; i++) {
+        struct ad_season_pt pt;
+        int64_t t = t0 + (int64_t)i * step_us;
+        ad_season_look(s, p, t, &pt);
+        learn_point(s, p, t, base + w[i], clip, &pt);
+    }
 }
 
 void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
                      double clip)
 {
-    learn_point(s, p, t_us, x, clip);
+    struct ad_season_pt pt;
+
+    ad_season_look(s, p, t_us, &pt);
+    ad_season_learn_pt(s, p, t_us, x, clip, &pt);
+}
+
+void ad_season_learn_pt(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
+                        double x, double clip, const struct ad_season_pt *pt)
+{
+    learn_point(s, p, t_us, x, clip, pt);
     if (!p->seasonal.data_period || s->period_pts != 0)
         return;
     warm_arr(s, p)[s->n - 1] = ad_detect_to_float(x - s->base);
@@ -482,10 +517,12 @@ static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
                    void *scratch, struct ad_detect_result *out)
 {
     struct ad_season *s = state;
-    double e, sig, thr = p->seasonal.threshold;
+    struct ad_season_pt pt;
+    double thr = p->seasonal.threshold;
     (void)scratch;
 
-    if (ad_season_predict(s, p, t_us, &e, &sig)) {
+    if (ad_season_look(s, p, t_us, &pt)) {
+        double e = pt.expected, sig = pt.sigma;
         double z = (x - e) / sig;
         out->scored = true;
         out->raw = fabs(z);
@@ -500,7 +537,8 @@ static void s_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
             out->kind = in_range ? AD_KIND_SEASONAL : z > 0 ? AD_KIND_SPIKE : AD_KIND_DIP;
         }
     }
-    ad_season_learn(s, p, t_us, x, 4.0);
+    /* the tail adjustment above changed q99 alone: pt still holds */
+    ad_season_learn_pt(s, p, t_us, x, 4.0, &pt);
 }
 
 static size_t s_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)
