@@ -296,14 +296,48 @@ static void learn_point(struct ad_season *s, const struct ad_detect_params *p, i
     s->last_t = t_us;
 }
 
-/* The autocorrelation of the detrended buffer at lag l (biased: lags are
- * compared on one scale). y is n values, c0 their sum of squares. */
+/* The autocorrelations of the detrended buffer at lags l..l+3 (biased:
+ * lags are compared on one scale). y is n values, c0 their sum of squares.
+ * Four lags per pass: each sum still adds its products in the order of i
+ * (the result is a lag-by-lag loop's, bit for bit), but the four chains of
+ * additions run side by side instead of one after the other. */
+static void acf4(const double *y, uint32_t n, uint32_t l, double c0, double *out)
+{
+    double c[4] = {0, 0, 0, 0};
+    uint32_t i = 0;
+
+    for (; i + l + 3 < n; i++) {
+        c[0] += y[i] * y[i + l];
+        c[1] += y[i] * y[i + l + 1];
+        c[2] += y[i] * y[i + l + 2];
+        c[3] += y[i] * y[i + l + 3];
+    }
+    for (uint32_t k = 0; k < 3; k++)
+        for (uint32_t j = i; j + l + k < n; j++)
+            c[k] += y[j] * y[j + l + k];
+    for (uint32_t k = 0; k < 4; k++)
+        out[k] = c[k] / c0;
+}
+
+/* The autocorrelation at lag l alone. */
 static double acf_at(const double *y, uint32_t n, uint32_t l, double c0)
 {
     double c = 0;
     for (uint32_t i = 0; i + l < n; i++)
         c += y[i] * y[i + l];
     return c / c0;
+}
+
+/* Whether lag l (2..maxl) is an autocorrelation peak that repeats at twice
+ * its lag. acf[2l] is computed when first asked for (only a local peak
+ * asks): NaN in acf marks a lag not computed yet. */
+static bool repeating_peak(const double *y, uint32_t n, double c0, double *acf, uint32_t l)
+{
+    if (!(l >= AD_SEASON_MIN_PERIOD && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1]))
+        return false;
+    if (isnan(acf[2 * l]))
+        acf[2 * l] = acf_at(y, n, 2 * l, c0);
+    return acf[2 * l] >= REPEAT_MIN * acf[l];
 }
 
 /* The period, in points, of the buffer v (n values, evenly spaced): the
@@ -316,7 +350,7 @@ static double acf_at(const double *y, uint32_t n, uint32_t l, double c0)
 static uint32_t buffer_period(const float *v, uint32_t n, double *refined)
 {
     double y[AD_SEASON_WARM], mx = 0, my = 0, sxy = 0, sxx = 0, c0 = 0, best = 0;
-    double acf[2 * (AD_SEASON_WARM / 3) + 2];
+    double acf[2 * (AD_SEASON_WARM / 3) + 6];
     uint32_t maxl = n / 3, found = 0;
 
     for (uint32_t i = 0; i < n; i++) {
@@ -335,12 +369,15 @@ static uint32_t buffer_period(const float *v, uint32_t n, double *refined)
     }
     if (!(c0 > 0))
         return 0;
+    /* Every lag up to maxl + 1 is looked at (four at a time: up to 3 more);
+     * beyond, only twice a local peak's lag, computed on demand. */
     for (uint32_t l = 1; l <= 2 * maxl + 1; l++)
-        acf[l] = acf_at(y, n, l, c0);
+        acf[l] = NAN;
+    for (uint32_t l = 1; l <= maxl + 1; l += 4)
+        acf4(y, n, l, c0, acf + l);
     double low = acf[1];
     for (uint32_t l = 2; l <= maxl; l++) {
-        bool peak = l >= AD_SEASON_MIN_PERIOD && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] &&
-                    acf[2 * l] >= REPEAT_MIN * acf[l];
+        bool peak = repeating_peak(y, n, c0, acf, l);
         if (peak && acf[l] > best && acf[l] >= PEAK_MIN && acf[l] - low >= DEPTH_MIN)
             best = acf[l];
         if (acf[l] < low)
@@ -350,8 +387,7 @@ static uint32_t buffer_period(const float *v, uint32_t n, double *refined)
         return 0;
     low = acf[1];
     for (uint32_t l = 2; l <= maxl && !found; l++) {
-        if (l >= AD_SEASON_MIN_PERIOD && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] &&
-            acf[2 * l] >= REPEAT_MIN * acf[l] && acf[l] >= 0.85 * best && acf[l] - low >= DEPTH_MIN)
+        if (repeating_peak(y, n, c0, acf, l) && acf[l] >= 0.85 * best && acf[l] - low >= DEPTH_MIN)
             found = l;
         if (acf[l] < low)
             low = acf[l];
