@@ -49,10 +49,10 @@ double ad_detect_sigma_floor(double x)
 }
 
 /* Sorted arrays kept in step with their rings: a point costs two binary
- * searches and one short memmove. The searches are branch-free (the next
- * half is picked with a mask, so the loop runs a fixed log2(n) rounds and
- * never mispredicts on the data; a branchy search spent most of its time in
- * mispredictions, as a quickselect per point did).
+ * searches (run side by side) and one short memmove. The searches are
+ * branch-free (the next half is picked with a mask, so the loop runs a fixed
+ * log2(n) rounds and never mispredicts on the data; a branchy search spent
+ * most of its time in mispredictions, as a quickselect per point did).
  * name_replace(a, n, old, v) replaces one occurrence of *old (present) by v
  * in a[0..n), or appends v when old is NULL; a stays sorted. Either way the
  * result is the same array: the first element equal to *old leaves, and v
@@ -71,6 +71,20 @@ double ad_detect_sigma_floor(double x)
         }                                                                                          \
         return lo + (a[lo] < v);                                                                   \
     }                                                                                              \
+    /* name_lower() of u and of v (n > 0), side by side: two independent                         \
+     * chains of loads in one loop take about the time of one */                                  \
+    static void name##_lower2(const T *a, size_t n, T u, T v, size_t *iu, size_t *iv)              \
+    {                                                                                              \
+        size_t lu = 0, lv = 0;                                                                     \
+        while (n > 1) {                                                                            \
+            size_t half = n / 2;                                                                   \
+            lu += ((size_t)0 - (size_t)(a[lu + half - 1] < u)) & half;                             \
+            lv += ((size_t)0 - (size_t)(a[lv + half - 1] < v)) & half;                             \
+            n -= half;                                                                             \
+        }                                                                                          \
+        *iu = lu + (a[lu] < u);                                                                    \
+        *iv = lv + (a[lv] < v);                                                                    \
+    }                                                                                              \
     static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
     {                                                                                              \
         size_t i, at;                                                                              \
@@ -80,12 +94,12 @@ double ad_detect_sigma_floor(double x)
             a[at] = v;                                                                             \
             return;                                                                                \
         }                                                                                          \
-        i = name##_lower(a, n, *old);                                                              \
+        name##_lower2(a, n, *old, v, &i, &at);                                                     \
         if (i >= n)                                                                                \
             i = n - 1; /* not found: cannot happen while the arrays agree */                       \
         /* v's place once a[i] is out: a[i] counted among the smaller ones                        \
          * when it is less than v, so one less */                                                  \
-        at = name##_lower(a, n, v) - (a[i] < v);                                                   \
+        at -= (a[i] < v);                                                                          \
         if (at > i)                                                                                \
             memmove(a + i, a + i + 1, (at - i) * sizeof(T));                                       \
         else if (at < i)                                                                           \
