@@ -54,6 +54,8 @@ static struct ad_robust_win *robust_of(void *st, const struct ad_detect_params *
 static double threshold_of(double sens)
 {
     double s = sens < 0 ? 0 : sens > 100 ? 100 : sens;
+    if (s == 50)
+        return SCORE_AT_50; /* the default: pow(0.5, 0) is 1, no need to ask */
     if (s >= 50)
         return SCORE_AT_50 * pow(0.5, (s - 50) / 25);
     return 1 - (1 - SCORE_AT_50) * pow(0.5, (50 - s) / 25);

@@ -47,7 +47,11 @@ static double upper_tail_logp(double z)
  * rounding near 0. And u < 0 (with a margin for rounding) always gives 0. */
 static double update(struct ad_likelihood *lk, double raw, bool beside)
 {
+    /* the score of a usual recent average (avg == mean: log10(2)), as
+     * ad_detect_logp_score() gives it, folded at compile time */
+    const double usual = log10(2.0) / (log10(2.0) + 5.0);
     double r = isnan(raw) ? 0 : raw, avg = 0, score = 0, a, delta;
+    bool scored = false;
     size_t held;
 
     if (r < 0)
@@ -58,7 +62,8 @@ static double update(struct ad_likelihood *lk, double raw, bool beside)
     held = lk->n + 1 < AD_LIK_SHORT ? (size_t)lk->n + 1 : AD_LIK_SHORT;
     for (size_t i = 0; i < held; i++)
         avg += lk->recent[i];
-    avg /= (double)held;
+    /* x * 1/8 is x / 8 exactly (a power of two) */
+    avg = held == AD_LIK_SHORT ? avg * (1.0 / AD_LIK_SHORT) : avg / (double)held;
     if (lk->n >= WARMUP) {
         /* Raw scores are in sigmas: a spread under a quarter of one is a
          * series that was flat, not evidence that any change is a wonder. */
@@ -66,21 +71,24 @@ static double update(struct ad_likelihood *lk, double raw, bool beside)
         if (sd < floor)
             sd = floor;
         double u = (avg - lk->mean) / sd;
-        if (beside && (u < -1e-9 || (u <= r && r >= 0.5)))
-            score = -1; /* 0 below, see above */
-        else
+        if (!(beside && (u < -1e-9 || (u <= r && r >= 0.5)))) { /* else 0, see above */
             score = ad_detect_logp_score(upper_tail_logp(u));
+            scored = true;
+        }
     }
     lk->n++;
-    a = 1.0 / (double)lk->n;
+    /* 1 / n, never under 1 / LONG_POINTS (which it is from there on) */
+    a = (double)lk->n >= LONG_POINTS ? 1.0 / LONG_POINTS : 1.0 / (double)lk->n;
     if (a < 1.0 / LONG_POINTS)
         a = 1.0 / LONG_POINTS;
     delta = r - lk->mean;
     lk->mean += a * delta;
     lk->var = (1 - a) * (lk->var + a * delta * delta);
+    if (!scored)
+        return 0;
     /* The stationary level of a usual score is log10(2) (avg == mean). */
-    score -= ad_detect_logp_score(log10(2.0));
-    return score > 0 ? score / (1 - ad_detect_logp_score(log10(2.0))) : 0;
+    score -= usual;
+    return score > 0 ? score / (1 - usual) : 0;
 }
 
 double ad_likelihood_update(struct ad_likelihood *lk, double raw)
