@@ -53,8 +53,8 @@ double ad_detect_sigma_floor(double x)
  * branch-free (the next half is picked with a mask, so the loop runs a fixed
  * log2(n) rounds and never mispredicts on the data; a branchy search spent
  * most of its time in mispredictions, as a quickselect per point did).
- * name_replace(a, n, old, v) replaces one occurrence of *old (present) by v
- * in a[0..n), or appends v when old is NULL; a stays sorted. Either way the
+ * name_find() then name_put() replace one occurrence of *old (present) by v
+ * in a[0..n), or append v when old is NULL; a stays sorted. Either way the
  * result is the same array: the first element equal to *old leaves, and v
  * goes before the first remaining element that is not less than it. */
 #define SORTED_FNS(T, name)                                                                        \
@@ -85,21 +85,27 @@ double ad_detect_sigma_floor(double x)
         *iu = lu + (a[lu] < u);                                                                    \
         *iv = lv + (a[lv] < v);                                                                    \
     }                                                                                              \
-    static void name##_replace(T *a, size_t n, const T *old, T v)                                  \
+    /* Where a replace moves things: *i the leaving value's index (n                            \
+     * when none leaves: an append), *at v's index in the result. */                              \
+    static void name##_find(const T *a, size_t n, const T *old, T v, size_t *i, size_t *at)       \
     {                                                                                              \
-        size_t i, at;                                                                              \
         if (!old || n == 0) {                                                                      \
-            at = name##_lower(a, n, v);                                                            \
-            memmove(a + at + 1, a + at, (n - at) * sizeof(T));                                     \
-            a[at] = v;                                                                             \
+            *i = n;                                                                                \
+            *at = name##_lower(a, n, v);                                                           \
             return;                                                                                \
         }                                                                                          \
-        name##_lower2(a, n, *old, v, &i, &at);                                                     \
-        if (i >= n)                                                                                \
-            i = n - 1; /* not found: cannot happen while the arrays agree */                       \
+        name##_lower2(a, n, *old, v, i, at);                                                       \
+        if (*i >= n)                                                                               \
+            *i = n - 1; /* not found: cannot happen while the arrays agree */                      \
         /* v's place once a[i] is out: a[i] counted among the smaller ones                        \
          * when it is less than v, so one less */                                                  \
-        at -= (a[i] < v);                                                                          \
+        *at -= (a[*i] < v);                                                                        \
+    }                                                                                              \
+    /* The move name_find() worked out: the values between i and at shift                         \
+     * by one towards i and v goes to at (i == n: the values from at on                           \
+     * shift up and the array grows by one). */                                                    \
+    static void name##_put(T *a, size_t i, size_t at, T v)                                         \
+    {                                                                                              \
         if (at > i)                                                                                \
             memmove(a + i, a + i + 1, (at - i) * sizeof(T));                                       \
         else if (at < i)                                                                           \
@@ -113,6 +119,14 @@ double ad_detect_sigma_floor(double x)
 
 SORTED_FNS(double, dsort)
 SORTED_FNS(float, fsort)
+
+/* Replaces one occurrence of *old (present) by v in the sorted a[0..n). */
+static void dsort_replace(double *a, size_t n, const double *old, double v)
+{
+    size_t i, at;
+    dsort_find(a, n, old, v, &i, &at);
+    dsort_put(a, i, at, v);
+}
 
 bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double *med, double *sigma)
 {
@@ -133,11 +147,19 @@ bool ad_robust_win_stats(const struct ad_robust_win *w, uint32_t window, double 
 
 void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const double *med)
 {
+    size_t di, dat;
+
+    /* Both arrays' places are found before either moves: the searches'
+     * loads then overlap, and neither waits behind the other's memmove. */
+    dsort_find(w->vsorted, (size_t)w->n, w->n == AD_ROBUST_SHORT ? &w->vals[w->head] : NULL, x, &di,
+               &dat);
     if (w->n >= 3) {
         double d = fabs(x - (med ? *med : dsort_median(w->vsorted, (size_t)w->n)));
         float *ring = resid(w, window), f = ad_detect_to_float(d);
-        fsort_replace(rsorted(w, window), (size_t)w->rn, w->rn == window ? &ring[w->rhead] : NULL,
-                      f);
+        size_t fi, fat;
+        fsort_find(rsorted(w, window), (size_t)w->rn, w->rn == window ? &ring[w->rhead] : NULL, f,
+                   &fi, &fat);
+        fsort_put(rsorted(w, window), fi, fat, f);
         ring[w->rhead] = f;
         /* not % window: a division by a variable is dearer than the rest */
         if (++w->rhead >= window)
@@ -155,7 +177,7 @@ void ad_robust_win_add(struct ad_robust_win *w, uint32_t window, double x, const
             w->slow_scale = w->slow_scale == 0 ? d
                                                : w->slow_scale + SLOW_ALPHA * (d - w->slow_scale);
     }
-    dsort_replace(w->vsorted, (size_t)w->n, w->n == AD_ROBUST_SHORT ? &w->vals[w->head] : NULL, x);
+    dsort_put(w->vsorted, di, dat, x);
     w->vals[w->head] = x;
     w->head = (w->head + 1) % AD_ROBUST_SHORT;
     if (w->n < AD_ROBUST_SHORT)
