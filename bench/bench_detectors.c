@@ -162,12 +162,13 @@ int main(int argc, char **argv)
     printf("replay throughput by model.detector: %llu records, %u sensors, scenario C format, "
            "best of %d\n",
            (unsigned long long)records, sensors, rounds);
-    printf("| detector | records/s | x Welford-only | records per CPU second | x Welford-only (CPU) "
-           "| alerts |\n|---|---|---|---|---|---|\n");
+    printf(
+        "| detector | records/s | x Welford-only | records per CPU second | x Welford-only (CPU) "
+        "| alerts |\n|---|---|---|---|---|---|\n");
     for (size_t d = 0; d < N_DET; d++)
-        printf("| %s | %.0f | %.2f | %.0f | %.2f | %llu |\n", detectors[d], (double)records / best[d],
-               best[0] / best[d], (double)records / best_cpu[d], best_cpu[0] / best_cpu[d],
-               (unsigned long long)alerts[d]);
+        printf("| %s | %.0f | %.2f | %.0f | %.2f | %llu |\n", detectors[d],
+               (double)records / best[d], best[0] / best[d], (double)records / best_cpu[d],
+               best_cpu[0] / best_cpu[d], (unsigned long long)alerts[d]);
     free(L.data);
     free(L.off);
 

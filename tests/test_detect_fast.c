@@ -60,7 +60,7 @@ static void test_robust_window_stays_sorted(void)
         ad_robust_win_add(w, WIN, x, NULL);
         if (i % 997 == 0)
             ad_robust_win_shift(w, 3.5, (uint64_t)(i % 7)); /* a re-baseline */
-        AD_EXPECT(ad_robust_win_valid(w, WIN)); /* sorted arrays == sorted rings */
+        AD_EXPECT(ad_robust_win_valid(w, WIN));             /* sorted arrays == sorted rings */
         if (ad_robust_win_stats(w, WIN, &med, &sig)) {
             double want = ring_median(w);
             AD_EXPECT(memcmp(&med, &want, sizeof(med)) == 0);

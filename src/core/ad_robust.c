@@ -49,14 +49,23 @@ double ad_detect_sigma_floor(double x)
 }
 
 /* Sorted arrays kept in step with their rings: a point costs two binary
- * searches (run side by side) and one short memmove. The searches are
- * branch-free (the next half is picked with a mask, so the loop runs a fixed
- * log2(n) rounds and never mispredicts on the data; a branchy search spent
- * most of its time in mispredictions, as a quickselect per point did).
- * name_find() then name_put() replace one occurrence of *old (present) by v
- * in a[0..n), or append v when old is NULL; a stays sorted. Either way the
- * result is the same array: the first element equal to *old leaves, and v
- * goes before the first remaining element that is not less than it. */
+ * searches and one short memmove per array. The searches are branch-free
+ * (the next half is picked with a mask: the compiler keeps a branch for ?:,
+ * and a branchy search spent most of its time in mispredictions, as a
+ * quickselect per point did), so a loop runs a fixed log2(n) rounds;
+ * name_lower2() runs two of them side by side (two independent chains of
+ * loads take about the time of one).
+ * name_find(a, n, old, v, &i, &at) works out a replace of one occurrence of
+ * *old (present) by v in the sorted a[0..n), or an append of v when old is
+ * NULL: i is the leaving value's index (n when none leaves), at v's index in
+ * the result. The first element equal to *old leaves, and v goes before the
+ * first remaining element that is not less than it: at counts the elements
+ * less than v, less a[i] when a[i] is one of them. name_put(a, i, at, v) then
+ * moves the values between i and at by one towards i and puts v at at (with
+ * i == n the values from at on move up and the array grows by one). Finding
+ * and moving are apart so that a caller can find in both its arrays before
+ * moving either: a memmove's branches depend on the data, and a
+ * misprediction would throw away the other array's search. */
 #define SORTED_FNS(T, name)                                                                        \
     static size_t name##_lower(const T *a, size_t n, T v)                                          \
     {                                                                                              \
@@ -65,14 +74,11 @@ double ad_detect_sigma_floor(double x)
             return 0;                                                                              \
         while (n > 1) {                                                                            \
             size_t half = n / 2;                                                                   \
-            /* a mask, not a branch: the compiler keeps a branch for ?: */                        \
             lo += ((size_t)0 - (size_t)(a[lo + half - 1] < v)) & half;                             \
             n -= half;                                                                             \
         }                                                                                          \
         return lo + (a[lo] < v);                                                                   \
     }                                                                                              \
-    /* name_lower() of u and of v (n > 0), side by side: two independent                         \
-     * chains of loads in one loop take about the time of one */                                  \
     static void name##_lower2(const T *a, size_t n, T u, T v, size_t *iu, size_t *iv)              \
     {                                                                                              \
         size_t lu = 0, lv = 0;                                                                     \
@@ -85,9 +91,7 @@ double ad_detect_sigma_floor(double x)
         *iu = lu + (a[lu] < u);                                                                    \
         *iv = lv + (a[lv] < v);                                                                    \
     }                                                                                              \
-    /* Where a replace moves things: *i the leaving value's index (n                            \
-     * when none leaves: an append), *at v's index in the result. */                              \
-    static void name##_find(const T *a, size_t n, const T *old, T v, size_t *i, size_t *at)       \
+    static void name##_find(const T *a, size_t n, const T *old, T v, size_t *i, size_t *at)        \
     {                                                                                              \
         if (!old || n == 0) {                                                                      \
             *i = n;                                                                                \
@@ -97,13 +101,8 @@ double ad_detect_sigma_floor(double x)
         name##_lower2(a, n, *old, v, i, at);                                                       \
         if (*i >= n)                                                                               \
             *i = n - 1; /* not found: cannot happen while the arrays agree */                      \
-        /* v's place once a[i] is out: a[i] counted among the smaller ones                        \
-         * when it is less than v, so one less */                                                  \
         *at -= (a[*i] < v);                                                                        \
     }                                                                                              \
-    /* The move name_find() worked out: the values between i and at shift                         \
-     * by one towards i and v goes to at (i == n: the values from at on                           \
-     * shift up and the array grows by one). */                                                    \
     static void name##_put(T *a, size_t i, size_t at, T v)                                         \
     {                                                                                              \
         if (at > i)                                                                                \
