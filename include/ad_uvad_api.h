@@ -47,6 +47,12 @@ struct ad_uv_parsed {
 int ad_uv_parse_request(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
                         struct ad_uv_parsed *out, struct ad_uv_error *err);
 void ad_uv_parsed_free(struct ad_uv_parsed *p);
+/* The same parse through jansson alone: the reference that
+ * ad_uv_parse_request() (a fast scan of the usual body, jansson for any
+ * other) must agree with on every input (the differential fuzz target and
+ * tests). */
+int ad_uv_parse_request_reference(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
+                                  struct ad_uv_parsed *out, struct ad_uv_error *err);
 
 /* Appends the 200 body of entire/detect (last == false) or last/detect for
  * API version 0 or 1 (severity only in v1.1). Returns 0 or the buffer's

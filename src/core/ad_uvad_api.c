@@ -1,5 +1,7 @@
 /* ad_uvad_api.c - the univariate REST API's wire format (ad_uvad_api.h):
- * jansson in, ad_buf out, the service's error codes in between. */
+ * the body read by the fast scan (ad_uvad_scan.c) or, for any body it leaves
+ * alone, by jansson; the same checks on either; ad_buf out, the service's
+ * error codes in between. */
 #include "ad_uvad_api.h"
 
 #include <jansson.h>
@@ -10,6 +12,7 @@
 
 #include "ad_err.h"
 #include "ad_time.h"
+#include "ad_uvad_int.h"
 
 #define US_PER_S INT64_C(1000000)
 
@@ -59,48 +62,118 @@ void ad_uv_parsed_free(struct ad_uv_parsed *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* The body the checks read: the fast scan, or jansson's tree. */
+struct body {
+    const struct ad_uv_scan *sc; /* or NULL: */
+    const json_t *root;
+    const json_t *series; /* root's series (jansson only) */
+};
+
+/* j (NULL: absent) as the checks see it. */
+static void jv_of(const json_t *j, struct ad_uv_jv *v)
+{
+    memset(v, 0, sizeof(*v));
+    switch (j ? json_typeof(j) : JSON_NULL) {
+    case JSON_INTEGER:
+        v->type = AD_JSCAN_INT;
+        v->num = (double)json_integer_value(j);
+        break;
+    case JSON_REAL:
+        v->type = AD_JSCAN_REAL;
+        v->num = json_real_value(j);
+        break;
+    case JSON_STRING:
+        v->type = AD_JSCAN_STRING;
+        v->s = json_string_value(j);
+        v->len = json_string_length(j);
+        break;
+    case JSON_ARRAY:
+        v->type = AD_JSCAN_ARRAY;
+        v->len = json_array_size(j);
+        break;
+    case JSON_OBJECT:
+        v->type = AD_JSCAN_OBJECT;
+        break;
+    case JSON_TRUE:
+        v->type = AD_JSCAN_TRUE;
+        break;
+    case JSON_FALSE:
+        v->type = AD_JSCAN_FALSE;
+        break;
+    default:
+        v->type = j ? AD_JSCAN_NULL : AD_JSCAN_MISSING;
+        break;
+    }
+}
+
+static bool is_number(const struct ad_uv_jv *v)
+{
+    return v->type == AD_JSCAN_INT || v->type == AD_JSCAN_REAL;
+}
+
+/* The string v equal to s. */
+static bool str_is(const struct ad_uv_jv *v, const char *s)
+{
+    return v->type == AD_JSCAN_STRING && strlen(s) == v->len && memcmp(v->s, s, v->len) == 0;
+}
+
 /* A JSON integer, or a real with an integral value (JSON has one number
  * type; 5.0 is accepted as 5). */
-static bool as_int(const json_t *j, long long lo, long long hi, long long *out)
+static bool as_int(const struct ad_uv_jv *j, long long lo, long long hi, long long *out)
 {
-    double d;
-    if (json_is_integer(j)) {
-        d = (double)json_integer_value(j);
-    } else if (json_is_real(j)) {
-        d = json_real_value(j);
-        if (d != floor(d))
-            return false;
-    } else {
+    if (!is_number(j) || (j->type == AD_JSCAN_REAL && j->num != floor(j->num)))
         return false;
-    }
+    double d = j->num;
     if (!(d >= (double)lo && d <= (double)hi))
         return false;
     *out = (long long)d;
     return true;
 }
 
-/* Present and not null. */
-static const json_t *field(const json_t *o, const char *k)
+/* Field k of the body when present and not null; else MISSING. */
+static void field(const struct body *b, enum ad_uv_key k, struct ad_uv_jv *v)
 {
-    const json_t *j = json_object_get(o, k);
-    return json_is_null(j) ? NULL : j;
+    if (b->sc) {
+        *v = b->sc->key[k];
+        return;
+    }
+    jv_of(json_object_get(b->root, ad_uv_key_names[k]), v);
+    if (v->type == AD_JSCAN_NULL)
+        v->type = AD_JSCAN_MISSING;
+}
+
+/* Point i of the series: its value and timestamp. Returns false when the
+ * point is not an object. */
+static bool point_at(const struct body *b, size_t i, struct ad_uv_jv *val, struct ad_uv_jv *ts)
+{
+    if (b->sc) {
+        *ts = b->sc->pt[2 * i];
+        *val = b->sc->pt[2 * i + 1];
+        return true;
+    }
+    const json_t *pt = json_array_get(b->series, i);
+    if (!json_is_object(pt))
+        return false;
+    jv_of(json_object_get(pt, "value"), val);
+    jv_of(json_object_get(pt, "timestamp"), ts);
+    return true;
 }
 
 /* v1.0 (and change points, parsed as 0) require a granularity; v1.1 defaults
  * to none. */
-static int parse_granularity(const json_t *root, int version, enum ad_uv_gran *g,
+static int parse_granularity(const struct body *b, int version, enum ad_uv_gran *g,
                              struct ad_uv_error *err)
 {
-    const json_t *j = field(root, "granularity");
+    struct ad_uv_jv j;
+    field(b, AD_UV_K_GRANULARITY, &j);
     *g = AD_UV_GRAN_NONE;
-    if (!j) {
+    if (j.type == AD_JSCAN_MISSING) {
         if (version == 0)
             return ad_uv_fail(err, "RequiredGranularity", "The granularity field is required.");
         return 0;
     }
-    const char *s = json_is_string(j) ? json_string_value(j) : NULL;
-    for (size_t i = 0; s && i < sizeof(gran_names) / sizeof(gran_names[0]); i++)
-        if (strcmp(s, gran_names[i]) == 0) {
+    for (size_t i = 0; i < sizeof(gran_names) / sizeof(gran_names[0]); i++)
+        if (str_is(&j, gran_names[i])) {
             *g = (enum ad_uv_gran)i;
             return 0;
         }
@@ -110,66 +183,71 @@ static int parse_granularity(const json_t *root, int version, enum ad_uv_gran *g
                       "secondly, microsecond, none.");
 }
 
-static int parse_impute(const json_t *root, struct ad_uv_request *r, struct ad_uv_error *err)
+static int parse_impute(const struct body *b, struct ad_uv_request *r, struct ad_uv_error *err)
 {
     static const char *const modes[] = {"auto", "previous", "linear", "fixed", "zero", "notFill"};
-    const json_t *j = field(root, "imputeMode");
-    if (!j)
+    struct ad_uv_jv j;
+    field(b, AD_UV_K_IMPUTE_MODE, &j);
+    if (j.type == AD_JSCAN_MISSING)
         return 0;
-    const char *s = json_is_string(j) ? json_string_value(j) : NULL;
     size_t i = 0;
-    for (; s && i < sizeof(modes) / sizeof(modes[0]); i++)
-        if (strcmp(s, modes[i]) == 0)
+    for (; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (str_is(&j, modes[i]))
             break;
-    if (!s || i == sizeof(modes) / sizeof(modes[0]))
+    if (i == sizeof(modes) / sizeof(modes[0]))
         return ad_uv_fail(err, "InvalidImputeMode",
                           "imputeMode must be one of auto, previous, linear, fixed, zero, "
                           "notFill.");
     r->impute = (enum ad_uv_impute)i;
     if (r->impute == AD_UV_IMPUTE_FIXED) {
-        const json_t *v = field(root, "imputeFixedValue");
-        if (!json_is_number(v) || !isfinite(json_number_value(v)))
+        struct ad_uv_jv v;
+        field(b, AD_UV_K_IMPUTE_VALUE, &v);
+        if (!is_number(&v) || !isfinite(v.num))
             return ad_uv_fail(err, "InvalidImputeFixedValue",
                               "imputeFixedValue must be a number when imputeMode is fixed.");
-        r->impute_value = json_number_value(v);
+        r->impute_value = v.num;
     }
     return 0;
 }
 
 /* The optional scalar parameters, in the service's checking order. */
-static int parse_params(const json_t *root, int version, struct ad_uv_request *r,
+static int parse_params(const struct body *b, int version, struct ad_uv_request *r,
                         struct ad_uv_error *err)
 {
     long long v;
-    int rc = parse_granularity(root, version, &r->granularity, err);
+    struct ad_uv_jv j;
+    int rc = parse_granularity(b, version, &r->granularity, err);
     if (rc != 0)
         return rc;
-    const json_t *j = field(root, "customInterval");
-    if (j) {
-        if (!as_int(j, 1, INT32_MAX, &v))
+    field(b, AD_UV_K_CUSTOM_INTERVAL, &j);
+    if (j.type != AD_JSCAN_MISSING) {
+        if (!as_int(&j, 1, INT32_MAX, &v))
             return ad_uv_fail(err, "InvalidCustomInterval",
                               "customInterval must be a positive integer.");
         r->custom_interval = (int)v;
     }
-    if ((j = field(root, "period"))) {
-        if (!as_int(j, 0, AD_UV_MAX_POINTS, &v))
+    field(b, AD_UV_K_PERIOD, &j);
+    if (j.type != AD_JSCAN_MISSING) {
+        if (!as_int(&j, 0, AD_UV_MAX_POINTS, &v))
             return ad_uv_fail(err, "InvalidPeriod", "period must be a non-negative integer.");
         r->period = (int)v;
     }
-    if ((j = field(root, "maxAnomalyRatio"))) {
-        double d = json_is_number(j) ? json_number_value(j) : NAN;
+    field(b, AD_UV_K_RATIO, &j);
+    if (j.type != AD_JSCAN_MISSING) {
+        double d = is_number(&j) ? j.num : NAN;
         if (!(d > 0.0 && d <= 0.49))
             return ad_uv_fail(err, "InvalidModelArgument", "maxAnomalyRatio must be in (0, 0.49].");
         r->max_anomaly_ratio = d;
     }
-    if ((j = field(root, "sensitivity"))) {
-        if (!as_int(j, 0, 99, &v))
+    field(b, AD_UV_K_SENSITIVITY, &j);
+    if (j.type != AD_JSCAN_MISSING) {
+        if (!as_int(&j, 0, 99, &v))
             return ad_uv_fail(err, "InvalidModelArgument",
                               "sensitivity must be an integer in [0, 99].");
         r->sensitivity = (int)v;
     }
     if (version >= 1)
-        return parse_impute(root, r, err);
+        return parse_impute(b, r, err);
     return 0;
 }
 
@@ -217,12 +295,12 @@ static int grid_index(enum ad_uv_gran g, int ci, const int64_t *t, size_t n, int
 
 /* The series: values, and grid positions from the timestamps unless the
  * granularity is none. */
-static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv_gran g, int ci,
-                        struct ad_uv_error *err)
+static int parse_series(const struct body *b, const struct ad_uv_jv *series, struct ad_uv_parsed *p,
+                        enum ad_uv_gran g, int ci, struct ad_uv_error *err)
 {
-    if (!json_is_array(series))
+    if (series->type != AD_JSCAN_ARRAY)
         return ad_uv_fail(err, "BadArgument", "series must be an array of points.");
-    size_t n = json_array_size(series);
+    size_t n = series->len;
     if (n < AD_UV_MIN_POINTS)
         return ad_uv_fail(err, "InvalidSeries", "The series needs at least %d points.",
                           AD_UV_MIN_POINTS);
@@ -234,11 +312,11 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
     if (!p->values || !p->index)
         return AD_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const json_t *pt = json_array_get(series, i), *v = json_object_get(pt, "value");
-        if (!json_is_object(pt) || !json_is_number(v))
+        struct ad_uv_jv v, ts;
+        if (!point_at(b, i, &v, &ts) || !is_number(&v))
             return ad_uv_fail(err, "BadArgument",
                               "Point %zu of the series is not an object with a numeric value.", i);
-        p->values[i] = json_number_value(v);
+        p->values[i] = v.num;
         if (!isfinite(p->values[i]) || fabs(p->values[i]) > AD_UV_MAX_VALUE)
             return ad_uv_fail(err, "InvalidSeries",
                               "The value of point %zu is outside [-1e100, 1e100].", i);
@@ -246,9 +324,7 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
             p->index[i] = (int64_t)i;
             continue;
         }
-        const json_t *ts = json_object_get(pt, "timestamp");
-        const char *s = json_is_string(ts) ? json_string_value(ts) : NULL;
-        if (!s || ad_time_parse_rfc3339(s, json_string_length(ts), &p->index[i]) != 0)
+        if (ts.type != AD_JSCAN_STRING || ad_time_parse_rfc3339(ts.s, ts.len, &p->index[i]) != 0)
             return ad_uv_fail(err, "BadArgument", "Point %zu has no valid ISO 8601 timestamp.", i);
         if (i > 0 && p->index[i] < p->index[i - 1])
             return ad_uv_fail(err, "InvalidSeries",
@@ -262,20 +338,23 @@ static int parse_series(const json_t *series, struct ad_uv_parsed *p, enum ad_uv
     return 0;
 }
 
-static int parse_cp_params(const json_t *root, struct ad_uv_cp_request *c, struct ad_uv_error *err)
+static int parse_cp_params(const struct body *b, struct ad_uv_cp_request *c,
+                           struct ad_uv_error *err)
 {
     long long v;
-    const json_t *j = field(root, "stableTrendWindow");
+    struct ad_uv_jv j;
+    field(b, AD_UV_K_STABLE_WINDOW, &j);
     c->stable_trend_window = 10;
     c->threshold = 0.99;
-    if (j) {
-        if (!as_int(j, 5, AD_UV_MAX_POINTS, &v))
+    if (j.type != AD_JSCAN_MISSING) {
+        if (!as_int(&j, 5, AD_UV_MAX_POINTS, &v))
             return ad_uv_fail(err, "InvalidModelArgument",
                               "stableTrendWindow must be an integer of at least 5.");
         c->stable_trend_window = (int)v;
     }
-    if ((j = field(root, "threshold"))) {
-        double d = json_is_number(j) ? json_number_value(j) : NAN;
+    field(b, AD_UV_K_THRESHOLD, &j);
+    if (j.type != AD_JSCAN_MISSING) {
+        double d = is_number(&j) ? j.num : NAN;
         if (!(d > 0.0 && d <= 1.0))
             return ad_uv_fail(err, "InvalidModelArgument", "threshold must be in (0, 1].");
         c->threshold = d;
@@ -283,28 +362,29 @@ static int parse_cp_params(const json_t *root, struct ad_uv_cp_request *c, struc
     return 0;
 }
 
-static int parse_root(const json_t *root, struct ad_uv_parsed *out, struct ad_uv_error *err)
+static int parse_root(const struct body *b, struct ad_uv_parsed *out, struct ad_uv_error *err)
 {
     struct ad_uv_request *r = &out->req;
     ad_uv_request_init(r);
     r->mode = out->ep == AD_UV_EP_LAST ? AD_UV_LAST : AD_UV_ENTIRE;
-    const json_t *series = field(root, "series");
-    if (!series)
+    struct ad_uv_jv series;
+    field(b, AD_UV_K_SERIES, &series);
+    if (series.type == AD_JSCAN_MISSING)
         return ad_uv_fail(err, "RequiredSeries", "The series field is required.");
     int rc;
     if (out->ep == AD_UV_EP_CHANGEPOINT) {
-        if ((rc = parse_params(root, 0, r, err)) != 0)
+        if ((rc = parse_params(b, 0, r, err)) != 0)
             return rc;
-        if ((rc = parse_cp_params(root, &out->cp, err)) != 0)
+        if ((rc = parse_cp_params(b, &out->cp, err)) != 0)
             return rc;
-    } else if ((rc = parse_params(root, out->version, r, err)) != 0) {
+    } else if ((rc = parse_params(b, out->version, r, err)) != 0) {
         return rc;
     }
-    if ((rc = parse_series(series, out, r->granularity, r->custom_interval, err)) != 0)
+    if ((rc = parse_series(b, &series, out, r->granularity, r->custom_interval, err)) != 0)
         return rc;
     r->values = out->values;
     r->index = out->index;
-    r->n = json_array_size(series);
+    r->n = series.len;
     struct ad_uv_cp_request *c = &out->cp;
     c->values = r->values;
     c->index = r->index;
@@ -318,25 +398,50 @@ static int parse_root(const json_t *root, struct ad_uv_parsed *out, struct ad_uv
     return 0;
 }
 
+/* The body through the fast scan (when `fast` and it takes it) or jansson. */
+static int parse_body(const char *body, size_t len, bool fast, struct ad_uv_parsed *out,
+                      struct ad_uv_error *err)
+{
+    if (len > AD_UV_API_MAX_BODY)
+        return ad_uv_fail(err, "InvalidJsonFormat", "The request body is too large.");
+    struct ad_uv_scan sc;
+    int rc = fast ? ad_uv_scan_body(body, len, &sc) : AD_EAGAIN;
+    if (rc == 0) {
+        struct body b = {&sc, NULL, NULL};
+        rc = parse_root(&b, out, err);
+        ad_uv_scan_free(&sc);
+    } else if (rc == AD_EAGAIN) {
+        json_error_t jerr;
+        json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root || !json_is_object(root) || json_object_size(root) == 0) {
+            json_decref(root);
+            return ad_uv_fail(err, "InvalidJsonFormat", "The request body is not a JSON object.");
+        }
+        struct body b = {NULL, root, json_object_get(root, "series")};
+        rc = parse_root(&b, out, err);
+        json_decref(root);
+    }
+    if (rc != 0)
+        ad_uv_parsed_free(out);
+    return rc;
+}
+
 int ad_uv_parse_request(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
                         struct ad_uv_parsed *out, struct ad_uv_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->ep = ep;
     out->version = version;
-    if (len > AD_UV_API_MAX_BODY)
-        return ad_uv_fail(err, "InvalidJsonFormat", "The request body is too large.");
-    json_error_t jerr;
-    json_t *root = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root || !json_is_object(root) || json_object_size(root) == 0) {
-        json_decref(root);
-        return ad_uv_fail(err, "InvalidJsonFormat", "The request body is not a JSON object.");
-    }
-    int rc = parse_root(root, out, err);
-    json_decref(root);
-    if (rc != 0)
-        ad_uv_parsed_free(out);
-    return rc;
+    return parse_body(body, len, true, out, err);
+}
+
+int ad_uv_parse_request_reference(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
+                                  struct ad_uv_parsed *out, struct ad_uv_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->ep = ep;
+    out->version = version;
+    return parse_body(body, len, false, out, err);
 }
 
 /* ---- writing ------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "ad_alloc.h"
+#include "ad_jscan.h"
 #include "ad_uvad.h"
 
 #define AD_UV_EPS        1e-8
@@ -127,5 +128,50 @@ int ad_uv_model_sr(const double *v, size_t n, double ratio, bool last, struct ad
 /* The spectral residual saliency score of v (the paper's S(x) then
  * |S - mean| / mean over 100 points). scores: n doubles. Allocates. */
 int ad_uv_sr_scores(const double *v, size_t n, bool robust_extend, double *scores);
+
+/* ---- the request body's fast path (ad_uvad_scan.c) ----------------------- */
+
+/* One JSON value as the request checks of ad_uvad_api.c read it, from
+ * jansson's tree or from the scan below. */
+struct ad_uv_jv {
+    enum ad_jscan_type type; /* AD_JSCAN_MISSING when absent */
+    double num;              /* INT and REAL: jansson's json_number_value() */
+    const char *s;           /* STRING: its bytes (borrowed, no NUL inside) */
+    size_t len;              /* STRING: bytes; ARRAY: elements */
+};
+
+/* The request's top-level fields, in ad_uv_key_names[] order. */
+enum ad_uv_key {
+    AD_UV_K_SERIES = 0,
+    AD_UV_K_GRANULARITY,
+    AD_UV_K_CUSTOM_INTERVAL,
+    AD_UV_K_PERIOD,
+    AD_UV_K_RATIO,
+    AD_UV_K_SENSITIVITY,
+    AD_UV_K_IMPUTE_MODE,
+    AD_UV_K_IMPUTE_VALUE,
+    AD_UV_K_STABLE_WINDOW,
+    AD_UV_K_THRESHOLD,
+    AD_UV_K_COUNT
+};
+extern const char *const ad_uv_key_names[AD_UV_K_COUNT];
+
+/* A scanned body: key[k] for each field (null reads as absent; the series
+ * is an ARRAY of n points), and each point's timestamp pt[2 i] and value
+ * pt[2 i + 1] (MISSING when the point lacks it). Strings borrow the body. */
+struct ad_uv_scan {
+    struct ad_uv_jv key[AD_UV_K_COUNT];
+    bool seen[AD_UV_K_COUNT];
+    size_t n;
+    struct ad_uv_jv *pt; /* owned: ad_uv_scan_free() */
+};
+
+/* Reads a body that is sure to mean the same to jansson (json_loadb with
+ * JSON_REJECT_DUPLICATES): an object of the fields above with scalar values
+ * and a series of flat objects, strings of printable ASCII without escapes.
+ * Returns 0 (*out filled), AD_EAGAIN for any other body, valid or not (parse
+ * it with jansson, which decides), or AD_ENOMEM; *out owns nothing then. */
+int ad_uv_scan_body(const char *body, size_t len, struct ad_uv_scan *out);
+void ad_uv_scan_free(struct ad_uv_scan *s);
 
 #endif
