@@ -13,47 +13,82 @@
 #include "ad_err.h"
 #include "ad_uvad_int.h"
 
-#define STL_INNER       1    /* passes per robustness iteration */
-#define STL_OUTER       15   /* robustness iterations */
-#define AD_UV_STL_TABLE 4096 /* longest span whose interior weights are tabulated */
+#define STL_INNER 1  /* passes per robustness iteration */
+#define STL_OUTER 15 /* robustness iterations */
 
 struct loess_tab;
+struct loess_plan;
 
 struct loess_cfg {
     size_t span;
     int degree;
     size_t jump;
-    const double *rw;      /* robustness weights, or NULL */
-    struct loess_tab *tab; /* scratch for the interior weights, or NULL */
+    const double *rw;              /* robustness weights, or NULL */
+    struct loess_tab *tab;         /* scratch for the interior weights, or NULL */
+    const struct loess_plan *plan; /* the weights of the other fits, or NULL */
 };
 
-/* One local fit at position xs (1-based, may lie outside 1..n) from the
- * points nleft..nright (1-based): tricube weights (times the robustness
- * weights), then a weighted mean, or with degree 1 a weighted line, in one
- * pass over the window. Returns false when every weight is zero. */
-static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double xs, size_t nleft,
-                   size_t nright, double *out)
+/* The bandwidth of a local fit at position xs (1-based, may lie outside
+ * 1..n) from the points nleft..nright (1-based). */
+static double fit_h(size_t n, const struct loess_cfg *c, double xs, size_t nleft, size_t nright)
 {
     double h = fmax(xs - (double)nleft, (double)nright - xs);
     if (c->span > n)
         h += (double)((c->span - n) / 2);
+    return h;
+}
+
+/* The tricube weights of that fit, which do not depend on the data: w[j -
+ * *j0] for the points *j0..*j1 it uses (those within 0.999 h of xs: one
+ * run, as the distance falls then rises). Returns false when it uses none. */
+static bool fit_weights(double xs, size_t nleft, size_t nright, double h, double *w, size_t *j0,
+                        size_t *j1)
+{
     double h9 = 0.999 * h, h1 = 0.001 * h, inv_h = h > 0.0 ? 1.0 / h : 0.0;
-    /* sums in coordinates centred on xs and on the window's first value keep
-     * the cancellation in the covariance small */
-    double y0 = y[nleft - 1];
-    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
+    size_t m = 0;
+    *j0 = 1;
+    *j1 = 0;
     for (size_t j = nleft; j <= nright; j++) {
-        double dj = (double)j - xs, r = fabs(dj), wj;
+        double r = fabs((double)j - xs);
         if (r > h9)
             continue;
+        if (m == 0)
+            *j0 = j;
         if (r <= h1) {
-            wj = 1.0;
+            w[m++] = 1.0;
         } else {
             double u = r * inv_h, t = 1.0 - u * u * u;
-            wj = t * t * t;
+            w[m++] = t * t * t;
         }
-        if (c->rw)
-            wj *= c->rw[j - 1];
+        *j1 = j;
+    }
+    return m > 0;
+}
+
+static bool fit_finish(size_t n, const struct loess_cfg *c, double h, double y0, double sw,
+                       double swj, double swjj, double swy, double swjy, double *out);
+
+/* The fit from its weights (fit_weights()) times the robustness weights: a
+ * weighted mean, or with degree 1 a weighted line, in one pass, with sums
+ * in coordinates centred on xs and on the window's first value (that keeps
+ * the cancellation in the covariance small). Returns false when every
+ * weight is zero. */
+static bool fit_sums(const double *y, size_t n, const struct loess_cfg *c, double xs, size_t nleft,
+                     double h, const double *w, size_t j0, size_t j1, double *out)
+{
+    double y0 = y[nleft - 1];
+    double sw = 0.0, swj = 0.0, swjj = 0.0, swy = 0.0, swjy = 0.0;
+    const double *rw = c->rw;
+    if (c->degree == 0) { /* the other three sums would go unread */
+        for (size_t j = j0; j <= j1; j++) {
+            double wj = rw ? w[j - j0] * rw[j - 1] : w[j - j0];
+            sw += wj;
+            swy += wj * (y[j - 1] - y0);
+        }
+        return fit_finish(n, c, h, y0, sw, swj, swjj, swy, swjy, out);
+    }
+    for (size_t j = j0; j <= j1; j++) {
+        double dj = (double)j - xs, wj = rw ? w[j - j0] * rw[j - 1] : w[j - j0];
         double yj = y[j - 1] - y0;
         sw += wj;
         swj += wj * dj;
@@ -61,28 +96,15 @@ static bool fit_at(const double *y, size_t n, const struct loess_cfg *c, double 
         swy += wj * yj;
         swjy += wj * dj * yj;
     }
-    if (sw <= 0.0)
-        return false;
-    double mean_y = swy / sw;
-    if (h > 0.0 && c->degree > 0) {
-        double m = swj / sw;
-        double v = swjj / sw - m * m;        /* weighted variance of j */
-        double cov = swjy / sw - m * mean_y; /* weighted covariance of j and y */
-        if (v > 0.0 && sqrt(v) > 0.001 * (double)(n - 1)) {
-            *out = y0 + mean_y - m * cov / v;
-            return true;
-        }
-    }
-    *out = y0 + mean_y;
-    return true;
+    return fit_finish(n, c, h, y0, sw, swj, swjj, swy, swjy, out);
 }
 
 /* The tricube weights of an interior fit. When span < n, every fit at a
  * position i with a full window on both sides (half <= i <= n - half + 1,
  * half = (span + 1) / 2) has the same bandwidth h = half - 1 and the same
  * integer offsets j - i, so its weights are the same: computed once here
- * with fit_at's own operations (bit for bit what fit_at computes), w[k] for
- * the k-th point of the window, and the points that fit_at skips left out
+ * with fit_weights()' own operations (bit for bit what it computes), w[k]
+ * for the k-th point of the window, and the points that it skips left out
  * of [*k0, *k1]. Returns false when no table applies. */
 static bool interior_weights(size_t span, size_t n, double *w, size_t *k0, size_t *k1)
 {
@@ -117,11 +139,11 @@ static bool interior_weights(size_t span, size_t n, double *w, size_t *k0, size_
  * of the points from the fitted position (whole numbers, exact in double),
  * and, for the fits without robustness weights, wd[k] = w[k] * dj[k] and the
  * three sums over the window that do not depend on the data (sw, swj, swjj,
- * accumulated in fit_at's order, so bit for bit what it computes). */
+ * accumulated in fit_sums()' order, so bit for bit what it computes). */
 struct loess_tab {
     size_t k0, k1;
     double sw, swj, swjj;
-    double w[AD_UV_STL_TABLE], dj[AD_UV_STL_TABLE], wd[AD_UV_STL_TABLE];
+    double *w, *dj, *wd; /* span entries each */
 };
 
 static void tab_sums(size_t span, struct loess_tab *t)
@@ -138,7 +160,7 @@ static void tab_sums(size_t span, struct loess_tab *t)
     }
 }
 
-/* fit_at's closing step from the five sums. */
+/* fit_sums()'s closing step from the five sums. */
 static bool fit_finish(size_t n, const struct loess_cfg *c, double h, double y0, double sw,
                        double swj, double swjj, double swy, double swjy, double *out)
 {
@@ -158,7 +180,7 @@ static bool fit_finish(size_t n, const struct loess_cfg *c, double h, double y0,
     return true;
 }
 
-/* fit_at for an interior position i (1-based) with the table of
+/* fit_sums() for an interior position i (1-based) with the table of
  * interior_weights() and tab_sums(): the same sums in the same order (and
  * without robustness weights, the data-free ones taken from the table). */
 static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, size_t i,
@@ -213,41 +235,172 @@ static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
     }
 }
 
-/* Loess smooth of y into ys (both n long), evaluated every c->jump points. */
+/* One fit of a smooth that the interior table does not cover, with the
+ * part that does not depend on the data done once: position, window, and
+ * bandwidth, and its weights w[off ..] for the points j0..j1 it uses (ok is
+ * false when it uses none). */
+struct planned {
+    double xs, h;
+    size_t nleft, nright, j0, j1, off;
+    bool ok;
+};
+
+/* Everything a smooth of n points under one configuration computes the same
+ * way on every call (every pass of a decomposition): the interior table
+ * (or NULL), then the other fits in smooth()'s order, followed by the extra
+ * fits its caller asked for (subseries()' end points). */
+struct loess_plan {
+    size_t n, nfit;
+    struct loess_tab *tab;
+    struct planned *fit;
+    double *w;
+};
+
+/* Where a fit outside smooth() (an end point) is taken. */
+struct extra_fit {
+    double xs;
+    size_t l, r;
+};
+
+/* smooth()'s step between fitted positions (n >= 2). */
+static size_t fit_step(size_t n, const struct loess_cfg *c)
+{
+    size_t jump = c->jump < n - 1 ? c->jump : n - 1;
+    return jump < 1 ? 1 : jump;
+}
+
+static bool is_interior(size_t i, size_t n, size_t half, const struct loess_tab *t)
+{
+    return t && i >= half && i + half <= n + 1;
+}
+
+/* The positions of smooth()'s fits that the table does not cover, in its
+ * order, into pos ((n - 1) / step + 2 entries). Returns their count. */
+static size_t outer_positions(size_t n, const struct loess_cfg *c, const struct loess_tab *t,
+                              size_t *pos)
+{
+    size_t jump = fit_step(n, c), half = (c->span + 1) / 2, m = 0, last = 1;
+    for (size_t i = 1; i <= n; i += jump) {
+        if (!is_interior(i, n, half, t))
+            pos[m++] = i;
+        last = i;
+    }
+    if (last != n)
+        pos[m++] = n;
+    return m;
+}
+
+static void plan_free(struct loess_plan *p)
+{
+    if (!p)
+        return;
+    if (p->tab)
+        ad_free(p->tab->w);
+    ad_free(p->tab);
+    ad_free(p->fit);
+    ad_free(p->w);
+    ad_free(p);
+}
+
+/* The interior table of a smooth of n points, or NULL when none applies
+ * (*rc: 0 or AD_ENOMEM). */
+static struct loess_tab *tab_new(size_t n, size_t span, int *rc)
+{
+    *rc = 0;
+    if (span >= n || span < 3)
+        return NULL;
+    struct loess_tab *t = ad_calloc(1, sizeof(*t));
+    double *w = ad_malloc(3 * span * sizeof(double));
+    if (!t || !w) {
+        ad_free(t);
+        ad_free(w);
+        *rc = AD_ENOMEM;
+        return NULL;
+    }
+    t->w = w;
+    t->dj = w + span;
+    t->wd = w + 2 * span;
+    if (!interior_weights(span, n, t->w, &t->k0, &t->k1)) {
+        ad_free(w);
+        ad_free(t);
+        return NULL;
+    }
+    tab_sums(span, t);
+    return t;
+}
+
+/* The plan of smooth() over n points under c (with an interior table when
+ * `tab`), then nx extra fits. Returns NULL when out of memory. */
+static struct loess_plan *plan_new(size_t n, const struct loess_cfg *c, bool tab,
+                                   const struct extra_fit *ex, size_t nx)
+{
+    struct loess_plan *p = ad_calloc(1, sizeof(*p));
+    size_t cap = (n >= 2 ? (n - 1) / fit_step(n, c) + 2 : 0) + nx;
+    size_t *pos = ad_malloc((cap + 1) * sizeof(size_t)), total = 0, m = 0;
+    int rc = AD_ENOMEM;
+    if (!p || !pos)
+        goto err;
+    p->n = n;
+    if (tab && n >= 2 && (p->tab = tab_new(n, c->span, &rc), rc != 0))
+        goto err;
+    m = n >= 2 ? outer_positions(n, c, p->tab, pos) : 0;
+    p->nfit = m + nx;
+    if (!(p->fit = ad_malloc((p->nfit + 1) * sizeof(*p->fit))))
+        goto err;
+    for (size_t f = 0; f < p->nfit; f++) {
+        struct planned *q = &p->fit[f];
+        size_t l, r;
+        if (f < m)
+            window_at(n, c->span, pos[f], &l, &r);
+        else
+            l = ex[f - m].l, r = ex[f - m].r;
+        q->xs = f < m ? (double)pos[f] : ex[f - m].xs;
+        q->nleft = l;
+        q->nright = r;
+        q->off = total;
+        total += r - l + 1;
+        q->h = fit_h(n, c, q->xs, l, r);
+    }
+    if (!(p->w = ad_malloc((total + 1) * sizeof(double))))
+        goto err;
+    for (size_t f = 0; f < p->nfit; f++) {
+        struct planned *q = &p->fit[f];
+        q->ok = fit_weights(q->xs, q->nleft, q->nright, q->h, p->w + q->off, &q->j0, &q->j1);
+    }
+    ad_free(pos);
+    return p;
+err:
+    ad_free(pos);
+    plan_free(p);
+    return NULL;
+}
+
+static bool fit_planned(const double *y, size_t n, const struct loess_cfg *c,
+                        const struct planned *f, const double *w, double *out)
+{
+    return f->ok && fit_sums(y, n, c, f->xs, f->nleft, f->h, w + f->off, f->j0, f->j1, out);
+}
+
+/* Loess smooth of y into ys (both c->plan->n long), evaluated every c->jump
+ * points and interpolated linearly in between. */
 static void smooth(const double *y, size_t n, const struct loess_cfg *c, double *ys)
 {
     if (n < 2) {
         ys[0] = y[0];
         return;
     }
-    size_t jump = c->jump < n - 1 ? c->jump : n - 1, l, r, last = 1, k0 = 0, k1 = 0;
-    if (jump < 1)
-        jump = 1;
-    size_t half = (c->span + 1) / 2;
-    struct loess_tab *t = c->tab;
-    bool tab = t && c->span <= AD_UV_STL_TABLE && interior_weights(c->span, n, t->w, &k0, &k1);
-    if (tab) {
-        t->k0 = k0;
-        t->k1 = k1;
-        tab_sums(c->span, t);
-    }
+    const struct loess_plan *p = c->plan;
+    size_t jump = fit_step(n, c), half = (c->span + 1) / 2, last = 1, f = 0;
     for (size_t i = 1; i <= n; i += jump) {
-        bool ok;
-        if (tab && i >= half && i + half <= n + 1) {
-            ok = fit_interior(y, n, c, i, t, &ys[i - 1]);
-        } else {
-            window_at(n, c->span, i, &l, &r);
-            ok = fit_at(y, n, c, (double)i, l, r, &ys[i - 1]);
-        }
+        bool ok = is_interior(i, n, half, p->tab)
+                      ? fit_interior(y, n, c, i, p->tab, &ys[i - 1])
+                      : fit_planned(y, n, c, &p->fit[f++], p->w, &ys[i - 1]);
         if (!ok)
             ys[i - 1] = y[i - 1];
         last = i;
     }
-    if (last != n) {
-        window_at(n, c->span, n, &l, &r);
-        if (!fit_at(y, n, c, (double)n, l, r, &ys[n - 1]))
-            ys[n - 1] = y[n - 1];
-    }
+    if (last != n && !fit_planned(y, n, c, &p->fit[f++], p->w, &ys[n - 1]))
+        ys[n - 1] = y[n - 1];
     if (jump == 1)
         return;
     for (size_t i = 1; i < n; i += jump) {
@@ -260,11 +413,21 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
     }
 }
 
+/* The plan of a k-point subseries: its smooth, then the fits one point
+ * before and one after it. */
+static struct loess_plan *subseries_plan(size_t k, const struct loess_cfg *s)
+{
+    struct extra_fit ex[2] = {{0.0, 1, s->span < k ? s->span : k},
+                              {(double)(k + 1), k + 1 > s->span ? k + 1 - s->span : 1, k}};
+    return plan_new(k, s, false, ex, 2);
+}
+
 /* Cycle-subseries smoothing: each phase's subseries smoothed and extended
- * by one value at each end, into c (n + 2 * np values). work: 3 * (n / np +
- * 3) doubles. */
+ * by one value at each end, into c (n + 2 * np values). plans: those of the
+ * longest subseries and of one point less. work: 3 * (n / np + 3)
+ * doubles. */
 static void subseries(const double *y, size_t n, size_t np, const struct loess_cfg *s,
-                      const double *rw, double *c, double *work)
+                      const double *rw, struct loess_plan *const plans[2], double *c, double *work)
 {
     size_t cap = n / np + 3;
     double *sub = work, *out = sub + cap, *srw = out + cap;
@@ -276,11 +439,12 @@ static void subseries(const double *y, size_t n, size_t np, const struct loess_c
         }
         struct loess_cfg cs = *s;
         cs.rw = rw ? srw : NULL;
+        cs.plan = plans[k == plans[0]->n ? 0 : 1];
         smooth(sub, k, &cs, out + 1);
-        if (!fit_at(sub, k, &cs, 0.0, 1, s->span < k ? s->span : k, &out[0]))
+        const struct planned *e = &cs.plan->fit[cs.plan->nfit - 2];
+        if (!fit_planned(sub, k, &cs, e, cs.plan->w, &out[0]))
             out[0] = out[1];
-        size_t nl = k + 1 > s->span ? k + 1 - s->span : 1;
-        if (!fit_at(sub, k, &cs, (double)(k + 1), nl, k, &out[k + 1]))
+        if (!fit_planned(sub, k, &cs, e + 1, cs.plan->w, &out[k + 1]))
             out[k + 1] = out[k];
         for (size_t m = 0; m < k + 2; m++)
             c[m * np + j] = out[m];
@@ -331,17 +495,22 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
     size_t ns = 10 * n + 1;
     size_t nt = next_odd(1.5 * (double)np / (1.0 - 1.5 / (double)ns));
     size_t nl = next_odd((double)np);
-    struct loess_tab *tab = ad_malloc(sizeof(*tab));
-    struct loess_cfg cs = {ns, 0, (ns + 9) / 10, NULL, NULL};
-    struct loess_cfg ct = {nt, 1, (nt + 9) / 10, NULL, tab};
-    struct loess_cfg cl = {nl, 1, (nl + 9) / 10, NULL, tab};
+    struct loess_cfg cs = {ns, 0, (ns + 9) / 10, NULL, NULL, NULL};
+    struct loess_cfg ct = {nt, 1, (nt + 9) / 10, NULL, NULL, NULL};
+    struct loess_cfg cl = {nl, 1, (nl + 9) / 10, NULL, NULL, NULL};
+    /* the weights of every fit, computed once for the 16 passes */
+    size_t kmax = (n - 1) / np + 1, kmin = (n - np) / np + 1;
+    struct loess_plan *ps[2] = {subseries_plan(kmax, &cs), subseries_plan(kmin, &cs)};
+    struct loess_plan *pt = plan_new(n, &ct, true, NULL, 0), *pl = plan_new(n, &cl, true, NULL, 0);
+    ct.plan = pt;
+    cl.plan = pl;
     size_t clen = n + 2 * np;
     double *c = ad_malloc(clen * sizeof(double)), *a = ad_malloc(clen * sizeof(double));
     double *b = ad_malloc(clen * sizeof(double)), *d = ad_malloc(n * sizeof(double));
     double *rw = ad_malloc(n * sizeof(double));
     double *work = ad_malloc(3 * (n / np + 3) * sizeof(double));
     int rc = AD_ENOMEM;
-    if (!c || !a || !b || !d || !rw || !work || !tab)
+    if (!c || !a || !b || !d || !rw || !work || !ps[0] || !ps[1] || !pt || !pl)
         goto err;
     for (size_t i = 0; i < n; i++)
         trend[i] = 0.0;
@@ -350,7 +519,7 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
         for (int inner = 0; inner < STL_INNER; inner++) {
             for (size_t i = 0; i < n; i++)
                 d[i] = y[i] - trend[i];
-            subseries(d, n, np, &cs, rwp, c, work);
+            subseries(d, n, np, &cs, rwp, ps, c, work);
             moving_average(c, clen, np, a);
             moving_average(a, clen - np + 1, np, b);
             moving_average(b, clen - 2 * np + 2, 3, a);
@@ -385,6 +554,9 @@ err:
     ad_free(d);
     ad_free(rw);
     ad_free(work);
-    ad_free(tab);
+    plan_free(ps[0]);
+    plan_free(ps[1]);
+    plan_free(pt);
+    plan_free(pl);
     return rc;
 }
