@@ -6,6 +6,7 @@
  * flags come before those only a later one flags, and the best max_outliers
  * per tail are kept. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,57 @@ static int cmp_ranked(const void *a, const void *b)
     if (x->v != y->v)
         return x->v < y->v ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The order-preserving bits of a non-NaN double, -0 read as +0 (which
+ * cmp_ranked() holds equal to it). */
+static uint64_t sort_key(double x)
+{
+    uint64_t b;
+    x = x == 0.0 ? 0.0 : x;
+    memcpy(&b, &x, sizeof(b));
+    return (b >> 63) ? ~b : b | (UINT64_C(1) << 63);
+}
+
+#define SORT_BITS 11
+#define SORT_SIZE (1u << SORT_BITS)
+
+/* Sorts s, in index order on entry, as qsort() with cmp_ranked() does (a
+ * total order: by value, ties by index, so any correct sort gives the same
+ * sequence) by a stable least-significant-digit radix sort on sort_key(),
+ * 11 bits a pass, skipping the digits every key shares: no comparisons to
+ * mispredict. A NaN (which the comparison does not order) leaves it to
+ * qsort(). tmp: n entries. */
+static void sort_ranked(struct ranked *s, size_t n, struct ranked *tmp)
+{
+    bool nan = false;
+    for (size_t i = 0; i < n; i++)
+        nan |= isnan(s[i].v);
+    if (nan) {
+        qsort(s, n, sizeof(*s), cmp_ranked);
+        return;
+    }
+    struct ranked *src = s, *dst = tmp;
+    for (unsigned sh = 0; sh < 64; sh += SORT_BITS) {
+        uint32_t c[SORT_SIZE] = {0};
+        for (size_t i = 0; i < n; i++)
+            c[(sort_key(src[i].v) >> sh) & (SORT_SIZE - 1)]++;
+        if (c[(sort_key(src[0].v) >> sh) & (SORT_SIZE - 1)] == n)
+            continue; /* every key has this digit */
+        uint32_t at = 0;
+        for (size_t b = 0; b < SORT_SIZE; b++) {
+            uint32_t k = c[b];
+            c[b] = at;
+            at += k;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(sort_key(src[i].v) >> sh) & (SORT_SIZE - 1)]++] = src[i];
+        struct ranked *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != s)
+        memcpy(s, src, n * sizeof(*s));
 }
 
 /* A tail of the sorted data: element k is the k-th most extreme. */
@@ -198,13 +250,17 @@ struct series_ctx {
 static int prepare(const double *x, size_t n, struct series_ctx *c, double *tmp)
 {
     c->s = ad_malloc(n * sizeof(*c->s));
-    if (!c->s)
+    struct ranked *spare = ad_malloc(n * sizeof(*spare));
+    if (!c->s || !spare) {
+        ad_free(spare);
         return AD_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         c->s[i].v = x[i];
         c->s[i].idx = i;
     }
-    qsort(c->s, n, sizeof(*c->s), cmp_ranked);
+    sort_ranked(c->s, n, spare);
+    ad_free(spare);
     c->majority = majority_value(c->s, n, tmp);
     c->med = ad_uv_median(x, n, tmp);
     for (size_t i = 0; i < n; i++)
