@@ -193,6 +193,47 @@ static void test_theil_slope_exact(void)
     }
 }
 
+/* ad_uv_median_near() (a bracket around a guess, the plain selection when
+ * it misses) against a sort, whatever the guess: on the median, near it,
+ * far off, zero, negative, NaN; odd and even sizes; ties, a constant run,
+ * skew, outliers, signed zeros. The input is left alone. */
+static void test_median_near_exact(void)
+{
+    static const size_t ns[] = {12, 63, 64, 65, 1000, 1001, 8641};
+    for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+        size_t n = ns[t];
+        double *v = malloc(n * sizeof(double)), *copy = malloc(n * sizeof(double));
+        double *s = malloc(n * sizeof(double)), *tmp = malloc(n * sizeof(double));
+        for (int shape = 0; shape < 8; shape++) {
+            for (size_t i = 0; i < n; i++)
+                v[i] = shape == 0   ? nrand()
+                       : shape == 1 ? (double)((i * 7) % 5) /* many ties */
+                       : shape == 2 ? 4.0                   /* constant */
+                       : shape == 3 ? fabs(nrand())         /* |residuals| */
+                       : shape == 4 ? exp(3.0 * nrand())    /* skewed */
+                       : shape == 5 ? fabs(nrand()) + (i % 17 == 0 ? 1e9 : 0.0)
+                       : shape == 6 ? (i % 2 ? 0.0 : -0.0) + (i % 5 == 0 ? nrand() : 0.0)
+                                    : (i < n / 2 ? -1.0 : 1.0) * (double)(i % 3);
+            memcpy(copy, v, n * sizeof(double));
+            memcpy(s, v, n * sizeof(double));
+            qsort(s, n, sizeof(double), cmp_dbl);
+            double want = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
+            const double guesses[] = {want,        want * 1.05, want * 0.95, want * 3.0,
+                                      want * 0.01, 0.0,         -1.0,        NAN};
+            for (size_t g = 0; g < sizeof(guesses) / sizeof(guesses[0]); g++) {
+                double got = ad_uv_median_near(v, n, guesses[g], tmp);
+                if (!(got == want)) /* a zero's sign is the plain selection's, as before */
+                    AD_FAIL_("n=%zu shape %d guess %zu: %.17g vs %.17g", n, shape, g, got, want);
+                AD_EXPECT(memcmp(copy, v, n * sizeof(double)) == 0);
+            }
+        }
+        free(v);
+        free(copy);
+        free(s);
+        free(tmp);
+    }
+}
+
 static void test_cubic_interp(void)
 {
     int64_t x[] = {0, 1, 3, 4, 8, 9, 10, 15, 16, 20};
@@ -593,6 +634,7 @@ static void test_reentrant_threads(void)
 
 int main(int argc, char **argv)
 {
+    AD_TEST_RUN(argc, argv, test_median_near_exact);
     AD_TEST_RUN(argc, argv, test_fft_vs_dft);
     AD_TEST_RUN(argc, argv, test_fft_errors);
     AD_TEST_RUN(argc, argv, test_fft_large_odd);

@@ -30,6 +30,10 @@ double ad_uv_var(const double *v, size_t n);
 double ad_uv_std(const double *v, size_t n);
 /* Median of v; tmp holds n doubles (v is not modified). */
 double ad_uv_median(const double *v, size_t n, double *tmp);
+/* The same median, quicker when guess (> 0) is within -10 % / +12 % of it
+ * (the previous pass's, in an iteration): only the values near the guess
+ * are selected among. */
+double ad_uv_median_near(const double *v, size_t n, double guess, double *tmp);
 /* statsmodels' robust.mad: median(|v - median(v)|) / 0.6745. tmp: n doubles. */
 double ad_uv_mad(const double *v, size_t n, double *tmp);
 /* numpy's isclose(a, b) with its default tolerances. */

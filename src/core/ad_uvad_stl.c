@@ -470,12 +470,15 @@ static size_t next_odd(double x)
     return v % 2 ? v : v + 1;
 }
 
-/* 6 * median(|r|) based bisquare weights. tmp: n doubles. */
-static void robustness(const double *y, const double *fit, size_t n, double *rw, double *tmp)
+/* 6 * median(|r|) based bisquare weights; *cmad: the previous pass's 6 *
+ * median (0 at first), updated. tmp: n doubles. */
+static void robustness(const double *y, const double *fit, size_t n, double *rw, double *tmp,
+                       double *prev)
 {
     for (size_t i = 0; i < n; i++)
         tmp[i] = fabs(y[i] - fit[i]);
-    double cmad = 6.0 * ad_uv_median(tmp, n, rw);
+    double cmad = 6.0 * ad_uv_median_near(tmp, n, *prev / 6.0, rw);
+    *prev = cmad;
     double c9 = 0.999 * cmad, c1 = 0.001 * cmad;
     for (size_t i = 0; i < n; i++) {
         double r = fabs(y[i] - fit[i]);
@@ -514,6 +517,7 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
         goto err;
     for (size_t i = 0; i < n; i++)
         trend[i] = 0.0;
+    double cmad = 0.0;
     for (int pass = 0; pass <= STL_OUTER; pass++) {
         const double *rwp = pass ? rw : NULL;
         for (int inner = 0; inner < STL_INNER; inner++) {
@@ -535,7 +539,7 @@ int ad_uv_stl(const double *y, size_t n, size_t np, double *trend, double *seaso
             break;
         for (size_t i = 0; i < n; i++)
             a[i] = trend[i] + season[i];
-        robustness(y, a, n, rw, b);
+        robustness(y, a, n, rw, b, &cmad);
     }
     /* periodic: every phase takes its mean seasonal value */
     for (size_t j = 0; j < np; j++) {

@@ -104,6 +104,49 @@ double ad_uv_median(const double *v, size_t n, double *tmp)
     return median_inplace(tmp, n);
 }
 
+/* The median of v from a bracket [lo, hi] believed to hold it: one
+ * branch-free pass counts the values below and keeps those inside (in tmp),
+ * where the wanted ranks are selected. Returns false, knowing nothing, when
+ * the bracket missed them, when a NaN showed, or when the answer involves
+ * a zero (which of +0 and -0 a selection lands on is the plain path's
+ * business). Exact otherwise: the value median_inplace() finds. */
+static bool median_bracketed(const double *v, size_t n, double lo, double hi, double *tmp,
+                             double *out)
+{
+    size_t below = 0, above = 0, c = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = v[i];
+        below += t < lo;
+        above += t > hi;
+        tmp[c] = t;
+        c += (t >= lo) & (t <= hi);
+    }
+    bool even = n % 2 == 0;
+    size_t k = even ? n / 2 - 1 : n / 2; /* and k + 1 when even */
+    if (below + c + above != n || k < below || k + even >= below + c)
+        return false;
+    size_t r = k - below;
+    double x1 = select_kth(tmp, c, r), x2 = x1;
+    if (even) {
+        x2 = tmp[r + 1];
+        for (size_t i = r + 2; i < c; i++)
+            x2 = tmp[i] < x2 ? tmp[i] : x2;
+    }
+    if (x1 == 0.0 || x2 == 0.0)
+        return false;
+    *out = even ? (x1 + x2) / 2.0 : x1;
+    return true;
+}
+
+double ad_uv_median_near(const double *v, size_t n, double guess, double *tmp)
+{
+    double m;
+    if (n >= 64 && guess > 0.0 && isfinite(guess) &&
+        median_bracketed(v, n, guess * 0.9, guess * 1.12, tmp, &m))
+        return m;
+    return ad_uv_median(v, n, tmp);
+}
+
 double ad_uv_mad(const double *v, size_t n, double *tmp)
 {
     double med = ad_uv_median(v, n, tmp);
