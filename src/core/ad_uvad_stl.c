@@ -251,6 +251,7 @@ struct planned {
  * fits its caller asked for (subseries()' end points). */
 struct loess_plan {
     size_t n, nfit;
+    bool whole; /* subseries: its 4 fits use every point (subseries_whole()) */
     struct loess_tab *tab;
     struct planned *fit;
     double *w;
@@ -381,6 +382,8 @@ static bool fit_planned(const double *y, size_t n, const struct loess_cfg *c,
     return f->ok && fit_sums(y, n, c, f->xs, f->nleft, f->h, w + f->off, f->j0, f->j1, out);
 }
 
+static void interpolate(double *ys, size_t n, size_t jump);
+
 /* Loess smooth of y into ys (both c->plan->n long), evaluated every c->jump
  * points and interpolated linearly in between. */
 static void smooth(const double *y, size_t n, const struct loess_cfg *c, double *ys)
@@ -401,6 +404,13 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
     }
     if (last != n && !fit_planned(y, n, c, &p->fit[f++], p->w, &ys[n - 1]))
         ys[n - 1] = y[n - 1];
+    interpolate(ys, n, jump);
+}
+
+/* Fills the points between smooth()'s fits, every jump points from 1 and
+ * at n, linearly. */
+static void interpolate(double *ys, size_t n, size_t jump)
+{
     if (jump == 1)
         return;
     for (size_t i = 1; i < n; i += jump) {
@@ -419,7 +429,50 @@ static struct loess_plan *subseries_plan(size_t k, const struct loess_cfg *s)
 {
     struct extra_fit ex[2] = {{0.0, 1, s->span < k ? s->span : k},
                               {(double)(k + 1), k + 1 > s->span ? k + 1 - s->span : 1, k}};
-    return plan_new(k, s, false, ex, 2);
+    struct loess_plan *p = plan_new(k, s, false, ex, 2);
+    if (!p || k < 2 || p->nfit != 4 || fit_step(k, s) != k - 1)
+        return p;
+    /* smooth() fits at 1 and k only; is every window all of it? */
+    const double at[4] = {1.0, (double)k, 0.0, (double)(k + 1)};
+    p->whole = true;
+    for (size_t f = 0; f < 4; f++)
+        p->whole = p->whole && p->fit[f].ok && p->fit[f].xs == at[f] && p->fit[f].nleft == 1 &&
+                   p->fit[f].j0 == 1 && p->fit[f].j1 == k;
+    return p;
+}
+
+/* The four degree-0 fits of a subseries (p->whole) in one pass over it:
+ * the same sums as fit_sums() in the same order, four at a time (one
+ * difference from the first value serves all four). out: k + 2 values, as
+ * smooth() then the end points leave them. */
+static void subseries_whole(const double *sub, const double *srw, size_t k,
+                            const struct loess_cfg *cs, const struct loess_plan *p, double *out)
+{
+    const double *w0 = p->w + p->fit[0].off, *w1 = p->w + p->fit[1].off;
+    const double *w2 = p->w + p->fit[2].off, *w3 = p->w + p->fit[3].off;
+    double y0 = sub[0], sw[4] = {0.0, 0.0, 0.0, 0.0}, swy[4] = {0.0, 0.0, 0.0, 0.0};
+    for (size_t i = 0; i < k; i++) {
+        double yj = sub[i] - y0;
+        double a0 = srw ? w0[i] * srw[i] : w0[i], a1 = srw ? w1[i] * srw[i] : w1[i];
+        double a2 = srw ? w2[i] * srw[i] : w2[i], a3 = srw ? w3[i] * srw[i] : w3[i];
+        sw[0] += a0;
+        swy[0] += a0 * yj;
+        sw[1] += a1;
+        swy[1] += a1 * yj;
+        sw[2] += a2;
+        swy[2] += a2 * yj;
+        sw[3] += a3;
+        swy[3] += a3 * yj;
+    }
+    double v[4];
+    bool ok[4];
+    for (size_t f = 0; f < 4; f++)
+        ok[f] = fit_finish(k, cs, p->fit[f].h, y0, sw[f], 0.0, 0.0, swy[f], 0.0, &v[f]);
+    out[1] = ok[0] ? v[0] : sub[0];
+    out[k] = ok[1] ? v[1] : sub[k - 1];
+    interpolate(out + 1, k, k - 1);
+    out[0] = ok[2] ? v[2] : out[1];
+    out[k + 1] = ok[3] ? v[3] : out[k];
 }
 
 /* Cycle-subseries smoothing: each phase's subseries smoothed and extended
@@ -440,6 +493,12 @@ static void subseries(const double *y, size_t n, size_t np, const struct loess_c
         struct loess_cfg cs = *s;
         cs.rw = rw ? srw : NULL;
         cs.plan = plans[k == plans[0]->n ? 0 : 1];
+        if (cs.plan->whole) {
+            subseries_whole(sub, cs.rw, k, &cs, cs.plan, out);
+            for (size_t m = 0; m < k + 2; m++)
+                c[m * np + j] = out[m];
+            continue;
+        }
         smooth(sub, k, &cs, out + 1);
         const struct planned *e = &cs.plan->fit[cs.plan->nfit - 2];
         if (!fit_planned(sub, k, &cs, e, cs.plan->w, &out[0]))
