@@ -214,6 +214,30 @@ static bool fit_interior(const double *y, size_t n, const struct loess_cfg *c, s
     return fit_finish(n, c, h, y0, sw, swj, swjj, swy, swjy, out);
 }
 
+/* fit_interior() without robustness weights at i and at i + jump, in one
+ * loop: each fit's two sums in its own order, the four chains interleaved
+ * (one fit's alone wait on the adder's latency). Returns their outcomes in
+ * ok[0] and ok[1]. */
+static void fit_interior_pair(const double *y, size_t n, const struct loess_cfg *c, size_t i,
+                              size_t jump, const struct loess_tab *t, double *out0, double *out1,
+                              bool ok[2])
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1);
+    const double *ya = y + nleft - 1, *yb = ya + jump;
+    double ya0 = ya[0], yb0 = yb[0];
+    double swya = 0.0, swjya = 0.0, swyb = 0.0, swjyb = 0.0;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        double a = ya[k] - ya0, b = yb[k] - yb0;
+        swya += t->w[k] * a;
+        swjya += t->wd[k] * a;
+        swyb += t->w[k] * b;
+        swjyb += t->wd[k] * b;
+    }
+    ok[0] = fit_finish(n, c, h, ya0, t->sw, t->swj, t->swjj, swya, swjya, out0);
+    ok[1] = fit_finish(n, c, h, yb0, t->sw, t->swj, t->swjj, swyb, swjyb, out1);
+}
+
 /* The window of `span` points around position i (1-based). */
 static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
 {
@@ -395,6 +419,17 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
     const struct loess_plan *p = c->plan;
     size_t jump = fit_step(n, c), half = (c->span + 1) / 2, last = 1, f = 0;
     for (size_t i = 1; i <= n; i += jump) {
+        if (!c->rw && i + jump <= n && is_interior(i, n, half, p->tab) &&
+            is_interior(i + jump, n, half, p->tab)) {
+            bool ok[2];
+            fit_interior_pair(y, n, c, i, jump, p->tab, &ys[i - 1], &ys[i + jump - 1], ok);
+            if (!ok[0])
+                ys[i - 1] = y[i - 1];
+            if (!ok[1])
+                ys[i + jump - 1] = y[i + jump - 1];
+            last = i += jump;
+            continue;
+        }
         bool ok = is_interior(i, n, half, p->tab)
                       ? fit_interior(y, n, c, i, p->tab, &ys[i - 1])
                       : fit_planned(y, n, c, &p->fit[f++], p->w, &ys[i - 1]);
