@@ -238,6 +238,42 @@ static void fit_interior_pair(const double *y, size_t n, const struct loess_cfg 
     ok[1] = fit_finish(n, c, h, yb0, t->sw, t->swj, t->swjj, swyb, swjyb, out1);
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define STL_LANES 1
+typedef double lanes2 __attribute__((vector_size(2 * sizeof(double))));
+
+/* fit_interior() with robustness weights at i and at i + jump, the two fits
+ * in the two lanes of a vector: each lane does its own fit's operations in
+ * its order (IEEE operations per lane, so bit-identical), and the pair
+ * costs about what one fit did (the fits with robustness weights are most
+ * of a decomposition's time). Returns their outcomes in ok[0] and ok[1]. */
+static void fit_interior_rw_pair(const double *y, size_t n, const struct loess_cfg *c, size_t i,
+                                 size_t jump, const struct loess_tab *t, double *out0, double *out1,
+                                 bool ok[2])
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1);
+    const double *ya = y + nleft - 1, *yb = ya + jump;
+    const double *ra = c->rw + nleft - 1, *rb = ra + jump;
+    const lanes2 y0 = {ya[0], yb[0]};
+    lanes2 sw = {0.0, 0.0}, swj = sw, swjj = sw, swy = sw, swjy = sw;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        const lanes2 dj = {t->dj[k], t->dj[k]}, w = {t->w[k], t->w[k]};
+        const lanes2 r = {ra[k], rb[k]}, yk = {ya[k], yb[k]};
+        lanes2 wj = w * r, yj = yk - y0;
+        sw += wj;
+        swj += wj * dj;
+        swjj += wj * dj * dj;
+        swy += wj * yj;
+        swjy += wj * dj * yj;
+    }
+    ok[0] = fit_finish(n, c, h, y0[0], sw[0], swj[0], swjj[0], swy[0], swjy[0], out0);
+    ok[1] = fit_finish(n, c, h, y0[1], sw[1], swj[1], swjj[1], swy[1], swjy[1], out1);
+}
+#else
+#define STL_LANES 0
+#endif
+
 /* The window of `span` points around position i (1-based). */
 static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
 {
@@ -406,6 +442,76 @@ static bool fit_planned(const double *y, size_t n, const struct loess_cfg *c,
     return f->ok && fit_sums(y, n, c, f->xs, f->nleft, f->h, w + f->off, f->j0, f->j1, out);
 }
 
+#if STL_LANES
+/* Can two planned degree-1 fits share the lanes of fit_planned_pair()? */
+static bool planned_pairs(const struct loess_cfg *c, const struct planned *a)
+{
+    const struct planned *b = a + 1;
+    return c->degree == 1 && a->ok && b->ok && a->nleft == b->nleft && a->j0 == b->j0 &&
+           a->j1 == b->j1;
+}
+
+/* fit_planned() of fa and fa + 1 (planned_pairs()) in the two lanes of a
+ * vector, as fit_interior_rw_pair() does: each lane fit_sums()' operations
+ * for its fit in its order. */
+static void fit_planned_pair(const double *y, size_t n, const struct loess_cfg *c,
+                             const struct planned *fa, const double *w, double *out0, double *out1,
+                             bool ok[2])
+{
+    const struct planned *fb = fa + 1;
+    const double *wa = w + fa->off, *wb = w + fb->off, *rw = c->rw, y0 = y[fa->nleft - 1];
+    const lanes2 xs = {fa->xs, fb->xs};
+    lanes2 sw = {0.0, 0.0}, swj = sw, swjj = sw, swy = sw, swjy = sw;
+    for (size_t j = fa->j0; j <= fa->j1; j++) {
+        const lanes2 jj = {(double)j, (double)j}, dj = jj - xs;
+        const lanes2 wv = {wa[j - fa->j0], wb[j - fa->j0]};
+        const lanes2 r = {rw ? rw[j - 1] : 1.0, rw ? rw[j - 1] : 1.0};
+        const double d = y[j - 1] - y0;
+        const lanes2 yj = {d, d};
+        lanes2 wj = rw ? wv * r : wv;
+        sw += wj;
+        swj += wj * dj;
+        swjj += wj * dj * dj;
+        swy += wj * yj;
+        swjy += wj * dj * yj;
+    }
+    ok[0] = fit_finish(n, c, fa->h, y0, sw[0], swj[0], swjj[0], swy[0], swjy[0], out0);
+    ok[1] = fit_finish(n, c, fb->h, y0, sw[1], swj[1], swjj[1], swy[1], swjy[1], out1);
+}
+#endif
+
+/* The fit at position i of smooth() and, when they pair (both interior, or
+ * both planned over the same points), the one at i + jump in the same
+ * loop; *f is the next planned fit. Returns the positions filled (1 or 2). */
+static size_t fit_next(const double *y, size_t n, const struct loess_cfg *c, size_t i, size_t jump,
+                       size_t *f, double *ys)
+{
+    const struct loess_plan *p = c->plan;
+    size_t half = (c->span + 1) / 2, i2 = i + jump;
+    bool in = is_interior(i, n, half, p->tab), ok[2];
+    bool two = i2 <= n && in == is_interior(i2, n, half, p->tab);
+    if (two && in && !c->rw) {
+        fit_interior_pair(y, n, c, i, jump, p->tab, &ys[i - 1], &ys[i2 - 1], ok);
+#if STL_LANES
+    } else if (two && in) {
+        fit_interior_rw_pair(y, n, c, i, jump, p->tab, &ys[i - 1], &ys[i2 - 1], ok);
+    } else if (two && *f + 1 < p->nfit && planned_pairs(c, &p->fit[*f])) {
+        fit_planned_pair(y, n, c, &p->fit[*f], p->w, &ys[i - 1], &ys[i2 - 1], ok);
+        *f += 2;
+#endif
+    } else {
+        if (!(in ? fit_interior(y, n, c, i, p->tab, &ys[i - 1])
+                 : fit_planned(y, n, c, &p->fit[(*f)++], p->w, &ys[i - 1])))
+            ys[i - 1] = y[i - 1];
+        return 1;
+    }
+    if (!ok[0])
+        ys[i - 1] = y[i - 1];
+    if (!ok[1])
+        ys[i2 - 1] = y[i2 - 1];
+    return 2;
+}
+
 static void interpolate(double *ys, size_t n, size_t jump);
 
 /* Loess smooth of y into ys (both c->plan->n long), evaluated every c->jump
@@ -417,24 +523,10 @@ static void smooth(const double *y, size_t n, const struct loess_cfg *c, double 
         return;
     }
     const struct loess_plan *p = c->plan;
-    size_t jump = fit_step(n, c), half = (c->span + 1) / 2, last = 1, f = 0;
+    size_t jump = fit_step(n, c), last = 1, f = 0;
     for (size_t i = 1; i <= n; i += jump) {
-        if (!c->rw && i + jump <= n && is_interior(i, n, half, p->tab) &&
-            is_interior(i + jump, n, half, p->tab)) {
-            bool ok[2];
-            fit_interior_pair(y, n, c, i, jump, p->tab, &ys[i - 1], &ys[i + jump - 1], ok);
-            if (!ok[0])
-                ys[i - 1] = y[i - 1];
-            if (!ok[1])
-                ys[i + jump - 1] = y[i + jump - 1];
-            last = i += jump;
-            continue;
-        }
-        bool ok = is_interior(i, n, half, p->tab)
-                      ? fit_interior(y, n, c, i, p->tab, &ys[i - 1])
-                      : fit_planned(y, n, c, &p->fit[f++], p->w, &ys[i - 1]);
-        if (!ok)
-            ys[i - 1] = y[i - 1];
+        size_t done = fit_next(y, n, c, i, jump, &f, ys);
+        i += (done - 1) * jump;
         last = i;
     }
     if (last != n && !fit_planned(y, n, c, &p->fit[f++], p->w, &ys[n - 1]))
