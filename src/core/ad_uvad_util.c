@@ -301,6 +301,13 @@ static void radix_select(double *a, size_t m, size_t k, bool pair, double *x1, d
 
 #define THEIL_SAMPLE 2048 /* pairs sampled to bracket the median slope */
 
+#if defined(__GNUC__) || defined(__clang__)
+#define THEIL_LANES 1
+typedef double theil_lanes __attribute__((vector_size(2 * sizeof(double))));
+#else
+#define THEIL_LANES 0
+#endif
+
 /* Brackets ranks k and k + 1 of the m pairwise slopes of v by the slopes of
  * THEIL_SAMPLE pairs drawn with a fixed generator: *lo and *hi such that the
  * ranks most likely lie between them (the caller checks). Two selections,
@@ -353,7 +360,24 @@ static bool theil_bracketed(const double *v, size_t n, size_t m, size_t k, bool 
     size_t below = 0, c = 0;
     for (size_t i = 0; i < n; i++) {
         const double vi = v[i];
-        for (size_t j = i + 1; j < n; j++) {
+        size_t j = i + 1;
+#if THEIL_LANES
+        /* two slopes per division instruction: the same IEEE quotient in
+         * each lane (the divisions bound this loop) */
+        const theil_lanes vv = {vi, vi};
+        for (; j + 1 < n; j += 2) {
+            const theil_lanes num = (theil_lanes){v[j], v[j + 1]} - vv;
+            const theil_lanes den = {(double)(j - i), (double)(j + 1 - i)};
+            const theil_lanes sl = num / den;
+            below += sl[0] < lo;
+            tmp[c] = sl[0];
+            c += (sl[0] >= lo) & (sl[0] <= hi);
+            below += sl[1] < lo;
+            tmp[c] = sl[1];
+            c += (sl[1] >= lo) & (sl[1] <= hi);
+        }
+#endif
+        for (; j < n; j++) {
             double sl = (v[j] - vi) / (double)(j - i);
             below += sl < lo;
             tmp[c] = sl;
