@@ -97,13 +97,11 @@ static size_t tail_idx(const struct tail *t, size_t k)
 }
 
 /* The majority value when most points are equal (MAD ~ 0) and that value is
- * not at an end of the range; NAN otherwise. tmp: n doubles. */
-static double majority_value(const struct ranked *s, size_t n, double *tmp)
+ * not at an end of the range; NAN otherwise. mad: the values' MAD
+ * (ad_uv_mad()). */
+static double majority_value(const struct ranked *s, size_t n, double mad)
 {
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = s[i].v;
-    double *t2 = tmp + n;
-    if (!ad_uv_isclose(ad_uv_mad(tmp, n, t2), 0.0))
+    if (!ad_uv_isclose(mad, 0.0))
         return NAN;
     double m = s[(n - 1) / 2].v;
     if (ad_uv_isclose(m, s[0].v) || ad_uv_isclose(m, s[n - 1].v))
@@ -247,6 +245,42 @@ struct series_ctx {
     double majority, med, mad_raw;
 };
 
+/* The median and the median absolute deviation from it of the sorted
+ * series (NaN-free): the values the selections of ad_uv_median() and
+ * ad_uv_mad() find, read off the order instead. The deviations of the
+ * points below the median, taken downwards, and of those above it, taken
+ * upwards, are two ascending runs (a rounded difference is monotone), so
+ * their middle ranks come from merging the runs' fronts. Returns false
+ * when the median is a zero (whose sign a selection picks either way: left
+ * to the selections, as before). */
+static bool sorted_median_mad(const struct ranked *s, size_t n, double *med, double *mad_raw)
+{
+    bool even = n % 2 == 0;
+    double m = even ? (s[n / 2 - 1].v + s[n / 2].v) / 2.0 : s[n / 2].v;
+    if (m == 0.0)
+        return false;
+    size_t up = 0; /* first point at or above the median */
+    while (up < n && s[up].v < m)
+        up++;
+    size_t down = up, want = n / 2 + 1; /* ranks 0 .. n / 2 */
+    double prev = 0.0, cur = 0.0;
+    for (size_t r = 0; r < want; r++) {
+        double a = down > 0 ? fabs(s[down - 1].v - m) : INFINITY;
+        double b = up < n ? fabs(s[up].v - m) : INFINITY;
+        prev = cur;
+        if (a <= b) {
+            cur = a;
+            down--;
+        } else {
+            cur = b;
+            up++;
+        }
+    }
+    *med = m;
+    *mad_raw = even ? (prev + cur) / 2.0 : cur;
+    return true;
+}
+
 static int prepare(const double *x, size_t n, struct series_ctx *c, double *tmp)
 {
     c->s = ad_malloc(n * sizeof(*c->s));
@@ -261,7 +295,17 @@ static int prepare(const double *x, size_t n, struct series_ctx *c, double *tmp)
     }
     sort_ranked(c->s, n, spare);
     ad_free(spare);
-    c->majority = majority_value(c->s, n, tmp);
+    bool nan = false;
+    for (size_t i = 0; i < n; i++)
+        nan |= isnan(x[i]);
+    if (!nan && sorted_median_mad(c->s, n, &c->med, &c->mad_raw)) {
+        /* ad_uv_mad() of the values: this median deviation over its constant */
+        c->majority = majority_value(c->s, n, c->mad_raw / 0.6744897501960817);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = c->s[i].v;
+    c->majority = majority_value(c->s, n, ad_uv_mad(tmp, n, tmp + n));
     c->med = ad_uv_median(x, n, tmp);
     for (size_t i = 0; i < n; i++)
         tmp[i] = fabs(x[i] - c->med);
