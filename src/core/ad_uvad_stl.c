@@ -270,6 +270,33 @@ static void fit_interior_rw_pair(const double *y, size_t n, const struct loess_c
     ok[0] = fit_finish(n, c, h, y0[0], sw[0], swj[0], swjj[0], swy[0], swjy[0], out0);
     ok[1] = fit_finish(n, c, h, y0[1], sw[1], swj[1], swjj[1], swy[1], swjy[1], out1);
 }
+
+/* fit_interior() without robustness weights at i, i + jump, i + 2 jump and
+ * i + 3 jump: fit_interior_pair() in vector lanes, two vectors of two fits,
+ * each lane its own fit's operations in its order. ok: the four outcomes. */
+static void fit_interior_quad(const double *y, size_t n, const struct loess_cfg *c, size_t i,
+                              size_t jump, const struct loess_tab *t, double *ys, bool ok[4])
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1);
+    const double *ya = y + nleft - 1, *yb = ya + jump, *yc = yb + jump, *yd = yc + jump;
+    const lanes2 y0a = {ya[0], yb[0]}, y0b = {yc[0], yd[0]};
+    lanes2 swya = {0.0, 0.0}, swjya = swya, swyb = swya, swjyb = swya;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        const lanes2 w = {t->w[k], t->w[k]}, wd = {t->wd[k], t->wd[k]};
+        const lanes2 a = (lanes2){ya[k], yb[k]} - y0a, b = (lanes2){yc[k], yd[k]} - y0b;
+        swya += w * a;
+        swjya += wd * a;
+        swyb += w * b;
+        swjyb += wd * b;
+    }
+    for (size_t q = 0; q < 4; q++) {
+        const lanes2 *y0 = q < 2 ? &y0a : &y0b, *swy = q < 2 ? &swya : &swyb;
+        const lanes2 *swjy = q < 2 ? &swjya : &swjyb;
+        ok[q] = fit_finish(n, c, h, (*y0)[q % 2], t->sw, t->swj, t->swjj, (*swy)[q % 2],
+                           (*swjy)[q % 2], &ys[i - 1 + q * jump]);
+    }
+}
 #else
 #define STL_LANES 0
 #endif
@@ -482,14 +509,25 @@ static void fit_planned_pair(const double *y, size_t n, const struct loess_cfg *
 
 /* The fit at position i of smooth() and, when they pair (both interior, or
  * both planned over the same points), the one at i + jump in the same
- * loop; *f is the next planned fit. Returns the positions filled (1 or 2). */
+ * loop, or the next three (interior, without robustness weights); *f is
+ * the next planned fit. Returns the positions filled (1, 2 or 4). */
 static size_t fit_next(const double *y, size_t n, const struct loess_cfg *c, size_t i, size_t jump,
                        size_t *f, double *ys)
 {
     const struct loess_plan *p = c->plan;
     size_t half = (c->span + 1) / 2, i2 = i + jump;
-    bool in = is_interior(i, n, half, p->tab), ok[2];
+    bool in = is_interior(i, n, half, p->tab), ok[4];
     bool two = i2 <= n && in == is_interior(i2, n, half, p->tab);
+#if STL_LANES
+    size_t i4 = i + 3 * jump;
+    if (two && in && !c->rw && i4 <= n && is_interior(i4, n, half, p->tab)) {
+        fit_interior_quad(y, n, c, i, jump, p->tab, ys, ok);
+        for (size_t q = 0; q < 4; q++)
+            if (!ok[q])
+                ys[i - 1 + q * jump] = y[i - 1 + q * jump];
+        return 4;
+    }
+#endif
     if (two && in && !c->rw) {
         fit_interior_pair(y, n, c, i, jump, p->tab, &ys[i - 1], &ys[i2 - 1], ok);
 #if STL_LANES
