@@ -306,6 +306,50 @@ static void fit_interior_quad(const double *y, size_t n, const struct loess_cfg 
 #define STL_LANES 0
 #endif
 
+#if STL_LANES && defined(__x86_64__)
+#define STL_AVX 1
+typedef double lanes4 __attribute__((vector_size(4 * sizeof(double))));
+
+/* fit_interior_rw_pair() for the four fits at i + q jump (q < 4), in the
+ * four lanes of an AVX vector: twice the fits per instruction where the
+ * CPU has AVX (the caller checks, have_avx()); each lane still does its
+ * own fit's IEEE operations in its order. ok: the four outcomes. */
+__attribute__((target("avx"))) static void
+fit_interior_rw_quad(const double *y, size_t n, const struct loess_cfg *c, size_t i, size_t jump,
+                     const struct loess_tab *t, double *ys, bool ok[4])
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1, j2 = 2 * jump, j3 = 3 * jump;
+    double h = (double)(half - 1);
+    const double *ya = y + nleft - 1, *ra = c->rw + nleft - 1;
+    const lanes4 y0 = {ya[0], ya[jump], ya[j2], ya[j3]};
+    lanes4 sw = {0.0, 0.0, 0.0, 0.0}, swj = sw, swjj = sw, swy = sw, swjy = sw;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        const double dk = t->dj[k], wk = t->w[k];
+        const lanes4 dj = {dk, dk, dk, dk}, w = {wk, wk, wk, wk};
+        const lanes4 r = {ra[k], ra[k + jump], ra[k + j2], ra[k + j3]};
+        const lanes4 yk = {ya[k], ya[k + jump], ya[k + j2], ya[k + j3]};
+        lanes4 wj = w * r, yj = yk - y0;
+        sw += wj;
+        swj += wj * dj;
+        swjj += wj * dj * dj;
+        swy += wj * yj;
+        swjy += wj * dj * yj;
+    }
+    for (size_t q = 0; q < 4; q++)
+        ok[q] = fit_finish(n, c, h, y0[q], sw[q], swj[q], swjj[q], swy[q], swjy[q],
+                           &ys[i - 1 + q * jump]);
+}
+
+/* Does this CPU (and its OS) run AVX? A read of what the compiler's
+ * runtime found at start-up. */
+static bool have_avx(void)
+{
+    return __builtin_cpu_supports("avx");
+}
+#else
+#define STL_AVX 0
+#endif
+
 /* The window of `span` points around position i (1-based). */
 static void window_at(size_t n, size_t span, size_t i, size_t *l, size_t *r)
 {
@@ -525,7 +569,17 @@ static size_t fit_next(const double *y, size_t n, const struct loess_cfg *c, siz
     bool two = i2 <= n && in == is_interior(i2, n, half, p->tab);
 #if STL_LANES
     size_t i4 = i + 3 * jump;
-    if (two && in && !c->rw && i4 <= n && is_interior(i4, n, half, p->tab)) {
+    bool four = two && in && i4 <= n && is_interior(i4, n, half, p->tab);
+#if STL_AVX
+    if (four && c->rw && have_avx()) {
+        fit_interior_rw_quad(y, n, c, i, jump, p->tab, ys, ok);
+        for (size_t q = 0; q < 4; q++)
+            if (!ok[q])
+                ys[i - 1 + q * jump] = y[i - 1 + q * jump];
+        return 4;
+    }
+#endif
+    if (four && !c->rw) {
         fit_interior_quad(y, n, c, i, jump, p->tab, ys, ok);
         for (size_t q = 0; q < 4; q++)
             if (!ok[q])
