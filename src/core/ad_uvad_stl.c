@@ -340,6 +340,37 @@ fit_interior_rw_quad(const double *y, size_t n, const struct loess_cfg *c, size_
                            &ys[i - 1 + q * jump]);
 }
 
+/* fit_interior_quad() for the eight fits at i + q jump (q < 8): two AVX
+ * vectors of four, each lane its own fit's operations in its order. */
+__attribute__((target("avx"))) static void fit_interior_oct(const double *y, size_t n,
+                                                            const struct loess_cfg *c, size_t i,
+                                                            size_t jump, const struct loess_tab *t,
+                                                            double *ys, bool ok[8])
+{
+    size_t half = (c->span + 1) / 2, nleft = i - half + 1;
+    double h = (double)(half - 1);
+    const double *ya = y + nleft - 1, *yb = ya + 4 * jump;
+    const size_t j1 = jump, j2 = 2 * jump, j3 = 3 * jump;
+    const lanes4 y0a = {ya[0], ya[j1], ya[j2], ya[j3]}, y0b = {yb[0], yb[j1], yb[j2], yb[j3]};
+    lanes4 swya = {0.0, 0.0, 0.0, 0.0}, swjya = swya, swyb = swya, swjyb = swya;
+    for (size_t k = t->k0; k <= t->k1; k++) {
+        const double wk = t->w[k], dk = t->wd[k];
+        const lanes4 w = {wk, wk, wk, wk}, wd = {dk, dk, dk, dk};
+        const lanes4 a = (lanes4){ya[k], ya[k + j1], ya[k + j2], ya[k + j3]} - y0a;
+        const lanes4 b = (lanes4){yb[k], yb[k + j1], yb[k + j2], yb[k + j3]} - y0b;
+        swya += w * a;
+        swjya += wd * a;
+        swyb += w * b;
+        swjyb += wd * b;
+    }
+    for (size_t q = 0; q < 8; q++) {
+        const lanes4 *y0 = q < 4 ? &y0a : &y0b, *swy = q < 4 ? &swya : &swyb;
+        const lanes4 *swjy = q < 4 ? &swjya : &swjyb;
+        ok[q] = fit_finish(n, c, h, (*y0)[q % 4], t->sw, t->swj, t->swjj, (*swy)[q % 4],
+                           (*swjy)[q % 4], &ys[i - 1 + q * jump]);
+    }
+}
+
 /* Does this CPU (and its OS) run AVX? A read of what the compiler's
  * runtime found at start-up. */
 static bool have_avx(void)
@@ -558,19 +589,28 @@ static void fit_planned_pair(const double *y, size_t n, const struct loess_cfg *
 
 /* The fit at position i of smooth() and, when they pair (both interior, or
  * both planned over the same points), the one at i + jump in the same
- * loop, or the next three (interior, without robustness weights); *f is
- * the next planned fit. Returns the positions filled (1, 2 or 4). */
+ * loop, or the next three or seven (interior; eight and four with
+ * robustness weights need AVX); *f is the next planned fit. Returns the
+ * positions filled (1, 2, 4 or 8). */
 static size_t fit_next(const double *y, size_t n, const struct loess_cfg *c, size_t i, size_t jump,
                        size_t *f, double *ys)
 {
     const struct loess_plan *p = c->plan;
     size_t half = (c->span + 1) / 2, i2 = i + jump;
-    bool in = is_interior(i, n, half, p->tab), ok[4];
+    bool in = is_interior(i, n, half, p->tab), ok[8];
     bool two = i2 <= n && in == is_interior(i2, n, half, p->tab);
 #if STL_LANES
     size_t i4 = i + 3 * jump;
     bool four = two && in && i4 <= n && is_interior(i4, n, half, p->tab);
 #if STL_AVX
+    size_t i8 = i + 7 * jump;
+    if (four && !c->rw && i8 <= n && is_interior(i8, n, half, p->tab) && have_avx()) {
+        fit_interior_oct(y, n, c, i, jump, p->tab, ys, ok);
+        for (size_t q = 0; q < 8; q++)
+            if (!ok[q])
+                ys[i - 1 + q * jump] = y[i - 1 + q * jump];
+        return 8;
+    }
     if (four && c->rw && have_avx()) {
         fit_interior_rw_quad(y, n, c, i, jump, p->tab, ys, ok);
         for (size_t q = 0; q < 4; q++)
