@@ -11,7 +11,7 @@
 #
 # Environment: AD_SB_SECONDS (10 per run), AD_SB_CLIENTS (16), AD_SB_CPUS
 # (the cores of the 16-client runs, "0,1"), AD_SB_THREADS (UV_THREADPOOL_SIZE
-# of the 16-client runs, 4: libuv's default).
+# of the 16-client runs; unset: the server's own default, one thread per core).
 set -euo pipefail
 build=$(realpath "${1:-build}")
 bin=$build/anomalyd
@@ -19,7 +19,7 @@ load=$build/bench/bench_serve_load
 secs=${AD_SB_SECONDS:-10}
 clients=${AD_SB_CLIENTS:-16}
 cpus=${AD_SB_CPUS:-0,1}
-threads=${AD_SB_THREADS:-4}
+threads=${AD_SB_THREADS:-}
 work=$(mktemp -d)
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
@@ -43,8 +43,8 @@ printf 'http:\n  api:\n    max_concurrent_per_client: 1024\n' >"$work/cfg.yaml"
 serve() {
   [ -n "$PID" ] && { kill "$PID"; wait "$PID" 2>/dev/null || true; }
   rm -f "$work/serve.log"
-  UV_THREADPOOL_SIZE=$2 taskset -c "$1" "$bin" serve --listen 127.0.0.1:0 -c "$work/cfg.yaml" \
-    2>"$work/serve.log" &
+  if [ -n "$2" ]; then export UV_THREADPOOL_SIZE=$2; else unset UV_THREADPOOL_SIZE; fi
+  taskset -c "$1" "$bin" serve --listen 127.0.0.1:0 -c "$work/cfg.yaml" 2>"$work/serve.log" &
   PID=$!
   until grep -q "API on port" "$work/serve.log" 2>/dev/null; do sleep 0.05; done
   PORT=$(sed -n 's/.*API on port \([0-9]*\) .*/\1/p' "$work/serve.log")
@@ -56,7 +56,7 @@ row() { # LABEL CLIENTS PATH BODY
 }
 echo "# anomalyd serve: $secs s per run, $(nproc) cores, $(date -u +%FT%TZ)"
 serve "$cpus" "$threads"
-echo "## $clients clients, server on cpus $cpus, $threads pool threads"
+echo "## $clients clients, server on cpus $cpus, ${threads:-the default number of} pool threads"
 row "GET /healthz (baseline: HTTP alone)" "$clients" /healthz -
 row "last/detect, 1000 points" "$clients" $L "$work/last1000.json"
 row "entire/detect, 8640 points" "$clients" $E "$work/entire8640.json"
