@@ -66,6 +66,13 @@ enum ad_jscan_rc {
 enum ad_jscan_rc ad_jscan(const char *buf, size_t len, const struct ad_jscan_path *paths,
                           size_t n_paths, struct ad_jscan_val *vals);
 
+/* The length of the JSON number at the start of p (len bytes) by the
+ * scanner's grammar, 0 when there is none; *real tells an AD_JSCAN_REAL
+ * (fraction or exponent) from an AD_JSCAN_INT. Its magnitude is not judged
+ * (ad_jscan_int/ad_jscan_real refuse what they cannot read exactly) and what
+ * follows it is not looked at. */
+size_t ad_jscan_number(const char *p, size_t len, bool *real);
+
 /* Reads an AD_JSCAN_INT text (at most 18 digits, as the scanner guarantees)
  * into *v. Returns false when it is not one. */
 bool ad_jscan_int(const char *p, size_t len, long long *v);

@@ -160,9 +160,10 @@ static size_t scan_digits(struct scan *s)
     return s->i - k;
 }
 
-/* A number at s->i; sets *real. False on a grammar error or a magnitude that
- * jansson might refuse. */
-static bool scan_number(struct scan *s, bool *real)
+/* A number by the JSON grammar at s->i (s->i < s->len); sets *real, *intd
+ * (the digits before any fraction) and *exp (the exponent, saturated at
+ * 100,000). False on a grammar error. */
+static bool number_grammar(struct scan *s, bool *real, size_t *intd_out, long *exp_out)
 {
     if (s->b[s->i] == '-')
         s->i++;
@@ -190,9 +191,30 @@ static bool scan_number(struct scan *s, bool *real)
         exp = neg ? -exp : exp;
         *real = true;
     }
+    *intd_out = intd;
+    *exp_out = exp;
+    return true;
+}
+
+/* A number at s->i; sets *real. False on a grammar error or a magnitude that
+ * jansson might refuse. */
+static bool scan_number(struct scan *s, bool *real)
+{
+    size_t intd;
+    long exp;
+    if (!number_grammar(s, real, &intd, &exp))
+        return false;
     if (!*real)
         return intd <= 18;
     return (long)intd + exp <= 300; /* |value| < 10^(intd + exp) */
+}
+
+size_t ad_jscan_number(const char *p, size_t len, bool *real)
+{
+    struct scan s = {.b = (const unsigned char *)p, .len = len};
+    size_t intd;
+    long exp;
+    return len && number_grammar(&s, real, &intd, &exp) ? s.i : 0;
 }
 
 static bool scan_literal(struct scan *s, const char *lit, size_t n)

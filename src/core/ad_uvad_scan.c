@@ -83,45 +83,17 @@ static bool plain_string(struct scan *s, const char **p, size_t *len)
     return false;
 }
 
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* A number by the JSON grammar, then one of , } ] or whitespace; read as
- * jansson reads it: INT (no fraction or exponent) or REAL. */
+/* A number (the decoder's scanner's grammar, ad_jscan_number), then one of , } ] or whitespace; read as jansson reads it: INT (no
+ * fraction or exponent) or REAL. */
 static bool number(struct scan *s, struct ad_uv_jv *v)
 {
     const char *b = s->b;
-    size_t at = s->i, i = s->i, n = s->len;
-    bool real = false;
-    if (i < n && b[i] == '-')
-        i++;
-    if (i < n && b[i] == '0')
-        i++;
-    else if (i < n && is_digit(b[i]))
-        while (i < n && is_digit(b[i]))
-            i++;
-    else
-        return false;
-    if (i < n && b[i] == '.') {
-        real = true;
-        if (++i >= n || !is_digit(b[i]))
-            return false;
-        while (i < n && is_digit(b[i]))
-            i++;
-    }
-    if (i < n && (b[i] == 'e' || b[i] == 'E')) {
-        real = true;
-        if (++i < n && (b[i] == '+' || b[i] == '-'))
-            i++;
-        if (i >= n || !is_digit(b[i]))
-            return false;
-        while (i < n && is_digit(b[i]))
-            i++;
-    }
-    if (i >= n || !(b[i] == ',' || b[i] == '}' || b[i] == ']' || b[i] == ' ' || b[i] == '\t' ||
-                    b[i] == '\n' || b[i] == '\r'))
+    size_t at = s->i, n = s->len;
+    bool real;
+    size_t i = at + ad_jscan_number(b + at, n - at, &real);
+    if (i == at || i >= n ||
+        !(b[i] == ',' || b[i] == '}' || b[i] == ']' || b[i] == ' ' || b[i] == '\t' ||
+          b[i] == '\n' || b[i] == '\r'))
         return false;
     long long iv;
     if (real ? !ad_jscan_real(b + at, i - at, &v->num) : !ad_jscan_int(b + at, i - at, &iv))
