@@ -160,7 +160,7 @@ static int point(struct scan *s)
         if (o->n > AD_UV_MAX_POINTS)
             return AD_EAGAIN; /* jansson reports the size */
         size_t cap = s->cap ? 2 * s->cap : SCAN_FIRST_CAP;
-        struct ad_uv_jv *pt = realloc(o->pt, cap * 2 * sizeof(*pt));
+        struct ad_uv_jv *pt = ad_realloc(o->pt, cap * 2 * sizeof(*pt));
         if (!pt)
             return AD_ENOMEM;
         o->pt = pt;
@@ -259,6 +259,6 @@ void ad_uv_scan_free(struct ad_uv_scan *s)
 {
     if (!s)
         return;
-    free(s->pt);
+    ad_free(s->pt);
     memset(s, 0, sizeof(*s));
 }
