@@ -46,15 +46,15 @@ static uint64_t sort_key(double x)
  * sequence) by a stable least-significant-digit radix sort on sort_key(),
  * 11 bits a pass, skipping the digits every key shares: no comparisons to
  * mispredict. A NaN (which the comparison does not order) leaves it to
- * qsort(). tmp: n entries. */
-static void sort_ranked(struct ranked *s, size_t n, struct ranked *tmp)
+ * qsort(). tmp: n entries. Returns whether s held a NaN. */
+static bool sort_ranked(struct ranked *s, size_t n, struct ranked *tmp)
 {
     bool nan = false;
     for (size_t i = 0; i < n; i++)
         nan |= isnan(s[i].v);
     if (nan) {
         qsort(s, n, sizeof(*s), cmp_ranked);
-        return;
+        return true;
     }
     struct ranked *src = s, *dst = tmp;
     for (unsigned sh = 0; sh < 64; sh += SORT_BITS) {
@@ -77,6 +77,7 @@ static void sort_ranked(struct ranked *s, size_t n, struct ranked *tmp)
     }
     if (src != s)
         memcpy(s, src, n * sizeof(*s));
+    return false;
 }
 
 /* A tail of the sorted data: element k is the k-th most extreme. */
@@ -293,11 +294,8 @@ static int prepare(const double *x, size_t n, struct series_ctx *c, double *tmp)
         c->s[i].v = x[i];
         c->s[i].idx = i;
     }
-    sort_ranked(c->s, n, spare);
+    bool nan = sort_ranked(c->s, n, spare);
     ad_free(spare);
-    bool nan = false;
-    for (size_t i = 0; i < n; i++)
-        nan |= isnan(x[i]);
     if (!nan && sorted_median_mad(c->s, n, &c->med, &c->mad_raw)) {
         /* ad_uv_mad() of the values: this median deviation over its constant */
         c->majority = majority_value(c->s, n, c->mad_raw / 0.6744897501960817);
