@@ -398,10 +398,14 @@ static int parse_root(const struct body *b, struct ad_uv_parsed *out, struct ad_
     return 0;
 }
 
-/* The body through the fast scan (when `fast` and it takes it) or jansson. */
-static int parse_body(const char *body, size_t len, bool fast, struct ad_uv_parsed *out,
-                      struct ad_uv_error *err)
+/* A request for ep of API version `version`: the body through the fast scan
+ * (when `fast` and it takes it) or jansson. */
+static int parse_body(const char *body, size_t len, int version, enum ad_uv_endpoint ep, bool fast,
+                      struct ad_uv_parsed *out, struct ad_uv_error *err)
 {
+    memset(out, 0, sizeof(*out));
+    out->ep = ep;
+    out->version = version;
     if (len > AD_UV_API_MAX_BODY)
         return ad_uv_fail(err, "InvalidJsonFormat", "The request body is too large.");
     struct ad_uv_scan sc;
@@ -429,19 +433,13 @@ static int parse_body(const char *body, size_t len, bool fast, struct ad_uv_pars
 int ad_uv_parse_request(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
                         struct ad_uv_parsed *out, struct ad_uv_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    out->ep = ep;
-    out->version = version;
-    return parse_body(body, len, true, out, err);
+    return parse_body(body, len, version, ep, true, out, err);
 }
 
 int ad_uv_parse_request_reference(const char *body, size_t len, int version, enum ad_uv_endpoint ep,
                                   struct ad_uv_parsed *out, struct ad_uv_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    out->ep = ep;
-    out->version = version;
-    return parse_body(body, len, false, out, err);
+    return parse_body(body, len, version, ep, false, out, err);
 }
 
 /* ---- writing ------------------------------------------------------------- */
