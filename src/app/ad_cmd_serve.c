@@ -125,7 +125,7 @@ static int run(const struct ad_config *cfg, const char *listen)
             "Anomaly Detector API on port %d (%s), %zu key(s), max_body %zu, "
             "max_points %zu, %u per client, %s pool threads",
             ad_httpd_port(sv.httpd), listen, o.nkeys, o.max_body, o.max_points, o.max_per_client,
-            getenv("UV_THREADPOOL_SIZE"));
+            getenv("UV_THREADPOOL_SIZE") ? getenv("UV_THREADPOOL_SIZE") : "4 (libuv's default)");
     status = 0;
 err:
     uv_run(&loop, UV_RUN_DEFAULT);
