@@ -128,7 +128,7 @@ static bool baseline(struct auto_state *a, void *state, const struct ad_detect_p
     return *seasonal || rok;
 }
 
-/* pt: the profile's look at t, or NULL when the profile changed since. */
+/* pt: the profile's look at t on the profile as it is now. */
 static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, double x,
                   const double *rmed, const struct ad_season_pt *pt)
 {
@@ -137,10 +137,7 @@ static void learn(void *state, const struct ad_detect_params *p, int64_t t_us, d
     if (ad_change_in_flat(&a->c))
         return;
     ad_robust_win_add(robust_of(state, p), p->robust.window, x, rmed);
-    if (pt)
-        ad_season_learn_pt(season_of(state), p, t_us, x, 4.0, pt);
-    else
-        ad_season_learn(season_of(state), p, t_us, x, 4.0);
+    ad_season_learn_pt(season_of(state), p, t_us, x, 4.0, pt);
 }
 
 static int kind_of(int ev, double z, bool seasonal, const struct ad_season *s, double x)
@@ -163,7 +160,7 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
     double e = 0, sig = 1, z, zt, ls, rmed = 0, thr = threshold_of(p->autod.sensitivity);
     struct ad_change_out o;
     struct ad_season_pt pt;
-    bool seasonal, rok, reseasoned = false;
+    bool seasonal, rok;
     int ev;
     (void)scratch;
 
@@ -206,12 +203,12 @@ static void a_step(void *state, const struct ad_detect_params *p, int64_t t_us, 
         ad_robust_win_shift(robust_of(state, p), o.delta, o.run);
         if (seasonal) {
             ad_season_shift(season_of(state), o.delta);
-            reseasoned = true;
+            ad_season_look(season_of(state), p, t_us, &pt); /* the shifted profile's */
         }
     }
     if (ev != AD_CHANGE_NONE)
         ad_likelihood_forget_recent(&a->lk);
-    learn(state, p, t_us, x, rok ? &rmed : NULL, reseasoned ? NULL : &pt);
+    learn(state, p, t_us, x, rok ? &rmed : NULL, &pt);
 }
 
 static size_t a_segs(const struct ad_detect_params *p, struct ad_detect_seg *s, size_t max)

@@ -104,26 +104,21 @@ struct ad_season {
 #define AD_SEASON_MIN_PERIOD 4   /* shortest data period, in points */
 size_t ad_season_size(const struct ad_detect_params *p);
 void ad_season_init(struct ad_season *s, const struct ad_detect_params *p);
-/* The seasonal prediction for time t; false when the phase has not been seen
- * on an earlier day (or the series is younger than a day). *sigma is the
- * residual's robust scale. */
-bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                       double *expected, double *sigma);
 /* What the profile says about one time: worked out once, used by the
  * prediction and by the learning of the same point. */
 struct ad_season_pt {
     uint32_t db, wh;        /* profile bin, hour of week */
     double age;             /* periods since the first point */
-    bool ok;                /* a prediction (ad_season_predict()'s result) */
-    double expected, sigma; /* it, when ok */
+    bool ok;                /* a prediction: the phase was seen on an earlier day */
+    double expected, sigma; /* it and the residual's robust scale, when ok */
 };
-/* Fills *pt for t (ad_season_predict() in it); returns pt->ok. */
+/* Fills *pt for t: the seasonal prediction, false (pt->ok) when the phase
+ * has not been seen on an earlier day (or the series is younger than a
+ * day). Returns pt->ok. */
 bool ad_season_look(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
                     struct ad_season_pt *pt);
-/* Learns x at t (residuals clipped to 'clip' sigmas so spikes are not learnt). */
-void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
-                     double clip);
-/* The same, with pt from ad_season_look() for this t on the state as it is
+/* Learns x at t (residuals clipped to 'clip' sigmas so spikes are not
+ * learnt), with pt from ad_season_look() for this t on the state as it is
  * now (nothing learnt or shifted since). */
 void ad_season_learn_pt(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
                         double x, double clip, const struct ad_season_pt *pt);

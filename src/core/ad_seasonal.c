@@ -179,18 +179,6 @@ bool ad_season_look(const struct ad_season *s, const struct ad_detect_params *p,
     return predict_pt(s, p, pt);
 }
 
-bool ad_season_predict(const struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
-                       double *expected, double *sigma)
-{
-    struct ad_season_pt pt;
-
-    if (!ad_season_look(s, p, t_us, &pt))
-        return false;
-    *expected = pt.expected;
-    *sigma = pt.sigma;
-    return true;
-}
-
 static double clipped(double r, double lim)
 {
     if (lim > 0 && r > lim)
@@ -449,15 +437,6 @@ static void decide_period(struct ad_season *s, const struct ad_detect_params *p,
         ad_season_look(s, p, t, &pt);
         learn_point(s, p, t, base + w[i], clip, &pt);
     }
-}
-
-void ad_season_learn(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us, double x,
-                     double clip)
-{
-    struct ad_season_pt pt;
-
-    ad_season_look(s, p, t_us, &pt);
-    ad_season_learn_pt(s, p, t_us, x, clip, &pt);
 }
 
 void ad_season_learn_pt(struct ad_season *s, const struct ad_detect_params *p, int64_t t_us,
