@@ -205,6 +205,8 @@ void ad_likelihood_forget_recent(struct ad_likelihood *lk);
 double ad_detect_tail_score(double z);
 /* The same map from a -log10 tail probability. */
 double ad_detect_logp_score(double logp10);
+/* The -log10 tail probability the map gives 0.5 (p = 1e-5). */
+#define AD_DETECT_LOGP_HALF 5.0
 
 /* ---- rules that apply to any detector ---- */
 

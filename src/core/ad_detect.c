@@ -335,7 +335,7 @@ double ad_detect_logp_score(double logp10)
         return 0;
     if (logp10 > 1e12)
         return 1;
-    return logp10 / (logp10 + 5.0);
+    return logp10 / (logp10 + AD_DETECT_LOGP_HALF);
 }
 
 double ad_detect_tail_score(double z)

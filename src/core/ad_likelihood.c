@@ -49,7 +49,7 @@ static double update(struct ad_likelihood *lk, double raw, bool beside)
 {
     /* the score of a usual recent average (avg == mean: log10(2)), as
      * ad_detect_logp_score() gives it, folded at compile time */
-    const double usual = log10(2.0) / (log10(2.0) + 5.0);
+    const double usual = log10(2.0) / (log10(2.0) + AD_DETECT_LOGP_HALF);
     double r = isnan(raw) ? 0 : raw, avg = 0, score = 0, a, delta;
     bool scored = false;
     size_t held;
@@ -79,8 +79,6 @@ static double update(struct ad_likelihood *lk, double raw, bool beside)
     lk->n++;
     /* 1 / n, never under 1 / LONG_POINTS (which it is from there on) */
     a = (double)lk->n >= LONG_POINTS ? 1.0 / LONG_POINTS : 1.0 / (double)lk->n;
-    if (a < 1.0 / LONG_POINTS)
-        a = 1.0 / LONG_POINTS;
     delta = r - lk->mean;
     lk->mean += a * delta;
     lk->var = (1 - a) * (lk->var + a * delta * delta);
