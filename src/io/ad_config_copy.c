@@ -20,9 +20,9 @@ static int dup_str(char **out, const char *s)
     return s && !*out ? AD_ENOMEM : 0;
 }
 
-/* The owned parts of one option of src into dst (whose field holds a plain
- * copy of src's, overwritten here). dst's field is valid (freeable) on any
- * return. */
+/* The owned parts of one option of src into dst (whose owned fields
+ * ad_config_copy() has emptied: NULL strings, empty lists). dst's field is
+ * valid (freeable) on any return. */
 static int copy_field(struct ad_config *dst, const struct ad_config *src, const struct ad_option *o)
 {
     void *f = ad_config_field(dst, o);
@@ -36,7 +36,6 @@ static int copy_field(struct ad_config *dst, const struct ad_config *src, const 
     case AD_OPT_STRLIST: {
         struct ad_strlist *l = f;
         const struct ad_strlist *sl = sf;
-        *l = (struct ad_strlist){0, NULL};
         if (sl->n && !(l->v = calloc(sl->n, sizeof(*l->v))))
             return AD_ENOMEM;
         for (; rc == 0 && l->n < sl->n; l->n++)
@@ -46,7 +45,6 @@ static int copy_field(struct ad_config *dst, const struct ad_config *src, const 
     case AD_OPT_KVLIST: {
         struct ad_kvlist *l = f;
         const struct ad_kvlist *sl = sf;
-        *l = (struct ad_kvlist){0, NULL, NULL};
         if (sl->n &&
             (!(l->k = calloc(sl->n, sizeof(*l->k))) || !(l->v = calloc(sl->n, sizeof(*l->v)))))
             return AD_ENOMEM;
