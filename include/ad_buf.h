@@ -49,7 +49,7 @@ int ad_buf_add_json_str_flags(struct ad_buf *b, const char *s, size_t len, unsig
  * caller's. Allocates nothing. */
 size_t ad_json_esc(unsigned char c, unsigned flags, char out[6]);
 
-/* Appends the shortest decimal form of v that reads back to v (finite only). */
+/* Appends v's text by ad_dtoa() (finite only; AD_EINVAL otherwise). */
 int ad_buf_add_double(struct ad_buf *b, double v);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ad_alloc.h"
+#include "ad_dtoa.h"
 #include "ad_err.h"
 
 void ad_buf_init(struct ad_buf *b, size_t max)
@@ -216,17 +217,10 @@ int ad_buf_add_json_str(struct ad_buf *b, const char *s, size_t len)
 
 int ad_buf_add_double(struct ad_buf *b, double v)
 {
-    char tmp[40];
-    int n = 0;
-
     if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308)
         return AD_EINVAL;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    /* Keep it a JSON number that reads back as a float where it has no '.'
-     * or exponent: integers stay integers, which JSON allows. */
-    return ad_buf_add(b, tmp, (size_t)n);
+    /* integers stay integers (no '.' or exponent), which JSON allows */
+    char tmp[AD_DTOA_MAX];
+    size_t n = ad_dtoa(v, tmp);
+    return ad_buf_add(b, tmp, n);
 }
