@@ -86,7 +86,10 @@ static size_t layout_fixed(const char *dg, int P, int x, char *out)
  * lie within half a unit of m of v, the bound itself when m is even (strtod
  * rounds ties to even); in integers, everything times 10^q * 2^(s+1). Below
  * a power of two (m = 2^52) the next double down is half as far: a quarter
- * unit on that side, the bound included (m is even). */
+ * unit on that side, the bound included (m is even). Within the fast range
+ * neither rule decides a double (a midpoint between two doubles there has
+ * more than 17 significant digits; test_dtoa checks all 59 powers of two),
+ * but they keep the test exact should the range grow. */
 static bool reads_back(uint64_t n, uint64_t m, int s, int q)
 {
     u128 d = (u128)n << (s + 1), c = (u128)(2 * m) * pow10_u64[q], tol = pow10_u64[q];
