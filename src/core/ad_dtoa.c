@@ -108,13 +108,14 @@ static size_t dtoa_fast(double v, char out[AD_DTOA_MAX])
     uint64_t frac = bits & ((UINT64_C(1) << 52) - 1);
     int bexp = (int)((bits >> 52) & 0x7ff);
     double a = fabs(v);
+    /* the sign as printf writes it ("-0" too): out[0] is overwritten by the
+     * first digit when there is none */
+    size_t w = bits >> 63;
+    out[0] = '-';
     if (a == 0.0) { /* %g writes zero as "0" at any precision */
-        size_t w = 0;
-        if (bits >> 63)
-            out[w++] = '-';
-        out[w++] = '0';
-        out[w] = '\0';
-        return w;
+        out[w] = '0';
+        out[w + 1] = '\0';
+        return w + 1;
     }
     if (!(a >= 1e-3 && a < 1e15))
         return 0; /* subnormals and the rest by range */
@@ -152,9 +153,6 @@ static size_t dtoa_fast(double v, char out[AD_DTOA_MAX])
             dg[i] = (char)('0' + n % 10);
             n /= 10;
         }
-        size_t w = 0;
-        if (v < 0)
-            out[w++] = '-';
         return w + layout_fixed(dg, P, xp, out + w);
     }
     return 0;
