@@ -83,8 +83,9 @@ static bool plain_string(struct scan *s, const char **p, size_t *len)
     return false;
 }
 
-/* A number (the decoder's scanner's grammar, ad_jscan_number), then one of , } ] or whitespace; read as jansson reads it: INT (no
- * fraction or exponent) or REAL. */
+/* A number (the decoder's scanner's grammar, ad_jscan_number), then one of
+ * , } ] or whitespace; read as jansson reads it: INT (no fraction or
+ * exponent) or REAL. */
 static bool number(struct scan *s, struct ad_uv_jv *v)
 {
     const char *b = s->b;
