@@ -121,11 +121,12 @@ static int run(const struct ad_config *cfg, const char *listen)
         sv.sig[i].data = &sv;
         uv_signal_start(&sv.sig[i], on_signal, i ? SIGTERM : SIGINT);
     }
+    const char *pool = getenv("UV_THREADPOOL_SIZE");
     AD_INFO("serve",
             "Anomaly Detector API on port %d (%s), %zu key(s), max_body %zu, "
             "max_points %zu, %u per client, %s pool threads",
             ad_httpd_port(sv.httpd), listen, o.nkeys, o.max_body, o.max_points, o.max_per_client,
-            getenv("UV_THREADPOOL_SIZE") ? getenv("UV_THREADPOOL_SIZE") : "4 (libuv's default)");
+            pool ? pool : "4 (libuv's default)");
     status = 0;
 err:
     uv_run(&loop, UV_RUN_DEFAULT);
